@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/store"
+	"github.com/spf13/pflag"
+)
+
+// Server is what `ferry serve` assembles. Features that live in their own
+// packages (metrics, autoscaler, async queue, portal) plug into it through a
+// ServePlugin in their own cli/serve_*.go file, so that serve.go stays short
+// and features do not edit each other's wiring.
+type Server struct {
+	// Addr is the gateway's listen address (default 127.0.0.1:8080).
+	Addr string
+	// URL is how local components reach the gateway, e.g. http://127.0.0.1:8080.
+	URL string
+	// DataDir holds the database, artifacts, secrets and NATS store.
+	DataDir string
+	Store   *store.Store
+	// Provider runs the functions; set before plugins run.
+	Provider provider.Provider
+	// Gateway is filled by plugins (hooks, mounted handlers) before the
+	// gateway is built.
+	Gateway *gateway.Config
+	Log     *slog.Logger
+
+	// OnStart runs after the gateway listens; each func may start
+	// goroutines that end when ctx is cancelled.
+	OnStart []func(ctx context.Context) error
+	// OnStop runs in reverse order on shutdown, after in-flight calls drain.
+	OnStop []func(ctx context.Context) error
+	// Handler is the final HTTP handler; plugins may wrap it in OnStart-free
+	// middleware through WrapHandler.
+	WrapHandler []func(http.Handler) http.Handler
+}
+
+// ServePlugin adds a feature to `ferry serve`.
+type ServePlugin struct {
+	Name string
+	// Flags registers the plugin's flags on `ferry serve`.
+	Flags func(fs *pflag.FlagSet)
+	// Setup runs after the store and provider exist and before the gateway
+	// is built; it fills s.Gateway hooks and appends OnStart/OnStop.
+	Setup func(ctx context.Context, s *Server) error
+}
+
+var servePlugins []ServePlugin
+
+// registerServePlugin is called from init in cli/serve_*.go files.
+func registerServePlugin(p ServePlugin) { servePlugins = append(servePlugins, p) }

@@ -1,0 +1,99 @@
+// Package provider declares what a backend must do to run functions. The
+// gateway owns routing, auth, metrics, validation and shutdown; a provider
+// only turns deployments into replicas (process, containerd, kubernetes) and
+// tells the gateway where the ready replicas are.
+//
+// All names reaching a provider are already validated (RFC 1123) and every
+// namespace is filled in. Errors should be *api.Error values so that the
+// gateway can answer with the right status (404, 409, 400...).
+package provider
+
+import (
+	"context"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+)
+
+// Provider runs functions. Implementations must be safe for concurrent use.
+type Provider interface {
+	Functions
+	Secrets
+	Namespaces
+	Resolver
+	Logs
+	// Info names the provider for /system/info.
+	Info() api.ProviderInfo
+	// Close stops all replicas the provider owns in this process (not the
+	// deployed state: that is kept and restored on the next start).
+	Close(ctx context.Context) error
+}
+
+// Functions is function CRUD and scaling.
+type Functions interface {
+	// Deploy creates a function; an existing one gives api.Conflict.
+	Deploy(ctx context.Context, d api.FunctionDeployment) error
+	// Update replaces a function's spec; a missing one gives api.NotFound.
+	// Replicas are replaced without dropping requests where possible.
+	Update(ctx context.Context, d api.FunctionDeployment) error
+	Delete(ctx context.Context, namespace, name string) error
+	List(ctx context.Context, namespace string) ([]api.FunctionStatus, error)
+	Get(ctx context.Context, namespace, name string) (api.FunctionStatus, error)
+	// Scale sets the desired replica count (0 is allowed).
+	Scale(ctx context.Context, namespace, name string, replicas uint64) error
+}
+
+// Secrets stores secret values; values are write-only through the API.
+type Secrets interface {
+	ListSecrets(ctx context.Context, namespace string) ([]api.Secret, error) // names only
+	CreateSecret(ctx context.Context, s api.Secret) error
+	UpdateSecret(ctx context.Context, s api.Secret) error
+	DeleteSecret(ctx context.Context, namespace, name string) error
+}
+
+// Namespaces are the function namespaces a provider serves.
+type Namespaces interface {
+	ListNamespaces(ctx context.Context) ([]string, error)
+	GetNamespace(ctx context.Context, name string) (api.Namespace, error)
+	CreateNamespace(ctx context.Context, ns api.Namespace) error
+	UpdateNamespace(ctx context.Context, ns api.Namespace) error
+	DeleteNamespace(ctx context.Context, name string) error
+}
+
+// Logs streams function logs. The channel is closed when the request is
+// satisfied (no follow) or ctx is done (follow).
+type Logs interface {
+	Logs(ctx context.Context, req api.LogRequest) (<-chan api.LogMessage, error)
+}
+
+// Resolver tells the gateway where a function's ready replicas are. It is
+// on the hot path of every invocation: implementations answer from memory.
+type Resolver interface {
+	// Route returns the ready replicas of a function, with a channel closed
+	// the next time that set changes (so callers wait for readiness by
+	// event, not by polling). ok is false when the function does not exist.
+	Route(namespace, name string) (r Route, ok bool)
+}
+
+// Route is what the gateway needs to invoke a function.
+type Route struct {
+	Endpoints []Endpoint
+	// Changed is closed when Endpoints or Desired change.
+	Changed <-chan struct{}
+	// Desired is the desired replica count (0 when scaled to zero).
+	Desired uint64
+	// Timeout is the per-function invocation timeout (0: gateway default),
+	// see TimeoutOf.
+	Timeout time.Duration
+	// Failure explains why replicas cannot start (bad image, crash loop);
+	// empty while starting normally. The gateway answers 503 with it.
+	Failure string
+}
+
+// Endpoint is one ready replica.
+type Endpoint struct {
+	// Address is host:port of the replica's watchdog.
+	Address string
+	// Instance identifies the replica in logs (process id, pod name).
+	Instance string
+}
