@@ -1,0 +1,266 @@
+// Package harness starts the real `ferry serve` binary for end-to-end tests
+// and benchmarks, and drives it only over HTTP. It builds bin/ferry and
+// bin/watchdog once per process (the Go build cache makes later builds cheap).
+package harness
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Root is the repository root (found from this file's location).
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// Build compiles ferry and watchdog (static, no race detector: they are the
+// system under test, not the test) and returns the folder holding them.
+// FERRY_BIN_DIR overrides it with prebuilt binaries.
+func Build() (string, error) {
+	buildOnce.Do(func() {
+		if d := os.Getenv("FERRY_BIN_DIR"); d != "" {
+			binDir = d
+			return
+		}
+		dir, err := os.MkdirTemp("", "ferry-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"watchdog", "./cmd/watchdog"}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, b[0]), b[1])
+			cmd.Dir = Root()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
+		}
+		binDir = dir
+	})
+	return binDir, buildErr
+}
+
+// Options for Start.
+type Options struct {
+	// DataDir is kept across Restart; a temp dir when empty.
+	DataDir string
+	// Args are extra `ferry serve` flags.
+	Args []string
+	// Env is extra environment (KEY=VALUE).
+	Env []string
+	// Log receives the server's stdout and stderr (discarded when nil).
+	Log io.Writer
+}
+
+// Ferry is a running `ferry serve`.
+type Ferry struct {
+	URL, Addr, User, Password, DataDir, BinDir string
+	opts Options
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+}
+
+// Start builds the binaries if needed and starts `ferry serve` on a free
+// loopback port, returning once /healthz answers 200.
+func Start(opts Options) (*Ferry, error) {
+	bin, err := Build()
+	if err != nil {
+		return nil, err
+	}
+	if opts.DataDir == "" {
+		if opts.DataDir, err = os.MkdirTemp("", "ferry-data-"); err != nil {
+			return nil, err
+		}
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	f := &Ferry{Addr: addr, URL: "http://" + addr, User: "admin", Password: randomHex(12),
+		DataDir: opts.DataDir, BinDir: bin, opts: opts}
+	return f, f.start()
+}
+
+func (f *Ferry) start() error {
+	args := append([]string{"serve", "--listen", f.Addr, "--data-dir", f.DataDir}, f.opts.Args...)
+	cmd := exec.Command(filepath.Join(f.BinDir, "ferry"), args...)
+	cmd.Env = append(os.Environ(), "FERRY_ADMIN_PASSWORD="+f.Password)
+	cmd.Env = append(cmd.Env, f.opts.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := f.opts.Log
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	f.mu.Lock()
+	f.cmd, f.done = cmd, done
+	f.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("ferry serve exited during start: %v", cmd.ProcessState)
+		default:
+		}
+		resp, err := http.Get(f.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.Kill()
+	return errors.New("ferry serve did not answer /healthz within 60s")
+}
+
+// PID of the running server.
+func (f *Ferry) PID() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cmd.Process.Pid
+}
+
+// Kill sends SIGKILL to the server only (not its replicas' process groups,
+// which the server must cope with on restart) and waits for it to exit.
+func (f *Ferry) Kill() {
+	f.mu.Lock()
+	cmd, done := f.cmd, f.done
+	f.mu.Unlock()
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM and waits (up to 30 s, then SIGKILL).
+func (f *Ferry) Stop() {
+	f.mu.Lock()
+	cmd, done := f.cmd, f.done
+	f.mu.Unlock()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Restart stops (SIGTERM) or kills the server and starts it again on the
+// same address and data dir.
+func (f *Ferry) Restart(kill bool) error {
+	if kill {
+		f.Kill()
+	} else {
+		f.Stop()
+	}
+	return f.start()
+}
+
+// Do sends an authenticated API request with an optional JSON body and
+// returns status and body.
+func (f *Ferry) Do(method, path string, body any) (int, []byte, error) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return 0, nil, err
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, f.URL+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.SetBasicAuth(f.User, f.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// Invoke calls /function/NAME (name may carry ".ns" and a path/query).
+func (f *Ferry) Invoke(nameAndPath string, body string) (int, string, error) {
+	resp, err := http.Post(f.URL+"/function/"+nameAndPath, "text/plain", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// WaitReady waits until the function reports at least n available replicas.
+func (f *Ferry) WaitReady(ctx context.Context, name, namespace string, n uint64) error {
+	for {
+		code, b, err := f.Do("GET", "/system/function/"+name+"?namespace="+namespace, nil)
+		if err == nil && code == 200 {
+			var st struct {
+				AvailableReplicas uint64 `json:"availableReplicas"`
+			}
+			if json.Unmarshal(b, &st) == nil && st.AvailableReplicas >= n {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("function %s.%s: fewer than %d ready replicas: %v (last: %d %s)", name, namespace, n, ctx.Err(), code, b)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// FreeAddr returns a free 127.0.0.1 host:port.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
