@@ -59,6 +59,8 @@ func Build() (string, error) {
 				return
 			}
 		}
+		// Replicas may run as unprivileged users: they must reach these.
+		os.Chmod(dir, 0o755)
 		binDir = dir
 	})
 	return binDir, buildErr
