@@ -60,4 +60,6 @@ type Function struct {
 type Resources struct {
 	Memory string `yaml:"memory,omitempty"`
 	CPU    string `yaml:"cpu,omitempty"`
+	// Extra holds extended resources such as nvidia.com/gpu.
+	Extra map[string]string `yaml:"-"`
 }
