@@ -1,0 +1,221 @@
+//go:build ignore
+
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/provider/process"
+	"github.com/ferryfaas/ferry/store"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newServeCmd) }
+
+type serveFlags struct {
+	listen, dataDir, providerName, watchdog, namespace string
+	timeout, drain                                     time.Duration
+	maxBody                                            int64
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Ferry gateway and function runtime",
+		Long: `Run the gateway (REST API, invocation, portal, metrics) and a provider that
+runs the functions. The default provider, "process", needs nothing installed:
+each replica is a supervised process behind the watchdog on a loopback port.
+
+On first start an admin password is generated and written to
+DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.`,
+		Example: `  ferry serve
+  ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
+  FERRY_ADMIN_PASSWORD=secret ferry serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "gateway listen address (env FERRY_LISTEN)")
+	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
+	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes")
+	fs.StringVar(&f.watchdog, "watchdog", "", "watchdog binary for the process provider (default: 'watchdog' next to ferry, else `ferry watchdog`)")
+	fs.StringVar(&f.namespace, "default-namespace", api.DefaultNamespace, "namespace for requests that name none")
+	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
+	fs.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for in-flight calls")
+	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
+	for _, p := range servePlugins {
+		if p.Flags != nil {
+			p.Flags(fs)
+		}
+	}
+	return cmd
+}
+
+func runServe(parent context.Context, f serveFlags) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)
+	}
+	creds, err := adminCredentials(f.dataDir, log)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(f.dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another ferry running? use --listen)", f.listen, err)
+	}
+	url := "http://" + loopbackURLHost(ln.Addr().String())
+
+	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, Store: st, Log: log}
+	s.Provider, err = newProvider(ctx, f, s)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.Gateway = &gateway.Config{
+		Provider:         s.Provider,
+		Credentials:      creds,
+		DefaultNamespace: f.namespace,
+		MaxBodyBytes:     f.maxBody,
+		DefaultTimeout:   f.timeout,
+		Version:          api.VersionInfo{SHA: Commit, Release: Version},
+		System:           map[string]http.Handler{},
+	}
+	if a, ok := s.Provider.(interface{ ArtifactRoutes() map[string]http.Handler }); ok {
+		for k, v := range a.ArtifactRoutes() {
+			s.Gateway.System[k] = v
+		}
+	}
+	for _, p := range servePlugins {
+		if err := p.Setup(ctx, s); err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	gw, err := gateway.New(*s.Gateway)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	var h http.Handler = gw
+	for _, w := range s.WrapHandler {
+		h = w(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	for _, start := range s.OnStart {
+		if err := start(runCtx); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server failed", "err", err)
+		}
+	}
+	log.Info("shutting down: draining in-flight calls", "max", f.drain)
+	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	defer cancel()
+	srv.Shutdown(dctx)
+	cancelRun()
+	for i := len(s.OnStop) - 1; i >= 0; i-- {
+		if err := s.OnStop[i](dctx); err != nil {
+			log.Warn("stop", "err", err)
+		}
+	}
+	if c, ok := gw.(interface{ Close() }); ok {
+		c.Close()
+	}
+	if err := s.Provider.Close(dctx); err != nil {
+		log.Warn("stopping replicas", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provider, error) {
+	switch f.providerName {
+	case "process":
+		wd, err := watchdogArgv(f.watchdog)
+		if err != nil {
+			return nil, err
+		}
+		return process.New(ctx, process.Config{
+			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
+			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
+		})
+	}
+	if p, ok := extraProviders[f.providerName]; ok {
+		return p(ctx, s)
+	}
+	return nil, fmt.Errorf("unknown provider %q: use process or kubernetes", f.providerName)
+}
+
+// extraProviders are providers registered from their own files.
+var extraProviders = map[string]func(ctx context.Context, s *Server) (provider.Provider, error){}
+
+// watchdogArgv finds the watchdog: the flag, then "watchdog" next to the
+// ferry binary, then this binary's hidden `watchdog` command.
+func watchdogArgv(flag string) ([]string, error) {
+	if flag != "" {
+		return []string{flag}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if p := filepath.Join(filepath.Dir(self), "watchdog"); isExecutable(p) {
+		return []string{p}, nil
+	}
+	return []string{self, "watchdog"}, nil
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// loopbackURLHost turns a wildcard listen address into one local clients
+// can dial.
+func loopbackURLHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
