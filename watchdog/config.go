@@ -1,0 +1,278 @@
+// Package watchdog is Ferry's function watchdog: a small HTTP server that
+// turns a process into a function, following the OpenFaaS of-watchdog /
+// classic watchdog environment contract (modes http, streaming, serializing,
+// static; /_/health and /_/ready; lock file; Http_* CGI env; exec timeout;
+// graceful drain; the three watchdog metrics).
+//
+// The process runtime runs it as `cmd/watchdog` (or `ferry watchdog`) with a
+// few Ferry extensions: bind_address, FERRY_READY_FD (readiness by event) and
+// FERRY_SECRETS_BIND / FERRY_UID / FERRY_GID (secrets mount and privilege
+// drop, Linux as root).
+package watchdog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode selects how requests reach the function.
+type Mode string
+
+// The four watchdog modes of the OpenFaaS contract.
+const (
+	ModeHTTP        Mode = "http"        // fprocess started once, requests proxied to upstream_url
+	ModeStreaming   Mode = "streaming"   // fork per request, stdout streamed back
+	ModeSerializing Mode = "serializing" // fork per request, stdout buffered whole
+	ModeStatic      Mode = "static"      // files served from static_path
+)
+
+// Defaults of the contract (of-watchdog's values).
+const (
+	DefaultPort        = 8080
+	DefaultMetricsPort = 8081
+	DefaultTimeout     = 10 * time.Second
+	DefaultStaticPath  = "/home/app/public"
+	// maxDefaultDrain caps the drain time derived from write_timeout: a long
+	// write_timeout should not make every replica stop take minutes.
+	maxDefaultDrain = 5 * time.Second
+)
+
+// Config is the watchdog's whole configuration; ConfigFromEnv builds it from
+// the environment variables of the contract.
+type Config struct {
+	Mode        Mode
+	FProcess    string // command line of the function
+	UpstreamURL string // http mode: where the function listens
+
+	BindAddress string // "" = all interfaces
+	Port        int    // 0 = any free port
+	MetricsPort int    // -1 = no metrics server, 0 = any free port
+
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	ExecTimeout         time.Duration // 0 = no limit
+	HealthcheckInterval time.Duration // drain time after SIGTERM
+
+	MaxInflight   int    // 0 = unlimited
+	ContentType   string // forced response Content-Type ("" = function's own)
+	PrefixLogs    bool   // prefix function output lines in the log
+	CombineOutput bool   // fork modes: stderr goes to the response too
+	SuppressLock  bool   // do not write $TMPDIR/.lock
+	LockDir       string // directory of the lock file ($TMPDIR or /tmp)
+	StaticPath    string
+	BufferBody    bool // http mode: read the whole request body before proxying
+
+	ReadyFD     int    // FERRY_READY_FD, -1 = none
+	SecretsBind string // FERRY_SECRETS_BIND
+	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
+
+	// FunctionEnv is the environment given to the function: the watchdog's
+	// own minus every FERRY_* variable.
+	FunctionEnv []string
+
+	// Optional hooks for embedding and tests; nil means the defaults.
+	Listener        net.Listener // used instead of BindAddress:Port
+	MetricsListener net.Listener // used instead of BindAddress:MetricsPort
+	Log             io.Writer    // watchdog and function log lines (default os.Stderr)
+	OnReady         func()       // called once the watchdog is ready
+}
+
+// ConfigFromEnv parses the watchdog variables out of environ ("KEY=value"
+// entries, as os.Environ returns). Unknown variables are ignored.
+func ConfigFromEnv(environ []string) (Config, error) {
+	env := make(map[string]string, len(environ))
+	c := Config{ReadyFD: -1, UID: -1, GID: -1}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		env[k] = v
+		if !strings.HasPrefix(k, "FERRY_") {
+			c.FunctionEnv = append(c.FunctionEnv, kv)
+		}
+	}
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+
+	c.FProcess = strings.TrimSpace(env["fprocess"])
+	c.Mode = Mode(strings.ToLower(strings.TrimSpace(env["mode"])))
+	if c.Mode == "" {
+		c.Mode = ModeStreaming
+	}
+	switch c.Mode {
+	case ModeHTTP, ModeStreaming, ModeSerializing, ModeStatic:
+	default:
+		fail(fmt.Errorf("mode %q is not one of http, streaming, serializing, static", c.Mode))
+	}
+	c.UpstreamURL = strings.TrimSpace(env["upstream_url"])
+	c.BindAddress = strings.TrimSpace(env["bind_address"])
+
+	var err error
+	if c.Port, err = envPort(env, "port", DefaultPort); err != nil {
+		fail(err)
+	}
+	if c.MetricsPort, err = envPort(env, "metrics_port", DefaultMetricsPort); err != nil {
+		fail(err)
+	}
+	if v, ok := env["metrics_port"]; ok && strings.TrimSpace(v) == "0" {
+		c.MetricsPort = -1 // the contract: 0 disables metrics
+	}
+	if c.ReadTimeout, err = envDuration(env, "read_timeout", DefaultTimeout); err != nil {
+		fail(err)
+	}
+	if c.WriteTimeout, err = envDuration(env, "write_timeout", DefaultTimeout); err != nil {
+		fail(err)
+	}
+	if c.ExecTimeout, err = envDuration(env, "exec_timeout", DefaultTimeout); err != nil {
+		fail(err)
+	}
+	c.HealthcheckInterval = min(c.WriteTimeout, maxDefaultDrain)
+	if c.HealthcheckInterval, err = envDuration(env, "healthcheck_interval", c.HealthcheckInterval); err != nil {
+		fail(err)
+	}
+	if c.MaxInflight, err = envInt(env, "max_inflight", 0); err != nil {
+		fail(err)
+	}
+	c.ContentType = strings.TrimSpace(env["content_type"])
+	if c.PrefixLogs, err = envBool(env, "prefix_logs", true); err != nil {
+		fail(err)
+	}
+	if c.CombineOutput, err = envBool(env, "combine_output", false); err != nil {
+		fail(err)
+	}
+	if c.SuppressLock, err = envBool(env, "suppress_lock", false); err != nil {
+		fail(err)
+	}
+	if c.BufferBody, err = envBool(env, "buffer_http", false); err != nil {
+		fail(err)
+	}
+	if !c.BufferBody {
+		if c.BufferBody, err = envBool(env, "http_buffer_req_body", false); err != nil {
+			fail(err)
+		}
+	}
+	c.StaticPath = strings.TrimSpace(env["static_path"])
+	if c.StaticPath == "" {
+		c.StaticPath = DefaultStaticPath
+	}
+	c.LockDir = env["TMPDIR"]
+	if c.LockDir == "" {
+		c.LockDir = "/tmp"
+	}
+
+	if v, ok := env["FERRY_READY_FD"]; ok && v != "" {
+		if c.ReadyFD, err = strconv.Atoi(v); err != nil || c.ReadyFD < 0 {
+			fail(fmt.Errorf("FERRY_READY_FD=%q is not a file descriptor number", v))
+			c.ReadyFD = -1
+		}
+	}
+	c.SecretsBind = env["FERRY_SECRETS_BIND"]
+	if c.UID, err = envInt(env, "FERRY_UID", -1); err != nil {
+		fail(err)
+	}
+	if c.GID, err = envInt(env, "FERRY_GID", -1); err != nil {
+		fail(err)
+	}
+
+	if err := c.Validate(); err != nil {
+		fail(err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks the combinations the watchdog cannot run with.
+func (c *Config) Validate() error {
+	switch c.Mode {
+	case ModeHTTP:
+		if c.FProcess == "" {
+			return errors.New("mode http needs fprocess (the command that starts the function's server)")
+		}
+		if c.UpstreamURL == "" {
+			return errors.New("mode http needs upstream_url (for example http://127.0.0.1:3000)")
+		}
+		u, err := url.Parse(c.UpstreamURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("upstream_url %q is not an http:// URL with a host", c.UpstreamURL)
+		}
+	case ModeStreaming, ModeSerializing:
+		if c.FProcess == "" {
+			return fmt.Errorf("mode %s needs fprocess (the command run per request, e.g. fprocess=cat)", c.Mode)
+		}
+	}
+	return nil
+}
+
+// ParseDuration accepts a Go duration ("10s", "1m30s") or a bare number of
+// seconds ("10", "2.5"), as the OpenFaaS watchdogs do. Negative values fail.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || math.IsNaN(f) || f*float64(time.Second) > math.MaxInt64 {
+			return 0, fmt.Errorf("duration %q out of range", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: use 10s, 1m or a number of seconds", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %q is negative", s)
+	}
+	return d, nil
+}
+
+func envDuration(env map[string]string, key string, def time.Duration) (time.Duration, error) {
+	v, ok := env[key]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	d, err := ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
+}
+
+func envInt(env map[string]string, key string, def int) (int, error) {
+	v, ok := env[key]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return def, fmt.Errorf("%s=%q is not a non-negative integer", key, v)
+	}
+	return n, nil
+}
+
+func envPort(env map[string]string, key string, def int) (int, error) {
+	n, err := envInt(env, key, def)
+	if err == nil && n > 65535 {
+		return def, fmt.Errorf("%s=%d is not a TCP port (0-65535)", key, n)
+	}
+	return n, err
+}
+
+func envBool(env map[string]string, key string, def bool) (bool, error) {
+	v, ok := env[key]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return def, fmt.Errorf("%s=%q is not a boolean (true/false)", key, v)
+	}
+	return b, nil
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package watchdog
+
+import (
+	"errors"
+	"log"
+)
+
+// isolate is Linux-only; elsewhere asking for it is an error, not a silent
+// downgrade.
+func isolate(cfg *Config, _ *log.Logger) error {
+	if cfg.SecretsBind != "" || cfg.UID >= 0 || cfg.GID >= 0 {
+		return errors.New("FERRY_SECRETS_BIND, FERRY_UID and FERRY_GID work on Linux only; unset them")
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Health states; /_/health and /_/ready answer 200 only in stateReady.
+const (
+	stateStarting int32 = iota
+	stateReady
+	stateDraining
+)
+
+// watchdog holds the running state shared by the handlers.
+type watchdog struct {
+	cfg      Config
+	log      *log.Logger
+	state    atomic.Int32
+	inflight atomic.Int64
+	metrics  *metrics
+	fn       http.Handler // the mode's handler
+	rawMu    sync.Mutex   // serialises unprefixed log lines
+}
+
+// Run serves the function until ctx is cancelled (the SIGTERM path: stop
+// being ready, drain for HealthcheckInterval, finish in-flight requests) or
+// the function fails for good (http mode: its process exited). It returns nil
+// after a clean drain.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	out := cfg.Log
+	if out == nil {
+		out = os.Stderr
+	}
+	logger := log.New(out, "", log.LstdFlags)
+
+	// Isolation (secrets mount, privilege drop) happens before anything of
+	// the function runs.
+	if err := isolate(&cfg, logger); err != nil {
+		return err
+	}
+	w := &watchdog{cfg: cfg, log: logger}
+
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
+		}
+	}
+	defer ln.Close()
+	mln := cfg.MetricsListener
+	if mln == nil && cfg.MetricsPort >= 0 {
+		var err error
+		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.MetricsPort))
+		if mln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
+		}
+	}
+
+	var fnDone <-chan error // http mode: the function process's exit
+	var stopFn func()
+	switch cfg.Mode {
+	case ModeHTTP:
+		p, err := newHTTPProxy(w)
+		if err != nil {
+			return err
+		}
+		w.fn = p
+	case ModeStreaming, ModeSerializing:
+		f, err := newForker(w)
+		if err != nil {
+			return err
+		}
+		w.fn = f
+	case ModeStatic:
+		w.fn = newStatic(cfg)
+	}
+
+	if mln != nil {
+		w.metrics = newMetrics()
+		msrv := &http.Server{Handler: w.metrics.handler(), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+	}
+
+	srv := &http.Server{
+		Handler:     w,
+		ReadTimeout: cfg.ReadTimeout,
+		// A little grace over write_timeout so a 408/504 answered at the
+		// exec_timeout (often equal to write_timeout) still reaches the caller.
+		WriteTimeout:      addGrace(cfg.WriteTimeout),
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	if p, ok := w.fn.(*httpProxy); ok {
+		done, stop, err := p.start(ctx)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		fnDone, stopFn = done, stop
+		defer stopFn()
+	}
+
+	if ctx.Err() == nil {
+		w.becomeReady()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-fnDone:
+		srv.Close()
+		w.removeLock()
+		return fmt.Errorf("function process exited: %v (the watchdog stops so its supervisor can restart it)", err)
+	case err := <-serveErr:
+		w.removeLock()
+		return fmt.Errorf("serve: %w", err)
+	}
+	return w.drain(srv)
+}
+
+// becomeReady marks the watchdog healthy, writes the lock file and signals
+// FERRY_READY_FD.
+func (w *watchdog) becomeReady() {
+	w.state.Store(stateReady)
+	if !w.cfg.SuppressLock {
+		if err := os.WriteFile(w.lockPath(), nil, 0o644); err != nil {
+			w.log.Printf("cannot write lock file %s: %v", w.lockPath(), err)
+		}
+	}
+	if w.cfg.ReadyFD >= 0 {
+		f := os.NewFile(uintptr(w.cfg.ReadyFD), "ferry-ready-fd")
+		if f != nil {
+			if _, err := f.Write([]byte("ready\n")); err != nil {
+				w.log.Printf("cannot signal readiness on FERRY_READY_FD=%d: %v", w.cfg.ReadyFD, err)
+			}
+			f.Close()
+		}
+	}
+	if w.cfg.OnReady != nil {
+		w.cfg.OnReady()
+	}
+}
+
+// drain stops being ready, waits HealthcheckInterval so balancers notice,
+// then lets in-flight requests finish.
+func (w *watchdog) drain(srv *http.Server) error {
+	w.state.Store(stateDraining)
+	w.removeLock()
+	if d := w.cfg.HealthcheckInterval; d > 0 {
+		time.Sleep(d) // the drain period itself, not synchronisation
+	}
+	grace := addGrace(max(w.cfg.WriteTimeout, w.cfg.ExecTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		srv.Close()
+		return fmt.Errorf("drain: in-flight requests still running after %s", grace)
+	}
+	return nil
+}
+
+func (w *watchdog) lockPath() string { return filepath.Join(w.cfg.LockDir, ".lock") }
+
+func (w *watchdog) removeLock() {
+	if !w.cfg.SuppressLock {
+		os.Remove(w.lockPath())
+	}
+}
+
+func addGrace(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d + 500*time.Millisecond
+}
+
+// ServeHTTP routes the watchdog's own paths and hands the rest to the mode.
+func (w *watchdog) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/_/health":
+		w.health(rw, false)
+		return
+	case "/_/ready":
+		w.health(rw, true)
+		return
+	}
+	start := time.Now()
+	n := w.inflight.Add(1)
+	defer w.inflight.Add(-1)
+	if m := w.metrics; m != nil {
+		m.inflight.Inc()
+		defer m.inflight.Dec()
+	}
+	rec := getRecorder(rw, start)
+	if max := w.cfg.MaxInflight; max > 0 && n > int64(max) {
+		http.Error(rec, "too many concurrent requests (max_inflight="+strconv.Itoa(max)+"), retry later", http.StatusTooManyRequests)
+	} else {
+		w.fn.ServeHTTP(rec, r)
+	}
+	if m := w.metrics; m != nil {
+		m.observe(rec.status(), r.Method, time.Since(start))
+	}
+	putRecorder(rec)
+}
+
+func (w *watchdog) health(rw http.ResponseWriter, ready bool) {
+	switch {
+	case w.state.Load() != stateReady:
+		rw.WriteHeader(http.StatusServiceUnavailable)
+	case ready && w.cfg.MaxInflight > 0 && w.inflight.Load() >= int64(w.cfg.MaxInflight):
+		rw.WriteHeader(http.StatusTooManyRequests)
+	default:
+		rw.WriteHeader(http.StatusOK)
+	}
+}
