@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
+)
+
+// The core scenario (issue 2): a bare Go echo server (a), the same behind
+// the watchdog in http mode (b), through the gateway (c), and fork mode
+// with `cat` through the gateway (d), at concurrency 1, 16 and 64; plus CPU
+// per request through the gateway and idle RSS of `ferry serve`.
+func init() { Register(Scenario{Name: "core", Order: 10, Run: runCore}) }
+
+var concurrencies = []int{1, 16, 64}
+
+const body = "hello ferry"
+
+func runCore(ctx context.Context, env *Env) ([]Row, error) {
+	dir, err := os.MkdirTemp("", "ferry-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	echo := filepath.Join(dir, "echo")
+	if err := goBuild(echo, "./bench/echo"); err != nil {
+		return nil, err
+	}
+	d := env.Dur(4 * time.Second)
+	const max = 2_000_000
+
+	// (a) bare echo
+	aAddr, _ := harness.FreeAddr()
+	stopA, err := startProc(echo, nil, "ECHO_ADDR="+aAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer stopA()
+	if err := waitHTTP(ctx, "http://"+aAddr+"/"); err != nil {
+		return nil, err
+	}
+	// (b) watchdog http mode in front of another echo
+	wAddr, _ := harness.FreeAddr()
+	uAddr, _ := harness.FreeAddr()
+	wPort := wAddr[strings.LastIndexByte(wAddr, ':')+1:]
+	stopB, err := startProc(filepath.Join(env.BinDir, "watchdog"), nil,
+		"mode=http", "fprocess="+echo, "upstream_url=http://"+uAddr, "ECHO_ADDR="+uAddr,
+		"port="+wPort, "bind_address=127.0.0.1", "metrics_port=0")
+	if err != nil {
+		return nil, err
+	}
+	defer stopB()
+	if err := waitHTTP(ctx, "http://"+wAddr+"/_/ready"); err != nil {
+		return nil, err
+	}
+	// (c), (d) through ferry serve
+	f, err := harness.Start(harness.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Stop()
+	time.Sleep(env.Dur(2 * time.Second)) // let the server settle before reading idle RSS
+	idle := RSS(f.PID())
+	gAddr, _ := harness.FreeAddr()
+	if err := deploy(f, map[string]any{"service": "echo-http", "image": "bench/echo",
+		"envProcess": echo, "envVars": map[string]string{"mode": "http", "upstream_url": "http://" + gAddr, "ECHO_ADDR": gAddr}}); err != nil {
+		return nil, err
+	}
+	if err := deploy(f, map[string]any{"service": "cat", "image": "cat", "envProcess": "cat"}); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, fn := range []string{"echo-http", "cat"} {
+		if err := f.WaitReady(wctx, fn, "openfaas-fn", 1); err != nil {
+			return nil, err
+		}
+	}
+
+	targets := []struct{ name, url string }{
+		{"(a) bare echo", "http://" + aAddr + "/"},
+		{"(b) watchdog http", "http://" + wAddr + "/"},
+		{"(c) gateway http", f.URL + "/function/echo-http"},
+		{"(d) gateway fork cat", f.URL + "/function/cat"},
+	}
+	res := map[string]LoadResult{}
+	var cpuPerReq time.Duration
+	for _, c := range concurrencies {
+		for _, t := range targets {
+			Load(ctx, t.url, body, c, d/8, max) // warm up connections
+			var cpu0 time.Duration
+			if t.name[1] == 'c' && c == 16 {
+				cpu0 = ProcCPU(f.PID())
+			}
+			r := Load(ctx, t.url, body, c, d, max)
+			if t.name[1] == 'c' && c == 16 && r.Requests > 0 {
+				cpuPerReq = (ProcCPU(f.PID()) - cpu0) / time.Duration(r.Requests)
+			}
+			res[fmt.Sprintf("%s c=%d", t.name[:3], c)] = r
+			env.Logf("   %-22s c=%-3d %8.0f req/s p50 %7.3f ms p99 %7.3f ms errors %d", t.name, c, r.RPS, Ms(r.P50), Ms(r.P99), r.Errors)
+		}
+	}
+	var rows []Row
+	for _, c := range concurrencies {
+		for _, t := range targets {
+			k := fmt.Sprintf("%s c=%d", t.name[:3], c)
+			r := res[k]
+			row := Row{Case: fmt.Sprintf("%s c=%d", t.name, c), Metric: "req/s", Value: r.RPS, Unit: "req/s"}
+			switch t.name[1] {
+			case 'b':
+				row.Baseline, row.BaselineValue = "(a)", res[fmt.Sprintf("(a) c=%d", c)].RPS
+			case 'c':
+				row.Baseline, row.BaselineValue = "(b)", res[fmt.Sprintf("(b) c=%d", c)].RPS
+			}
+			if row.BaselineValue > 0 {
+				row.Ratio = row.Value / row.BaselineValue
+			}
+			if c == 16 && t.name[1] == 'b' {
+				row.Target, row.Met = ">= 0.35x", row.Ratio >= 0.35
+			}
+			if c == 16 && t.name[1] == 'c' {
+				row.Target, row.Met = ">= 0.6x", row.Ratio >= 0.6
+			}
+			rows = append(rows, row)
+			rows = append(rows, Row{Case: row.Case, Metric: "p50 / p99", Value: Ms(r.P50), Unit: fmt.Sprintf("ms / %.3f ms", Ms(r.P99))})
+			if r.Errors > 0 {
+				rows = append(rows, Row{Case: row.Case, Metric: "errors", Value: float64(r.Errors), Unit: "req"})
+			}
+		}
+	}
+	added := res["(c) c=1"].P50 - res["(b) c=1"].P50
+	rows = append(rows,
+		Row{Case: "gateway vs watchdog c=1", Metric: "added p50", Value: Us(added), Unit: "us",
+			Baseline: "(b) p50", BaselineValue: Us(res["(b) c=1"].P50), Ratio: Us(added) / 150, Target: "<= 150 us", Met: added <= 150*time.Microsecond},
+		Row{Case: "gateway c=16", Metric: "CPU per request (all processes)", Value: Us(cpuPerReq), Unit: "us",
+			Ratio: Us(cpuPerReq) / 150, Target: "<= 150 us", Met: cpuPerReq > 0 && cpuPerReq <= 150*time.Microsecond},
+		Row{Case: "ferry serve, no functions", Metric: "idle RSS", Value: float64(idle) / (1 << 20), Unit: "MB",
+			Ratio: float64(idle) / (40 << 20), Target: "<= 40 MB", Met: idle > 0 && idle <= 40<<20},
+	)
+	return rows, nil
+}
+
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = harness.Root()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v: %s", pkg, err, b)
+	}
+	return nil
+}
+
+// startProc starts a helper process in its own process group and returns
+// a func that kills the group.
+func startProc(bin string, args []string, env ...string) (func(), error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }, nil
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer within 20s", url)
+}
+
+func deploy(f *harness.Ferry, d map[string]any) error {
+	code, b, err := f.Do("POST", "/system/functions", d)
+	if err != nil {
+		return err
+	}
+	if code/100 != 2 {
+		return fmt.Errorf("deploy %v: %d %s", d["service"], code, b)
+	}
+	return nil
+}
