@@ -22,7 +22,7 @@ func init() { Register(Scenario{Name: "core", Order: 10, Run: runCore}) }
 
 var concurrencies = []int{1, 16, 64}
 
-const body = "hello ferry"
+const coreBody = "hello ferry"
 
 func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	dir, err := os.MkdirTemp("", "ferry-bench-")
@@ -32,7 +32,7 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
 	echo := filepath.Join(dir, "echo")
-	if err := goBuild(echo, "./bench/echo"); err != nil {
+	if err := GoBuild(echo, "./bench/echo"); err != nil {
 		return nil, err
 	}
 	d := env.Dur(4 * time.Second)
@@ -40,26 +40,26 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 
 	// (a) bare echo
 	aAddr, _ := harness.FreeAddr()
-	stopA, err := startProc(echo, nil, "ECHO_ADDR="+aAddr)
+	stopA, err := StartProc(echo, nil, "ECHO_ADDR="+aAddr)
 	if err != nil {
 		return nil, err
 	}
 	defer stopA()
-	if err := waitHTTP(ctx, "http://"+aAddr+"/"); err != nil {
+	if err := WaitHTTP(ctx, "http://"+aAddr+"/"); err != nil {
 		return nil, err
 	}
 	// (b) watchdog http mode in front of another echo
 	wAddr, _ := harness.FreeAddr()
 	uAddr, _ := harness.FreeAddr()
 	wPort := wAddr[strings.LastIndexByte(wAddr, ':')+1:]
-	stopB, err := startProc(filepath.Join(env.BinDir, "watchdog"), nil,
+	stopB, err := StartProc(filepath.Join(env.BinDir, "watchdog"), nil,
 		"mode=http", "fprocess="+echo, "upstream_url=http://"+uAddr, "ECHO_ADDR="+uAddr,
 		"port="+wPort, "bind_address=127.0.0.1", "metrics_port=0")
 	if err != nil {
 		return nil, err
 	}
 	defer stopB()
-	if err := waitHTTP(ctx, "http://"+wAddr+"/_/ready"); err != nil {
+	if err := WaitHTTP(ctx, "http://"+wAddr+"/_/ready"); err != nil {
 		return nil, err
 	}
 	// (c), (d) through ferry serve
@@ -71,11 +71,11 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	time.Sleep(env.Dur(2 * time.Second)) // let the server settle before reading idle RSS
 	idle := RSS(f.PID())
 	gAddr, _ := harness.FreeAddr()
-	if err := deploy(f, map[string]any{"service": "echo-http", "image": "bench/echo",
+	if err := Deploy(f, map[string]any{"service": "echo-http", "image": "bench/echo",
 		"envProcess": echo, "envVars": map[string]string{"mode": "http", "upstream_url": "http://" + gAddr, "ECHO_ADDR": gAddr}}); err != nil {
 		return nil, err
 	}
-	if err := deploy(f, map[string]any{"service": "cat", "image": "cat", "envProcess": "cat"}); err != nil {
+	if err := Deploy(f, map[string]any{"service": "cat", "image": "cat", "envProcess": "cat"}); err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -96,12 +96,12 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	var cpuPerReq time.Duration
 	for _, c := range concurrencies {
 		for _, t := range targets {
-			Load(ctx, t.url, body, c, d/8, max) // warm up connections
+			Load(ctx, t.url, coreBody, c, d/8, max) // warm up connections
 			var cpu0 time.Duration
 			if t.name[1] == 'c' && c == 16 {
 				cpu0 = ProcCPU(f.PID())
 			}
-			r := Load(ctx, t.url, body, c, d, max)
+			r := Load(ctx, t.url, coreBody, c, d, max)
 			if t.name[1] == 'c' && c == 16 && r.Requests > 0 {
 				cpuPerReq = (ProcCPU(f.PID()) - cpu0) / time.Duration(r.Requests)
 			}
@@ -149,7 +149,7 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	return rows, nil
 }
 
-func goBuild(out, pkg string) error {
+func GoBuild(out, pkg string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = harness.Root()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -159,9 +159,9 @@ func goBuild(out, pkg string) error {
 	return nil
 }
 
-// startProc starts a helper process in its own process group and returns
+// StartProc starts a helper process in its own process group and returns
 // a func that kills the group.
-func startProc(bin string, args []string, env ...string) (func(), error) {
+func StartProc(bin string, args []string, env ...string) (func(), error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -171,7 +171,7 @@ func startProc(bin string, args []string, env ...string) (func(), error) {
 	return func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }, nil
 }
 
-func waitHTTP(ctx context.Context, url string) error {
+func WaitHTTP(ctx context.Context, url string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		resp, err := http.Get(url)
@@ -186,7 +186,7 @@ func waitHTTP(ctx context.Context, url string) error {
 	return fmt.Errorf("%s did not answer within 20s", url)
 }
 
-func deploy(f *harness.Ferry, d map[string]any) error {
+func Deploy(f *harness.Ferry, d map[string]any) error {
 	code, b, err := f.Do("POST", "/system/functions", d)
 	if err != nil {
 		return err
