@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -32,6 +33,10 @@ type Config struct {
 	DefaultTimeout time.Duration
 	// Version of this build, for /system/info.
 	Version api.VersionInfo
+	// MaxReplicas caps POST /system/scale-function (0: 1000).
+	MaxReplicas uint64
+	// Log receives recovered panics and upstream failures (nil: slog.Default()).
+	Log *slog.Logger
 
 	// Observer is told about every invocation (metrics, autoscaler).
 	Observer Observer

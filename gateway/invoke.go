@@ -1,0 +1,218 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// maxAttempts bounds how often one call is sent: a replica that refused
+// the connection or died before answering is replaced by another.
+const maxAttempts = 3
+
+// statusClientClosed is recorded when the caller went away (nginx's 499);
+// nothing is written then.
+const statusClientClosed = 499
+
+var errClientGone = errors.New("the caller closed the connection")
+
+// serveInvoke is any method on /function/{name}[.{ns}][/{path...}].
+func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	t, err := parseInvokePath(r.URL, "/function/", g.cfg.DefaultNamespace, g.nsSuffix)
+	if err != nil {
+		g.writeError(w, err)
+		return
+	}
+	route, ok := g.cfg.Provider.Route(t.ns, t.name)
+	if !ok {
+		g.writeError(w, notFound(t.name, t.ns))
+		return
+	}
+	var code int
+	if obs := g.cfg.Observer; obs != nil {
+		obs.Started(t.fn)
+		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
+	}
+	g.invoke(w, r, &t, route, start, &code)
+}
+
+// invoke sends the call to a ready replica, waiting for one if needed,
+// and stores the status answered in *code (also when the response is
+// aborted half-way).
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int) {
+	timeout := route.Timeout
+	if timeout <= 0 {
+		timeout = g.cfg.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	body, err := g.invokeBody(w, r)
+	if err != nil {
+		*code = g.fail(w, err)
+		return
+	}
+	callID := g.prepareHeaders(r, start)
+	var tried [maxAttempts]string
+	skip := tried[:0]
+	woke := false
+	for attempt := 1; ; attempt++ {
+		ep, inflight, err := g.ready(ctx, r, t, &route, skip, &woke, timeout)
+		if err != nil {
+			*code = g.fail(w, err)
+			return
+		}
+		resp, err := g.send(ctx, r, ep, t, &body, inflight)
+		if err == nil {
+			*code = resp.StatusCode
+			g.relay(w, r, resp, callID, inflight)
+			return
+		}
+		if attempt < maxAttempts && ctx.Err() == nil && g.resendable(err, &body) {
+			// Re-read the route: the provider may already know the replica is gone.
+			skip = append(skip, ep.Address)
+			if err := g.reroute(t, &route); err != nil {
+				*code = g.fail(w, err)
+				return
+			}
+			continue
+		}
+		*code = g.fail(w, g.upstreamError(ctx, r, t, ep, &body, err, timeout))
+		return
+	}
+}
+
+// send makes one attempt, counting it in flight until relay is done.
+func (g *Gateway) send(ctx context.Context, r *http.Request, ep provider.Endpoint, t *target, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
+	inflight.Add(1)
+	resp, err := g.transport.RoundTrip(upstreamRequest(ctx, r, ep, t.suffix, body))
+	if err != nil {
+		inflight.Add(-1)
+		return nil, err
+	}
+	return resp, nil
+}
+
+// relay copies the response and ends the in-flight count, also when the
+// copy is aborted.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string, inflight *atomic.Int64) {
+	defer inflight.Add(-1)
+	defer resp.Body.Close()
+	copyResponse(w, r, resp, callID)
+}
+
+// resendable decides whether a failed attempt may go to another replica:
+// when the connection was refused (nothing sent), or when the replica died
+// before answering and the body can be sent again.
+func (g *Gateway) resendable(err error, body *reqBody) bool {
+	if body.stream != nil && body.stream.tooLarge.Load() {
+		return false
+	}
+	if isDialError(err) {
+		return body.resendable()
+	}
+	return body.stream == nil
+}
+
+// ready returns a ready endpoint not in skip. With none, it explains why
+// (503), wakes a function scaled to zero, or waits for route.Changed (an
+// event from the provider, not polling) until the deadline.
+func (g *Gateway) ready(ctx context.Context, r *http.Request, t *target, route *provider.Route, skip []string, woke *bool, timeout time.Duration) (provider.Endpoint, *atomic.Int64, error) {
+	for {
+		if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
+			return ep, c, nil
+		}
+		if len(route.Endpoints) == 0 {
+			switch {
+			case route.Failure != "":
+				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s cannot start: %s", t.fn, route.Failure)
+			case route.Desired == 0 && g.cfg.Waker == nil:
+				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s is scaled to zero: scale it up with POST /system/scale-function/%s", t.fn, t.name)
+			case route.Desired == 0 && !*woke:
+				*woke = true
+				if err := g.cfg.Waker.Wake(ctx, t.ns, t.name); err != nil {
+					if ctx.Err() != nil {
+						return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)
+					}
+					return provider.Endpoint{}, nil, err
+				}
+				if err := g.reroute(t, route); err != nil {
+					return provider.Endpoint{}, nil, err
+				}
+				continue
+			}
+		}
+		select {
+		case <-route.Changed:
+		case <-ctx.Done():
+			return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)
+		}
+		if err := g.reroute(t, route); err != nil {
+			return provider.Endpoint{}, nil, err
+		}
+	}
+}
+
+// reroute re-reads the route (the function may have been deleted).
+func (g *Gateway) reroute(t *target, route *provider.Route) error {
+	nr, ok := g.cfg.Provider.Route(t.ns, t.name)
+	if !ok {
+		return notFound(t.name, t.ns)
+	}
+	*route = nr
+	return nil
+}
+
+func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, timeout time.Duration) error {
+	if r.Context().Err() != nil {
+		return errClientGone
+	}
+	return api.Errorf(http.StatusServiceUnavailable, "function %s has no ready replica after %s: see its status and logs (faas-cli describe / logs %s)", t.fn, timeout, t.name)
+}
+
+// upstreamError turns a failed attempt into 413, 504 or 502.
+func (g *Gateway) upstreamError(ctx context.Context, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
+	switch {
+	case r.Context().Err() != nil:
+		return errClientGone
+	case ctx.Err() != nil:
+		return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", t.fn, timeout)
+	case body.stream != nil && body.stream.tooLarge.Load():
+		return tooLarge(g.cfg.MaxInvokeBodyBytes)
+	}
+	g.log.Warn("gateway: replica failed", "function", t.fn, "replica", ep.Address, "err", err)
+	return api.Errorf(http.StatusBadGateway, "function %s: replica %s failed: %s", t.fn, ep.Address, errorMessage(err))
+}
+
+// fail writes err unless the caller is gone, and returns the status for
+// the Observer.
+func (g *Gateway) fail(w http.ResponseWriter, err error) int {
+	if err == errClientGone {
+		return statusClientClosed
+	}
+	g.writeError(w, err)
+	return api.StatusOf(err)
+}
+
+// serveAsync hands /async-function/ to the queue, after the same name
+// checks as synchronous calls.
+func (g *Gateway) serveAsync(w http.ResponseWriter, r *http.Request) {
+	if g.cfg.Async == nil {
+		writeText(w, http.StatusNotImplemented, "asynchronous invocation is not enabled on this server: call /function/NAME instead, or start ferry with the queue enabled")
+		return
+	}
+	if _, err := parseInvokePath(r.URL, "/async-function/", g.cfg.DefaultNamespace, g.nsSuffix); err != nil {
+		g.writeError(w, err)
+		return
+	}
+	g.cfg.Async.ServeHTTP(w, r)
+}
+
+func errReadBody(err error) error {
+	return api.BadRequest("could not read the request body: %v", err)
+}

@@ -1,0 +1,270 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// newTransport is the one upstream transport: keep-alive with many idle
+// connections per replica (loopback replicas take bursts of 64+ callers),
+// no compression (bodies pass through as they are), no proxy from the
+// environment (replicas are local or cluster-internal), HTTP/1.1 only.
+func newTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		ExpectContinueTimeout: 0,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        16 << 10,
+	}
+}
+
+// hopHeaders are connection-level headers a proxy must not forward
+// (RFC 9110 7.6.1), plus Expect, which the server already answered.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
+}
+
+func removeHopHeaders(h http.Header) {
+	if c := h["Connection"]; len(c) > 0 {
+		for _, v := range c {
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					delete(h, http.CanonicalHeaderKey(f))
+				}
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+}
+
+// prepareHeaders edits the inbound headers in place for the upstream
+// request (the handler owns them; cloning would cost a map per call) and
+// returns the X-Call-Id value to echo. All added values share one
+// allocation.
+func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []string) {
+	h := r.Header
+	removeHopHeaders(h)
+	vals := make([]string, 4)
+	if v := h["X-Call-Id"]; len(v) > 0 && v[0] != "" {
+		vals[0] = v[0]
+	} else {
+		vals[0] = g.ids.next()
+	}
+	callID = vals[0:1:1]
+	h["X-Call-Id"] = callID
+	var buf [20]byte
+	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
+	h["X-Start-Time"] = vals[1:2:2]
+	if len(h["X-Forwarded-For"]) == 0 {
+		host := r.RemoteAddr
+		if i := strings.LastIndexByte(host, ':'); i > 0 {
+			host = host[:i]
+		}
+		vals[2] = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		h["X-Forwarded-For"] = vals[2:3:3]
+	}
+	if len(h["X-Forwarded-Host"]) == 0 && r.Host != "" {
+		vals[3] = r.Host
+		h["X-Forwarded-Host"] = vals[3:4:4]
+	}
+	return callID
+}
+
+// replayMax is the largest body kept in memory so that a request can be
+// sent again to another replica when the first one died before answering.
+const replayMax = 64 << 10
+
+// reqBody is an invocation body: none, in memory (replayable) or streamed
+// through once.
+type reqBody struct {
+	mem    []byte
+	stream *streamBody
+	n      int64
+}
+
+// invokeBody prepares the request body, enforcing MaxInvokeBodyBytes.
+func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, error) {
+	max, cl := g.cfg.MaxInvokeBodyBytes, r.ContentLength
+	if max > 0 && cl > max {
+		return reqBody{}, tooLarge(max)
+	}
+	switch {
+	case cl == 0 || r.Body == nil || r.Body == http.NoBody:
+		return reqBody{}, nil
+	case cl > 0 && cl <= replayMax:
+		b := make([]byte, cl)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return reqBody{}, errReadBody(err)
+		}
+		return reqBody{mem: b, n: cl}, nil
+	}
+	rc := r.Body
+	if max > 0 {
+		rc = http.MaxBytesReader(w, rc, max)
+	}
+	return reqBody{stream: &streamBody{rc: rc}, n: cl}, nil
+}
+
+// reader returns the body for one attempt and its length (-1: unknown).
+func (b *reqBody) reader() (io.ReadCloser, int64) {
+	switch {
+	case b.mem != nil:
+		return &memBody{b: b.mem}, b.n
+	case b.stream != nil:
+		return b.stream, b.n
+	}
+	return nil, 0
+}
+
+// resendable reports whether the body can be sent again: always when held
+// in memory, only if untouched when streamed.
+func (b *reqBody) resendable() bool {
+	return b.stream == nil || !b.stream.read.Load()
+}
+
+// memBody reads a byte slice; Close does nothing, so a failed attempt
+// leaves the slice for the next.
+type memBody struct {
+	b   []byte
+	off int
+}
+
+func (m *memBody) Read(p []byte) (int, error) {
+	if m.off >= len(m.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[m.off:])
+	m.off += n
+	return n, nil
+}
+
+func (m *memBody) Close() error { return nil }
+
+// streamBody passes the inbound body through, remembering whether the
+// transport read any of it (then it cannot be resent) and whether it hit
+// the size limit. Close is a no-op: the server closes the inbound body,
+// and a transport that closes it on a dial error must not spoil a retry.
+type streamBody struct {
+	rc       io.ReadCloser
+	read     atomic.Bool
+	tooLarge atomic.Bool
+}
+
+func (s *streamBody) Read(p []byte) (int, error) {
+	s.read.Store(true)
+	n, err := s.rc.Read(p)
+	if err != nil && err != io.EOF {
+		if _, ok := err.(*http.MaxBytesError); ok {
+			s.tooLarge.Store(true)
+		}
+	}
+	return n, err
+}
+
+func (s *streamBody) Close() error { return nil }
+
+// upstreamRequest builds the request to one replica.
+func upstreamRequest(ctx context.Context, r *http.Request, ep provider.Endpoint, suffix string, body *reqBody) *http.Request {
+	if strings.HasPrefix(suffix, "//") {
+		// "//x" as a request target would read as an authority.
+		suffix = "/" + strings.TrimLeft(suffix, "/")
+	}
+	rc, n := body.reader()
+	out := &http.Request{
+		Method:        r.Method,
+		URL:           &url.URL{Scheme: "http", Host: ep.Address, Opaque: suffix, RawQuery: r.URL.RawQuery},
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        r.Header,
+		Body:          rc,
+		ContentLength: n,
+	}
+	return out.WithContext(ctx)
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyResponse writes the upstream response. Streams (SSE, chunked, or a
+// caller asking for text/event-stream) are flushed after every read;
+// others go through the server's buffer. A body cut short upstream aborts
+// the response so that the caller does not mistake it for a whole one.
+func copyResponse(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string) {
+	h := w.Header()
+	for k, vv := range resp.Header {
+		h[k] = vv
+	}
+	removeHopHeaders(h)
+	h["X-Call-Id"] = callID
+	for k := range resp.Trailer {
+		h.Add("Trailer", k)
+	}
+	stream := resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"]) || isEventStream(r.Header["Accept"])
+	w.WriteHeader(resp.StatusCode)
+	var fl http.Flusher
+	if stream {
+		fl, _ = w.(http.Flusher)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return // the caller went away
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, vv := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vv
+	}
+}
+
+func isEventStream(v []string) bool {
+	for _, s := range v {
+		if strings.Contains(s, "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}
+
+// isDialError reports a failure to connect: the request was not sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
