@@ -1,0 +1,131 @@
+package watchdog
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// httpModeConfig runs the test binary as the function's HTTP server.
+func httpModeConfig(t *testing.T, kv ...string) Config {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := testConfig(t, append([]string{"mode=http", "fprocess=" + os.Args[0], "upstream_url=http://" + addr,
+		"WATCHDOG_TEST_ROLE=echo", "ECHO_ADDR=" + addr}, kv...)...)
+	return cfg
+}
+
+func TestHTTPModeProxy(t *testing.T) {
+	wd := start(t, httpModeConfig(t))
+	code, h, body := call(t, "POST", wd.url+"/a/b?x=1&y=2", "payload", "X-Test", "yes", "Connection", "keep-alive")
+	if code != 200 || body != "payload" {
+		t.Fatalf("got %d %q", code, body)
+	}
+	for k, want := range map[string]string{"X-Echo-Method": "POST", "X-Echo-Path": "/a/b", "X-Echo-Query": "x=1&y=2",
+		"X-Echo-Header": "yes", "X-Echo-Length": "7"} {
+		if h.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), want)
+		}
+	}
+	if h.Get("X-Duration-Seconds") == "" {
+		t.Error("no X-Duration-Seconds")
+	}
+	if !strings.Contains(wd.logs.String(), "stderr: echo server starting") {
+		t.Errorf("function stderr not logged with prefix:\n%s", wd.logs)
+	}
+	// many sequential calls reuse the kept-alive upstream connections
+	for i := 0; i < 200; i++ {
+		if code, _, _ := call(t, "GET", wd.url+"/", ""); code != 200 {
+			t.Fatalf("call %d: %d", i, code)
+		}
+	}
+}
+
+func TestHTTPModeBufferBody(t *testing.T) {
+	wd := start(t, httpModeConfig(t, "buffer_http=true"))
+	pr := strings.NewReader("chunked body")
+	req, _ := http.NewRequest("POST", wd.url+"/", struct{ *strings.Reader }{pr}) // unknown length: sent chunked
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Echo-Length"); got != "12" {
+		t.Errorf("upstream saw Content-Length %s, want 12 (buffered)", got)
+	}
+}
+
+func TestHTTPModeTimeout504(t *testing.T) {
+	wd := start(t, httpModeConfig(t, "exec_timeout=0.3"))
+	began := time.Now()
+	code, _, body := call(t, "GET", wd.url+"/slow", "")
+	if code != http.StatusGatewayTimeout {
+		t.Fatalf("got %d %q, want 504", code, body)
+	}
+	if el := time.Since(began); el > 3*time.Second {
+		t.Errorf("504 took %s", el)
+	}
+}
+
+func TestHTTPModeStreamsSSE(t *testing.T) {
+	wd := start(t, httpModeConfig(t))
+	resp, err := client.Get(wd.url + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		line <- l
+	}()
+	select {
+	case l := <-line:
+		if l != "data: one\n" {
+			t.Errorf("first event %q", l)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("first SSE event not delivered while the stream is open: proxy buffers")
+	}
+}
+
+// TestHTTPModeFunctionExit: when the function process dies the watchdog
+// stops with an error, so its supervisor restarts the replica.
+func TestHTTPModeFunctionExit(t *testing.T) {
+	cfg := httpModeConfig(t)
+	cfg.FunctionEnv = append(cfg.FunctionEnv, "WATCHDOG_TEST_ROLE=exit")
+	inst := startNoWait(t, cfg)
+	select {
+	case err := <-inst.done:
+		inst.done <- err
+		if err == nil || !strings.Contains(err.Error(), "exit status 3") {
+			t.Errorf("err = %v", err)
+		}
+	case <-inst.ready:
+		t.Fatal("ready although the function never listened")
+	case <-time.After(10 * time.Second):
+		t.Fatal("watchdog kept running after its function exited")
+	}
+}
+
+// TestHTTPModeStarting: /_/health is 503 until the upstream listens.
+func TestHTTPModeStarting(t *testing.T) {
+	cfg := testConfig(t, "mode=http", "fprocess=sleep 30", fmt.Sprintf("upstream_url=http://127.0.0.1:%d", freePort(t)))
+	inst := startNoWait(t, cfg)
+	waitStatus(t, inst.url+"/_/health", 503, 5*time.Second)
+	if code, _, _ := call(t, "GET", inst.url+"/_/ready", ""); code != 503 {
+		t.Errorf("ready while starting: %d", code)
+	}
+	select {
+	case <-inst.ready:
+		t.Fatal("ready without an upstream")
+	default:
+	}
+	if err := inst.stop(t); err != nil {
+		t.Errorf("stop while starting: %v", err)
+	}
+}
