@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/ferryfaas/ferry/client"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newInvokeCmd) }
+
+func newInvokeCmd() *cobra.Command {
+	var r remote
+	var (
+		namespace, method, contentType, path, callback string
+		headers, query                                 []string
+		async, verbose                                 bool
+	)
+	cmd := &cobra.Command{
+		Use:   "invoke NAME",
+		Short: "Call a function with stdin as the request body",
+		Long: `Call a function through the gateway. The request body is read from stdin
+(nothing is sent when stdin is a terminal); the response body goes to stdout.
+A non-2xx answer makes the command fail after printing the body.`,
+		Example: `  echo -n hello | ferry invoke echo
+  ferry invoke echo --method GET --query name=ann -H X-Trace=1 < /dev/null
+  ferry invoke resize --content-type image/png < cat.png > small.png
+  echo '{"id":1}' | ferry invoke worker --async   # prints the X-Call-Id`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client("")
+			if err != nil {
+				return err
+			}
+			hdr := http.Header{}
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, "=")
+				if !ok {
+					k, v, ok = strings.Cut(h, ":")
+				}
+				if !ok || strings.TrimSpace(k) == "" {
+					return usageErr(cmd, "-H %q: use NAME=VALUE", h)
+				}
+				hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+			if contentType != "" {
+				hdr.Set("Content-Type", contentType)
+			}
+			q := url.Values{}
+			for _, kv := range query {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageErr(cmd, "--query %q: use KEY=VALUE", kv)
+				}
+				q.Add(k, v)
+			}
+			name, ns := splitName(args[0], namespace)
+			var body io.Reader
+			if !isTerminal(cmd.InOrStdin()) {
+				body = cmd.InOrStdin()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			res, err := c.InvokeStream(ctx, client.InvokeRequest{
+				Name: name, Namespace: ns, Path: path, Method: strings.ToUpper(method),
+				Query: q, Header: hdr, Body: body, Async: async, CallbackURL: callback,
+			})
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			if verbose {
+				fmt.Fprintln(cmd.ErrOrStderr(), res.Proto, res.Status)
+				for k, vs := range res.Header {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", k, strings.Join(vs, ", "))
+				}
+			}
+			if async && res.StatusCode == http.StatusAccepted {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Queued: X-Call-Id %s\n", res.Header.Get("X-Call-Id"))
+			}
+			if _, err := io.Copy(cmd.OutOrStdout(), res.Body); err != nil {
+				return fmt.Errorf("reading the response of %s: %v", name, err)
+			}
+			if res.StatusCode < 200 || res.StatusCode > 299 {
+				who := "function " + name
+				if res.Header.Get("X-OpenFaaS-Internal") != "" {
+					who = "gateway (" + res.Header.Get("X-OpenFaaS-Internal") + ")"
+				}
+				return fmt.Errorf("%s answered %s: see `ferry logs %s` or `ferry describe %s`", who, res.Status, args[0], args[0])
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(cmd, &r, false)
+	fs := cmd.Flags()
+	fs.StringVarP(&namespace, "namespace", "n", "", "namespace of the function (or use NAME.NAMESPACE)")
+	fs.StringVarP(&method, "method", "m", "POST", "HTTP method")
+	fs.StringVar(&contentType, "content-type", "", "Content-Type of the body")
+	fs.StringArrayVarP(&headers, "header", "H", nil, "request header NAME=VALUE (repeatable)")
+	fs.StringArrayVar(&query, "query", nil, "query parameter KEY=VALUE (repeatable)")
+	fs.StringVar(&path, "path", "", "path after /function/NAME, e.g. /users/1")
+	fs.BoolVarP(&async, "async", "a", false, "queue the call (answer 202 with X-Call-Id)")
+	fs.StringVar(&callback, "callback-url", "", "with --async: URL that receives the result")
+	fs.BoolVarP(&verbose, "verbose", "v", false, "print the status line and headers on stderr")
+	return cmd
+}
+
+// isTerminal reports whether r is an interactive terminal (then there is
+// no body to read and we must not block on it).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

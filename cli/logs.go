@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newLogsCmd) }
+
+func newLogsCmd() *cobra.Command {
+	var r remote
+	var (
+		namespace, since, instance string
+		tail                       int
+		follow, noName             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "logs NAME",
+		Short: "Print (and follow) a function's logs",
+		Example: `  ferry logs echo
+  ferry logs echo --follow --tail 20
+  ferry logs echo --since 5m
+  ferry logs echo --since 2026-01-02T15:04:05Z --instance 12345`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := r.checkOutput(); err != nil {
+				return err
+			}
+			name, ns := splitName(args[0], namespace)
+			req := api.LogRequest{Name: name, Namespace: ns, Instance: instance, Tail: tail, Follow: follow}
+			if since != "" {
+				t, err := parseSince(since, time.Now())
+				if err != nil {
+					return err
+				}
+				req.Since = &t
+			}
+			c, err := r.client("")
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			defer w.Flush()
+			return c.Logs(ctx, req, func(m api.LogMessage) error {
+				if r.output == "json" {
+					if err := printJSON(w, m); err != nil {
+						return err
+					}
+				} else {
+					prefix := m.Timestamp.Format(time.RFC3339)
+					if !noName {
+						prefix += " " + m.Name
+						if m.Instance != "" {
+							prefix += " (" + m.Instance + ")"
+						}
+					}
+					fmt.Fprintf(w, "%s %s\n", prefix, strings.TrimRight(m.Text, "\n"))
+				}
+				if follow {
+					return w.Flush()
+				}
+				return nil
+			})
+		},
+	}
+	addRemoteFlags(cmd, &r, true)
+	fs := cmd.Flags()
+	fs.StringVarP(&namespace, "namespace", "n", "", "namespace of the function (or use NAME.NAMESPACE)")
+	fs.BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
+	fs.IntVar(&tail, "tail", -1, "only the last N lines (-1: all)")
+	fs.StringVar(&since, "since", "", "only lines newer than a duration (5m) or an RFC 3339 time")
+	fs.StringVar(&instance, "instance", "", "only this replica")
+	fs.BoolVar(&noName, "no-name", false, "omit the function name and instance")
+	return cmd
+}
+
+// parseSince reads "5m"/"1h30m" (ago) or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: use a duration such as 5m or a time such as 2026-01-02T15:04:05Z", s)
+}

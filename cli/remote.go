@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ferryfaas/ferry/client"
+	"github.com/spf13/cobra"
+)
+
+// DefaultGateway is used when neither a flag, the environment nor the
+// stack file names one.
+const DefaultGateway = "http://127.0.0.1:8080"
+
+// remote holds the flags shared by every command that talks to a gateway.
+type remote struct {
+	gateway     string
+	tlsNoVerify bool
+	output      string
+	cmd         *cobra.Command
+}
+
+// addRemoteFlags registers --gateway, --tls-no-verify and (with output)
+// --output on a command.
+func addRemoteFlags(cmd *cobra.Command, r *remote, output bool) {
+	r.cmd = cmd
+	fs := cmd.Flags()
+	fs.StringVarP(&r.gateway, "gateway", "g", "", "gateway URL (default: $FERRY_URL, $OPENFAAS_URL, the stack file's provider.gateway, then "+DefaultGateway+")")
+	fs.BoolVar(&r.tlsNoVerify, "tls-no-verify", false, "skip TLS certificate verification (test setups only)")
+	if output {
+		fs.StringVarP(&r.output, "output", "o", "table", "output format: table or json")
+	}
+}
+
+// checkOutput validates --output.
+func (r *remote) checkOutput() error {
+	switch r.output {
+	case "", "table", "json":
+		return nil
+	}
+	return fmt.Errorf("--output %q is not supported: use table or json", r.output)
+}
+
+// gatewayURL resolves the gateway: --gateway, $FERRY_URL, $OPENFAAS_URL,
+// the stack file's provider.gateway, then the local default.
+func (r *remote) gatewayURL(stackGateway string) (string, error) {
+	src, gw := "--gateway", r.gateway
+	for _, c := range []struct{ src, v string }{
+		{"FERRY_URL", os.Getenv("FERRY_URL")},
+		{"OPENFAAS_URL", os.Getenv("OPENFAAS_URL")},
+		{"the stack file's provider.gateway", stackGateway},
+		{"the default", DefaultGateway},
+	} {
+		if gw != "" {
+			break
+		}
+		src, gw = c.src, c.v
+	}
+	norm, err := client.NormalizeGateway(gw)
+	if err != nil {
+		return "", fmt.Errorf("%v (from %s)", err, src)
+	}
+	return norm, nil
+}
+
+// client builds an API client with resolved credentials.
+func (r *remote) client(stackGateway string) (*client.Client, error) {
+	gw, err := r.gatewayURL(stackGateway)
+	if err != nil {
+		return nil, err
+	}
+	user, pass := credentials(gw)
+	c := client.New(gw, user, pass)
+	c.UserAgent = "ferry/" + Version
+	if r.tlsNoVerify {
+		c.HTTP.Transport = client.DefaultTransport(true)
+	}
+	return c, nil
+}
+
+// credentials for a gateway: $FERRY_USER/$FERRY_PASSWORD, else the entry
+// `ferry login` stored, else, for a gateway on this machine, the admin
+// password `ferry serve` generated in its data dir (so a local user never
+// needs to log in).
+func credentials(gw string) (user, pass string) {
+	if p := os.Getenv("FERRY_PASSWORD"); p != "" {
+		return envOr("FERRY_USER", "admin"), p
+	}
+	if u, p, err := lookupAuth(gw); err == nil && p != "" {
+		return u, p
+	}
+	if isLocal(gw) {
+		dir := filepath.Join(DefaultDataDir(), "secrets")
+		if b, err := os.ReadFile(filepath.Join(dir, "basic-auth-password")); err == nil {
+			user = "admin"
+			if ub, err := os.ReadFile(filepath.Join(dir, "basic-auth-user")); err == nil && strings.TrimSpace(string(ub)) != "" {
+				user = strings.TrimSpace(string(ub))
+			}
+			return user, strings.TrimSpace(string(b))
+		}
+	}
+	return envOr("FERRY_USER", "admin"), ""
+}
+
+func isLocal(gw string) bool {
+	u, err := url.Parse(gw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// splitName reads "name" or "name.namespace"; an explicit --namespace wins.
+func splitName(arg, namespace string) (string, string) {
+	if namespace != "" {
+		return arg, namespace
+	}
+	if i := strings.LastIndexByte(arg, '.'); i > 0 {
+		return arg[:i], arg[i+1:]
+	}
+	return arg, ""
+}
+
+// parseKV turns ["a=1","b=2"] into a map; flag names the option for errors.
+func parseKV(flag string, items []string) (map[string]string, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(items))
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: use KEY=VALUE", flag, it)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// usageErr is a wrong-arguments error that points at --help.
+func usageErr(cmd *cobra.Command, format string, args ...any) error {
+	return fmt.Errorf("%s: see `%s --help`", fmt.Sprintf(format, args...), cmd.CommandPath())
+}

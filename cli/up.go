@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"strings"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newUpCmd) }
+
+// ArtifactAnnotation carries the digest of the uploaded build artifact the
+// process runtime runs.
+const ArtifactAnnotation = "com.ferryfaas.artifact"
+
+func newUpCmd() *cobra.Command {
+	var r remote
+	var f deployFlags
+	var (
+		skipBuild, push          bool
+		templatesDir, outDir, wd string
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Build, upload and deploy the functions of a stack file",
+		Long: `For each function of the stack file: build it from its template (no Docker
+needed), upload the artifact to the gateway (skipped when the gateway already
+has it) and deploy it. Functions with skip_build, or without a lang, are
+deployed from their image as ` + "`ferry deploy`" + ` does.`,
+		Example: `  ferry up
+  ferry up -f stack.yml --filter 'api-*'
+  ferry up --skip-build              # redeploy without building
+  ferry up --env LOG_LEVEL=debug --gateway http://10.0.0.5:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := stack.Load(f.file, os.LookupEnv)
+			if err != nil {
+				return err
+			}
+			fns, err := stack.Filter(st.Functions, f.filter, f.regex)
+			if err != nil {
+				return err
+			}
+			c, err := r.client(st.Provider.Gateway)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for i, fn := range fns {
+				step := fmt.Sprintf("[%d/%d] %s", i+1, len(fns), fn.Name)
+				d := stack.Deployment(fn, "")
+				if !skipBuild && !fn.SkipBuild && fn.Lang != "" {
+					fmt.Fprintf(out, "%s: building (%s)\n", step, fn.Lang)
+					res, err := builder.Build(cmd.Context(), builder.Options{
+						Function:       fn,
+						StackDir:       st.Dir,
+						TemplatesDir:   templatesDir,
+						OutDir:         outDir,
+						Image:          builder.ImageOptions{Enabled: push, Push: push, Format: "oci"},
+						WatchdogBinary: wd,
+						Progress:       &prefixWriter{w: out, prefix: "  "},
+					})
+					if err != nil {
+						return fmt.Errorf("%s: build failed: %w", fn.Name, err)
+					}
+					digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
+					if err != nil {
+						return fmt.Errorf("%s: %w", fn.Name, err)
+					}
+					if res.ArtifactDigest != "" && res.ArtifactDigest != digest {
+						return fmt.Errorf("%s: artifact %s changed while uploading (digest %s, built %s): run `ferry up` again", fn.Name, res.ArtifactPath, digest, res.ArtifactDigest)
+					}
+					if uploaded {
+						fmt.Fprintf(out, "%s: uploaded %s\n", step, short(digest))
+					} else {
+						fmt.Fprintf(out, "%s: gateway already has %s\n", step, short(digest))
+					}
+					withBuild(&d, fn, res, digest)
+				} else {
+					fmt.Fprintf(out, "%s: not building (image %s)\n", step, d.Image)
+				}
+				if err := f.apply(&d); err != nil {
+					return fmt.Errorf("%s: %v", fn.Name, err)
+				}
+				if err := deployOne(cmd, c, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(cmd, &r, false)
+	f.register(cmd)
+	fs := cmd.Flags()
+	fs.BoolVar(&skipBuild, "skip-build", false, "deploy without building")
+	fs.BoolVar(&push, "push", false, "also build an OCI image and push it to the function's image name")
+	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders (default: the templates built into ferry)")
+	fs.StringVar(&outDir, "build-dir", "", "build output folder (default: build, next to the stack file)")
+	fs.StringVar(&wd, "watchdog", "", "static watchdog binary for --push images")
+	return cmd
+}
+
+// withBuild puts what the build produced into the deployment: the artifact
+// annotation, the template's fprocess unless the stack sets one, and the
+// template's env vars under the stack's (the stack wins).
+func withBuild(d *api.FunctionDeployment, fn stack.Function, res *builder.Result, digest string) {
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[ArtifactAnnotation] = digest
+	if fn.FProcess == "" && res.EnvProcess != "" {
+		d.EnvProcess = res.EnvProcess
+	}
+	if len(res.EnvVars) > 0 {
+		env := maps.Clone(res.EnvVars)
+		maps.Copy(env, d.EnvVars)
+		d.EnvVars = env
+	}
+}
+
+// prefixWriter indents each line of build progress.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mid    bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var sb strings.Builder
+	for _, c := range string(b) {
+		if !p.mid {
+			sb.WriteString(p.prefix)
+			p.mid = true
+		}
+		sb.WriteRune(c)
+		if c == '\n' {
+			p.mid = false
+		}
+	}
+	if _, err := io.WriteString(p.w, sb.String()); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func short(digest string) string {
+	if len(digest) > 19 {
+		return digest[:19]
+	}
+	return digest
+}
