@@ -31,6 +31,8 @@ type Gateway struct {
 	ids       callIDs
 	// nsSuffix is "." + DefaultNamespace, for "name.namespace" labels.
 	nsSuffix string
+	// retryWait bounds the wait for a new replica after all failed a call.
+	retryWait time.Duration
 }
 
 // New checks cfg, fills defaults and builds the routes.
@@ -66,6 +68,7 @@ func New(cfg Config) (*Gateway, error) {
 		auth:      newBasicAuth(cfg.Credentials),
 		transport: newTransport(),
 		nsSuffix:  "." + cfg.DefaultNamespace,
+		retryWait: retryWait,
 	}
 	g.lb.init()
 	g.ids.init()

@@ -19,7 +19,14 @@ const maxAttempts = 3
 // nothing is written then.
 const statusClientClosed = 499
 
-var errClientGone = errors.New("the caller closed the connection")
+// retryWait is how long a call whose replicas all failed waits for the
+// provider to offer another one.
+const retryWait = 2 * time.Second
+
+var (
+	errClientGone = errors.New("the caller closed the connection")
+	errAllTried   = errors.New("every ready replica failed this call")
+)
 
 // serveInvoke is any method on /function/{name}[.{ns}][/{path...}].
 func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
@@ -61,8 +68,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 	var tried [maxAttempts]string
 	skip := tried[:0]
 	woke := false
+	var last provider.Endpoint
+	var lastErr error
 	for attempt := 1; ; attempt++ {
 		ep, inflight, err := g.ready(ctx, r, t, &route, skip, &woke, timeout)
+		if err == errAllTried {
+			err = g.upstreamError(ctx, r, t, last, &body, lastErr, timeout)
+		}
 		if err != nil {
 			*code = g.fail(w, err)
 			return
@@ -76,6 +88,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 		if attempt < maxAttempts && ctx.Err() == nil && g.resendable(err, &body) {
 			// Re-read the route: the provider may already know the replica is gone.
 			skip = append(skip, ep.Address)
+			last, lastErr = ep, err
 			if err := g.reroute(t, &route); err != nil {
 				*code = g.fail(w, err)
 				return
@@ -147,10 +160,24 @@ func (g *Gateway) ready(ctx context.Context, r *http.Request, t *target, route *
 				continue
 			}
 		}
+		// Replicas are starting, or every ready one failed this call. In
+		// the second case the provider should soon drop the dead replica;
+		// wait for that only a little, then report the failure.
+		var giveUp <-chan time.Time
+		var tm *time.Timer
+		if len(route.Endpoints) > 0 {
+			tm = time.NewTimer(g.retryWait)
+			giveUp = tm.C
+		}
 		select {
 		case <-route.Changed:
+		case <-giveUp:
+			return provider.Endpoint{}, nil, errAllTried
 		case <-ctx.Done():
 			return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)
+		}
+		if tm != nil {
+			tm.Stop()
 		}
 		if err := g.reroute(t, route); err != nil {
 			return provider.Endpoint{}, nil, err
