@@ -20,6 +20,12 @@ import (
 func TestMain(m *testing.M) {
 	switch os.Getenv("WATCHDOG_TEST_ROLE") {
 	case "watchdog":
+		// the function processes it starts play WATCHDOG_CHILD_ROLE, if any
+		if r := os.Getenv("WATCHDOG_CHILD_ROLE"); r != "" {
+			os.Setenv("WATCHDOG_TEST_ROLE", r)
+		} else {
+			os.Unsetenv("WATCHDOG_TEST_ROLE")
+		}
 		os.Exit(Main())
 	case "echo":
 		os.Exit(echoServer(os.Getenv("ECHO_ADDR")))
