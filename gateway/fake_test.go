@@ -289,6 +289,7 @@ type recordingObserver struct {
 	started  []string
 	finished []string
 	codes    []int
+	done     chan int // when set, gets each finished code
 }
 
 func (o *recordingObserver) Started(fn string) {
@@ -302,6 +303,9 @@ func (o *recordingObserver) Finished(fn string, code int, d time.Duration) {
 	o.finished = append(o.finished, fn)
 	o.codes = append(o.codes, code)
 	o.mu.Unlock()
+	if o.done != nil {
+		o.done <- code
+	}
 }
 
 // funcWaker calls f on Wake and counts calls.

@@ -1,0 +1,412 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+)
+
+const ns = api.DefaultNamespace
+
+func TestInvokePassesRequestThrough(t *testing.T) {
+	type seen struct {
+		method, uri, body string
+		h                 http.Header
+	}
+	got := make(chan seen, 4)
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.RequestURI, string(b), r.Header.Clone()}
+		w.Header().Set("X-Fn", "yes")
+		w.WriteHeader(201)
+		w.Write([]byte("reply:" + string(b)))
+	})
+	fp := newFake()
+	fp.addFunction(ns, "echo", 1, addr)
+	fp.addFunction("team-a", "echo", 1, addr)
+	obs := &recordingObserver{}
+	_, srv := newTestGateway(t, fp, func(c *Config) { c.Observer = obs })
+
+	r := call(t, "PUT", srv.URL+"/function/echo/a/b%2Fc?x=1&y=%20z", "hello", false, "X-Custom", "v1")
+	expect(t, r, 201, "reply:hello")
+	s := <-got
+	if s.method != "PUT" || s.uri != "/a/b%2Fc?x=1&y=%20z" || s.body != "hello" || s.h.Get("X-Custom") != "v1" {
+		t.Fatalf("upstream saw %+v", s)
+	}
+	id := s.h.Get("X-Call-Id")
+	if len(id) != 36 || r.header.Get("X-Call-Id") != id || r.header.Get("X-Fn") != "yes" {
+		t.Fatalf("call id upstream %q, response %q", id, r.header.Get("X-Call-Id"))
+	}
+	if st := s.h.Get("X-Start-Time"); len(st) < 18 {
+		t.Fatalf("X-Start-Time %q", st)
+	}
+	if s.h.Get("X-Forwarded-For") != "127.0.0.1" || !strings.HasPrefix(s.h.Get("X-Forwarded-Host"), "127.0.0.1:") {
+		t.Fatalf("forwarded headers %q %q", s.h.Get("X-Forwarded-For"), s.h.Get("X-Forwarded-Host"))
+	}
+	if r.header.Get("X-OpenFaaS-Internal") != "" {
+		t.Fatal("a function's answer must not be marked as a platform error")
+	}
+
+	// The caller's X-Call-Id and X-Forwarded-For are kept; ".ns" selects
+	// the namespace; no path gives "/".
+	r = call(t, "GET", srv.URL+"/function/echo.team-a", "", false, "X-Call-Id", "chain-1", "X-Forwarded-For", "10.0.0.1")
+	expect(t, r, 201, "reply:")
+	s = <-got
+	if s.uri != "/" || s.h.Get("X-Call-Id") != "chain-1" || r.header.Get("X-Call-Id") != "chain-1" || s.h.Get("X-Forwarded-For") != "10.0.0.1" {
+		t.Fatalf("upstream saw %+v", s)
+	}
+
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if fmt.Sprint(obs.started) != "[echo.openfaas-fn echo.team-a]" || fmt.Sprint(obs.codes) != "[201 201]" {
+		t.Fatalf("observer started %v finished %v codes %v", obs.started, obs.finished, obs.codes)
+	}
+}
+
+func TestLeastInFlight(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 16)
+	hold := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			arrived <- name
+			<-release
+			w.Write([]byte(name))
+		}
+	}
+	a, b := upstream(t, hold("a")), upstream(t, hold("b"))
+	fp := newFake()
+	fp.addFunction(ns, "slow", 2, a, b)
+	_, srv := newTestGateway(t, fp, nil)
+
+	// Send one at a time, each waiting for the previous to arrive, so
+	// the counts are exact: in-flight calls must alternate.
+	var wg sync.WaitGroup
+	count := map[string]int{}
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			call(t, "GET", srv.URL+"/function/slow", "", false)
+		}()
+		count[<-arrived]++
+	}
+	close(release)
+	wg.Wait()
+	if count["a"] != 3 || count["b"] != 3 {
+		t.Fatalf("in-flight spread %v, want 3 and 3", count)
+	}
+
+	// Idle endpoints tie; the random tie-break must use both.
+	for i := 0; i < 60; i++ {
+		call(t, "GET", srv.URL+"/function/slow", "", false)
+		count[<-arrived]++
+	}
+	if count["a"] < 10 || count["b"] < 10 {
+		t.Fatalf("ties not spread: %v", count)
+	}
+}
+
+func TestRetryOnConnectionRefused(t *testing.T) {
+	var got atomic.Int64
+	good := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Add(int64(len(b)))
+		w.Write(b)
+	})
+	fp := newFake()
+	fp.addFunction(ns, "f", 2, closedAddr(t), good)
+	_, srv := newTestGateway(t, fp, nil)
+	for i := 0; i < 20; i++ {
+		expect(t, call(t, "POST", srv.URL+"/function/f", "payload", false), 200, "payload")
+	}
+	// A streamed (chunked, unknown length) body is also resent when the
+	// connection was refused: nothing of it was read.
+	for i := 0; i < 10; i++ {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte(strings.Repeat("s", 100<<10))); pw.Close() }()
+		resp, err := http.Post(srv.URL+"/function/f", "text/plain", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) != 100<<10 {
+			t.Fatalf("streamed call %d: %d, %d bytes", i, resp.StatusCode, len(b))
+		}
+	}
+}
+
+func TestRetryWhenReplicaDiesBeforeAnswering(t *testing.T) {
+	// A replica that accepts the request and drops the connection, as one
+	// killed with SIGKILL mid-call does.
+	dying := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
+	fp := newFake()
+	fp.addFunction(ns, "f", 2, dying, good)
+	_, srv := newTestGateway(t, fp, nil)
+	for i := 0; i < 20; i++ {
+		expect(t, call(t, "POST", srv.URL+"/function/f", "body", false), 200, "body")
+	}
+}
+
+func TestAllReplicasFailing502(t *testing.T) {
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, closedAddr(t))
+	g, srv := newTestGateway(t, fp, nil)
+	g.retryWait = 50 * time.Millisecond
+	r := call(t, "GET", srv.URL+"/function/f", "", false)
+	expect(t, r, 502, "failed")
+	if r.header.Get("X-OpenFaaS-Internal") != "gateway" {
+		t.Fatalf("platform error without X-OpenFaaS-Internal: %v", r.header)
+	}
+}
+
+func TestRetryWaitsForReplacementReplica(t *testing.T) {
+	// The only replica is dead; the provider replaces it while the call
+	// waits (what a restart after kill -9 looks like).
+	fp := newFake()
+	fp.routed = make(chan struct{}, 8)
+	fp.addFunction(ns, "f", 1, closedAddr(t))
+	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("new replica")) })
+	_, srv := newTestGateway(t, fp, nil)
+	done := make(chan result, 1)
+	go func() { done <- call(t, "GET", srv.URL+"/function/f", "", false) }()
+	<-fp.routed // first Route: the dead replica is picked
+	<-fp.routed // second Route, after the refused attempt
+	fp.setEndpoints(ns, "f", good)
+	expect(t, <-done, 200, "new replica")
+}
+
+func TestStreamingIsNotBuffered(t *testing.T) {
+	next := make(chan struct{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	fp := newFake()
+	fp.addFunction(ns, "sse", 1, addr)
+	_, srv := newTestGateway(t, fp, nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/function/sse", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	for i := 1; i <= 3; i++ {
+		// Each event must arrive while the handler is still blocked.
+		line, err := rd.ReadString('\n')
+		if err != nil || line != fmt.Sprintf("data: %d\n", i) {
+			t.Fatalf("event %d: %q %v", i, line, err)
+		}
+		rd.ReadString('\n')
+		next <- struct{}{}
+	}
+}
+
+func TestChunkedResponseStreams(t *testing.T) {
+	next := make(chan struct{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first\n"))
+		w.(http.Flusher).Flush() // no Content-Length: chunked
+		<-next
+		w.Write([]byte("second\n"))
+	})
+	fp := newFake()
+	fp.addFunction(ns, "chunky", 1, addr)
+	_, srv := newTestGateway(t, fp, nil)
+	resp, err := http.Get(srv.URL + "/function/chunky")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if l, err := rd.ReadString('\n'); l != "first\n" || err != nil {
+		t.Fatalf("first chunk %q %v", l, err)
+	}
+	close(next)
+	if l, _ := rd.ReadString('\n'); l != "second\n" {
+		t.Fatalf("second chunk %q", l)
+	}
+}
+
+func TestTimeout504(t *testing.T) {
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	fp := newFake()
+	fp.addFunction(ns, "slow", 1, addr)
+	fp.change(ns, "slow", func(fn *fakeFn) { fn.timeout = 100 * time.Millisecond })
+	_, srv := newTestGateway(t, fp, nil)
+	r := call(t, "GET", srv.URL+"/function/slow", "", false)
+	expect(t, r, 504, "did not answer within 100ms")
+	if r.header.Get("X-OpenFaaS-Internal") != "gateway" {
+		t.Fatal("504 must carry X-OpenFaaS-Internal")
+	}
+	// The gateway default applies without a per-function timeout.
+	fp.change(ns, "slow", func(fn *fakeFn) { fn.timeout = 0 })
+	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.DefaultTimeout = 80 * time.Millisecond })
+	expect(t, call(t, "GET", srv2.URL+"/function/slow", "", false), 504, "80ms")
+}
+
+func TestWaitsForStartingReplica(t *testing.T) {
+	fp := newFake()
+	fp.routed = make(chan struct{}, 1)
+	fp.addFunction(ns, "cold", 1) // desired 1, none ready yet
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("warm")) })
+	_, srv := newTestGateway(t, fp, nil)
+	done := make(chan result, 1)
+	go func() { done <- call(t, "GET", srv.URL+"/function/cold", "", false) }()
+	<-fp.routed
+	fp.setEndpoints(ns, "cold", addr)
+	expect(t, <-done, 200, "warm")
+
+	// No replica within the timeout: 503.
+	fp.addFunction(ns, "never", 1)
+	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.DefaultTimeout = 50 * time.Millisecond })
+	expect(t, call(t, "GET", srv2.URL+"/function/never", "", false), 503, "no ready replica")
+}
+
+func TestScaledToZero(t *testing.T) {
+	fp := newFake()
+	fp.addFunction(ns, "idle", 0)
+	fp.addFunction(ns, "broken", 1)
+	fp.change(ns, "broken", func(fn *fakeFn) { fn.failure = "image not found" })
+	_, srv := newTestGateway(t, fp, nil)
+	expect(t, call(t, "GET", srv.URL+"/function/idle", "", false), 503, "scaled to zero")
+	expect(t, call(t, "GET", srv.URL+"/function/broken", "", false), 503, "image not found")
+
+	// With a Waker: the gateway wakes, then waits on Changed.
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("awake")) })
+	waker := &funcWaker{f: func(ns, name string) error {
+		fp.change(ns, name, func(fn *fakeFn) { fn.replicas = 1 })
+		go fp.setEndpoints(ns, name, addr) // ready a little later
+		return nil
+	}}
+	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.Waker = waker })
+	expect(t, call(t, "GET", srv2.URL+"/function/idle", "", false), 200, "awake")
+	if n := waker.calls.Load(); n != 1 {
+		t.Fatalf("Wake called %d times", n)
+	}
+	// A Waker that cannot start the function: its error is the answer.
+	fp.addFunction(ns, "nostart", 0)
+	_, srv3 := newTestGateway(t, fp, func(c *Config) {
+		c.Waker = &funcWaker{f: func(string, string) error {
+			return api.Errorf(503, "function nostart cannot start: out of memory")
+		}}
+	})
+	expect(t, call(t, "GET", srv3.URL+"/function/nostart", "", false), 503, "out of memory")
+}
+
+func TestInvokeBodyLimit(t *testing.T) {
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, addr)
+	_, srv := newTestGateway(t, fp, func(c *Config) { c.MaxInvokeBodyBytes = 1000 })
+	expect(t, call(t, "POST", srv.URL+"/function/f", strings.Repeat("x", 1001), false), 413, "larger than")
+	expect(t, call(t, "POST", srv.URL+"/function/f", strings.Repeat("x", 1000), false), 200, "")
+	pr, pw := io.Pipe()
+	go func() { pw.Write(make([]byte, 5000)); pw.Close() }()
+	resp, err := http.Post(srv.URL+"/function/f", "", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Fatalf("chunked body over the limit: %d", resp.StatusCode)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	fp := newFake()
+	fp.addFunction(ns, "echo", 1)
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	fp.logs = []api.LogMessage{
+		{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "one"},
+		{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "two"},
+	}
+	_, srv := newTestGateway(t, fp, nil)
+	r := call(t, "GET", srv.URL+"/system/logs?name=echo&tail=5&since=2026-01-01T00:00:00Z&instance=1", "", true)
+	expect(t, r, 200, `"text":"one"`)
+	if lines := strings.Split(strings.TrimSpace(r.body), "\n"); len(lines) != 2 || r.header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("ndjson %q (%s)", r.body, r.header.Get("Content-Type"))
+	}
+	fp.mu.Lock()
+	lr := fp.lastLog
+	fp.mu.Unlock()
+	if lr.Tail != 5 || lr.Instance != "1" || lr.Since == nil || lr.Namespace != ns || lr.Follow {
+		t.Fatalf("provider got %+v", lr)
+	}
+
+	// follow: each line reaches the client while the stream stays open.
+	ch := make(chan api.LogMessage)
+	fp.mu.Lock()
+	fp.logCh = ch
+	fp.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/system/logs?name=echo&follow=true", nil)
+	req.SetBasicAuth(testUser, testPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	for i := 0; i < 3; i++ {
+		ch <- api.LogMessage{Name: "echo", Namespace: ns, Text: fmt.Sprint("line", i)}
+		l, err := rd.ReadString('\n')
+		if err != nil || !strings.Contains(l, fmt.Sprint("line", i)) {
+			t.Fatalf("followed line %d: %q %v", i, l, err)
+		}
+	}
+}
+
+func TestClientGoneIsNotAnError(t *testing.T) {
+	arrived := make(chan struct{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	})
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, addr)
+	obs := &recordingObserver{done: make(chan int, 1)}
+	_, srv := newTestGateway(t, fp, func(c *Config) { c.Observer = obs })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/function/f", nil)
+	go func() { <-arrived; cancel() }()
+	_, err := http.DefaultClient.Do(req)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	select {
+	case code := <-obs.done:
+		if code != statusClientClosed {
+			t.Fatalf("code %d, want %d", code, statusClientClosed)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Observer.Finished never called")
+	}
+}
