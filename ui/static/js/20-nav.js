@@ -1,0 +1,42 @@
+// The header: links, namespace switcher and sign-out.
+const $nav = document.getElementById("nav");
+let namespaces = [DEFAULT_NS];
+
+function buildNav() {
+  const sel = h("select", { id: "ns-switch", onchange: (e) => { setNs(e.target.value); location.hash = `#/ns/${enc(e.target.value)}`; } });
+  $nav.replaceChildren(
+    h("a", { href: `#/ns/${enc(currentNs())}`, id: "nav-functions", onclick: (e) => { e.currentTarget.href = `#/ns/${enc(currentNs())}`; } }, "Functions"),
+    h("a", { href: "#/deploy", id: "nav-deploy" }, "Deploy"),
+    h("span", { class: "spacer" }),
+    h("label", { for: "ns-switch", class: "label" }, "Namespace"), sel,
+    h("button", { type: "button", id: "logout", onclick: () => { sessionStorage.removeItem(boot.key); sessionStorage.setItem("ferry.note", "Signed out."); location.replace("/ui/login"); } }, "Sign out"),
+  );
+  $nav.hidden = false;
+  fillNs();
+  refreshNamespaces();
+}
+
+function fillNs() {
+  const sel = document.getElementById("ns-switch");
+  if (!sel) return;
+  const ns = currentNs();
+  const all = namespaces.includes(ns) ? namespaces : [...namespaces, ns];
+  sel.replaceChildren(...all.map((n) => h("option", { value: n, selected: n === ns }, n)));
+}
+
+async function refreshNamespaces() {
+  try {
+    const list = await api("GET", "/system/namespaces");
+    if (Array.isArray(list) && list.length) namespaces = list.slice().sort();
+    if (!sessionStorage.getItem("ferry.ns") && !namespaces.includes(DEFAULT_NS)) setNs(namespaces[0]);
+    fillNs();
+  } catch { }
+}
+
+function markNav(hash) {
+  for (const a of $nav.querySelectorAll("a")) {
+    const on = (a.id === "nav-deploy" && hash.startsWith("#/deploy")) || (a.id === "nav-functions" && (hash.startsWith("#/ns") || hash.startsWith("#/fn")));
+    if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  fillNs();
+}

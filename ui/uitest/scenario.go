@@ -1,0 +1,233 @@
+package uitest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// Target is the server the scenario drives.
+type Target struct {
+	URL, User, Password string
+	// Unreachable, when set, makes the gateway unreachable (e.g. stops the
+	// server); the scenario then checks the portal says so. It runs last.
+	Unreachable func()
+}
+
+// Scenario is one run of the portal in a browser.
+type Scenario struct {
+	T      testing.TB
+	Target Target
+	// Out receives a PNG screenshot of each page (test/e2e/out/...).
+	Out string
+	ctx context.Context
+
+	mu         sync.Mutex
+	exceptions []string
+}
+
+const fnName, ns = "ui-echo", "openfaas-fn"
+
+// Run logs in (after a wrong password), fails a deploy on the client and on
+// the server, deploys a fork-mode function from the form, invokes it, sees
+// its log line, scales it, deletes it, and checks for uncaught script
+// errors and unlabelled controls along the way.
+func Run(t testing.TB, tg Target, out string) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bcancel()
+	s := &Scenario{T: t, Target: tg, Out: out, ctx: bctx}
+	go s.collectExceptions()
+	s.steps()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.exceptions) > 0 {
+		t.Errorf("uncaught script errors in the portal:\n%s", strings.Join(s.exceptions, "\n"))
+	}
+}
+
+func (s *Scenario) collectExceptions() {
+	for ev, err := range chromedp.Events(s.ctx, runtime.ExceptionThrown) {
+		if err != nil {
+			return
+		}
+		d := ev.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			msg = d.Exception.Description
+		}
+		s.mu.Lock()
+		s.exceptions = append(s.exceptions, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber, msg))
+		s.mu.Unlock()
+	}
+}
+
+func (s *Scenario) steps() {
+	tg := s.Target
+	// Opening /ui/ without credentials lands on the login form, not on the
+	// browser's basic-auth dialog.
+	s.do("open the portal", chromedp.Navigate(tg.URL+"/ui/"))
+	s.wait("the login form", `location.pathname === "/ui/login" && !!document.getElementById("login-form")`, 10*time.Second)
+	s.shot("01-login")
+
+	s.do("type a wrong password", chromedp.SetValue(chromedp.ID("login-user"), tg.User),
+		chromedp.SetValue(chromedp.ID("login-password"), "wrong-"+tg.Password), chromedp.Click(chromedp.ID("login-submit")))
+	s.wait("the wrong-password message", `document.getElementById("login-error").textContent.includes("Wrong user name or password")`, 10*time.Second)
+	s.shot("02-login-wrong-password")
+
+	s.do("sign in", chromedp.SetValue(chromedp.ID("login-password"), tg.Password), chromedp.Click(chromedp.ID("login-submit")))
+	s.wait("the function list", `location.pathname === "/ui/" && !document.getElementById("nav").hidden && !!document.getElementById("fn-count") && document.getElementById("fn-count").textContent !== ""`, 15*time.Second)
+	s.shot("03-functions-empty")
+
+	s.do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
+	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
+	s.labelled("deploy form")
+	s.do("fill a bad name", chromedp.SetValue(chromedp.ID("f-service"), "Bad_Name"),
+		chromedp.SetValue(chromedp.ID("f-image"), "cat"), chromedp.SetValue(chromedp.ID("f-fprocess"), "cat"),
+		chromedp.Click(chromedp.ID("f-submit")))
+	s.wait("the client-side name error by the field",
+		`document.getElementById("f-service-error").textContent.includes("lower-case") && document.getElementById("f-service").getAttribute("aria-invalid") === "true" && document.activeElement.id === "f-service"`, 10*time.Second)
+	s.shot("04-deploy-client-error")
+
+	// A label key the client does not check: the gateway's 400
+	// (field "labels": ...) must land by the labels field.
+	s.do("fill a bad label key", chromedp.SetValue(chromedp.ID("f-service"), fnName),
+		chromedp.SetValue(chromedp.ID("f-labels"), "bad key!=x"), chromedp.Click(chromedp.ID("f-submit")))
+	s.wait("the server's labels error by the field",
+		`document.getElementById("f-labels-error").textContent.length > 0 && document.getElementById("f-labels").getAttribute("aria-invalid") === "true" && document.getElementById("f-service-error").textContent === ""`, 15*time.Second)
+	s.shot("05-deploy-server-error")
+
+	// tee copies the body to stdout (the response) and to stderr (a log line).
+	s.do("deploy", chromedp.SetValue(chromedp.ID("f-labels"), "team=portal"),
+		chromedp.SetValue(chromedp.ID("f-env"), "GREETING=hello"),
+		chromedp.SetValue(chromedp.ID("f-fprocess"), "tee /dev/stderr"), chromedp.Click(chromedp.ID("f-submit")))
+	s.wait("the function page with a ready replica",
+		`location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready / 1 desired")`, 60*time.Second)
+	s.labelled("function page")
+	s.shot("06-function")
+
+	const body = "hello from the portal"
+	s.do("invoke", chromedp.SetValue(chromedp.ID("inv-body"), body), chromedp.Click(chromedp.ID("inv-submit")))
+	s.wait("the response body", `document.getElementById("inv-body-out")?.textContent === "`+body+`" && document.getElementById("inv-status").textContent.includes("200")`, 30*time.Second)
+	s.wait("the log line", `[...document.querySelectorAll("#logs .line")].some((l) => l.textContent.includes("`+body+`"))`, 30*time.Second)
+	s.shot("07-invoked-and-logged")
+
+	s.do("scale to 2", chromedp.SetValue(chromedp.ID("scale-replicas"), "2"), chromedp.Click(chromedp.ID("scale-submit")))
+	s.wait("two ready replicas", `(document.getElementById("replicas-value")?.textContent || "").startsWith("2 ready / 2 desired")`, 60*time.Second)
+	s.wait("the charts", `!!document.querySelector("#fn-charts figure svg, #fn-charts p")`, 10*time.Second)
+	s.shot("08-scaled")
+
+	s.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
+	s.wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
+	s.shot("09-functions")
+	s.do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	s.wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
+	s.shot("10-functions-phone")
+	s.do("desktop size", chromedp.EmulateViewport(1280, 900))
+
+	s.do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
+	s.wait("the function page", `!!document.getElementById("delete-open")`, 10*time.Second)
+	s.do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
+	s.wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
+	s.shot("11-delete-confirm")
+	s.do("confirm", chromedp.Click(chromedp.ID("delete-confirm")))
+	s.wait("the list without the function", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== "" && !document.querySelector('tr[data-name="`+fnName+`"]')`, 30*time.Second)
+	if code := s.apiStatus("/system/function/" + fnName + "?namespace=" + ns); code != http.StatusNotFound {
+		s.T.Fatalf("after delete from the portal, GET /system/function/%s answered %d, want 404", fnName, code)
+	}
+	s.shot("12-deleted")
+
+	if tg.Unreachable != nil {
+		tg.Unreachable()
+		s.wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
+		s.shot("13-unreachable")
+	}
+}
+
+func (s *Scenario) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		s.fail("%s: %v", what, err)
+	}
+}
+
+// wait polls a JavaScript predicate until it holds.
+func (s *Scenario) wait(what, predicate string, timeout time.Duration) {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, timeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if err != nil {
+		s.fail("waiting for %s (%v): %v", what, timeout, err)
+	}
+}
+
+// labelled fails when a visible form control has no label.
+func (s *Scenario) labelled(page string) {
+	s.T.Helper()
+	ids, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input, select, textarea, button")]
+		.filter((el) => el.type !== "hidden" && el.offsetParent !== null)
+		.filter((el) => el.tagName === "BUTTON" ? !el.textContent.trim() && !el.getAttribute("aria-label") : el.labels.length === 0 && !el.getAttribute("aria-label"))
+		.map((el) => el.id || el.outerHTML.slice(0, 80))`))
+	if err != nil {
+		s.fail("check labels on the %s: %v", page, err)
+	}
+	if len(ids) > 0 {
+		s.T.Errorf("controls without a label on the %s: %v", page, ids)
+	}
+}
+
+func (s *Scenario) shot(name string) {
+	s.T.Helper()
+	buf, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		s.T.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(s.Out, name+".png"), buf, 0o644); err != nil {
+		s.T.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// fail reports the page's state (URL, messages) with the error.
+func (s *Scenario) fail(format string, args ...any) {
+	s.T.Helper()
+	state, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href,
+		status: document.getElementById("status")?.textContent, alert: document.getElementById("alert")?.textContent,
+		formError: document.getElementById("form-error")?.textContent || document.getElementById("login-error")?.textContent,
+		fieldErrors: [...document.querySelectorAll(".field-error")].map((e) => e.textContent).filter(Boolean)})`))
+	s.shot("failed")
+	s.mu.Lock()
+	exc := strings.Join(s.exceptions, "; ")
+	s.mu.Unlock()
+	s.T.Fatalf(format+"\npage: %s\nscript errors: %s", append(args, state, exc)...)
+}
+
+func (s *Scenario) apiStatus(path string) int {
+	req, _ := http.NewRequest("GET", s.Target.URL+path, nil)
+	req.SetBasicAuth(s.Target.User, s.Target.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatalf("GET %s: %v", path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
