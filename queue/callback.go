@@ -1,0 +1,65 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// callback POSTs the function's answer to the caller's X-Callback-Url,
+// retrying (bounded by CallbackAttempts) on network errors and retryable
+// statuses. The message stays unacked (and kept alive) meanwhile.
+func (w *Worker) callback(ctx context.Context, req *Request, res result) {
+	for i := 1; ; i++ {
+		code, err := w.postCallback(ctx, req, res)
+		if err == nil && !retryableStatus(code) {
+			if code >= 400 {
+				w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
+			}
+			w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
+			return
+		}
+		if i >= w.cfg.CallbackAttempts || ctx.Err() != nil {
+			w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
+				"attempts", i, "status", code, "error", err)
+			w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
+			return
+		}
+		t := time.NewTimer(w.cfg.CallbackBackoff.Delay(i))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}
+
+func (w *Worker) postCallback(ctx context.Context, req *Request, res result) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.CallbackURL, bytes.NewReader(res.body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range res.header {
+		if !hopHeader(k) {
+			hr.Header[k] = v
+		}
+	}
+	hr.Header.Set("X-Call-Id", req.CallID)
+	hr.Header.Set("X-Function-Name", req.FunctionName())
+	hr.Header.Set("X-Function-Status", strconv.Itoa(res.status))
+	hr.Header.Set("X-Duration-Seconds", strconv.FormatFloat(res.duration.Seconds(), 'f', 6, 64))
+	hr.Header.Set("X-Retry", strconv.Itoa(req.Attempt))
+	hr.Header.Set("X-Retry-Max", strconv.Itoa(w.cfg.MaxAttempts-1))
+	hr.ContentLength = int64(len(res.body))
+	resp, err := w.cfg.CallbackClient.Do(hr)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = bytes.NewBuffer(nil).ReadFrom(http.MaxBytesReader(nil, resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,306 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Functions is what the enqueuer needs from the provider: existence (on
+// the hot path, from memory) and labels/annotations (cached here).
+type Functions interface {
+	Route(namespace, name string) (provider.Route, bool)
+	Get(ctx context.Context, namespace, name string) (api.FunctionStatus, error)
+}
+
+// EnqueuerConfig wires the /async-function/ handler.
+type EnqueuerConfig struct {
+	JS               *JetStream
+	Functions        Functions
+	DefaultNamespace string
+	// MaxBody is the request body limit (413 over it); 0 means DefaultMaxBody.
+	MaxBody int64
+	// Callbacks restricts X-Callback-Url hosts; nil allows all.
+	Callbacks *AllowList
+	AckWait   time.Duration
+	Metrics   *Metrics
+	Log       *slog.Logger
+	// SettingsTTL is how long a function's queue settings are cached
+	// (default 5s): label changes apply within it.
+	SettingsTTL time.Duration
+	// OnNewQueue, if set, is told about a queue whose consumer was just
+	// created, so that an in-process worker starts on it at once.
+	OnNewQueue func(token string)
+}
+
+// Enqueuer is the http.Handler for /async-function/NAME[.ns][/path].
+type Enqueuer struct {
+	cfg EnqueuerConfig
+
+	mu       sync.Mutex
+	settings map[string]*fnSettings // key "ns/name"
+	ensured  map[string]int         // queue token -> MaxAckPending set
+	bufs     sync.Pool
+}
+
+type fnSettings struct {
+	mu          sync.Mutex
+	token       string
+	maxInflight int
+	fetched     time.Time
+	err         error
+}
+
+var _ http.Handler = (*Enqueuer)(nil)
+
+// NewEnqueuer builds the handler.
+func NewEnqueuer(cfg EnqueuerConfig) *Enqueuer {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.DefaultNamespace == "" {
+		cfg.DefaultNamespace = api.DefaultNamespace
+	}
+	if cfg.SettingsTTL <= 0 {
+		cfg.SettingsTTL = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	return &Enqueuer{cfg: cfg, settings: map[string]*fnSettings{}, ensured: map[string]int{},
+		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+}
+
+func (e *Enqueuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, err := e.enqueue(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("X-Call-Id", id)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// parseTarget splits /async-function/NAME[.ns][/path].
+func (e *Enqueuer) parseTarget(r *http.Request) (name, ns, sub string, err error) {
+	p := r.URL.EscapedPath()
+	i := strings.Index(p, "/async-function/")
+	if i < 0 {
+		return "", "", "", api.NotFound("route", p)
+	}
+	p = p[i+len("/async-function/"):]
+	fn, rest, hasRest := strings.Cut(p, "/")
+	if hasRest {
+		sub = "/" + rest
+	}
+	if fn, err = url.PathUnescape(fn); err != nil {
+		return "", "", "", api.BadRequest("function name in %q is not valid URL encoding", short(p))
+	}
+	name, ns = api.SplitFunctionName(fn, e.cfg.DefaultNamespace)
+	if err := api.ValidateName("function", name); err != nil {
+		return "", "", "", err
+	}
+	if err := api.ValidateName("namespace", ns); err != nil {
+		return "", "", "", err
+	}
+	return name, ns, sub, nil
+}
+
+func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
+	start := time.Now()
+	name, ns, sub, err := e.parseTarget(r)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := e.cfg.Functions.Route(ns, name); !ok {
+		return "", api.NotFound("function", name+"."+ns)
+	}
+	cb := r.Header.Get("X-Callback-Url")
+	if cb != "" {
+		if err := e.cfg.Callbacks.ValidateCallback(cb); err != nil {
+			return "", err
+		}
+	}
+	if r.ContentLength > e.cfg.MaxBody {
+		return "", tooLarge(e.cfg.MaxBody)
+	}
+	token, err := e.queueOf(r.Context(), ns, name)
+	if err != nil {
+		return "", err
+	}
+	buf := e.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer e.bufs.Put(buf)
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, e.cfg.MaxBody+1))
+	if err != nil {
+		return "", api.BadRequest("read request body: %v", err)
+	}
+	if n > e.cfg.MaxBody {
+		return "", tooLarge(e.cfg.MaxBody)
+	}
+	id := r.Header.Get("X-Call-Id")
+	callerID := id != ""
+	if !callerID {
+		id = nuid.Next()
+	} else if len(id) > 200 {
+		return "", api.BadRequest("X-Call-Id is longer than 200 characters")
+	}
+	h := r.Header.Clone()
+	h.Del("Connection")
+	h.Del("Content-Length")
+	req := &Request{
+		CallID: id, Function: name, Namespace: ns, QueueName: token,
+		Method: r.Method, Path: sub, QueryString: r.URL.RawQuery, Host: r.Host,
+		Header: h, CallbackURL: cb, StartTime: start.UnixNano(),
+		BodySize: n, Body: buf.Bytes(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if err := e.publish(ctx, subjWorkPrefix+token, req, callerID); err != nil {
+		return "", err
+	}
+	e.cfg.Metrics.Enqueued.WithLabelValues(req.FunctionName()).Inc()
+	return id, nil
+}
+
+// publish stores a request durably; it returns only once JetStream has
+// acknowledged it (the message is on disk), so a 202 is never a promise
+// that a crash can break.
+func (e *Enqueuer) publish(ctx context.Context, subj string, req *Request, dedupe bool) error {
+	data, err := req.encode()
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) > e.cfg.JS.NC.MaxPayload()-4096 {
+		ref := req.CallID + "." + nuid.Next()
+		if _, err := e.storeBody(ctx, ref, req.Body); err != nil {
+			return unavailable(err)
+		}
+		body := req.Body
+		req.Body, req.BodyRef = nil, ref
+		data, err = req.encode()
+		req.Body, req.BodyRef = body, ""
+		if err != nil {
+			return err
+		}
+	}
+	var opts []jetstream.PublishOpt
+	if dedupe {
+		opts = append(opts, jetstream.WithMsgID(req.CallID))
+	}
+	return publishData(ctx, e.cfg.JS, subj, data, nil, opts...)
+}
+
+func (e *Enqueuer) storeBody(ctx context.Context, ref string, body []byte) (*jetstream.ObjectInfo, error) {
+	os, err := e.cfg.JS.bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return os.PutBytes(ctx, ref, body)
+}
+
+// publishData publishes asynchronously (so concurrent callers share the
+// connection's round trips) and waits for the stream's ack.
+func publishData(ctx context.Context, j *JetStream, subj string, data []byte, hdr nats.Header, opts ...jetstream.PublishOpt) error {
+	m := &nats.Msg{Subject: subj, Data: data, Header: hdr}
+	f, err := j.JS.PublishMsgAsync(m, opts...)
+	if err != nil {
+		return unavailable(err)
+	}
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return unavailable(err)
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+// queueOf returns the function's queue token, creating or updating its
+// consumer when the settings are new or changed.
+func (e *Enqueuer) queueOf(ctx context.Context, ns, name string) (string, error) {
+	key := ns + "/" + name
+	e.mu.Lock()
+	s := e.settings[key]
+	if s == nil {
+		s = &fnSettings{}
+		e.settings[key] = s
+	}
+	e.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.fetched.IsZero() && time.Since(s.fetched) < e.cfg.SettingsTTL {
+		return s.token, s.err
+	}
+	st, err := e.cfg.Functions.Get(ctx, ns, name)
+	if err != nil {
+		if api.IsNotFound(err) {
+			return "", err
+		}
+		if s.token != "" { // keep serving the last good settings
+			return s.token, nil
+		}
+		return "", api.Errorf(http.StatusServiceUnavailable, "read settings of function %s.%s: %v", name, ns, err)
+	}
+	token, maxIn := settingsOf(e.cfg.Log, ns, name, st)
+	if err := e.ensure(ctx, token, maxIn); err != nil {
+		return "", unavailable(err)
+	}
+	s.token, s.maxInflight, s.fetched, s.err = token, maxIn, time.Now(), nil
+	return token, nil
+}
+
+func (e *Enqueuer) ensure(ctx context.Context, token string, maxIn int) error {
+	e.mu.Lock()
+	have, ok := e.ensured[token]
+	e.mu.Unlock()
+	if ok && have == maxIn {
+		return nil
+	}
+	if err := e.cfg.JS.ensureConsumer(ctx, token, maxIn, e.cfg.AckWait); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.ensured[token] = maxIn
+	e.mu.Unlock()
+	if !ok && e.cfg.OnNewQueue != nil {
+		e.cfg.OnNewQueue(token)
+	}
+	return nil
+}
+
+func tooLarge(max int64) error {
+	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the async limit of %d bytes (--async-max-body)", max)
+}
+
+func unavailable(err error) error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return api.Errorf(http.StatusServiceUnavailable, "queue unavailable, try again: %v", err)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-OpenFaaS-Internal", "queue")
+	w.WriteHeader(api.StatusOf(err))
+	io.WriteString(w, err.Error()+"\n")
+}

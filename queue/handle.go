@@ -1,0 +1,257 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NATS headers on retry and dead-letter messages.
+const (
+	hdrNotBefore = "Ferry-Not-Before" // Unix nanoseconds
+	hdrQueue     = "Ferry-Queue"      // queue token to return to
+	hdrReason    = "Ferry-Reason"
+)
+
+var errBodyGone = errors.New("stored body is gone")
+
+// result of one invocation.
+type result struct {
+	status   int
+	header   http.Header
+	body     []byte
+	duration time.Duration
+	err      error // network error: status is 503
+}
+
+func (r result) retryable() bool { return r.err != nil || retryableStatus(r.status) }
+
+// handleWork runs one queued call to completion, retry or dead letter.
+func (w *Worker) handleWork(m jetstream.Msg) {
+	stop := w.keepAlive(m)
+	defer stop()
+	req, err := decode(m.Data())
+	if err != nil {
+		w.log.Error("queue worker: dropping a message that is not a Ferry call", "subject", m.Subject(), "error", err)
+		_ = m.Term()
+		return
+	}
+	ctx := w.runCtx
+	if req.BodyRef != "" {
+		body, err := w.loadBody(ctx, req.BodyRef)
+		if errors.Is(err, errBodyGone) {
+			w.log.Info("queue worker: skipping a redelivered call that already finished", "call_id", req.CallID)
+			_ = m.Ack()
+			return
+		}
+		if err != nil {
+			w.log.Warn("queue worker: cannot read a stored body; will retry", "call_id", req.CallID, "error", err)
+			_ = m.NakWithDelay(w.cfg.Backoff.Min)
+			return
+		}
+		req.Body = body
+	}
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		_ = m.Nak()
+		return
+	}
+	fn := req.FunctionName()
+	g := w.cfg.Metrics.InFlight.WithLabelValues(fn)
+	g.Inc()
+	res := w.invoke(ctx, req)
+	g.Dec()
+	<-w.sem
+	if ctx.Err() != nil { // shutting down: let another worker run it again
+		_ = m.Nak()
+		return
+	}
+	attempts := req.Attempt + 1
+	if res.retryable() && attempts < w.cfg.MaxAttempts {
+		if err := w.scheduleRetry(ctx, req, res, m.Data()); err != nil {
+			w.log.Warn("queue worker: cannot schedule a retry; the call will be redelivered", "call_id", req.CallID, "error", err)
+			_ = m.NakWithDelay(w.cfg.Backoff.Min)
+			return
+		}
+		w.cfg.Metrics.Retries.WithLabelValues(fn).Inc()
+		_ = m.Ack()
+		return
+	}
+	dead := res.retryable()
+	if dead {
+		if err := w.deadLetter(ctx, req, res); err != nil {
+			w.log.Warn("queue worker: cannot dead-letter a call; it will be redelivered", "call_id", req.CallID, "error", err)
+			_ = m.NakWithDelay(w.cfg.Backoff.Min)
+			return
+		}
+		w.cfg.Metrics.DeadLetters.WithLabelValues(fn).Inc()
+	}
+	w.cfg.Metrics.Completed.WithLabelValues(fn, strconv.Itoa(res.status)).Inc()
+	if req.CallbackURL != "" {
+		w.callback(ctx, req, res)
+	}
+	// Ack after the callback: a crash in between repeats the callback with
+	// the same call id rather than losing it.
+	_ = m.Ack()
+	if req.BodyRef != "" && !dead {
+		w.deleteBody(req.BodyRef)
+	}
+}
+
+// invoke calls the function through the gateway's synchronous route.
+func (w *Worker) invoke(ctx context.Context, req *Request) result {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.InvokeTimeout)
+	defer cancel()
+	u := w.cfg.GatewayURL + "/function/" + req.Function + "." + req.Namespace + req.Path
+	if req.QueryString != "" {
+		u += "?" + req.QueryString
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, u, bytes.NewReader(req.Body))
+	if err != nil {
+		return result{status: http.StatusBadRequest, err: nil, body: []byte("bad queued request: " + err.Error())}
+	}
+	for k, v := range req.Header {
+		if !hopHeader(k) {
+			hr.Header[k] = v
+		}
+	}
+	hr.Header.Set("X-Call-Id", req.CallID)
+	if req.Host != "" {
+		hr.Header.Set("X-Forwarded-Host", req.Host)
+	}
+	hr.ContentLength = int64(len(req.Body))
+	start := time.Now()
+	resp, err := w.cfg.Client.Do(hr)
+	if err != nil {
+		return result{status: http.StatusServiceUnavailable, err: err, duration: time.Since(start)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, w.cfg.MaxResponse))
+	d := time.Since(start)
+	if err != nil {
+		return result{status: http.StatusServiceUnavailable, err: err, duration: d}
+	}
+	if s := resp.Header.Get("X-Duration-Seconds"); s != "" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			d = time.Duration(f * float64(time.Second))
+		}
+	}
+	return result{status: resp.StatusCode, header: resp.Header, body: body, duration: d}
+}
+
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Host":
+		return true
+	}
+	return false
+}
+
+// scheduleRetry parks the call on the retry subject with its due time. It
+// takes no concurrency slot of its queue while it waits.
+func (w *Worker) scheduleRetry(ctx context.Context, req *Request, res result, orig []byte) error {
+	body := req.Body
+	if req.BodyRef != "" {
+		req.Body = nil
+	}
+	req.Attempt++
+	req.LastStatus, req.LastError = res.status, errText(res)
+	data, err := req.encode()
+	req.Body = body
+	if err != nil {
+		return err
+	}
+	due := time.Now().Add(w.cfg.Backoff.Delay(req.Attempt))
+	h := nats.Header{}
+	h.Set(hdrNotBefore, strconv.FormatInt(due.UnixNano(), 10))
+	h.Set(hdrQueue, req.QueueName)
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return publishData(pctx, w.cfg.JS, subjRetryPrefix+req.QueueName, data, h)
+}
+
+// handleRetry returns a call to its queue once its back-off is over.
+func (w *Worker) handleRetry(m jetstream.Msg) {
+	h := m.Headers()
+	due, _ := strconv.ParseInt(h.Get(hdrNotBefore), 10, 64)
+	if wait := time.Until(time.Unix(0, due)); wait > 0 {
+		_ = m.NakWithDelay(wait)
+		return
+	}
+	tok := h.Get(hdrQueue)
+	if tok == "" {
+		w.log.Error("queue worker: dropping a retry without a queue", "subject", m.Subject())
+		_ = m.Term()
+		return
+	}
+	ctx, cancel := context.WithTimeout(w.runCtx, 30*time.Second)
+	defer cancel()
+	if err := publishData(ctx, w.cfg.JS, subjWorkPrefix+tok, m.Data(), nil); err != nil {
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	_ = m.Ack()
+}
+
+// deadLetter stores a call that used up its attempts.
+func (w *Worker) deadLetter(ctx context.Context, req *Request, res result) error {
+	d := *req
+	if d.BodyRef != "" {
+		d.Body = nil
+	}
+	d.Attempt++
+	d.LastStatus, d.LastError = res.status, errText(res)
+	data, err := d.encode()
+	if err != nil {
+		return err
+	}
+	h := nats.Header{}
+	h.Set(hdrReason, "attempts exhausted")
+	h.Set(hdrQueue, req.QueueName)
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return publishData(pctx, w.cfg.JS, subjDeadPrefix+req.Namespace+"."+req.Function, data, h)
+}
+
+func errText(res result) string {
+	if res.err != nil {
+		return res.err.Error()
+	}
+	b := res.body
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(b)
+}
+
+func (w *Worker) loadBody(ctx context.Context, ref string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	os, err := w.cfg.JS.bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.GetBytes(ctx, ref)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		// Bodies are deleted only after the call was acked, so this is a
+		// redelivery of a call that already finished.
+		return nil, errBodyGone
+	}
+	return b, err
+}
+
+func (w *Worker) deleteBody(ref string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if os, err := w.cfg.JS.bodies(ctx); err == nil {
+		_ = os.Delete(ctx, ref)
+	}
+}

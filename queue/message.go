@@ -1,0 +1,76 @@
+package queue
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// Request is one queued invocation. The capitalised field names are those
+// of OpenFaaS's queue message (Header, Host, Body, Method, Path,
+// QueryString, Function, QueueName, CallbackUrl) plus Ferry's own.
+type Request struct {
+	CallID      string      `json:"CallId"`
+	Function    string      `json:"Function"` // name without namespace
+	Namespace   string      `json:"Namespace"`
+	QueueName   string      `json:"QueueName"` // the queue token, see subjects.go
+	Method      string      `json:"Method"`
+	Path        string      `json:"Path"` // sub-path after the function name, "" or "/..."
+	QueryString string      `json:"QueryString,omitempty"`
+	Host        string      `json:"Host,omitempty"`
+	Header      http.Header `json:"Header,omitempty"`
+	CallbackURL string      `json:"CallbackUrl,omitempty"`
+	// StartTime is when the gateway accepted the call (Unix nanoseconds).
+	StartTime int64 `json:"StartTime"`
+	// Attempt counts the invocations that already failed with a retryable
+	// error (0 on the first run).
+	Attempt int `json:"Attempt,omitempty"`
+	// LastStatus/LastError describe the last failed attempt.
+	LastStatus int    `json:"LastStatus,omitempty"`
+	LastError  string `json:"LastError,omitempty"`
+	// BodyRef names the object holding a body too large to travel inline.
+	BodyRef  string `json:"BodyRef,omitempty"`
+	BodySize int64  `json:"BodySize"`
+	// Body travels after the JSON header in the NATS payload, not in it,
+	// so that it is not base64-encoded.
+	Body []byte `json:"-"`
+}
+
+// FunctionName is "name.namespace", the function_name of gateway metrics.
+func (r *Request) FunctionName() string { return r.Function + "." + r.Namespace }
+
+const codecVersion = 1
+
+// encode frames a request as: version byte, uvarint length of the JSON
+// header, JSON header, raw body.
+func (r *Request) encode() ([]byte, error) {
+	meta, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, 1+binary.MaxVarintLen64+len(meta)+len(r.Body))
+	buf = append(buf, codecVersion)
+	buf = binary.AppendUvarint(buf, uint64(len(meta)))
+	buf = append(buf, meta...)
+	return append(buf, r.Body...), nil
+}
+
+var errBadMessage = errors.New("queue message is not in Ferry's format")
+
+func decode(data []byte) (*Request, error) {
+	if len(data) < 2 || data[0] != codecVersion {
+		return nil, errBadMessage
+	}
+	n, k := binary.Uvarint(data[1:])
+	if k <= 0 || uint64(len(data)-1-k) < n {
+		return nil, errBadMessage
+	}
+	start := 1 + k
+	r := &Request{}
+	if err := json.Unmarshal(data[start:start+int(n)], r); err != nil {
+		return nil, errBadMessage
+	}
+	r.Body = data[start+int(n):]
+	return r, nil
+}

@@ -1,0 +1,111 @@
+package queue
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the queue's Prometheus metrics. function_name is
+// "name.namespace" as in the gateway metrics. Register it (it is a
+// prometheus.Collector) on the registry that /metrics serves.
+type Metrics struct {
+	Enqueued    *prometheus.CounterVec
+	Completed   *prometheus.CounterVec
+	Retries     *prometheus.CounterVec
+	DeadLetters *prometheus.CounterVec
+	Callbacks   *prometheus.CounterVec
+	InFlight    *prometheus.GaugeVec
+
+	js    *JetStream // nil: no depth gauges (enqueue-only or tests)
+	depth *prometheus.Desc
+	pend  *prometheus.Desc
+	dead  *prometheus.Desc
+}
+
+// NewMetrics builds the metrics; js (may be nil) is asked for queue depths
+// at scrape time.
+func NewMetrics(js *JetStream) *Metrics {
+	fn := []string{"function_name"}
+	return &Metrics{
+		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_enqueued_total", Help: "Asynchronous calls accepted (202) by this process."}, fn),
+		Completed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_completed_total", Help: "Queued calls finished by this worker, by final function status (503: unreachable)."}, []string{"function_name", "code"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_retries_total", Help: "Queued calls scheduled for another attempt after a retryable failure."}, fn),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_dead_lettered_total", Help: "Queued calls moved to the dead-letter queue after their last attempt."}, fn),
+		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_callbacks_total", Help: "Callback deliveries by result (ok, failed after retries)."}, []string{"result"}),
+		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_queue_inflight", Help: "Queued calls this worker is running now."}, fn),
+		js: js,
+		depth: prometheus.NewDesc("ferry_queue_depth", "Calls waiting in a queue (not yet delivered to a worker).",
+			[]string{"queue", "function_name"}, nil),
+		pend: prometheus.NewDesc("ferry_queue_unacked", "Calls of a queue delivered to workers and not yet finished (all workers).",
+			[]string{"queue", "function_name"}, nil),
+		dead: prometheus.NewDesc("ferry_queue_dead_letters", "Calls in the dead-letter queue now.",
+			[]string{"function_name"}, nil),
+	}
+}
+
+func (m *Metrics) vecs() []prometheus.Collector {
+	return []prometheus.Collector{m.Enqueued, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.vecs() {
+		c.Describe(ch)
+	}
+	ch <- m.depth
+	ch <- m.pend
+	ch <- m.dead
+}
+
+// Collect implements prometheus.Collector; it asks JetStream for depths.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.vecs() {
+		c.Collect(ch)
+	}
+	if m.js == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s, err := m.js.JS.Stream(ctx, StreamWork); err == nil {
+		l := s.ListConsumers(ctx)
+		for ci := range l.Info() {
+			tok, ok := tokenOfConsumer(ci.Name)
+			if !ok {
+				continue
+			}
+			q, fn := labelsOfToken(tok)
+			ch <- prometheus.MustNewConstMetric(m.depth, prometheus.GaugeValue, float64(ci.NumPending), q, fn)
+			ch <- prometheus.MustNewConstMetric(m.pend, prometheus.GaugeValue, float64(ci.NumAckPending), q, fn)
+		}
+	}
+	if s, err := m.js.JS.Stream(ctx, StreamDead); err == nil {
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjDeadPrefix+">"))
+		if err == nil {
+			for subj, n := range info.State.Subjects {
+				ns, name, _ := strings.Cut(strings.TrimPrefix(subj, subjDeadPrefix), ".")
+				ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(n), name+"."+ns)
+			}
+		}
+	}
+}
+
+// labelsOfToken gives the queue label and, for a per-function queue, the
+// function_name label.
+func labelsOfToken(tok string) (queue, fn string) {
+	parts := strings.Split(tok, ".")
+	if len(parts) == 3 && parts[0] == "fn" {
+		return tok, parts[2] + "." + parts[1]
+	}
+	return tok, ""
+}

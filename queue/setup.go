@@ -1,0 +1,126 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults; flags override them.
+const (
+	DefaultMaxInflight = 16
+	DefaultMaxBody     = 1 << 20
+	DefaultMaxAttempts = 8
+	DefaultBackoffMin  = 2 * time.Second
+	DefaultBackoffMax  = 2 * time.Minute
+	DefaultAckWait     = 30 * time.Second
+	// DefaultDuplicates is how long a caller-given X-Call-Id is remembered
+	// so that a retried enqueue is not queued twice.
+	DefaultDuplicates = 2 * time.Minute
+)
+
+// JetStream bundles a connection and its JetStream context.
+type JetStream struct {
+	NC *nats.Conn
+	JS jetstream.JetStream
+}
+
+// NewJetStream wraps a connection. Async publishing allows many
+// outstanding acks so that concurrent enqueues share round trips.
+func NewJetStream(nc *nats.Conn) (*JetStream, error) {
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192), jetstream.WithPublishAsyncTimeout(30*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &JetStream{NC: nc, JS: js}, nil
+}
+
+// Setup creates or updates the streams, the retry consumer and the body
+// store. It is idempotent and safe to run from several processes.
+func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	_, err := j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamWork,
+		Description: "Ferry asynchronous invocations",
+		Subjects:    []string{subjWorkPrefix + ">", subjRetryPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardNew,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Duplicates:  DefaultDuplicates,
+		Replicas:    1,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", StreamWork, err)
+	}
+	_, err = j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamDead,
+		Description: "Ferry asynchronous invocations that used up their attempts",
+		Subjects:    []string{subjDeadPrefix + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Replicas:    1,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", StreamDead, err)
+	}
+	_, err = j.JS.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
+		Durable:       retryConsumer,
+		FilterSubject: subjRetryPrefix + ">",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 100000,
+	})
+	if err != nil {
+		return fmt.Errorf("create retry consumer: %w", err)
+	}
+	if _, err := j.bodies(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (j *JetStream) bodies(ctx context.Context) (jetstream.ObjectStore, error) {
+	os, err := j.JS.ObjectStore(ctx, BodiesBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		os, err = j.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      BodiesBucket,
+			Description: "Ferry asynchronous request bodies too large for one message",
+			Storage:     jetstream.FileStorage,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object store %s: %w", BodiesBucket, err)
+	}
+	return os, nil
+}
+
+// ensureConsumer creates or updates a queue's durable consumer with the
+// given concurrency.
+func (j *JetStream) ensureConsumer(ctx context.Context, token string, maxInflight int, ackWait time.Duration) error {
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	_, err := j.JS.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
+		Durable:       consumerName(token),
+		FilterSubject: subjWorkPrefix + token,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+		MaxAckPending: maxInflight,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer for queue %s: %w", token, err)
+	}
+	return nil
+}

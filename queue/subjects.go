@@ -1,0 +1,58 @@
+package queue
+
+import "strings"
+
+// Layout of the JetStream objects (all created idempotently by Setup):
+//
+//	stream FERRY_ASYNC (work queue retention, file storage)
+//	  ferry.async.fn.<ns>.<name>  one subject + durable consumer per function
+//	  ferry.async.q.<queue>       a named queue (annotation com.openfaas.queue)
+//	  ferry.retry.<token>         calls waiting out their back-off
+//	stream FERRY_ASYNC_DEAD (limits retention)
+//	  ferry.dead.<ns>.<name>      calls that used up their attempts
+//	object store FERRY_ASYNC_BODIES: bodies too large to travel inline
+//
+// Every queue has its own consumer, so the consumer's MaxAckPending is the
+// queue's concurrency limit across all workers, and a slow or failing
+// function never holds up another one. Calls in back-off sit on the retry
+// subject, not on their queue's consumer, so they take no concurrency slot.
+const (
+	StreamWork   = "FERRY_ASYNC"
+	StreamDead   = "FERRY_ASYNC_DEAD"
+	BodiesBucket = "FERRY_ASYNC_BODIES"
+
+	subjWorkPrefix  = "ferry.async."
+	subjRetryPrefix = "ferry.retry."
+	subjDeadPrefix  = "ferry.dead."
+	retryConsumer   = "retry"
+)
+
+// Labels and annotations read from a function.
+const (
+	// LabelMaxInflight caps concurrent queued calls of a function (or of its
+	// named queue) across all workers.
+	LabelMaxInflight = "com.openfaas.queue.max_inflight"
+	// AnnotationQueue puts a function on a named queue shared by every
+	// function with the same annotation.
+	AnnotationQueue = "com.openfaas.queue"
+)
+
+// queueToken is the subject suffix of a function's queue: "fn.<ns>.<name>"
+// or "q.<queue>". Names are RFC 1123 labels, so they contain no dots.
+func queueToken(ns, name, named string) string {
+	if named != "" {
+		return "q." + named
+	}
+	return "fn." + ns + "." + name
+}
+
+// consumerName turns a token into a durable consumer name (no dots allowed).
+func consumerName(token string) string { return strings.ReplaceAll(token, ".", "_") }
+
+// tokenOfConsumer reverses consumerName; ok is false for other consumers.
+func tokenOfConsumer(c string) (string, bool) {
+	if !strings.HasPrefix(c, "fn_") && !strings.HasPrefix(c, "q_") {
+		return "", false
+	}
+	return strings.ReplaceAll(c, "_", "."), true
+}

@@ -1,0 +1,175 @@
+package queue
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// fakeFunctions is a narrow stand-in for the provider.
+type fakeFunctions struct {
+	mu  sync.Mutex
+	fns map[string]api.FunctionStatus // "ns/name"
+}
+
+func (f *fakeFunctions) add(ns, name string, labels, ann map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fns == nil {
+		f.fns = map[string]api.FunctionStatus{}
+	}
+	f.fns[ns+"/"+name] = api.FunctionStatus{Name: name, Namespace: ns, Labels: labels, Annotations: ann}
+}
+
+func (f *fakeFunctions) Route(ns, name string) (provider.Route, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.fns[ns+"/"+name]
+	return provider.Route{}, ok
+}
+
+func (f *fakeFunctions) Get(_ context.Context, ns, name string) (api.FunctionStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.fns[ns+"/"+name]
+	if !ok {
+		return st, api.NotFound("function", name)
+	}
+	return st, nil
+}
+
+// rig is an embedded NATS, an enqueuer behind an httptest server, a fake
+// gateway whose /function/ route calls fn, and a worker.
+type rig struct {
+	t       *testing.T
+	emb     *Embedded
+	js      *JetStream
+	fns     *fakeFunctions
+	enq     *Enqueuer
+	async   *httptest.Server
+	gateway *httptest.Server
+	worker  *Worker
+	dir     string
+}
+
+type rigOptions struct {
+	maxBody     int64
+	maxAttempts int
+	allow       []string
+	fn          http.HandlerFunc
+	noWorker    bool
+	dir         string
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	r := &rig{t: t, fns: &fakeFunctions{}, dir: o.dir}
+	if r.dir == "" {
+		r.dir = t.TempDir()
+	}
+	r.start(o)
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *rig) start(o rigOptions) {
+	t := r.t
+	emb, err := StartEmbedded(EmbeddedOptions{StoreDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.emb = emb
+	nc, err := emb.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.js, err = NewJetStream(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := Setup(ctx, r.js, 0); err != nil {
+		t.Fatal(err)
+	}
+	allow, err := ParseAllowList(o.allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	m := NewMetrics(r.js)
+	if r.gateway == nil {
+		fn := o.fn
+		r.gateway = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) }))
+	}
+	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, MaxAttempts: o.maxAttempts,
+		Backoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+		Metrics: m, Log: log})
+	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
+		Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
+	r.async = httptest.NewServer(r.enq)
+	if !o.noWorker {
+		if err := r.worker.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (r *rig) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r.worker != nil {
+		_ = r.worker.Stop(ctx)
+	}
+	if r.async != nil {
+		r.async.Close()
+	}
+	if r.js != nil {
+		r.js.NC.Close()
+	}
+	if r.emb != nil {
+		r.emb.Shutdown()
+	}
+	r.worker, r.async, r.js, r.emb = nil, nil, nil, nil
+}
+
+// callbacks is a loopback callback receiver.
+type callbacks struct {
+	srv *httptest.Server
+	ch  chan callback
+}
+
+type callback struct {
+	header http.Header
+	body   string
+}
+
+func newCallbacks(t *testing.T) *callbacks {
+	c := &callbacks{ch: make(chan callback, 10000)}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf, _ := io.ReadAll(r.Body)
+		c.ch <- callback{header: r.Header.Clone(), body: string(buf)}
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *callbacks) next(t *testing.T, d time.Duration) callback {
+	t.Helper()
+	select {
+	case cb := <-c.ch:
+		return cb
+	case <-time.After(d):
+		t.Fatalf("no callback within %v", d)
+		return callback{}
+	}
+}

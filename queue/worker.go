@@ -1,0 +1,278 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// WorkerConfig wires a queue worker.
+type WorkerConfig struct {
+	JS *JetStream
+	// GatewayURL is where functions are invoked, through the gateway's
+	// synchronous /function/ route (which also wakes functions scaled to
+	// zero), e.g. http://127.0.0.1:8080.
+	GatewayURL string
+	// MaxAttempts is the number of invocations before a call is dead-lettered
+	// (default DefaultMaxAttempts; 1 means no retries).
+	MaxAttempts int
+	Backoff     Backoff
+	// AckWait must match the consumers' (Setup/Enqueuer); in-progress acks
+	// are sent every third of it while a call runs.
+	AckWait time.Duration
+	// InvokeTimeout bounds one invocation (default 1h; the gateway applies
+	// the function's own timeout first).
+	InvokeTimeout time.Duration
+	// CallbackAttempts bounds deliveries of one callback (default 5).
+	CallbackAttempts int
+	CallbackBackoff  Backoff
+	// MaxResponse caps the function response kept for the callback (default 64 MiB).
+	MaxResponse int64
+	// Concurrency caps calls running in this worker over all queues (default 1024).
+	Concurrency int
+	// PullBatch is how many messages one queue may have buffered (default 64).
+	PullBatch int
+	Metrics   *Metrics
+	Log       *slog.Logger
+	// Client invokes the gateway; default a keep-alive client.
+	Client *http.Client
+	// CallbackClient posts callbacks; default a keep-alive client.
+	CallbackClient *http.Client
+}
+
+// Worker pulls queued calls and runs them. Several workers (processes) can
+// share the queues: each queue is one durable pull consumer.
+type Worker struct {
+	cfg WorkerConfig
+	log *slog.Logger
+	sem chan struct{}
+
+	mu      sync.Mutex
+	queues  map[string]jetstream.ConsumeContext
+	stopped bool
+	sub     *nats.Subscription
+
+	runCtx    context.Context // cancelled by Stop when the grace is over
+	runCancel context.CancelFunc
+	discCtx   context.Context
+	discStop  context.CancelFunc
+	handlers  sync.WaitGroup
+}
+
+// NewWorker applies defaults.
+func NewWorker(cfg WorkerConfig) *Worker {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Backoff.Min <= 0 {
+		cfg.Backoff.Min = DefaultBackoffMin
+	}
+	if cfg.Backoff.Max < cfg.Backoff.Min {
+		cfg.Backoff.Max = max(DefaultBackoffMax, cfg.Backoff.Min)
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.InvokeTimeout <= 0 {
+		cfg.InvokeTimeout = time.Hour
+	}
+	if cfg.CallbackAttempts <= 0 {
+		cfg.CallbackAttempts = 5
+	}
+	if cfg.CallbackBackoff.Min <= 0 {
+		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 30 * time.Second}
+	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = 64 << 20
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1024
+	}
+	if cfg.PullBatch <= 0 {
+		cfg.PullBatch = 64
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Transport: newTransport(nil)}
+	}
+	if cfg.CallbackClient == nil {
+		cfg.CallbackClient = &http.Client{Transport: newTransport(http.ProxyFromEnvironment), Timeout: 30 * time.Second}
+	}
+	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
+	return &Worker{cfg: cfg, log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
+}
+
+func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
+	return &http.Transport{
+		Proxy:               proxy,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        2048,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// Start begins consuming the retry queue and every function queue, and
+// watches for new queues. It returns at once.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	w.runCtx, w.runCancel = context.WithCancel(context.WithoutCancel(ctx))
+	w.discCtx, w.discStop = context.WithCancel(ctx)
+	w.mu.Unlock()
+	if err := w.startConsumer(retryConsumer, w.handleRetry); err != nil {
+		return err
+	}
+	// A new queue's consumer is announced by JetStream; subscribe before
+	// listing so that none is missed in between.
+	sub, err := w.cfg.JS.NC.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED."+StreamWork+".*", func(m *nats.Msg) {
+		if i := strings.LastIndexByte(m.Subject, '.'); i >= 0 {
+			if tok, ok := tokenOfConsumer(m.Subject[i+1:]); ok {
+				w.Notify(tok)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("watch for new queues: %w", err)
+	}
+	w.sub = sub
+	if err := w.discover(); err != nil {
+		return err
+	}
+	go w.resync()
+	return nil
+}
+
+// resync re-lists the queues now and then: advisories are best effort.
+func (w *Worker) resync() {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.discCtx.Done():
+			return
+		case <-t.C:
+			if err := w.discover(); err != nil {
+				w.log.Warn("queue worker: listing queues failed; will retry", "error", err)
+			}
+		}
+	}
+}
+
+func (w *Worker) discover() error {
+	ctx, cancel := context.WithTimeout(w.discCtx, 10*time.Second)
+	defer cancel()
+	s, err := w.cfg.JS.JS.Stream(ctx, StreamWork)
+	if err != nil {
+		return fmt.Errorf("queue stream %s: %w (is the queue set up? start `ferry serve` first)", StreamWork, err)
+	}
+	names := s.ConsumerNames(ctx)
+	for n := range names.Name() {
+		if tok, ok := tokenOfConsumer(n); ok {
+			w.Notify(tok)
+		}
+	}
+	return names.Err()
+}
+
+// Notify starts consuming a queue if this worker does not yet.
+func (w *Worker) Notify(token string) {
+	if err := w.startConsumer(consumerName(token), w.handleWork); err != nil {
+		w.log.Warn("queue worker: cannot consume queue; will retry on the next listing", "queue", token, "error", err)
+	}
+}
+
+func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped || w.discCtx == nil || w.queues[name] != nil {
+		return nil // stopped, not started (Start lists all queues), or running
+	}
+	ctx, cancel := context.WithTimeout(w.discCtx, 10*time.Second)
+	defer cancel()
+	c, err := w.cfg.JS.JS.Consumer(ctx, StreamWork, name)
+	if err != nil {
+		return err
+	}
+	var cc jetstream.ConsumeContext
+	cc, err = c.Consume(func(m jetstream.Msg) {
+		w.handlers.Add(1)
+		go func() {
+			defer w.handlers.Done()
+			h(m)
+		}()
+	}, jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) {
+			w.mu.Lock()
+			if w.queues[name] == cc {
+				delete(w.queues, name)
+			}
+			w.mu.Unlock()
+		}
+	}))
+	if err != nil {
+		return err
+	}
+	w.queues[name] = cc
+	return nil
+}
+
+// Stop stops pulling, lets running calls finish until ctx is done, then
+// cancels the rest (they are redelivered to a worker after AckWait).
+func (w *Worker) Stop(ctx context.Context) error {
+	w.mu.Lock()
+	w.stopped = true
+	for _, cc := range w.queues {
+		cc.Stop()
+	}
+	if w.sub != nil {
+		w.sub.Unsubscribe()
+	}
+	w.mu.Unlock()
+	if w.discStop != nil {
+		w.discStop()
+	}
+	done := make(chan struct{})
+	go func() { w.handlers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		w.runCancel()
+		<-done
+		return fmt.Errorf("queue worker: calls still running at shutdown were cancelled; they will run again")
+	}
+}
+
+// keepAlive tells JetStream the call is still being worked on, so that
+// AckWait never makes a long call run twice.
+func (w *Worker) keepAlive(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(w.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
