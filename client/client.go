@@ -78,7 +78,7 @@ func NormalizeGateway(s string) (string, error) {
 		return "", fmt.Errorf("gateway URL %q is not valid: use http://HOST:PORT or https://HOST", s)
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "" {
-		return "", fmt.Errorf("gateway URL %q has an empty port: use http://HOST:PORT", s)
+		return "", fmt.Errorf("gateway URL %q is not valid: the port is empty, use http://HOST:PORT", s)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -74,7 +74,7 @@ func Parse(file string, raw []byte, env func(string) (string, bool)) (*Stack, er
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s:1: the file is empty: add `functions:` (see `ferry new --help`)", file)
 		}
-		return nil, syntaxErr(file, err)
+		return nil, syntaxErr(file, err, text)
 	}
 	d := &decoder{file: file}
 	st := &Stack{File: file, Dir: filepath.Dir(file)}
@@ -375,7 +375,7 @@ func loadEnvFile(path, name string) (map[string]string, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, syntaxErr(path, err)
+		return nil, syntaxErr(path, err, string(raw))
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil

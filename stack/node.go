@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -199,13 +200,47 @@ func join(path, key string) string {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxErr turns "yaml: line 5: did not find expected key" into
-// "FILE:5: did not find expected key".
-func syntaxErr(file string, err error) error {
+// "FILE:5: did not find expected key". yaml.v3 reports the line where the
+// enclosing block starts, so when an indentation check of text finds the
+// actual misindented line at or after it, that line is named instead.
+func syntaxErr(file string, err error, text string) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s:%s: %s (YAML syntax error: check indentation and quoting from this line on)", file, m[1], m[2])
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
 	}
-	return fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
+	line, _ := strconv.Atoi(m[1])
+	if bad, why := badIndent(text); bad >= line {
+		return fmt.Errorf("%s:%d: %s (YAML syntax error: %s)", file, bad, m[2], why)
+	}
+	return fmt.Errorf("%s:%d: %s (YAML syntax error: check indentation and quoting from this line on)", file, line, m[2])
+}
+
+// badIndent finds the first line that uses a tab for indentation or
+// dedents to a column no enclosing block uses; 0 if none.
+func badIndent(text string) (int, string) {
+	levels := []int{0}
+	for i, l := range strings.Split(text, "\n") {
+		trim := strings.TrimLeft(l, " ")
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		if strings.HasPrefix(trim, "\t") {
+			return i + 1, "indent with spaces, not tabs"
+		}
+		ind := len(l) - len(trim)
+		if ind > levels[len(levels)-1] {
+			levels = append(levels, ind)
+			continue
+		}
+		for len(levels) > 1 && levels[len(levels)-1] > ind {
+			levels = levels[:len(levels)-1]
+		}
+		if levels[len(levels)-1] != ind {
+			return i + 1, fmt.Sprintf("this line is indented by %d spaces, which matches no enclosing block", ind)
+		}
+	}
+	return 0, ""
 }
 
 func levenshtein(a, b string) int {
