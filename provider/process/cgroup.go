@@ -1,0 +1,20 @@
+package process
+
+// cgroupMgr creates per-replica cgroups that enforce limits.memory and
+// limits.cpu (Linux, root). Disabled, it says why in reason.
+type cgroupMgr struct {
+	version string // "v1" or "v2"; "" when limits cannot be enforced
+	reason  string
+	mem     string // v1: memory hierarchy mount point
+	cpu     string // v1: cpu hierarchy mount point
+	unified string // v2: mount point
+}
+
+func (m *cgroupMgr) enabled() bool { return m != nil && m.version != "" }
+
+// cgroup is one replica's group (one dir per v1 hierarchy, one for v2).
+// All methods accept a nil receiver: no cgroup, nothing to do.
+type cgroup struct {
+	dirs []string
+	v2   bool
+}

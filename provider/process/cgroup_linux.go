@@ -1,0 +1,204 @@
+//go:build linux
+
+package process
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// detectCgroups finds the memory and cpu controllers: cgroup v1 (also in
+// hybrid mode, as on this project's hosts) first, then v2.
+func detectCgroups() *cgroupMgr {
+	m := &cgroupMgr{}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		m.reason = "cannot read /proc/self/mountinfo: " + err.Error()
+		return m
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ... mountpoint(5th) ... - fstype source superopts
+		fields := strings.Fields(sc.Text())
+		sep := slices.Index(fields, "-")
+		if len(fields) < 5 || sep < 0 || sep+3 >= len(fields) {
+			continue
+		}
+		mnt, fstype, opts := fields[4], fields[sep+1], strings.Split(fields[sep+3], ",")
+		switch fstype {
+		case "cgroup":
+			if slices.Contains(opts, "memory") && m.mem == "" {
+				m.mem = mnt
+			}
+			if slices.Contains(opts, "cpu") && m.cpu == "" {
+				m.cpu = mnt
+			}
+		case "cgroup2":
+			if b, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers")); err == nil {
+				c := strings.Fields(string(b))
+				if slices.Contains(c, "memory") && slices.Contains(c, "cpu") && m.unified == "" {
+					m.unified = mnt
+				}
+			}
+		}
+	}
+	switch {
+	case m.mem != "" && m.cpu != "":
+		m.version = "v1"
+		for _, root := range []string{m.mem, m.cpu} {
+			if err := os.MkdirAll(filepath.Join(root, "ferry"), 0o755); err != nil {
+				m.version, m.reason = "", "cannot create a cgroup under "+root+": "+err.Error()
+			}
+		}
+	case m.unified != "":
+		m.version = "v2"
+		if err := v2Enable(m.unified, filepath.Join(m.unified, "ferry")); err != nil {
+			m.version, m.reason = "", "cannot enable the memory and cpu controllers under "+m.unified+": "+err.Error()
+		}
+	default:
+		m.reason = "no cgroup v1 memory+cpu hierarchies and no cgroup v2 with memory and cpu controllers are mounted"
+	}
+	return m
+}
+
+// v2Enable turns on memory and cpu for children of parent, then creates dir.
+func v2Enable(parent, dir string) error {
+	if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte("+memory +cpu"), 0); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +cpu"), 0)
+}
+
+// create makes (or reuses) ferry/<fn>/<replica> with the given limits
+// (0: none).
+func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgroup, error) {
+	const period = 100000 // µs
+	write := func(dir, file, val string) error {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(val), 0); err != nil {
+			return fmt.Errorf("set %s: %w", file, err)
+		}
+		return nil
+	}
+	if m.version == "v2" {
+		fnDir := filepath.Join(m.unified, "ferry", fn)
+		if err := v2Enable(filepath.Join(m.unified, "ferry"), fnDir); err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(fnDir, replica)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		mem, cpu := "max", "max "+strconv.Itoa(period)
+		if memBytes > 0 {
+			mem = strconv.FormatInt(memBytes, 10)
+		}
+		if cpuMilli > 0 {
+			cpu = strconv.FormatInt(cpuMilli*period/1000, 10) + " " + strconv.Itoa(period)
+		}
+		c := &cgroup{dirs: []string{dir}, v2: true}
+		return c, errors.Join(write(dir, "memory.max", mem), write(dir, "cpu.max", cpu))
+	}
+	memDir := filepath.Join(m.mem, "ferry", fn, replica)
+	cpuDir := filepath.Join(m.cpu, "ferry", fn, replica)
+	for _, d := range []string{memDir, cpuDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	c := &cgroup{dirs: []string{memDir, cpuDir}}
+	if memDir == cpuDir {
+		c.dirs = c.dirs[:1]
+	}
+	mem, quota := "-1", "-1"
+	if memBytes > 0 {
+		mem = strconv.FormatInt(memBytes, 10)
+	}
+	if cpuMilli > 0 {
+		quota = strconv.FormatInt(cpuMilli*period/1000, 10)
+	}
+	return c, errors.Join(write(memDir, "memory.limit_in_bytes", mem),
+		write(cpuDir, "cpu.cfs_period_us", strconv.Itoa(period)),
+		write(cpuDir, "cpu.cfs_quota_us", quota))
+}
+
+// add moves pid and every process of its group into the cgroup.
+func (c *cgroup) add(pid int) {
+	if c == nil {
+		return
+	}
+	pids := []int{pid}
+	for _, p := range scanProcs() {
+		if p.pgrp == pid && p.pid != pid {
+			pids = append(pids, p.pid)
+		}
+	}
+	for _, d := range c.dirs {
+		for _, p := range pids {
+			os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(p)), 0)
+		}
+	}
+}
+
+// pids lists the processes in the group.
+func (c *cgroup) pids() []int {
+	if c == nil {
+		return nil
+	}
+	var out []int
+	for _, d := range c.dirs {
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func (c *cgroup) killAll() {
+	for _, p := range c.pids() {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+}
+
+// remove deletes the group once its killed processes are gone (they take
+// a moment to exit); a group left behind is reused by the next start.
+func (c *cgroup) remove() {
+	if c == nil {
+		return
+	}
+	for _, d := range c.dirs {
+		for i := 0; i < 20; i++ {
+			if err := syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
+				break
+			}
+			c.killAll()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// removeFunction deletes the function's parent groups after a delete.
+func (m *cgroupMgr) removeFunction(fn string) {
+	if !m.enabled() {
+		return
+	}
+	for _, root := range []string{m.mem, m.cpu, m.unified} {
+		if root != "" {
+			syscall.Rmdir(filepath.Join(root, "ferry", fn))
+		}
+	}
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package process
+
+func detectCgroups() *cgroupMgr {
+	return &cgroupMgr{reason: "cgroups exist on Linux only"}
+}
+
+func (m *cgroupMgr) create(string, string, int64, int64) (*cgroup, error) { return nil, nil }
+func (c *cgroup) add(int)                                                 {}
+func (c *cgroup) killAll()                                                {}
+func (c *cgroup) remove()                                                 {}
+func (m *cgroupMgr) removeFunction(string)                                {}

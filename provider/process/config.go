@@ -1,0 +1,175 @@
+// Package process is Ferry's provider for one machine without containers:
+// every replica of a function is a supervised OS process group running the
+// watchdog (cmd/watchdog) on a loopback port, with the function's code in a
+// per-function working dir. State lives in the store so that a restart of
+// `ferry serve` brings every function back with its replica count.
+//
+// When running as root on Linux, each function gets its own unprivileged
+// uid/gid, its secrets are bind-mounted at /var/openfaas/secrets by the
+// watchdog, and limits.memory/limits.cpu are enforced with cgroups.
+// Otherwise the function status carries conditions saying what is not
+// enforced.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/store"
+)
+
+// Config wires a process provider. DataDir, Store and Watchdog are required.
+type Config struct {
+	// DataDir holds artifacts, working dirs, secret copies and logs.
+	DataDir string
+	Store   *store.Store
+	// Watchdog is the argv prefix that runs the watchdog binary.
+	Watchdog []string
+	// GatewayURL is given to replicas as FERRY_GATEWAY_URL.
+	GatewayURL       string
+	Log              *slog.Logger
+	DefaultNamespace string
+
+	// Optional tuning; zero values take the defaults in withDefaults.
+
+	// MaxArtifactBytes limits an uploaded artifact (default 512 MiB).
+	MaxArtifactBytes int64
+	// MaxExtractBytes limits the unpacked size of an artifact (default 2 GiB).
+	MaxExtractBytes int64
+	// LogLines is the in-memory log ring per function (default 5000 lines).
+	LogLines int
+	// LogFileBytes caps the log files kept per function (default 8 MiB).
+	LogFileBytes int64
+	// StartTimeout kills a replica that is not ready by then (default 60 s).
+	StartTimeout time.Duration
+	// BackoffMin and BackoffMax bound the restart delay of a dying replica
+	// (defaults 200 ms and 10 s); the delay resets once a replica stayed
+	// ready for BackoffMax.
+	BackoffMin, BackoffMax time.Duration
+	// NoIsolation turns off per-function users, secret bind mounts and
+	// cgroups even when running as root (tests of the unprivileged path).
+	NoIsolation bool
+}
+
+func (c *Config) withDefaults() error {
+	if c.DataDir == "" {
+		return errors.New("process provider: DataDir is empty: give the data dir of `ferry serve`")
+	}
+	if c.Store == nil {
+		return errors.New("process provider: Store is nil: open the store first (store.Open)")
+	}
+	if len(c.Watchdog) == 0 {
+		return errors.New("process provider: Watchdog is empty: give the argv that runs the watchdog binary")
+	}
+	if _, err := exec.LookPath(c.Watchdog[0]); err != nil {
+		return fmt.Errorf("process provider: watchdog %q not found: build it with `go build -o DIR/watchdog ./cmd/watchdog` (%v)", c.Watchdog[0], err)
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return err
+	}
+	c.DataDir = abs
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.DefaultNamespace == "" {
+		c.DefaultNamespace = api.DefaultNamespace
+	}
+	if c.MaxArtifactBytes <= 0 {
+		c.MaxArtifactBytes = 512 << 20
+	}
+	if c.MaxExtractBytes <= 0 {
+		c.MaxExtractBytes = 2 << 30
+	}
+	if c.LogLines <= 0 {
+		c.LogLines = 5000
+	}
+	if c.LogFileBytes <= 0 {
+		c.LogFileBytes = 8 << 20
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 60 * time.Second
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = 200 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 10 * time.Second
+	}
+	return nil
+}
+
+// New opens the provider, restores every stored function and starts its
+// stored replica count. ctx only bounds the restore; replicas live until
+// Close.
+func New(ctx context.Context, cfg Config) (*Provider, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		cfg:      cfg,
+		st:       cfg.Store,
+		log:      cfg.Log,
+		fns:      map[string]map[string]*function{},
+		cleaning: map[string]chan struct{}{},
+		kill:     make(chan struct{}),
+	}
+	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
+	if p.isolate {
+		p.cg = detectCgroups()
+	} else {
+		p.cg = &cgroupMgr{reason: "ferry does not run as root, so it cannot create cgroups"}
+		if cfg.NoIsolation {
+			p.cg.reason = "isolation is turned off in this ferry's configuration"
+		}
+	}
+	for _, d := range []string{p.path("artifacts", "sha256"), p.path("artifacts", "tmp"), p.path("logs")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("process provider: %w", err)
+		}
+	}
+	for _, d := range []string{p.path("functions"), p.path("run")} {
+		// 0711: replicas running as their own uid must traverse these to
+		// reach their own (0700) dirs, but cannot list anyone else's.
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("process provider: %w", err)
+		}
+		os.Chmod(d, 0o711)
+	}
+	if p.isolate {
+		ensureTraverse(cfg.DataDir, p.log)
+	}
+	if err := p.ensureDefaultNamespace(); err != nil {
+		return nil, err
+	}
+	if err := p.restore(ctx); err != nil {
+		p.Close(context.Background())
+		return nil, err
+	}
+	return p, nil
+}
+
+// ensureTraverse adds o+x to the data dir so that replicas running as their
+// own uid can reach their working dirs by absolute path. It cannot fix the
+// dir's ancestors (e.g. a 0700 /root): the log says so.
+func ensureTraverse(dir string, log *slog.Logger) {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 == 0 {
+		os.Chmod(dir, fi.Mode().Perm()|0o001)
+	}
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			log.Warn("function users cannot traverse a parent of the data dir; functions that use absolute paths to their working dir will fail: choose a data dir outside it", "dir", d)
+			return
+		}
+		if d == filepath.Dir(d) {
+			return
+		}
+	}
+}

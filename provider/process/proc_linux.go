@@ -1,0 +1,136 @@
+//go:build linux
+
+package process
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+func sysProcAttr(isolate bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
+		Setpgid: true, // one group per replica: killed as a whole
+		// If ferry itself dies, its replicas go with it instead of
+		// holding their ports until the next start.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if isolate {
+		// The watchdog bind-mounts the function's secrets in its own
+		// mount namespace, invisible to other functions.
+		a.Cloneflags = syscall.CLONE_NEWNS
+	}
+	return a
+}
+
+// proc is one line of /proc/<pid>/stat we care about.
+type proc struct {
+	pid, ppid, pgrp int
+	start           uint64 // start time in ticks (tells reused pids apart)
+	ticks           uint64 // utime+stime
+	rss             int64  // pages
+}
+
+// scanProcs reads every process's stat line.
+func scanProcs() []proc {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	out := make([]proc, 0, len(names))
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		if pr, ok := readStat(pid); ok {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+func readStat(pid int) (proc, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return proc{}, false
+	}
+	// The command name may hold spaces and parens: fields start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return proc{}, false
+	}
+	f := bytes.Fields(b[i+1:])
+	// f[0] is field 3 (state); field k is f[k-3].
+	if len(f) < 22 {
+		return proc{}, false
+	}
+	num := func(k int) uint64 { v, _ := strconv.ParseUint(string(f[k-3]), 10, 64); return v }
+	return proc{
+		pid: pid, ppid: int(num(4)), pgrp: int(num(5)),
+		ticks: num(14) + num(15), start: num(22), rss: int64(num(24)),
+	}, true
+}
+
+// treeOf returns the processes of the given roots: their process groups and
+// all descendants (the watchdog puts forked functions in groups of their own).
+func treeOf(all []proc, roots map[int]bool) map[int][]proc {
+	byPid := make(map[int]proc, len(all))
+	for _, p := range all {
+		byPid[p.pid] = p
+	}
+	out := map[int][]proc{}
+	for _, p := range all {
+		if roots[p.pgrp] {
+			out[p.pgrp] = append(out[p.pgrp], p)
+			continue
+		}
+		// Walk up to a root (bounded: pids form a tree).
+		cur := p
+		for range 64 {
+			if roots[cur.pid] {
+				out[cur.pid] = append(out[cur.pid], p)
+				break
+			}
+			parent, ok := byPid[cur.ppid]
+			if !ok || cur.ppid <= 1 {
+				break
+			}
+			cur = parent
+		}
+	}
+	return out
+}
+
+// descendants lists the processes under pid (not pid itself).
+func descendants(pid int) []proc {
+	var out []proc
+	for _, p := range treeOf(scanProcs(), map[int]bool{pid: true})[pid] {
+		if p.pid != pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// killTree kills what a dead watchdog left behind: its process group, the
+// children it had when it became ready (checked by start time so a reused
+// pid is spared) and everything in its cgroup.
+func killTree(pid int, kids []proc, cg *cgroup) {
+	syscall.Kill(-pid, syscall.SIGKILL)
+	for _, k := range kids {
+		if now, ok := readStat(k.pid); ok && now.start == k.start {
+			syscall.Kill(-k.pid, syscall.SIGKILL)
+			syscall.Kill(k.pid, syscall.SIGKILL)
+		}
+	}
+	cg.killAll()
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+var pageSize = int64(os.Getpagesize())

@@ -1,0 +1,22 @@
+//go:build !linux
+
+package process
+
+import "syscall"
+
+func sysProcAttr(bool) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+type proc struct {
+	pid, ppid, pgrp int
+	start, ticks    uint64
+	rss             int64
+}
+
+func scanProcs() []proc                          { return nil }
+func treeOf([]proc, map[int]bool) map[int][]proc { return nil }
+func descendants(int) []proc                     { return nil }
+func killTree(pid int, _ []proc, cg *cgroup)     { syscall.Kill(-pid, syscall.SIGKILL); cg.killAll() }
+
+const clockTicks = 100
+
+var pageSize int64 = 4096
