@@ -180,7 +180,7 @@ function deployPage(ns, editName) {
       if (e.status === 401) return;
       const m = /^field "([^"]+)":\s*(.*)$/s.exec(e.message);
       const ctl = m ? fieldError(m[1], m[2]) : null;
-      if (ctl) { formErr.textContent = "The gateway rejected a field; see below."; ctl.focus(); }
+      if (ctl) { formErr.textContent = "The gateway rejected the marked field."; ctl.focus(); }
       else formErr.textContent = (e.status ? `The gateway answered ${e.status}: ` : "") + e.message;
     } finally { submit.disabled = false; }
   }

@@ -1,0 +1,24 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/ferryfaas/ferry/ui/uitest"
+)
+
+// TestPortal drives the portal of the real `ferry serve` in headless
+// Chromium: wrong password, login, client- and server-side form errors,
+// deploy a fork-mode function from the form, invoke it, see its log line,
+// scale, delete, and the "gateway unreachable" message after the server
+// stops. Screenshots go to test/e2e/out/portal/.
+func TestPortal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	if _, err := uitest.FindChromium(); err != nil {
+		t.Fatal(err)
+	}
+	f := harness.T(t, harness.Options{})
+	uitest.Run(t, uitest.Target{URL: f.URL, User: f.User, Password: f.Password, Unreachable: f.Stop}, "out/portal")
+}
