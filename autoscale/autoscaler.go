@@ -171,7 +171,7 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 		if st.Usage == nil {
 			return // no CPU figures from this provider yet
 		}
-		observed, unit = st.Usage.CPU, "mCPU"
+		observed, unit = st.Usage.CPU*1000, "mCPU" // Usage.CPU is in cores
 	}
 
 	if p.Zero && c.Inflight <= 0 && now.Sub(s.lastActive) >= p.ZeroDuration {

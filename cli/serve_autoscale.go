@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ferryfaas/ferry/autoscale"
+	"github.com/ferryfaas/ferry/gateway"
+	"github.com/spf13/pflag"
+)
+
+var _ gateway.Waker = (*autoscale.Waker)(nil)
+
+// The built-in autoscaler (on unless --autoscale=false), scale from zero
+// (the Waker, always on), and the Alertmanager sink POST /system/alert.
+func init() {
+	var (
+		enabled                bool
+		window, down, wake, ap time.Duration
+	)
+	registerServePlugin(ServePlugin{
+		Name: "autoscale",
+		Flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&enabled, "autoscale", true, "scale functions from their load and com.openfaas.scale.* labels (false when Prometheus alerts drive scaling)")
+			fs.DurationVar(&window, "autoscale-window", 30*time.Second, "scale-down stabilisation window: replicas go down only to the highest need seen within it")
+			fs.DurationVar(&down, "autoscale-down-period", 5*time.Second, "least time between two scale-down steps")
+			fs.DurationVar(&wake, "wake-timeout", 30*time.Second, "how long a request to a function at zero replicas waits for one to start")
+			fs.DurationVar(&ap, "alert-step-period", 10*time.Second, "after an alert resolves, time between scale-down steps toward min")
+		},
+		Setup: func(_ context.Context, s *Server) error {
+			sh := sharedScaling(s)
+			log := s.Log.With("component", "autoscale")
+			waker := autoscale.NewWaker(s.Provider, wake, autoscale.RealClock)
+			s.Gateway.Waker = waker
+			alerts := autoscale.NewAlertHandler(s.Provider, sh.decisions, autoscale.RealClock, ap, log)
+			s.Gateway.Alert = alerts
+			chainDecorate(s.Gateway, sh.decisions.Decorate)
+
+			var as *autoscale.Autoscaler
+			if enabled {
+				as = autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log})
+				waker.OnWake = as.Touch
+			}
+			var wg sync.WaitGroup
+			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
+				wg.Add(1)
+				go func() { defer wg.Done(); alerts.Run(ctx) }()
+				if as != nil {
+					wg.Add(1)
+					go func() { defer wg.Done(); as.Run(ctx, autoscale.RealClock) }()
+				}
+				return nil
+			})
+			s.OnStop = append(s.OnStop, func(context.Context) error { wg.Wait(); return nil })
+			return nil
+		},
+	})
+}
