@@ -8,6 +8,7 @@ import (
 	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/store"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 )
 
@@ -35,6 +36,10 @@ type Server struct {
 	OnStart []func(ctx context.Context) error
 	// OnStop runs in reverse order on shutdown, after in-flight calls drain.
 	OnStop []func(ctx context.Context) error
+	// Metrics is the registry that /metrics serves, set by the metrics
+	// plugin's Setup; other plugins register collectors on it from OnStart
+	// (which runs after every Setup). Nil when metrics are off.
+	Metrics prometheus.Registerer
 	// Handler is the final HTTP handler; plugins may wrap it in OnStart-free
 	// middleware through WrapHandler.
 	WrapHandler []func(http.Handler) http.Handler

@@ -111,9 +111,9 @@ func (r *rig) start(o rigOptions) {
 		r.gateway = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) }))
 	}
 	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, MaxAttempts: o.maxAttempts,
-		Backoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-		Metrics: m, Log: log})
+		Metrics:         m, Log: log})
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
 		Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
 	r.async = httptest.NewServer(r.enq)

@@ -252,7 +252,9 @@ func (w *Worker) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		w.runCancel()
+		if w.runCancel != nil {
+			w.runCancel()
+		}
 		<-done
 		return fmt.Errorf("queue worker: calls still running at shutdown were cancelled; they will run again")
 	}

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ferryfaas/ferry/queue"
+	"github.com/spf13/pflag"
+)
+
+// natsFlags name the NATS server the queue uses (shared by `ferry serve`
+// and `ferry queue-worker`).
+type natsFlags struct {
+	url, creds, user, password string
+}
+
+func (n *natsFlags) register(fs *pflag.FlagSet, urlHelp string) {
+	fs.StringVar(&n.url, "nats-url", envOr("FERRY_NATS_URL", ""), urlHelp+" (env FERRY_NATS_URL)")
+	fs.StringVar(&n.creds, "nats-creds", "", "NATS credentials file for --nats-url")
+	fs.StringVar(&n.user, "nats-user", envOr("FERRY_NATS_USER", ""), "NATS user for --nats-url (env FERRY_NATS_USER)")
+	fs.StringVar(&n.password, "nats-password", envOr("FERRY_NATS_PASSWORD", ""), "NATS password for --nats-url (env FERRY_NATS_PASSWORD)")
+}
+
+func (n *natsFlags) options(name string) queue.ConnectOptions {
+	return queue.ConnectOptions{URL: n.url, Creds: n.creds, User: n.user, Password: n.password, Name: name}
+}
+
+// workerFlags tune a queue worker (shared by both commands).
+type workerFlags struct {
+	maxAttempts      int
+	backoffMin       time.Duration
+	backoffMax       time.Duration
+	ackWait          time.Duration
+	concurrency      int
+	callbackAttempts int
+}
+
+func (w *workerFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&w.maxAttempts, "async-max-attempts", queue.DefaultMaxAttempts, "invocations of a queued call before it goes to the dead letters (retries on 408, 429, 500, 502, 503, 504 and network errors)")
+	fs.DurationVar(&w.backoffMin, "async-backoff-min", queue.DefaultBackoffMin, "first wait before retrying a queued call (doubles per attempt)")
+	fs.DurationVar(&w.backoffMax, "async-backoff-max", queue.DefaultBackoffMax, "longest wait between attempts of a queued call")
+	fs.DurationVar(&w.ackWait, "async-ack-wait", queue.DefaultAckWait, "how long a worker may go silent before its call is given to another worker (running calls report progress every third of it)")
+	fs.IntVar(&w.concurrency, "async-concurrency", 1024, "queued calls one worker runs at once over all functions (per function: label "+queue.LabelMaxInflight+", default 16)")
+	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 5, "deliveries of one X-Callback-Url POST before giving up")
+}
+
+func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Metrics, log *slog.Logger) queue.WorkerConfig {
+	return queue.WorkerConfig{
+		JS: js, GatewayURL: gatewayURL, MaxAttempts: w.maxAttempts,
+		Backoff: queue.Backoff{Min: w.backoffMin, Max: w.backoffMax}, AckWait: w.ackWait,
+		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts, Metrics: m, Log: log,
+	}
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ferryfaas/ferry/queue"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newQueueWorkerCmd) }
+
+func newQueueWorkerCmd() *cobra.Command {
+	var (
+		nf          natsFlags
+		wf          workerFlags
+		gw          string
+		metricsAddr string
+		drain       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "queue-worker",
+		Short: "Run queued (async) calls; start several to share the work",
+		Long: `Pull asynchronous calls from NATS JetStream and invoke them through the
+gateway's /function/ route, with retries, dead letters and callbacks.
+` + "`ferry serve`" + ` runs one worker itself; add these for scale-out. Every worker
+shares each queue's durable consumer, so the per-function concurrency label
+(` + queue.LabelMaxInflight + `) holds across all of them.
+
+With the embedded NATS, start serve with --nats-listen so workers can reach it.`,
+		Example: `  ferry serve --nats-listen 127.0.0.1:4222
+  ferry queue-worker --nats-url nats://127.0.0.1:4222 --gateway http://127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if nf.url == "" {
+				return usageErr(cmd, "--nats-url is required (the NATS server of `ferry serve --nats-listen` or your cluster)")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runQueueWorker(ctx, nf, wf, gw, metricsAddr, drain)
+		},
+	}
+	fs := cmd.Flags()
+	nf.register(fs, "NATS server or cluster holding the queue")
+	wf.register(fs)
+	fs.StringVarP(&gw, "gateway", "g", envOr("FERRY_URL", DefaultGateway), "gateway whose /function/ route runs the calls (env FERRY_URL)")
+	fs.StringVar(&metricsAddr, "metrics-listen", "", "serve Prometheus metrics on host:port /metrics (default off)")
+	fs.DurationVar(&drain, "drain", 30*time.Second, "how long shutdown waits for running calls (the rest run again elsewhere)")
+	return cmd
+}
+
+func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "queue-worker")
+	nc, err := queue.ConnectExternal(nf.options("ferry-queue-worker"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := queue.NewJetStream(nc)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = queue.Setup(sctx, js, wf.ackWait)
+	cancel()
+	if err != nil {
+		return err
+	}
+	m := queue.NewMetrics(js)
+	if metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(m)
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("metrics server stopped", "error", err)
+			}
+		}()
+		defer srv.Close()
+	}
+	w := queue.NewWorker(wf.config(js, gw, m, log))
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("queue worker running", "nats", nf.url, "gateway", gw)
+	<-ctx.Done()
+	log.Info("stopping: waiting for running calls", "max", drain)
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := w.Stop(dctx); err != nil {
+		log.Warn("stop", "error", err)
+	}
+	return nil
+}
