@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -163,6 +164,14 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 			}
 		}
 	}))
+	mux.Handle("POST /system/artifacts", authed(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			http.Error(w, "the artifact must be a .tar.gz", 400)
+			return
+		}
+		writeJSON(w, map[string]string{"digest": fmt.Sprintf("sha256:%x", sha256.Sum256(b))})
+	}))
 	mux.HandleFunc("/function/{fn...}", func(w http.ResponseWriter, r *http.Request) {
 		fn, _, _ := strings.Cut(r.PathValue("fn"), "/")
 		name, namespace := api.SplitFunctionName(fn, api.DefaultNamespace)
@@ -183,6 +192,10 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Duration-Seconds", "0.001")
+		if s.Annotations["com.ferryfaas.artifact"] != "" {
+			// Stands in for the uploaded handler.sh of the scenario.
+			body = append([]byte("script: "), body...)
+		}
 		w.Write(body)
 	})
 	srv := httptest.NewServer(Public(mux, Options{Version: "test"}))

@@ -1,6 +1,9 @@
 package uitest
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"net/http"
@@ -91,7 +94,9 @@ func (s *Scenario) steps() {
 	s.wait("the wrong-password message", `document.getElementById("login-error").textContent.includes("Wrong user name or password")`, 10*time.Second)
 	s.shot("02-login-wrong-password")
 
-	s.do("sign in", chromedp.SetValue(chromedp.ID("login-password"), tg.Password), chromedp.Click(chromedp.ID("login-submit")))
+	// Sign in with the keyboard only: type the password, press Enter.
+	s.do("sign in", chromedp.Evaluate[chromedp.Void](`document.getElementById("login-password").value = ""`), chromedp.Focus(chromedp.ID("login-password")),
+		chromedp.KeyEvent(tg.Password+"\r"))
 	s.wait("the function list", `location.pathname === "/ui/" && !document.getElementById("nav").hidden && !!document.getElementById("fn-count") && document.getElementById("fn-count").textContent !== ""`, 15*time.Second)
 	s.shot("03-functions-empty")
 
@@ -153,11 +158,48 @@ func (s *Scenario) steps() {
 	}
 	s.shot("12-deleted")
 
+	s.artifact()
+
 	if tg.Unreachable != nil {
 		tg.Unreachable()
 		s.wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
-		s.shot("13-unreachable")
+		s.shot("15-unreachable")
 	}
+}
+
+// artifact deploys a function from an uploaded .tar.gz and invokes it.
+func (s *Scenario) artifact() {
+	s.T.Helper()
+	tgz := filepath.Join(s.T.TempDir(), "script.tar.gz")
+	if err := writeTarGz(tgz, map[string]string{"handler.sh": "#!/bin/sh\nprintf 'script: %s' \"$(cat)\"\n"}); err != nil {
+		s.T.Fatal(err)
+	}
+	const name = "ui-script"
+	s.do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
+	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
+	s.do("choose the artifact", chromedp.SetValue(chromedp.ID("f-service"), name), chromedp.Click(chromedp.ID("src-artifact")),
+		chromedp.SetUploadFiles(chromedp.ID("f-artifact"), []string{tgz}), chromedp.SetValue(chromedp.ID("f-fprocess"), "sh handler.sh"))
+	s.shot("13-deploy-artifact")
+	s.do("deploy the artifact", chromedp.Click(chromedp.ID("f-submit")))
+	s.wait("the artifact function ready", `location.hash === "#/fn/`+ns+`/`+name+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready")`, 60*time.Second)
+	s.do("invoke the artifact", chromedp.SetValue(chromedp.ID("inv-body"), "hi"), chromedp.Click(chromedp.ID("inv-submit")))
+	s.wait("the artifact's answer", `document.getElementById("inv-body-out")?.textContent === "script: hi"`, 30*time.Second)
+	s.shot("14-artifact-invoked")
+}
+
+func writeTarGz(path string, files map[string]string) error {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	gz.Close()
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func (s *Scenario) do(what string, actions ...chromedp.Action[chromedp.Void]) {

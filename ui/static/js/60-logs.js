@@ -6,11 +6,20 @@ function logsPanel(ns, name) {
   const pre = h("pre", { class: "logs", id: "logs", tabindex: "0", "aria-label": `Log lines of ${name}` });
   const state = h("span", { class: "muted", id: "logs-state", "aria-live": "polite" }, "connecting…");
   let paused = false, ctrl = null, stopped = false, retry = 0;
+  // After a reconnect, ask only for lines after the last one shown and
+  // skip the ones already shown at that same timestamp.
+  let lastTs = "", seenAtLast = new Set();
   const pauseBtn = h("button", { type: "button", id: "logs-pause", "aria-pressed": "false", onclick: () => {
     paused = !paused; pauseBtn.setAttribute("aria-pressed", String(paused)); pauseBtn.textContent = paused ? "Resume" : "Pause";
   } }, "Pause");
 
   function add(m) {
+    if (m.timestamp) {
+      const key = (m.instance || "") + "\u0000" + (m.text || "");
+      if (m.timestamp === lastTs && seenAtLast.has(key)) return;
+      if (m.timestamp !== lastTs) { lastTs = m.timestamp; seenAtLast = new Set(); }
+      seenAtLast.add(key);
+    }
     const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
     const ts = m.timestamp ? new Date(m.timestamp).toLocaleTimeString(undefined, { hour12: false }) : "";
     pre.append(h("div", { class: "line" }, h("span", { class: "ts" }, `${ts} ${(m.instance || "").slice(0, 12)} `), m.text ?? ""));
@@ -22,7 +31,7 @@ function logsPanel(ns, name) {
     while (!stopped) {
       ctrl = new AbortController();
       try {
-        const r = await api("GET", `/system/logs?name=${enc(name)}&namespace=${enc(ns)}&follow=true&tail=100`, undefined, { raw: true, signal: ctrl.signal });
+        const r = await api("GET", `/system/logs?name=${enc(name)}&namespace=${enc(ns)}&follow=true&` + (lastTs ? `since=${enc(lastTs)}` : "tail=100"), undefined, { raw: true, signal: ctrl.signal });
         if (!r.ok) throw new ApiError(r.status, errorText(await r.text()));
         state.textContent = "live"; retry = 0;
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
