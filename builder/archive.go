@@ -77,7 +77,7 @@ func dirEntries(root, prefix string) ([]tarEntry, error) {
 // name or time.
 func writeTarGz(w io.Writer, entries []tarEntry, owner tarOwner) error {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}
