@@ -22,7 +22,7 @@ func newDescribeCmd() *cobra.Command {
 		Example: `  ferry describe echo
   ferry describe echo.dev        # or --namespace dev
   ferry describe echo -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := r.checkOutput(); err != nil {
 				return err

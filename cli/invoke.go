@@ -32,7 +32,7 @@ A non-2xx answer makes the command fail after printing the body.`,
   ferry invoke echo --method GET --query name=ann -H X-Trace=1 < /dev/null
   ferry invoke resize --content-type image/png < cat.png > small.png
   echo '{"id":1}' | ferry invoke worker --async   # prints the X-Call-Id`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client("")
 			if err != nil {

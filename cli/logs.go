@@ -28,7 +28,7 @@ func newLogsCmd() *cobra.Command {
   ferry logs echo --follow --tail 20
   ferry logs echo --since 5m
   ferry logs echo --since 2026-01-02T15:04:05Z --instance 12345`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := r.checkOutput(); err != nil {
 				return err

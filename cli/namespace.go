@@ -65,7 +65,7 @@ func nsCreateCmd() *cobra.Command {
 		Use:     "create NAME",
 		Short:   "Create a namespace",
 		Example: `  ferry namespace create dev --label team=a --annotation owner=ann`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := api.ValidateName("namespace", args[0]); err != nil {
 				return err
@@ -102,7 +102,7 @@ func nsRemoveCmd() *cobra.Command {
 		Aliases: []string{"rm", "delete"},
 		Short:   "Remove a namespace",
 		Example: `  ferry namespace remove dev`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client("")
 			if err != nil {

@@ -150,3 +150,14 @@ func parseKV(flag string, items []string) (map[string]string, error) {
 func usageErr(cmd *cobra.Command, format string, args ...any) error {
 	return fmt.Errorf("%s: see `%s --help`", fmt.Sprintf(format, args...), cmd.CommandPath())
 }
+
+// exactArgs is cobra.ExactArgs with a message that names the arguments
+// and points at --help.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageErr(cmd, "%s takes %s, got %d argument(s)", cmd.CommandPath(), strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}

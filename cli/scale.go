@@ -17,7 +17,7 @@ func newScaleCmd() *cobra.Command {
 		Short: "Set the number of replicas of a function",
 		Example: `  ferry scale echo --replicas 3
   ferry scale echo --replicas 0     # stop it; the next call may wake it`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if replicas < 0 {
 				return usageErr(cmd, "--replicas is required and must be 0 or more")

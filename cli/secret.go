@@ -39,7 +39,7 @@ func secretWriteCmd(verb, short string) *cobra.Command {
 		Example: fmt.Sprintf(`  ferry secret %[1]s api-key --from-literal s3cr3t
   ferry secret %[1]s tls-cert --from-file cert.pem
   echo -n s3cr3t | ferry secret %[1]s api-key`, verb),
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := api.ValidateName("secret", name); err != nil {
@@ -143,7 +143,12 @@ func secretRemoveCmd() *cobra.Command {
 		Aliases: []string{"rm", "delete"},
 		Short:   "Remove secrets",
 		Example: `  ferry secret remove api-key`,
-		Args:    cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(cmd, "name the secret(s) to remove")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client("")
 			if err != nil {

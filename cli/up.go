@@ -51,6 +51,10 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 			if err != nil {
 				return err
 			}
+			// Fail fast on a wrong URL or credentials, before long builds.
+			if _, err := c.Info(cmd.Context()); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			for i, fn := range fns {
 				step := fmt.Sprintf("[%d/%d] %s", i+1, len(fns), fn.Name)
@@ -67,6 +71,9 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 						Progress:       &prefixWriter{w: out, prefix: "  "},
 					})
 					if err != nil {
+						if strings.Contains(err.Error(), fn.Name) {
+							return fmt.Errorf("build failed: %w", err)
+						}
 						return fmt.Errorf("%s: build failed: %w", fn.Name, err)
 					}
 					digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
