@@ -1,0 +1,184 @@
+package process
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryfaas/ferry/api"
+)
+
+// reader is a fork-mode function that prints the file named by its body.
+func readerArtifact(t *testing.T, e *env) string {
+	t.Helper()
+	srv := artifactServer(t, e.p)
+	art := targz(t, entry{name: "read.sh", body: "read p\ncat \"$p\" 2>/dev/null || echo DENIED\n", mode: 0o755})
+	if code, body := upload(t, srv, art, ""); code != 201 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	return digestOf(art)
+}
+
+// As root: each function reads its own secrets at /var/openfaas/secrets and
+// cannot read another function's secrets or working dir by any path.
+func TestSecretsIsolatedBetweenFunctions(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate {
+		t.Skip("needs root on Linux")
+	}
+	ctx := context.Background()
+	for name, val := range map[string]string{"s-a": "alpha-secret", "s-b": "beta-secret"} {
+		if err := e.p.CreateSecret(ctx, api.Secret{Name: name, Namespace: ns, Value: val}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dg := readerArtifact(t, e)
+	ann := map[string]string{ArtifactAnnotation: dg}
+	e.deploy(api.FunctionDeployment{Service: "fa", EnvProcess: "sh read.sh", Secrets: []string{"s-a"}, Annotations: ann})
+	e.deploy(api.FunctionDeployment{Service: "fb", EnvProcess: "sh read.sh", Secrets: []string{"s-b"}, Annotations: ann})
+	read := func(fn, path string) string {
+		_, out := invoke(t, e.waitReady(fn, 1).Endpoints[0], path+"\n")
+		return strings.TrimSpace(out)
+	}
+	if got := read("fa", "/var/openfaas/secrets/s-a"); got != "alpha-secret" {
+		t.Fatalf("fa reads its secret: %q", got)
+	}
+	if got := read("fb", "/var/openfaas/secrets/s-b"); got != "beta-secret" {
+		t.Fatalf("fb reads its secret: %q", got)
+	}
+	hexd := strings.TrimPrefix(dg, "sha256:")
+	for _, path := range []string{
+		"/var/openfaas/secrets/s-a",                                  // not in fb's mount
+		filepath.Join(e.dir, "run", ns, "fa", "secrets", "s-a"),      // fa's copy on disk
+		filepath.Join(e.dir, "functions", ns, "fa", hexd, "read.sh"), // fa's working dir
+		filepath.Join(e.dir, "ferry.db"),
+	} {
+		if got := read("fb", path); got != "DENIED" {
+			t.Errorf("fb read %s: %q", path, got)
+		}
+	}
+	// Secret files are 0400 and owned by the function's own uid.
+	fi, err := os.Stat(filepath.Join(e.dir, "run", ns, "fa", "secrets", "s-a"))
+	if err != nil || fi.Mode().Perm() != 0o400 {
+		t.Fatalf("secret file: %v %v", fi, err)
+	}
+	rec := e.p.lookup(ns, "fa").record()
+	if rec.UID < firstUID || rec.UID == e.p.lookup(ns, "fb").record().UID {
+		t.Fatalf("uids: fa %d fb %d", rec.UID, e.p.lookup(ns, "fb").record().UID)
+	}
+	// Updating a secret rewrites the copy the function sees.
+	if err := e.p.UpdateSecret(ctx, api.Secret{Name: "s-a", Namespace: ns, Value: "alpha-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("fa", "/var/openfaas/secrets/s-a"); got != "alpha-2" {
+		t.Fatalf("after update: %q", got)
+	}
+}
+
+// Without isolation the function finds its secrets in $secret_mount_path
+// and the status says isolation and limits are not enforced.
+func TestSecretsWithoutIsolation(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NoIsolation = true })
+	ctx := context.Background()
+	if err := e.p.CreateSecret(ctx, api.Secret{Name: "tok", Namespace: ns, RawValue: []byte("raw-bytes")}); err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "plain", EnvProcess: `sh -c 'cat "$secret_mount_path/tok"'`, Secrets: []string{"tok"},
+		Limits: &api.Resources{Memory: "64Mi"}})
+	r := e.waitReady("plain", 1)
+	if _, out := invoke(t, r.Endpoints[0], ""); out != "raw-bytes" {
+		t.Fatalf("secret via secret_mount_path: %q", out)
+	}
+	st, _ := e.p.Get(ctx, ns, "plain")
+	var iso, lim bool
+	for _, c := range st.Conditions {
+		iso = iso || c.Type == "Isolated" && c.Status == "False" && c.Message != ""
+		lim = lim || c.Type == "LimitsEnforced" && c.Status == "False" && c.Message != ""
+	}
+	if !iso || !lim {
+		t.Fatalf("conditions: %+v", st.Conditions)
+	}
+}
+
+func TestSecretRules(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	err := e.p.Deploy(ctx, api.FunctionDeployment{Service: "needs", Image: "x", Namespace: ns, EnvProcess: "cat", Secrets: []string{"missing"}})
+	if api.StatusOf(err) != 400 || !strings.Contains(err.Error(), `"missing"`) {
+		t.Fatalf("deploy with a missing secret: %v", err)
+	}
+	if _, ok := e.p.Route(ns, "needs"); ok {
+		t.Fatal("function created despite the missing secret")
+	}
+	if err := e.p.CreateSecret(ctx, api.Secret{Name: "db", Namespace: ns, Value: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.CreateSecret(ctx, api.Secret{Name: "db", Namespace: ns, Value: "v"}); !api.IsConflict(err) {
+		t.Fatalf("duplicate secret: %v", err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "user1", EnvProcess: "cat", Secrets: []string{"db"}})
+	e.deploy(api.FunctionDeployment{Service: "user2", EnvProcess: "cat", Secrets: []string{"db"}})
+	err = e.p.DeleteSecret(ctx, ns, "db")
+	if !api.IsConflict(err) || !strings.Contains(err.Error(), "user1, user2") {
+		t.Fatalf("delete of a secret in use: %v", err)
+	}
+	list, err := e.p.ListSecrets(ctx, ns)
+	if err != nil || len(list) != 1 || list[0].Name != "db" || list[0].Value != "" || list[0].RawValue != nil {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if err := e.p.UpdateSecret(ctx, api.Secret{Name: "nope", Namespace: ns, Value: "v"}); !api.IsNotFound(err) {
+		t.Fatalf("update of a missing secret: %v", err)
+	}
+	for _, fn := range []string{"user1", "user2"} {
+		if err := e.p.Delete(ctx, ns, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.p.DeleteSecret(ctx, ns, "db"); err != nil {
+		t.Fatalf("delete of an unused secret: %v", err)
+	}
+}
+
+func TestNamespaces(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if l, _ := e.p.ListNamespaces(ctx); len(l) != 1 || l[0] != ns {
+		t.Fatalf("default namespace: %v", l)
+	}
+	team := api.Namespace{Name: "team", Labels: map[string]string{"owner": "a"}, Annotations: map[string]string{"x": "y"}}
+	if err := e.p.CreateNamespace(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.CreateNamespace(ctx, team); !api.IsConflict(err) {
+		t.Fatalf("duplicate namespace: %v", err)
+	}
+	if got, _ := e.p.GetNamespace(ctx, "team"); got.Labels["owner"] != "a" || got.Annotations["x"] != "y" {
+		t.Fatalf("get: %+v", got)
+	}
+	team.Labels["owner"] = "b"
+	if err := e.p.UpdateNamespace(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Deploy(ctx, api.FunctionDeployment{Service: "f", Image: "x", Namespace: "team", EnvProcess: "cat"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Deploy(ctx, api.FunctionDeployment{Service: "f", Image: "x", Namespace: "nowhere", EnvProcess: "cat"}); api.StatusOf(err) != 400 {
+		t.Fatalf("deploy to a missing namespace: %v", err)
+	}
+	if err := e.p.DeleteNamespace(ctx, "team"); !api.IsConflict(err) || !strings.Contains(err.Error(), "f") {
+		t.Fatalf("delete of a non-empty namespace: %v", err)
+	}
+	if err := e.p.DeleteNamespace(ctx, ns); api.StatusOf(err) != 400 {
+		t.Fatalf("delete of the default namespace: %v", err)
+	}
+	e.p.Delete(ctx, "team", "f")
+	if err := e.p.DeleteNamespace(ctx, "team"); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	if _, err := e.p.GetNamespace(ctx, "team"); !api.IsNotFound(err) {
+		t.Fatalf("deleted namespace after restart: %v", err)
+	}
+}
