@@ -45,7 +45,11 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 		return fmt.Errorf("lang %s images need a Dockerfile builder: build it with docker or buildah, or use a language template for --image", tpl.Language)
 	}
 	if o.WatchdogBinary == "" {
-		return fmt.Errorf("no watchdog binary for the image: build it (scripts/build.sh makes bin/watchdog) and pass --watchdog PATH")
+		wd, err := FindWatchdog()
+		if err != nil {
+			return err
+		}
+		o.WatchdogBinary = wd
 	}
 	wd, err := os.Stat(o.WatchdogBinary)
 	if err != nil || !wd.Mode().IsRegular() {

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newBuildCmd) }
+
+func newBuildCmd() *cobra.Command {
+	var (
+		file, filter, regex, format, out   string
+		templatesDir, watchdog, baseLayout string
+		image, push                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build the functions of a stack file (artifact, and OCI image without Docker)",
+		Long: `Build each function of the stack file from its template, without Docker:
+
+  build/<fn>/         the template with the handler in it (faas-cli's layout)
+  build/<fn>.tar.gz   the artifact the process runtime runs (reproducible)
+
+With --image, also assemble an OCI image in Go: the static watchdog at
+/usr/bin/fwatchdog and the function at /home/app, on an empty base for Go
+functions or on the template's base image (pulled, or read from
+--base-layout). It is written as an OCI layout (build/<fn>-image) or a docker
+archive (--format docker, build/<fn>-image.tar), and --push sends it to the
+registry in the function's image: name. Same input, same digests.`,
+		Example: `  ferry build
+  ferry build -f stack.yml --filter 'api-*'
+  ferry build --image --format docker          # then: ctr images import build/<fn>-image.tar
+  ferry build --push                           # to the registry in image:
+  ferry build --image --base-layout ./python-base   # base image from a local OCI layout`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "oci" && format != "docker" {
+				return fmt.Errorf("--format %q is not supported: use oci or docker", format)
+			}
+			st, err := stack.Load(file, os.LookupEnv)
+			if err != nil {
+				return err
+			}
+			fns, err := stack.Filter(st.Functions, filter, regex)
+			if err != nil {
+				return err
+			}
+			// Flags are relative to where the user is, not to the stack file.
+			for _, p := range []*string{&out, &templatesDir, &baseLayout, &watchdog} {
+				if *p != "" {
+					if *p, err = filepath.Abs(*p); err != nil {
+						return err
+					}
+				}
+			}
+			if templatesDir == "" && newPathExists(filepath.Join(st.Dir, "template")) {
+				templatesDir = st.Dir // templates pulled next to the stack file win, as in faas-cli
+			}
+			w := cmd.OutOrStdout()
+			built := 0
+			for _, fn := range fns {
+				if fn.SkipBuild || fn.Lang == "" {
+					fmt.Fprintf(w, "[%s] skipped (skip_build or no lang)\n", fn.Name)
+					continue
+				}
+				res, err := builder.Build(cmd.Context(), builder.Options{
+					Function:       fn,
+					StackDir:       st.Dir,
+					TemplatesDir:   templatesDir,
+					OutDir:         out,
+					Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout},
+					WatchdogBinary: watchdog,
+					Progress:       w,
+				})
+				if err != nil {
+					if strings.Contains(err.Error(), fn.Name) {
+						return fmt.Errorf("build failed: %w", err)
+					}
+					return fmt.Errorf("%s: build failed: %w", fn.Name, err)
+				}
+				built++
+				fmt.Fprintf(w, "%s: artifact %s (%s)\n", fn.Name, res.ArtifactPath, res.ArtifactDigest)
+				if res.ImageDigest != "" {
+					where := res.ImagePath
+					if push {
+						where = strings.TrimSpace(where + " pushed to " + fn.Image)
+					}
+					fmt.Fprintf(w, "%s: image %s (%s)\n", fn.Name, where, res.ImageDigest)
+				}
+			}
+			if built == 0 {
+				return fmt.Errorf("nothing to build in %s: every selected function has skip_build or no lang", file)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&file, "yaml", "f", "stack.yml", "stack file")
+	fs.StringVar(&filter, "filter", "", "only functions whose names match this glob, e.g. 'api-*'")
+	fs.StringVar(&regex, "regex", "", "only functions whose names match this regular expression")
+	fs.BoolVar(&image, "image", false, "also build an OCI image (no Docker needed)")
+	fs.StringVar(&format, "format", "oci", "image output: oci (layout folder) or docker (archive for docker load / ctr images import)")
+	fs.BoolVar(&push, "push", false, "build the image and push it to the function's image: name")
+	fs.StringVar(&out, "out", "", "build output folder (default: build, next to the stack file)")
+	fs.StringVar(&out, "build-dir", "", "same as --out")
+	_ = fs.MarkHidden("build-dir")
+	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders tried before the built-in templates")
+	fs.StringVar(&watchdog, "watchdog", "", "static watchdog binary for images (default: $FERRY_WATCHDOG, then watchdog beside ferry, then fwatchdog on PATH)")
+	fs.StringVar(&baseLayout, "base-layout", "", "OCI layout folder holding the base image of interpreted languages (instead of pulling it)")
+	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"oci", "docker"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
