@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/ferryfaas/ferry/api"
 )
@@ -68,23 +70,31 @@ func decodeBytes(b []byte, v any, what string) error {
 	return api.BadRequest("invalid %s: %v", what, err)
 }
 
-// failingField finds which top-level field a custom unmarshaller (such as
-// api.Resources) rejected, by decoding the fields one at a time. It only
-// runs on the error path.
+// failingField finds which top-level field a custom decoder (such as
+// api.Resources or base64 for []byte) rejected, by decoding the fields one
+// at a time. It only runs on the error path.
 func failingField(b []byte, v any) string {
-	if _, ok := v.(*api.FunctionDeployment); !ok {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return ""
 	}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(b, &raw) != nil {
 		return ""
 	}
-	for _, f := range []string{"limits", "requests"} {
-		if m, ok := raw[f]; ok {
-			var res api.Resources
-			if json.Unmarshal(m, &res) != nil {
-				return f
-			}
+	st := rv.Elem().Type()
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		m, ok := raw[name]
+		if !ok {
+			continue
+		}
+		if json.Unmarshal(m, reflect.New(f.Type).Interface()) != nil {
+			return name
 		}
 	}
 	return ""
