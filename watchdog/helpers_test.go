@@ -64,8 +64,22 @@ func echoServer(addr string) int {
 		w.Header().Set("X-Echo-Length", fmt.Sprint(r.ContentLength))
 		w.Write(body)
 	})
+	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		fmt.Fprint(w, "closing")
+	})
+	mux.HandleFunc("/chunked", func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 3; i++ {
+			fmt.Fprintf(w, "part%d;", i)
+			w.(http.Flusher).Flush()
+		}
+	})
+	srv := &http.Server{Addr: addr, Handler: mux}
+	if v := os.Getenv("ECHO_IDLE_TIMEOUT"); v != "" {
+		srv.IdleTimeout, _ = time.ParseDuration(v)
+	}
 	fmt.Fprintln(os.Stderr, "echo server starting")
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -236,4 +250,35 @@ func waitStatus(t *testing.T, url string, want int, d time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s: want %d within %s, last %d", url, want, d, last)
+}
+
+func benchFreePort(b *testing.B) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// benchStart runs cfg in-process for a benchmark and returns its base URL.
+func benchStart(b *testing.B, cfg Config) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan struct{})
+	cfg.Listener, cfg.MetricsListener, cfg.MetricsPort = ln, nil, -1
+	cfg.Log, cfg.SuppressLock = io.Discard, true
+	cfg.OnReady = func() { close(ready) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-ready:
+	case err := <-done:
+		b.Fatal(err)
+	}
+	return "http://" + ln.Addr().String()
 }

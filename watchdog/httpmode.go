@@ -1,7 +1,6 @@
 package watchdog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +17,11 @@ import (
 // httpProxy is mode http: fprocess is started once and every request is
 // proxied to upstream_url over a pool of kept-alive connections.
 type httpProxy struct {
-	w         *watchdog
-	upstream  *url.URL
-	transport *http.Transport
-	cmd       *exec.Cmd
+	w        *watchdog
+	upstream *url.URL
+	pool     *upstreamPool
+	prefix   string // path of upstream_url, prepended to request paths
+	cmd      *exec.Cmd
 }
 
 var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
@@ -35,22 +35,17 @@ func newHTTPProxy(w *watchdog) (*httpProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy:                 nil, // never an environment proxy for a loopback upstream
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   4096,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		ExpectContinueTimeout: 0,
-		WriteBufferSize:       32 * 1024,
-		ReadBufferSize:        32 * 1024,
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("upstream_url %q: only http:// upstreams are supported", w.cfg.UpstreamURL)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = w.cfg.FunctionEnv
-	return &httpProxy{w: w, upstream: u, transport: t, cmd: cmd}, nil
+	return &httpProxy{w: w, upstream: u, pool: &upstreamPool{addr: host, maxIdle: 4096},
+		prefix: strings.TrimSuffix(u.Path, "/"), cmd: cmd}, nil
 }
 
 // start runs the function process, waits until upstream accepts connections
@@ -74,7 +69,7 @@ func (p *httpProxy) start(ctx context.Context) (<-chan error, func(), error) {
 		done <- err
 	}()
 	stop := func() {
-		p.transport.CloseIdleConnections()
+		p.pool.closeIdle()
 		if cmd.ProcessState == nil {
 			terminateGroup(cmd, 5*time.Second, done)
 		}
@@ -89,14 +84,7 @@ func (p *httpProxy) start(ctx context.Context) (<-chan error, func(), error) {
 // awaitUpstream polls a TCP connect to the upstream: a server that starts
 // listening gives no other event to wait on.
 func (p *httpProxy) awaitUpstream(ctx context.Context, done chan error) error {
-	host := p.upstream.Host
-	if p.upstream.Port() == "" {
-		port := "80"
-		if p.upstream.Scheme == "https" {
-			port = "443"
-		}
-		host = net.JoinHostPort(p.upstream.Hostname(), port)
-	}
+	host := p.pool.addr
 	delay := 5 * time.Millisecond
 	for {
 		c, err := net.DialTimeout("tcp", host, time.Second)
@@ -119,93 +107,136 @@ func (p *httpProxy) awaitUpstream(ctx context.Context, done chan error) error {
 	}
 }
 
-// hop-by-hop headers are not forwarded (RFC 9110 section 7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+// maxReplayBody is the largest body read up front: it lets a request on a
+// stale kept-alive connection be retried, and is written in one piece.
+const maxReplayBody = 64 * 1024
+
+var bodyBufPool = sync.Pool{New: func() any { b := make([]byte, maxReplayBody); return &b }}
+
+// abortPast is a deadline in the past: setting it aborts pending I/O.
+var abortPast = time.Unix(1, 0)
 
 func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	var deadline time.Time
 	if d := p.w.cfg.ExecTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
+		deadline = time.Now().Add(d)
 	}
-	out := r.WithContext(ctx) // shallow copy; the inbound header map is ours to edit
-	u := *r.URL
-	u.Scheme, u.Host = p.upstream.Scheme, p.upstream.Host
-	if p.upstream.Path != "" && p.upstream.Path != "/" {
-		u.Path = strings.TrimSuffix(p.upstream.Path, "/") + r.URL.Path
-		u.RawPath = ""
+	uri := r.RequestURI
+	if p.prefix != "" || uri == "" || uri[0] != '/' {
+		uri = p.prefix + r.URL.RequestURI()
 	}
-	out.URL = &u
-	out.RequestURI = ""
-	out.Close = false
-	for _, h := range hopHeaders {
-		if _, ok := out.Header[h]; ok {
-			delete(out.Header, h)
-		}
-	}
-	if r.ContentLength == 0 {
-		out.Body = nil
-	} else if p.w.cfg.BufferBody && r.ContentLength < 0 {
-		body, err := io.ReadAll(r.Body)
+
+	cl := r.ContentLength
+	var small []byte
+	var stream io.Reader
+	switch {
+	case cl > 0 && cl <= maxReplayBody:
+		bp := bodyBufPool.Get().(*[]byte)
+		defer bodyBufPool.Put(bp)
+		n, err := io.ReadFull(r.Body, (*bp)[:cl])
 		if err != nil {
 			http.Error(w, "cannot read request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		out.TransferEncoding = nil
+		small = (*bp)[:n]
+	case cl != 0 && p.w.cfg.BufferBody:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "cannot read request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		small, cl = b, int64(len(b))
+	case cl != 0:
+		stream = r.Body
 	}
 
-	resp, err := p.transport.RoundTrip(out)
+	// While waiting for the answer, exec_timeout bounds the exchange (a
+	// caller that hung up is noticed when the answer is written).
+	resp, uc, err := p.pool.roundTrip(r, uri, small, stream, cl, deadline)
 	if err != nil {
 		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil:
-			http.Error(w, "function timed out after exec_timeout="+p.w.cfg.ExecTimeout.String(), http.StatusGatewayTimeout)
 		case r.Context().Err() != nil:
 			// the caller went away; nobody reads the answer
+		case isTimeout(err):
+			http.Error(w, "function timed out after exec_timeout="+p.w.cfg.ExecTimeout.String(), http.StatusGatewayTimeout)
 		default:
 			http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
 		}
 		return
 	}
-	defer resp.Body.Close()
 
 	h := w.Header()
 	for k, vv := range resp.Header {
-		h[k] = vv
-	}
-	for _, k := range hopHeaders {
-		if _, ok := h[k]; ok {
-			delete(h, k)
+		if !isHop(k) {
+			h[k] = vv
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
 
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
+	var cerr error
+	aborted := false
 	if resp.ContentLength >= 0 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		io.CopyBuffer(writerOnly{w}, resp.Body, *bp)
-		return
+		cerr = copyPlain(w, resp.Body, *bp)
+	} else {
+		// A stream may idle for long: a caller that hangs up ends it at once.
+		stop := context.AfterFunc(r.Context(), func() { uc.c.SetReadDeadline(abortPast) })
+		cerr = copyFlushing(w, resp.Body, *bp)
+		aborted = !stop()
 	}
-	// Unknown length or SSE: flush every chunk as it arrives.
+	if aborted || cerr != nil || resp.Close {
+		uc.c.Close()
+	} else {
+		p.pool.put(uc)
+	}
+	if cerr != nil && !errors.Is(cerr, errClientWrite) && r.Context().Err() == nil {
+		// The upstream failed mid-body: abort so the caller sees a truncated
+		// response rather than a complete-looking one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+var errClientWrite = errors.New("write to caller failed")
+
+// copyFlushing copies an unknown-length or SSE body, flushing each chunk as
+// it arrives.
+func copyFlushing(w http.ResponseWriter, body io.Reader, buf []byte) error {
 	flusher, _ := w.(http.Flusher)
-	buf := *bp
 	for {
-		n, err := resp.Body.Read(buf)
+		n, err := body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
+				return errClientWrite
 			}
 			if flusher != nil {
 				flusher.Flush()
 			}
 		}
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
-			return
+			return err
 		}
 	}
 }
 
-// writerOnly hides optional interfaces so io.CopyBuffer uses our buffer.
-type writerOnly struct{ io.Writer }
+// copyPlain is io.CopyBuffer without its interface probing (and the
+// allocation that wrapping w to skip ReadFrom would cost).
+func copyPlain(w io.Writer, body io.Reader, buf []byte) error {
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return errClientWrite
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -3,6 +3,7 @@ package watchdog
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -127,5 +128,76 @@ func TestHTTPModeStarting(t *testing.T) {
 	}
 	if err := inst.stop(t); err != nil {
 		t.Errorf("stop while starting: %v", err)
+	}
+}
+
+// BenchmarkHTTPMode measures a small POST through the watchdog to an echo
+// function in another process (client and watchdog share this process).
+func BenchmarkHTTPMode(b *testing.B) {
+	addr := fmt.Sprintf("127.0.0.1:%d", benchFreePort(b))
+	env := append(os.Environ(), "healthcheck_interval=0", "mode=http", "fprocess="+os.Args[0],
+		"upstream_url=http://"+addr, "WATCHDOG_TEST_ROLE=echo", "ECHO_ADDR="+addr, "port=0")
+	cfg, err := ConfigFromEnv(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := benchStart(b, cfg)
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	c := &http.Client{Transport: tr}
+	b.SetParallelism(8) // 16 goroutines on 2 CPUs
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Post(url+"/", "text/plain", strings.NewReader("hello"))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
+
+func TestHTTPModeBodies(t *testing.T) {
+	wd := start(t, httpModeConfig(t))
+	big := strings.Repeat("x", 1<<20)
+	if code, h, body := call(t, "POST", wd.url+"/", big); code != 200 || body != big || h.Get("X-Echo-Length") != "1048576" {
+		t.Errorf("1 MiB body: %d, %d bytes, upstream length %s", code, len(body), h.Get("X-Echo-Length"))
+	}
+	// unknown length: forwarded chunked
+	chunked := strings.Repeat("y", 200*1024)
+	req, _ := http.NewRequest("PUT", wd.url+"/", struct{ *strings.Reader }{strings.NewReader(chunked)})
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != chunked || resp.Header.Get("X-Echo-Length") != "-1" {
+		t.Errorf("chunked body: %d, %d bytes, upstream length %s", resp.StatusCode, len(got), resp.Header.Get("X-Echo-Length"))
+	}
+	if code, h, body := call(t, "HEAD", wd.url+"/", ""); code != 200 || body != "" || h.Get("X-Echo-Method") != "HEAD" {
+		t.Errorf("HEAD: %d %q %v", code, body, h)
+	}
+	if code, _, body := call(t, "GET", wd.url+"/chunked", ""); code != 200 || body != "part0;part1;part2;" {
+		t.Errorf("chunked answer: %d %q", code, body)
+	}
+	for i := 0; i < 3; i++ { // the upstream closes after each: a new connection each time
+		if code, _, body := call(t, "GET", wd.url+"/close", ""); code != 200 || body != "closing" {
+			t.Errorf("Connection: close answer %d: %d %q", i, code, body)
+		}
+	}
+}
+
+// TestHTTPModeStaleConnection: a kept-alive connection the upstream closed
+// while idle is retried on a new one, invisibly to the caller.
+func TestHTTPModeStaleConnection(t *testing.T) {
+	wd := start(t, httpModeConfig(t, "ECHO_IDLE_TIMEOUT=50ms"))
+	for i := 0; i < 3; i++ {
+		if code, _, body := call(t, "POST", wd.url+"/", "again"); code != 200 || body != "again" {
+			t.Fatalf("call %d: %d %q", i, code, body)
+		}
+		time.Sleep(200 * time.Millisecond) // let the upstream's idle timeout close the pooled connection
 	}
 }

@@ -1,0 +1,215 @@
+package watchdog
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// upstreamPool is a minimal HTTP/1.1 client for the one loopback upstream of
+// mode http. net/http's Transport costs two goroutines and several channel
+// hand-offs per request; here a request is written and its response read on
+// the calling goroutine over a pooled keep-alive connection, which roughly
+// halves the proxy's CPU per request.
+type upstreamPool struct {
+	addr    string // host:port to dial
+	maxIdle int
+
+	mu   sync.Mutex
+	idle []*upConn
+}
+
+type upConn struct {
+	c   net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	num [20]byte // scratch for Content-Length
+}
+
+const upBufSize = 16 * 1024
+
+func (p *upstreamPool) get() (uc *upConn, reused bool, err error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		uc = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return uc, true, nil
+	}
+	p.mu.Unlock()
+	c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+	if err != nil {
+		return nil, false, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	return &upConn{c: c, br: bufio.NewReaderSize(c, upBufSize), bw: bufio.NewWriterSize(c, upBufSize)}, false, nil
+}
+
+func (p *upstreamPool) put(uc *upConn) {
+	uc.c.SetDeadline(time.Time{})
+	p.mu.Lock()
+	if len(p.idle) < p.maxIdle {
+		p.idle = append(p.idle, uc)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	uc.c.Close()
+}
+
+// closeIdle closes every pooled connection (shutdown).
+func (p *upstreamPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, uc := range idle {
+		uc.c.Close()
+	}
+}
+
+// isHop reports the hop-by-hop headers that are never forwarded
+// (RFC 9110 section 7.6.1), plus Expect: the watchdog's own server already
+// answers 100-continue when the body is read.
+func isHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
+		return true
+	}
+	return false
+}
+
+// writeHead writes the request line and headers. uri is origin-form.
+func (uc *upConn) writeHead(r *http.Request, uri string, contentLength int64) {
+	bw := uc.bw
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	for k, vv := range r.Header {
+		if isHop(k) || k == "Content-Length" || k == "Host" {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	switch {
+	case contentLength > 0:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(uc.num[:0], contentLength, 10))
+		bw.WriteString("\r\n")
+	case contentLength < 0:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH":
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	bw.WriteString("\r\n")
+}
+
+// writeBody sends the body as announced by writeHead and flushes.
+func writeBody(bw *bufio.Writer, body io.Reader, contentLength int64) error {
+	switch {
+	case contentLength > 0:
+		n, err := io.Copy(bw, io.LimitReader(body, contentLength))
+		if err == nil && n < contentLength {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+	case contentLength < 0:
+		cw := httputil.NewChunkedWriter(bw)
+		if _, err := io.Copy(cw, body); err != nil {
+			return err
+		}
+		cw.Close()
+		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// roundTrip sends r (its body: body with contentLength, replayable when
+// small) and returns the response head. deadline bounds the whole exchange.
+// A stale pooled connection is retried once on a new one when the request
+// can be replayed.
+func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, stream io.Reader, contentLength int64,
+	deadline time.Time) (*http.Response, *upConn, error) {
+	for attempt := 0; ; attempt++ {
+		uc, reused, err := p.get()
+		if err != nil {
+			return nil, nil, err
+		}
+		if !deadline.IsZero() {
+			uc.c.SetDeadline(deadline)
+		}
+		uc.writeHead(r, uri, contentLength)
+		var werr error
+		var wdone chan error
+		switch {
+		case stream == nil:
+			uc.bw.Write(body)
+			werr = uc.bw.Flush()
+		default:
+			// Large or unknown-length bodies are written while the response is
+			// read, so an upstream that answers early cannot deadlock us.
+			wdone = make(chan error, 1)
+			go func() { wdone <- writeBody(uc.bw, stream, contentLength) }()
+		}
+		var resp *http.Response
+		if werr == nil {
+			resp, err = http.ReadResponse(uc.br, r)
+			for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+				resp, err = http.ReadResponse(uc.br, r) // skip informational answers
+			}
+		} else {
+			err = werr
+		}
+		if wdone != nil {
+			if err != nil {
+				uc.c.Close() // unblock the writer
+			}
+			if berr := <-wdone; berr != nil && err == nil {
+				// the upstream answered without taking the whole body: the
+				// connection is out of sync, so it is not reused
+				resp.Close = true
+			}
+		}
+		if err == nil {
+			return resp, uc, nil
+		}
+		uc.c.Close()
+		if reused && stream == nil && attempt == 0 && closedByPeer(err) {
+			continue // the idle connection had been closed by the upstream
+		}
+		return nil, nil, err
+	}
+}
+
+// closedByPeer reports the errors of a kept-alive connection the upstream
+// closed while it sat idle in the pool.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
