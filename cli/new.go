@@ -23,7 +23,7 @@ var functionName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 func newNewCmd() *cobra.Command {
 	var (
 		lang, prefix, appendTo, handler, gateway, templatesDir string
-		list, quiet                                             bool
+		list, quiet                                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "new NAME --lang LANG",
