@@ -1,0 +1,168 @@
+package process
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// A rolling update under steady load: new replicas are ready before old
+// ones stop, so no request fails. The load is bounded in count and time.
+func TestUpdateWithoutFailedRequests(t *testing.T) {
+	e := newEnv(t, nil)
+	fn := func(v string) api.FunctionDeployment {
+		return api.FunctionDeployment{Service: "up", Image: "x", Namespace: ns,
+			EnvProcess: `sh -c 'cat >/dev/null; echo "v$VERSION"'`,
+			EnvVars:    map[string]string{"VERSION": v},
+			Labels:     map[string]string{"com.openfaas.scale.min": "2"}}
+	}
+	e.deploy(fn("1"))
+	e.waitReady("up", 2)
+
+	const maxRequests, workers = 3000, 4
+	var sent, failed, v1, v2 atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	deadline := time.Now().Add(40 * time.Second)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; sent.Load() < maxRequests && time.Now().Before(deadline); i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, _ := e.p.Route(ns, "up")
+				if len(r.Endpoints) == 0 {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, "no endpoints")
+					continue
+				}
+				sent.Add(1)
+				code, body, err := tryInvoke(r.Endpoints[i%len(r.Endpoints)], "x")
+				switch {
+				case err != nil || code != 200:
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, r.Endpoints[i%len(r.Endpoints)].Instance+": "+strconv.Itoa(code)+" "+body+" "+errString(err))
+				case body == "v1\n":
+					v1.Add(1)
+				case body == "v2\n":
+					v2.Add(1)
+				}
+			}
+		}()
+	}
+	waitCount := func(n int64) {
+		for sent.Load() < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // progress of the load loop, not a readiness wait
+		}
+	}
+	waitCount(100)
+	if err := e.p.Update(context.Background(), fn("2")); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRoute("up", 30*time.Second, "only new replicas", func(r provider.Route) bool {
+		if len(r.Endpoints) != 2 {
+			return false
+		}
+		for _, ep := range r.Endpoints {
+			if ep.Instance == "up-0" || ep.Instance == "up-1" {
+				return false
+			}
+		}
+		return true
+	})
+	waitCount(sent.Load() + 200)
+	close(stop)
+	wg.Wait()
+	t.Logf("requests %d, failed %d, v1 %d, v2 %d", sent.Load(), failed.Load(), v1.Load(), v2.Load())
+	if failed.Load() != 0 {
+		t.Fatalf("%d requests failed during the update; first: %v", failed.Load(), firstErr.Load())
+	}
+	if v1.Load() == 0 || v2.Load() == 0 {
+		t.Fatalf("want answers from both versions: v1 %d v2 %d", v1.Load(), v2.Load())
+	}
+	st, _ := e.p.Get(context.Background(), ns, "up")
+	if st.Replicas != 2 || st.EnvVars["VERSION"] != "2" {
+		t.Fatalf("status after update: %+v", st)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// As root with cgroups: limits land in the replica's cgroup and the
+// replica runs as the function's own uid.
+func TestLimitsAndUser(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate || !e.p.cg.enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	}
+	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat", Limits: &api.Resources{Memory: "64Mi", CPU: "250m"}})
+	e.waitReady("lim", 1)
+	pid := e.p.pids(ns, "lim")["lim-0"]
+	uid := e.p.lookup(ns, "lim").record().UID
+	status, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if !strings.Contains(string(status), "\nUid:\t"+strconv.Itoa(uid)+"\t") {
+		t.Fatalf("watchdog of lim should run as uid %d:\n%s", uid, status)
+	}
+	var memDir, cpuDir string
+	if e.p.cg.version == "v1" {
+		memDir = filepath.Join(e.p.cg.mem, "ferry", ns+"-lim", "0")
+		cpuDir = filepath.Join(e.p.cg.cpu, "ferry", ns+"-lim", "0")
+		expectFile(t, filepath.Join(memDir, "memory.limit_in_bytes"), "67108864")
+		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_quota_us"), "25000")
+		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_period_us"), "100000")
+	} else {
+		memDir = filepath.Join(e.p.cg.unified, "ferry", ns+"-lim", "0")
+		cpuDir = memDir
+		expectFile(t, filepath.Join(memDir, "memory.max"), "67108864")
+		expectFile(t, filepath.Join(memDir, "cpu.max"), "25000 100000")
+	}
+	for _, d := range []string{memDir, cpuDir} {
+		procs, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if !strings.Contains("\n"+string(procs), "\n"+strconv.Itoa(pid)+"\n") {
+			t.Fatalf("pid %d not in %s/cgroup.procs: %q", pid, d, procs)
+		}
+	}
+	st, _ := e.p.Get(context.Background(), ns, "lim")
+	found := false
+	for _, c := range st.Conditions {
+		found = found || c.Type == "LimitsEnforced" && c.Status == "True"
+	}
+	if !found {
+		t.Fatalf("conditions: %+v", st.Conditions)
+	}
+	// Delete removes the function's cgroups once its replicas are gone.
+	if err := e.p.Delete(context.Background(), ns, "lim"); err != nil {
+		t.Fatal(err)
+	}
+	e.p.waitCleanup(context.Background(), ns+"/lim")
+	if _, err := os.Stat(filepath.Dir(memDir)); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s left after delete: %v", filepath.Dir(memDir), err)
+	}
+}
+
+func expectFile(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || strings.TrimSpace(string(b)) != want {
+		t.Fatalf("%s = %q (%v), want %q", path, b, err, want)
+	}
+}
