@@ -1,0 +1,458 @@
+// Package containerd_test proves that an image built by `ferry build` (in Go,
+// without Docker) runs under a real containerd: Debian's package, started by
+// the test with its own root, state and socket, the container in its own
+// network namespace on a CNI bridge the test creates and removes.
+package containerd_test
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
+	"github.com/ferryfaas/ferry/templates"
+)
+
+const (
+	cniDir = "/usr/lib/cni"
+	// subnet is this test's own bridge network; only its addresses are
+	// ever contacted.
+	subnet = "10.88.77.0/24"
+	ns     = "ferry-test"
+)
+
+func TestGoImageRunsUnderContainerd(t *testing.T) {
+	requireTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	work, err := os.MkdirTemp("", "ferry-ctd-") // short: socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
+
+	// Build the image twice from the default golang-http handler.
+	wd := buildWatchdog(t, work)
+	stackDir := filepath.Join(work, "src")
+	tpl, err := templates.Lookup("", "golang-http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := templates.Scaffold(tpl, filepath.Join(stackDir, "hello")); err != nil {
+		t.Fatal(err)
+	}
+	var res *builder.Result
+	var digests []string
+	for i := 0; i < 2; i++ {
+		start := time.Now()
+		res, err = builder.Build(ctx, builder.Options{
+			Function:       stack.Function{Name: "hello", Lang: "golang-http", Handler: "./hello", Image: "ferry-test/hello:1"},
+			StackDir:       stackDir,
+			OutDir:         filepath.Join(work, fmt.Sprintf("build%d", i)),
+			Image:          builder.ImageOptions{Enabled: true, Format: "docker"},
+			WatchdogBinary: wd,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, res.ImageDigest)
+		t.Logf("build %d: image %s in %s", i+1, res.ImageDigest, time.Since(start).Round(time.Millisecond))
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("two builds gave different digests: %v", digests)
+	}
+
+	ctr := startContainerd(t, work)
+	out := ctr.run(t, "images", "import", res.ImagePath)
+	t.Logf("ctr images import: %s", strings.TrimSpace(out))
+	image := "docker.io/ferry-test/hello:1"
+	if ls := ctr.run(t, "images", "ls", "-q"); !strings.Contains(ls, image) {
+		t.Fatalf("image %s not listed after import: %q", image, ls)
+	}
+
+	ip := ctr.network(t, work)
+	cid := "hello-" + randHex(3)
+	start := time.Now()
+	ctr.run(t, "run", "-d", "--with-ns", "network:"+ctr.netnsPath, image, cid)
+	t.Cleanup(func() {
+		ctr.runQuiet("task", "kill", "-s", "SIGKILL", cid)
+		ctr.waitTaskGone(cid, 10*time.Second)
+		ctr.runQuiet("task", "rm", "-f", cid)
+		ctr.runQuiet("container", "rm", cid)
+	})
+
+	base := "http://" + ip + ":8080"
+	waitHealthy(t, base+"/_/health", 30*time.Second, ctr, cid)
+	t.Logf("container healthy %s after `ctr run`", time.Since(start).Round(time.Millisecond))
+	body := post(t, base+"/", "containerd")
+	if want := templates.ExpectedReply("golang-http", "containerd"); body != want {
+		t.Fatalf("function answered %q, want %q", body, want)
+	}
+	t.Logf("function at %s answered %q", base, body)
+
+	// The OCI-layout form imports under the very digest ferry printed.
+	ociRes, err := builder.Build(ctx, builder.Options{
+		Function:       stack.Function{Name: "hello", Lang: "golang-http", Handler: "./hello", Image: "ferry-test/hello-oci:1"},
+		StackDir:       stackDir,
+		OutDir:         filepath.Join(work, "build-oci"),
+		Image:          builder.ImageOptions{Enabled: true, Format: "oci"},
+		WatchdogBinary: wd,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layoutTar := filepath.Join(work, "layout.tar")
+	tarDir(t, ociRes.ImagePath, layoutTar)
+	ctr.run(t, "images", "import", layoutTar)
+	ls := ctr.run(t, "images", "ls")
+	if !strings.Contains(ls, "ferry-test/hello-oci:1") || !strings.Contains(ls, ociRes.ImageDigest) {
+		t.Fatalf("OCI import: want ferry-test/hello-oci:1 at %s in\n%s", ociRes.ImageDigest, ls)
+	}
+	t.Logf("OCI layout imported as %s", ociRes.ImageDigest)
+}
+
+// tarDir packs an OCI layout folder for `ctr images import`.
+func tarDir(t *testing.T, dir, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		h, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		h.Name = filepath.ToSlash(rel)
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			_, err = tw.Write(b)
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func requireTools(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start containerd and create a network namespace")
+	}
+	for _, bin := range []string{"containerd", "ctr", "runc", "containerd-shim-runc-v2", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed: run scripts/install-deps.sh (containerd, runc, iproute2)", bin)
+		}
+	}
+	for _, p := range []string{"bridge", "host-local", "loopback"} {
+		if _, err := os.Stat(filepath.Join(cniDir, p)); err != nil {
+			t.Skipf("CNI plugin %s/%s missing: run scripts/install-deps.sh (containernetworking-plugins)", cniDir, p)
+		}
+	}
+}
+
+func init() {
+	// containerd needs runc (in /usr/sbin) and the shim on PATH.
+	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin:/usr/bin:/bin")
+}
+
+func buildWatchdog(t *testing.T, dir string) string {
+	_, self, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(self), "..", "..")
+	out := filepath.Join(dir, "fwatchdog")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/watchdog")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the watchdog: %v\n%s", err, b)
+	}
+	return out
+}
+
+// containerd is a daemon this test started.
+type containerd struct {
+	sock      string
+	netnsPath string
+}
+
+func startContainerd(t *testing.T, work string) *containerd {
+	dir := filepath.Join(work, "ctd")
+	for _, d := range []string{"root", "state", "opt"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &containerd{sock: filepath.Join(dir, "c.sock")}
+	cfg := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"))
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("containerd", "--config", cfgPath)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	booted := make(chan struct{})
+	var logBuf lockedBuf
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			logBuf.add(sc.Text())
+			if !signalled && strings.Contains(sc.Text(), "containerd successfully booted") {
+				signalled = true
+				close(booted)
+			}
+		}
+	}()
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("containerd log (tail):\n%s", logBuf.tail(40))
+		}
+	})
+	select {
+	case <-booted:
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("containerd exited: %v\n%s", err, logBuf.tail(40))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("containerd did not boot in 30s\n%s", logBuf.tail(40))
+	}
+	return c
+}
+
+func (c *containerd) ctrArgs(args ...string) []string {
+	return append([]string{"-a", c.sock, "-n", ns}, args...)
+}
+
+func (c *containerd) run(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ctr", c.ctrArgs(args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (c *containerd) runQuiet(args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "ctr", c.ctrArgs(args...)...).CombinedOutput()
+	return string(out)
+}
+
+// waitTaskGone waits for a killed task to stop (`ctr task ls` shows it
+// STOPPED or not at all); ctr offers no event wait that outlives one call.
+func (c *containerd) waitTaskGone(cid string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		ls := c.runQuiet("task", "ls")
+		running := false
+		for _, l := range strings.Split(ls, "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 3 && f[0] == cid && f[2] != "STOPPED" {
+				running = true
+			}
+		}
+		if !running {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// network creates a netns and puts it on a fresh bridge with the CNI
+// bridge, host-local and loopback plugins; it returns the container's IP.
+func (c *containerd) network(t *testing.T, work string) string {
+	id := randHex(3)
+	nsName := "ferry-ctd-" + id
+	bridge := "ferryt" + id // at most 15 bytes
+	if out, err := exec.Command("ip", "netns", "add", nsName).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	c.netnsPath = "/var/run/netns/" + nsName
+	bridgeConf := fmt.Sprintf(`{"cniVersion":"0.4.0","name":"ferry-test-%s","type":"bridge","bridge":%q,"isGateway":true,"ipMasq":false,
+"ipam":{"type":"host-local","subnet":%q,"dataDir":%q}}`, id, bridge, subnet, filepath.Join(work, "ipam"))
+	loConf := `{"cniVersion":"0.4.0","name":"lo","type":"loopback"}`
+	t.Cleanup(func() {
+		cni("DEL", id, c.netnsPath, "eth0", bridgeConf)
+		cni("DEL", id, c.netnsPath, "lo", loConf)
+		exec.Command("ip", "link", "del", bridge).Run()
+		exec.Command("ip", "netns", "del", nsName).Run()
+	})
+	if _, err := cni("ADD", id, c.netnsPath, "lo", loConf); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cni("ADD", id, c.netnsPath, "eth0", bridgeConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		IPs []struct {
+			Address string `json:"address"`
+		} `json:"ips"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || len(res.IPs) == 0 {
+		t.Fatalf("CNI bridge result %s: %v", out, err)
+	}
+	ip, _, _ := strings.Cut(res.IPs[0].Address, "/")
+	if !strings.HasPrefix(ip, "10.88.77.") {
+		t.Fatalf("container IP %s is outside the test's subnet %s", ip, subnet)
+	}
+	t.Logf("netns %s on bridge %s, container IP %s", nsName, bridge, ip)
+	return ip
+}
+
+// cni calls one CNI plugin the way a runtime does.
+func cni(command, id, netns, ifname, conf string) ([]byte, error) {
+	var typ struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal([]byte(conf), &typ); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(cniDir, typ.Type))
+	cmd.Env = append(os.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID=ferry-test-"+id,
+		"CNI_NETNS="+netns, "CNI_IFNAME="+ifname, "CNI_PATH="+cniDir)
+	cmd.Stdin = strings.NewReader(conf)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("CNI %s %s %s: %v: %s %s", typ.Type, command, ifname, err, stdout.String(), stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// waitHealthy polls the watchdog's health endpoint: from outside the
+// container there is no readiness event to wait on.
+func waitHealthy(t *testing.T, url string, limit time.Duration, c *containerd, cid string) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(limit)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not healthy in %s (last: %s); tasks:\n%s", url, limit, last, c.runQuiet("task", "ls"))
+}
+
+func post(t *testing.T, url, body string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %s %s", url, resp.Status, b)
+	}
+	return string(b)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// lockedBuf keeps containerd's log lines for failure reports.
+type lockedBuf struct {
+	mu    chan struct{}
+	lines []string
+}
+
+func (l *lockedBuf) lock() {
+	if l.mu == nil {
+		l.mu = make(chan struct{}, 1)
+	}
+	l.mu <- struct{}{}
+}
+
+func (l *lockedBuf) add(s string) {
+	l.lock()
+	defer func() { <-l.mu }()
+	l.lines = append(l.lines, s)
+}
+
+func (l *lockedBuf) tail(n int) string {
+	l.lock()
+	defer func() { <-l.mu }()
+	if len(l.lines) > n {
+		return strings.Join(l.lines[len(l.lines)-n:], "\n")
+	}
+	return strings.Join(l.lines, "\n")
+}
