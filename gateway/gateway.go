@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
@@ -33,6 +34,9 @@ type Gateway struct {
 	nsSuffix string
 	// retryWait bounds the wait for a new replica after all failed a call.
 	retryWait time.Duration
+	// draining is closed by Drain.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New checks cfg, fills defaults and builds the routes.
@@ -69,6 +73,7 @@ func New(cfg Config) (*Gateway, error) {
 		transport: newTransport(),
 		nsSuffix:  "." + cfg.DefaultNamespace,
 		retryWait: retryWait,
+		draining:  make(chan struct{}),
 	}
 	g.lb.init()
 	g.ids.init()
@@ -80,7 +85,15 @@ func New(cfg Config) (*Gateway, error) {
 
 // Close releases idle upstream connections. Call it after the http.Server
 // has drained.
-func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+func (g *Gateway) Close() {
+	g.Drain()
+	g.transport.CloseIdleConnections()
+}
+
+// Drain marks the gateway as shutting down: /healthz answers 503 and
+// follow-mode log streams end, so that http.Server.Shutdown waits only for
+// invocations. Register it with srv.RegisterOnShutdown(gw.Drain).
+func (g *Gateway) Drain() { g.drainOnce.Do(func() { close(g.draining) }) }
 
 // ServeHTTP dispatches invocations on a fast path (no mux, no auth) and
 // everything else through the ServeMux, with basic auth in front of

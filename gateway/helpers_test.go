@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +18,8 @@ const (
 // newTestGateway serves a gateway over a fake provider on loopback.
 func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config)) (*Gateway, *httptest.Server) {
 	t.Helper()
-	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass}}
+	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if edit != nil {
 		edit(&cfg)
 	}

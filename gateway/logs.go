@@ -38,6 +38,8 @@ func (g *Gateway) logs(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-g.draining:
+			return nil
 		case m, ok := <-ch:
 			if !ok {
 				return nil

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,4 +184,23 @@ func TestPanicIsRecovered(t *testing.T) {
 	expect(t, call(t, "GET", srv.URL+"/system/functions", "", true), 500, "internal error")
 	fp.panicList.Store(false)
 	expect(t, call(t, "GET", srv.URL+"/system/functions", "", true), 200, "[]")
+}
+
+func TestDrainEndsFollowAndHealth(t *testing.T) {
+	fp := newFake()
+	fp.addFunction(ns, "echo", 1)
+	fp.logCh = make(chan api.LogMessage) // never sends: a follow stream stays open
+	g, srv := newTestGateway(t, fp, nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/system/logs?name=echo&follow=true", nil)
+	req.SetBasicAuth(testUser, testPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	g.Drain()
+	if b, err := io.ReadAll(resp.Body); err != nil || len(b) != 0 {
+		t.Fatalf("follow stream after Drain: %q %v", b, err)
+	}
+	expect(t, call(t, "GET", srv.URL+"/healthz", "", false), 503, "shutting down")
 }
