@@ -83,7 +83,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 
 	if tpl.Ferry.Compile == "go" {
 		p.say("go build (CGO_ENABLED=0, -trimpath)")
-		bin, err := compileGo(ctx, workDir, tpl.HandlerFolder)
+		bin, err := compileGo(ctx, workDir, tpl.HandlerFolder, fn.BuildArgs)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}

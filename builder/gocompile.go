@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ const goBinaryName = "handler"
 // into dir/handler: static (CGO_ENABLED=0), for linux on the host's
 // architecture, with paths, VCS stamps and build IDs left out so that the
 // same source gives the same bytes.
-func compileGo(ctx context.Context, dir, handlerFolder string) (string, error) {
+func compileGo(ctx context.Context, dir, handlerFolder string, buildArgs map[string]string) (string, error) {
 	if err := writeIfMissing(filepath.Join(dir, "go.mod"), rootGoMod); err != nil {
 		return "", err
 	}
@@ -61,8 +62,18 @@ func compileGo(ctx context.Context, dir, handlerFolder string) (string, error) {
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
 		"-ldflags=-s -w -buildid=", "-o", out, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH,
-		"GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
+	// stack.yml build_args (e.g. GOPRIVATE, GOFLAGS) come next, sorted so
+	// the command is stable; the target stays static linux whatever they say.
+	keys := make([]string, 0, len(buildArgs))
+	for k := range buildArgs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+buildArgs[k])
+	}
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {
