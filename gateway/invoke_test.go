@@ -410,3 +410,50 @@ func TestClientGoneIsNotAnError(t *testing.T) {
 		t.Fatal("Observer.Finished never called")
 	}
 }
+
+func TestConcurrentColdCallsAllWait(t *testing.T) {
+	fp := newFake()
+	fp.addFunction(ns, "idle", 0)
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("awake")) })
+	var once sync.Once
+	start := make(chan struct{})
+	const n = 8
+	called := make(chan struct{}, n)
+	waker := &funcWaker{f: func(ns, name string) error {
+		called <- struct{}{}
+		// A real Waker shares one start between callers; here the start
+		// completes when the test says so, after every caller is waiting.
+		once.Do(func() {
+			go func() {
+				<-start
+				fp.change(ns, name, func(fn *fakeFn) { fn.replicas = 1 })
+				fp.setEndpoints(ns, name, addr)
+			}()
+		})
+		return nil
+	}}
+	_, srv := newTestGateway(t, fp, func(c *Config) { c.Waker = waker })
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() { results <- call(t, "GET", srv.URL+"/function/idle", "", false) }()
+	}
+	for i := 0; i < n; i++ {
+		<-called // every caller reaches Wake before the start completes
+	}
+	close(start)
+	for i := 0; i < n; i++ {
+		expect(t, <-results, 200, "awake")
+	}
+}
+
+func TestUnknownFunctionIsNotObserved(t *testing.T) {
+	obs := &recordingObserver{}
+	_, srv := newTestGateway(t, newFake(), func(c *Config) { c.Observer = obs })
+	expect(t, call(t, "GET", srv.URL+"/function/ghost", "", false), 404, "not found")
+	expect(t, call(t, "GET", srv.URL+"/function/Bad", "", false), 400, "invalid")
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if len(obs.started)+len(obs.finished) != 0 {
+		t.Fatalf("observer saw %v %v: unknown names would grow metric labels without bound", obs.started, obs.finished)
+	}
+}
