@@ -8,9 +8,10 @@ package e2e_test
 // faas-cli cannot be installed in this environment (the Go module proxy
 // answers 403 for github.com/openfaas/faas-cli and npm has no package).
 //
-// compatGateway picks the gateway under test; until the e2e harness runs
-// the real binary with a function faas-cli can deploy, it is gateway.New
-// over the in-memory provider of client/clienttest.
+// compatGateway picks the gateway under test: gateway.New over the
+// in-memory provider of client/clienttest by default, the real binary
+// with FERRY_COMPAT_REAL=1 (the function deployed is fprocess "cat", which
+// the process runtime runs without an artifact).
 
 import (
 	"bytes"
@@ -18,11 +19,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferryfaas/ferry/client/clienttest"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // --- faas-cli / faas-provider wire shapes (field names and types as theirs) ---
@@ -137,7 +140,14 @@ type compatGW struct {
 	t                   *testing.T
 }
 
+// compatGateway is the gateway under test: the real `ferry serve` (via
+// test/harness) when FERRY_COMPAT_REAL=1, else gateway.New over the
+// in-memory provider.
 func compatGateway(t *testing.T) *compatGW {
+	if os.Getenv("FERRY_COMPAT_REAL") == "1" {
+		f := harness.T(t, harness.Options{})
+		return &compatGW{url: f.URL, user: f.User, password: f.Password, t: t}
+	}
 	gw := clienttest.Start(t)
 	return &compatGW{url: gw.URL, user: clienttest.User, password: clienttest.Password, t: t}
 }
@@ -444,4 +454,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
