@@ -56,7 +56,7 @@ func (d *Decisions) Decorate(_ context.Context, st *api.FunctionStatus) {
 	}
 	if _, err := ParsePolicy(st.Labels); err != nil {
 		st.Conditions = append(st.Conditions, api.Condition{
-			Type: "ScaleLabels", Status: "False", Reason: "InvalidLabels", Message: err.Error(),
+			Type: "ScaleLabels", Status: "False", Reason: "InvalidLabels", Message: err.Error(), Time: time.Now(),
 		})
 	}
 }
