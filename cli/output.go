@@ -28,7 +28,7 @@ func newTable(w io.Writer, header ...string) *table {
 func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
 func (t *table) flush() error       { return t.tw.Flush() }
 
-// age renders how long ago t was, like kubectl: 5s, 3m, 2h, 4d.
+// age renders how long ago t was, like kubectl: 5s, 3m, 1h30m, 4d.
 func age(t time.Time, now time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -40,7 +40,11 @@ func age(t time.Time, now time.Time) string {
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%dm", h, m)
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

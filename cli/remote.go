@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ferryfaas/ferry/client"
+	"github.com/ferryfaas/ferry/stack"
 	"github.com/spf13/cobra"
 )
 
@@ -28,6 +29,7 @@ type remote struct {
 // --output on a command.
 func addRemoteFlags(cmd *cobra.Command, r *remote, output bool) {
 	r.cmd = cmd
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, "%v", err) })
 	fs := cmd.Flags()
 	fs.StringVarP(&r.gateway, "gateway", "g", "", "gateway URL (default: $FERRY_URL, $OPENFAAS_URL, the stack file's provider.gateway, then "+DefaultGateway+")")
 	fs.BoolVar(&r.tlsNoVerify, "tls-no-verify", false, "skip TLS certificate verification (test setups only)")
@@ -67,8 +69,12 @@ func (r *remote) gatewayURL(stackGateway string) (string, error) {
 	return norm, nil
 }
 
-// client builds an API client with resolved credentials.
+// client builds an API client with resolved credentials. Without a
+// stack gateway, ./stack.yml's provider.gateway is used if it has one.
 func (r *remote) client(stackGateway string) (*client.Client, error) {
+	if stackGateway == "" {
+		stackGateway = localStackGateway()
+	}
 	gw, err := r.gatewayURL(stackGateway)
 	if err != nil {
 		return nil, err
@@ -160,4 +166,18 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// localStackGateway reads provider.gateway from ./stack.yml, as faas-cli
+// does for commands run in a project folder; any problem means "none".
+func localStackGateway() string {
+	raw, err := os.ReadFile("stack.yml")
+	if err != nil {
+		return ""
+	}
+	st, err := stack.Parse("stack.yml", raw, os.LookupEnv)
+	if err != nil {
+		return ""
+	}
+	return st.Provider.Gateway
 }

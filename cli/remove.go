@@ -34,6 +34,9 @@ func newRemoveCmd() *cobra.Command {
 					targets = append(targets, target{n, ns})
 				}
 			} else {
+				if _, err := os.Stat(file); err != nil && !cmd.Flags().Changed("yaml") {
+					return usageErr(cmd, "name the functions to remove, or run it next to a stack.yml (or pass -f FILE)")
+				}
 				st, err := stack.Load(file, os.LookupEnv)
 				if err != nil {
 					return err

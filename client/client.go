@@ -6,6 +6,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,6 +168,11 @@ func (c *Client) transportErr(err error) error {
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return &Error{Message: fmt.Sprintf("cannot reach gateway at %s: is `ferry serve` running? set --gateway or FERRY_URL", c.Gateway), Err: err}
+	}
+	var cert *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	if errors.As(err, &cert) || errors.As(err, &unknownAuth) {
+		return &Error{Message: fmt.Sprintf("the TLS certificate of %s is not trusted (%v): fix the certificate, or pass --tls-no-verify for a test gateway", c.Gateway, rootCause(err)), Err: err}
 	}
 	var dns *net.DNSError
 	var op *net.OpError

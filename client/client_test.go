@@ -270,3 +270,19 @@ func TestErrors(t *testing.T) {
 		t.Errorf("NormalizeGateway = %q, %v", gw, err)
 	}
 }
+
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"arch":"x"}`))
+	}))
+	defer srv.Close()
+	c := New(srv.URL, "admin", "p")
+	_, err := c.Info(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "pass --tls-no-verify") {
+		t.Fatalf("self-signed: %v", err)
+	}
+	c.HTTP.Transport = DefaultTransport(true)
+	if info, err := c.Info(context.Background()); err != nil || info.Arch != "x" {
+		t.Fatalf("--tls-no-verify: %+v %v", info, err)
+	}
+}
