@@ -25,7 +25,7 @@ this machine needs no login: ferry reads the password ` + "`ferry serve`" + ` ge
   ferry login --gateway https://faas.example.com --username admin --password-stdin < pw.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			gw, err := r.gatewayURL("")
+			gw, err := r.gatewayURL(localStackGateway())
 			if err != nil {
 				return err
 			}

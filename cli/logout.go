@@ -16,7 +16,7 @@ func newLogoutCmd() *cobra.Command {
 		Example: `  ferry logout --gateway https://faas.example.com`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			gw, err := r.gatewayURL("")
+			gw, err := r.gatewayURL(localStackGateway())
 			if err != nil {
 				return err
 			}
