@@ -34,7 +34,7 @@ func newDescribeCmd() *cobra.Command {
 			name, ns := splitName(args[0], namespace)
 			st, err := c.Get(cmd.Context(), name, ns)
 			if err != nil {
-				return err
+				return hint404(err, "ferry list")
 			}
 			if r.output == "json" {
 				return printJSON(cmd.OutOrStdout(), st)

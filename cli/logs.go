@@ -50,7 +50,7 @@ func newLogsCmd() *cobra.Command {
 			defer stop()
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			defer w.Flush()
-			return c.Logs(ctx, req, func(m api.LogMessage) error {
+			return hint404(c.Logs(ctx, req, func(m api.LogMessage) error {
 				if r.output == "json" {
 					if err := printJSON(w, m); err != nil {
 						return err
@@ -69,7 +69,7 @@ func newLogsCmd() *cobra.Command {
 					return w.Flush()
 				}
 				return nil
-			})
+			}), "ferry list")
 		},
 	}
 	addRemoteFlags(cmd, &r, true)

@@ -181,3 +181,11 @@ func localStackGateway() string {
 	}
 	return st.Provider.Gateway
 }
+
+// hint404 adds where to look when the gateway answered 404.
+func hint404(err error, listCmd string) error {
+	if client.IsNotFound(err) {
+		return fmt.Errorf("%w: check the name and namespace with `%s`", err, listCmd)
+	}
+	return err
+}

@@ -62,7 +62,7 @@ func newRemoveCmd() *cobra.Command {
 			for _, t := range targets {
 				if err := c.Delete(cmd.Context(), t.name, t.ns); err != nil {
 					if len(targets) == 1 {
-						return err
+						return hint404(err, "ferry list")
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", t.name, err)
 					failed++

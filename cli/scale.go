@@ -28,7 +28,7 @@ func newScaleCmd() *cobra.Command {
 			}
 			name, ns := splitName(args[0], namespace)
 			if err := c.Scale(cmd.Context(), name, ns, uint64(replicas)); err != nil {
-				return err
+				return hint404(err, "ferry list")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Scaled %s to %d replica(s)\n", name, replicas)
 			return nil

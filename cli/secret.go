@@ -84,7 +84,7 @@ func secretWriteCmd(verb, short string) *cobra.Command {
 				if verb == "create" && client.StatusOf(err) == 409 {
 					return fmt.Errorf("%v: use `ferry secret update %s`", err, name)
 				}
-				return err
+				return hint404(err, "ferry secret list")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s secret %s\n", map[string]string{"create": "Created", "update": "Updated"}[verb], name)
 			return nil
@@ -156,7 +156,7 @@ func secretRemoveCmd() *cobra.Command {
 			}
 			for _, name := range args {
 				if err := c.DeleteSecret(cmd.Context(), name, namespace); err != nil {
-					return err
+					return hint404(err, "ferry secret list")
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Removed secret %s\n", name)
 			}
