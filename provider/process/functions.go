@@ -273,6 +273,9 @@ func (p *Provider) removeStaleDir(f *function, dir string) {
 		f.mu.Unlock()
 		if !inUse {
 			os.RemoveAll(dir)
+			if p.afterStaleRemoval != nil {
+				p.afterStaleRemoval(dir)
+			}
 		}
 	}()
 }

@@ -137,7 +137,13 @@ func (e *env) waitRoute(name string, d time.Duration, what string, cond func(pro
 		case <-r.Changed:
 		case <-deadline.C:
 			st, _ := e.p.Get(context.Background(), ns, name)
-			e.t.Fatalf("%s: not reached after %s; route %+v; conditions %+v", what, d, r, st.Conditions)
+			var logs []string
+			if ch, err := e.p.Logs(context.Background(), api.LogRequest{Name: name, Namespace: ns, Tail: 20}); err == nil {
+				for m := range ch {
+					logs = append(logs, m.Instance+": "+m.Text)
+				}
+			}
+			e.t.Fatalf("%s: not reached after %s; route %+v; conditions %+v; last logs:\n%s", what, d, r, st.Conditions, strings.Join(logs, "\n"))
 		}
 	}
 }

@@ -11,7 +11,11 @@ import (
 
 func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
-		Setpgid: true, // one group per replica: killed as a whole
+		// One session (and process group) per replica. The watchdog puts
+		// forked functions in process groups of their own, but they stay
+		// in its session, so the session finds everything it started even
+		// after it died and they were re-parented.
+		Setsid: true,
 		// If ferry itself dies, its replicas go with it instead of
 		// holding their ports until the next start.
 		Pdeathsig: syscall.SIGKILL,
@@ -26,10 +30,10 @@ func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 
 // proc is one line of /proc/<pid>/stat we care about.
 type proc struct {
-	pid, ppid, pgrp int
-	start           uint64 // start time in ticks (tells reused pids apart)
-	ticks           uint64 // utime+stime
-	rss             int64  // pages
+	pid, ppid, pgrp, sid int
+	start                uint64 // start time in ticks (tells reused pids apart)
+	ticks                uint64 // utime+stime
+	rss                  int64  // pages
 }
 
 // scanProcs reads every process's stat line.
@@ -70,13 +74,14 @@ func readStat(pid int) (proc, bool) {
 	}
 	num := func(k int) uint64 { v, _ := strconv.ParseUint(string(f[k-3]), 10, 64); return v }
 	return proc{
-		pid: pid, ppid: int(num(4)), pgrp: int(num(5)),
+		pid: pid, ppid: int(num(4)), pgrp: int(num(5)), sid: int(num(6)),
 		ticks: num(14) + num(15), start: num(22), rss: int64(num(24)),
 	}, true
 }
 
-// treeOf returns the processes of the given roots: their process groups and
-// all descendants (the watchdog puts forked functions in groups of their own).
+// treeOf returns the processes of the given roots (watchdog pids, each the
+// leader of its own session): their sessions, process groups and
+// descendants.
 func treeOf(all []proc, roots map[int]bool) map[int][]proc {
 	byPid := make(map[int]proc, len(all))
 	for _, p := range all {
@@ -84,6 +89,10 @@ func treeOf(all []proc, roots map[int]bool) map[int][]proc {
 	}
 	out := map[int][]proc{}
 	for _, p := range all {
+		if roots[p.sid] {
+			out[p.sid] = append(out[p.sid], p)
+			continue
+		}
 		if roots[p.pgrp] {
 			out[p.pgrp] = append(out[p.pgrp], p)
 			continue
@@ -116,14 +125,18 @@ func descendants(pid int) []proc {
 	return out
 }
 
-// killTree kills what a dead watchdog left behind: its process group, the
-// children it had when it became ready (checked by start time so a reused
-// pid is spared) and everything in its cgroup.
+// killTree kills what a dead watchdog left behind: its process group and
+// session, the children it had when it became ready (checked by start time
+// so a reused pid is spared) and everything in its cgroup.
 func killTree(pid int, kids []proc, cg *cgroup) {
 	syscall.Kill(-pid, syscall.SIGKILL)
+	for _, p := range scanProcs() {
+		if p.sid == pid && p.pid != pid {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+	}
 	for _, k := range kids {
 		if now, ok := readStat(k.pid); ok && now.start == k.start {
-			syscall.Kill(-k.pid, syscall.SIGKILL)
 			syscall.Kill(k.pid, syscall.SIGKILL)
 		}
 	}

@@ -7,9 +7,9 @@ import "syscall"
 func sysProcAttr(bool) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 type proc struct {
-	pid, ppid, pgrp int
-	start, ticks    uint64
-	rss             int64
+	pid, ppid, pgrp, sid int
+	start, ticks         uint64
+	rss                  int64
 }
 
 func scanProcs() []proc                          { return nil }

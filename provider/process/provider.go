@@ -35,6 +35,10 @@ type Provider struct {
 	// kill is closed when Close runs out of time: draining replicas get SIGKILL.
 	kill chan struct{}
 	bg   sync.WaitGroup // supervisors and cleanups
+
+	// afterStaleRemoval is a test hook: called after an old working dir
+	// was removed following an update.
+	afterStaleRemoval func(dir string)
 }
 
 // Info names the provider for /system/info.

@@ -216,11 +216,13 @@ func (s *slot) capture(r *os.File, pid int, wg *sync.WaitGroup) {
 	}
 }
 
-// waitReady closes ready when the watchdog writes "ready" on its fd.
+// waitReady closes ready when the watchdog writes "ready\n" on its fd. It
+// reads up to the newline, not to EOF: a child that inherited the fd may
+// keep the pipe open long after.
 func waitReady(r *os.File, ready chan<- struct{}) {
 	defer r.Close()
-	b, _ := io.ReadAll(io.LimitReader(r, 64))
-	if strings.HasPrefix(string(b), "ready") {
+	line, _ := bufio.NewReader(io.LimitReader(r, 64)).ReadString('\n')
+	if strings.TrimSpace(line) == "ready" {
 		close(ready)
 	}
 }

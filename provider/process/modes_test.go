@@ -1,0 +1,171 @@
+//go:build linux
+
+package process
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// mode=http without upstream_url: every replica gets its own upstream port
+// ($PORT, $http_port), so several replicas of one server run side by side.
+// The upstream here is a second watchdog in fork mode.
+func TestHTTPModeReplicasGetOwnPorts(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NoIsolation = os.Getenv("NOISO") != "" })
+	e.deploy(api.FunctionDeployment{Service: "web",
+		EnvProcess: `sh -c 'port=$PORT mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
+		EnvVars:    map[string]string{"mode": "http"},
+		Labels:     map[string]string{"com.openfaas.scale.min": "2"}})
+	r := e.waitReady("web", 2)
+	for _, ep := range r.Endpoints {
+		if code, body := invoke(t, ep, "via upstream "+ep.Instance); code != 200 || body != "via upstream "+ep.Instance {
+			t.Fatalf("%s: %d %q", ep.Instance, code, body)
+		}
+	}
+	// kill -9 of a watchdog: its upstream server (in a process group of
+	// its own, re-parented once the watchdog is gone) goes too.
+	wd := e.p.pids(ns, "web")["web-0"]
+	kids := descendants(wd)
+	if len(kids) == 0 {
+		t.Fatal("no upstream process under web-0's watchdog")
+	}
+	syscall.Kill(wd, syscall.SIGKILL)
+	e.waitRoute("web", 10*time.Second, "web-0 gone", func(r provider.Route) bool { return len(r.Endpoints) < 2 })
+	r = e.waitReady("web", 2)
+	for _, k := range kids {
+		if alive(k.pid, k.start) {
+			t.Errorf("process %d of the killed replica is still running", k.pid)
+		}
+	}
+	for _, ep := range r.Endpoints {
+		if code, _ := invoke(t, ep, "x"); code != 200 {
+			t.Fatalf("%s after restart: %d", ep.Instance, code)
+		}
+	}
+}
+
+// alive: the process exists, is the same one (start time) and is no zombie.
+func alive(pid int, start uint64) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	pr, ok := readStat(pid)
+	i := strings.LastIndexByte(string(b), ')')
+	return ok && pr.start == start && !strings.HasPrefix(string(b[i+1:]), " Z")
+}
+
+// Replicas get the gateway's URL for chaining (issue item 9).
+func TestGatewayURLReachesFunction(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "gw", EnvProcess: `sh -c 'echo "$FERRY_GATEWAY_URL"'`})
+	r := e.waitReady("gw", 1)
+	if _, out := invoke(t, r.Endpoints[0], ""); strings.TrimSpace(out) != e.cfg.GatewayURL {
+		t.Fatalf("function saw FERRY_GATEWAY_URL=%q, want %q", strings.TrimSpace(out), e.cfg.GatewayURL)
+	}
+}
+
+// Delete then deploy the same name at once: the new function is not hurt
+// by the old one's cleanup.
+func TestDeleteThenRedeploy(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.deploy(api.FunctionDeployment{Service: "again", EnvProcess: "cat"})
+	e.waitReady("again", 1)
+	if err := e.p.Delete(ctx, ns, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.p.Route(ns, "again"); ok {
+		t.Fatal("route still there after delete")
+	}
+	if _, err := e.p.Get(ctx, ns, "again"); !api.IsNotFound(err) {
+		t.Fatalf("get after delete: %v", err)
+	}
+	if err := e.p.Delete(ctx, ns, "again"); !api.IsNotFound(err) {
+		t.Fatalf("second delete: %v", err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "again", EnvProcess: "cat"})
+	r := e.waitReady("again", 1)
+	if code, body := invoke(t, r.Endpoints[0], "new"); code != 200 || body != "new" {
+		t.Fatalf("redeployed: %d %q", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "functions", ns, "again", "none")); err != nil {
+		t.Fatalf("working dir of the redeployed function: %v", err)
+	}
+}
+
+// Updating to new code switches working dirs and removes the old one once
+// its replicas are gone.
+func TestUpdateSwitchesArtifact(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := artifactServer(t, e.p)
+	var digests []string
+	for _, v := range []string{"one", "two"} {
+		art := targz(t, entry{name: "v.txt", body: v})
+		if code, body := upload(t, srv, art, ""); code != 201 {
+			t.Fatalf("upload: %d %s", code, body)
+		}
+		digests = append(digests, digestOf(art))
+	}
+	d := api.FunctionDeployment{Service: "sw", Image: "x", Namespace: ns, EnvProcess: "cat v.txt",
+		Annotations: map[string]string{ArtifactAnnotation: digests[0]}}
+	e.deploy(d)
+	r := e.waitReady("sw", 1)
+	if _, out := invoke(t, r.Endpoints[0], ""); out != "one" {
+		t.Fatalf("v1: %q", out)
+	}
+	d.Annotations = map[string]string{ArtifactAnnotation: digests[1]}
+	if err := e.p.Update(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	removed := make(chan string, 1)
+	e.p.afterStaleRemoval = func(dir string) { removed <- dir }
+	r = e.waitRoute("sw", 30*time.Second, "new replica only", func(r provider.Route) bool {
+		return len(r.Endpoints) == 1 && r.Endpoints[0].Instance == "sw-1"
+	})
+	if _, out := invoke(t, r.Endpoints[0], ""); out != "two" {
+		t.Fatalf("v2: %q", out)
+	}
+	select {
+	case dir := <-removed:
+		if want := filepath.Join(e.dir, "functions", ns, "sw", strings.TrimPrefix(digests[0], "sha256:")); dir != want {
+			t.Fatalf("removed %s, want %s", dir, want)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("old working dir still there: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("old working dir not removed 20s after the update")
+	}
+	if _, out := invoke(t, r.Endpoints[0], ""); out != "two" {
+		t.Fatalf("v2 after cleanup: %q", out)
+	}
+}
+
+// Close with a short deadline SIGKILLs replicas that drain too long.
+func TestCloseKillsStragglers(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "slow", EnvProcess: "cat", EnvVars: map[string]string{"healthcheck_interval": "60s"}})
+	e.waitReady("slow", 1)
+	pid := e.p.pids(ns, "slow")["slow-0"]
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	e.p.Close(ctx)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %s with a 300ms deadline", d)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("replica %d still alive after Close", pid)
+	}
+	e.p = nil
+}
