@@ -42,8 +42,8 @@ type AlertResult struct {
 }
 
 // AlertHandler serves POST /system/alert. Firing adds ceil(max*factor/100)
-// replicas up to max; resolved steps down one step now and one more every
-// period (Tick) until min, instead of dropping straight to min.
+// replicas up to max; resolved steps down now (half the way to min) and
+// again every period (Tick) until min, instead of dropping straight to min.
 type AlertHandler struct {
 	p         AlertProvider
 	decisions *Decisions
@@ -140,7 +140,7 @@ func (h *AlertHandler) handle(ctx context.Context, a alert) AlertResult {
 		h.resolving[fn] = now
 		h.mu.Unlock()
 		to = stepDown(cur, pol)
-		reason = fmt.Sprintf("alert resolved: down one step of %d toward min %d", pol.AlertStep(), pol.Min)
+		reason = fmt.Sprintf("alert resolved: down one step (half the way) toward min %d", pol.Min)
 	}
 	if to == cur {
 		return res
@@ -154,12 +154,14 @@ func (h *AlertHandler) handle(ctx context.Context, a alert) AlertResult {
 	return res
 }
 
+// stepDown halves the distance to min (at least one replica): gradual
+// from high counts, and never straight from a peak to min.
 func stepDown(cur uint64, p Policy) uint64 {
 	floor := max(p.Min, 1)
 	if cur <= floor {
 		return cur
 	}
-	return max(floor, cur-min(cur, p.AlertStep()))
+	return cur - (cur-floor+1)/2
 }
 
 // Tick continues the step-down of resolved alerts, one step per period.
@@ -190,7 +192,7 @@ func (h *AlertHandler) Tick(ctx context.Context, now time.Time) {
 			continue
 		}
 		h.decisions.Set(fn, api.ScaleDecision{Time: now, From: st.Replicas, To: to, Desired: to,
-			Reason: fmt.Sprintf("alert resolved: down one step of %d toward min %d", pol.AlertStep(), pol.Min)})
+			Reason: fmt.Sprintf("alert resolved: down one step (half the way) toward min %d", pol.Min)})
 		h.mu.Lock()
 		if _, ok := h.resolving[fn]; ok { // a firing alert may have come in meanwhile
 			h.resolving[fn] = now

@@ -32,7 +32,8 @@ func TestAlertHandler(t *testing.T) {
 		{"firing name without namespace", alertBody("firing", "f"), 1, nil, 200, 3, ""},
 		{"firing capped at max", alertBody("firing", "f.openfaas-fn"), 19, nil, 200, 20, ""},
 		{"firing factor 50 max 4", alertBody("firing", "f.openfaas-fn"), 1, map[string]string{LabelMax: "4", LabelFactor: "50"}, 200, 3, ""},
-		{"resolved one step not min", alertBody("resolved", "f.openfaas-fn"), 10, nil, 200, 8, ""},
+		{"resolved one step not min", alertBody("resolved", "f.openfaas-fn"), 10, nil, 200, 5, ""},
+		{"resolved from 2 to min 1", alertBody("resolved", "f.openfaas-fn"), 2, nil, 200, 1, ""},
 		{"resolved at min stays", alertBody("resolved", "f.openfaas-fn"), 1, nil, 200, 1, ""},
 		{"unknown function", alertBody("firing", "ghost.openfaas-fn"), 1, nil, 404, 1, "not found"},
 		{"invalid labels", alertBody("firing", "f.openfaas-fn"), 1, map[string]string{LabelFactor: "0"}, 400, 1, "factor"},
@@ -98,7 +99,7 @@ func TestAlertMixedResultsAndGradualResolve(t *testing.T) {
 			seq = append(seq, n)
 		}
 	}
-	want := []uint64{9, 7, 5, 3, 1}
+	want := []uint64{6, 3, 2, 1}
 	if len(seq) != len(want) {
 		t.Fatalf("step down %v, want %v", seq, want)
 	}
