@@ -158,7 +158,11 @@ func (p *Provider) limits() extractLimits {
 // unpack extracts an artifact into dir (once: an existing dir is complete,
 // since it is only ever created by a rename), owned by uid/gid if >= 0.
 func (p *Provider) unpack(hex, dir string, uid, gid int) error {
-	if _, err := os.Stat(dir); err == nil {
+	if fi, err := os.Stat(dir); err == nil {
+		if uid >= 0 && !ownedBy(fi, uid) {
+			// Unpacked by a ferry that ran without isolation: hand it over.
+			return chownTree(dir, uid, gid)
+		}
 		return nil
 	}
 	f, err := os.Open(p.artifactPath(hex))
@@ -181,14 +185,8 @@ func (p *Provider) unpack(hex, dir string, uid, gid int) error {
 		return err
 	}
 	if uid >= 0 {
-		err := filepath.WalkDir(tmp, func(path string, _ os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(path, uid, gid)
-		})
-		if err != nil {
-			return fmt.Errorf("chown the working dir: %w", err)
+		if err := chownTree(tmp, uid, gid); err != nil {
+			return err
 		}
 	}
 	if err := os.Chmod(tmp, 0o700); err != nil {
@@ -196,6 +194,19 @@ func (p *Provider) unpack(hex, dir string, uid, gid int) error {
 	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("install the working dir: %w", err)
+	}
+	return nil
+}
+
+func chownTree(dir string, uid, gid int) error {
+	err := filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, gid)
+	})
+	if err != nil {
+		return fmt.Errorf("chown the working dir: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -261,8 +262,8 @@ func (f *function) status() api.FunctionStatus {
 	}
 	st := api.FunctionStatus{
 		Name: d.Service, Image: d.Image, Namespace: d.Namespace, EnvProcess: d.EnvProcess,
-		EnvVars: d.EnvVars, Constraints: d.Constraints, Secrets: d.Secrets, Labels: d.Labels,
-		Annotations: d.Annotations, Limits: d.Limits, Requests: d.Requests,
+		EnvVars: maps.Clone(d.EnvVars), Constraints: slices.Clone(d.Constraints), Secrets: slices.Clone(d.Secrets),
+		Labels: maps.Clone(d.Labels), Annotations: maps.Clone(d.Annotations), Limits: d.Limits, Requests: d.Requests,
 		ReadOnlyRootFilesystem: d.ReadOnlyRootFilesystem,
 		Replicas:               f.rec.Replicas, AvailableReplicas: ready, ReadyReplicas: ready,
 		CreatedAt: f.rec.CreatedAt,

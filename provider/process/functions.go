@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
@@ -38,12 +39,8 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 		return err
 	}
 	rec := record{Deployment: d, Replicas: initialReplicas(d.Labels), CreatedAt: time.Now().UTC()}
-	if p.isolate {
-		uid, err := p.allocUID()
-		if err != nil {
-			return err
-		}
-		rec.UID, rec.GID = uid, uid
+	if err := p.ensureUID(&rec); err != nil {
+		return err
 	}
 	spec, err := p.prepare(&rec, 1)
 	if err != nil {
@@ -76,6 +73,9 @@ func (p *Provider) Update(_ context.Context, d api.FunctionDeployment) error {
 	}
 	rec := f.record()
 	rec.Deployment = d
+	if err := p.ensureUID(&rec); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	gen := f.spec.gen + 1
 	f.mu.Unlock()
@@ -167,12 +167,7 @@ func (p *Provider) List(_ context.Context, namespace string) ([]api.FunctionStat
 	p.mu.RLock()
 	fs := slices.Collect(maps.Values(p.fns[namespace]))
 	p.mu.RUnlock()
-	slices.SortFunc(fs, func(a, b *function) int {
-		if a.name < b.name {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(fs, func(a, b *function) int { return strings.Compare(a.name, b.name) })
 	use := p.usage(fs)
 	out := make([]api.FunctionStatus, 0, len(fs))
 	for _, f := range fs {
@@ -228,7 +223,15 @@ func (p *Provider) restore(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		spec, err := p.prepare(&rec, 1)
+		uid := rec.UID
+		err := p.ensureUID(&rec)
+		if err == nil && rec.UID != uid {
+			err = p.putRecord(&rec)
+		}
+		var spec *runSpec
+		if err == nil {
+			spec, err = p.prepare(&rec, 1)
+		}
 		if err != nil {
 			p.log.Error("cannot restore function", "function", rec.Deployment.Service, "namespace", rec.Deployment.Namespace, "err", err)
 			spec = &runSpec{gen: 1, uid: -1, gid: -1, bare: "cannot prepare the function after a restart: " + err.Error()}
@@ -311,4 +314,18 @@ func cloneDeployment(d api.FunctionDeployment) api.FunctionDeployment {
 		d.Requests = &r
 	}
 	return d
+}
+
+// ensureUID gives an isolated function its own uid (also when it was
+// deployed by a ferry that did not run as root): never root.
+func (p *Provider) ensureUID(rec *record) error {
+	if !p.isolate || rec.UID >= firstUID {
+		return nil
+	}
+	uid, err := p.allocUID()
+	if err != nil {
+		return err
+	}
+	rec.UID, rec.GID = uid, uid
+	return nil
 }

@@ -35,6 +35,7 @@ type logBook struct {
 	file    *os.File
 	size    int64
 	subs    map[chan logEntry]struct{}
+	closed  bool // no more file writes
 	removed bool
 }
 
@@ -85,7 +86,9 @@ func (b *logBook) add(inst string, pid int, text string) {
 		default:
 		}
 	}
-	b.writeLocked(line)
+	if !b.closed {
+		b.writeLocked(line)
+	}
 }
 
 func (b *logBook) writeLocked(line []byte) {
@@ -142,6 +145,7 @@ func (b *logBook) unsubscribe(c chan logEntry) {
 func (b *logBook) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
 	for c := range b.subs {
 		delete(b.subs, c)
 		close(c)

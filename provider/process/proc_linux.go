@@ -147,3 +147,8 @@ func killTree(pid int, kids []proc, cg *cgroup) {
 const clockTicks = 100
 
 var pageSize = int64(os.Getpagesize())
+
+func ownedBy(fi os.FileInfo, uid int) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == uid
+}

@@ -182,3 +182,26 @@ func TestNamespaces(t *testing.T) {
 		t.Fatalf("deleted namespace after restart: %v", err)
 	}
 }
+
+// A function deployed by a ferry without isolation gets its own uid and
+// working dir ownership once ferry runs isolated.
+func TestIsolationAfterUnisolatedStart(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NoIsolation = true })
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dg := readerArtifact(t, e)
+	e.deploy(api.FunctionDeployment{Service: "late", EnvProcess: "sh read.sh", Annotations: map[string]string{ArtifactAnnotation: dg}})
+	e.waitReady("late", 1)
+	e.close()
+	e.cfg.NoIsolation = false
+	e.open()
+	r := e.waitReady("late", 1)
+	if _, out := invoke(t, r.Endpoints[0], "read.sh\n"); !strings.Contains(out, "read p") {
+		t.Fatalf("function cannot read its own code after the switch: %q", out)
+	}
+	rec := e.p.lookup(ns, "late").record()
+	if rec.UID < firstUID {
+		t.Fatalf("uid %d after switching to isolation", rec.UID)
+	}
+}
