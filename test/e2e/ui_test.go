@@ -19,6 +19,8 @@ func TestPortal(t *testing.T) {
 	if _, err := uitest.FindChromium(); err != nil {
 		t.Fatal(err)
 	}
-	f := harness.T(t, harness.Options{})
+	// The autoscaler would undo the manual scale to 2 at once (no load):
+	// this test is about the portal, so it scales by hand only.
+	f := harness.T(t, harness.Options{Args: []string{"--autoscale=false"}})
 	uitest.Run(t, uitest.Target{URL: f.URL, User: f.User, Password: f.Password, Unreachable: f.Stop}, "out/portal")
 }
