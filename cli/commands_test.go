@@ -71,7 +71,7 @@ func TestFunctionLifecycle(t *testing.T) {
 	if r.stdout != "boom\n" {
 		t.Errorf("failed invoke still prints the body, got %q", r.stdout)
 	}
-	runCLI(t, "x", "invoke", "missing").fails(t, "answered 404")
+	runCLI(t, "x", "invoke", "missing").fails(t, "answered 404: function missing not found in namespace openfaas-fn: see `ferry list`")
 	runCLI(t, "x", "invoke", "echo", "-H", "novalue").fails(t, "use NAME=VALUE")
 
 	r = runCLI(t, "", "logs", "echo", "--tail", "2").must(t)

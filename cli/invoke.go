@@ -84,15 +84,25 @@ A non-2xx answer makes the command fail after printing the body.`,
 			if async && res.StatusCode == http.StatusAccepted {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Queued: X-Call-Id %s\n", res.Header.Get("X-Call-Id"))
 			}
+			if comp := res.Header.Get("X-OpenFaaS-Internal"); comp != "" && (res.StatusCode < 200 || res.StatusCode > 299) {
+				// The platform answered, not the function: its message is
+				// the error, not output.
+				b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+				msg := strings.TrimSpace(strings.SplitN(strings.TrimSpace(string(b)), "\n", 2)[0])
+				if msg == "" {
+					msg = res.Status
+				}
+				next := "`ferry describe " + args[0] + "`"
+				if res.StatusCode == http.StatusNotFound {
+					next = "`ferry list`"
+				}
+				return fmt.Errorf("%s answered %d: %s: see %s", comp, res.StatusCode, msg, next)
+			}
 			if _, err := io.Copy(cmd.OutOrStdout(), res.Body); err != nil {
 				return fmt.Errorf("reading the response of %s: %v", name, err)
 			}
 			if res.StatusCode < 200 || res.StatusCode > 299 {
-				who := "function " + name
-				if res.Header.Get("X-OpenFaaS-Internal") != "" {
-					who = "gateway (" + res.Header.Get("X-OpenFaaS-Internal") + ")"
-				}
-				return fmt.Errorf("%s answered %s: see `ferry logs %s` or `ferry describe %s`", who, res.Status, args[0], args[0])
+				return fmt.Errorf("function %s answered %s: see `ferry logs %s` or `ferry describe %s`", name, res.Status, args[0], args[0])
 			}
 			return nil
 		},

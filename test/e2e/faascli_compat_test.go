@@ -141,9 +141,17 @@ type compatGW struct {
 }
 
 // compatGateway is the gateway under test: the real `ferry serve` (via
-// test/harness) when FERRY_COMPAT_REAL=1, else gateway.New over the
+// test/harness) when FERRY_COMPAT_REAL=1, a running gateway named by
+// FERRY_COMPAT_URL (+ _USER, _PASSWORD), else gateway.New over the
 // in-memory provider.
 func compatGateway(t *testing.T) *compatGW {
+	if u := os.Getenv("FERRY_COMPAT_URL"); u != "" { // an already running gateway
+		user := os.Getenv("FERRY_COMPAT_USER")
+		if user == "" {
+			user = "admin"
+		}
+		return &compatGW{url: u, user: user, password: os.Getenv("FERRY_COMPAT_PASSWORD"), t: t}
+	}
 	if os.Getenv("FERRY_COMPAT_REAL") == "1" {
 		f := harness.T(t, harness.Options{})
 		return &compatGW{url: f.URL, user: f.User, password: f.Password, t: t}
@@ -230,7 +238,7 @@ func TestFaasCLICompat(t *testing.T) {
 	annotations := map[string]string{"topic": "orders"}
 	deploy := fcCreateFunctionRequest{
 		Service: fn, Image: "ghcr.io/openfaas/alpine:latest", Network: "func_functions",
-		EnvProcess: "cat", EnvVars: map[string]string{"write_timeout": "10s"},
+		EnvProcess: compatFprocess, EnvVars: map[string]string{"write_timeout": "10s"},
 		RegistryAuth: "dXNlcjpwYXNz", Constraints: []string{}, Secrets: []string{},
 		Labels: &labels, Annotations: &annotations,
 		Limits: &fcFunctionResources{Memory: "128Mi"}, Requests: &fcFunctionResources{CPU: "100m"},
@@ -274,7 +282,7 @@ func TestFaasCLICompat(t *testing.T) {
 		want(t, "GET /system/function/NAME", st, b, http.StatusOK)
 		var s fcFunctionStatus
 		decode(t, "describe", b, &s)
-		if s.Name != fn || s.EnvProcess != "cat" || s.EnvVars["extra"] != "1" || s.Annotations == nil ||
+		if s.Name != fn || s.EnvProcess != compatFprocess || s.EnvVars["extra"] != "1" || s.Annotations == nil ||
 			(*s.Annotations)["topic"] != "orders" || s.Limits == nil || s.Limits.Memory != "128Mi" || s.CreatedAt.IsZero() {
 			t.Errorf("describe fields: %s", b)
 		}
@@ -323,11 +331,22 @@ func TestFaasCLICompat(t *testing.T) {
 		// faas-cli's reqAsQueryValues: name, follow, optional instance,
 		// since (RFC 3339) and tail (omitted when 0); the go-sdk adds namespace.
 		since := time.Now().Add(-time.Hour).Format(time.RFC3339)
-		for _, q := range []string{
+		queries := []string{
 			"name=" + fn + "&follow=false",
 			"name=" + fn + "&follow=false&since=" + since + "&tail=2",
 			"name=" + fn + "&namespace=openfaas-fn&follow=false&tail=1",
-		} {
+		}
+		// Log lines of the calls above may land a moment after the calls
+		// returned: wait (bounded) for the first one.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, _, b := g.do("GET", "/system/logs?"+queries[0], nil, true)
+			if len(bytes.TrimSpace(b)) > 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, q := range queries {
 			st, h, b := g.do("GET", "/system/logs?"+q, nil, true)
 			want(t, "GET /system/logs?"+q, st, b, http.StatusOK)
 			dec := json.NewDecoder(bytes.NewReader(b))
@@ -445,6 +464,10 @@ func TestFaasCLICompat(t *testing.T) {
 		want(t, "describe after remove", st, b, http.StatusNotFound)
 	})
 }
+
+// compatFprocess echoes the body and writes one log line per call (for
+// the process runtime, which runs it without an artifact).
+const compatFprocess = `sh -c 'cat; echo compat-log >&2'`
 
 func contains(list []string, s string) bool {
 	for _, l := range list {
