@@ -1,0 +1,225 @@
+package kubernetes
+
+import (
+	"context"
+	"net/http"
+	"sort"
+
+	"github.com/ferryfaas/ferry/api"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Deploy creates the function's Service and Deployment after checking that
+// its namespace is marked for Ferry and its secrets exist, so that a bad
+// request creates nothing.
+func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
+	if err := p.checkNamespace(ctx, d.Namespace); err != nil {
+		return err
+	}
+	if err := p.checkSecrets(ctx, d.Namespace, d.Secrets); err != nil {
+		return err
+	}
+	if _, err := p.routes.deps.Deployments(d.Namespace).Get(d.Service); err == nil {
+		return api.Conflict("function", d.Service)
+	}
+	dep, svc, err := Objects(d, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := p.client.CoreV1().Services(d.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return kerr(err, "create service")
+	}
+	if _, err := p.client.AppsV1().Deployments(d.Namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return api.Conflict("function", d.Service)
+		}
+		return kerr(err, "create deployment")
+	}
+	return nil
+}
+
+// Update replaces the pod template (a rolling update with no unavailable
+// replica) and keeps the current replica count.
+func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
+	if err := p.checkNamespace(ctx, d.Namespace); err != nil {
+		return err
+	}
+	cur, err := p.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Service, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return api.NotFound("function", d.Service)
+		}
+		return kerr(err, "get deployment")
+	}
+	if err := p.checkSecrets(ctx, d.Namespace, d.Secrets); err != nil {
+		return err
+	}
+	replicas := int32(1)
+	if cur.Spec.Replicas != nil {
+		replicas = *cur.Spec.Replicas
+	}
+	dep, svc, err := Objects(d, replicas)
+	if err != nil {
+		return err
+	}
+	dep.ResourceVersion = cur.ResourceVersion
+	if _, err := p.client.AppsV1().Deployments(d.Namespace).Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+		return kerr(err, "update deployment")
+	}
+	if _, err := p.client.CoreV1().Services(d.Namespace).Get(ctx, d.Service, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		p.client.CoreV1().Services(d.Namespace).Create(ctx, svc, metav1.CreateOptions{})
+	}
+	return nil
+}
+
+// Delete removes the Deployment (and its pods, in the foreground) and the
+// Service.
+func (p *Provider) Delete(ctx context.Context, namespace, name string) error {
+	if err := p.checkNamespace(ctx, namespace); err != nil {
+		return err
+	}
+	fg := metav1.DeletePropagationForeground
+	err := p.client.AppsV1().Deployments(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	if apierrors.IsNotFound(err) {
+		return api.NotFound("function", name)
+	}
+	if err != nil {
+		return kerr(err, "delete deployment")
+	}
+	if err := p.client.CoreV1().Services(namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return kerr(err, "delete service")
+	}
+	return nil
+}
+
+// List returns the functions of a namespace from the informer cache.
+func (p *Provider) List(ctx context.Context, namespace string) ([]api.FunctionStatus, error) {
+	if err := p.checkNamespace(ctx, namespace); err != nil {
+		return nil, err
+	}
+	sel, _ := labels.Parse(LabelFunction)
+	deps, err := p.routes.deps.Deployments(namespace).List(sel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.FunctionStatus, 0, len(deps))
+	for _, d := range deps {
+		out = append(out, p.status(d))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Get returns one function's status.
+func (p *Provider) Get(ctx context.Context, namespace, name string) (api.FunctionStatus, error) {
+	if err := p.checkNamespace(ctx, namespace); err != nil {
+		return api.FunctionStatus{}, err
+	}
+	d, err := p.routes.deps.Deployments(namespace).Get(name)
+	if err != nil || d.Labels[LabelFunction] == "" {
+		return api.FunctionStatus{}, api.NotFound("function", name)
+	}
+	return p.status(d), nil
+}
+
+// Scale writes the Deployment's scale subresource.
+func (p *Provider) Scale(ctx context.Context, namespace, name string, replicas uint64) error {
+	if replicas > 1000 {
+		return api.BadRequest("replicas %d is more than the limit of 1000", replicas)
+	}
+	sc := &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       autoscalingv1.ScaleSpec{Replicas: int32(replicas)},
+	}
+	_, err := p.client.AppsV1().Deployments(namespace).UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return api.NotFound("function", name)
+	}
+	return kerr(err, "scale deployment")
+}
+
+// status maps a Deployment to the contract's FunctionStatus.
+func (p *Provider) status(d *appsv1.Deployment) api.FunctionStatus {
+	st := api.FunctionStatus{
+		Name:              d.Name,
+		Namespace:         d.Namespace,
+		Labels:            map[string]string{},
+		Annotations:       map[string]string{},
+		CreatedAt:         d.CreationTimestamp.Time,
+		AvailableReplicas: uint64(d.Status.AvailableReplicas),
+		ReadyReplicas:     uint64(d.Status.ReadyReplicas),
+	}
+	if d.Spec.Replicas != nil {
+		st.Replicas = uint64(*d.Spec.Replicas)
+	}
+	for k, v := range d.Labels {
+		if k != LabelFunction {
+			st.Labels[k] = v
+		}
+	}
+	for k, v := range d.Annotations {
+		if k != "deployment.kubernetes.io/revision" {
+			st.Annotations[k] = v
+		}
+	}
+	spec := d.Spec.Template.Spec
+	if len(spec.Containers) > 0 {
+		c := spec.Containers[0]
+		st.Image = c.Image
+		env := map[string]string{}
+		for _, e := range c.Env {
+			if e.Name == "fprocess" {
+				st.EnvProcess = e.Value
+			} else {
+				env[e.Name] = e.Value
+			}
+		}
+		if len(env) > 0 {
+			st.EnvVars = env
+		}
+		if c.SecurityContext != nil && c.SecurityContext.ReadOnlyRootFilesystem != nil {
+			st.ReadOnlyRootFilesystem = *c.SecurityContext.ReadOnlyRootFilesystem
+		}
+		st.Limits = fromList(c.Resources.Limits)
+		st.Requests = fromList(c.Resources.Requests)
+	}
+	for _, v := range spec.Volumes {
+		if v.Projected != nil {
+			for _, s := range v.Projected.Sources {
+				if s.Secret != nil {
+					st.Secrets = append(st.Secrets, s.Secret.Name)
+				}
+			}
+		}
+	}
+	for k, v := range spec.NodeSelector {
+		st.Constraints = append(st.Constraints, k+"="+v)
+	}
+	sort.Strings(st.Constraints)
+	if r, ok := p.routes.get(d.Namespace, d.Name); ok && r.Failure != "" {
+		st.Conditions = append(st.Conditions, api.Condition{Type: "Ready", Status: "False", Reason: "PodFailure", Message: r.Failure})
+	}
+	return st
+}
+
+// kerr turns a Kubernetes API error into an *api.Error with a fitting status.
+func kerr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return api.Errorf(http.StatusNotFound, "%s: %v", what, err)
+	case apierrors.IsAlreadyExists(err), apierrors.IsConflict(err):
+		return api.Errorf(http.StatusConflict, "%s: %v", what, err)
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return api.Errorf(http.StatusBadRequest, "%s: %v", what, err)
+	case apierrors.IsForbidden(err):
+		return api.Errorf(http.StatusForbidden, "%s: %v", what, err)
+	}
+	return api.Errorf(http.StatusBadGateway, "%s: kubernetes API: %v", what, err)
+}
