@@ -89,7 +89,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	url := "http://" + loopbackURLHost(ln.Addr().String())
 
-	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, Store: st, Log: log}
+	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, DefaultNamespace: f.namespace, Store: st, Log: log}
 	s.Provider, err = newProvider(ctx, f, s)
 	if err != nil {
 		ln.Close()
@@ -182,9 +182,6 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 	}
 	return nil, fmt.Errorf("unknown provider %q: use process or kubernetes", f.providerName)
 }
-
-// extraProviders are providers registered from their own files.
-var extraProviders = map[string]func(ctx context.Context, s *Server) (provider.Provider, error){}
 
 // watchdogArgv finds the watchdog: the flag, then "watchdog" next to the
 // ferry binary, then this binary's hidden `watchdog` command.

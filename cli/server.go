@@ -23,7 +23,9 @@ type Server struct {
 	URL string
 	// DataDir holds the database, artifacts, secrets and NATS store.
 	DataDir string
-	Store   *store.Store
+	// DefaultNamespace for requests that name none.
+	DefaultNamespace string
+	Store            *store.Store
 	// Provider runs the functions; set before plugins run.
 	Provider provider.Provider
 	// Gateway is filled by plugins (hooks, mounted handlers) before the
@@ -59,3 +61,7 @@ var servePlugins []ServePlugin
 
 // registerServePlugin is called from init in cli/serve_*.go files.
 func registerServePlugin(p ServePlugin) { servePlugins = append(servePlugins, p) }
+
+// extraProviders are providers other than the default, registered from
+// their own cli/serve_*.go files by name (--provider NAME).
+var extraProviders = map[string]func(ctx context.Context, s *Server) (provider.Provider, error){}

@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"context"
+	"os"
+
+	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/provider/kubernetes"
+	"github.com/spf13/pflag"
+)
+
+// `ferry serve --provider kubernetes`: functions become Deployments and
+// Services in the cluster named by --kubeconfig, $KUBECONFIG or the
+// in-cluster service account.
+func init() {
+	var kubeconfig string
+	registerServePlugin(ServePlugin{
+		Name: "kubernetes",
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
+		},
+		Setup: func(context.Context, *Server) error { return nil },
+	})
+	extraProviders["kubernetes"] = func(ctx context.Context, s *Server) (provider.Provider, error) {
+		return kubernetes.New(ctx, kubernetes.Config{
+			Kubeconfig:       kubeconfig,
+			DefaultNamespace: s.DefaultNamespace,
+			Log:              s.Log.With("provider", "kubernetes"),
+		})
+	}
+}
