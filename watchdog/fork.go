@@ -192,6 +192,8 @@ func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	case err == nil || broken:
 	case !started:
 		f.fail(ctx, w, r, err, stderr, nil)
+	case r.Context().Err() != nil:
+		// the caller hung up; the process was killed for it
 	default:
 		// Output already went out with 200: abort the response so the caller
 		// sees a truncated answer instead of a complete-looking one.

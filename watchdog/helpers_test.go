@@ -78,6 +78,9 @@ func echoServer(addr string) int {
 	if v := os.Getenv("ECHO_IDLE_TIMEOUT"); v != "" {
 		srv.IdleTimeout, _ = time.ParseDuration(v)
 	}
+	if f := os.Getenv("ECHO_PIDFILE"); f != "" {
+		os.WriteFile(f, []byte(fmt.Sprint(os.Getpid())), 0o644)
+	}
 	fmt.Fprintln(os.Stderr, "echo server starting")
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -48,17 +48,24 @@ func newHTTPProxy(w *watchdog) (*httpProxy, error) {
 		prefix: strings.TrimSuffix(u.Path, "/"), cmd: cmd}, nil
 }
 
-// start runs the function process, waits until upstream accepts connections
-// and returns a channel that receives the process's exit, plus a stop func.
-func (p *httpProxy) start(ctx context.Context) (<-chan error, func(), error) {
+// fnProcess is the running function of mode http.
+type fnProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit, valid once exited is closed
+}
+
+// start runs the function process and waits until upstream accepts
+// connections.
+func (p *httpProxy) start(ctx context.Context) (*fnProcess, error) {
 	cmd := p.cmd
 	setProcessGroup(cmd)
 	stdout, stderr := p.w.functionLog("stdout"), p.w.functionLog("stderr")
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start fprocess %q: %w", p.w.cfg.FProcess, err)
+		return nil, fmt.Errorf("start fprocess %q: %w", p.w.cfg.FProcess, err)
 	}
-	done := make(chan error, 1)
+	fp := &fnProcess{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		stdout.Close()
@@ -66,24 +73,25 @@ func (p *httpProxy) start(ctx context.Context) (<-chan error, func(), error) {
 		if err == nil {
 			err = errors.New("exit status 0")
 		}
-		done <- err
+		fp.err = err
+		close(fp.exited)
 	}()
-	stop := func() {
-		p.pool.closeIdle()
-		if cmd.ProcessState == nil {
-			terminateGroup(cmd, 5*time.Second, done)
-		}
+	if err := p.awaitUpstream(ctx, fp); err != nil {
+		p.stop(fp)
+		return nil, err
 	}
-	if err := p.awaitUpstream(ctx, done); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return done, stop, nil
+	return fp, nil
+}
+
+// stop ends the function: SIGTERM to its process group, SIGKILL after 5s.
+func (p *httpProxy) stop(fp *fnProcess) {
+	p.pool.closeIdle()
+	terminateGroup(fp.cmd, 5*time.Second, fp.exited)
 }
 
 // awaitUpstream polls a TCP connect to the upstream: a server that starts
 // listening gives no other event to wait on.
-func (p *httpProxy) awaitUpstream(ctx context.Context, done chan error) error {
+func (p *httpProxy) awaitUpstream(ctx context.Context, fp *fnProcess) error {
 	host := p.pool.addr
 	delay := 5 * time.Millisecond
 	for {
@@ -97,10 +105,9 @@ func (p *httpProxy) awaitUpstream(ctx context.Context, done chan error) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil // Run sees ctx and drains
-		case err := <-done:
+		case <-fp.exited:
 			t.Stop()
-			done <- err // keep it for Run
-			return fmt.Errorf("function process exited before %s accepted connections: %v", p.upstream.Host, err)
+			return fmt.Errorf("function process exited before %s accepted connections: %v", p.upstream.Host, fp.err)
 		case <-t.C:
 		}
 		delay = min(delay*2, 100*time.Millisecond)

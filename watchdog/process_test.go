@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,5 +122,37 @@ func TestProcessHTTPModeReadyFD(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "echo server starting") {
 		t.Errorf("function log missing:\n%s", logs)
+	}
+}
+
+// TestProcessKilledTakesFunction: a watchdog killed with SIGKILL (no chance
+// to clean up) does not leave its http-mode function running.
+func TestProcessKilledTakesFunction(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("parent-death signal is Linux-only")
+	}
+	up := freePort(t)
+	upAddr := fmt.Sprintf("127.0.0.1:%d", up)
+	pidFile := filepath.Join(t.TempDir(), "fn.pid")
+	cmd, rd, logs := watchdogProcess(t, "mode=http", "fprocess="+os.Args[0], "upstream_url=http://"+upAddr,
+		fmt.Sprintf("port=%d", freePort(t)), "bind_address=127.0.0.1", "suppress_lock=true",
+		"ECHO_ADDR="+upAddr, "ECHO_PIDFILE="+pidFile, "WATCHDOG_CHILD_ROLE=echo")
+	awaitReady(t, rd, 10*time.Second, logs)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(3 * time.Second)
+	st := procState(pid)
+	for st != "" && st != "Z" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		st = procState(pid)
+	}
+	if st != "" && st != "Z" {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("function %d survived its watchdog's SIGKILL (state %s)", pid, st)
 	}
 }

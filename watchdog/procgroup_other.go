@@ -16,7 +16,7 @@ func killGroup(cmd *exec.Cmd) error {
 	return cmd.Process.Kill()
 }
 
-func terminateGroup(cmd *exec.Cmd, grace time.Duration, done chan error) {
+func terminateGroup(cmd *exec.Cmd, grace time.Duration, exited <-chan struct{}) {
 	if cmd.Process != nil {
 		cmd.Process.Kill()
 	}

@@ -9,12 +9,15 @@ import (
 )
 
 // setProcessGroup puts the function in its own process group so a timeout
-// or shutdown kills everything it started, not just the direct child.
+// or shutdown kills everything it started, not just the direct child. As
+// that takes it out of the supervisor's process group, it also asks (on
+// Linux) to be killed if the watchdog dies abruptly.
 func setProcessGroup(cmd *exec.Cmd) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	setDeathSignal(cmd.SysProcAttr)
 }
 
 // killGroup sends SIGKILL to the whole process group of cmd.
@@ -25,19 +28,20 @@ func killGroup(cmd *exec.Cmd) error {
 	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
 
-// terminateGroup sends SIGTERM to the group, and SIGKILL if done has not
-// fired within grace. done is re-filled for other readers.
-func terminateGroup(cmd *exec.Cmd, grace time.Duration, done chan error) {
+// terminateGroup sends SIGTERM to the group, and SIGKILL if exited is not
+// closed within grace. The group is signalled even after the leader exited:
+// its children may remain.
+func terminateGroup(cmd *exec.Cmd, grace time.Duration, exited <-chan struct{}) {
 	if cmd.Process == nil {
 		return
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	pgid := -cmd.Process.Pid
+	syscall.Kill(pgid, syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case err := <-done:
-		done <- err
+	case <-exited:
 	case <-t.C:
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	syscall.Kill(pgid, syscall.SIGKILL)
 }

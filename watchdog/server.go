@@ -73,8 +73,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	var fnDone <-chan error // http mode: the function process's exit
-	var stopFn func()
+	var fnExited <-chan struct{} // http mode: closed when the function exits
+	var fn *fnProcess
 	switch cfg.Mode {
 	case ModeHTTP:
 		p, err := newHTTPProxy(w)
@@ -112,13 +112,13 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	if p, ok := w.fn.(*httpProxy); ok {
-		done, stop, err := p.start(ctx)
-		if err != nil {
+		var err error
+		if fn, err = p.start(ctx); err != nil {
 			srv.Close()
 			return err
 		}
-		fnDone, stopFn = done, stop
-		defer stopFn()
+		fnExited = fn.exited
+		defer p.stop(fn)
 	}
 
 	if ctx.Err() == nil {
@@ -127,10 +127,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	select {
 	case <-ctx.Done():
-	case err := <-fnDone:
+	case <-fnExited:
 		srv.Close()
 		w.removeLock()
-		return fmt.Errorf("function process exited: %v (the watchdog stops so its supervisor can restart it)", err)
+		return fmt.Errorf("function process exited: %v (the watchdog stops so its supervisor can restart it)", fn.err)
 	case err := <-serveErr:
 		w.removeLock()
 		return fmt.Errorf("serve: %w", err)
