@@ -74,7 +74,7 @@ type Config struct {
 	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
 
 	// FunctionEnv is the environment given to the function: the watchdog's
-	// own minus every FERRY_* variable.
+	// own minus every FERRY_* variable not in FunctionFerryVars.
 	FunctionEnv []string
 
 	// Optional hooks for embedding and tests; nil means the defaults.
@@ -83,6 +83,12 @@ type Config struct {
 	Log             io.Writer    // watchdog and function log lines (default os.Stderr)
 	OnReady         func()       // called once the watchdog is ready
 }
+
+// FunctionFerryVars are the FERRY_* variables a function may see (chaining
+// through the gateway, issue 2 item 9). Every other FERRY_* variable is
+// removed from the function's environment: they steer the watchdog and the
+// server (readiness fd, secrets dir, uid, admin password...), not functions.
+var FunctionFerryVars = map[string]bool{"FERRY_GATEWAY_URL": true}
 
 // ConfigFromEnv parses the watchdog variables out of environ ("KEY=value"
 // entries, as os.Environ returns). Unknown variables are ignored.
@@ -95,7 +101,7 @@ func ConfigFromEnv(environ []string) (Config, error) {
 			continue
 		}
 		env[k] = v
-		if !strings.HasPrefix(k, "FERRY_") {
+		if !strings.HasPrefix(k, "FERRY_") || FunctionFerryVars[k] {
 			c.FunctionEnv = append(c.FunctionEnv, kv)
 		}
 	}

@@ -28,12 +28,12 @@ func TestIsolateSecretsAndUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	script := "cat /var/openfaas/secrets/api-key; echo; id -u; id -g; id -G; env | grep -c ^FERRY_; " +
+	script := "cat /var/openfaas/secrets/api-key; echo; id -u; id -g; id -G; env | grep ^FERRY_ | tr '\\n' ' '; echo; " +
 		"grep ' /var/openfaas/secrets ' /proc/self/mountinfo"
 	cmd, rd, logs := watchdogProcessWith(t, func(a *syscall.SysProcAttr) { a.Cloneflags = syscall.CLONE_NEWNS },
 		"mode=serializing", "fprocess="+script, fmt.Sprintf("port=%d", port), "bind_address=127.0.0.1",
 		"suppress_lock=true", "healthcheck_interval=0",
-		"FERRY_SECRETS_BIND="+secrets, "FERRY_UID=65534", "FERRY_GID=65534", "FERRY_EXTRA=x")
+		"FERRY_SECRETS_BIND="+secrets, "FERRY_UID=65534", "FERRY_GID=65534", "FERRY_EXTRA=x", "FERRY_GATEWAY_URL=http://gw")
 	awaitReady(t, rd, 10*time.Second, logs)
 	code, _, body := call(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/", port), "")
 	if code != 200 {
@@ -49,8 +49,8 @@ func TestIsolateSecretsAndUser(t *testing.T) {
 	if lines[1] != "65534" || lines[2] != "65534" || lines[3] != "65534" {
 		t.Errorf("uid/gid/groups = %q %q %q, want 65534 and no root group", lines[1], lines[2], lines[3])
 	}
-	if lines[4] != "0" {
-		t.Errorf("function sees %s FERRY_* variables", lines[4])
+	if strings.TrimSpace(lines[4]) != "FERRY_GATEWAY_URL=http://gw" {
+		t.Errorf("function sees FERRY_* variables %q, want FERRY_GATEWAY_URL only", lines[4])
 	}
 	if fields := strings.Fields(lines[5]); len(fields) < 6 || !strings.HasPrefix(fields[5], "ro") {
 		t.Errorf("secrets mount not read-only: %q", lines[5])

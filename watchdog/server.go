@@ -123,6 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	if ctx.Err() == nil {
 		w.becomeReady()
+		w.log.Printf("watchdog ready: mode=%s fprocess=%q listening on %s", cfg.Mode, cfg.FProcess, ln.Addr())
 	}
 
 	select {
@@ -187,6 +188,9 @@ func (w *watchdog) removeLock() {
 	}
 }
 
+// zeroDuration is the X-Duration-Seconds of the watchdog's own endpoints.
+var zeroDuration = []string{"0.000000"}
+
 func addGrace(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
@@ -224,6 +228,7 @@ func (w *watchdog) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *watchdog) health(rw http.ResponseWriter, ready bool) {
+	rw.Header()["X-Duration-Seconds"] = zeroDuration
 	switch {
 	case w.state.Load() != stateReady:
 		rw.WriteHeader(http.StatusServiceUnavailable)
