@@ -8,6 +8,10 @@ type cgroupMgr struct {
 	mem     string // v1: memory hierarchy mount point
 	cpu     string // v1: cpu hierarchy mount point
 	unified string // v2: mount point
+	// base is "ferry/<id of the data dir>" under each mount: two ferry
+	// servers on one host (tests, e2e runs) never share or kill each
+	// other's groups.
+	base string
 }
 
 func (m *cgroupMgr) enabled() bool { return m != nil && m.version != "" }

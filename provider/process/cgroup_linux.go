@@ -61,7 +61,7 @@ func detectCgroups() *cgroupMgr {
 		}
 	case m.unified != "":
 		m.version = "v2"
-		if err := v2Enable(m.unified, filepath.Join(m.unified, "ferry")); err != nil {
+		if err := v2Enable(m.unified, "ferry"); err != nil {
 			m.version, m.reason = "", "cannot enable the memory and cpu controllers under "+m.unified+": "+err.Error()
 		}
 	default:
@@ -70,15 +70,20 @@ func detectCgroups() *cgroupMgr {
 	return m
 }
 
-// v2Enable turns on memory and cpu for children of parent, then creates dir.
-func v2Enable(parent, dir string) error {
-	if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte("+memory +cpu"), 0); err != nil {
-		return err
+// v2Enable turns on memory and cpu for the children of parent and of each
+// dir below it down to rel, creating them.
+func v2Enable(parent, rel string) error {
+	dir := parent
+	for _, el := range append([]string{""}, strings.Split(rel, "/")...) {
+		dir = filepath.Join(dir, el)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +cpu"), 0); err != nil {
+			return err
+		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +cpu"), 0)
+	return nil
 }
 
 // create makes (or reuses) ferry/<fn>/<replica> with the given limits
@@ -92,8 +97,8 @@ func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgrou
 		return nil
 	}
 	if m.version == "v2" {
-		fnDir := filepath.Join(m.unified, "ferry", fn)
-		if err := v2Enable(filepath.Join(m.unified, "ferry"), fnDir); err != nil {
+		fnDir := filepath.Join(m.unified, m.base, fn)
+		if err := v2Enable(m.unified, filepath.Join(m.base, fn)); err != nil {
 			return nil, err
 		}
 		dir := filepath.Join(fnDir, replica)
@@ -110,8 +115,8 @@ func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgrou
 		c := &cgroup{dirs: []string{dir}, v2: true}
 		return c, errors.Join(write(dir, "memory.max", mem), write(dir, "cpu.max", cpu))
 	}
-	memDir := filepath.Join(m.mem, "ferry", fn, replica)
-	cpuDir := filepath.Join(m.cpu, "ferry", fn, replica)
+	memDir := filepath.Join(m.mem, m.base, fn, replica)
+	cpuDir := filepath.Join(m.cpu, m.base, fn, replica)
 	for _, d := range []string{memDir, cpuDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -191,14 +196,15 @@ func (c *cgroup) remove() {
 	}
 }
 
-// removeFunction deletes the function's parent groups after a delete.
+// removeFunction deletes the function's (empty) parent groups after a
+// delete or on Close; fn "" removes this server's base group if empty.
 func (m *cgroupMgr) removeFunction(fn string) {
 	if !m.enabled() {
 		return
 	}
 	for _, root := range []string{m.mem, m.cpu, m.unified} {
 		if root != "" {
-			syscall.Rmdir(filepath.Join(root, "ferry", fn))
+			syscall.Rmdir(filepath.Join(root, m.base, fn))
 		}
 	}
 }

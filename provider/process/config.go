@@ -13,6 +13,8 @@ package process
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -124,6 +126,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
 	if p.isolate {
 		p.cg = detectCgroups()
+		sum := sha256.Sum256([]byte(cfg.DataDir))
+		p.cg.base = "ferry/" + hex.EncodeToString(sum[:6])
 	} else {
 		p.cg = &cgroupMgr{reason: "ferry does not run as root, so it cannot create cgroups"}
 		if cfg.NoIsolation {

@@ -105,6 +105,8 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	for _, f := range p.all() {
 		f.logs.close()
+		p.cg.removeFunction(f.ns + "-" + f.name)
 	}
+	p.cg.removeFunction("")
 	return nil
 }

@@ -124,13 +124,13 @@ func TestLimitsAndUser(t *testing.T) {
 	}
 	var memDir, cpuDir string
 	if e.p.cg.version == "v1" {
-		memDir = filepath.Join(e.p.cg.mem, "ferry", ns+"-lim", "0")
-		cpuDir = filepath.Join(e.p.cg.cpu, "ferry", ns+"-lim", "0")
+		memDir = filepath.Join(e.p.cg.mem, e.p.cg.base, ns+"-lim", "0")
+		cpuDir = filepath.Join(e.p.cg.cpu, e.p.cg.base, ns+"-lim", "0")
 		expectFile(t, filepath.Join(memDir, "memory.limit_in_bytes"), "67108864")
 		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_quota_us"), "25000")
 		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_period_us"), "100000")
 	} else {
-		memDir = filepath.Join(e.p.cg.unified, "ferry", ns+"-lim", "0")
+		memDir = filepath.Join(e.p.cg.unified, e.p.cg.base, ns+"-lim", "0")
 		cpuDir = memDir
 		expectFile(t, filepath.Join(memDir, "memory.max"), "67108864")
 		expectFile(t, filepath.Join(memDir, "cpu.max"), "25000 100000")
