@@ -1,13 +1,3 @@
-// Package watchdog is Ferry's function watchdog: a small HTTP server that
-// turns a process into a function, following the OpenFaaS of-watchdog /
-// classic watchdog environment contract (modes http, streaming, serializing,
-// static; /_/health and /_/ready; lock file; Http_* CGI env; exec timeout;
-// graceful drain; the three watchdog metrics).
-//
-// The process runtime runs it as `cmd/watchdog` (or `ferry watchdog`) with a
-// few Ferry extensions: bind_address, FERRY_READY_FD (readiness by event) and
-// FERRY_SECRETS_BIND / FERRY_UID / FERRY_GID (secrets mount and privilege
-// drop, Linux as root).
 package watchdog
 
 import (

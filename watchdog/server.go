@@ -55,22 +55,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	w := &watchdog{cfg: cfg, log: logger}
 
-	ln := cfg.Listener
-	if ln == nil {
-		var err error
-		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
-		if ln, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
-		}
+	ln, mln, err := listen(cfg)
+	if err != nil {
+		return err
 	}
 	defer ln.Close()
-	mln := cfg.MetricsListener
-	if mln == nil && cfg.MetricsPort >= 0 {
-		var err error
-		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.MetricsPort))
-		if mln, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
-		}
+	if mln != nil {
+		defer mln.Close()
 	}
 
 	var fnExited <-chan struct{} // http mode: closed when the function exits
@@ -112,7 +103,6 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	if p, ok := w.fn.(*httpProxy); ok {
-		var err error
 		if fn, err = p.start(ctx); err != nil {
 			srv.Close()
 			return err
@@ -137,6 +127,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return w.drain(srv)
+}
+
+// listen opens the function and metrics listeners (unless given in cfg).
+func listen(cfg Config) (ln, mln net.Listener, err error) {
+	ln, mln = cfg.Listener, cfg.MetricsListener
+	if ln == nil {
+		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
+		}
+	}
+	if mln == nil && cfg.MetricsPort >= 0 {
+		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.MetricsPort))
+		if mln, err = net.Listen("tcp", addr); err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
+		}
+	}
+	return ln, mln, nil
 }
 
 // becomeReady marks the watchdog healthy, writes the lock file and signals
@@ -165,9 +174,9 @@ func (w *watchdog) becomeReady() {
 // drain stops being ready, waits HealthcheckInterval so balancers notice,
 // then lets in-flight requests finish.
 func (w *watchdog) drain(srv *http.Server) error {
-	w.state.Store(stateDraining)
+	wasReady := w.state.Swap(stateDraining) == stateReady
 	w.removeLock()
-	if d := w.cfg.HealthcheckInterval; d > 0 {
+	if d := w.cfg.HealthcheckInterval; d > 0 && wasReady {
 		time.Sleep(d) // the drain period itself, not synchronisation
 	}
 	grace := addGrace(max(w.cfg.WriteTimeout, w.cfg.ExecTimeout))
