@@ -1,5 +1,3 @@
-//go:build ignore
-
 package cli
 
 import (
@@ -125,6 +123,7 @@ func runServe(parent context.Context, f serveFlags) error {
 		h = w(h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv.RegisterOnShutdown(gw.Drain)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -155,9 +154,7 @@ func runServe(parent context.Context, f serveFlags) error {
 			log.Warn("stop", "err", err)
 		}
 	}
-	if c, ok := gw.(interface{ Close() }); ok {
-		c.Close()
-	}
+	gw.Close()
 	if err := s.Provider.Close(dctx); err != nil {
 		log.Warn("stopping replicas", "err", err)
 	}
