@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,19 +45,13 @@ func asyncFn(t testing.TB) string {
 	return asyncFnPath
 }
 
-// deployAsyncFn deploys one replica of asyncfn (on a port of its own, so the
-// test does not depend on how the watchdog picks upstream ports) and waits
-// until it is ready.
+// deployAsyncFn deploys one replica of asyncfn in http mode (the provider
+// gives it an upstream port in $upstream_url) and waits until it is ready.
 func deployAsyncFn(t testing.TB, f *harness.Ferry, name string, labels map[string]string) {
 	t.Helper()
-	addr, err := harness.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(addr)
 	deploy(t, f, map[string]any{
 		"service": name, "image": "e2e/asyncfn", "envProcess": asyncFn(t), "labels": labels,
-		"envVars": map[string]string{"mode": "http", "upstream_url": "http://127.0.0.1:" + port},
+		"envVars": map[string]string{"mode": "http"},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
