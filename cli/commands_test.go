@@ -58,9 +58,13 @@ func TestFunctionLifecycle(t *testing.T) {
 	}
 	runCLI(t, "", "describe", "nope").fails(t, "gateway answered 404")
 
-	r = runCLI(t, "hello", "invoke", "echo").must(t)
+	r = runCLI(t, "hello", "invoke", "echo", "-v").must(t)
 	if r.stdout != "hello" {
 		t.Errorf("invoke body %q", r.stdout)
+	}
+	// The body goes with a Content-Length, not chunked (as faas-cli sends it).
+	if !strings.Contains(r.stderr, "X-Echo-Content-Length: 5") {
+		t.Errorf("invoke did not send Content-Length: %s", r.stderr)
 	}
 	r = runCLI(t, "", "invoke", "echo", "--method", "get", "--query", "a=1", "--query", "b=2", "-H", "X-T=1", "-v", "--path", "/x/y").must(t)
 	if !strings.Contains(r.stderr, "X-Echo-Method: GET") || !strings.Contains(r.stderr, "X-Echo-Query: a=1&b=2") || !strings.Contains(r.stderr, "X-Echo-Path: /x/y") {

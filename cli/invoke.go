@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,9 +62,16 @@ A non-2xx answer makes the command fail after printing the body.`,
 				q.Add(k, v)
 			}
 			name, ns := splitName(args[0], namespace)
+			// Like faas-cli, read the whole body first so it goes with a
+			// Content-Length: some function servers (Python's http.server)
+			// cannot read chunked request bodies.
 			var body io.Reader
 			if !isTerminal(cmd.InOrStdin()) {
-				body = cmd.InOrStdin()
+				b, err := io.ReadAll(cmd.InOrStdin())
+				if err != nil {
+					return fmt.Errorf("reading the request body from stdin: %v", err)
+				}
+				body = bytes.NewReader(b)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()

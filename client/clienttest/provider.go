@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,7 @@ func (p *Provider) handler(f *function) http.Handler {
 		w.Header().Set("X-Echo-Method", r.Method)
 		w.Header().Set("X-Echo-Query", r.URL.RawQuery)
 		w.Header().Set("X-Echo-Path", r.URL.Path)
+		w.Header().Set("X-Echo-Content-Length", strconv.FormatInt(r.ContentLength, 10))
 		if strings.HasSuffix(r.URL.Path, "/fail") {
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, "boom\n")
