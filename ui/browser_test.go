@@ -34,7 +34,7 @@ func TestPageWeight(t *testing.T) {
 	_, srv := newFake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w, err := uitest.Measure(ctx, srv.URL, fakeUser, fakePass, t.TempDir())
+	w, err := uitest.Measure(ctx, srv.URL, fakeUser, fakePass, t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
