@@ -148,22 +148,29 @@ func (s *Scenario) steps() {
 
 	s.do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
 	s.wait("the function page", `!!document.getElementById("delete-open")`, 10*time.Second)
+
+	// Update from the form: it comes prefilled, and the change shows.
+	s.do("edit", chromedp.Click(chromedp.ID("edit-link")))
+	s.wait("the prefilled update form", `document.getElementById("f-fprocess")?.value === "tee /dev/stderr" && document.getElementById("f-service").readOnly && document.getElementById("f-env").value === "GREETING=hello"`, 10*time.Second)
+	s.do("update", chromedp.SetValue(chromedp.ID("f-env"), "GREETING=updated"), chromedp.Click(chromedp.ID("f-submit")))
+	s.wait("the updated environment", `location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("cfg-env")?.textContent || "").includes("updated")`, 30*time.Second)
+	s.shot("11-updated")
 	s.do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
 	s.wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
-	s.shot("11-delete-confirm")
+	s.shot("12-delete-confirm")
 	s.do("confirm", chromedp.Click(chromedp.ID("delete-confirm")))
 	s.wait("the list without the function", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== "" && !document.querySelector('tr[data-name="`+fnName+`"]')`, 30*time.Second)
 	if code := s.apiStatus("/system/function/" + fnName + "?namespace=" + ns); code != http.StatusNotFound {
 		s.T.Fatalf("after delete from the portal, GET /system/function/%s answered %d, want 404", fnName, code)
 	}
-	s.shot("12-deleted")
+	s.shot("13-deleted")
 
 	s.artifact()
 
 	if tg.Unreachable != nil {
 		tg.Unreachable()
 		s.wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
-		s.shot("15-unreachable")
+		s.shot("16-unreachable")
 	}
 }
 
@@ -179,12 +186,12 @@ func (s *Scenario) artifact() {
 	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
 	s.do("choose the artifact", chromedp.SetValue(chromedp.ID("f-service"), name), chromedp.Click(chromedp.ID("src-artifact")),
 		chromedp.SetUploadFiles(chromedp.ID("f-artifact"), []string{tgz}), chromedp.SetValue(chromedp.ID("f-fprocess"), "sh handler.sh"))
-	s.shot("13-deploy-artifact")
+	s.shot("14-deploy-artifact")
 	s.do("deploy the artifact", chromedp.Click(chromedp.ID("f-submit")))
 	s.wait("the artifact function ready", `location.hash === "#/fn/`+ns+`/`+name+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready")`, 60*time.Second)
 	s.do("invoke the artifact", chromedp.SetValue(chromedp.ID("inv-body"), "hi"), chromedp.Click(chromedp.ID("inv-submit")))
 	s.wait("the artifact's answer", `document.getElementById("inv-body-out")?.textContent === "script: hi"`, 30*time.Second)
-	s.shot("14-artifact-invoked")
+	s.shot("15-artifact-invoked")
 }
 
 func writeTarGz(path string, files map[string]string) error {

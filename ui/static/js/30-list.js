@@ -54,7 +54,7 @@ function listPage(ns) {
       setText(r.rate, s ? fmtNum(s.rps, 2) + " /s" : "—");
       setText(r.err, s ? fmtNum(s.errors, 2) + " /s" : "—");
       r.err.className = "num" + (s && s.errors > 0 ? " bad" : "");
-      setText(r.lat, s ? `${fmtSec(s.p50)} / ${fmtSec(s.p99)}` : "—");
+      setText(r.lat, s && (s.p50 || s.p99) ? `${fmtSec(s.p50)} / ${fmtSec(s.p99)}` : "—");
       tbody.append(r.tr); // re-appending keeps the sorted order without rebuilding
     }
     for (const [name, r] of rows) if (!seen.has(name)) { r.tr.remove(); rows.delete(name); }
