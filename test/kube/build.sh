@@ -3,7 +3,7 @@
 # kubectl from the k8s.io/kubernetes module, once per version, into
 # ${FERRY_KUBE_CACHE:-~/.cache/ferry/kube}/VERSION. Cold: ~25 min on 2 cores.
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/build"
 VERSION=v1.37.2
 MINOR=37
 OUT=${FERRY_KUBE_CACHE:-$HOME/.cache/ferry/kube}/$VERSION

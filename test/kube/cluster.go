@@ -1,0 +1,346 @@
+// Package kube starts a real single-node Kubernetes cluster on this machine
+// for Ferry's end-to-end tests: etcd, kube-apiserver, controller-manager,
+// scheduler (built from k8s.io/kubernetes by build.sh, cached by version),
+// Debian's containerd with its CRI plugin, and the kubelet; then tears it
+// all down (processes, containers, mounts, bridge, netns, iptables, routes,
+// sysctls) when done. No kube-proxy and no cluster DNS: Ferry routes to pod
+// IPs from EndpointSlices, and the Service CIDR is made unreachable so that
+// no packet to a ClusterIP can leave the machine.
+package kube
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Version of the Kubernetes binaries the harness uses.
+const Version = "v1.37.2"
+
+const (
+	serviceCIDR = "10.96.0.0/16"
+	podCIDR     = "10.244.0.0/24"
+	bridgeName  = "ferrykube0"
+	pauseImage  = "ferry.local/pause:1"
+)
+
+// Cluster is a running single-node cluster.
+type Cluster struct {
+	Dir        string // work dir (logs in Dir/logs)
+	Kubeconfig string
+	APIServer  string // https://127.0.0.1:PORT
+	Token      string
+	NodeIP     string
+	CtrSocket  string // containerd socket (namespace k8s.io holds pod images)
+
+	bin     string
+	procs   []*proc
+	undo    []func() // teardown steps, run in reverse
+	logf    func(string, ...any)
+	apiProc *proc
+	apiArgs []string
+}
+
+// Options for Start.
+type Options struct {
+	// Logf receives progress lines (nil: silent).
+	Logf func(string, ...any)
+}
+
+// BinDir is where build.sh caches the binaries for Version.
+func BinDir() string {
+	if d := os.Getenv("FERRY_KUBE_CACHE"); d != "" {
+		return filepath.Join(d, Version)
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "ferry", "kube", Version)
+}
+
+// Available says why the cluster cannot start here, or "" when it can.
+func Available() string {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		return "the test cluster needs root on Linux"
+	}
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(BinDir(), b)); err != nil {
+			return "Kubernetes binaries not built: run test/kube/build.sh (" + err.Error() + ")"
+		}
+	}
+	for _, b := range []string{"etcd", "containerd", "ctr", "runc", "iptables-save"} {
+		if _, err := exec.LookPath(b); err != nil {
+			return b + " not installed: run scripts/install-deps.sh"
+		}
+	}
+	return ""
+}
+
+// Start brings the cluster up and returns once the node is Ready. On error
+// everything started so far is torn down.
+func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+	if why := Available(); why != "" {
+		return nil, errors.New(why)
+	}
+	dir, err := os.MkdirTemp("", "fk-")
+	if err != nil {
+		return nil, err
+	}
+	c = &Cluster{Dir: dir, bin: BinDir(), logf: opts.Logf}
+	if c.logf == nil {
+		c.logf = func(string, ...any) {}
+	}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	if err := c.hostSetup(); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"etcd", c.startEtcd},
+		{"kube-apiserver", c.startAPIServer},
+		{"controllers", c.startControllers},
+		{"containerd", c.startContainerd},
+		{"kubelet", c.startKubelet},
+	}
+	for _, s := range steps {
+		t0 := time.Now()
+		if err := s.fn(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		c.logf("kube: %s up in %s", s.name, time.Since(t0).Round(time.Millisecond))
+	}
+	return c, nil
+}
+
+// Stop tears everything down in reverse order. It is safe to call twice.
+func (c *Cluster) Stop() {
+	for i := len(c.undo) - 1; i >= 0; i-- {
+		c.undo[i]()
+	}
+	c.undo = nil
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop(10 * time.Second)
+	}
+	c.procs = nil
+	c.unmountAll()
+	os.RemoveAll(c.Dir)
+}
+
+// onStop registers a teardown step.
+func (c *Cluster) onStop(f func()) { c.undo = append(c.undo, f) }
+
+// hostSetup makes the Service CIDR unreachable (no kube-proxy here: a
+// ClusterIP must never be routed out of the machine) and records iptables
+// rules and sysctls that the kubelet changes, to restore them at the end.
+func (c *Cluster) hostSetup() error {
+	if _, err := run("ip", "route", "replace", "unreachable", serviceCIDR); err != nil {
+		return err
+	}
+	c.onStop(func() { run("ip", "route", "del", "unreachable", serviceCIDR) })
+	for _, tool := range []string{"iptables", "ip6tables"} {
+		if saved, err := exec.Command(tool + "-save").Output(); err == nil {
+			tool := tool
+			c.onStop(func() {
+				cmd := exec.Command(tool + "-restore")
+				cmd.Stdin = strings.NewReader(string(saved))
+				cmd.Run()
+			})
+		}
+	}
+	for _, key := range []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops", "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"} {
+		path := "/proc/sys/" + key
+		if v, err := os.ReadFile(path); err == nil {
+			c.onStop(func() { os.WriteFile(path, v, 0o644) })
+		}
+	}
+	netnsBefore := netnsList()
+	c.onStop(func() {
+		for ns := range netnsList() {
+			if !netnsBefore[ns] {
+				run("ip", "netns", "del", ns)
+			}
+		}
+		run("ip", "link", "del", bridgeName)
+	})
+	out, err := run("ip", "-4", "-o", "addr", "show", "scope", "global")
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 4 && f[1] != bridgeName && !strings.HasPrefix(f[1], "veth") && !strings.HasPrefix(f[1], "cni") {
+			c.NodeIP = strings.Split(f[3], "/")[0]
+			break
+		}
+	}
+	if c.NodeIP == "" {
+		return errors.New("no global IPv4 address for the node")
+	}
+	return nil
+}
+
+func netnsList() map[string]bool {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	m := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			m[f[0]] = true
+		}
+	}
+	return m
+}
+
+// unmountAll lazily unmounts whatever is still mounted below the work dir
+// (pod volumes, overlay snapshots), deepest first.
+func (c *Cluster) unmountAll() {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var mps []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && strings.HasPrefix(f[1], c.Dir) {
+			mps = append(mps, f[1])
+		}
+	}
+	for i := len(mps) - 1; i >= 0; i-- {
+		exec.Command("umount", "-l", mps[i]).Run()
+	}
+}
+
+func (c *Cluster) startEtcd(ctx context.Context) error {
+	cp, _ := freePort()
+	pp, _ := freePort()
+	client := fmt.Sprintf("http://127.0.0.1:%d", cp)
+	peer := fmt.Sprintf("http://127.0.0.1:%d", pp)
+	p, err := c.start("etcd", "etcd", "--data-dir", filepath.Join(c.Dir, "etcd"),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "default="+peer, "--unsafe-no-fsync")
+	if err != nil {
+		return err
+	}
+	c.apiArgs = append(c.apiArgs, "--etcd-servers="+client)
+	return c.waitFor(ctx, p, "etcd health", 30*time.Second, func() error {
+		resp, err := http.Get(client + "/health")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("etcd health %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func (c *Cluster) startAPIServer(ctx context.Context) error {
+	pki := filepath.Join(c.Dir, "pki")
+	os.MkdirAll(pki, 0o700)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	writeFile(filepath.Join(pki, "sa.key"), string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
+	writeFile(filepath.Join(pki, "sa.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	tok := make([]byte, 16)
+	rand.Read(tok)
+	c.Token = hex.EncodeToString(tok)
+	writeFile(filepath.Join(pki, "tokens.csv"), c.Token+",admin,admin,system:masters\n")
+	port, _ := freePort()
+	c.APIServer = fmt.Sprintf("https://127.0.0.1:%d", port)
+	args := append(c.apiArgs,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		"--cert-dir="+pki, "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file="+filepath.Join(pki, "sa.pub"),
+		"--service-account-signing-key-file="+filepath.Join(pki, "sa.key"),
+		"--service-cluster-ip-range="+serviceCIDR, "--token-auth-file="+filepath.Join(pki, "tokens.csv"),
+		"--authorization-mode=AlwaysAllow", "--endpoint-reconciler-type=none",
+		"--kubelet-preferred-address-types=InternalIP", "--allow-privileged=true")
+	c.apiArgs = args
+	p, err := c.start("kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), args...)
+	if err != nil {
+		return err
+	}
+	c.apiProc = p
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
+	writeFile(c.Kubeconfig, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: ferry
+  cluster: {server: %q, insecure-skip-tls-verify: true}
+users:
+- name: admin
+  user: {token: %q}
+contexts:
+- name: ferry
+  context: {cluster: ferry, user: admin}
+current-context: ferry
+`, c.APIServer, c.Token))
+	return c.waitFor(ctx, p, "kube-apiserver /readyz", 90*time.Second, c.apiReady)
+}
+
+func (c *Cluster) apiReady() error {
+	req, _ := http.NewRequest("GET", c.APIServer+"/readyz", nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("readyz %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// StopAPIServer and StartAPIServer simulate the API server going away and
+// coming back (same port, same etcd).
+func (c *Cluster) StopAPIServer() { c.apiProc.stop(10 * time.Second) }
+
+// StartAPIServer restarts a stopped API server and waits until it is ready.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	p, err := c.start("kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), c.apiArgs...)
+	if err != nil {
+		return err
+	}
+	c.apiProc = p
+	return c.waitFor(ctx, p, "kube-apiserver /readyz", 90*time.Second, c.apiReady)
+}
+
+func (c *Cluster) startControllers(ctx context.Context) error {
+	pki := filepath.Join(c.Dir, "pki")
+	cmPort, _ := freePort()
+	schedPort, _ := freePort()
+	if _, err := c.start("kube-controller-manager", filepath.Join(c.bin, "kube-controller-manager"),
+		"--kubeconfig="+c.Kubeconfig, "--service-account-private-key-file="+filepath.Join(pki, "sa.key"),
+		"--root-ca-file="+filepath.Join(pki, "apiserver.crt"), "--service-cluster-ip-range="+serviceCIDR,
+		"--leader-elect=false", "--controllers=*", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", cmPort),
+		"--use-service-account-credentials=false"); err != nil {
+		return err
+	}
+	_, err := c.start("kube-scheduler", filepath.Join(c.bin, "kube-scheduler"),
+		"--kubeconfig="+c.Kubeconfig, "--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", schedPort))
+	return err
+}
