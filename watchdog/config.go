@@ -72,6 +72,8 @@ type Config struct {
 	MetricsListener net.Listener // used instead of BindAddress:MetricsPort
 	Log             io.Writer    // watchdog and function log lines (default os.Stderr)
 	OnReady         func()       // called once the watchdog is ready
+
+	exitGrace time.Duration // tests: shorter than defaultExitGrace
 }
 
 // FunctionFerryVars are the FERRY_* variables a function may see (chaining

@@ -5,20 +5,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 )
 
 // forker is modes streaming and serializing: one process per request, the
 // body on its stdin, its stdout as the response.
 type forker struct {
-	w    *watchdog
-	argv []string
-	path string // resolved argv[0]
+	w       *watchdog
+	argv    []string
+	path    string   // resolved argv[0]
+	devNull *os.File // stdin of body-less requests, opened once
 }
 
 // shellMeta are the characters that make fprocess a shell command line;
@@ -48,7 +49,11 @@ func newForker(w *watchdog) (*forker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fprocess %q: %w (install it or give its full path)", argv[0], err)
 	}
-	return &forker{w: w, argv: argv, path: path}, nil
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	return &forker{w: w, argv: argv, path: path, devNull: devNull}, nil
 }
 
 // lookPath resolves name with the function's PATH, so the check at start
@@ -75,60 +80,56 @@ func lookPath(name string, env []string) (string, error) {
 
 func (f *forker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	var cancel context.CancelFunc = func() {}
 	if d := f.w.cfg.ExecTimeout; d > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
-	defer cancel()
-
-	cmd := exec.CommandContext(ctx, f.path)
-	cmd.Args = f.argv
-	cmd.Env = requestEnv(f.w.cfg.FunctionEnv, r)
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return killGroup(cmd) }
-	cmd.WaitDelay = time.Second // grandchildren holding pipes must not hang Wait
-
-	stderr := f.w.functionLog("stderr")
-	stderr.capture = new(bytes.Buffer)
-	defer stderr.Close()
-	if f.w.cfg.CombineOutput {
-		// stderr joins stdout in the response (and is not logged)
-		stderr = nil
-	} else {
-		cmd.Stderr = stderr
+	if f.w.cfg.Mode == ModeStreaming {
+		// The function may read the body while its output already goes out.
+		http.NewResponseController(w).EnableFullDuplex()
 	}
-
+	run, err := f.start(ctx, r)
+	if err != nil {
+		if isBodyErr(err) {
+			http.Error(w, "cannot read request body: "+err.Error(), http.StatusBadRequest)
+		} else {
+			http.Error(w, "cannot start function: "+err.Error(), http.StatusInternalServerError)
+		}
+		return
+	}
 	if f.w.cfg.Mode == ModeSerializing {
-		f.serialize(ctx, w, r, cmd, stderr)
+		f.serialize(ctx, w, r, run)
 	} else {
-		f.stream(ctx, w, r, cmd, stderr)
+		f.stream(ctx, w, r, run)
 	}
 }
 
-// serialize buffers the whole body and the whole output.
-func (f *forker) serialize(ctx context.Context, w http.ResponseWriter, r *http.Request, cmd *exec.Cmd, stderr *lineLog) {
-	if r.ContentLength != 0 {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "cannot read request body: "+err.Error(), http.StatusBadRequest)
-			return
+var outBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// serialize buffers the whole output and answers with its length.
+func (f *forker) serialize(ctx context.Context, w http.ResponseWriter, r *http.Request, run *forkRun) {
+	out := outBufPool.Get().(*bytes.Buffer)
+	out.Reset()
+	defer func() {
+		if out.Cap() <= 1<<20 { // do not pin huge buffers
+			outBufPool.Put(out)
 		}
-		cmd.Stdin = bytes.NewReader(body)
+	}()
+	_, rerr := out.ReadFrom(readerOnly{run.stdout})
+	err := run.wait()
+	if err == nil && rerr != nil && !isEOFish(rerr) {
+		err = rerr
 	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if stderr == nil {
-		cmd.Stderr = &out
-	}
-	if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
-		f.fail(ctx, w, r, err, stderr, out.Bytes())
+	if err != nil {
+		f.fail(ctx, w, r, err, run.stderr, out.Bytes())
 		return
 	}
 	h := w.Header()
 	if ct := f.w.cfg.ContentType; ct != "" {
-		h.Set("Content-Type", ct)
+		h["Content-Type"] = []string{ct}
 	}
-	h.Set("Content-Length", strconv.Itoa(out.Len()))
+	h["Content-Length"] = []string{strconv.Itoa(out.Len())}
 	w.WriteHeader(http.StatusOK)
 	w.Write(out.Bytes())
 }
@@ -136,41 +137,24 @@ func (f *forker) serialize(ctx context.Context, w http.ResponseWriter, r *http.R
 // stream copies stdout to the response as it is produced. The status is held
 // back until the first byte, so a process that fails before writing anything
 // still gets its 500 or 408.
-func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, cmd *exec.Cmd, stderr *lineLog) {
-	// The function reads the body while we already write its output.
-	http.NewResponseController(w).EnableFullDuplex()
-	if r.ContentLength != 0 {
-		cmd.Stdin = r.Body
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		http.Error(w, "cannot create stdout pipe: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	if stderr == nil {
-		cmd.Stderr = cmd.Stdout
-	}
-	if err := cmd.Start(); err != nil {
-		http.Error(w, "cannot start function: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
+func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, run *forkRun) {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
 	flusher, _ := w.(http.Flusher)
 	started, broken := false, false
 	for {
-		n, rerr := stdout.Read(buf)
+		n, rerr := run.stdout.Read(buf)
 		if n > 0 && !broken {
 			if !started {
 				started = true
 				if ct := f.w.cfg.ContentType; ct != "" {
-					w.Header().Set("Content-Type", ct)
+					w.Header()["Content-Type"] = []string{ct}
 				}
 			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				broken = true // keep draining so the process can finish
-				killGroup(cmd)
+				killGroup(run.cmd)
 			} else if flusher != nil {
 				flusher.Flush()
 			}
@@ -179,19 +163,16 @@ func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			break
 		}
 	}
-	err = cmd.Wait()
-	if errors.Is(err, exec.ErrWaitDelay) {
-		err = nil // exited 0; only a leftover grandchild held a pipe
-	}
+	err := run.wait()
 	switch {
 	case err == nil && !started:
 		if ct := f.w.cfg.ContentType; ct != "" {
-			w.Header().Set("Content-Type", ct)
+			w.Header()["Content-Type"] = []string{ct}
 		}
 		w.WriteHeader(http.StatusOK)
 	case err == nil || broken:
 	case !started:
-		f.fail(ctx, w, r, err, stderr, nil)
+		f.fail(ctx, w, r, err, run.stderr, nil)
 	case r.Context().Err() != nil:
 		// the caller hung up; the process was killed for it
 	default:

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -221,5 +222,39 @@ func TestForkMissingCommand(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("watchdog started with a missing fprocess")
+	}
+}
+
+// TestForkLeftoverChild: a function that exits but leaves a background child
+// holding stdout still gets its answer (after a short grace), and the child
+// is killed with the request.
+func TestForkLeftoverChild(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	for _, mode := range []string{"streaming", "serializing"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := testConfig(t, "mode="+mode, "exec_timeout=0", "fprocess=sleep 30 & echo $! > "+pidFile+"; echo hi")
+			cfg.exitGrace = 100 * time.Millisecond
+			wd := start(t, cfg)
+			began := time.Now()
+			code, _, body := call(t, "GET", wd.url+"/", "")
+			if code != 200 || body != "hi\n" {
+				t.Fatalf("got %d %q", code, body)
+			}
+			if el := time.Since(began); el > 2*time.Second {
+				t.Errorf("answer took %s", el)
+			}
+			b, _ := os.ReadFile(pidFile)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			deadline := time.Now().Add(2 * time.Second)
+			st := procState(pid)
+			for st != "" && st != "Z" && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+				st = procState(pid)
+			}
+			if st != "" && st != "Z" {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Errorf("leftover child %d still running (state %s)", pid, st)
+			}
+		})
 	}
 }

@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
+		defer f.devNull.Close()
 		w.fn = f
 	case ModeStatic:
 		w.fn = newStatic(cfg)
