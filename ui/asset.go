@@ -19,6 +19,7 @@ type asset struct {
 	gz          []byte
 	etag        string
 	hash        string // first 12 hex digits of sha256, for file names
+	extra       http.Header
 }
 
 func newAsset(contentType, cache string, body []byte) *asset {
@@ -42,6 +43,9 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", a.etag)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range a.extra {
+		h[k] = v
+	}
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -1,10 +1,14 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"html"
 	"io/fs"
+	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -48,9 +52,15 @@ func mustBundle(opts Options) *bundle {
 		"{{APP}}", LoginPathDir+"assets/"+appName,
 		"{{VERSION}}", html.EscapeString(opts.Version),
 	).Replace(mustRead("static/shell.html"))
+	sh := newAsset("text/html; charset=utf-8", "no-cache", []byte(shell))
+	sh.extra = http.Header{
+		"Content-Security-Policy": {csp(shell)},
+		"X-Frame-Options":         {"DENY"},
+		"Referrer-Policy":         {"no-referrer"},
+	}
 	return &bundle{
 		// The shell must be revalidated so a new binary's script name is seen.
-		shell:  newAsset("text/html; charset=utf-8", "no-cache", []byte(shell)),
+		shell:  sh,
 		assets: map[string]*asset{appName: app},
 	}
 }
@@ -64,4 +74,20 @@ func mustRead(name string) string {
 		panic("ui: " + err.Error())
 	}
 	return string(b)
+}
+
+var inlineScript = regexp.MustCompile(`(?s)<script[^>]*>(.*?)</script>`)
+
+// csp allows exactly the shell's inline scripts (by hash) and the app
+// script, which the loader runs from a blob: URL after fetching it with
+// credentials; everything else is same-origin, and no page may frame the
+// portal (its delete button must not be clickjacked).
+func csp(shell string) string {
+	var hashes []string
+	for _, m := range inlineScript.FindAllStringSubmatch(shell, -1) {
+		sum := sha256.Sum256([]byte(m[1]))
+		hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	}
+	return "default-src 'self'; script-src " + strings.Join(hashes, " ") + " blob:; style-src 'unsafe-inline'; " +
+		"img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }

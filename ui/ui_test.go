@@ -28,6 +28,9 @@ func TestAssetsCachedAndCompressed(t *testing.T) {
 	if shell.StatusCode != 200 || shell.Header.Get("Cache-Control") != "no-cache" || shell.Header.Get("ETag") == "" {
 		t.Fatalf("shell: %d %v", shell.StatusCode, shell.Header)
 	}
+	if csp := shell.Header.Get("Content-Security-Policy"); strings.Count(csp, "'sha256-") != 2 || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("shell CSP should allow exactly its two inline scripts and forbid framing: %q", csp)
+	}
 	if strings.Contains(string(body), "<b>") || !strings.Contains(string(body), "v1 &lt;b&gt;") {
 		t.Error("the version is not HTML-escaped in the shell")
 	}
