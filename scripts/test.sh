@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
-# Runs every test suite of Ferry in one pass: vet, unit and race tests,
-# end-to-end tests against real components (NATS, containerd, Prometheus,
-# Alertmanager, Chromium). Installs what it needs first.
+# Runs every test suite of Ferry in one pass: go vet, unit and race tests,
+# end-to-end tests against the real binary and real components (NATS,
+# containerd, Prometheus, Alertmanager, Chromium), and the Kubernetes suite on
+# a real single-node cluster. Installs what it needs first; the Kubernetes
+# binaries are built once (about 25 min on 2 cores) in parallel with the
+# other suites and cached under ~/.cache/ferry/kube/VERSION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+export GOFLAGS=${GOFLAGS:-}
 ./scripts/install-deps.sh
+log=$(mktemp -d /tmp/ferry-test.XXXX)
+kube=${FERRY_KUBE:-1}
+if [ "$kube" = 1 ]; then
+  echo "== building Kubernetes test binaries in the background (cached by version) -> $log/kube-build.log"
+  nice -n 10 ./test/kube/build.sh >"$log/kube-build.log" 2>&1 &
+  kube_build=$!
+fi
 ./scripts/build.sh
 echo "== go vet"
 go vet ./...
+(cd test/kube && go vet ./...)
 echo "== go test -race (unit + e2e)"
-go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/ferry-test.log | grep -Ev '^(=== RUN|=== PAUSE|=== CONT)'
-echo "$(grep -c '^ok' /tmp/ferry-test.log) passed, $(grep -c '^FAIL' /tmp/ferry-test.log) failed"
+status=0
+go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
+grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|PASS$)' "$log/go-test.log" | grep -Ev '^\s+--- PASS' || true
+if [ "$kube" = 1 ]; then
+  echo "== Kubernetes e2e (waiting for the binaries)"
+  if wait "$kube_build"; then
+    (cd test/kube && FERRY_KUBE_REQUIRED=1 go test -count=1 -timeout 25m -v ./... >"$log/kube-test.log" 2>&1) || status=1
+    grep -E '^(---|ok|FAIL|PASS|SKIP|kube:|\s+\w+_test.go)' "$log/kube-test.log" || true
+    grep -q '^ok' "$log/kube-test.log" && echo "ok   kubernetes e2e" >>"$log/go-test.log" || echo "FAIL kubernetes e2e" >>"$log/go-test.log"
+  else
+    echo "Kubernetes build failed:"; tail -30 "$log/kube-build.log"; status=1
+    echo "FAIL kubernetes build" >>"$log/go-test.log"
+  fi
+fi
+passed=$(grep -c '^ok ' "$log/go-test.log" || true)
+failed=$(grep -c '^FAIL' "$log/go-test.log" || true)
+echo "logs: $log"
+echo "$passed passed, $failed failed"
+exit $status
