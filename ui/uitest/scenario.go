@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -100,6 +101,17 @@ func (s *Scenario) steps() {
 	s.wait("the function list", `location.pathname === "/ui/" && !document.getElementById("nav").hidden && !!document.getElementById("fn-count") && document.getElementById("fn-count").textContent !== ""`, 15*time.Second)
 	s.shot("03-functions-empty")
 
+	// The namespace switcher, when the server has another namespace.
+	other, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#ns-switch option")].map((o) => o.value).find((v) => v !== "`+ns+`") || ""`))
+	if other != "" {
+		s.do("switch namespace", chromedp.SetValue(chromedp.ID("ns-switch"), other),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("ns-switch").dispatchEvent(new Event("change"))`))
+		s.wait("the other namespace's list", `location.hash === "#/ns/`+other+`" && document.querySelector(".pagehead + .hint strong")?.textContent === "`+other+`"`, 10*time.Second)
+		s.do("switch back", chromedp.SetValue(chromedp.ID("ns-switch"), ns),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("ns-switch").dispatchEvent(new Event("change"))`))
+		s.wait("the default namespace's list", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== ""`, 10*time.Second)
+	}
+
 	s.do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
 	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
 	s.labelled("deploy form")
@@ -155,6 +167,7 @@ func (s *Scenario) steps() {
 	s.do("update", chromedp.SetValue(chromedp.ID("f-env"), "GREETING=updated"), chromedp.Click(chromedp.ID("f-submit")))
 	s.wait("the updated environment", `location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("cfg-env")?.textContent || "").includes("updated")`, 30*time.Second)
 	s.shot("11-updated")
+	s.dark("11-updated-dark")
 	s.do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
 	s.wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
 	s.shot("12-delete-confirm")
@@ -207,6 +220,20 @@ func writeTarGz(path string, files map[string]string) error {
 	tw.Close()
 	gz.Close()
 	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// dark takes a screenshot with the system colour scheme set to dark.
+func (s *Scenario) dark(name string) {
+	s.T.Helper()
+	set := func(v string) {
+		if _, err := chromedp.Call(s.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			s.fail("emulate prefers-color-scheme %s: %v", v, err)
+		}
+	}
+	set("dark")
+	s.shot(name)
+	set("")
 }
 
 func (s *Scenario) do(what string, actions ...chromedp.Action[chromedp.Void]) {
