@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/ferryfaas/ferry/ui/uitest"
 )
 
@@ -46,4 +47,28 @@ func TestPageWeight(t *testing.T) {
 	if w.FirstPaint <= 0 || w.FirstPaint > 300*time.Millisecond {
 		t.Errorf("first contentful paint %v; the budget is 300 ms", w.FirstPaint)
 	}
+}
+
+// TestBrowserInvokeViews checks how the invoke panel shows JSON (pretty)
+// and binary (a download link) answers, and that the list and the charts
+// say so when the gateway has no /system/stats.
+func TestBrowserInvokeViews(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	f, srv := newFake(t)
+	f.noStats = true
+	f.add("views")
+	s := uitest.Open(t, uitest.Target{URL: srv.URL, User: fakeUser, Password: fakePass}, filepath.Join("..", "test", "e2e", "out", "ui-fake"))
+	defer s.Close()
+	s.SignIn()
+	s.Wait("the note about missing stats", `document.getElementById("stats-note").textContent.includes("/system/stats")`, 10*time.Second)
+	s.Do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="views"] a`)))
+	s.Wait("the charts' note", `document.getElementById("fn-charts").textContent.includes("/system/stats")`, 10*time.Second)
+	s.Do("call /json", chromedp.SetValue(chromedp.ID("inv-method"), "GET"), chromedp.SetValue(chromedp.ID("inv-path"), "/json"), chromedp.Click(chromedp.ID("inv-submit")))
+	s.Wait("pretty JSON", `document.getElementById("inv-body-out")?.textContent === '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}'`, 10*time.Second)
+	s.Shot("20-invoke-json")
+	s.Do("call /bin", chromedp.SetValue(chromedp.ID("inv-path"), "/bin"), chromedp.Click(chromedp.ID("inv-submit")))
+	s.Wait("a download link", `(() => { const a = document.querySelector("#inv-body-out a[download]"); return !!a && a.href.startsWith("blob:") && a.textContent.includes("256 B"); })()`, 10*time.Second)
+	s.Shot("21-invoke-binary")
 }

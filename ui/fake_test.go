@@ -28,6 +28,14 @@ type fakeAPI struct {
 	noStats bool
 }
 
+// add puts a ready function in place, as if deployed.
+func (f *fakeAPI) add(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fns[name+"."+api.DefaultNamespace] = &api.FunctionStatus{Name: name, Namespace: api.DefaultNamespace, Image: "fake",
+		Replicas: 1, AvailableReplicas: 1, CreatedAt: time.Now()}
+}
+
 const fakeUser, fakePass = "admin", "s3cret-pass"
 
 func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
@@ -192,6 +200,18 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Duration-Seconds", "0.001")
+		switch rest := strings.TrimPrefix(r.PathValue("fn"), fn); rest {
+		case "/json":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"a":1,"b":[1,2]}`))
+			return
+		case "/bin":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			for i := 0; i < 256; i++ {
+				w.Write([]byte{byte(i)})
+			}
+			return
+		}
 		if s.Annotations["com.ferryfaas.artifact"] != "" {
 			// Stands in for the uploaded handler.sh of the scenario.
 			body = append([]byte("script: "), body...)

@@ -32,8 +32,9 @@ type Scenario struct {
 	T      testing.TB
 	Target Target
 	// Out receives a PNG screenshot of each page (test/e2e/out/...).
-	Out string
-	ctx context.Context
+	Out   string
+	ctx   context.Context
+	close func()
 
 	mu         sync.Mutex
 	exceptions []string
@@ -46,24 +47,46 @@ const fnName, ns = "ui-echo", "openfaas-fn"
 // its log line, scales it, deletes it, and checks for uncaught script
 // errors and unlabelled controls along the way.
 func Run(t testing.TB, tg Target, out string) {
+	s := Open(t, tg, out)
+	defer s.Close()
+	s.steps()
+}
+
+// Open starts a fresh headless Chromium for tg. Close it when done: Close
+// also fails the test on uncaught script errors seen meanwhile.
+func Open(t testing.TB, tg Target, out string) *Scenario {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 900)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer bcancel()
-	s := &Scenario{T: t, Target: tg, Out: out, ctx: bctx}
+	s := &Scenario{T: t, Target: tg, Out: out, ctx: bctx, close: func() { bcancel(); cancel() }}
 	go s.collectExceptions()
-	s.steps()
+	return s
+}
+
+// Close closes the browser and reports uncaught script errors.
+func (s *Scenario) Close() {
+	s.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.exceptions) > 0 {
-		t.Errorf("uncaught script errors in the portal:\n%s", strings.Join(s.exceptions, "\n"))
+		s.T.Errorf("uncaught script errors in the portal:\n%s", strings.Join(s.exceptions, "\n"))
 	}
+}
+
+// SignIn opens the portal and signs in with the target's credentials.
+func (s *Scenario) SignIn() {
+	s.T.Helper()
+	s.Do("open the portal", chromedp.Navigate(s.Target.URL+"/ui/"))
+	s.Wait("the login form", `!!document.getElementById("login-form")`, 10*time.Second)
+	s.Do("sign in", chromedp.SetValue(chromedp.ID("login-user"), s.Target.User),
+		chromedp.SetValue(chromedp.ID("login-password"), s.Target.Password), chromedp.Click(chromedp.ID("login-submit")))
+	s.Wait("the function list", `!document.getElementById("nav").hidden && document.getElementById("fn-count")?.textContent !== ""`, 15*time.Second)
 }
 
 func (s *Scenario) collectExceptions() {
@@ -86,104 +109,104 @@ func (s *Scenario) steps() {
 	tg := s.Target
 	// Opening /ui/ without credentials lands on the login form, not on the
 	// browser's basic-auth dialog.
-	s.do("open the portal", chromedp.Navigate(tg.URL+"/ui/"))
-	s.wait("the login form", `location.pathname === "/ui/login" && !!document.getElementById("login-form")`, 10*time.Second)
-	s.shot("01-login")
+	s.Do("open the portal", chromedp.Navigate(tg.URL+"/ui/"))
+	s.Wait("the login form", `location.pathname === "/ui/login" && !!document.getElementById("login-form")`, 10*time.Second)
+	s.Shot("01-login")
 
-	s.do("type a wrong password", chromedp.SetValue(chromedp.ID("login-user"), tg.User),
+	s.Do("type a wrong password", chromedp.SetValue(chromedp.ID("login-user"), tg.User),
 		chromedp.SetValue(chromedp.ID("login-password"), "wrong-"+tg.Password), chromedp.Click(chromedp.ID("login-submit")))
-	s.wait("the wrong-password message", `document.getElementById("login-error").textContent.includes("Wrong user name or password")`, 10*time.Second)
-	s.shot("02-login-wrong-password")
+	s.Wait("the wrong-password message", `document.getElementById("login-error").textContent.includes("Wrong user name or password")`, 10*time.Second)
+	s.Shot("02-login-wrong-password")
 
 	// Sign in with the keyboard only: type the password, press Enter.
-	s.do("sign in", chromedp.Evaluate[chromedp.Void](`document.getElementById("login-password").value = ""`), chromedp.Focus(chromedp.ID("login-password")),
+	s.Do("sign in", chromedp.Evaluate[chromedp.Void](`document.getElementById("login-password").value = ""`), chromedp.Focus(chromedp.ID("login-password")),
 		chromedp.KeyEvent(tg.Password+"\r"))
-	s.wait("the function list", `location.pathname === "/ui/" && !document.getElementById("nav").hidden && !!document.getElementById("fn-count") && document.getElementById("fn-count").textContent !== ""`, 15*time.Second)
-	s.shot("03-functions-empty")
+	s.Wait("the function list", `location.pathname === "/ui/" && !document.getElementById("nav").hidden && !!document.getElementById("fn-count") && document.getElementById("fn-count").textContent !== ""`, 15*time.Second)
+	s.Shot("03-functions-empty")
 
 	// The namespace switcher, when the server has another namespace.
 	other, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#ns-switch option")].map((o) => o.value).find((v) => v !== "`+ns+`") || ""`))
 	if other != "" {
-		s.do("switch namespace", chromedp.SetValue(chromedp.ID("ns-switch"), other),
+		s.Do("switch namespace", chromedp.SetValue(chromedp.ID("ns-switch"), other),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById("ns-switch").dispatchEvent(new Event("change"))`))
-		s.wait("the other namespace's list", `location.hash === "#/ns/`+other+`" && document.querySelector(".pagehead + .hint strong")?.textContent === "`+other+`"`, 10*time.Second)
-		s.do("switch back", chromedp.SetValue(chromedp.ID("ns-switch"), ns),
+		s.Wait("the other namespace's list", `location.hash === "#/ns/`+other+`" && document.querySelector(".pagehead + .hint strong")?.textContent === "`+other+`"`, 10*time.Second)
+		s.Do("switch back", chromedp.SetValue(chromedp.ID("ns-switch"), ns),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById("ns-switch").dispatchEvent(new Event("change"))`))
-		s.wait("the default namespace's list", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== ""`, 10*time.Second)
+		s.Wait("the default namespace's list", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== ""`, 10*time.Second)
 	}
 
-	s.do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
-	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
+	s.Do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
+	s.Wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
 	s.labelled("deploy form")
-	s.do("fill a bad name", chromedp.SetValue(chromedp.ID("f-service"), "Bad_Name"),
+	s.Do("fill a bad name", chromedp.SetValue(chromedp.ID("f-service"), "Bad_Name"),
 		chromedp.SetValue(chromedp.ID("f-image"), "cat"), chromedp.SetValue(chromedp.ID("f-fprocess"), "cat"),
 		chromedp.Click(chromedp.ID("f-submit")))
-	s.wait("the client-side name error by the field",
+	s.Wait("the client-side name error by the field",
 		`document.getElementById("f-service-error").textContent.includes("lower-case") && document.getElementById("f-service").getAttribute("aria-invalid") === "true" && document.activeElement.id === "f-service"`, 10*time.Second)
-	s.shot("04-deploy-client-error")
+	s.Shot("04-deploy-client-error")
 
 	// A label key the client does not check: the gateway's 400
 	// (field "labels": ...) must land by the labels field.
-	s.do("fill a bad label key", chromedp.SetValue(chromedp.ID("f-service"), fnName),
+	s.Do("fill a bad label key", chromedp.SetValue(chromedp.ID("f-service"), fnName),
 		chromedp.SetValue(chromedp.ID("f-labels"), "bad key!=x"), chromedp.Click(chromedp.ID("f-submit")))
-	s.wait("the server's labels error by the field",
+	s.Wait("the server's labels error by the field",
 		`document.getElementById("f-labels-error").textContent.length > 0 && document.getElementById("f-labels").getAttribute("aria-invalid") === "true" && document.getElementById("f-service-error").textContent === ""`, 15*time.Second)
-	s.shot("05-deploy-server-error")
+	s.Shot("05-deploy-server-error")
 
 	// tee copies the body to stdout (the response) and to stderr (a log line).
-	s.do("deploy", chromedp.SetValue(chromedp.ID("f-labels"), "team=portal"),
+	s.Do("deploy", chromedp.SetValue(chromedp.ID("f-labels"), "team=portal"),
 		chromedp.SetValue(chromedp.ID("f-env"), "GREETING=hello"),
 		chromedp.SetValue(chromedp.ID("f-fprocess"), "tee /dev/stderr"), chromedp.Click(chromedp.ID("f-submit")))
-	s.wait("the function page with a ready replica",
+	s.Wait("the function page with a ready replica",
 		`location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready / 1 desired")`, 60*time.Second)
 	s.labelled("function page")
-	s.shot("06-function")
+	s.Shot("06-function")
 
 	const body = "hello from the portal"
-	s.do("invoke", chromedp.SetValue(chromedp.ID("inv-body"), body), chromedp.Click(chromedp.ID("inv-submit")))
-	s.wait("the response body", `document.getElementById("inv-body-out")?.textContent === "`+body+`" && document.getElementById("inv-status").textContent.includes("200")`, 30*time.Second)
-	s.wait("the log line", `[...document.querySelectorAll("#logs .line")].some((l) => l.textContent.includes("`+body+`"))`, 30*time.Second)
-	s.shot("07-invoked-and-logged")
+	s.Do("invoke", chromedp.SetValue(chromedp.ID("inv-body"), body), chromedp.Click(chromedp.ID("inv-submit")))
+	s.Wait("the response body", `document.getElementById("inv-body-out")?.textContent === "`+body+`" && document.getElementById("inv-status").textContent.includes("200")`, 30*time.Second)
+	s.Wait("the log line", `[...document.querySelectorAll("#logs .line")].some((l) => l.textContent.includes("`+body+`"))`, 30*time.Second)
+	s.Shot("07-invoked-and-logged")
 
-	s.do("scale to 2", chromedp.SetValue(chromedp.ID("scale-replicas"), "2"), chromedp.Click(chromedp.ID("scale-submit")))
-	s.wait("two ready replicas", `(document.getElementById("replicas-value")?.textContent || "").startsWith("2 ready / 2 desired")`, 60*time.Second)
-	s.wait("the charts", `!!document.querySelector("#fn-charts figure svg, #fn-charts p")`, 10*time.Second)
-	s.shot("08-scaled")
+	s.Do("scale to 2", chromedp.SetValue(chromedp.ID("scale-replicas"), "2"), chromedp.Click(chromedp.ID("scale-submit")))
+	s.Wait("two ready replicas", `(document.getElementById("replicas-value")?.textContent || "").startsWith("2 ready / 2 desired")`, 60*time.Second)
+	s.Wait("the charts", `!!document.querySelector("#fn-charts figure svg, #fn-charts p")`, 10*time.Second)
+	s.Shot("08-scaled")
 
-	s.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
-	s.wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
-	s.shot("09-functions")
-	s.do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-	s.wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
-	s.shot("10-functions-phone")
-	s.do("desktop size", chromedp.EmulateViewport(1280, 900))
+	s.Do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
+	s.Wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
+	s.Shot("09-functions")
+	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
+	s.Shot("10-functions-phone")
+	s.Do("desktop size", chromedp.EmulateViewport(1280, 900))
 
-	s.do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
-	s.wait("the function page", `!!document.getElementById("delete-open")`, 10*time.Second)
+	s.Do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
+	s.Wait("the function page", `!!document.getElementById("delete-open")`, 10*time.Second)
 
 	// Update from the form: it comes prefilled, and the change shows.
-	s.do("edit", chromedp.Click(chromedp.ID("edit-link")))
-	s.wait("the prefilled update form", `document.getElementById("f-fprocess")?.value === "tee /dev/stderr" && document.getElementById("f-service").readOnly && document.getElementById("f-env").value === "GREETING=hello"`, 10*time.Second)
-	s.do("update", chromedp.SetValue(chromedp.ID("f-env"), "GREETING=updated"), chromedp.Click(chromedp.ID("f-submit")))
-	s.wait("the updated environment", `location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("cfg-env")?.textContent || "").includes("updated")`, 30*time.Second)
-	s.shot("11-updated")
+	s.Do("edit", chromedp.Click(chromedp.ID("edit-link")))
+	s.Wait("the prefilled update form", `document.getElementById("f-fprocess")?.value === "tee /dev/stderr" && document.getElementById("f-service").readOnly && document.getElementById("f-env").value === "GREETING=hello"`, 10*time.Second)
+	s.Do("update", chromedp.SetValue(chromedp.ID("f-env"), "GREETING=updated"), chromedp.Click(chromedp.ID("f-submit")))
+	s.Wait("the updated environment", `location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("cfg-env")?.textContent || "").includes("updated")`, 30*time.Second)
+	s.Shot("11-updated")
 	s.dark("11-updated-dark")
-	s.do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
-	s.wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
-	s.shot("12-delete-confirm")
-	s.do("confirm", chromedp.Click(chromedp.ID("delete-confirm")))
-	s.wait("the list without the function", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== "" && !document.querySelector('tr[data-name="`+fnName+`"]')`, 30*time.Second)
+	s.Do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
+	s.Wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
+	s.Shot("12-delete-confirm")
+	s.Do("confirm", chromedp.Click(chromedp.ID("delete-confirm")))
+	s.Wait("the list without the function", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== "" && !document.querySelector('tr[data-name="`+fnName+`"]')`, 30*time.Second)
 	if code := s.apiStatus("/system/function/" + fnName + "?namespace=" + ns); code != http.StatusNotFound {
 		s.T.Fatalf("after delete from the portal, GET /system/function/%s answered %d, want 404", fnName, code)
 	}
-	s.shot("13-deleted")
+	s.Shot("13-deleted")
 
 	s.artifact()
 
 	if tg.Unreachable != nil {
 		tg.Unreachable()
-		s.wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
-		s.shot("16-unreachable")
+		s.Wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
+		s.Shot("16-unreachable")
 	}
 }
 
@@ -195,16 +218,16 @@ func (s *Scenario) artifact() {
 		s.T.Fatal(err)
 	}
 	const name = "ui-script"
-	s.do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
-	s.wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
-	s.do("choose the artifact", chromedp.SetValue(chromedp.ID("f-service"), name), chromedp.Click(chromedp.ID("src-artifact")),
+	s.Do("open the deploy form", chromedp.Click(chromedp.ID("nav-deploy")))
+	s.Wait("the deploy form", `!!document.getElementById("deploy-form")`, 10*time.Second)
+	s.Do("choose the artifact", chromedp.SetValue(chromedp.ID("f-service"), name), chromedp.Click(chromedp.ID("src-artifact")),
 		chromedp.SetUploadFiles(chromedp.ID("f-artifact"), []string{tgz}), chromedp.SetValue(chromedp.ID("f-fprocess"), "sh handler.sh"))
-	s.shot("14-deploy-artifact")
-	s.do("deploy the artifact", chromedp.Click(chromedp.ID("f-submit")))
-	s.wait("the artifact function ready", `location.hash === "#/fn/`+ns+`/`+name+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready")`, 60*time.Second)
-	s.do("invoke the artifact", chromedp.SetValue(chromedp.ID("inv-body"), "hi"), chromedp.Click(chromedp.ID("inv-submit")))
-	s.wait("the artifact's answer", `document.getElementById("inv-body-out")?.textContent === "script: hi"`, 30*time.Second)
-	s.shot("15-artifact-invoked")
+	s.Shot("14-deploy-artifact")
+	s.Do("deploy the artifact", chromedp.Click(chromedp.ID("f-submit")))
+	s.Wait("the artifact function ready", `location.hash === "#/fn/`+ns+`/`+name+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready")`, 60*time.Second)
+	s.Do("invoke the artifact", chromedp.SetValue(chromedp.ID("inv-body"), "hi"), chromedp.Click(chromedp.ID("inv-submit")))
+	s.Wait("the artifact's answer", `document.getElementById("inv-body-out")?.textContent === "script: hi"`, 30*time.Second)
+	s.Shot("15-artifact-invoked")
 }
 
 func writeTarGz(path string, files map[string]string) error {
@@ -232,11 +255,12 @@ func (s *Scenario) dark(name string) {
 		}
 	}
 	set("dark")
-	s.shot(name)
+	s.Shot(name)
 	set("")
 }
 
-func (s *Scenario) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+// Do runs browser actions; a failure ends the test with the page state.
+func (s *Scenario) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	s.T.Helper()
 	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
 	defer cancel()
@@ -245,8 +269,8 @@ func (s *Scenario) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// wait polls a JavaScript predicate until it holds.
-func (s *Scenario) wait(what, predicate string, timeout time.Duration) {
+// Wait polls a JavaScript predicate until it holds.
+func (s *Scenario) Wait(what, predicate string, timeout time.Duration) {
 	s.T.Helper()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout+5*time.Second)
 	defer cancel()
@@ -271,7 +295,8 @@ func (s *Scenario) labelled(page string) {
 	}
 }
 
-func (s *Scenario) shot(name string) {
+// Shot writes a full-page PNG screenshot to Out/name.png.
+func (s *Scenario) Shot(name string) {
 	s.T.Helper()
 	buf, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -290,7 +315,7 @@ func (s *Scenario) fail(format string, args ...any) {
 		status: document.getElementById("status")?.textContent, alert: document.getElementById("alert")?.textContent,
 		formError: document.getElementById("form-error")?.textContent || document.getElementById("login-error")?.textContent,
 		fieldErrors: [...document.querySelectorAll(".field-error")].map((e) => e.textContent).filter(Boolean)})`))
-	s.shot("failed")
+	s.Shot("failed")
 	s.mu.Lock()
 	exc := strings.Join(s.exceptions, "; ")
 	s.mu.Unlock()
