@@ -76,9 +76,19 @@ func (f *forker) start(ctx context.Context, r *http.Request) (*forkRun, error) {
 				return fail(errBody{err})
 			}
 		} else {
+			// serializing reads the whole body first (the handler never
+			// touches r.Body after it returns); streaming feeds it as it comes.
+			var body io.Reader = r.Body
+			if f.w.cfg.Mode == ModeSerializing {
+				b, err := io.ReadAll(r.Body)
+				if err != nil {
+					return fail(errBody{err})
+				}
+				body = bytes.NewReader(b)
+			}
 			bodyCopy = func() {
 				bp := copyBufPool.Get().(*[]byte)
-				io.CopyBuffer(writerOnly{pw}, readerOnly{r.Body}, *bp) // EPIPE when the function stops reading: fine
+				io.CopyBuffer(writerOnly{pw}, readerOnly{body}, *bp) // EPIPE when the function stops reading: fine
 				copyBufPool.Put(bp)
 				pw.Close()
 			}

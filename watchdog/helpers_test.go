@@ -64,6 +64,9 @@ func echoServer(addr string) int {
 		w.Header().Set("X-Echo-Length", fmt.Sprint(r.ContentLength))
 		w.Write(body)
 	})
+	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge) // without reading the body
+	})
 	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		fmt.Fprint(w, "closing")

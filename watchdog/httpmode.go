@@ -155,6 +155,8 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		small, cl = b, int64(len(b))
 	case cl != 0:
 		stream = r.Body
+		// the body is still being sent while the answer is already written
+		http.NewResponseController(w).EnableFullDuplex()
 	}
 
 	// While waiting for the answer, exec_timeout bounds the exchange (a
@@ -178,6 +180,11 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h[k] = vv
 		}
 	}
+	if stream != nil && !uc.bodyWritten() {
+		// Answered before the whole body was sent: the caller's connection
+		// cannot carry another request after this one, so say so.
+		h["Connection"] = connClose
+	}
 	w.WriteHeader(resp.StatusCode)
 
 	bp := copyBufPool.Get().(*[]byte)
@@ -192,17 +199,15 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cerr = copyFlushing(w, resp.Body, *bp)
 		aborted = !stop()
 	}
-	if aborted || cerr != nil || resp.Close {
-		uc.c.Close()
-	} else {
-		p.pool.put(uc)
-	}
+	p.pool.release(uc, !aborted && cerr == nil && !resp.Close)
 	if cerr != nil && !errors.Is(cerr, errClientWrite) && r.Context().Err() == nil {
 		// The upstream failed mid-body: abort so the caller sees a truncated
 		// response rather than a complete-looking one.
 		panic(http.ErrAbortHandler)
 	}
 }
+
+var connClose = []string{"close"}
 
 var errClientWrite = errors.New("write to caller failed")
 

@@ -201,3 +201,25 @@ func TestHTTPModeStaleConnection(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // let the upstream's idle timeout close the pooled connection
 	}
 }
+
+// TestHTTPModeEarlyAnswer: an upstream that answers before reading a large
+// streamed body neither hangs the watchdog nor poisons the connection pool.
+func TestHTTPModeEarlyAnswer(t *testing.T) {
+	wd := start(t, httpModeConfig(t, "exec_timeout=0"))
+	for i := 0; i < 3; i++ {
+		body := struct{ *strings.Reader }{strings.NewReader(strings.Repeat("z", 4<<20))}
+		req, _ := http.NewRequest("POST", wd.url+"/early", body)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("call %d: %d, want 413", i, resp.StatusCode)
+		}
+		if code, _, b := call(t, "POST", wd.url+"/", "after"); code != 200 || b != "after" {
+			t.Fatalf("next call %d: %d %q", i, code, b)
+		}
+	}
+}

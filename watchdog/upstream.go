@@ -27,10 +27,26 @@ type upstreamPool struct {
 }
 
 type upConn struct {
-	c   net.Conn
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	num [20]byte // scratch for Content-Length
+	c     net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	num   [20]byte   // scratch for Content-Length
+	wdone chan error // a body writer still running, see release
+	werr  error      // its result, once wdone was received
+}
+
+// bodyWritten reports whether the request body was written completely
+// (false while the writer still runs or if it failed).
+func (uc *upConn) bodyWritten() bool {
+	if uc.wdone != nil {
+		select {
+		case uc.werr = <-uc.wdone:
+			uc.wdone = nil
+		default:
+			return false
+		}
+	}
+	return uc.werr == nil
 }
 
 const upBufSize = 16 * 1024
@@ -65,6 +81,26 @@ func (p *upstreamPool) put(uc *upConn) {
 	}
 	p.mu.Unlock()
 	uc.c.Close()
+}
+
+// release ends an exchange: the connection goes back to the pool when
+// reusable and the request body was written whole, else it is closed.
+func (p *upstreamPool) release(uc *upConn, reusable bool) {
+	if !uc.bodyWritten() {
+		// The upstream answered without taking the whole body: the
+		// connection is out of sync; closing it unblocks the writer.
+		uc.c.Close()
+		if uc.wdone != nil {
+			<-uc.wdone
+		}
+		reusable = false
+	}
+	uc.wdone, uc.werr = nil, nil
+	if reusable {
+		p.put(uc)
+	} else {
+		uc.c.Close()
+	}
 }
 
 // closeIdle closes every pooled connection (shutdown).
@@ -159,6 +195,7 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 		if !deadline.IsZero() {
 			uc.c.SetDeadline(deadline)
 		}
+		uc.wdone, uc.werr = nil, nil
 		uc.writeHead(r, uri, contentLength)
 		var werr error
 		var wdone chan error
@@ -181,20 +218,14 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 		} else {
 			err = werr
 		}
-		if wdone != nil {
-			if err != nil {
-				uc.c.Close() // unblock the writer
-			}
-			if berr := <-wdone; berr != nil && err == nil {
-				// the upstream answered without taking the whole body: the
-				// connection is out of sync, so it is not reused
-				resp.Close = true
-			}
-		}
 		if err == nil {
+			uc.wdone = wdone // the upstream may answer before taking the whole body
 			return resp, uc, nil
 		}
 		uc.c.Close()
+		if wdone != nil {
+			<-wdone // the close unblocked it
+		}
 		if reused && stream == nil && attempt == 0 && closedByPeer(err) {
 			continue // the idle connection had been closed by the upstream
 		}
