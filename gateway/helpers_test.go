@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -96,5 +97,17 @@ func expect(t *testing.T, r result, code int, sub string) {
 	t.Helper()
 	if r.code != code || !strings.Contains(r.body, sub) {
 		t.Fatalf("got %d %q, want %d with %q", r.code, r.body, code, sub)
+	}
+}
+
+// wait receives from ch, failing the test instead of hanging.
+func wait[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
 	}
 }

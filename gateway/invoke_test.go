@@ -75,6 +75,9 @@ func TestInvokePassesRequestThrough(t *testing.T) {
 
 func TestLeastInFlight(t *testing.T) {
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	defer free() // never leave upstream handlers blocked (server Close waits on them)
 	arrived := make(chan string, 16)
 	hold := func(name string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -98,9 +101,9 @@ func TestLeastInFlight(t *testing.T) {
 			defer wg.Done()
 			call(t, "GET", srv.URL+"/function/slow", "", false)
 		}()
-		count[<-arrived]++
+		count[wait(t, arrived, "a call to arrive")]++
 	}
-	close(release)
+	free()
 	wg.Wait()
 	if count["a"] != 3 || count["b"] != 3 {
 		t.Fatalf("in-flight spread %v, want 3 and 3", count)
@@ -109,7 +112,7 @@ func TestLeastInFlight(t *testing.T) {
 	// Idle endpoints tie; the random tie-break must use both.
 	for i := 0; i < 60; i++ {
 		call(t, "GET", srv.URL+"/function/slow", "", false)
-		count[<-arrived]++
+		count[wait(t, arrived, "a call to arrive")]++
 	}
 	if count["a"] < 10 || count["b"] < 10 {
 		t.Fatalf("ties not spread: %v", count)
@@ -186,10 +189,10 @@ func TestRetryWaitsForReplacementReplica(t *testing.T) {
 	_, srv := newTestGateway(t, fp, nil)
 	done := make(chan result, 1)
 	go func() { done <- call(t, "GET", srv.URL+"/function/f", "", false) }()
-	<-fp.routed // first Route: the dead replica is picked
-	<-fp.routed // second Route, after the refused attempt
+	wait(t, fp.routed, "the first Route (the dead replica is picked)")
+	wait(t, fp.routed, "a second Route, after the refused attempt")
 	fp.setEndpoints(ns, "f", good)
-	expect(t, <-done, 200, "new replica")
+	expect(t, wait(t, done, "the call"), 200, "new replica")
 }
 
 func TestStreamingIsNotBuffered(t *testing.T) {
@@ -224,12 +227,19 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 			t.Fatalf("event %d: %q %v", i, line, err)
 		}
 		rd.ReadString('\n')
-		next <- struct{}{}
+		select {
+		case next <- struct{}{}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("upstream stopped")
+		}
 	}
 }
 
 func TestChunkedResponseStreams(t *testing.T) {
 	next := make(chan struct{})
+	var nextOnce sync.Once
+	free := func() { nextOnce.Do(func() { close(next) }) }
+	defer free()
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("first\n"))
 		w.(http.Flusher).Flush() // no Content-Length: chunked
@@ -248,7 +258,7 @@ func TestChunkedResponseStreams(t *testing.T) {
 	if l, err := rd.ReadString('\n'); l != "first\n" || err != nil {
 		t.Fatalf("first chunk %q %v", l, err)
 	}
-	close(next)
+	free()
 	if l, _ := rd.ReadString('\n'); l != "second\n" {
 		t.Fatalf("second chunk %q", l)
 	}
@@ -279,9 +289,9 @@ func TestWaitsForStartingReplica(t *testing.T) {
 	_, srv := newTestGateway(t, fp, nil)
 	done := make(chan result, 1)
 	go func() { done <- call(t, "GET", srv.URL+"/function/cold", "", false) }()
-	<-fp.routed
+	wait(t, fp.routed, "Route")
 	fp.setEndpoints(ns, "cold", addr)
-	expect(t, <-done, 200, "warm")
+	expect(t, wait(t, done, "the call"), 200, "warm")
 
 	// No replica within the timeout: 503.
 	fp.addFunction(ns, "never", 1)
@@ -376,7 +386,11 @@ func TestLogs(t *testing.T) {
 	defer resp.Body.Close()
 	rd := bufio.NewReader(resp.Body)
 	for i := 0; i < 3; i++ {
-		ch <- api.LogMessage{Name: "echo", Namespace: ns, Text: fmt.Sprint("line", i)}
+		select {
+		case ch <- api.LogMessage{Name: "echo", Namespace: ns, Text: fmt.Sprint("line", i)}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the gateway stopped reading the provider's log channel")
+		}
 		l, err := rd.ReadString('\n')
 		if err != nil || !strings.Contains(l, fmt.Sprint("line", i)) {
 			t.Fatalf("followed line %d: %q %v", i, l, err)
@@ -438,11 +452,11 @@ func TestConcurrentColdCallsAllWait(t *testing.T) {
 		go func() { results <- call(t, "GET", srv.URL+"/function/idle", "", false) }()
 	}
 	for i := 0; i < n; i++ {
-		<-called // every caller reaches Wake before the start completes
+		wait(t, called, "a Wake call") // every caller reaches Wake before the start completes
 	}
 	close(start)
 	for i := 0; i < n; i++ {
-		expect(t, <-results, 200, "awake")
+		expect(t, wait(t, results, "a cold call"), 200, "awake")
 	}
 }
 
