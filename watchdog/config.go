@@ -197,7 +197,7 @@ func (c *Config) Validate() error {
 			return errors.New("mode http needs upstream_url (for example http://127.0.0.1:3000)")
 		}
 		u, err := url.Parse(c.UpstreamURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || u.Scheme != "http" || u.Host == "" {
 			return fmt.Errorf("upstream_url %q is not an http:// URL with a host", c.UpstreamURL)
 		}
 	case ModeStreaming, ModeSerializing:
