@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package watchdog
 
@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -128,9 +127,6 @@ func TestProcessHTTPModeReadyFD(t *testing.T) {
 // TestProcessKilledTakesFunction: a watchdog killed with SIGKILL (no chance
 // to clean up) does not leave its http-mode function running.
 func TestProcessKilledTakesFunction(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("parent-death signal is Linux-only")
-	}
 	up := freePort(t)
 	upAddr := fmt.Sprintf("127.0.0.1:%d", up)
 	pidFile := filepath.Join(t.TempDir(), "fn.pid")
