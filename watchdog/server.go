@@ -178,6 +178,7 @@ func (w *watchdog) drain(srv *http.Server) error {
 	wasReady := w.state.Swap(stateDraining) == stateReady
 	w.removeLock()
 	if d := w.cfg.HealthcheckInterval; d > 0 && wasReady {
+		w.log.Printf("draining: unhealthy now, still serving for healthcheck_interval=%s", d)
 		time.Sleep(d) // the drain period itself, not synchronisation
 	}
 	grace := addGrace(max(w.cfg.WriteTimeout, w.cfg.ExecTimeout))
@@ -187,6 +188,7 @@ func (w *watchdog) drain(srv *http.Server) error {
 		srv.Close()
 		return fmt.Errorf("drain: in-flight requests still running after %s", grace)
 	}
+	w.log.Printf("drained: exiting")
 	return nil
 }
 
