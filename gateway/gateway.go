@@ -27,7 +27,8 @@ type Gateway struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	auth      basicAuth
-	transport *http.Transport
+	transport *http.Transport // streamed bodies
+	fast      *fastPool       // everything else
 	lb        balancer
 	ids       callIDs
 	// nsSuffix is "." + DefaultNamespace, for "name.namespace" labels.
@@ -71,6 +72,7 @@ func New(cfg Config) (*Gateway, error) {
 		mux:       http.NewServeMux(),
 		auth:      newBasicAuth(cfg.Credentials),
 		transport: newTransport(),
+		fast:      newFastPool(),
 		nsSuffix:  "." + cfg.DefaultNamespace,
 		retryWait: retryWait,
 		draining:  make(chan struct{}),
@@ -88,6 +90,7 @@ func New(cfg Config) (*Gateway, error) {
 func (g *Gateway) Close() {
 	g.Drain()
 	g.transport.CloseIdleConnections()
+	g.fast.close()
 }
 
 // Drain marks the gateway as shutting down: /healthz answers 503 and

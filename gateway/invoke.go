@@ -103,7 +103,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 // send makes one attempt, counting it in flight until relay is done.
 func (g *Gateway) send(ctx context.Context, r *http.Request, ep provider.Endpoint, t *target, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
 	inflight.Add(1)
-	resp, err := g.transport.RoundTrip(upstreamRequest(ctx, r, ep, t.suffix, body))
+	var resp *http.Response
+	var err error
+	if body.stream == nil {
+		resp, err = g.fast.roundTrip(ctx, r, ep.Address, cleanSuffix(t.suffix), body.mem)
+	} else {
+		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, t.suffix, body))
+	}
 	if err != nil {
 		inflight.Add(-1)
 		return nil, err

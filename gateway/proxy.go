@@ -186,10 +186,7 @@ func (s *streamBody) Close() error { return nil }
 
 // upstreamRequest builds the request to one replica.
 func upstreamRequest(ctx context.Context, r *http.Request, ep provider.Endpoint, suffix string, body *reqBody) *http.Request {
-	if strings.HasPrefix(suffix, "//") {
-		// "//x" as a request target would read as an authority.
-		suffix = "/" + strings.TrimLeft(suffix, "/")
-	}
+	suffix = cleanSuffix(suffix)
 	rc, n := body.reader()
 	out := &http.Request{
 		Method:        r.Method,
@@ -202,6 +199,15 @@ func upstreamRequest(ctx context.Context, r *http.Request, ep provider.Endpoint,
 		ContentLength: n,
 	}
 	return out.WithContext(ctx)
+}
+
+// cleanSuffix keeps "//x" from being read as an authority in the request
+// target.
+func cleanSuffix(suffix string) string {
+	if strings.HasPrefix(suffix, "//") {
+		return "/" + strings.TrimLeft(suffix, "/")
+	}
+	return suffix
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -1,0 +1,302 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// fastPool is the upstream client for calls whose body is absent or held
+// in memory (nearly all of them). It writes the request and reads the
+// response on the handler's own goroutine over a pooled keep-alive
+// connection, where http.Transport hands each call to two connection
+// goroutines and back; that hand-off is most of a proxy hop's CPU on a
+// busy machine. Streamed bodies still go through http.Transport, which
+// reads the response while the body is being written (a replica that
+// echoes a large body as it reads it would otherwise deadlock).
+type fastPool struct {
+	mu     sync.Mutex
+	idle   map[string][]*upConn
+	closed bool
+	swept  time.Time // last sweep for expired connections
+	dialer net.Dialer
+}
+
+const (
+	fastMaxIdlePerHost = 256
+	fastIdleTimeout    = 90 * time.Second
+)
+
+func newFastPool() *fastPool {
+	return &fastPool{idle: map[string][]*upConn{}, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+}
+
+// upConn is one connection to a replica with its buffers.
+type upConn struct {
+	net.Conn
+	addr   string
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+}
+
+// errStale marks a kept-alive connection the replica had already closed:
+// nothing was processed, so the call is sent again on a new connection.
+var errStale = errors.New("kept-alive connection was closed by the replica")
+
+// get pops the most recently used idle connection, or dials.
+func (p *fastPool) get(ctx context.Context, addr string) (c *upConn, reused bool, err error) {
+	now := time.Now()
+	p.mu.Lock()
+	list := p.idle[addr]
+	for len(list) > 0 {
+		c = list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		if now.Sub(c.idleAt) < fastIdleTimeout {
+			p.idle[addr] = list
+			p.mu.Unlock()
+			return c, true, nil
+		}
+		c.Close()
+	}
+	p.idle[addr] = list
+	p.mu.Unlock()
+	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &upConn{Conn: nc, addr: addr, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+}
+
+func (p *fastPool) put(c *upConn) {
+	now := time.Now()
+	c.idleAt = now
+	p.mu.Lock()
+	if p.closed || len(p.idle[c.addr]) >= fastMaxIdlePerHost {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.idle[c.addr] = append(p.idle[c.addr], c)
+	var expired []*upConn
+	if now.Sub(p.swept) > fastIdleTimeout/3 {
+		p.swept = now
+		expired = p.sweepLocked(now)
+	}
+	p.mu.Unlock()
+	for _, e := range expired {
+		e.Close()
+	}
+}
+
+// sweepLocked removes connections idle too long, such as those to
+// replicas that are gone (their sockets would otherwise stay open).
+func (p *fastPool) sweepLocked(now time.Time) (expired []*upConn) {
+	for addr, list := range p.idle {
+		keep := list[:0]
+		for _, c := range list {
+			if now.Sub(c.idleAt) < fastIdleTimeout {
+				keep = append(keep, c)
+			} else {
+				expired = append(expired, c)
+			}
+		}
+		clear(list[len(keep):])
+		if len(keep) == 0 {
+			delete(p.idle, addr)
+		} else {
+			p.idle[addr] = keep
+		}
+	}
+	return expired
+}
+
+// purge closes the idle connections of an address (its replica restarted).
+func (p *fastPool) purge(addr string) {
+	p.mu.Lock()
+	list := p.idle[addr]
+	delete(p.idle, addr)
+	p.mu.Unlock()
+	for _, c := range list {
+		c.Close()
+	}
+}
+
+// close closes every idle connection and stops pooling.
+func (p *fastPool) close() {
+	p.mu.Lock()
+	all := p.idle
+	p.idle, p.closed = map[string][]*upConn{}, true
+	p.mu.Unlock()
+	for _, list := range all {
+		for _, c := range list {
+			c.Close()
+		}
+	}
+}
+
+// roundTrip sends r (its headers already prepared) with body to addr and
+// returns the response with its headers read; the body is read by the
+// caller, and closing it returns the connection to the pool.
+func (p *fastPool) roundTrip(ctx context.Context, r *http.Request, addr, suffix string, body []byte) (*http.Response, error) {
+	for fresh := false; ; fresh = true {
+		c, reused, err := p.get(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := p.exchange(ctx, c, r, suffix, body, reused)
+		if err == nil {
+			return resp, nil
+		}
+		c.Close()
+		if err == errStale && !fresh && ctx.Err() == nil {
+			p.purge(addr) // its siblings are stale too
+			continue
+		}
+		return nil, err
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// exchange writes the request and reads the response head on c.
+func (p *fastPool) exchange(ctx context.Context, c *upConn, r *http.Request, suffix string, body []byte, reused bool) (*http.Response, error) {
+	// Cancellation and the call's deadline interrupt blocked I/O.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
+	if err := writeRequest(c.bw, r, c.addr, suffix, body); err != nil {
+		stop()
+		if reused && ctx.Err() == nil {
+			return nil, errStale
+		}
+		return nil, err
+	}
+	// Wait for the first byte apart: ReadResponse reports a connection
+	// closed before any byte and one closed mid-header alike.
+	if _, err := c.br.Peek(1); err != nil {
+		stop()
+		if reused && ctx.Err() == nil && closedBeforeAnswer(err) {
+			return nil, errStale
+		}
+		return nil, err
+	}
+	var resp *http.Response
+	for {
+		var err error
+		resp, err = http.ReadResponse(c.br, methodRequest(r.Method))
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		resp.Body.Close() // 1xx: informational, the real answer follows
+	}
+	keep := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	resp.Body = &fastBody{rc: resp.Body, c: c, p: p, stop: stop, keep: keep}
+	return resp, nil
+}
+
+// closedBeforeAnswer: the replica closed or reset the connection before
+// sending a byte of its answer.
+func closedBeforeAnswer(err error) bool {
+	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+var (
+	headRequest  = &http.Request{Method: http.MethodHead}
+	otherRequest = &http.Request{Method: http.MethodGet}
+)
+
+// methodRequest is what http.ReadResponse needs to know about the request
+// (only whether it was HEAD); the values are shared and never modified.
+func methodRequest(m string) *http.Request {
+	if m == http.MethodHead {
+		return headRequest
+	}
+	return otherRequest
+}
+
+// writeRequest writes an HTTP/1.1 request. Header names and values come
+// from a request net/http parsed and validated, plus the gateway's own.
+func writeRequest(bw *bufio.Writer, r *http.Request, addr, suffix string, body []byte) error {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(suffix)
+	if q := r.URL.RawQuery; q != "" {
+		bw.WriteByte('?')
+		bw.WriteString(q)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(addr)
+	bw.WriteString("\r\n")
+	for k, vv := range r.Header {
+		if k == "Content-Length" || k == "Host" {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if body != nil || needsLength(r.Method) {
+		var num [20]byte
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	bw.Write(body)
+	return bw.Flush()
+}
+
+// needsLength: methods that carry a body get "Content-Length: 0" when
+// empty, as net/http's client sends.
+func needsLength(m string) bool {
+	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
+}
+
+// fastBody hands the connection back to the pool once the response was
+// read to its end, and closes it otherwise (a partly read body would have
+// to be drained, which may never end for a stream).
+type fastBody struct {
+	rc   io.ReadCloser
+	c    *upConn
+	p    *fastPool
+	stop func() bool
+	keep bool
+	eof  bool
+}
+
+func (b *fastBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *fastBody) Close() error {
+	c := b.c
+	if c == nil {
+		return nil
+	}
+	b.c = nil
+	// stop is false when the deadline already fired on the connection.
+	if b.stop() && b.eof && b.keep && c.br.Buffered() == 0 {
+		b.rc.Close()
+		b.p.put(c)
+		return nil
+	}
+	return c.Close()
+}
