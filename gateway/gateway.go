@@ -154,6 +154,10 @@ func (g *Gateway) routes() (err error) {
 	m.Handle("POST /system/namespace/{ns}", g.wrap(g.createNamespace))
 	m.Handle("PUT /system/namespace/{ns}", g.wrap(g.updateNamespace))
 	m.Handle("DELETE /system/namespace/{ns}", g.wrap(g.deleteNamespace))
+	// The go-sdk names the namespace in the body only.
+	m.Handle("POST /system/namespace/{$}", g.wrap(g.createNamespace))
+	m.Handle("PUT /system/namespace/{$}", g.wrap(g.updateNamespace))
+	m.Handle("DELETE /system/namespace/{$}", g.wrap(g.deleteNamespace))
 	m.Handle("GET /system/info", g.wrap(g.info))
 	m.Handle("GET /healthz", g.wrap(g.healthz))
 	m.Handle("POST /system/alert", g.mounted(g.cfg.Alert, "the alert sink (autoscaling) is not enabled"))

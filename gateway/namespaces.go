@@ -57,10 +57,17 @@ func (g *Gateway) updateNamespace(w http.ResponseWriter, r *http.Request) error 
 	return accepted(w)
 }
 
-// deleteNamespace is DELETE /system/namespace/{ns}: 202.
+// deleteNamespace is DELETE /system/namespace/{ns} (or /system/namespace/
+// with {"name"}): 202.
 func (g *Gateway) deleteNamespace(w http.ResponseWriter, r *http.Request) error {
-	name, err := pathNamespace(r)
-	if err != nil {
+	name := r.PathValue("ns")
+	if name == "" {
+		ns, err := g.readNamespace(w, r)
+		if err != nil {
+			return err
+		}
+		name = ns.Name
+	} else if err := api.ValidateName("namespace", name); err != nil {
 		return err
 	}
 	if err := g.cfg.Provider.DeleteNamespace(r.Context(), name); err != nil {
@@ -74,13 +81,16 @@ func pathNamespace(r *http.Request) (string, error) {
 	return name, api.ValidateName("namespace", name)
 }
 
-// readNamespace reads an optional Namespace body whose name, when given,
-// must match the path.
+// readNamespace reads a Namespace body. With a name in the path the body
+// is optional and its name, when given, must match; on /system/namespace/
+// (the go-sdk's CreateNamespace) the name comes from the body.
 func (g *Gateway) readNamespace(w http.ResponseWriter, r *http.Request) (api.Namespace, error) {
 	var ns api.Namespace
-	name, err := pathNamespace(r)
-	if err != nil {
-		return ns, err
+	name := r.PathValue("ns")
+	if name != "" {
+		if err := api.ValidateName("namespace", name); err != nil {
+			return ns, err
+		}
 	}
 	b, err := g.readBody(w, r)
 	if err != nil {
@@ -91,7 +101,13 @@ func (g *Gateway) readNamespace(w http.ResponseWriter, r *http.Request) (api.Nam
 			return ns, err
 		}
 	}
-	if ns.Name != "" && ns.Name != name {
+	switch {
+	case name == "":
+		if err := api.ValidateName("namespace", ns.Name); err != nil {
+			return ns, fieldError("name", err)
+		}
+		return ns, nil
+	case ns.Name != "" && ns.Name != name:
 		return ns, api.BadRequest("field \"name\": %q does not match the namespace %q in the path", short(ns.Name), name)
 	}
 	ns.Name = name

@@ -84,6 +84,11 @@ func TestNamespaces(t *testing.T) {
 	expect(t, call(t, "GET", u+"/system/namespace/team-a", "", true), 200, `"team":"aa"`)
 	expect(t, call(t, "PUT", u+"/system/namespace/team-a", `{"name":"team-b"}`, true), 400, "does not match")
 	expect(t, call(t, "DELETE", u+"/system/namespace/team-b", "", true), 202, "")
+	// go-sdk style: the name in the body.
+	expect(t, call(t, "POST", u+"/system/namespace/", `{"name":"team-c","labels":{"openfaas":"1"}}`, true), 201, "")
+	expect(t, call(t, "GET", u+"/system/namespace/team-c", "", true), 200, `"openfaas":"1"`)
+	expect(t, call(t, "POST", u+"/system/namespace/", `{}`, true), 400, `field "name"`)
+	expect(t, call(t, "DELETE", u+"/system/namespace/", `{"name":"team-c"}`, true), 202, "")
 	expect(t, call(t, "GET", u+"/system/namespace/team-b", "", true), 404, "not found")
 }
 
