@@ -112,7 +112,7 @@ func runWatchdog(t *testing.T, res *Result, dir string) string {
 	t.Helper()
 	port := freePort(t)
 	env := append(os.Environ(), "fprocess="+res.EnvProcess, "bind_address=127.0.0.1",
-		fmt.Sprintf("port=%d", port), "metrics_port=0", "FERRY_READY_FD=3", "TMPDIR="+t.TempDir())
+		fmt.Sprintf("port=%d", port), "metrics_port=0", "healthcheck_interval=50ms", "FERRY_READY_FD=3", "TMPDIR="+t.TempDir())
 	for k, v := range res.EnvVars {
 		env = append(env, k+"="+v)
 	}

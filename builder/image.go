@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ferryfaas/ferry/templates"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -77,9 +79,7 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 		layerType = types.DockerLayer
 	}
 
-	wdLayer, err := layerOf(append(parentDirs("usr/bin/", 0o755),
-		tarEntry{name: "tmp/", mode: 0o1777, typ: tar.TypeDir},
-		tarEntry{name: watchdogPath, src: o.WatchdogBinary, mode: 0o755, typ: tar.TypeReg}), tarOwner{}, layerType)
+	wdLayer, err := watchdogLayer(o.WatchdogBinary, layerType)
 	if err != nil {
 		return fmt.Errorf("watchdog layer: %w", err)
 	}
@@ -214,10 +214,7 @@ func layerOf(entries []tarEntry, owner tarOwner, mt types.MediaType) (v1.Layer, 
 	if err := writeTarGz(&buf, entries, owner); err != nil {
 		return nil, err
 	}
-	b := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}, tarball.WithMediaType(mt))
+	return layerFromBytes(buf.Bytes(), mt)
 }
 
 // writeLayout replaces out with an OCI layout holding img, named by the
@@ -234,4 +231,38 @@ func writeLayout(out string, img v1.Image, tag name.Tag) error {
 		"org.opencontainers.image.ref.name": tag.String(),
 		"io.containerd.image.name":          tag.String(),
 	}))
+}
+
+// watchdogLayers caches the compressed watchdog layer by the binary's
+// digest: one `ferry build` of many functions compresses it once.
+var watchdogLayers sync.Map // string -> v1.Layer
+
+func watchdogLayer(bin string, mt types.MediaType) (v1.Layer, error) {
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%x %s", sha256.Sum256(b), mt)
+	if l, ok := watchdogLayers.Load(key); ok {
+		return l.(v1.Layer), nil
+	}
+	var buf bytes.Buffer
+	entries := append(parentDirs("usr/bin/", 0o755),
+		tarEntry{name: "tmp/", mode: 0o1777, typ: tar.TypeDir},
+		tarEntry{name: watchdogPath, content: b, mode: 0o755, typ: tar.TypeReg})
+	if err := writeTarGz(&buf, entries, tarOwner{}); err != nil {
+		return nil, err
+	}
+	l, err := layerFromBytes(buf.Bytes(), mt)
+	if err != nil {
+		return nil, err
+	}
+	watchdogLayers.Store(key, l)
+	return l, nil
+}
+
+func layerFromBytes(gz []byte, mt types.MediaType) (v1.Layer, error) {
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(gz)), nil
+	}, tarball.WithMediaType(mt))
 }
