@@ -109,7 +109,7 @@ func (p *Provider) Delete(_ context.Context, namespace, name string) error {
 	}
 	done := make(chan struct{})
 	p.mu.Lock()
-	delete(p.fns[namespace], name)
+	p.setFunctionLocked(namespace, name, nil)
 	p.cleaning[key] = done
 	p.mu.Unlock()
 	f.shutdown()
@@ -198,10 +198,7 @@ func (p *Provider) register(rec record, spec *runSpec) *function {
 	logs := openLogBook(p.path("logs", ns, name+".log"), p.cfg.LogLines, p.cfg.LogFileBytes)
 	f := newFunction(p, rec, spec, logs)
 	p.mu.Lock()
-	if p.fns[ns] == nil {
-		p.fns[ns] = map[string]*function{}
-	}
-	p.fns[ns][name] = f
+	p.setFunctionLocked(ns, name, f)
 	p.mu.Unlock()
 	f.mu.Lock()
 	f.reconcileLocked()

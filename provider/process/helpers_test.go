@@ -47,7 +47,7 @@ const ns = api.DefaultNamespace
 // env is one provider on a data dir; reopen() closes and opens it again on
 // the same store and dir, as a restart of `ferry serve` would.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	st   *store.Store
 	p    *Provider
@@ -55,7 +55,7 @@ type env struct {
 	logs *bytes.Buffer
 }
 
-func newEnv(t *testing.T, tweak func(*Config)) *env {
+func newEnv(t testing.TB, tweak func(*Config)) *env {
 	t.Helper()
 	// Not t.TempDir: its parent is 0700, which function users could not
 	// traverse when tests run as root with isolation.
@@ -71,7 +71,7 @@ func newEnv(t *testing.T, tweak func(*Config)) *env {
 	e := &env{t: t, dir: dir, st: st, logs: &bytes.Buffer{}}
 	e.cfg = Config{
 		DataDir: dir, Store: st, Watchdog: []string{watchdogBin},
-		GatewayURL: "http://127.0.0.1:1", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		GatewayURL: "http://127.0.0.1:1", Log: testLogger(),
 		BackoffMin: 50 * time.Millisecond, BackoffMax: time.Second, StartTimeout: 20 * time.Second,
 	}
 	if tweak != nil {
@@ -227,3 +227,11 @@ func targz(t *testing.T, entries ...entry) []byte {
 }
 
 func newGzip(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }
+
+// testLogger discards, or writes debug logs to stderr with FERRY_TEST_LOG=1.
+func testLogger() *slog.Logger {
+	if os.Getenv("FERRY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -3,9 +3,11 @@ package process
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
@@ -28,9 +30,12 @@ type Provider struct {
 	// path (Route) never takes it.
 	opMu sync.Mutex
 
-	mu       sync.RWMutex
-	fns      map[string]map[string]*function // namespace -> name -> function
-	cleaning map[string]chan struct{}        // key -> closed when a deleted function's dirs are gone
+	mu  sync.RWMutex
+	fns map[string]map[string]*function // namespace -> name -> function
+	// index is an immutable copy of fns for Route: readers share no lock
+	// (an RWMutex's reader count bounces between cores on every call).
+	index    atomic.Pointer[map[string]map[string]*function]
+	cleaning map[string]chan struct{} // key -> closed when a deleted function's dirs are gone
 	closed   bool
 	// kill is closed when Close runs out of time: draining replicas get SIGKILL.
 	kill chan struct{}
@@ -46,16 +51,36 @@ func (p *Provider) Info() api.ProviderInfo {
 	return api.ProviderInfo{Name: "ferry-process", Orchestration: "process"}
 }
 
-// Route answers from the function's published snapshot: two map lookups
-// under a read lock and an atomic load, no allocation.
+// Route answers from the function's published snapshot: two atomic loads
+// and two map lookups, no lock, no allocation.
 func (p *Provider) Route(namespace, name string) (provider.Route, bool) {
-	p.mu.RLock()
-	f := p.fns[namespace][name]
-	p.mu.RUnlock()
+	idx := p.index.Load()
+	if idx == nil {
+		return provider.Route{}, false
+	}
+	f := (*idx)[namespace][name]
 	if f == nil {
 		return provider.Route{}, false
 	}
 	return *f.route.Load(), true
+}
+
+// setFunctionLocked adds (f != nil) or removes a function and republishes
+// the index; p.mu is held.
+func (p *Provider) setFunctionLocked(ns, name string, f *function) {
+	inner := maps.Clone(p.fns[ns])
+	if inner == nil {
+		inner = map[string]*function{}
+	}
+	if f != nil {
+		inner[name] = f
+	} else {
+		delete(inner, name)
+	}
+	next := maps.Clone(p.fns)
+	next[ns] = inner
+	p.fns = next
+	p.index.Store(&next)
 }
 
 func (p *Provider) lookup(namespace, name string) *function {

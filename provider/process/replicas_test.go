@@ -14,8 +14,10 @@ import (
 // What `faas-cli deploy --image X --name echo --fprocess cat` sends.
 func TestForkModeCat(t *testing.T) {
 	e := newEnv(t, nil)
+	start := time.Now()
 	e.deploy(api.FunctionDeployment{Service: "echo", Image: "ghcr.io/example/echo:latest", EnvProcess: "cat"})
 	r := e.waitReady("echo", 1)
+	t.Logf("deploy to ready: %s", time.Since(start))
 	if r.Failure != "" {
 		t.Fatalf("failure on a healthy function: %s", r.Failure)
 	}
@@ -170,4 +172,16 @@ func TestRouteDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { e.p.Route(ns, "hot") }); n != 0 {
 		t.Fatalf("Route allocates %.1f times per call", n)
 	}
+}
+
+func BenchmarkRoute(b *testing.B) {
+	e := newEnv(b, nil)
+	e.deploy(api.FunctionDeployment{Service: "hot", EnvProcess: "cat"})
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e.p.Route(ns, "hot")
+		}
+	})
 }

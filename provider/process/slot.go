@@ -125,6 +125,7 @@ func (s *slot) once() runResult {
 		return runResult{msg: "start watchdog: " + err.Error()}
 	}
 	pid := cmd.Process.Pid
+	started := time.Now()
 	cg.add(pid)
 	f.mu.Lock()
 	s.pid = pid
@@ -156,6 +157,7 @@ func (s *slot) once() runResult {
 			readyAt = time.Now()
 			cg.add(pid) // again: children forked before the first move
 			kids = descendants(pid)
+			p.log.Debug("replica ready", "function", f.name, "namespace", f.ns, "instance", s.instance, "pid", pid, "after", readyAt.Sub(started))
 			f.slotReady(s, "127.0.0.1:"+itoa(port))
 		case <-startT.C:
 			if readyAt.IsZero() {
