@@ -50,7 +50,7 @@ func (f *fakeFunctions) Get(_ context.Context, ns, name string) (api.FunctionSta
 // rig is an embedded NATS, an enqueuer behind an httptest server, a fake
 // gateway whose /function/ route calls fn, and a worker.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	emb     *Embedded
 	js      *JetStream
 	fns     *fakeFunctions
@@ -68,6 +68,14 @@ type rigOptions struct {
 	fn          http.HandlerFunc
 	noWorker    bool
 	dir         string
+}
+
+// newRigB is an enqueue-only rig for benchmarks.
+func newRigB(b *testing.B) *rig {
+	r := &rig{t: b, fns: &fakeFunctions{}, dir: b.TempDir()}
+	r.start(rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {}})
+	b.Cleanup(r.stop)
+	return r
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
+)
+
+// The async scenario (issue 5): how fast /async-function/ accepts calls
+// through the gateway at c=64 (worker off, so only enqueueing is measured;
+// each 202 means the call is on disk in JetStream), beside a synchronous
+// call of the same echo function; and the end-to-end completion rate (202
+// to callback received) for an echo function with the embedded worker.
+func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
+
+func runAsync(ctx context.Context, env *Env) ([]Row, error) {
+	dir, err := os.MkdirTemp("", "ferry-bench-async-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	echo := filepath.Join(dir, "echo")
+	if err := GoBuild(echo, "./bench/echo"); err != nil {
+		return nil, err
+	}
+	d := env.Dur(5 * time.Second)
+	const c = 64
+
+	// 1. Enqueue rate, no worker.
+	f, err := startWithEcho(ctx, dir, "enqueue", echo, "--queue-worker=false")
+	if err != nil {
+		return nil, err
+	}
+	Load(ctx, f.URL+"/function/echo", coreBody, c, d/8, 1_000_000)
+	syncR := Load(ctx, f.URL+"/function/echo", coreBody, c, d, 2_000_000)
+	Load(ctx, f.URL+"/async-function/echo", coreBody, c, d/8, 1_000_000)
+	asyncR := Load(ctx, f.URL+"/async-function/echo", coreBody, c, d, 2_000_000)
+	f.Stop()
+	env.Logf("   sync c=%d %8.0f req/s; async enqueue c=%d %8.0f req/s p50 %.3f ms p99 %.3f ms errors %d",
+		c, syncR.RPS, c, asyncR.RPS, Ms(asyncR.P50), Ms(asyncR.P99), asyncR.Errors)
+
+	// 2. End to end: enqueue n calls at c=64 with callbacks, embedded worker on.
+	n := 20000
+	if env.Quick {
+		n = 2000
+	}
+	f, err = startWithEcho(ctx, dir, "e2e", echo)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Stop()
+	done, rate, dups, err := asyncEndToEnd(ctx, f.URL+"/async-function/echo", n, c, 2*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	env.Logf("   async end to end: %d/%d calls back at %.0f calls/s (%d duplicate callbacks)", done, n, rate, dups)
+
+	rows := []Row{
+		{Case: fmt.Sprintf("async enqueue (202) c=%d", c), Metric: "req/s", Value: asyncR.RPS, Unit: "req/s",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: asyncR.RPS / 10000,
+			Target: ">= 10000 req/s", Met: asyncR.RPS >= 10000 && asyncR.Errors == 0},
+		{Case: fmt.Sprintf("async enqueue (202) c=%d", c), Metric: "p50 / p99", Value: Ms(asyncR.P50), Unit: fmt.Sprintf("ms / %.3f ms", Ms(asyncR.P99))},
+		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d", n, c), Metric: "calls/s (202 to callback)", Value: rate, Unit: "calls/s",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: rate / syncR.RPS},
+	}
+	if asyncR.Errors > 0 {
+		rows = append(rows, Row{Case: rows[0].Case, Metric: "errors", Value: float64(asyncR.Errors), Unit: "req"})
+	}
+	if done < n {
+		return rows, fmt.Errorf("only %d of %d async calls were called back within 2 minutes", done, n)
+	}
+	return rows, nil
+}
+
+// startWithEcho starts ferry serve with the echo function (max_inflight 64).
+func startWithEcho(ctx context.Context, dir, name, echo string, args ...string) (*harness.Ferry, error) {
+	data := filepath.Join(dir, "data-"+name)
+	os.MkdirAll(data, 0o755)
+	f, err := harness.Start(harness.Options{DataDir: data, Args: args})
+	if err != nil {
+		return nil, err
+	}
+	addr, _ := harness.FreeAddr()
+	if err := Deploy(f, map[string]any{"service": "echo", "image": "bench/echo", "envProcess": echo,
+		"labels":  map[string]string{"com.openfaas.queue.max_inflight": "64"},
+		"envVars": map[string]string{"mode": "http", "upstream_url": "http://" + addr, "ECHO_ADDR": addr}}); err != nil {
+		f.Stop()
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := f.WaitReady(wctx, "echo", "openfaas-fn", 1); err != nil {
+		f.Stop()
+		return nil, err
+	}
+	return f, nil
+}
+
+// asyncEndToEnd enqueues n calls with c workers and a loopback callback,
+// and returns how many distinct calls were called back and the rate from
+// the first enqueue to the last callback.
+func asyncEndToEnd(ctx context.Context, url string, n, c int, limit time.Duration) (done int, rate float64, dups int64, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var mu sync.Mutex
+	seen := make(map[string]bool, n)
+	var extra atomic.Int64
+	all := make(chan struct{})
+	var last time.Time
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Call-Id")
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[id] {
+			extra.Add(1)
+			return
+		}
+		seen[id] = true
+		last = time.Now()
+		if len(seen) == n {
+			close(all)
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	cb := "http://" + ln.Addr().String() + "/cb"
+
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	client := NewClient(c)
+	defer client.CloseIdleConnections()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(coreBody))
+				req.Header.Set("X-Call-Id", "b-"+strconv.FormatInt(i, 10))
+				req.Header.Set("X-Callback-Url", cb)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-all:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	done = len(seen)
+	if done > 0 {
+		rate = float64(done) / last.Sub(start).Seconds()
+	}
+	return done, rate, extra.Load(), nil
+}
