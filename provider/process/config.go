@@ -129,10 +129,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		sum := sha256.Sum256([]byte(cfg.DataDir))
 		p.cg.base = "ferry/" + hex.EncodeToString(sum[:6])
 	} else {
-		p.cg = &cgroupMgr{reason: "ferry does not run as root, so it cannot create cgroups"}
+		p.noIsolation = "ferry is not running as root on Linux"
 		if cfg.NoIsolation {
-			p.cg.reason = "isolation is turned off in this ferry's configuration"
+			p.noIsolation = "isolation is turned off in ferry's configuration"
 		}
+		p.cg = &cgroupMgr{reason: p.noIsolation + ", so it cannot create cgroups"}
 	}
 	for _, d := range []string{p.path("artifacts", "sha256"), p.path("artifacts", "tmp"), p.path("logs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

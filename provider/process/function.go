@@ -283,8 +283,8 @@ func (f *function) status() api.FunctionStatus {
 	}
 	st.Conditions = append(st.Conditions, readyCond)
 	if !f.p.isolate {
-		st.Conditions = append(st.Conditions, api.Condition{Type: "Isolated", Status: "False", Reason: "NotRoot", Time: now,
-			Message: "ferry is not running as root on Linux: replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path)"})
+		st.Conditions = append(st.Conditions, api.Condition{Type: "Isolated", Status: "False", Reason: "NotIsolated", Time: now,
+			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path)"})
 	}
 	if f.p.cg.enabled() {
 		if d.Limits != nil && (d.Limits.Memory != "" || d.Limits.CPU != "") {

@@ -29,8 +29,9 @@ type logBook struct {
 	maxFile int64
 
 	mu      sync.Mutex
-	ring    []logEntry
-	next    int // ring index of the next write
+	ring    []logEntry // grows to max, then wraps
+	max     int
+	next    int // ring index of the next write once full
 	full    bool
 	file    *os.File
 	size    int64
@@ -40,7 +41,7 @@ type logBook struct {
 }
 
 func openLogBook(path string, lines int, maxFile int64) *logBook {
-	b := &logBook{path: path, maxFile: maxFile, ring: make([]logEntry, lines), subs: map[chan logEntry]struct{}{}}
+	b := &logBook{path: path, maxFile: maxFile, max: lines, subs: map[chan logEntry]struct{}{}}
 	// Reload what the previous run wrote, oldest first.
 	for _, p := range []string{path + ".1", path} {
 		f, err := os.Open(p)
@@ -61,11 +62,13 @@ func openLogBook(path string, lines int, maxFile int64) *logBook {
 }
 
 func (b *logBook) push(e logEntry) {
-	b.ring[b.next] = e
-	b.next++
-	if b.next == len(b.ring) {
-		b.next, b.full = 0, true
+	if !b.full {
+		b.ring = append(b.ring, e)
+		b.full = len(b.ring) == b.max
+		return
 	}
+	b.ring[b.next] = e
+	b.next = (b.next + 1) % b.max
 }
 
 // add records a line and hands it to followers (never blocking capture: a
@@ -115,10 +118,8 @@ func (b *logBook) writeLocked(line []byte) {
 func (b *logBook) snapshot(follow bool) ([]logEntry, chan logEntry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []logEntry
-	if b.full {
-		out = append(out, b.ring[b.next:]...)
-	}
+	out := make([]logEntry, 0, len(b.ring))
+	out = append(out, b.ring[b.next:]...) // next is 0 until the ring is full
 	out = append(out, b.ring[:b.next]...)
 	var c chan logEntry
 	if follow {

@@ -24,7 +24,9 @@ type Provider struct {
 	st      *store.Store
 	log     *slog.Logger
 	isolate bool // root on Linux: per-function uid, secret bind mounts
-	cg      *cgroupMgr
+	// noIsolation says why isolate is false.
+	noIsolation string
+	cg          *cgroupMgr
 
 	// opMu serialises API writes (check-then-act on the store); the hot
 	// path (Route) never takes it.
