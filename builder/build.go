@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/ferryfaas/ferry/templates"
@@ -117,8 +116,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 }
 
 // runSettings is the command and watchdog environment of the function.
-// An http-mode template gets upstream_port and upstream_url with the
-// template's default port; the process runtime replaces both per replica.
+// An http-mode template whose shim takes its port from the environment
+// gets no upstream_url, so that the process runtime picks one per replica;
+// a template with a fixed upstream (faas-cli's own) keeps its upstream_url.
 func runSettings(fprocess string, tpl *templates.Template, handlerDir string) (string, map[string]string, error) {
 	mode, upstreamURL := tpl.Ferry.Mode, tpl.Ferry.UpstreamURL
 	if fprocess == "" {
@@ -148,9 +148,9 @@ func runSettings(fprocess string, tpl *templates.Template, handlerDir string) (s
 	env := map[string]string{"mode": mode}
 	if mode == "http" {
 		if tpl.Ferry.UpstreamPort != 0 {
-			port := strconv.Itoa(tpl.Ferry.UpstreamPort)
-			env["upstream_port"] = port
-			env["upstream_url"] = "http://127.0.0.1:" + port
+			// No upstream_url: the process runtime then gives each replica
+			// a free port (upstream_url, http_port, PORT) and the shims
+			// listen there; images carry the template's default port.
 		} else if upstreamURL != "" {
 			env["upstream_url"] = upstreamURL
 		} else {

@@ -39,8 +39,7 @@ func TestArtifactReproducible(t *testing.T) {
 		if want := filepath.Join(dir, "build", "fn.tar.gz"); res.ArtifactPath != want {
 			t.Errorf("artifact at %s, want %s", res.ArtifactPath, want)
 		}
-		if res.EnvProcess != "python3 index.py" || res.EnvVars["mode"] != "http" ||
-			res.EnvVars["upstream_port"] != "5000" || res.EnvVars["upstream_url"] != "http://127.0.0.1:5000" {
+		if res.EnvProcess != "python3 index.py" || len(res.EnvVars) != 1 || res.EnvVars["mode"] != "http" {
 			t.Errorf("run settings %q %v", res.EnvProcess, res.EnvVars)
 		}
 		checkTar(t, res.ArtifactPath)

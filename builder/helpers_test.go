@@ -106,7 +106,8 @@ func extractTarGz(t *testing.T, path, dst string) {
 
 // runWatchdog starts the real watchdog for a built function the way the
 // process runtime does: cwd = the extracted artifact, env = the Result's
-// fprocess and EnvVars, a per-replica upstream port, readiness signalled on
+// fprocess and EnvVars, a per-replica upstream port (as provider/process
+// sets it, so the shims are proven to follow it), readiness signalled on
 // FERRY_READY_FD. It returns the watchdog's base URL.
 func runWatchdog(t *testing.T, res *Result, dir string) string {
 	t.Helper()
@@ -116,9 +117,12 @@ func runWatchdog(t *testing.T, res *Result, dir string) string {
 	for k, v := range res.EnvVars {
 		env = append(env, k+"="+v)
 	}
-	if res.EnvVars["mode"] == "http" {
+	if res.EnvVars["mode"] == "http" && res.EnvVars["upstream_url"] == "" {
+		// What provider/process does per replica: a free upstream port,
+		// given as upstream_url, PORT and http_port.
 		up := freePort(t)
-		env = append(env, fmt.Sprintf("upstream_port=%d", up), fmt.Sprintf("upstream_url=http://127.0.0.1:%d", up))
+		env = append(env, fmt.Sprintf("upstream_url=http://127.0.0.1:%d", up),
+			fmt.Sprintf("PORT=%d", up), fmt.Sprintf("http_port=%d", up))
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -118,7 +119,7 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 	if cf.Architecture == "" {
 		cf.Architecture = runtime.GOARCH
 	}
-	cf.Config.Env = imageEnv(cf.Config.Env, res)
+	cf.Config.Env = imageEnv(cf.Config.Env, res, tpl.Ferry.UpstreamPort)
 	cf.Config.WorkingDir = "/" + strings.TrimSuffix(appDir, "/")
 	cf.Config.User = fmt.Sprintf("%d:%d", appUID, appUID)
 	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
@@ -181,8 +182,9 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 }
 
 // imageEnv is the base image's environment with the watchdog's settings
-// on top, sorted so the config is stable.
-func imageEnv(base []string, res *Result) []string {
+// on top (an http shim's default port as upstream_url and upstream_port:
+// one replica per container), sorted so the config is stable.
+func imageEnv(base []string, res *Result, upstreamPort int) []string {
 	env := map[string]string{}
 	for _, kv := range base {
 		k, v, _ := strings.Cut(kv, "=")
@@ -193,6 +195,11 @@ func imageEnv(base []string, res *Result) []string {
 	}
 	for k, v := range res.EnvVars {
 		env[k] = v
+	}
+	if res.EnvVars["mode"] == "http" && res.EnvVars["upstream_url"] == "" && upstreamPort != 0 {
+		port := strconv.Itoa(upstreamPort)
+		env["upstream_url"] = "http://127.0.0.1:" + port
+		env["upstream_port"] = port
 	}
 	env["fprocess"] = res.EnvProcess
 	env["port"] = "8080"

@@ -87,7 +87,12 @@ func TestGoImageReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkConfig(t, img, "./handler", "http")
+	cf := checkConfig(t, img, "./handler", "http")
+	for _, want := range []string{"upstream_url=http://127.0.0.1:8082", "upstream_port=8082"} {
+		if !slices.Contains(cf.Config.Env, want) {
+			t.Errorf("env %v lacks %s", cf.Config.Env, want)
+		}
+	}
 	files := imageFiles(t, img)
 	for _, want := range []string{"usr/bin/fwatchdog", "home/app/handler", "tmp/"} {
 		if _, ok := files[want]; !ok {

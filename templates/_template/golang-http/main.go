@@ -1,13 +1,15 @@
 // Command handler is Ferry's golang-http shim: it serves function.Handle on
-// 127.0.0.1:$upstream_port (default 8082), and the watchdog (mode=http)
-// proxies to it. The port comes from the environment so that replicas on
-// one host don't collide.
+// 127.0.0.1 and the watchdog (mode=http) proxies to it. Its port is per
+// replica (several replicas share a host under Ferry's process runtime):
+// upstream_port, else the port of upstream_url, else http_port or PORT,
+// else 8082.
 package main
 
 import (
 	"context"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,10 +19,7 @@ import (
 )
 
 func main() {
-	port := os.Getenv("upstream_port")
-	if port == "" {
-		port = "8082"
-	}
+	port := listenPort("8082")
 	srv := &http.Server{
 		Addr:              "127.0.0.1:" + port,
 		Handler:           http.HandlerFunc(function.Handle),
@@ -37,4 +36,19 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		log.Fatalf("handler: %v", err)
 	}
+}
+
+func listenPort(fallback string) string {
+	if p := os.Getenv("upstream_port"); p != "" {
+		return p
+	}
+	if u, err := url.Parse(os.Getenv("upstream_url")); err == nil && u.Port() != "" {
+		return u.Port()
+	}
+	for _, k := range []string{"http_port", "PORT"} {
+		if p := os.Getenv(k); p != "" {
+			return p
+		}
+	}
+	return fallback
 }

@@ -1,7 +1,8 @@
 // Ferry node shim: Node's built-in http server on 127.0.0.1 calling
 // function/handler.js as (event, context), like OpenFaaS's node18 template
-// without Express. The port comes from env upstream_port so that replicas
-// on one host don't collide.
+// without Express. Its port is per replica (several replicas share a host
+// under Ferry's process runtime): upstream_port, else the port of
+// upstream_url, else http_port or PORT, else 3000.
 'use strict'
 
 const http = require('http')
@@ -89,5 +90,17 @@ const server = http.createServer((req, res) => {
   })
 })
 
-const port = parseInt(process.env.upstream_port || '3000', 10)
+function listenPort (fallback) {
+  const env = process.env
+  if (env.upstream_port) return parseInt(env.upstream_port, 10)
+  if (env.upstream_url) {
+    try {
+      const u = new URL(env.upstream_url)
+      if (u.port) return parseInt(u.port, 10)
+    } catch (e) {}
+  }
+  return parseInt(env.http_port || env.PORT || String(fallback), 10)
+}
+
+const port = listenPort(3000)
 server.listen(port, '127.0.0.1')

@@ -1,7 +1,9 @@
 """Ferry python3-http shim: a standard-library HTTP server on 127.0.0.1
 that calls function/handler.py's handle(event, context), like OpenFaaS's
-python3-http template. The watchdog (mode=http) proxies to it; the port
-comes from env upstream_port so that replicas on one host don't collide."""
+python3-http template. The watchdog (mode=http) proxies to it. Its port is
+per replica (several replicas share a host under Ferry's process runtime):
+upstream_port, else the port of upstream_url, else http_port or PORT, else
+5000."""
 import json
 import os
 import socket
@@ -74,6 +76,18 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+def listen_port(default):
+    if os.getenv("upstream_port"):
+        return int(os.environ["upstream_port"])
+    url = os.getenv("upstream_url")
+    if url and urlsplit(url).port:
+        return urlsplit(url).port
+    for key in ("http_port", "PORT"):
+        if os.getenv(key):
+            return int(os.environ[key])
+    return default
+
+
 if __name__ == "__main__":
-    port = int(os.getenv("upstream_port", "5000"))
+    port = listen_port(5000)
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
