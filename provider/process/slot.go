@@ -113,7 +113,7 @@ func (s *slot) once() runResult {
 			p.log.Warn("cannot create cgroup; replica runs without limits", "function", f.name, "err", err)
 		}
 	}
-	err = cmd.Start()
+	err = startCmd(cmd)
 	pipes[1].Close()
 	pipes[3].Close()
 	pipes[5].Close()
