@@ -208,3 +208,34 @@ func (m *cgroupMgr) removeFunction(fn string) {
 		}
 	}
 }
+
+// reapStale kills and removes what a previous run of this server left in
+// its cgroups (ferry killed with SIGKILL: the watchdogs die with it, but
+// processes they started may not). Called before restoring functions.
+func (m *cgroupMgr) reapStale() int {
+	if !m.enabled() {
+		return 0
+	}
+	killed := 0
+	for _, root := range []string{m.mem, m.cpu, m.unified} {
+		if root == "" {
+			continue
+		}
+		fns, _ := os.ReadDir(filepath.Join(root, m.base))
+		for _, fn := range fns {
+			if !fn.IsDir() {
+				continue
+			}
+			reps, _ := os.ReadDir(filepath.Join(root, m.base, fn.Name()))
+			for _, r := range reps {
+				if !r.IsDir() {
+					continue
+				}
+				c := &cgroup{dirs: []string{filepath.Join(root, m.base, fn.Name(), r.Name())}}
+				killed += len(c.pids())
+				c.remove()
+			}
+		}
+	}
+	return killed
+}

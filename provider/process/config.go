@@ -151,6 +151,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if p.isolate {
 		ensureTraverse(cfg.DataDir, p.log)
 	}
+	if n := p.cg.reapStale(); n > 0 {
+		p.log.Warn("killed processes left by a previous run", "count", n)
+	}
 	if err := p.ensureDefaultNamespace(); err != nil {
 		return nil, err
 	}

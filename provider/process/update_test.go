@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -164,5 +165,35 @@ func expectFile(t *testing.T, path, want string) {
 	b, err := os.ReadFile(path)
 	if err != nil || strings.TrimSpace(string(b)) != want {
 		t.Fatalf("%s = %q (%v), want %q", path, b, err, want)
+	}
+}
+
+// Processes a killed ferry left in its cgroups are reaped on the next start.
+func TestStaleCgroupsReaped(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate || !e.p.cg.enabled() {
+		t.Skip("needs root and cgroups")
+	}
+	e.close()
+	cg, err := e.p.cg.create(ns+"-ghost", "0", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := exec.Command("sleep", "300")
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cg.add(orphan.Process.Pid)
+	done := make(chan error, 1)
+	go func() { done <- orphan.Wait() }()
+	e.open()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		orphan.Process.Kill()
+		t.Fatal("a process left in this server's cgroup survived New")
+	}
+	if _, err := os.Stat(cg.dirs[0]); !os.IsNotExist(err) {
+		t.Fatalf("stale cgroup %s not removed: %v", cg.dirs[0], err)
 	}
 }
