@@ -51,7 +51,9 @@ type fnState struct {
 	prevEpoch   uint64
 	lastActive  time.Time
 	lastChange  time.Time
-	recs        []rec // recommendations within the window, oldest first
+	lastSeen    uint64    // desired replicas at the previous tick
+	windowFrom  time.Time // scale-down needs a full window of low need since then
+	recs        []rec     // recommendations within the window, oldest first
 	labelErr    string
 }
 
@@ -116,7 +118,7 @@ func (a *Autoscaler) Tick(ctx context.Context, now time.Time) {
 		seen[fn] = true
 		s := a.fns[fn]
 		if s == nil {
-			s = &fnState{lastActive: now}
+			s = &fnState{lastActive: now, windowFrom: now, lastSeen: st.Replicas}
 			a.fns[fn] = s
 		}
 		a.tickOne(ctx, now, fn, st, s)
@@ -156,8 +158,14 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 	}
 	s.labelErr = ""
 	cur := st.Replicas
-	if first || cur == 0 {
-		// Zero is left to the Waker: a function at 0 was idled or paused on purpose.
+	if cur != s.lastSeen {
+		// Scaled by someone else (API, alert, wake): start the
+		// stabilisation window again rather than undo it at once.
+		s.lastSeen, s.windowFrom, s.recs = cur, now, nil
+	}
+	if first || cur == 0 || (!p.Managed && !p.Zero) {
+		// Zero is left to the Waker: a function at 0 was idled or paused on
+		// purpose. Functions without target/type/zero labels are not ours.
 		return
 	}
 	var observed float64
@@ -180,6 +188,9 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 		return
 	}
 
+	if !p.Managed {
+		return // only scale to zero was asked for
+	}
 	floor := max(p.Min, 1)
 	want := uint64(math.Ceil(observed / (p.Target * p.Proportion)))
 	want = min(max(want, floor), p.Max)
@@ -200,7 +211,7 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 		for _, r := range s.recs {
 			stable = max(stable, r.n)
 		}
-		if stable >= cur || now.Sub(s.lastChange) < a.opt.DownPeriod {
+		if stable >= cur || now.Sub(s.lastChange) < a.opt.DownPeriod || now.Sub(s.windowFrom) < a.opt.Window {
 			return
 		}
 		// One step per period, halving the gap: gradual, never straight to min.
@@ -215,7 +226,7 @@ func (a *Autoscaler) scale(ctx context.Context, now time.Time, fn string, st *ap
 		a.opt.Log.Warn("autoscale: scale failed", "function", fn, "from", from, "to", to, "err", err)
 		return
 	}
-	s.lastChange = now
+	s.lastChange, s.lastSeen = now, to
 	if to == 0 {
 		s.recs = nil
 	}

@@ -157,3 +157,38 @@ func TestInvalidLabelsAreNotScaled(t *testing.T) {
 		t.Fatalf("conditions = %+v", st.Conditions)
 	}
 }
+
+func TestManualScaleHoldsForAWindow(t *testing.T) {
+	r := newRig(t)
+	r.p.add("m", 1, map[string]string{LabelTarget: "50"})
+	for i := 0; i < 20; i++ {
+		r.second("m", 0, 0)
+	}
+	_ = r.p.Scale(context.Background(), "openfaas-fn", "m", 6) // by the API
+	for i := 0; i < 10; i++ {
+		r.second("m", 0, 0)
+		if got := r.p.replicas("m"); got != 6 {
+			t.Fatalf("manual scale undone after %ds (window 10s): %d", i+1, got)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		r.second("m", 0, 0)
+	}
+	if got := r.p.replicas("m"); got != 1 {
+		t.Fatalf("after the window: %d, want min 1", got)
+	}
+}
+
+func TestUnlabelledFunctionsAreLeftAlone(t *testing.T) {
+	r := newRig(t)
+	r.p.add("plain", 3, map[string]string{LabelMax: "5"})
+	for i := 0; i < 30; i++ {
+		r.second("plain", 1000, 10)
+	}
+	for i := 0; i < 30; i++ {
+		r.second("plain", 0, 0)
+	}
+	if got := r.p.replicas("plain"); got != 3 || r.p.scaleCount() != 0 {
+		t.Fatalf("function without target/type labels was scaled: %d", got)
+	}
+}

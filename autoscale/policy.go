@@ -3,7 +3,9 @@
 // com.openfaas.scale.* labels, scale to zero when idle and back on the next
 // request (Waker), and the Alertmanager webhook sink POST /system/alert.
 //
-// Invalid scaling labels never fall back to silent defaults: the function
+// A function opts in to load-based scaling with com.openfaas.scale.target
+// or .type, and to idling with .zero=true; others keep the replicas they
+// are given. Invalid scaling labels never fall back to silent defaults: the function
 // is left alone and the problem is reported as a "ScaleLabels" condition in
 // its status and in the log.
 package autoscale
@@ -49,9 +51,13 @@ const (
 
 // Policy is a function's parsed scaling labels.
 type Policy struct {
-	Min, Max     uint64
-	Factor       uint64 // percent of Max added per firing alert
-	Target       float64
+	Min, Max uint64
+	Factor   uint64 // percent of Max added per firing alert
+	Target   float64
+	// Managed is true when the labels ask for load-based scaling (a target
+	// or a type is set). Other functions keep the replicas they are given
+	// (manual scaling sticks, as in OpenFaaS CE), apart from scale to zero.
+	Managed      bool
 	Type         string
 	Proportion   float64
 	Zero         bool
@@ -91,6 +97,9 @@ func ParsePolicy(labels map[string]string) (Policy, error) {
 		}
 		p.Factor = n
 	}
+	_, hasTarget := labels[LabelTarget]
+	_, hasType := labels[LabelType]
+	p.Managed = hasTarget || hasType
 	if v, ok := labels[LabelTarget]; ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || !(f > 0) || math.IsInf(f, 0) {

@@ -22,7 +22,7 @@ func init() {
 	registerServePlugin(ServePlugin{
 		Name: "autoscale",
 		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&enabled, "autoscale", true, "scale functions from their load and com.openfaas.scale.* labels (false when Prometheus alerts drive scaling)")
+			fs.BoolVar(&enabled, "autoscale", true, "scale functions that set com.openfaas.scale.target or .type from their load, and idle those with scale.zero=true (false when Prometheus alerts drive scaling)")
 			fs.DurationVar(&window, "autoscale-window", 30*time.Second, "scale-down stabilisation window: replicas go down only to the highest need seen within it")
 			fs.DurationVar(&down, "autoscale-down-period", 5*time.Second, "least time between two scale-down steps")
 			fs.DurationVar(&wake, "wake-timeout", 30*time.Second, "how long a request to a function at zero replicas waits for one to start")
