@@ -31,7 +31,7 @@ func init() {
 		Flags: func(fs *pflag.FlagSet) {
 			f.nats.register(fs, "use this NATS server or cluster for the queue instead of the embedded one")
 			f.worker.register(fs)
-			fs.StringVar(&f.listen, "nats-listen", "", "also serve the embedded NATS on host:port (for `ferry queue-worker` on other hosts); default in-process only")
+			fs.StringVar(&f.listen, "nats-listen", "", "also serve the embedded NATS on host:port (for queue-worker processes); default in-process only")
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.StringSliceVar(&f.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any); others are refused with 400")

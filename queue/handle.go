@@ -70,7 +70,10 @@ func (w *Worker) handleWork(m jetstream.Msg) {
 	res := w.invoke(ctx, req)
 	g.Dec()
 	<-w.sem
-	if ctx.Err() != nil { // shutting down: let another worker run it again
+	if ctx.Err() != nil || (res.err != nil && w.draining.Load()) {
+		// Shutting down (the gateway may be gone already): hand the call
+		// back for another worker or the next start, without using up an
+		// attempt.
 		_ = m.Nak()
 		return
 	}

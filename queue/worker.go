@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,10 @@ type Worker struct {
 	mu      sync.Mutex
 	queues  map[string]jetstream.ConsumeContext
 	stopped bool
+	// draining is set once pulling stopped: a call that then fails to
+	// reach the (shutting down) gateway is handed back, not counted as a
+	// failed attempt.
+	draining atomic.Bool
 	sub     *nats.Subscription
 
 	runCtx    context.Context // cancelled by Stop when the grace is over
@@ -128,7 +133,9 @@ func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 }
 
 // Start begins consuming the retry queue and every function queue, and
-// watches for new queues. It returns at once.
+// watches for new queues. It returns at once. When ctx is cancelled (the
+// process got SIGTERM) the worker stops pulling new calls; Stop then waits
+// for the running ones.
 func (w *Worker) Start(ctx context.Context) error {
 	w.mu.Lock()
 	w.runCtx, w.runCancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -154,6 +161,10 @@ func (w *Worker) Start(ctx context.Context) error {
 		return err
 	}
 	go w.resync()
+	go func() {
+		<-w.discCtx.Done()
+		w.drain()
+	}()
 	return nil
 }
 
@@ -234,18 +245,7 @@ func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
 // Stop stops pulling, lets running calls finish until ctx is done, then
 // cancels the rest (they are redelivered to a worker after AckWait).
 func (w *Worker) Stop(ctx context.Context) error {
-	w.mu.Lock()
-	w.stopped = true
-	for _, cc := range w.queues {
-		cc.Stop()
-	}
-	if w.sub != nil {
-		w.sub.Unsubscribe()
-	}
-	w.mu.Unlock()
-	if w.discStop != nil {
-		w.discStop()
-	}
+	w.drain()
 	done := make(chan struct{})
 	go func() { w.handlers.Wait(); close(done) }()
 	select {
@@ -257,6 +257,26 @@ func (w *Worker) Stop(ctx context.Context) error {
 		}
 		<-done
 		return fmt.Errorf("queue worker: calls still running at shutdown were cancelled; they will run again")
+	}
+}
+
+// drain stops pulling new calls (idempotent).
+func (w *Worker) drain() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.stopped = true
+	w.draining.Store(true)
+	for _, cc := range w.queues {
+		cc.Stop()
+	}
+	if w.sub != nil {
+		_ = w.sub.Unsubscribe()
+	}
+	if w.discStop != nil {
+		w.discStop()
 	}
 }
 

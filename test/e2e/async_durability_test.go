@@ -35,9 +35,19 @@ func TestAsyncDurability(t *testing.T) {
 	t.Run("embedded NATS, kill -9 serve", func(t *testing.T) {
 		f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: ackWait})
 		deployAsyncFn(t, f, "dur", map[string]string{"com.openfaas.queue.max_inflight": "64"})
-		runDurability(t, f, "ferry serve", midEnqueue, func() {
+		runDurability(t, f, "ferry serve (kill -9)", midEnqueue, func() {
 			if err := f.Restart(true); err != nil {
 				t.Errorf("restart after kill -9: %v", err)
+			}
+		})
+	})
+
+	t.Run("embedded NATS, graceful restart of serve", func(t *testing.T) {
+		f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: ackWait})
+		deployAsyncFn(t, f, "dur", map[string]string{"com.openfaas.queue.max_inflight": "64"})
+		runDurability(t, f, "ferry serve (SIGTERM)", midEnqueue, func() {
+			if err := f.Restart(false); err != nil {
+				t.Errorf("restart after SIGTERM: %v", err)
 			}
 		})
 	})
@@ -48,7 +58,7 @@ func TestAsyncDurability(t *testing.T) {
 			Args: append([]string{"--nats-listen", natsAddr, "--queue-worker=false"}, ackWait...)})
 		deployAsyncFn(t, f, "dur", map[string]string{"com.openfaas.queue.max_inflight": "64"})
 		w := startQueueWorker(t, f, "nats://"+natsAddr, ackWait)
-		runDurability(t, f, "ferry queue-worker", midRun, func() {
+		runDurability(t, f, "ferry queue-worker (kill -9)", midRun, func() {
 			w.kill()
 			w = startQueueWorker(t, f, "nats://"+natsAddr, ackWait)
 		})
@@ -58,7 +68,7 @@ func TestAsyncDurability(t *testing.T) {
 		url := startNATSServer(t)
 		f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: append([]string{"--nats-url", url}, ackWait...)})
 		deployAsyncFn(t, f, "dur", map[string]string{"com.openfaas.queue.max_inflight": "64"})
-		runDurability(t, f, "ferry serve", midEnqueue, func() {
+		runDurability(t, f, "ferry serve (kill -9)", midEnqueue, func() {
 			if err := f.Restart(true); err != nil {
 				t.Errorf("restart after kill -9: %v", err)
 			}
@@ -146,7 +156,7 @@ func runDurability(t *testing.T, f *harness.Ferry, victim string, killWhen func(
 	}
 	el := time.Since(start)
 	distinct, total, dups := cb.counts()
-	t.Logf("%s killed (-9) at %v after %d callbacks, back at %v; %d/%d accepted in %v (%d enqueues re-sent); "+
+	t.Logf("%s interrupted at %v after %d callbacks, back at %v; %d/%d accepted in %v (%d enqueues re-sent); "+
 		"%d distinct call ids called back in %v, %d callbacks in all, %d ids called back more than once (%d extra callbacks)",
 		victim, killedAt.Round(time.Millisecond), killedDistinct, back.Round(time.Millisecond), accepted.Load(), n,
 		enqueued.Round(time.Millisecond), resent.Load(), distinct, el.Round(time.Millisecond), total, dups, total-distinct)
