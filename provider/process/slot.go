@@ -29,7 +29,6 @@ type slot struct {
 	stopping bool
 	ready    bool
 	addr     string
-	lastErr  string
 	pid      int
 
 	tail tailLines // last output lines, for crash messages
@@ -91,7 +90,7 @@ func (s *slot) once() runResult {
 		if err != nil {
 			return runResult{msg: err.Error()}
 		}
-		env = append(env, "upstream_url=http://127.0.0.1:"+itoa(up), "PORT="+itoa(up), "http_port="+itoa(up))
+		env = append(env, "upstream_url=http://127.0.0.1:"+itoa(up), "upstream_port="+itoa(up), "PORT="+itoa(up), "http_port="+itoa(up))
 	}
 	var pipes [6]*os.File // ready r/w, stdout r/w, stderr r/w
 	for i := 0; i < 6; i += 2 {

@@ -117,7 +117,9 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 			s.bare = "the function has an artifact but no command: set envProcess (faas-cli --fprocess) to the command that runs it"
 		}
 	}
-	s.httpPort = mode == "http" && strings.TrimSpace(d.EnvVars["upstream_url"]) == ""
+	// No upstream_url, or one on port 0, means "pick a port per replica".
+	up := strings.TrimSpace(d.EnvVars["upstream_url"])
+	s.httpPort = mode == "http" && (up == "" || strings.HasSuffix(up, ":0") || strings.HasSuffix(up, ":0/"))
 
 	path := os.Getenv("PATH")
 	if path == "" {

@@ -59,7 +59,7 @@ func httpFn(t testing.TB, name string, extra map[string]any) map[string]any {
 	d := map[string]any{
 		"service": name, "image": "e2e/httpfn",
 		"envProcess": filepath.Join(testFunctions(t), "httpfn"),
-		"envVars":    map[string]string{"mode": "http", "upstream_url": "http://127.0.0.1:0"},
+		"envVars":    map[string]string{"mode": "http"},
 	}
 	for k, v := range extra {
 		d[k] = v
