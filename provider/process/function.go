@@ -229,7 +229,6 @@ func (f *function) slotDown(s *slot) {
 func (f *function) slotCrashed(s *slot, fails int, msg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s.lastErr = msg
 	if fails >= crashLoopAfter && !s.stopping {
 		f.crash = "replica " + s.instance + " keeps crashing (" + itoa(fails) + " times in a row; restarting with back-off): " + msg
 	}
