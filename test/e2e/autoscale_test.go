@@ -202,3 +202,58 @@ func TestAutoscaleBuiltin(t *testing.T) {
 		}
 	})
 }
+
+// TestScaleBadInput: invalid scaling labels are reported on the function
+// (never silently defaulted), and bad alert payloads answer 400/404 with a
+// clear message, through the real gateway.
+func TestScaleBadInput(t *testing.T) {
+	f := harness.T(t, harness.Options{})
+	deploy(t, f, map[string]any{"service": "badlabels", "image": "cat", "envProcess": "cat", "labels": map[string]string{
+		"com.openfaas.scale.min": "5", "com.openfaas.scale.max": "2", "com.openfaas.scale.factor": "0",
+		"com.openfaas.scale.zero-duration": "soon",
+	}})
+	code, b, err := f.Do("GET", "/system/function/badlabels", nil)
+	if err != nil || code != 200 {
+		t.Fatalf("get: %d %s %v", code, b, err)
+	}
+	var st struct {
+		Conditions []struct{ Type, Status, Message string }
+	}
+	json.Unmarshal(b, &st)
+	var msg string
+	for _, c := range st.Conditions {
+		if c.Type == "ScaleLabels" && c.Status == "False" {
+			msg = c.Message
+		}
+	}
+	for _, want := range []string{"com.openfaas.scale.factor", "com.openfaas.scale.zero-duration", "not autoscaled"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("ScaleLabels condition %q lacks %q (status %s)", msg, want, b)
+		}
+	}
+
+	cases := []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"alerts":[`, 400, "not Alertmanager webhook JSON"},
+		{`{"version":"4","status":"firing","alerts":[]}`, 400, `no "alerts"`},
+		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"function_name":"ghost.openfaas-fn"}}]}`, 404, "not found"},
+		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"function_name":"badlabels"}}]}`, 400, "scale.factor"},
+		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{}}]}`, 400, "function_name"},
+	}
+	for _, c := range cases {
+		code, b, err := f.Do("POST", "/system/alert", c.body)
+		if err != nil || code != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("alert %s: %d %s %v; want %d with %q", c.body, code, b, err, c.code, c.want)
+		}
+	}
+	resp, err := http.Post(f.URL+"/system/alert", "application/json", strings.NewReader(`{}`))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("alert without auth: %v %v", resp.StatusCode, err)
+	}
+	if err == nil {
+		resp.Body.Close()
+	}
+}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -128,5 +130,98 @@ func TestPrometheusAlertScaling(t *testing.T) {
 	}
 	if st := getFn(t, f, "hot"); st.Autoscaler == nil || !strings.Contains(st.Autoscaler.Reason, "resolved") {
 		t.Errorf("decision should name the resolved alert: %+v", st.Autoscaler)
+	}
+}
+
+// TestMetricsAndDurableCounts: /metrics carries the contract names without
+// auth, /system/stats serves the portal's history, and invocationCount
+// survives a graceful restart (flushed on shutdown: exact) and a kill -9
+// (at most one --counter-flush interval lost: exact here, as the test
+// waits for a flush first).
+func TestMetricsAndDurableCounts(t *testing.T) {
+	f := harness.T(t, harness.Options{Args: []string{"--counter-flush", "300ms"}})
+	deploy(t, f, map[string]any{"service": "counted", "image": "cat", "envProcess": "cat"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.WaitReady(ctx, "counted", ns, 1); err != nil {
+		t.Fatal(err)
+	}
+	call := func(n int) {
+		for i := 0; i < n; i++ {
+			if c, _, b := invoke(t, f, "POST", "counted", "x", nil); c != 200 {
+				t.Fatalf("invoke: %d %s", c, b)
+			}
+		}
+	}
+	call(10)
+	resp, err := http.Get(f.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	_, _ = io.Copy(&body, resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`gateway_function_invocation_total{code="200",function_name="counted.openfaas-fn"} 10`,
+		`gateway_function_invocation_started{function_name="counted.openfaas-fn"} 10`,
+		`gateway_functions_seconds_count{code="200",function_name="counted.openfaas-fn"} 10`,
+		`gateway_function_invocation_inflight{function_name="counted.openfaas-fn"} 0`,
+	} {
+		if resp.StatusCode != 200 || !strings.Contains(body.String(), want) {
+			t.Errorf("/metrics (%d) lacks %s", resp.StatusCode, want)
+		}
+	}
+	waitMetric := func(want string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(f.URL + "/metrics")
+			if err == nil {
+				var b strings.Builder
+				io.Copy(&b, resp.Body)
+				resp.Body.Close()
+				if strings.Contains(b.String(), want) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/metrics never showed %s", want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitMetric(`gateway_service_count{function_name="counted.openfaas-fn"} 1`)
+	waitMetric(`gateway_function_replicas_ready{function_name="counted.openfaas-fn"} 1`)
+
+	code, b, err := f.Do("GET", "/system/stats?name=counted&namespace="+ns, nil)
+	var hist struct {
+		Function string
+		Points   []struct{ T int64 }
+	}
+	if err != nil || code != 200 || json.Unmarshal(b, &hist) != nil || hist.Function != "counted."+ns || len(hist.Points) == 0 {
+		t.Errorf("/system/stats history: %d %s %v", code, b, err)
+	}
+	if code, _, _ := f.Do("GET", "/system/stats", nil); code != 200 {
+		t.Errorf("/system/stats: %d", code)
+	}
+	if resp, err := http.Get(f.URL + "/system/stats"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/system/stats without auth should be 401: %v %v", resp.StatusCode, err)
+	}
+
+	time.Sleep(time.Second) // more than one flush interval
+	if err := f.Restart(true); err != nil {
+		t.Fatal(err)
+	}
+	if got := getFn(t, f, "counted").InvocationCount; got != 10 {
+		t.Fatalf("invocationCount after kill -9 = %v, want 10", got)
+	}
+	if err := f.WaitReady(ctx, "counted", ns, 1); err != nil {
+		t.Fatal(err)
+	}
+	call(5)
+	if err := f.Restart(false); err != nil { // graceful: flushed on the way out
+		t.Fatal(err)
+	}
+	if got := getFn(t, f, "counted").InvocationCount; got != 15 {
+		t.Fatalf("invocationCount after a graceful restart = %v, want 15", got)
 	}
 }
