@@ -197,3 +197,52 @@ func TestStaleCgroupsReaped(t *testing.T) {
 		t.Fatalf("stale cgroup %s not removed: %v", cg.dirs[0], err)
 	}
 }
+
+// An update whose replicas never become ready leaves the old ones serving
+// and says why; a good update afterwards recovers.
+func TestBadUpdateKeepsOldReplicas(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.BackoffMin = 10 * time.Millisecond; c.BackoffMax = 50 * time.Millisecond })
+	ctx := context.Background()
+	d := api.FunctionDeployment{Service: "keep", Image: "x", Namespace: ns, EnvProcess: "cat"}
+	e.deploy(d)
+	e.waitReady("keep", 1)
+	bad := d
+	bad.EnvVars = map[string]string{"mode": "bogus"}
+	if err := e.p.Update(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	waitCrash := time.NewTimer(20 * time.Second)
+	defer waitCrash.Stop()
+	for {
+		st, _ := e.p.Get(ctx, ns, "keep")
+		if st.Conditions[0].Reason == "CrashLoop" {
+			break
+		}
+		select {
+		case <-waitCrash.C:
+			t.Fatalf("no crash loop reported: %+v", st.Conditions)
+		case <-time.After(20 * time.Millisecond): // status has no change event; poll it
+		}
+	}
+	r, _ := e.p.Route(ns, "keep")
+	if len(r.Endpoints) != 1 || r.Endpoints[0].Instance != "keep-0" || r.Failure != "" {
+		t.Fatalf("old replica should keep serving without a failure: %+v", r)
+	}
+	if code, body := invoke(t, r.Endpoints[0], "old"); code != 200 || body != "old" {
+		t.Fatalf("old replica: %d %q", code, body)
+	}
+	good := d
+	good.EnvVars = map[string]string{"VERSION": "3"}
+	if err := e.p.Update(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	r = e.waitRoute("keep", 20*time.Second, "recovered", func(r provider.Route) bool {
+		return len(r.Endpoints) == 1 && r.Endpoints[0].Instance != "keep-0"
+	})
+	if code, _ := invoke(t, r.Endpoints[0], "new"); code != 200 {
+		t.Fatalf("after the good update: %d", code)
+	}
+	if st, _ := e.p.Get(ctx, ns, "keep"); st.Conditions[0].Status != "True" {
+		t.Fatalf("conditions after recovery: %+v", st.Conditions)
+	}
+}
