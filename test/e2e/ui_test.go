@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/ferryfaas/ferry/ui/uitest"
@@ -21,6 +22,8 @@ func TestPortal(t *testing.T) {
 	}
 	// The autoscaler would undo the manual scale to 2 at once (no load):
 	// this test is about the portal, so it scales by hand only.
+	start := time.Now()
 	f := harness.T(t, harness.Options{Args: []string{"--autoscale=false"}})
+	t.Logf("ferry serve started in %v", time.Since(start).Round(time.Millisecond))
 	uitest.Run(t, uitest.Target{URL: f.URL, User: f.User, Password: f.Password, Unreachable: f.Stop}, "out/portal")
 }

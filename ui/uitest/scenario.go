@@ -64,7 +64,8 @@ func Open(t testing.TB, tg Target, out string) *Scenario {
 		cancel()
 		t.Fatal(err)
 	}
-	s := &Scenario{T: t, Target: tg, Out: out, ctx: bctx, close: func() { bcancel(); cancel() }}
+	var once sync.Once
+	s := &Scenario{T: t, Target: tg, Out: out, ctx: bctx, close: func() { once.Do(func() { bcancel(); cancel() }) }}
 	go s.collectExceptions()
 	return s
 }
@@ -204,9 +205,15 @@ func (s *Scenario) steps() {
 	s.artifact()
 
 	if tg.Unreachable != nil {
-		tg.Unreachable()
+		// Unreachable may block until the server has drained, and the
+		// portal's open log stream is one of the things it drains: so it
+		// runs alongside, and the browser is closed before waiting for it.
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); tg.Unreachable() }()
 		s.Wait("the unreachable message", `document.getElementById("alert").textContent.includes("unreachable")`, 20*time.Second)
 		s.Shot("16-unreachable")
+		s.close()
+		<-stopped
 	}
 }
 
@@ -262,6 +269,7 @@ func (s *Scenario) dark(name string) {
 // Do runs browser actions; a failure ends the test with the page state.
 func (s *Scenario) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	s.T.Helper()
+
 	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
@@ -272,6 +280,12 @@ func (s *Scenario) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // Wait polls a JavaScript predicate until it holds.
 func (s *Scenario) Wait(what, predicate string, timeout time.Duration) {
 	s.T.Helper()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 3*time.Second {
+			s.T.Logf("waited %v for %s", d.Round(time.Millisecond), what)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout+5*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
@@ -298,6 +312,7 @@ func (s *Scenario) labelled(page string) {
 // Shot writes a full-page PNG screenshot to Out/name.png.
 func (s *Scenario) Shot(name string) {
 	s.T.Helper()
+
 	buf, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		s.T.Logf("screenshot %s: %v", name, err)
