@@ -90,10 +90,12 @@ func (p *httpProxy) stop(fp *fnProcess) {
 }
 
 // awaitUpstream polls a TCP connect to the upstream: a server that starts
-// listening gives no other event to wait on.
+// listening gives no other event to wait on. A refused loopback connect
+// costs microseconds, so the poll stays tight (1 ms growing to 10 ms): the
+// time a replica takes to become ready is cold-start latency.
 func (p *httpProxy) awaitUpstream(ctx context.Context, fp *fnProcess) error {
 	host := p.pool.addr
-	delay := 5 * time.Millisecond
+	delay := time.Millisecond
 	for {
 		c, err := net.DialTimeout("tcp", host, time.Second)
 		if err == nil {
@@ -110,7 +112,7 @@ func (p *httpProxy) awaitUpstream(ctx context.Context, fp *fnProcess) error {
 			return fmt.Errorf("function process exited before %s accepted connections: %v", p.upstream.Host, fp.err)
 		case <-t.C:
 		}
-		delay = min(delay*2, 100*time.Millisecond)
+		delay = min(delay*3/2, 10*time.Millisecond)
 	}
 }
 
