@@ -170,7 +170,9 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 		Header: h, CallbackURL: cb, StartTime: start.UnixNano(),
 		BodySize: n, Body: buf.Bytes(),
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	// Without an ack in 10s (NATS down or reconnecting) the caller gets a
+	// 503 and may retry with the same X-Call-Id; duplicates are dropped.
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	if err := e.publish(ctx, subjWorkPrefix+token, req, callerID); err != nil {
 		return "", err

@@ -122,6 +122,31 @@ func TestAsync(t *testing.T) {
 		}
 	})
 
+	t.Run("scaled to zero is woken", func(t *testing.T) {
+		deployAsyncFn(t, f, "zero", nil)
+		code, b, err := f.Do("POST", "/system/scale-function/zero", map[string]any{"serviceName": "zero", "namespace": ns, "replicas": 0})
+		if err != nil || code/100 != 2 {
+			t.Fatalf("scale to zero: %d %s %v", code, b, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			code, b, _ := f.Do("GET", "/system/function/zero?namespace="+ns, nil)
+			var st struct{ AvailableReplicas, Replicas uint64 }
+			if code == 200 && json.Unmarshal(b, &st) == nil && st.AvailableReplicas == 0 && st.Replicas == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("zero did not scale to zero: %s", b)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		enqueue(t, f, "POST", "zero", "wake up", map[string]string{"X-Callback-Url": cb.URL, "X-Call-Id": "zero-1"})
+		c := cb.next(t, 60*time.Second)
+		if c.Header.Get("X-Call-Id") != "zero-1" || c.Header.Get("X-Function-Status") != "200" || c.Body != "wake up" {
+			t.Fatalf("callback from a function scaled to zero: %v %q", c.Header, c.Body)
+		}
+	})
+
 	t.Run("concurrency", func(t *testing.T) {
 		const n = 40
 		cc := newCBServer(t, n)
