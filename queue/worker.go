@@ -65,7 +65,7 @@ type Worker struct {
 	// reach the (shutting down) gateway is handed back, not counted as a
 	// failed attempt.
 	draining atomic.Bool
-	sub     *nats.Subscription
+	sub      *nats.Subscription
 
 	runCtx    context.Context // cancelled by Stop when the grace is over
 	runCancel context.CancelFunc
