@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Target is the server the scenario drives.
@@ -192,6 +193,11 @@ func (s *Scenario) steps() {
 	s.Wait("the updated environment", `location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("cfg-env")?.textContent || "").includes("updated")`, 30*time.Second)
 	s.Shot("11-updated")
 	s.dark("11-updated-dark")
+	// Escape closes the confirmation (keyboard users must be able to back out).
+	s.Do("open the confirmation", chromedp.Click(chromedp.ID("delete-open")))
+	s.Wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true`, 10*time.Second)
+	s.Do("press Escape", chromedp.KeyEvent(kb.Escape))
+	s.Wait("the dialog gone", `!document.getElementById("delete-dialog")`, 10*time.Second)
 	s.Do("ask to delete", chromedp.Click(chromedp.ID("delete-open")))
 	s.Wait("the confirmation dialog", `document.getElementById("delete-dialog")?.open === true && document.activeElement.id === "delete-cancel"`, 10*time.Second)
 	s.Shot("12-delete-confirm")

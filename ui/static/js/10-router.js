@@ -12,6 +12,7 @@ function render() {
   for (const f of leaving) { try { f(); } catch { } }
   leaving = [];
   const hash = location.hash || "#/";
+  if (!hash.startsWith("#/")) return; // an in-page anchor, not a route
   for (const [re, page] of routes) {
     const m = hash.match(re);
     if (!m) continue;
