@@ -20,7 +20,7 @@ function render() {
     alertMsg(unreachableSince ? $alert.textContent : "");
     page(...m.slice(1).map((x) => x == null ? x : decodeURIComponent(x)));
     const h1 = $main.querySelector("h1");
-    if (h1) { h1.tabIndex = -1; if (render.moved) h1.focus({ preventScroll: true }); }
+    if (h1) { h1.tabIndex = -1; if (render.moved) h1.focus({ preventScroll: true }); document.title = `${h1.firstChild?.textContent?.trim() || "Ferry"} · Ferry`; }
     render.moved = true;
     markNav(hash);
     return;

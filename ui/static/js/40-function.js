@@ -10,6 +10,7 @@ function fnPage(ns, name) {
   const replicasIn = h("input", { id: "scale-replicas", type: "number", min: "0", max: "1000", step: "1", inputmode: "numeric", style: "width:7rem" });
   const scaleBtn = h("button", { type: "submit", id: "scale-submit" }, "Scale");
   const scaleErr = h("p", { class: "form-error", id: "scale-error" });
+  const scaleHint = h("p", { class: "hint", id: "scale-hint" });
   let loaded = false;
 
   const scaleForm = h("form", { class: "actions", id: "scale-form", onsubmit: async (e) => {
@@ -35,7 +36,7 @@ function fnPage(ns, name) {
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "h-details" }, h("h2", { id: "h-details" }, "Details"), details, conds),
       h("section", { class: "card", "aria-labelledby": "h-scale" }, h("h2", { id: "h-scale" }, "Replicas"),
-        h("p", { id: "replica-state", "aria-live": "polite" }), scaleForm, scaleErr)),
+        h("p", { id: "replica-state", "aria-live": "polite" }), scaleForm, scaleErr, scaleHint)),
     h("section", { class: "card", "aria-labelledby": "h-charts" }, h("h2", { id: "h-charts" }, "Last 5 minutes"), charts),
     h("section", { class: "card", "aria-labelledby": "h-invoke" }, h("h2", { id: "h-invoke" }, "Invoke"), invokePanel(ns, name)),
     h("section", { class: "card", "aria-labelledby": "h-logs" }, h("h2", { id: "h-logs" }, "Logs"), logsPanel(ns, name)),
@@ -62,6 +63,7 @@ function fnPage(ns, name) {
     ]));
     document.getElementById("replica-state").textContent = `${ready} of ${f.replicas} replica${f.replicas === 1 ? "" : "s"} ready.`;
     if (!loaded || document.activeElement !== replicasIn) replicasIn.value = f.replicas;
+    scaleHint.textContent = f.autoscaler ? "The autoscaler manages this function (com.openfaas.scale.* labels) and may change a manual setting." : "";
     loaded = true;
     conds.replaceChildren(...conditionsView(f));
     config.replaceChildren(...configView(f));

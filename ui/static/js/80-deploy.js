@@ -49,7 +49,10 @@ function deployPage(ns, editName) {
 
   const imageField = field("image", "Image", image, "The container image (or, for the process runtime, any label for this build).");
   const artifactField = field("artifact", "Artifact (.tar.gz)", artifact, "A tar.gz of the function's files; it is uploaded, then deployed by digest.");
-  const syncSource = () => { artifactField.hidden = !srcArtifact.checked; };
+  const syncSource = () => {
+    artifactField.hidden = !srcArtifact.checked;
+    imageField.querySelector("label").textContent = srcArtifact.checked ? "Image (optional with an artifact)" : "Image";
+  };
   srcImage.addEventListener("change", syncSource); srcArtifact.addEventListener("change", syncSource);
 
   const form = h("form", { id: "deploy-form", novalidate: true, onsubmit: (e) => { e.preventDefault(); send(); } },
