@@ -13,11 +13,12 @@ import (
 // Services in the cluster named by --kubeconfig, $KUBECONFIG or the
 // in-cluster service account.
 func init() {
-	var kubeconfig string
+	var kubeconfig, pullPolicy string
 	registerServePlugin(ServePlugin{
 		Name: "kubernetes",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
+			fs.StringVar(&pullPolicy, "image-pull-policy", envOr("FERRY_IMAGE_PULL_POLICY", "IfNotPresent"), "function pods' imagePullPolicy for --provider kubernetes: IfNotPresent, Always or Never (images imported on the nodes)")
 		},
 		Setup: func(context.Context, *Server) error { return nil },
 	})
@@ -25,6 +26,7 @@ func init() {
 		return kubernetes.New(ctx, kubernetes.Config{
 			Kubeconfig:       kubeconfig,
 			DefaultNamespace: s.DefaultNamespace,
+			ImagePullPolicy:  pullPolicy,
 			Log:              s.Log.With("provider", "kubernetes"),
 		})
 	}

@@ -27,10 +27,17 @@ func init() {
 		Flags: func(fs *pflag.FlagSet) {
 			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir (a crash loses at most this much)")
 		},
-		Setup: func(_ context.Context, s *Server) error {
+		Setup: func(ctx context.Context, s *Server) error {
 			sh := sharedScaling(s)
 			rec := sh.rec
-			durable, err := metrics.OpenDurable(s.Store, rec)
+			var durable *metrics.Durable
+			var err error
+			if cs, ok := s.Provider.(metrics.CounterStore); ok {
+				// Providers that keep no local state hold the totals themselves.
+				durable, err = metrics.OpenDurableOn(ctx, cs, rec)
+			} else {
+				durable, err = metrics.OpenDurable(s.Store, rec)
+			}
 			if err != nil {
 				return err
 			}

@@ -21,16 +21,29 @@ const counterPrefix = "invocations/"
 // a clean shutdown loses none (Close flushes).
 const DefaultFlushInterval = 5 * time.Second
 
+// saveTimeout bounds one write of totals to a remote CounterStore.
+const saveTimeout = 10 * time.Second
+
+// CounterStore is where Durable keeps invocation totals, keyed
+// "name.namespace": the data dir's store by default; a provider that keeps
+// no local state (Kubernetes) implements it to keep them in the cluster.
+type CounterStore interface {
+	LoadCounters(ctx context.Context) (map[string]float64, error)
+	// SaveCounters writes the given totals (only changed ones are passed).
+	SaveCounters(ctx context.Context, totals map[string]float64) error
+}
+
 // Durable keeps per-function invocation totals across restarts of
 // `ferry serve` and of replicas: the total is what was flushed to the store
 // plus what the Recorder counted since.
 type Durable struct {
-	st  *store.Store
+	cs  CounterStore
 	rec *Recorder
 
-	mu   sync.Mutex
-	base map[string]float64 // flushed totals
-	seen map[string]seen    // Recorder finished count at the last flush
+	flushMu sync.Mutex // one flush at a time; mu is not held during the write
+	mu      sync.Mutex
+	base    map[string]float64 // flushed totals
+	seen    map[string]seen    // Recorder finished count at the last flush
 }
 
 type seen struct{ epoch, n uint64 }
@@ -39,21 +52,21 @@ type counterValue struct {
 	Total float64 `json:"total"`
 }
 
-// OpenDurable loads the stored totals.
+// OpenDurable loads the totals kept in the data dir's store.
 func OpenDurable(st *store.Store, rec *Recorder) (*Durable, error) {
-	d := &Durable{st: st, rec: rec, base: map[string]float64{}, seen: map[string]seen{}}
-	err := st.Each(store.Counters, counterPrefix, func(key string, val []byte) error {
-		var v counterValue
-		if err := json.Unmarshal(val, &v); err != nil {
-			return fmt.Errorf("counter %s: %w (delete the key or the data dir's ferry.db counters)", key, err)
-		}
-		d.base[strings.TrimPrefix(key, counterPrefix)] = v.Total
-		return nil
-	})
+	return OpenDurableOn(context.Background(), storeCounters{st}, rec)
+}
+
+// OpenDurableOn loads the totals kept in cs.
+func OpenDurableOn(ctx context.Context, cs CounterStore, rec *Recorder) (*Durable, error) {
+	base, err := cs.LoadCounters(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load invocation counters: %w", err)
 	}
-	return d, nil
+	if base == nil {
+		base = map[string]float64{}
+	}
+	return &Durable{cs: cs, rec: rec, base: base, seen: map[string]seen{}}, nil
 }
 
 // pending is what the recorder counted since the last flush; a recorder
@@ -75,42 +88,43 @@ func (d *Durable) Total(fn string) float64 {
 	return d.base[fn] + float64(p)
 }
 
-// Flush writes every changed total in one transaction.
+// Flush writes every changed total in one call to the store. The lock that
+// Total takes is not held while writing, so a slow remote store does not
+// stall listings.
 func (d *Durable) Flush() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.flushMu.Lock()
+	defer d.flushMu.Unlock()
 	type change struct {
-		fn    string
 		total float64
 		cur   seen
 	}
-	var changes []change
+	changes := map[string]change{}
+	d.mu.Lock()
 	d.rec.fns.Range(func(k, _ any) bool {
 		fn := k.(string)
 		if p, now := d.pending(fn); p > 0 {
-			changes = append(changes, change{fn, d.base[fn] + float64(p), now})
+			changes[fn] = change{d.base[fn] + float64(p), now}
 		}
 		return true
 	})
+	d.mu.Unlock()
 	if len(changes) == 0 {
 		return nil
 	}
-	err := d.st.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(store.Counters))
-		for _, c := range changes {
-			v, _ := json.Marshal(counterValue{Total: c.total})
-			if err := b.Put([]byte(counterPrefix+c.fn), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	totals := make(map[string]float64, len(changes))
+	for fn, c := range changes {
+		totals[fn] = c.total
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	if err := d.cs.SaveCounters(ctx, totals); err != nil {
 		return fmt.Errorf("flush invocation counters: %w", err)
 	}
-	for _, c := range changes {
-		d.base[c.fn], d.seen[c.fn] = c.total, c.cur
+	d.mu.Lock()
+	for fn, c := range changes {
+		d.base[fn], d.seen[fn] = c.total, c.cur
 	}
+	d.mu.Unlock()
 	return nil
 }
 
@@ -131,4 +145,33 @@ func (d *Durable) Run(ctx context.Context, interval time.Duration, onErr func(er
 			}
 		}
 	}
+}
+
+// storeCounters keeps totals in the data dir's bbolt store.
+type storeCounters struct{ st *store.Store }
+
+func (s storeCounters) LoadCounters(context.Context) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := s.st.Each(store.Counters, counterPrefix, func(key string, val []byte) error {
+		var v counterValue
+		if err := json.Unmarshal(val, &v); err != nil {
+			return fmt.Errorf("counter %s: %w (delete the key or the data dir's ferry.db counters)", key, err)
+		}
+		out[strings.TrimPrefix(key, counterPrefix)] = v.Total
+		return nil
+	})
+	return out, err
+}
+
+func (s storeCounters) SaveCounters(_ context.Context, totals map[string]float64) error {
+	return s.st.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(store.Counters))
+		for fn, total := range totals {
+			v, _ := json.Marshal(counterValue{Total: total})
+			if err := b.Put([]byte(counterPrefix+fn), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ferryfaas/ferry/api"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -26,7 +27,7 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 	if _, err := p.routes.deps.Deployments(d.Namespace).Get(d.Service); err == nil {
 		return api.Conflict("function", d.Service)
 	}
-	dep, svc, err := Objects(d, 1)
+	dep, svc, err := p.objects(d, 1)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
 	if cur.Spec.Replicas != nil {
 		replicas = *cur.Spec.Replicas
 	}
-	dep, svc, err := Objects(d, replicas)
+	dep, svc, err := p.objects(d, replicas)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,20 @@ func (p *Provider) Delete(ctx context.Context, namespace, name string) error {
 	if err := p.client.CoreV1().Services(namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return kerr(err, "delete service")
 	}
+	p.forgetCounter(ctx, namespace, name)
 	return nil
+}
+
+// objects is Objects with this provider's settings applied.
+func (p *Provider) objects(d api.FunctionDeployment, replicas int32) (*appsv1.Deployment, *corev1.Service, error) {
+	dep, svc, err := Objects(d, replicas)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range dep.Spec.Template.Spec.Containers {
+		dep.Spec.Template.Spec.Containers[i].ImagePullPolicy = corev1.PullPolicy(p.cfg.ImagePullPolicy)
+	}
+	return dep, svc, nil
 }
 
 // List returns the functions of a namespace from the informer cache.

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -34,6 +36,9 @@ type Config struct {
 	Log              *slog.Logger
 	// Resync of the informers (0: none).
 	Resync time.Duration
+	// ImagePullPolicy of function pods: IfNotPresent (default), Always or
+	// Never (images imported into the node's runtime, no registry).
+	ImagePullPolicy string
 }
 
 // Provider implements provider.Provider on a Kubernetes cluster.
@@ -88,11 +93,22 @@ func NewForClient(ctx context.Context, client kubernetes.Interface, cfg Config) 
 	if cfg.DefaultNamespace == "" {
 		cfg.DefaultNamespace = api.DefaultNamespace
 	}
+	switch corev1.PullPolicy(cfg.ImagePullPolicy) {
+	case "":
+		cfg.ImagePullPolicy = string(corev1.PullIfNotPresent)
+	case corev1.PullIfNotPresent, corev1.PullAlways, corev1.PullNever:
+	default:
+		return nil, fmt.Errorf("image pull policy %q: use IfNotPresent, Always or Never", cfg.ImagePullPolicy)
+	}
 	p := &Provider{cfg: cfg, client: client, stop: make(chan struct{}), log: cfg.Log}
 	if err := p.ensureDefaultNamespace(ctx); err != nil {
 		return nil, err
 	}
-	p.factory = informers.NewSharedInformerFactory(client, cfg.Resync)
+	// Only objects labelled faas_function are cached: function Deployments
+	// and pods, and the EndpointSlices of function Services (the
+	// EndpointSlice controller copies the Service's labels onto them).
+	p.factory = informers.NewSharedInformerFactoryWithOptions(client, cfg.Resync,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelFunction }))
 	p.routes = newRouteTable()
 	deps := p.factory.Apps().V1().Deployments().Informer()
 	slices := p.factory.Discovery().V1().EndpointSlices().Informer()

@@ -27,7 +27,7 @@ const (
 	defaultMemRequest = "64Mi"
 	defaultCPURequest = "50m"
 	defaultCPULimit   = "1"
-	runAsUser         = 10001
+	runAsUser         = 65534 // "nobody", the user of images from `ferry build`
 )
 
 // Objects builds the Deployment and Service for a function. It is a pure
@@ -83,6 +83,7 @@ func Objects(d api.FunctionDeployment, replicas int32) (*appsv1.Deployment, *cor
 		SecurityContext: &corev1.SecurityContext{
 			RunAsNonRoot:             &t,
 			RunAsUser:                &uid,
+			RunAsGroup:               &uid,
 			AllowPrivilegeEscalation: &f,
 			ReadOnlyRootFilesystem:   &d.ReadOnlyRootFilesystem,
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
