@@ -127,6 +127,7 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 		}
 	}
 	hr.Header.Set("X-Call-Id", req.CallID)
+	hr.Header.Set("X-Queue-Worker", w.id)
 	if req.Host != "" {
 		hr.Header.Set("X-Forwarded-Host", req.Host)
 	}

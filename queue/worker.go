@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // WorkerConfig wires a queue worker.
@@ -55,6 +58,7 @@ type WorkerConfig struct {
 // share the queues: each queue is one durable pull consumer.
 type Worker struct {
 	cfg WorkerConfig
+	id  string // sent as X-Queue-Worker, for tracing which worker ran a call
 	log *slog.Logger
 	sem chan struct{}
 
@@ -119,7 +123,8 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.CallbackClient = &http.Client{Transport: newTransport(http.ProxyFromEnvironment), Timeout: 30 * time.Second}
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
-	return &Worker{cfg: cfg, log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
+	host, _ := os.Hostname()
+	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
 }
 
 func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {

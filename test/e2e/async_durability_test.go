@@ -288,3 +288,41 @@ func freeAddr(t *testing.T) string {
 	}
 	return a
 }
+
+// TestAsyncSharedWorkers runs the embedded worker and two `ferry
+// queue-worker` processes on one queue: the per-function limit holds
+// across all of them, since it is the queue consumer's, not a worker's.
+func TestAsyncSharedWorkers(t *testing.T) {
+	natsAddr := freeAddr(t)
+	f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: []string{"--nats-listen", natsAddr}})
+	deployAsyncFn(t, f, "slow", map[string]string{"com.openfaas.queue.max_inflight": "4"})
+	startQueueWorker(t, f, "nats://"+natsAddr, nil)
+	startQueueWorker(t, f, "nats://"+natsAddr, nil)
+	const n = 24
+	cb := newCBServer(t, n)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if code, _ := enqueue(t, f, "POST", "slow/sleep?ms=500", "", map[string]string{"X-Callback-Url": cb.URL}); code != 202 {
+			t.Fatalf("enqueue: %d", code)
+		}
+	}
+	select {
+	case <-cb.all:
+	case <-time.After(60 * time.Second):
+		d, _, _ := cb.counts()
+		t.Fatalf("%d of %d calls finished in 60s", d, n)
+	}
+	el := time.Since(start)
+	_, stats, _ := invokeStats(t, f)
+	t.Logf("%d calls of 0.5 s, 3 workers, max_inflight 4: %v, peak concurrency %d, %d workers ran calls",
+		n, el.Round(10*time.Millisecond), stats["max"], stats["workers"])
+	if stats["workers"] < 2 {
+		t.Errorf("only %d worker(s) ran calls; the work was not shared", stats["workers"])
+	}
+	if stats["max"] != 4 {
+		t.Errorf("peak concurrency %d across 3 workers, want 4", stats["max"])
+	}
+	if el < 3*time.Second-100*time.Millisecond {
+		t.Errorf("took %v: faster than 4 at a time allows", el)
+	}
+}

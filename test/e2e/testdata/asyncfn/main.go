@@ -4,7 +4,8 @@
 //	/echo               the body back, with X-Echo-Method/-Path/-Query
 //	/flaky?key=K&fail=N 503 for the first N calls with key K, then 200
 //	/fail?key=K         500 until /heal?key=K was called
-//	/sleep?ms=M         sleeps M ms; /stats gives {"max":peak concurrency,"done":n}
+//	/sleep?ms=M         sleeps M ms; /stats gives {"max": peak concurrency,
+//	                    "done": n, "workers": distinct X-Queue-Worker values}
 package main
 
 import (
@@ -34,6 +35,7 @@ func main() {
 		healed    = map[string]bool{}
 		cur, peak int
 		done      int
+		workers   = map[string]bool{}
 	)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/flaky", func(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +69,7 @@ func main() {
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		mu.Lock()
+		workers[r.Header.Get("X-Queue-Worker")] = true
 		cur++
 		peak = max(peak, cur)
 		mu.Unlock()
@@ -79,7 +82,7 @@ func main() {
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		json.NewEncoder(w).Encode(map[string]int{"max": peak, "done": done, "current": cur})
+		json.NewEncoder(w).Encode(map[string]int{"max": peak, "done": done, "current": cur, "workers": len(workers)})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
