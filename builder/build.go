@@ -79,6 +79,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	p.say("build context %s", workDir)
+	if o.InstallDeps && !tpl.Ferry.HandlerOnly && tpl.Ferry.Compile == "" {
+		if err := installDeps(ctx, filepath.Join(workDir, tpl.HandlerFolder), &p); err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	}
 
 	if tpl.Ferry.Compile == "go" {
 		p.say("go build (CGO_ENABLED=0, -trimpath)")

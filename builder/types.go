@@ -28,6 +28,9 @@ type Options struct {
 	WatchdogBinary string
 	// Progress receives one line per build step; nil discards.
 	Progress io.Writer
+	// InstallDeps runs pip (requirements.txt) or npm (package.json
+	// dependencies) for the handler. Off by default: builds are offline.
+	InstallDeps bool
 }
 
 // ImageOptions controls the OCI image build.

@@ -17,7 +17,7 @@ func newBuildCmd() *cobra.Command {
 	var (
 		file, filter, regex, format, out   string
 		templatesDir, watchdog, baseLayout string
-		image, push                        bool
+		image, push, installDeps           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -37,7 +37,8 @@ registry in the function's image: name. Same input, same digests.`,
   ferry build -f stack.yml --filter 'api-*'
   ferry build --image --format docker          # then: ctr images import build/<fn>-image.tar
   ferry build --push                           # to the registry in image:
-  ferry build --image --base-layout ./python-base   # base image from a local OCI layout`,
+  ferry build --image --base-layout ./python-base   # base image from a local OCI layout
+  ferry build --install-deps                   # pip/npm install the handler's dependencies`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "oci" && format != "docker" {
@@ -77,6 +78,7 @@ registry in the function's image: name. Same input, same digests.`,
 					Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout},
 					WatchdogBinary: watchdog,
 					Progress:       w,
+					InstallDeps:    installDeps,
 				})
 				if err != nil {
 					if strings.Contains(err.Error(), fn.Name) {
@@ -112,6 +114,7 @@ registry in the function's image: name. Same input, same digests.`,
 	_ = fs.MarkHidden("build-dir")
 	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders tried before the built-in templates")
 	fs.StringVar(&watchdog, "watchdog", "", "static watchdog binary for images (default: $FERRY_WATCHDOG, then watchdog beside ferry, then fwatchdog on PATH)")
+	fs.BoolVar(&installDeps, "install-deps", false, "run pip (function/requirements.txt) or npm (package.json dependencies) into the build; needs their registry")
 	fs.StringVar(&baseLayout, "base-layout", "", "OCI layout folder holding the base image of interpreted languages (instead of pulling it)")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"oci", "docker"}, cobra.ShellCompDirectiveNoFileComp

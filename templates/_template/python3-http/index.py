@@ -11,8 +11,15 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "function"))
+# `ferry build --install-deps` puts requirements.txt's packages here.
+sys.path.insert(1, os.path.join(_here, "function", ".python_packages"))
 import handler  # noqa: E402
+
+
+# Longest chunk-size or trailer line read (as http.client's _MAXLINE).
+MAX_LINE = 65536
 
 
 class Event:
@@ -43,21 +50,41 @@ def format_body(res, content_type):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def _serve(self):
+    def _read_body(self):
+        """The request body: chunked (the watchdog streams bodies of unknown
+        length that way) or Content-Length. Reading all of it keeps the
+        connection in step for the next request."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline(MAX_LINE).split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers: ignored
+                    return b"".join(chunks)
+                chunk = self.rfile.read(size)
+                if len(chunk) != size or self.rfile.readline(MAX_LINE).strip():
+                    raise ValueError("truncated chunk")
+                chunks.append(chunk)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self):
+        try:
+            body = self._read_body()
+        except ValueError as exc:  # a malformed body: the connection is out of step
+            self.close_connection = True
+            self._send_text(400, "bad request body: %s\n" % exc)
+            return
         url = urlsplit(self.path)
         query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(url.query).items()}
         event = Event(body, dict(self.headers), self.command, query, url.path)
         try:
             res = handler.handle(event, Context())
         except Exception as exc:  # the function's own error: a 500 with its message
-            out = ("handler error: %s\n" % exc).encode()
-            self.send_response(500)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
+            self._send_text(500, "handler error: %s\n" % exc)
             return
         if not isinstance(res, dict):
             res = {"statusCode": 200, "body": "" if res is None else res}
@@ -66,6 +93,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(int(res.get("statusCode", 200)))
         for k, v in headers.items():
             self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def _send_text(self, code, text):
+        out = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)

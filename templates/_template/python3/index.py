@@ -3,7 +3,10 @@ the request body is on stdin and what handle(req) returns is the response."""
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "function"))
+# `ferry build --install-deps` puts requirements.txt's packages here.
+sys.path.insert(1, os.path.join(_here, "function", ".python_packages"))
 import handler  # noqa: E402
 
 
