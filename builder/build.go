@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ferryfaas/ferry/templates"
@@ -53,6 +54,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	outDir, _ = filepath.Abs(outDir)
 	workDir := filepath.Join(outDir, fn.Name)
+	if within(handler, workDir) || within(o.StackDir, workDir) && o.StackDir != "" {
+		return nil, fmt.Errorf("function %s: build folder %s would overwrite the handler or stack folder: choose another --out", fn.Name, workDir)
+	}
 	p.say("template %s (%s)", fn.Lang, tpl.Source)
 
 	if err := os.RemoveAll(workDir); err != nil {
@@ -201,4 +205,14 @@ func (p *progress) say(format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(p.w, "[%s] %s\n", p.fn, fmt.Sprintf(format, args...))
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	path, dir = filepath.Clean(path), filepath.Clean(dir)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -181,3 +181,55 @@ func TestBuildErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestHandlerSymlinks: links inside the handler stay links (made relative);
+// links leaving it are replaced by copies; a dangling one is an error.
+func TestHandlerSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	fn := filepath.Join(dir, "fn")
+	writeFiles(t, dir, map[string]string{"shared/lib.py": "X = 1\n", "fn/handler.py": "def handle(req):\n    return req\n", "fn/data/a.txt": "a"})
+	os.Symlink(filepath.Join(fn, "data", "a.txt"), filepath.Join(fn, "abs-inside.txt"))
+	os.Symlink("../shared/lib.py", filepath.Join(fn, "lib.py"))
+	os.Symlink("../shared", filepath.Join(fn, "shareddir"))
+	out := t.TempDir()
+	res, err := Build(context.Background(), Options{Function: stack.Function{Name: "fn", Lang: "python3", Handler: "./fn"}, StackDir: dir, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	extractTarGz(t, res.ArtifactPath, run)
+	if l, err := os.Readlink(filepath.Join(run, "function", "abs-inside.txt")); err != nil || l != "data/a.txt" {
+		t.Errorf("inside link = %q %v, want data/a.txt", l, err)
+	}
+	for _, p := range []string{"function/lib.py", "function/shareddir/lib.py"} {
+		st, err := os.Lstat(filepath.Join(run, p))
+		if err != nil || !st.Mode().IsRegular() {
+			t.Errorf("%s should be a copied file: %v", p, err)
+		}
+	}
+	os.Symlink("nowhere", filepath.Join(fn, "dangling"))
+	_, err = Build(context.Background(), Options{Function: stack.Function{Name: "fn", Lang: "python3", Handler: "./fn"}, StackDir: dir, OutDir: out})
+	if err == nil || !strings.Contains(err.Error(), "points nowhere") {
+		t.Fatalf("dangling link: %v", err)
+	}
+}
+
+// TestBuildFolderOverlap: a build folder that is the handler (or holds the
+// stack) is refused before anything is deleted.
+func TestBuildFolderOverlap(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"fn/handler.py": "x"})
+	for _, out := range []string{".", ".."} {
+		name := "fn"
+		if out == ".." {
+			name = filepath.Base(dir)
+		}
+		_, err := Build(context.Background(), Options{Function: stack.Function{Name: name, Lang: "python3", Handler: "./fn"}, StackDir: dir, OutDir: out})
+		if err == nil || !strings.Contains(err.Error(), "would overwrite") {
+			t.Fatalf("out %q: %v", out, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fn", "handler.py")); err != nil {
+		t.Fatal("the handler was deleted")
+	}
+}

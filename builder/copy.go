@@ -1,11 +1,13 @@
 package builder
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // copyFS copies the tree of fsys into dst, skipping the top-level names in
@@ -89,11 +91,7 @@ func copyDir(src, dst, exclude string) error {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o755)
 		case info.Mode()&fs.ModeSymlink != 0:
-			t, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(t, target)
+			return copyLink(src, p, target, exclude)
 		case info.Mode().IsRegular():
 			return copyFile(p, target, info.Mode())
 		}
@@ -132,4 +130,38 @@ func cutFirst(p string) (string, string, bool) {
 		}
 		dir = parent
 	}
+}
+
+// copyLink keeps a symlink that stays inside root (made relative, as the
+// process runtime accepts no absolute or escaping links) and replaces one
+// that leaves root by a copy of what it points to, so the artifact is
+// self-contained. A dangling link is an error that names it.
+func copyLink(root, link, target, exclude string) error {
+	dest, err := filepath.EvalSymlinks(link)
+	if err != nil {
+		return fmt.Errorf("symlink %s points nowhere: fix or remove it", link)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(realRoot, dest); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		linkDir, err := filepath.EvalSymlinks(filepath.Dir(link))
+		if err != nil {
+			return err
+		}
+		r, err := filepath.Rel(linkDir, dest)
+		if err != nil {
+			return err
+		}
+		return os.Symlink(r, target)
+	}
+	st, err := os.Stat(dest)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return copyDir(dest, target, exclude)
+	}
+	return copyFile(dest, target, st.Mode())
 }
