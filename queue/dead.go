@@ -56,20 +56,25 @@ func walkDead(ctx context.Context, j *JetStream, subject string, limit int, f fu
 	if err != nil {
 		return unavailable(err)
 	}
-	info, err := st.Info(ctx)
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return unavailable(err)
 	}
-	if info.State.Msgs == 0 {
-		return nil
+	var matching uint64
+	for _, n := range info.State.Subjects {
+		matching += n
+	}
+	if matching == 0 {
+		return nil // an empty fetch would wait out FetchMaxWait
 	}
 	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
 		return unavailable(err)
 	}
-	seen := 0
-	for seen < limit {
-		batch, err := c.Fetch(min(256, limit-seen), jetstream.FetchMaxWait(time.Second))
+	seen, walked := 0, uint64(0) // decodable messages passed to f; all messages
+	for seen < limit && walked < matching {
+		// Ask for no more than exist, or the fetch waits out its MaxWait.
+		batch, err := c.Fetch(int(min(256, uint64(limit-seen), matching-walked)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return unavailable(err)
 		}
@@ -77,6 +82,7 @@ func walkDead(ctx context.Context, j *JetStream, subject string, limit int, f fu
 		var last jetstream.Msg
 		for m := range batch.Messages() {
 			got++
+			walked++
 			last = m
 			md, err := m.Metadata()
 			if err != nil {

@@ -143,13 +143,17 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	}})
 	r.fns.add("openfaas-fn", "broken", nil, nil)
 	cb := newCallbacks(t)
+	t0 := time.Now()
 	post(t, "PATCH", r.async.URL+"/async-function/broken/p?q=1", []byte("b"), map[string]string{"X-Callback-Url": cb.srv.URL, "X-Call-Id": "dead-1"})
 	c := cb.next(t, 20*time.Second)
+	t.Logf("dead-lettered after %v", time.Since(t0))
 	if c.header.Get("X-Function-Status") != "500" || calls.Load() != 3 {
 		t.Fatalf("final status %s after %d calls, want 500 after 3", c.header.Get("X-Function-Status"), calls.Load())
 	}
 	ctx := t.Context()
+	t0 = time.Now()
 	dl, err := ListDeadLetters(ctx, r.js, "", "openfaas-fn", 100)
+	t.Logf("list %v", time.Since(t0))
 	if err != nil || len(dl) != 1 {
 		t.Fatalf("dead letters: %v %+v", err, dl)
 	}
@@ -161,7 +165,9 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 		t.Fatalf("filter by function leaked %+v", other)
 	}
 	healthy.Store(true)
+	t0 = time.Now()
 	res, err := Redrive(ctx, r.js, "broken.openfaas-fn", "openfaas-fn", nil, 100)
+	t.Logf("redrive %v", time.Since(t0))
 	if err != nil || res.Redriven != 1 {
 		t.Fatalf("redrive: %v %+v", err, res)
 	}

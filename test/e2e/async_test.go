@@ -17,13 +17,19 @@ import (
 
 // TestAsync covers /async-function/ end to end on one `ferry serve`: the
 // request as queued reaches the function intact, refusals happen at
-// enqueue, retries, dead letters (listed and re-driven with the CLI) and
-// the per-function concurrency limit.
+// enqueue, retries, dead letters (listed and re-driven with the CLI),
+// waking a function scaled to zero and the per-function concurrency limit;
+// once on the embedded NATS and once on Debian's nats-server (2.9).
 func TestAsync(t *testing.T) {
-	f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: []string{
+	t.Run("embedded NATS", func(t *testing.T) { asyncSuite(t, nil) })
+	t.Run("Debian nats-server", func(t *testing.T) { asyncSuite(t, []string{"--nats-url", startNATSServer(t)}) })
+}
+
+func asyncSuite(t *testing.T, args []string) {
+	f := harness.T(t, harness.Options{DataDir: asyncDataDir(t), Args: append([]string{
 		"--async-max-attempts", "3", "--async-backoff-min", "100ms", "--async-backoff-max", "400ms",
 		"--async-max-body", fmt.Sprint(3 << 20), "--callback-allow", "127.0.0.0/8",
-	}})
+	}, args...)})
 	deployAsyncFn(t, f, "afn", nil)
 	deployAsyncFn(t, f, "slow", map[string]string{"com.openfaas.queue.max_inflight": "4"})
 	cb := newCBServer(t, 0)
