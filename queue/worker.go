@@ -69,6 +69,7 @@ type Worker struct {
 	// reach the (shutting down) gateway is handed back, not counted as a
 	// failed attempt.
 	draining atomic.Bool
+	gate     sync.RWMutex // see startConsumer
 	sub      *nats.Subscription
 
 	runCtx    context.Context // cancelled by Stop when the grace is over
@@ -226,6 +227,14 @@ func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
 	}
 	var cc jetstream.ConsumeContext
 	cc, err = c.Consume(func(m jetstream.Msg) {
+		// The gate orders every Add before Stop's Wait: once draining, a
+		// message still buffered goes straight back.
+		w.gate.RLock()
+		defer w.gate.RUnlock()
+		if w.draining.Load() {
+			_ = m.Nak()
+			return
+		}
 		w.handlers.Add(1)
 		go func() {
 			defer w.handlers.Done()
@@ -267,21 +276,29 @@ func (w *Worker) Stop(ctx context.Context) error {
 
 // drain stops pulling new calls (idempotent).
 func (w *Worker) drain() {
+	w.gate.Lock()
+	w.draining.Store(true)
+	w.gate.Unlock()
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.stopped {
+		w.mu.Unlock()
 		return
 	}
 	w.stopped = true
-	w.draining.Store(true)
+	ccs := make([]jetstream.ConsumeContext, 0, len(w.queues))
 	for _, cc := range w.queues {
+		ccs = append(ccs, cc)
+	}
+	sub, stop := w.sub, w.discStop
+	w.mu.Unlock()
+	for _, cc := range ccs {
 		cc.Stop()
 	}
-	if w.sub != nil {
-		_ = w.sub.Unsubscribe()
+	if sub != nil {
+		_ = sub.Unsubscribe()
 	}
-	if w.discStop != nil {
-		w.discStop()
+	if stop != nil {
+		stop()
 	}
 }
 
