@@ -23,7 +23,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -52,6 +54,8 @@ type Cluster struct {
 	logf    func(string, ...any)
 	apiProc *proc
 	apiArgs []string
+	before  *Snapshot
+	stopped bool
 }
 
 // Options for Start.
@@ -130,56 +134,62 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	return c, nil
 }
 
-// Stop tears everything down in reverse order. It is safe to call twice.
+// Stop tears everything down: the kubelet first (so nothing restarts pods),
+// then every container and shim, the other daemons, mounts, and finally
+// the host changes (route, iptables, sysctls, netns, bridge, CNI leases,
+// pod logs, cgroups). It is safe to call twice.
 func (c *Cluster) Stop() {
-	for i := len(c.undo) - 1; i >= 0; i-- {
-		c.undo[i]()
+	if c.stopped {
+		return
 	}
-	c.undo = nil
+	c.stopped = true
+	for _, p := range c.procs {
+		if p.name == "kubelet" {
+			p.stop(10 * time.Second)
+		}
+	}
+	if c.CtrSocket != "" {
+		c.killContainers()
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop(10 * time.Second)
 	}
 	c.procs = nil
+	killProcsMentioning(c.Dir) // shims are not children of containerd's process group
 	c.unmountAll()
+	if c.before != nil {
+		restoreHost(c.before)
+	}
+	for i := len(c.undo) - 1; i >= 0; i-- {
+		c.undo[i]()
+	}
+	c.undo = nil
 	os.RemoveAll(c.Dir)
+}
+
+// Leftovers lists what Stop failed to undo (empty after a clean teardown).
+func (c *Cluster) Leftovers() []string {
+	if c.before == nil {
+		return nil
+	}
+	return c.before.Leftovers(c.Dir)
 }
 
 // onStop registers a teardown step.
 func (c *Cluster) onStop(f func()) { c.undo = append(c.undo, f) }
 
-// hostSetup makes the Service CIDR unreachable (no kube-proxy here: a
-// ClusterIP must never be routed out of the machine) and records iptables
-// rules and sysctls that the kubelet changes, to restore them at the end.
+// hostSetup snapshots what the cluster may change on the host and makes
+// the Service CIDR unreachable (no kube-proxy here: a ClusterIP must never
+// be routed out of the machine).
 func (c *Cluster) hostSetup() error {
-	if _, err := run("ip", "route", "replace", "unreachable", serviceCIDR); err != nil {
-		return err
+	if out, _ := exec.Command("ip", "link", "show", bridgeName).CombinedOutput(); !strings.Contains(string(out), "does not exist") {
+		return fmt.Errorf("bridge %s exists: another test cluster is running, or one was not torn down (ip link del %s)", bridgeName, bridgeName)
+	}
+	c.before = TakeSnapshot()
+	if _, err := run("ip", "route", "add", "unreachable", serviceCIDR); err != nil {
+		return fmt.Errorf("%w (is another test cluster running?)", err)
 	}
 	c.onStop(func() { run("ip", "route", "del", "unreachable", serviceCIDR) })
-	for _, tool := range []string{"iptables", "ip6tables"} {
-		if saved, err := exec.Command(tool + "-save").Output(); err == nil {
-			tool := tool
-			c.onStop(func() {
-				cmd := exec.Command(tool + "-restore")
-				cmd.Stdin = strings.NewReader(string(saved))
-				cmd.Run()
-			})
-		}
-	}
-	for _, key := range []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops", "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"} {
-		path := "/proc/sys/" + key
-		if v, err := os.ReadFile(path); err == nil {
-			c.onStop(func() { os.WriteFile(path, v, 0o644) })
-		}
-	}
-	netnsBefore := netnsList()
-	c.onStop(func() {
-		for ns := range netnsList() {
-			if !netnsBefore[ns] {
-				run("ip", "netns", "del", ns)
-			}
-		}
-		run("ip", "link", "del", bridgeName)
-	})
 	out, err := run("ip", "-4", "-o", "addr", "show", "scope", "global")
 	if err != nil {
 		return err
@@ -197,33 +207,13 @@ func (c *Cluster) hostSetup() error {
 	return nil
 }
 
-func netnsList() map[string]bool {
-	out, _ := exec.Command("ip", "netns", "list").Output()
-	m := map[string]bool{}
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 0 {
-			m[f[0]] = true
-		}
-	}
-	return m
-}
-
 // unmountAll lazily unmounts whatever is still mounted below the work dir
-// (pod volumes, overlay snapshots), deepest first.
+// (pod volumes, overlay snapshots, sandbox shm), deepest first.
 func (c *Cluster) unmountAll() {
-	b, err := os.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return
-	}
-	var mps []string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) > 1 && strings.HasPrefix(f[1], c.Dir) {
-			mps = append(mps, f[1])
-		}
-	}
-	for i := len(mps) - 1; i >= 0; i-- {
-		exec.Command("umount", "-l", mps[i]).Run()
+	mps := mountsBelow(c.Dir)
+	sort.Sort(sort.Reverse(sort.StringSlice(mps)))
+	for _, mp := range mps {
+		syscall.Unmount(mp, syscall.MNT_DETACH)
 	}
 }
 
@@ -275,7 +265,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		"--service-account-key-file="+filepath.Join(pki, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(pki, "sa.key"),
 		"--service-cluster-ip-range="+serviceCIDR, "--token-auth-file="+filepath.Join(pki, "tokens.csv"),
-		"--authorization-mode=AlwaysAllow", "--endpoint-reconciler-type=none",
+		"--authorization-mode=RBAC", "--endpoint-reconciler-type=none",
 		"--kubelet-preferred-address-types=InternalIP", "--allow-privileged=true")
 	c.apiArgs = args
 	p, err := c.start("kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), args...)
@@ -283,8 +273,17 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		return err
 	}
 	c.apiProc = p
-	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
-	writeFile(c.Kubeconfig, fmt.Sprintf(`apiVersion: v1
+	c.Kubeconfig, err = c.KubeconfigFor("admin", c.Token)
+	if err != nil {
+		return err
+	}
+	return c.waitFor(ctx, p, "kube-apiserver /readyz", 90*time.Second, c.apiReady)
+}
+
+// KubeconfigFor writes a kubeconfig for the cluster with a bearer token.
+func (c *Cluster) KubeconfigFor(user, token string) (string, error) {
+	path := filepath.Join(c.Dir, "kubeconfig-"+user)
+	return path, writeFile(path, fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: ferry
@@ -296,8 +295,7 @@ contexts:
 - name: ferry
   context: {cluster: ferry, user: admin}
 current-context: ferry
-`, c.APIServer, c.Token))
-	return c.waitFor(ctx, p, "kube-apiserver /readyz", 90*time.Second, c.apiReady)
+`, c.APIServer, token))
 }
 
 func (c *Cluster) apiReady() error {

@@ -43,6 +43,10 @@ func TestMain(m *testing.M) {
 			}
 		}
 		cluster.Stop()
+		if left := cluster.Leftovers(); len(left) > 0 {
+			fmt.Println("FAIL: left on the host after the cluster stopped:", left)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -61,6 +65,7 @@ func setup() (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	binDir = bin
 	for _, v := range []string{"v1", "v2"} {
 		ref, err := buildFunctionImage(bin, v)
 		if err != nil {
@@ -68,20 +73,49 @@ func setup() (int, error) {
 		}
 		images[v] = ref
 	}
+	// The gateway runs with the service account and least-privilege RBAC
+	// of deploy/kubernetes (the API server authorizes with RBAC), so every
+	// test also proves that those rules are enough.
+	kc, err := gatewayKubeconfig()
+	if err != nil {
+		return 1, err
+	}
 	logf, _ := os.Create(filepath.Join(os.TempDir(), "ferry-kube-serve.log"))
 	ferry, err = harness.Start(harness.Options{
-		Args: []string{"--provider", "kubernetes", "--kubeconfig", cluster.Kubeconfig},
+		Args: []string{"--provider", "kubernetes", "--kubeconfig", kc, "--image-pull-policy", "Never"},
 		Log:  logf,
 	})
 	if err != nil {
 		return 1, err
 	}
+	fmt.Printf("kube: setup done in %s\n", time.Since(t0).Round(time.Millisecond))
 	code := mRun()
-	ferry.Stop()
+	if ferry != nil {
+		ferry.Stop()
+	}
 	return code, nil
 }
 
-var mRun func() int
+var (
+	mRun   func() int
+	binDir string // ferry and watchdog built from this tree
+)
+
+// gatewayKubeconfig applies the namespaces and RBAC of deploy/kubernetes
+// and returns a kubeconfig holding a token of the gateway's service account.
+func gatewayKubeconfig() (string, error) {
+	dir := filepath.Join(harness.Root(), "deploy", "kubernetes")
+	for _, f := range []string{"namespaces.yaml", "rbac.yaml"} {
+		if out, err := cluster.Kubectl("apply", "-f", filepath.Join(dir, f)); err != nil {
+			return "", fmt.Errorf("%v: %s", err, out)
+		}
+	}
+	tok, err := cluster.Kubectl("create", "token", "ferry-gateway", "-n", "openfaas", "--duration=3h")
+	if err != nil {
+		return "", err
+	}
+	return cluster.KubeconfigFor("ferry-gateway", strings.TrimSpace(tok))
+}
 
 // buildFunctionImage makes the test function with `ferry new` and `ferry
 // build --image`, as a user would, and imports it into the node's

@@ -21,14 +21,14 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
 	os.MkdirAll(cni, 0o755)
 	c.CtrSocket = filepath.Join(c.Dir, "ctrd.sock")
 	writeFile(filepath.Join(cni, "10-ferry.conflist"), fmt.Sprintf(`{
-  "cniVersion": "0.4.0", "name": "ferry-kube",
+  "cniVersion": "0.4.0", "name": %q,
   "plugins": [
     {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": []}},
     {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "loopback"}
   ]
-}`, bridgeName, podCIDR))
+}`, cniNetwork, bridgeName, podCIDR))
 	cfg := filepath.Join(c.Dir, "containerd.toml")
 	writeFile(cfg, fmt.Sprintf(`version = 2
 root = %q
@@ -46,12 +46,16 @@ state = %q
     conf_dir = %q
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
-`, filepath.Join(base, "root"), filepath.Join(base, "state"), c.CtrSocket, c.CtrSocket+".ttrpc", pauseImage, cni))
+    default_runtime_name = "runc"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    Root = %q
+`, filepath.Join(base, "root"), filepath.Join(base, "state"), c.CtrSocket, c.CtrSocket+".ttrpc", pauseImage, cni, filepath.Join(base, "runc")))
 	p, err := c.start("containerd", "containerd", "--config", cfg)
 	if err != nil {
 		return err
 	}
-	c.onStop(c.killContainers)
 	if err := c.waitFor(ctx, p, "containerd socket", 30*time.Second, func() error {
 		_, err := run("ctr", "-a", c.CtrSocket, "version")
 		return err
@@ -87,8 +91,6 @@ func (c *Cluster) killContainers() {
 	for _, id := range strings.Fields(string(out)) {
 		exec.Command("ctr", "-a", c.CtrSocket, "-n", "k8s.io", "containers", "delete", id).Run()
 	}
-	// Shims started for this socket that are still around.
-	exec.Command("pkill", "-9", "-f", "containerd-shim.*"+c.CtrSocket).Run()
 }
 
 func (c *Cluster) startKubelet(ctx context.Context) error {
