@@ -335,7 +335,8 @@ func (s *Scenario) fail(format string, args ...any) {
 	state, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href,
 		status: document.getElementById("status")?.textContent, alert: document.getElementById("alert")?.textContent,
 		formError: document.getElementById("form-error")?.textContent || document.getElementById("login-error")?.textContent,
-		fieldErrors: [...document.querySelectorAll(".field-error")].map((e) => e.textContent).filter(Boolean)})`))
+		fieldErrors: [...document.querySelectorAll(".field-error")].map((e) => e.textContent).filter(Boolean),
+		conditions: document.getElementById("fn-conds")?.textContent})`))
 	s.Shot("failed")
 	s.mu.Lock()
 	exc := strings.Join(s.exceptions, "; ")
