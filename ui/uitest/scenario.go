@@ -181,10 +181,10 @@ func (s *Scenario) steps() {
 	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
 	s.Shot("10-functions-phone")
-	s.Do("desktop size", chromedp.EmulateViewport(1280, 900))
-
 	s.Do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
-	s.Wait("the function page", `!!document.getElementById("delete-open")`, 10*time.Second)
+	s.Wait("the function page", `!!document.getElementById("delete-open") && document.documentElement.scrollWidth <= 390`, 10*time.Second)
+	s.Shot("10-function-phone")
+	s.Do("desktop size", chromedp.EmulateViewport(1280, 900))
 
 	// Update from the form: it comes prefilled, and the change shows.
 	s.Do("edit", chromedp.Click(chromedp.ID("edit-link")))
