@@ -49,7 +49,7 @@ func mustBundle(opts Options) *bundle {
 	css := mustRead("static/app.css")
 	shell := strings.NewReplacer(
 		"{{CSS}}", css,
-		"{{APP}}", LoginPathDir+"assets/"+appName,
+		"{{APP}}", Prefix+"assets/"+appName,
 		"{{VERSION}}", html.EscapeString(opts.Version),
 	).Replace(mustRead("static/shell.html"))
 	sh := newAsset("text/html; charset=utf-8", "no-cache", []byte(shell))
@@ -64,9 +64,6 @@ func mustBundle(opts Options) *bundle {
 		assets: map[string]*asset{appName: app},
 	}
 }
-
-// LoginPathDir is the folder the shell's relative URLs resolve against.
-const LoginPathDir = Prefix
 
 func mustRead(name string) string {
 	b, err := static.ReadFile(name)
