@@ -39,6 +39,10 @@ type Config struct {
 	// ImagePullPolicy of function pods: IfNotPresent (default), Always or
 	// Never (images imported into the node's runtime, no registry).
 	ImagePullPolicy string
+	// NoDirectReadiness turns off the direct /_/ready check of starting pods
+	// of a function with no ready replica (see warm.go): routes then wait
+	// for the kubelet's probe to reach the EndpointSlice.
+	NoDirectReadiness bool
 }
 
 // Provider implements provider.Provider on a Kubernetes cluster.
@@ -110,6 +114,9 @@ func NewForClient(ctx context.Context, client kubernetes.Interface, cfg Config) 
 	p.factory = informers.NewSharedInformerFactoryWithOptions(client, cfg.Resync,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelFunction }))
 	p.routes = newRouteTable()
+	if !cfg.NoDirectReadiness {
+		p.routes.warm = newWarmer(p.stop, p.routes.recompute)
+	}
 	deps := p.factory.Apps().V1().Deployments().Informer()
 	slices := p.factory.Discovery().V1().EndpointSlices().Informer()
 	pods := p.factory.Core().V1().Pods().Informer()

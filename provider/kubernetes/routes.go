@@ -23,6 +23,10 @@ import (
 type routeTable struct {
 	mu      sync.RWMutex
 	entries map[string]*routeEntry
+	// recomputeMu serialises recomputes: the three informers call in from
+	// their own goroutines, and a slow one must not overwrite a newer route.
+	recomputeMu sync.Mutex
+	warm        *warmer // nil: wait for the kubelet's readiness only
 
 	deps   appslisters.DeploymentLister
 	slices discoverylisters.EndpointSliceLister
@@ -69,6 +73,8 @@ func (t *routeTable) onChange(obj any) {
 }
 
 func (t *routeTable) recompute(ns, name string) {
+	t.recomputeMu.Lock()
+	defer t.recomputeMu.Unlock()
 	key := ns + "/" + name
 	dep, err := t.deps.Deployments(ns).Get(name)
 	if err != nil || dep.Labels[LabelFunction] == "" {
@@ -85,8 +91,13 @@ func (t *routeTable) recompute(ns, name string) {
 		r.Desired = uint64(*dep.Spec.Replicas)
 	}
 	r.Endpoints = t.endpoints(ns, name)
+	pods := t.functionPods(ns, name)
+	t.warm.observe(pods)
+	if len(r.Endpoints) == 0 && r.Desired > 0 {
+		r.Endpoints = t.warm.endpoints(pods, ns, name)
+	}
 	if len(r.Endpoints) == 0 {
-		r.Failure = t.failure(ns, name)
+		r.Failure = t.failure(pods)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -133,8 +144,7 @@ func (t *routeTable) endpoints(ns, name string) []provider.Endpoint {
 // failure explains why a function's pods cannot become ready, from their
 // container states (bad image, crash loop, bad config), or "" while they
 // are merely starting.
-func (t *routeTable) failure(ns, name string) string {
-	pods, _ := t.pods.Pods(ns).List(labels.SelectorFromSet(labels.Set{LabelFunction: name}))
+func (t *routeTable) failure(pods []*corev1.Pod) string {
 	for _, p := range pods {
 		for _, cs := range p.Status.ContainerStatuses {
 			if w := cs.State.Waiting; w != nil {
