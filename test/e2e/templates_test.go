@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -112,11 +112,7 @@ func TestTemplates(t *testing.T) {
 			if up.Code != 0 || !strings.Contains(up.Stdout, "Deployed "+name) {
 				t.Fatalf("ferry up: exit %d\nstdout: %s\nstderr: %s", up.Code, up.Stdout, up.Stderr)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := f.WaitReady(ctx, name, "openfaas-fn", 1); err != nil {
-				t.Fatal(err)
-			}
+			waitReplica(t, f, name)
 			ready := time.Since(start)
 
 			body := "hello " + tc.lang
@@ -159,6 +155,32 @@ func TestTemplates(t *testing.T) {
 		})
 	}
 	t.Logf("timings (new+up to ready, whole flow):\n  %s", strings.Join(timings, "\n  "))
+}
+
+// waitReplica waits up to 30 s for a ready replica, failing at once with
+// the provider's reason when the function is crash-looping.
+func waitReplica(t *testing.T, f *harness.Ferry, name string) {
+	t.Helper()
+	eventually(t, 30*time.Second, name+" has a ready replica", func() string {
+		code, b, err := f.Do("GET", "/system/function/"+name, nil)
+		if err != nil || code != http.StatusOK {
+			return fmt.Sprintf("GET /system/function/%s: %d %s %v", name, code, b, err)
+		}
+		var st struct {
+			AvailableReplicas int `json:"availableReplicas"`
+			Conditions        []struct{ Reason, Message string }
+		}
+		json.Unmarshal(b, &st)
+		if st.AvailableReplicas > 0 {
+			return ""
+		}
+		for _, c := range st.Conditions {
+			if c.Reason == "CrashLoop" {
+				t.Fatalf("%s is crash-looping: %s", name, c.Message)
+			}
+		}
+		return string(b)
+	})
 }
 
 // chunkedBodies sends bodies of unknown length (Transfer-Encoding:
