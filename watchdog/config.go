@@ -61,6 +61,8 @@ type Config struct {
 
 	ReadyFD     int    // FERRY_READY_FD, -1 = none
 	SecretsBind string // FERRY_SECRETS_BIND
+	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
+	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
 	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
 
 	// FunctionEnv is the environment given to the function: the watchdog's
@@ -173,6 +175,8 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		}
 	}
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
+	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
+	c.TmpBind = env["FERRY_TMP_BIND"]
 	if c.UID, err = envInt(env, "FERRY_UID", -1); err != nil {
 		fail(err)
 	}

@@ -30,6 +30,8 @@
 //	                      accepts connections) write "ready\n" to fd n and close it
 //	FERRY_SECRETS_BIND    Linux, root, inside a fresh mount namespace: bind that
 //	                      directory read-only at /var/openfaas/secrets
+//	FERRY_WORKDIR_BIND    likewise: bind the function's code at /home/app (the cwd)
+//	FERRY_TMP_BIND        likewise: bind a private directory at /var/openfaas/tmp (TMPDIR)
 //	FERRY_UID, FERRY_GID  Linux, root: drop to this user before any function runs
 //
 // FERRY_* variables are removed from the function's environment, except

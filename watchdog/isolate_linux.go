@@ -13,20 +13,49 @@ import (
 // SecretsMountPath is where functions find their secrets, as in OpenFaaS.
 const SecretsMountPath = "/var/openfaas/secrets"
 
+// WorkdirMountPath is where the function's code appears (as in OpenFaaS's
+// images), so that no path of the supervisor's data dir, whose parents an
+// unprivileged user may not traverse, is ever seen by the function.
+const WorkdirMountPath = "/home/app"
+
+// TmpMountPath is the replica's private temporary dir (its TMPDIR). The
+// host's /tmp stays visible, so commands given by absolute path keep working.
+const TmpMountPath = "/var/openfaas/tmp"
+
 // isolate applies the Ferry supervisor's isolation before the function runs.
 // The supervisor starts the watchdog in a fresh mount namespace
 // (CLONE_NEWNS); here, as root, the watchdog makes its mounts private, binds
 // FERRY_SECRETS_BIND read-only at /var/openfaas/secrets, then drops to
 // FERRY_UID/FERRY_GID. Go's Setuid/Setgid/Setgroups apply to every thread.
 func isolate(cfg *Config, _ *log.Logger) error {
-	if cfg.SecretsBind == "" && cfg.UID < 0 && cfg.GID < 0 {
+	if cfg.SecretsBind == "" && cfg.WorkdirBind == "" && cfg.TmpBind == "" && cfg.UID < 0 && cfg.GID < 0 {
 		return nil
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("FERRY_SECRETS_BIND, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
 	}
+	if cfg.SecretsBind != "" || cfg.WorkdirBind != "" || cfg.TmpBind != "" {
+		// Private first: the binds below must not propagate back to the
+		// host's namespace (which would show every function's files to all).
+		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make mounts private (is the watchdog in its own mount namespace?): %w", err)
+		}
+	}
 	if cfg.SecretsBind != "" {
-		if err := bindSecrets(cfg.SecretsBind); err != nil {
+		if err := bindDir(cfg.SecretsBind, SecretsMountPath, true); err != nil {
+			return err
+		}
+	}
+	if cfg.WorkdirBind != "" {
+		if err := bindDir(cfg.WorkdirBind, WorkdirMountPath, false); err != nil {
+			return err
+		}
+		if err := os.Chdir(WorkdirMountPath); err != nil {
+			return fmt.Errorf("chdir %s: %w", WorkdirMountPath, err)
+		}
+	}
+	if cfg.TmpBind != "" {
+		if err := bindDir(cfg.TmpBind, TmpMountPath, false); err != nil {
 			return err
 		}
 	}
@@ -48,24 +77,24 @@ func isolate(cfg *Config, _ *log.Logger) error {
 	return nil
 }
 
-func bindSecrets(dir string) error {
-	// Private first: the bind below must not propagate back to the host's
-	// namespace (which would show every function's secrets to all).
-	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private (is the watchdog in its own mount namespace?): %w", err)
-	}
+// bindDir binds dir at target (created if missing), read-only when asked,
+// never with setuid binaries or device files.
+func bindDir(dir, target string, readOnly bool) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("FERRY_SECRETS_BIND=%s is not a directory", dir)
+		return fmt.Errorf("%s is not a directory (to bind at %s)", dir, target)
 	}
-	if err := os.MkdirAll(SecretsMountPath, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", SecretsMountPath, err)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", target, err)
 	}
-	if err := syscall.Mount(dir, SecretsMountPath, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s on %s: %w", dir, SecretsMountPath, err)
+	if err := syscall.Mount(dir, target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on %s: %w", dir, target, err)
 	}
-	flags := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
-	if err := syscall.Mount("", SecretsMountPath, "", flags, ""); err != nil {
-		return fmt.Errorf("remount %s read-only: %w", SecretsMountPath, err)
+	flags := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_NOSUID | syscall.MS_NODEV)
+	if readOnly {
+		flags |= syscall.MS_RDONLY
+	}
+	if err := syscall.Mount("", target, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s: %w", target, err)
 	}
 	return nil
 }

@@ -107,7 +107,11 @@ func TestArtifactUploadDeployRun(t *testing.T) {
 	e.deploy(api.FunctionDeployment{Service: "code", EnvProcess: "sh handler.sh", Annotations: map[string]string{ArtifactAnnotation: dg}})
 	r := e.waitReady("code", 1)
 	hexd := strings.TrimPrefix(dg, "sha256:")
-	if code, body := invoke(t, r.Endpoints[0], "world\n"); code != 200 || body != "hello world from "+hexd+"\n" {
+	cwd := hexd // the code dir, seen at /home/app when isolated
+	if e.p.isolate {
+		cwd = "app"
+	}
+	if code, body := invoke(t, r.Endpoints[0], "world\n"); code != 200 || body != "hello world from "+cwd+"\n" {
 		t.Fatalf("invoke: %d %q", code, body)
 	}
 	wd := filepath.Join(e.dir, "functions", ns, "code", hexd)

@@ -38,7 +38,7 @@ type runSpec struct {
 // reserved env keys are Ferry's to set; a deployment cannot override them.
 var reserved = map[string]bool{
 	"port": true, "bind_address": true, "metrics_port": true,
-	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_UID": true, "FERRY_GID": true,
+	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true,
 	"FERRY_GATEWAY_URL": true,
 }
 
@@ -127,7 +127,14 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	}
 	// Only what the function needs: ferry's own environment may hold the
 	// admin password and must not leak into functions.
+	// Isolated replicas see their code at /home/app and a private TMPDIR
+	// (bind mounts made by the watchdog in its own mount namespace), so no
+	// path under the data dir, whose parents may be closed to the
+	// function's user, is needed.
 	env := []string{"PATH=" + path, "HOME=" + s.dir, "TMPDIR=" + dirs.tmp}
+	if p.isolate {
+		env = []string{"PATH=" + path, "HOME=/home/app", "TMPDIR=/var/openfaas/tmp"}
+	}
 	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
 		if reserved[k] || k == "fprocess" || (!p.isolate && k == "secret_mount_path") {
 			continue
@@ -147,7 +154,7 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		env = append(env, "FERRY_GATEWAY_URL="+p.cfg.GatewayURL)
 	}
 	if p.isolate {
-		env = append(env, "FERRY_SECRETS_BIND="+dirs.secrets,
+		env = append(env, "FERRY_SECRETS_BIND="+dirs.secrets, "FERRY_WORKDIR_BIND="+s.dir, "FERRY_TMP_BIND="+dirs.tmp,
 			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid))
 	} else {
 		env = append(env, "secret_mount_path="+dirs.secrets)
