@@ -24,9 +24,9 @@ import (
 func init() { register(newServeCmd) }
 
 type serveFlags struct {
-	listen, dataDir, providerName, watchdog, namespace string
-	timeout, drain                                     time.Duration
-	maxBody                                            int64
+	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
+	timeout, drain                                                 time.Duration
+	maxBody                                                        int64
 }
 
 func newServeCmd() *cobra.Command {
@@ -50,6 +50,7 @@ DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides 
 	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "gateway listen address (env FERRY_LISTEN)")
 	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
 	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
 	fs.StringVar(&f.watchdog, "watchdog", "", "watchdog binary for the process provider (default: 'watchdog' next to ferry, else `ferry watchdog`)")
 	fs.StringVar(&f.namespace, "default-namespace", api.DefaultNamespace, "namespace for requests that name none")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
@@ -64,6 +65,9 @@ DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides 
 }
 
 func runServe(parent context.Context, f serveFlags) error {
+	if err := handOver(f.providerName); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -87,7 +91,8 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	url := "http://" + loopbackURLHost(ln.Addr().String())
 
-	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, DefaultNamespace: f.namespace, Store: st, Log: log}
+	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, DefaultNamespace: f.namespace,
+		Kubeconfig: f.kubeconfig, Store: st, Log: log}
 	s.Provider, err = newProvider(ctx, f, s)
 	if err != nil {
 		ln.Close()
@@ -102,7 +107,9 @@ func runServe(parent context.Context, f serveFlags) error {
 		Version:          api.VersionInfo{SHA: Commit, Release: Version},
 		System:           map[string]http.Handler{},
 	}
-	if a, ok := s.Provider.(interface{ ArtifactRoutes() map[string]http.Handler }); ok {
+	if a, ok := s.Provider.(interface {
+		ArtifactRoutes() map[string]http.Handler
+	}); ok {
 		for k, v := range a.ArtifactRoutes() {
 			s.Gateway.System[k] = v
 		}
@@ -178,6 +185,26 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 		return p(ctx, s)
 	}
 	return nil, fmt.Errorf("unknown provider %q: use process or kubernetes", f.providerName)
+}
+
+// handOver replaces this process with ferry-<provider> (next to this
+// binary) when the provider is not linked into this one, e.g. kubernetes.
+func handOver(name string) error {
+	if name == "process" || extraProviders[name] != nil {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(filepath.Dir(self), "ferry-"+name)
+	if !isExecutable(bin) {
+		if name != "kubernetes" {
+			return fmt.Errorf("unknown provider %q: use process or kubernetes", name)
+		}
+		return fmt.Errorf("--provider %s needs %s (build it with scripts/build.sh)", name, bin)
+	}
+	return syscall.Exec(bin, append([]string{bin}, os.Args[1:]...), os.Environ())
 }
 
 // watchdogArgv finds the watchdog: the flag, then "watchdog" next to the

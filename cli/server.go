@@ -23,6 +23,8 @@ type Server struct {
 	URL string
 	// DataDir holds the database, artifacts, secrets and NATS store.
 	DataDir string
+	// Kubeconfig for providers that talk to a cluster (--kubeconfig).
+	Kubeconfig string
 	// DefaultNamespace for requests that name none.
 	DefaultNamespace string
 	Store            *store.Store
@@ -62,6 +64,12 @@ var servePlugins []ServePlugin
 // registerServePlugin is called from init in cli/serve_*.go files.
 func registerServePlugin(p ServePlugin) { servePlugins = append(servePlugins, p) }
 
-// extraProviders are providers other than the default, registered from
-// their own cli/serve_*.go files by name (--provider NAME).
+// extraProviders are providers other than the default, registered by name
+// (--provider NAME) from their own packages (see cli/kube).
 var extraProviders = map[string]func(ctx context.Context, s *Server) (provider.Provider, error){}
+
+// RegisterProvider makes `ferry serve --provider NAME` use newProvider.
+// Call it from an init function.
+func RegisterProvider(name string, newProvider func(ctx context.Context, s *Server) (provider.Provider, error)) {
+	extraProviders[name] = newProvider
+}

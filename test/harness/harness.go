@@ -36,7 +36,7 @@ var (
 	buildErr  error
 )
 
-// Build compiles ferry and watchdog (static, no race detector: they are the
+// Build compiles ferry, ferry-kubernetes and watchdog (static, no race detector: they are the
 // system under test, not the test) and returns the folder holding them.
 // FERRY_BIN_DIR overrides it with prebuilt binaries.
 func Build() (string, error) {
@@ -50,7 +50,7 @@ func Build() (string, error) {
 			buildErr = err
 			return
 		}
-		for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"watchdog", "./cmd/watchdog"}} {
+		for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"ferry-kubernetes", "./cmd/ferry-kubernetes"}, {"watchdog", "./cmd/watchdog"}} {
 			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, b[0]), b[1])
 			cmd.Dir = Root()
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
