@@ -34,8 +34,8 @@ type result struct {
 func (r result) retryable() bool { return r.err != nil || retryableStatus(r.status) }
 
 // handleWork runs one queued call to completion, retry or dead letter.
-func (w *Worker) handleWork(m jetstream.Msg) {
-	stop := w.keepAlive(m)
+func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
+	stop := w.keepAlive(m, progress)
 	defer stop()
 	req, err := decode(m.Data())
 	if err != nil {
@@ -183,7 +183,7 @@ func (w *Worker) scheduleRetry(ctx context.Context, req *Request, res result, or
 }
 
 // handleRetry returns a call to its queue once its back-off is over.
-func (w *Worker) handleRetry(m jetstream.Msg) {
+func (w *Worker) handleRetry(m jetstream.Msg, _ time.Duration) {
 	h := m.Headers()
 	due, _ := strconv.ParseInt(h.Get(hdrNotBefore), 10, 64)
 	if wait := time.Until(time.Unix(0, due)); wait > 0 {

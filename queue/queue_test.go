@@ -283,3 +283,23 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 }
 
 var _ = strings.Contains
+
+// TestLongCallRunsOnce: a call three times longer than the consumer's ack
+// wait runs once. The rig's worker keeps the default AckWait flag (30s), so
+// this also proves that progress follows the consumer's own AckWait (set
+// by the enqueuing process), not the worker's flag.
+func TestLongCallRunsOnce(t *testing.T) {
+	var runs atomic.Int32
+	cb := newCallbacks(t)
+	r := newRig(t, rigOptions{ackWait: 600 * time.Millisecond, fn: func(w http.ResponseWriter, _ *http.Request) {
+		runs.Add(1)
+		time.Sleep(2 * time.Second) // over three times the ack wait
+	}})
+	r.fns.add("openfaas-fn", "long", nil, nil)
+	post(t, "POST", r.async.URL+"/async-function/long", nil, map[string]string{"X-Callback-Url": cb.srv.URL})
+	cb.next(t, 20*time.Second)
+	time.Sleep(time.Second) // a redelivery would arrive within one more ack wait
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("a call longer than the ack wait ran %d times", n)
+	}
+}

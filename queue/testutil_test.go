@@ -68,6 +68,7 @@ type rigOptions struct {
 	fn          http.HandlerFunc
 	noWorker    bool
 	dir         string
+	ackWait     time.Duration
 }
 
 // newRigB is an enqueue-only rig for benchmarks.
@@ -105,7 +106,7 @@ func (r *rig) start(o rigOptions) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := Setup(ctx, r.js, 0); err != nil {
+	if err := Setup(ctx, r.js, o.ackWait); err != nil {
 		t.Fatal(err)
 	}
 	allow, err := ParseAllowList(o.allow)
@@ -123,7 +124,7 @@ func (r *rig) start(o rigOptions) {
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		Metrics:         m, Log: log})
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
-		Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
+		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
 	r.async = httptest.NewServer(r.enq)
 	if !o.noWorker {
 		if err := r.worker.Start(ctx); err != nil {

@@ -213,7 +213,7 @@ func (w *Worker) Notify(token string) {
 	}
 }
 
-func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
+func (w *Worker) startConsumer(name string, h func(m jetstream.Msg, progress time.Duration)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped || w.discCtx == nil || w.queues[name] != nil {
@@ -225,6 +225,13 @@ func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
 	if err != nil {
 		return err
 	}
+	// Report progress by the consumer's own AckWait (set by whoever created
+	// it, maybe another process with other flags), not this worker's flag.
+	progress := w.cfg.AckWait
+	if aw := c.CachedInfo().Config.AckWait; aw > 0 {
+		progress = min(progress, aw)
+	}
+	progress /= 3
 	var cc jetstream.ConsumeContext
 	cc, err = c.Consume(func(m jetstream.Msg) {
 		// The gate orders every Add before Stop's Wait: once draining, a
@@ -238,7 +245,7 @@ func (w *Worker) startConsumer(name string, h func(jetstream.Msg)) error {
 		w.handlers.Add(1)
 		go func() {
 			defer w.handlers.Done()
-			h(m)
+			h(m, progress)
 		}()
 	}, jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if errors.Is(err, jetstream.ErrConsumerDeleted) {
@@ -304,10 +311,10 @@ func (w *Worker) drain() {
 
 // keepAlive tells JetStream the call is still being worked on, so that
 // AckWait never makes a long call run twice.
-func (w *Worker) keepAlive(m jetstream.Msg) (stop func()) {
+func (w *Worker) keepAlive(m jetstream.Msg, every time.Duration) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(w.cfg.AckWait / 3)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
