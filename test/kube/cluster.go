@@ -93,7 +93,7 @@ func Available() string {
 
 // Start brings the cluster up and returns once the node is Ready. On error
 // everything started so far is torn down.
-func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if why := Available(); why != "" {
 		return nil, errors.New(why)
 	}
@@ -101,12 +101,13 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &Cluster{Dir: dir, bin: BinDir(), logf: opts.Logf}
+	c := &Cluster{Dir: dir, bin: BinDir(), logf: opts.Logf}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
+	ok := false
 	defer func() {
-		if err != nil {
+		if !ok {
 			c.Stop()
 		}
 	}()
@@ -131,6 +132,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		}
 		c.logf("kube: %s up in %s", s.name, time.Since(t0).Round(time.Millisecond))
 	}
+	ok = true
 	return c, nil
 }
 

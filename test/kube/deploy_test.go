@@ -32,7 +32,7 @@ func TestInstallManifests(t *testing.T) {
 	ref := string(m[1])
 
 	tar := filepath.Join(t.TempDir(), "ferry-image.tar")
-	cmd := exec.Command("go", "run", "./deploy/kubernetes/image", "-ferry", filepath.Join(binDir, "ferry"),
+	cmd := exec.Command("go", "run", "./deploy/kubernetes/image", "-ferry", filepath.Join(binDir, "ferry-kubernetes"),
 		"-watchdog", filepath.Join(binDir, "watchdog"), "-tag", ref, "-o", tar)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -82,8 +82,11 @@ func setup() (int, error) {
 	}
 	logf, _ := os.Create(filepath.Join(os.TempDir(), "ferry-kube-serve.log"))
 	ferry, err = harness.Start(harness.Options{
-		Args: []string{"--provider", "kubernetes", "--kubeconfig", kc, "--image-pull-policy", "Never"},
-		Log:  logf,
+		Args: []string{"--provider", "kubernetes", "--kubeconfig", kc},
+		// Never pull: every image is imported on the node, and a pull
+		// would reach for a registry off this machine.
+		Env: []string{"FERRY_KUBE_IMAGE_PULL_POLICY=Never"},
+		Log: logf,
 	})
 	if err != nil {
 		return 1, err
@@ -153,7 +156,7 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	host, _ := os.Hostname()
 	fmt.Fprintf(os.Stderr, "kfn handled %s\n", r.URL.Path)
-	fmt.Fprintf(w, "VERSION %s %s %s", host, body)
+	fmt.Fprintf(w, "VERSION %s %s", host, body)
 }
 `
 	handler = strings.Replace(handler, "VERSION", version, 1)
@@ -161,7 +164,7 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		return "", err
 	}
 	ref := "ferry.local/kfn:" + version
-	stackFile := filepath.Join(dir, "kfn.yml")
+	stackFile := filepath.Join(dir, "stack.yml")
 	b, err := os.ReadFile(stackFile)
 	if err != nil {
 		return "", err
@@ -181,7 +184,7 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		"--watchdog", filepath.Join(bin, "watchdog"), "--out", filepath.Join(dir, "build")); err != nil {
 		return "", fmt.Errorf("ferry build: %v: %s", err, out)
 	}
-	tars, _ := filepath.Glob(filepath.Join(dir, "build", "*.tar"))
+	tars, _ := filepath.Glob(filepath.Join(dir, "build", "*-image.tar"))
 	if len(tars) != 1 {
 		return "", fmt.Errorf("ferry build made %d image archives", len(tars))
 	}

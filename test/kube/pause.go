@@ -63,8 +63,15 @@ func writeSingleBinaryImage(bin, path, ref, out string) error {
 	if err != nil {
 		return err
 	}
-	img, err = mutate.Config(img, v1.Config{Entrypoint: []string{path}})
+	cf, err := img.ConfigFile()
 	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	// ctr import keeps only images for this platform.
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config = v1.Config{Entrypoint: []string{path}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}
 	tag, err := name.NewTag(ref)

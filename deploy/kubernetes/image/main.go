@@ -1,11 +1,12 @@
 // Command image builds the OCI image of Ferry itself without Docker: the
-// static bin/ferry and bin/watchdog on an empty base, run as the
+// static bin/ferry-kubernetes (ferry with the Kubernetes provider linked
+// in) and bin/watchdog on an empty base, run as the
 // unprivileged user 65534, written as a docker archive (or OCI layout) that
 // `ctr images import` and registries accept. scripts/ferry-image.sh builds
 // the binaries and calls it; the manifests in deploy/kubernetes use the
 // default tag.
 //
-//	go run ./deploy/kubernetes/image -ferry bin/ferry -watchdog bin/watchdog -o ferry-image.tar
+//	go run ./deploy/kubernetes/image -ferry bin/ferry-kubernetes -watchdog bin/watchdog -o ferry-image.tar
 package main
 
 import (
@@ -35,7 +36,7 @@ const uid = 65534
 var epoch = time.Unix(0, 0).UTC()
 
 func main() {
-	ferry := flag.String("ferry", "bin/ferry", "static ferry binary")
+	ferry := flag.String("ferry", "bin/ferry-kubernetes", "static ferry-kubernetes binary (cmd/ferry-kubernetes)")
 	watchdog := flag.String("watchdog", "bin/watchdog", "static watchdog binary")
 	tag := flag.String("tag", DefaultTag, "image reference")
 	out := flag.String("o", "ferry-image.tar", "output: a docker archive, or an OCI layout directory with -format oci")
@@ -58,7 +59,7 @@ func build(ferry, watchdog, ref, out, format string) error {
 		{name: "usr/", dir: true},
 		{name: "usr/bin/", dir: true},
 	}
-	for _, b := range []struct{ src, dst string }{{ferry, "usr/bin/ferry"}, {watchdog, "usr/bin/watchdog"}} {
+	for _, b := range []struct{ src, dst string }{{ferry, "usr/bin/ferry-kubernetes"}, {watchdog, "usr/bin/watchdog"}} {
 		data, err := os.ReadFile(b.src)
 		if err != nil {
 			return fmt.Errorf("%w (build it first: scripts/build.sh)", err)
@@ -70,7 +71,7 @@ func build(ferry, watchdog, ref, out, format string) error {
 		return err
 	}
 	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer,
-		History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "ferry image: bin/ferry, bin/watchdog"}})
+		History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "ferry image: bin/ferry-kubernetes, bin/watchdog"}})
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func build(ferry, watchdog, ref, out, format string) error {
 	cf.Created = v1.Time{Time: epoch}
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config = v1.Config{
-		Entrypoint:   []string{"/usr/bin/ferry"},
+		Entrypoint:   []string{"/usr/bin/ferry-kubernetes"},
 		Cmd:          []string{"serve", "--provider", "kubernetes", "--listen", "0.0.0.0:8080", "--data-dir", "/data"},
 		User:         fmt.Sprintf("%d:%d", uid, uid),
 		WorkingDir:   "/data",

@@ -35,7 +35,7 @@ func TestBuild(t *testing.T) {
 		d, _ := img.Digest()
 		digests = append(digests, d.String())
 		cf, _ := img.ConfigFile()
-		if cf.Config.User != "65534:65534" || !slices.Equal(cf.Config.Entrypoint, []string{"/usr/bin/ferry"}) || cf.Config.Cmd[0] != "serve" {
+		if cf.Config.User != "65534:65534" || !slices.Equal(cf.Config.Entrypoint, []string{"/usr/bin/ferry-kubernetes"}) || cf.Config.Cmd[0] != "serve" {
 			t.Fatalf("config: %+v", cf.Config)
 		}
 		files := map[string]*tar.Header{}
@@ -50,7 +50,7 @@ func TestBuild(t *testing.T) {
 			}
 			files[strings.TrimSuffix(h.Name, "/")] = h
 		}
-		for _, f := range []string{"usr/bin/ferry", "usr/bin/watchdog"} {
+		for _, f := range []string{"usr/bin/ferry-kubernetes", "usr/bin/watchdog"} {
 			if h := files[f]; h == nil || h.Mode&0o111 == 0 {
 				t.Fatalf("%s missing or not executable: %+v", f, h)
 			}
