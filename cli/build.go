@@ -2,13 +2,16 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ferryfaas/ferry/builder"
 	"github.com/ferryfaas/ferry/stack"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() { register(newBuildCmd) }
@@ -18,6 +21,7 @@ func newBuildCmd() *cobra.Command {
 		file, filter, regex, format, out   string
 		templatesDir, watchdog, baseLayout string
 		image, push, installDeps           bool
+		parallel                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -34,7 +38,7 @@ functions or on the template's base image (pulled, or read from
 archive (--format docker, build/<fn>-image.tar), and --push sends it to the
 registry in the function's image: name. Same input, same digests.`,
 		Example: `  ferry build
-  ferry build -f stack.yml --filter 'api-*'
+  ferry build -f stack.yml --filter 'api-*' --parallel 4
   ferry build --image --format docker          # then: ctr images import build/<fn>-image.tar
   ferry build --push                           # to the registry in image:
   ferry build --image --base-layout ./python-base   # base image from a local OCI layout
@@ -63,49 +67,60 @@ registry in the function's image: name. Same input, same digests.`,
 			if templatesDir == "" && newPathExists(filepath.Join(st.Dir, "template")) {
 				templatesDir = st.Dir // templates pulled next to the stack file win, as in faas-cli
 			}
-			w := cmd.OutOrStdout()
-			built := 0
+			if parallel < 1 {
+				return fmt.Errorf("--parallel %d: give 1 or more", parallel)
+			}
+			w := &lockedWriter{w: cmd.OutOrStdout()}
+			var todo []stack.Function
 			for _, fn := range fns {
 				if fn.SkipBuild || fn.Lang == "" {
 					fmt.Fprintf(w, "[%s] skipped (skip_build or no lang)\n", fn.Name)
 					continue
 				}
-				res, err := builder.Build(cmd.Context(), builder.Options{
-					Function:       fn,
-					StackDir:       st.Dir,
-					TemplatesDir:   templatesDir,
-					OutDir:         out,
-					Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout},
-					WatchdogBinary: watchdog,
-					Progress:       w,
-					InstallDeps:    installDeps,
-				})
-				if err != nil {
-					if strings.Contains(err.Error(), fn.Name) {
-						return fmt.Errorf("build failed: %w", err)
-					}
-					return fmt.Errorf("%s: build failed: %w", fn.Name, err)
-				}
-				built++
-				fmt.Fprintf(w, "%s: artifact %s (%s)\n", fn.Name, res.ArtifactPath, res.ArtifactDigest)
-				if res.ImageDigest != "" {
-					where := res.ImagePath
-					if push {
-						where = strings.TrimSpace(where + " pushed to " + fn.Image)
-					}
-					fmt.Fprintf(w, "%s: image %s (%s)\n", fn.Name, where, res.ImageDigest)
-				}
+				todo = append(todo, fn)
 			}
-			if built == 0 {
+			if len(todo) == 0 {
 				return fmt.Errorf("nothing to build in %s: every selected function has skip_build or no lang", file)
 			}
-			return nil
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.SetLimit(parallel)
+			for _, fn := range todo {
+				g.Go(func() error {
+					res, err := builder.Build(ctx, builder.Options{
+						Function:       fn,
+						StackDir:       st.Dir,
+						TemplatesDir:   templatesDir,
+						OutDir:         out,
+						Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout},
+						WatchdogBinary: watchdog,
+						Progress:       w,
+						InstallDeps:    installDeps,
+					})
+					if err != nil {
+						if strings.Contains(err.Error(), fn.Name) {
+							return fmt.Errorf("build failed: %w", err)
+						}
+						return fmt.Errorf("%s: build failed: %w", fn.Name, err)
+					}
+					fmt.Fprintf(w, "%s: artifact %s (%s)\n", fn.Name, res.ArtifactPath, res.ArtifactDigest)
+					if res.ImageDigest != "" {
+						where := res.ImagePath
+						if push {
+							where = strings.TrimSpace(where + " pushed to " + fn.Image)
+						}
+						fmt.Fprintf(w, "%s: image %s (%s)\n", fn.Name, where, res.ImageDigest)
+					}
+					return nil
+				})
+			}
+			return g.Wait()
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&file, "yaml", "f", "stack.yml", "stack file")
 	fs.StringVar(&filter, "filter", "", "only functions whose names match this glob, e.g. 'api-*'")
 	fs.StringVar(&regex, "regex", "", "only functions whose names match this regular expression")
+	fs.IntVar(&parallel, "parallel", 1, "build this many functions at once")
 	fs.BoolVar(&image, "image", false, "also build an OCI image (no Docker needed)")
 	fs.StringVar(&format, "format", "oci", "image output: oci (layout folder) or docker (archive for docker load / ctr images import)")
 	fs.BoolVar(&push, "push", false, "build the image and push it to the function's image: name")
@@ -120,4 +135,16 @@ registry in the function's image: name. Same input, same digests.`,
 		return []string{"oci", "docker"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
+}
+
+// lockedWriter keeps lines of builds running in parallel whole.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

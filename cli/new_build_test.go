@@ -33,7 +33,7 @@ func TestNewThenBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r = runCLI(t, "", "build").must(t)
+	r = runCLI(t, "", "build", "--parallel", "2").must(t)
 	for _, f := range []string{"build/hello.tar.gz", "build/two.tar.gz", "build/hello/function/handler.py", "build/hello/index.py"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("%v\n%s", err, r.stdout)
@@ -69,6 +69,7 @@ func TestNewAndBuildErrors(t *testing.T) {
 	runCLI(t, "", "new", "ok3", "--lang", "go", "--append", "broken.yml").fails(t, "not valid YAML")
 	runCLI(t, "", "new", "ok3", "--lang", "go", "--append", "missing.yml").fails(t, "no such stack file")
 	runCLI(t, "", "build", "--format", "tar").fails(t, `--format "tar"`)
+	runCLI(t, "", "build", "--parallel", "0").fails(t, "--parallel 0")
 	runCLI(t, "", "build", "-f", "nope.yml").fails(t, "nope.yml")
 	if err := os.Rename("ok", "moved"); err != nil {
 		t.Fatal(err)
