@@ -271,3 +271,43 @@ func keys(m map[string]*tar.Header) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestBaseImagePulledFromRegistry: a template whose base_image lives in a
+// registry (in-process, on 127.0.0.1) is pulled when no layout is given.
+func TestBaseImagePulledFromRegistry(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	baseLayer, err := layerOf([]tarEntry{{name: "etc/", mode: 0o755, typ: tar.TypeDir},
+		{name: "etc/pulled", mode: 0o644, typ: tar.TypeReg, content: []byte("yes\n")}}, tarOwner{}, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := mutate.AppendLayers(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON), baseLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host + "/base/sh:1")
+	if err := remote.Write(ref, base); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"template/shell/template.yml":    "language: shell\nfprocess: sh function/run.sh\nferry:\n  mode: streaming\n  base_image: " + host + "/base/sh:1\n",
+		"template/shell/function/run.sh": "cat\n",
+		"fn/run.sh":                      "cat\n",
+	})
+	o := imageOpts(t, dir, "shell", ImageOptions{Format: "oci"})
+	o.TemplatesDir = dir
+	res, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := layout.ImageIndexFromPath(res.ImagePath)
+	im, _ := idx.IndexManifest()
+	img, _ := idx.Image(im.Manifests[0].Digest)
+	if _, ok := imageFiles(t, img)["etc/pulled"]; !ok {
+		t.Fatal("the pulled base layer is missing")
+	}
+	checkConfig(t, img, "sh function/run.sh", "streaming")
+}
