@@ -3,11 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/ferryfaas/ferry/queue"
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 )
@@ -37,62 +36,57 @@ func init() {
 			fs.StringSliceVar(&f.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any); others are refused with 400")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
 		},
-		Setup: func(ctx context.Context, s *Server) error {
+		Setup: func(_ context.Context, s *Server) error {
 			allow, err := queue.ParseAllowList(f.allow)
 			if err != nil {
 				return err
 			}
-			var emb *queue.Embedded
-			var nc *nats.Conn
-			if f.nats.url != "" {
-				nc, err = queue.ConnectExternal(f.nats.options("ferry-serve"))
-			} else {
-				emb, err = queue.StartEmbedded(queue.EmbeddedOptions{
-					StoreDir: filepath.Join(s.DataDir, "nats"), Listen: f.listen, SyncAlways: f.syncAlways})
-				if err == nil {
-					nc, err = emb.Connect("ferry-serve")
-				}
-			}
-			if err != nil {
-				if emb != nil {
-					emb.Shutdown()
-				}
-				return err
-			}
-			stopNATS := func(context.Context) error {
-				nc.Close()
-				if emb != nil {
-					emb.Shutdown()
-				}
-				return nil
-			}
-			js, err := queue.NewJetStream(nc)
-			if err == nil {
-				err = queue.Setup(ctx, js, f.worker.ackWait)
-			}
-			if err != nil {
-				stopNATS(ctx)
-				return err
-			}
 			log := s.Log.With("component", "queue")
-			metrics := queue.NewMetrics(js)
-			var worker *queue.Worker
-			cfg := queue.EnqueuerConfig{JS: js, Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
-				MaxBody: f.maxBody, Callbacks: allow, AckWait: f.worker.ackWait, Metrics: metrics, Log: log}
+			storeDir := filepath.Join(s.DataDir, "nats")
+			connect := func() (*queue.JetStream, func(), error) {
+				if f.nats.url != "" {
+					nc, err := queue.ConnectExternal(f.nats.options("ferry-serve"))
+					if err != nil {
+						return nil, nil, err
+					}
+					js, err := queue.NewJetStream(nc)
+					return js, nc.Close, err
+				}
+				emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: storeDir, Listen: f.listen, SyncAlways: f.syncAlways})
+				if err != nil {
+					return nil, nil, err
+				}
+				nc, err := emb.Connect("ferry-serve")
+				if err != nil {
+					emb.Shutdown()
+					return nil, nil, err
+				}
+				if u := emb.ClientURL(); u != "" {
+					log.Info("embedded NATS is listening", "url", u)
+				}
+				js, err := queue.NewJetStream(nc)
+				return js, func() { nc.Close(); emb.Shutdown() }, err
+			}
+			metrics := queue.NewMetrics(nil)
+			cfg := queue.ServiceConfig{
+				Connect: connect,
+				// Start at once when there may be work to resume or workers
+				// to serve; otherwise on the first async call, so that a
+				// server that never queues does not run a NATS server.
+				Eager: f.nats.url != "" || f.listen != "" || hasFiles(filepath.Join(storeDir, "jetstream")),
+				Enqueuer: queue.EnqueuerConfig{Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
+					MaxBody: f.maxBody, Callbacks: allow},
+				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
+			}
 			if f.embedded {
-				worker = queue.NewWorker(f.worker.config(js, s.URL, metrics, log))
-				cfg.OnNewQueue = worker.Notify
+				wc := f.worker.config(nil, s.URL, metrics, log)
+				cfg.Worker = &wc
 			}
-			s.Gateway.Async = queue.NewEnqueuer(cfg)
-			dl := &queue.DeadLetterHandlers{JS: js, DefaultNamespace: s.Gateway.DefaultNamespace}
-			s.Gateway.System["GET /system/queue/dead-letters"] = dl.List()
-			s.Gateway.System["POST /system/queue/dead-letters/redrive"] = dl.Redrive()
-
-			// OnStop runs in reverse: the worker finishes its calls, then NATS stops.
-			s.OnStop = append(s.OnStop, stopNATS)
-			if worker != nil {
-				s.OnStop = append(s.OnStop, worker.Stop)
-			}
+			svc := queue.NewService(cfg)
+			s.Gateway.Async = svc.Async()
+			s.Gateway.System["GET /system/queue/dead-letters"] = svc.DeadLetterList()
+			s.Gateway.System["POST /system/queue/dead-letters/redrive"] = svc.DeadLetterRedrive()
+			s.OnStop = append(s.OnStop, svc.Stop)
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				var reg prometheus.Registerer = prometheus.DefaultRegisterer
 				if s.Metrics != nil {
@@ -101,18 +95,20 @@ func init() {
 				if err := reg.Register(metrics); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
 					log.Warn("queue metrics not registered", "error", err)
 				}
-				if worker == nil {
-					return nil
-				}
-				if err := worker.Start(ctx); err != nil {
-					return fmt.Errorf("start queue worker: %w", err)
-				}
-				return nil
+				return svc.Run(ctx)
 			})
-			if emb != nil && emb.ClientURL() != "" {
-				log.Info("embedded NATS is listening", "url", emb.ClientURL())
-			}
 			return nil
 		},
 	})
+}
+
+// hasFiles reports whether dir exists and is not empty.
+func hasFiles(dir string) bool {
+	d, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(1)
+	return len(names) > 0
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +21,7 @@ type Metrics struct {
 	Callbacks   *prometheus.CounterVec
 	InFlight    *prometheus.GaugeVec
 
-	js    *JetStream // nil: no depth gauges (enqueue-only or tests)
+	js    atomic.Pointer[JetStream] // nil: no depth gauges (not started yet)
 	depth *prometheus.Desc
 	pend  *prometheus.Desc
 	dead  *prometheus.Desc
@@ -30,7 +31,7 @@ type Metrics struct {
 // at scrape time.
 func NewMetrics(js *JetStream) *Metrics {
 	fn := []string{"function_name"}
-	return &Metrics{
+	m := &Metrics{
 		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_queue_enqueued_total", Help: "Asynchronous calls accepted (202) by this process."}, fn),
 		Completed: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,7 +44,6 @@ func NewMetrics(js *JetStream) *Metrics {
 			Name: "ferry_queue_callbacks_total", Help: "Callback deliveries by result (ok, failed after retries)."}, []string{"result"}),
 		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ferry_queue_inflight", Help: "Queued calls this worker is running now."}, fn),
-		js: js,
 		depth: prometheus.NewDesc("ferry_queue_depth", "Calls waiting in a queue (not yet delivered to a worker).",
 			[]string{"queue", "function_name"}, nil),
 		pend: prometheus.NewDesc("ferry_queue_unacked", "Calls of a queue delivered to workers and not yet finished (all workers).",
@@ -51,7 +51,12 @@ func NewMetrics(js *JetStream) *Metrics {
 		dead: prometheus.NewDesc("ferry_queue_dead_letters", "Calls in the dead-letter queue now.",
 			[]string{"function_name"}, nil),
 	}
+	m.js.Store(js)
+	return m
 }
+
+// attach gives the metrics a JetStream to read depths from.
+func (m *Metrics) attach(js *JetStream) { m.js.Store(js) }
 
 func (m *Metrics) vecs() []prometheus.Collector {
 	return []prometheus.Collector{m.Enqueued, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
@@ -72,12 +77,13 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.vecs() {
 		c.Collect(ch)
 	}
-	if m.js == nil {
+	js := m.js.Load()
+	if js == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if s, err := m.js.JS.Stream(ctx, StreamWork); err == nil {
+	if s, err := js.JS.Stream(ctx, StreamWork); err == nil {
 		l := s.ListConsumers(ctx)
 		for ci := range l.Info() {
 			tok, ok := tokenOfConsumer(ci.Name)
@@ -89,7 +95,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.pend, prometheus.GaugeValue, float64(ci.NumAckPending), q, fn)
 		}
 	}
-	if s, err := m.js.JS.Stream(ctx, StreamDead); err == nil {
+	if s, err := js.JS.Stream(ctx, StreamDead); err == nil {
 		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjDeadPrefix+">"))
 		if err == nil {
 			for subj, n := range info.State.Subjects {
