@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,6 +165,14 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	h := r.Header.Clone()
 	h.Del("Connection")
 	h.Del("Content-Length")
+	// The function is later called by a worker, not the client: keep who
+	// the client was.
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := h.Get("X-Forwarded-For"); prior != "" {
+			host = prior + ", " + host
+		}
+		h.Set("X-Forwarded-For", host)
+	}
 	req := &Request{
 		CallID: id, Function: name, Namespace: ns, QueueName: token,
 		Method: r.Method, Path: sub, QueryString: r.URL.RawQuery, Host: r.Host,

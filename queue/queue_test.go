@@ -35,6 +35,9 @@ func TestEnqueueInvokeCallback(t *testing.T) {
 	got := make(chan seen, 1)
 	r := newRig(t, rigOptions{fn: func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
+		if xff := req.Header.Get("X-Forwarded-For"); !strings.HasPrefix(xff, "127.0.0.1") {
+			t.Errorf("X-Forwarded-For %q does not name the original client", xff)
+		}
 		got <- seen{req.Method, req.URL.Path, req.URL.RawQuery, string(b), req.Header.Get("X-Custom"), req.Header.Get("X-Call-Id")}
 		w.Header().Set("X-Fn", "yes")
 		w.WriteHeader(201)
@@ -281,8 +284,6 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 		t.Fatalf("not done within %v", d)
 	}
 }
-
-var _ = strings.Contains
 
 // TestLongCallRunsOnce: a call three times longer than the consumer's ack
 // wait runs once. The rig's worker keeps the default AckWait flag (30s), so
