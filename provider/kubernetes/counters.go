@@ -24,12 +24,26 @@ var _ metrics.CounterStore = (*Provider)(nil)
 
 // LoadCounters reads the totals (none when the ConfigMap does not exist).
 func (p *Provider) LoadCounters(ctx context.Context) (map[string]float64, error) {
+	out, _, err := p.readCounters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.counterMu.Lock()
+	p.counterSaved = map[string]float64{}
+	for k, v := range out {
+		p.counterSaved[k] = v
+	}
+	p.counterMu.Unlock()
+	return out, nil
+}
+
+func (p *Provider) readCounters(ctx context.Context) (map[string]float64, *corev1.ConfigMap, error) {
 	cm, err := p.client.CoreV1().ConfigMaps(p.cfg.DefaultNamespace).Get(ctx, CountersConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return map[string]float64{}, nil
+		return map[string]float64{}, nil, nil
 	}
 	if err != nil {
-		return nil, kerr(err, "get configmap "+CountersConfigMap)
+		return nil, nil, kerr(err, "get configmap "+CountersConfigMap)
 	}
 	out := make(map[string]float64, len(cm.Data))
 	for k, v := range cm.Data {
@@ -37,47 +51,73 @@ func (p *Provider) LoadCounters(ctx context.Context) (map[string]float64, error)
 			out[k] = f
 		}
 	}
-	return out, nil
+	return out, cm, nil
 }
 
-// SaveCounters merges the totals into the ConfigMap (one patch, no
-// read-modify-write race with kubectl edits of other keys).
+// SaveCounters adds what this gateway counted since its last save to the
+// ConfigMap's totals, with optimistic concurrency: two gateways overlapping
+// (a rolling update of the gateway, or several replicas) add up instead of
+// overwriting each other.
 func (p *Provider) SaveCounters(ctx context.Context, totals map[string]float64) error {
-	data := make(map[string]*string, len(totals))
-	for k, v := range totals {
-		s := strconv.FormatFloat(v, 'f', -1, 64)
-		data[k] = &s
+	p.counterMu.Lock()
+	defer p.counterMu.Unlock()
+	if p.counterSaved == nil {
+		p.counterSaved = map[string]float64{}
 	}
-	return p.patchCounters(ctx, data)
+	delta := map[string]float64{}
+	for k, v := range totals {
+		if d := v - p.counterSaved[k]; d != 0 {
+			delta[k] = d
+		}
+	}
+	if len(delta) == 0 {
+		return nil
+	}
+	cms := p.client.CoreV1().ConfigMaps(p.cfg.DefaultNamespace)
+	var err error
+	for try := 0; try < 10; try++ {
+		var cur map[string]float64
+		var cm *corev1.ConfigMap
+		if cur, cm, err = p.readCounters(ctx); err != nil {
+			return err
+		}
+		data := map[string]string{}
+		if cm != nil {
+			for k, v := range cm.Data {
+				data[k] = v
+			}
+		}
+		for k, d := range delta {
+			data[k] = strconv.FormatFloat(cur[k]+d, 'f', -1, 64)
+		}
+		if cm == nil {
+			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: CountersConfigMap, Namespace: p.cfg.DefaultNamespace,
+				Labels: map[string]string{LabelManagedBy: ManagedBy}}, Data: data}, metav1.CreateOptions{})
+		} else {
+			cm = cm.DeepCopy()
+			cm.Data = data
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+		if err == nil {
+			for k := range delta {
+				p.counterSaved[k] = totals[k]
+			}
+			return nil
+		}
+		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+			break
+		}
+	}
+	return kerr(err, "update configmap "+CountersConfigMap)
 }
 
 // forgetCounter drops a deleted function's total, so that a new function
 // of the same name starts from zero after the next gateway start.
 func (p *Provider) forgetCounter(ctx context.Context, namespace, name string) {
-	if err := p.patchCounters(ctx, map[string]*string{name + "." + namespace: nil}); err != nil {
-		p.log.Debug("forget invocation count", "function", name, "err", err)
+	key := name + "." + namespace
+	patch, _ := json.Marshal(map[string]any{"data": map[string]*string{key: nil}})
+	_, err := p.client.CoreV1().ConfigMaps(p.cfg.DefaultNamespace).Patch(ctx, CountersConfigMap, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		p.log.Debug("forget invocation count", "function", key, "err", err)
 	}
-}
-
-// patchCounters merge-patches data keys (nil removes a key), creating the
-// ConfigMap on first use.
-func (p *Provider) patchCounters(ctx context.Context, data map[string]*string) error {
-	patch, _ := json.Marshal(map[string]any{"data": data})
-	cms := p.client.CoreV1().ConfigMaps(p.cfg.DefaultNamespace)
-	_, err := cms.Patch(ctx, CountersConfigMap, types.MergePatchType, patch, metav1.PatchOptions{})
-	if !apierrors.IsNotFound(err) {
-		return kerr(err, "patch configmap "+CountersConfigMap)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: CountersConfigMap, Namespace: p.cfg.DefaultNamespace,
-		Labels: map[string]string{LabelManagedBy: ManagedBy}}, Data: map[string]string{}}
-	for k, v := range data {
-		if v != nil {
-			cm.Data[k] = *v
-		}
-	}
-	_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) { // created meanwhile: patch it
-		_, err = cms.Patch(ctx, CountersConfigMap, types.MergePatchType, patch, metav1.PatchOptions{})
-	}
-	return kerr(err, "create configmap "+CountersConfigMap)
 }

@@ -54,6 +54,9 @@ type Provider struct {
 	stop    chan struct{}
 	once    sync.Once
 	log     *slog.Logger
+
+	counterMu    sync.Mutex
+	counterSaved map[string]float64 // per function: the total this gateway last loaded or saved
 }
 
 // RESTConfig loads a kubeconfig: the path, else $KUBECONFIG, else the

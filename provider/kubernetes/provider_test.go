@@ -176,20 +176,30 @@ func TestNamespacesAndSecrets(t *testing.T) {
 }
 
 func TestCountersConfigMap(t *testing.T) {
-	p, _ := newFake(t)
+	p, cs := newFake(t)
 	ctx := context.Background()
 	if m, err := p.LoadCounters(ctx); err != nil || len(m) != 0 {
 		t.Fatalf("load before any save: %v %v", m, err)
 	}
+	// A second gateway (rolling update) starts from the same totals.
+	p2, err := NewForClient(ctx, cs, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close(ctx)
+	p2.LoadCounters(ctx)
 	if err := p.SaveCounters(ctx, map[string]float64{"a.openfaas-fn": 3}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.SaveCounters(ctx, map[string]float64{"b.openfaas-fn": 5}); err != nil {
+	if err := p.SaveCounters(ctx, map[string]float64{"a.openfaas-fn": 4, "b.openfaas-fn": 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.SaveCounters(ctx, map[string]float64{"a.openfaas-fn": 10}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := p.LoadCounters(ctx)
-	if err != nil || m["a.openfaas-fn"] != 3 || m["b.openfaas-fn"] != 5 {
-		t.Fatalf("load: %v %v", m, err)
+	if err != nil || m["a.openfaas-fn"] != 14 || m["b.openfaas-fn"] != 5 {
+		t.Fatalf("load: %v %v (want a=4+10, b=5: two gateways add up)", m, err)
 	}
 	p.forgetCounter(ctx, "openfaas-fn", "a")
 	if m, _ := p.LoadCounters(ctx); len(m) != 1 {
