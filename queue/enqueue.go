@@ -130,7 +130,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 		return "", err
 	}
 	if _, ok := e.cfg.Functions.Route(ns, name); !ok {
-		return "", api.NotFound("function", name+"."+ns)
+		return "", notFound(name, ns)
 	}
 	cb := r.Header.Get("X-Callback-Url")
 	if cb != "" {
@@ -296,6 +296,8 @@ func (e *Enqueuer) ensure(ctx context.Context, token string, maxIn int) error {
 	}
 	return nil
 }
+
+func notFound(name, ns string) error { return api.NotFound("function", name+"."+ns) }
 
 func tooLarge(max int64) error {
 	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the async limit of %d bytes (--async-max-body)", max)

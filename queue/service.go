@@ -135,10 +135,24 @@ func (s *Service) Stop(ctx context.Context) error {
 // Async is the /async-function/ handler.
 func (s *Service) Async() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.start()
-		if err != nil {
-			writeError(w, unavailable(err))
-			return
+		e := s.enq.Load()
+		if e == nil {
+			// Not started: refuse bad targets without starting NATS for them.
+			probe := NewEnqueuer(s.cfg.Enqueuer)
+			name, ns, _, err := probe.parseTarget(r)
+			if err == nil {
+				if _, ok := s.cfg.Enqueuer.Functions.Route(ns, name); !ok {
+					err = notFound(name, ns)
+				}
+			}
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			if e, err = s.start(); err != nil {
+				writeError(w, unavailable(err))
+				return
+			}
 		}
 		e.ServeHTTP(w, r)
 	})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,10 +19,10 @@ func TestServiceStartsOnFirstUse(t *testing.T) {
 	ran := make(chan string, 1)
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran <- r.URL.Path }))
 	defer gw.Close()
-	connects := 0
+	var connects atomic.Int32
 	svc := NewService(ServiceConfig{
 		Connect: func() (*JetStream, func(), error) {
-			connects++
+			connects.Add(1)
 			emb, err := StartEmbedded(EmbeddedOptions{StoreDir: dir})
 			if err != nil {
 				return nil, nil, err
@@ -44,11 +45,14 @@ func TestServiceStartsOnFirstUse(t *testing.T) {
 		defer cancel()
 		svc.Stop(ctx)
 	}()
-	if _, err := os.Stat(dir); !os.IsNotExist(err) || connects != 0 {
-		t.Fatalf("NATS started before any async call (connects %d, stat %v)", connects, err)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) || connects.Load() != 0 {
+		t.Fatalf("NATS started before any async call (connects %d, stat %v)", connects.Load(), err)
 	}
 	srv := httptest.NewServer(svc.Async())
 	defer srv.Close()
+	if resp, err := http.Post(srv.URL+"/async-function/nope", "text/plain", nil); err != nil || resp.StatusCode != 404 || connects.Load() != 0 {
+		t.Fatalf("unknown function: %v %v, connects %d", resp, err, connects.Load())
+	}
 	for i := 0; i < 3; i++ {
 		resp, err := http.Post(srv.URL+"/async-function/echo", "text/plain", strings.NewReader("x"))
 		if err != nil || resp.StatusCode != 202 {
@@ -63,8 +67,8 @@ func TestServiceStartsOnFirstUse(t *testing.T) {
 			t.Fatal("queued call never ran")
 		}
 	}
-	if connects != 1 {
-		t.Fatalf("connected %d times", connects)
+	if connects.Load() != 1 {
+		t.Fatalf("connected %d times", connects.Load())
 	}
 	dl := httptest.NewServer(svc.DeadLetterList())
 	defer dl.Close()
