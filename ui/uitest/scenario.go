@@ -294,7 +294,10 @@ func (s *Scenario) Wait(what, predicate string, timeout time.Duration) {
 	}()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	// An element the page has not rendered yet makes the predicate throw:
+	// that means "not yet", not a failure.
+	guarded := "(() => { try { return !!(" + predicate + "); } catch (e) { return false; } })()"
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 	if err != nil {
 		s.fail("waiting for %s (%v): %v", what, timeout, err)
 	}
