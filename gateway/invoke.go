@@ -26,7 +26,20 @@ const retryWait = 2 * time.Second
 var (
 	errClientGone = errors.New("the caller closed the connection")
 	errAllTried   = errors.New("every ready replica failed this call")
+	// errFunctionUnreachable is a watchdog's 502 for a function that died
+	// or refused the connection.
+	errFunctionUnreachable = errors.New("the replica's function was unreachable")
 )
+
+// unreachableFunction reports a watchdog's own 502 (marked with
+// X-OpenFaaS-Internal: watchdog): the function never answered the call.
+func unreachableFunction(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusBadGateway {
+		return false
+	}
+	v := resp.Header["X-Openfaas-Internal"]
+	return len(v) == 1 && v[0] == "watchdog"
+}
 
 // serveInvoke is any method on /function/{name}[.{ns}][/{path...}].
 func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +93,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			return
 		}
 		resp, err := g.send(ctx, r, ep, t, &body, inflight)
+		if err == nil && attempt < maxAttempts && unreachableFunction(resp) && body.stream == nil {
+			// The replica's watchdog could not reach its function (it died
+			// under the call): like a dead replica, try another one.
+			resp.Body.Close()
+			inflight.Add(-1)
+			err = errFunctionUnreachable
+		}
 		if err == nil {
 			*code = resp.StatusCode
 			g.relay(w, r, resp, callID, inflight)

@@ -167,6 +167,32 @@ func TestRetryWhenReplicaDiesBeforeAnswering(t *testing.T) {
 	}
 }
 
+func TestRetryWhenWatchdogLostItsFunction(t *testing.T) {
+	// A watchdog whose function died under the call answers its own 502,
+	// marked as a platform error: the call goes to another replica. A
+	// function's own 502 (no mark) is the function's answer and is kept.
+	lost := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-OpenFaaS-Internal", "watchdog")
+		http.Error(w, "function unreachable: EOF", http.StatusBadGateway)
+	})
+	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
+	fp := newFake()
+	fp.addFunction(ns, "f", 2, lost, good)
+	_, srv := newTestGateway(t, fp, nil)
+	for i := 0; i < 20; i++ {
+		expect(t, call(t, "POST", srv.URL+"/function/f", "body", false), 200, "body")
+	}
+	own := upstream(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "my own 502", http.StatusBadGateway) })
+	fp.addFunction(ns, "g", 2, own, good)
+	got := map[int]int{}
+	for i := 0; i < 20; i++ {
+		got[call(t, "POST", srv.URL+"/function/g", "body", false).code]++
+	}
+	if got[502] == 0 {
+		t.Fatalf("a function's own 502 was retried away: %v", got)
+	}
+}
+
 func TestAllReplicasFailing502(t *testing.T) {
 	fp := newFake()
 	fp.addFunction(ns, "f", 1, closedAddr(t))

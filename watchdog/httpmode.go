@@ -171,6 +171,10 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case isTimeout(err):
 			http.Error(w, "function timed out after exec_timeout="+p.w.cfg.ExecTimeout.String(), http.StatusGatewayTimeout)
 		default:
+			// The call never reached a live function (it died, or refused
+			// the connection): marked as the platform's error, so that the
+			// gateway may give the call to another replica.
+			w.Header()["X-Openfaas-Internal"] = []string{"watchdog"}
 			http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
 		}
 		return

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"io"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -200,11 +201,14 @@ func TestCore(t *testing.T) {
 					resp, err := http.Post(f.URL+"/function/httpfn", "text/plain", strings.NewReader("load"))
 					if err != nil {
 						failed.Add(1)
+						t.Logf("failed call: %v", err)
 						continue
 					}
+					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode != 200 {
 						failed.Add(1)
+						t.Logf("failed call: %d %q %v", resp.StatusCode, b, resp.Header)
 					} else {
 						ok.Add(1)
 					}
