@@ -45,6 +45,7 @@ func init() {
 				flush = metrics.DefaultFlushInterval
 			}
 			s.Gateway.Observer = rec
+			s.Metrics = rec.Registry() // other features (the queue) add their metrics here
 			s.Gateway.Metrics = promhttp.HandlerFor(rec.Registry(), promhttp.HandlerOpts{})
 			if s.Gateway.System == nil {
 				s.Gateway.System = map[string]http.Handler{}

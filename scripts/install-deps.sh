@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 etcd-server
       prometheus prometheus-alertmanager nats-server wrk chromium python3 nodejs
-      openssl procps psmisc iproute2)
+      openssl procps psmisc python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

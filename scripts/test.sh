@@ -23,7 +23,7 @@ go vet ./...
 (cd test/kube && go vet ./...)
 echo "== go test -race (unit + e2e)"
 status=0
-go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
+FERRY_COMPAT_REAL=1 go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
 grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|PASS$)' "$log/go-test.log" | grep -Ev '^\s+--- PASS' || true
 if [ "$kube" = 1 ]; then
   echo "== Kubernetes e2e (waiting for the binaries)"
