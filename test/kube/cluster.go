@@ -56,6 +56,7 @@ type Cluster struct {
 	apiArgs []string
 	before  *Snapshot
 	stopped bool
+	logDir  string // Dir/logs, then KeptLogs after Stop
 }
 
 // Options for Start.
@@ -166,8 +167,16 @@ func (c *Cluster) Stop() {
 		c.undo[i]()
 	}
 	c.undo = nil
+	// Keep the daemons' logs for a look after a failed run.
+	os.RemoveAll(KeptLogs())
+	if os.Rename(filepath.Join(c.Dir, "logs"), KeptLogs()) == nil {
+		c.logDir = KeptLogs()
+	}
 	os.RemoveAll(c.Dir)
 }
+
+// KeptLogs is where Stop leaves the daemons' logs of the last cluster.
+func KeptLogs() string { return filepath.Join(os.TempDir(), "ferry-kube-logs") }
 
 // Leftovers lists what Stop failed to undo (empty after a clean teardown).
 func (c *Cluster) Leftovers() []string {

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	if cluster != nil {
 		if code != 0 {
 			for _, n := range []string{"kubelet", "containerd", "kube-apiserver"} {
-				fmt.Printf("---- %s log tail\n%s\n", n, cluster.logTail(n))
+				fmt.Printf("---- %s log tail (all logs: %s)\n%s\n", n, KeptLogs(), cluster.logTail(n))
 			}
 		}
 		cluster.Stop()

@@ -117,7 +117,9 @@ func TestAPIServerRestart(t *testing.T) {
 // "p50 min max p50-kubelet-only" in ms.
 func TestColdStart(t *testing.T) {
 	kubeTest(t)
-	deployFn(t, "cold", fnNS, images["v1"], nil)
+	// A short drain after SIGTERM: each try waits for the previous pod to be
+	// gone, and the default drain (5 s) would dominate the test's time.
+	deployFn(t, "cold", fnNS, images["v1"], map[string]any{"envVars": map[string]string{"healthcheck_interval": "500ms"}})
 	waitReady(t, "cold", fnNS, 1)
 	direct := coldSeries(t, ferry, 10)
 	kc, err := gatewayKubeconfig()

@@ -93,7 +93,11 @@ func (c *Cluster) logTail(name string) string {
 	if name == "" {
 		return ""
 	}
-	b, _ := os.ReadFile(filepath.Join(c.Dir, "logs", name+".log"))
+	dir := c.logDir
+	if dir == "" {
+		dir = filepath.Join(c.Dir, "logs")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
 	lines := strings.Split(string(b), "\n")
 	if len(lines) > 25 {
 		lines = lines[len(lines)-25:]
