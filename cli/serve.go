@@ -140,6 +140,7 @@ func runServe(parent context.Context, f serveFlags) error {
 			return err
 		}
 	}
+	startPprof(log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
