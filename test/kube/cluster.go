@@ -57,6 +57,8 @@ type Cluster struct {
 	before  *Snapshot
 	stopped bool
 	logDir  string // Dir/logs, then KeptLogs after Stop
+
+	containerIDs []string // sandboxes and containers alive at Stop
 }
 
 // Options for Start.
@@ -154,14 +156,21 @@ func (c *Cluster) Stop() {
 	if c.CtrSocket != "" {
 		c.killContainers()
 	}
+	// The cluster's data is thrown away: no daemon needs a long graceful
+	// shutdown (the API server would wait ~10 s for its watches).
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		c.procs[i].stop(10 * time.Second)
+		c.procs[i].stop(2 * time.Second)
 	}
 	c.procs = nil
 	killProcsMentioning(c.Dir) // shims are not children of containerd's process group
 	c.unmountAll()
 	if c.before != nil {
 		restoreHost(c.before)
+	}
+	// Sandboxes killed without the CRI's StopPodSandbox leave their CNI
+	// results (the loopback network's among them) behind.
+	for _, f := range cniResultsOf(c.containerIDs) {
+		os.Remove(f)
 	}
 	for i := len(c.undo) - 1; i >= 0; i-- {
 		c.undo[i]()
@@ -183,7 +192,11 @@ func (c *Cluster) Leftovers() []string {
 	if c.before == nil {
 		return nil
 	}
-	return c.before.Leftovers(c.Dir)
+	left := c.before.Leftovers(c.Dir)
+	for _, f := range cniResultsOf(c.containerIDs) {
+		left = append(left, "CNI result "+f)
+	}
+	return left
 }
 
 // onStop registers a teardown step.

@@ -333,3 +333,13 @@ func splitRule(s string) []string {
 	}
 	return args
 }
+
+// cniResultsOf lists the cached CNI results of the given containers.
+func cniResultsOf(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		m, _ := filepath.Glob(filepath.Join(cniState, "results", "*-"+id+"-*"))
+		out = append(out, m...)
+	}
+	return out
+}

@@ -88,6 +88,7 @@ func (c *Cluster) killContainers() {
 		exec.Command("ctr", "-a", c.CtrSocket, "-n", "k8s.io", "tasks", "delete", "-f", id).Run()
 	}
 	out, _ = exec.Command("ctr", "-a", c.CtrSocket, "-n", "k8s.io", "containers", "ls", "-q").Output()
+	c.containerIDs = append(c.containerIDs, strings.Fields(string(out))...)
 	for _, id := range strings.Fields(string(out)) {
 		exec.Command("ctr", "-a", c.CtrSocket, "-n", "k8s.io", "containers", "delete", id).Run()
 	}
