@@ -92,6 +92,11 @@ func (t *routeTable) recompute(ns, name string) {
 	}
 	r.Endpoints = t.endpoints(ns, name)
 	pods := t.functionPods(ns, name)
+	if r.Endpoints == nil && !t.hasSlices(ns, name) {
+		// No Service (e.g. a Deployment made with kubectl alone): the
+		// pods' own Ready condition is the next best source.
+		r.Endpoints = readyPods(pods)
+	}
 	t.warm.observe(pods)
 	if len(r.Endpoints) == 0 && r.Desired > 0 {
 		r.Endpoints = t.warm.endpoints(pods, ns, name)
@@ -189,4 +194,22 @@ func envOf(dep *appsv1.Deployment) map[string]string {
 // Route implements provider.Resolver from the informer caches.
 func (p *Provider) Route(namespace, name string) (provider.Route, bool) {
 	return p.routes.get(namespace, name)
+}
+
+func (t *routeTable) hasSlices(ns, name string) bool {
+	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name})
+	slices, _ := t.slices.EndpointSlices(ns).List(sel)
+	return len(slices) > 0
+}
+
+// readyPods lists the live pods the kubelet reports Ready.
+func readyPods(pods []*corev1.Pod) []provider.Endpoint {
+	var out []provider.Endpoint
+	for _, p := range pods {
+		if live(p) && podReady(p) {
+			out = append(out, provider.Endpoint{Address: net.JoinHostPort(p.Status.PodIP, strconv.Itoa(watchdogPort)), Instance: p.Name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
 }

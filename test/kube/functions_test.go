@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -239,6 +240,30 @@ func TestFunctionLifecycle(t *testing.T) {
 		if code != 200 || !strings.Contains(string(b), "kfn handled") {
 			t.Fatalf("logs: %d %s", code, b)
 		}
+		// Follow: a line written after the stream opened arrives on it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", ferry.URL+"/system/logs?name=kfn&namespace="+fnNS+"&follow=true&tail=0", nil)
+		req.SetBasicAuth(ferry.User, ferry.Password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("follow logs: %v %v", resp, err)
+		}
+		defer resp.Body.Close()
+		go func() {
+			// The per-pod streams open asynchronously: call until one line is seen.
+			for i := 0; i < 40 && ctx.Err() == nil; i++ {
+				call("kfn", "/followed", "")
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "kfn handled /followed") {
+				return
+			}
+		}
+		t.Fatalf("followed logs never showed the call: %v", sc.Err())
 	})
 
 	t.Run("delete", func(t *testing.T) {
