@@ -36,11 +36,12 @@ type warmer struct {
 	client    *http.Client
 	stop      <-chan struct{}
 	changed   func(ns, name string)
+	port      int // the watchdog's; tests change it
 }
 
 func newWarmer(stop <-chan struct{}, changed func(ns, name string)) *warmer {
 	return &warmer{probing: map[types.UID]bool{}, ready: map[types.UID]bool{}, confirmed: map[types.UID]bool{}, stop: stop, changed: changed,
-		client: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}}
+		client: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}, port: watchdogPort}
 }
 
 // live: a pod that is not terminating and has an IP.
@@ -71,7 +72,7 @@ func (w *warmer) endpoints(pods []*corev1.Pod, ns, name string) []provider.Endpo
 		if !live(p) || w.confirmed[p.UID] {
 			continue
 		}
-		addr := net.JoinHostPort(p.Status.PodIP, strconv.Itoa(watchdogPort))
+		addr := net.JoinHostPort(p.Status.PodIP, strconv.Itoa(w.port))
 		if w.ready[p.UID] {
 			out = append(out, provider.Endpoint{Address: addr, Instance: p.Name})
 			continue
