@@ -25,16 +25,11 @@ import (
 func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
 
 func runAsync(ctx context.Context, env *Env) ([]Row, error) {
-	dir, err := os.MkdirTemp("", "ferry-bench-async-")
+	dir, echo, err := echoWorkdir("ferry-bench-async-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	echo := filepath.Join(dir, "echo")
-	if err := GoBuild(echo, "./bench/echo"); err != nil {
-		return nil, err
-	}
 	d := env.Dur(5 * time.Second)
 	const c = 64
 

@@ -39,16 +39,11 @@ http.server.HTTPServer(("127.0.0.1", %s), H).serve_forever()
 `
 
 func runColdStart(ctx context.Context, env *Env) ([]Row, error) {
-	dir, err := os.MkdirTemp("", "ferry-bench-cold-")
+	dir, echo, err := echoWorkdir("ferry-bench-cold-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	echo := filepath.Join(dir, "echo")
-	if err := GoBuild(echo, "./bench/echo"); err != nil {
-		return nil, err
-	}
 	goAddr, _ := harness.FreeAddr()
 	pyAddr, _ := harness.FreeAddr()
 	pyPort := pyAddr[strings.LastIndexByte(pyAddr, ':')+1:]

@@ -25,16 +25,11 @@ var concurrencies = []int{1, 16, 64}
 const coreBody = "hello ferry"
 
 func runCore(ctx context.Context, env *Env) ([]Row, error) {
-	dir, err := os.MkdirTemp("", "ferry-bench-")
+	dir, echo, err := echoWorkdir("ferry-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	echo := filepath.Join(dir, "echo")
-	if err := GoBuild(echo, "./bench/echo"); err != nil {
-		return nil, err
-	}
 	d := env.Dur(4 * time.Second)
 	const max = 2_000_000
 
@@ -149,6 +144,22 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	return rows, nil
 }
 
+// echoWorkdir makes a temp dir every replica user can read, with the bare
+// Go echo server (bench/echo) built into it.
+func echoWorkdir(prefix string) (dir, echo string, err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	os.Chmod(dir, 0o755)
+	echo = filepath.Join(dir, "echo")
+	if err := GoBuild(echo, "./bench/echo"); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, echo, nil
+}
+
+// GoBuild compiles a package of this repository, statically, to out.
 func GoBuild(out, pkg string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = harness.Root()
@@ -171,6 +182,7 @@ func StartProc(bin string, args []string, env ...string) (func(), error) {
 	return func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }, nil
 }
 
+// WaitHTTP polls url until it answers below 500 (20 s at most).
 func WaitHTTP(ctx context.Context, url string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -186,6 +198,7 @@ func WaitHTTP(ctx context.Context, url string) error {
 	return fmt.Errorf("%s did not answer within 20s", url)
 }
 
+// Deploy POSTs a deployment and returns an error unless it is accepted.
 func Deploy(f *harness.Ferry, d map[string]any) error {
 	code, b, err := f.Do("POST", "/system/functions", d)
 	if err != nil {
