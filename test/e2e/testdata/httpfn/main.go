@@ -4,7 +4,7 @@
 //   /call?fn=NAME   calls NAME through $FERRY_GATEWAY_URL, forwarding X-Call-Id
 //   /secret?name=S  the content of secret S (or 403 when it cannot be read)
 //   /file?path=P    the content of any file (to prove isolation)
-//   /sse            three server-sent events 100 ms apart
+//   /sse            three server-sent events 800 ms apart
 package main
 
 import (
@@ -61,7 +61,7 @@ func main() {
 		for i := 0; i < 3; i++ {
 			fmt.Fprintf(w, "data: %d\n\n", i)
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(800 * time.Millisecond)
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
