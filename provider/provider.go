@@ -96,4 +96,9 @@ type Endpoint struct {
 	Address string
 	// Instance identifies the replica in logs (process id, pod name).
 	Instance string
+	// MetricsAddress is host:port of the replica's watchdog metrics server
+	// (/metrics), when the gateway should re-expose those metrics on its
+	// own /metrics; empty when Prometheus scrapes the replicas directly
+	// (Kubernetes pods' :8081) or they have none.
+	MetricsAddress string
 }

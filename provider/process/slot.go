@@ -29,6 +29,7 @@ type slot struct {
 	stopping bool
 	ready    bool
 	addr     string
+	maddr    string // watchdog metrics server
 	pid      int
 
 	tail tailLines // last output lines, for crash messages
@@ -84,7 +85,11 @@ func (s *slot) once() runResult {
 	if err != nil {
 		return runResult{msg: err.Error()}
 	}
-	env := append(slices.Clip(spec.env), "port="+itoa(port))
+	mport, err := freePort()
+	if err != nil {
+		return runResult{msg: err.Error()}
+	}
+	env := append(slices.Clip(spec.env), "port="+itoa(port), "metrics_port="+itoa(mport))
 	if spec.httpPort {
 		up, err := freePort()
 		if err != nil {
@@ -157,7 +162,7 @@ func (s *slot) once() runResult {
 			cg.add(pid) // again: children forked before the first move
 			kids = descendants(pid)
 			p.log.Debug("replica ready", "function", f.name, "namespace", f.ns, "instance", s.instance, "pid", pid, "after", readyAt.Sub(started))
-			f.slotReady(s, "127.0.0.1:"+itoa(port))
+			f.slotReady(s, "127.0.0.1:"+itoa(port), "127.0.0.1:"+itoa(mport))
 		case <-startT.C:
 			if readyAt.IsZero() {
 				s.tail.add(fmt.Sprintf("ferry: not ready after %s; killing it", p.cfg.StartTimeout))

@@ -149,7 +149,9 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		// so a short drain is enough for requests already on their way.
 		env = append(env, "healthcheck_interval=1s")
 	}
-	env = append(env, "bind_address=127.0.0.1", "metrics_port=0", "FERRY_READY_FD=3")
+	// metrics_port is per replica too (set at start, see slot.once): the
+	// gateway re-exposes the watchdog metrics on its own /metrics.
+	env = append(env, "bind_address=127.0.0.1", "FERRY_READY_FD=3")
 	if p.cfg.GatewayURL != "" {
 		env = append(env, "FERRY_GATEWAY_URL="+p.cfg.GatewayURL)
 	}
