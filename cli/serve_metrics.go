@@ -16,16 +16,20 @@ import (
 
 var _ gateway.Observer = (*metrics.Recorder)(nil)
 
-// Gateway metrics (/metrics, contract section 5), the portal's
-// /system/stats and invocationCount that survives restarts (kept in the
-// store, flushed every --counter-flush and on shutdown; a kill -9 loses at
-// most one interval of counts).
+// Gateway metrics (/metrics, contract section 5, plus the watchdog metrics
+// of every ready replica the provider exposes, see replicaTargets), the
+// portal's /system/stats and invocationCount that survives restarts (kept
+// in the store, flushed every --counter-flush and on shutdown; a kill -9
+// loses at most one interval of counts), or read from Prometheus with
+// --prometheus-url.
 func init() {
 	var flush time.Duration
+	var promURL string
 	registerServePlugin(ServePlugin{
 		Name: "metrics",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir (a crash loses at most this much)")
+			fs.StringVar(&promURL, "prometheus-url", "", "read invocationCount from this Prometheus (e.g. http://127.0.0.1:9090; the local count is shown while it is unreachable)")
 		},
 		Setup: func(ctx context.Context, s *Server) error {
 			sh := sharedScaling(s)
@@ -46,12 +50,24 @@ func init() {
 			}
 			s.Gateway.Observer = rec
 			s.Metrics = rec.Registry() // other features (the queue) add their metrics here
+			// Fetched only when /metrics is scraped: nothing on the invocation path.
+			if err := s.Metrics.Register(metrics.NewReplicaCollector(replicaTargets(s, sh.list), 0, s.Log)); err != nil {
+				return err
+			}
 			s.Gateway.Metrics = promhttp.HandlerFor(rec.Registry(), promhttp.HandlerOpts{})
 			if s.Gateway.System == nil {
 				s.Gateway.System = map[string]http.Handler{}
 			}
 			s.Gateway.System["GET /system/stats"] = metrics.StatsHandler(rec, durable.Total)
-			chainDecorate(s.Gateway, durable.Decorate)
+			if promURL != "" {
+				pc, err := metrics.NewPromCounts(promURL, durable.Total, s.Log)
+				if err != nil {
+					return err
+				}
+				chainDecorate(s.Gateway, pc.Decorate)
+			} else {
+				chainDecorate(s.Gateway, durable.Decorate)
+			}
 
 			var wg sync.WaitGroup
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
@@ -70,6 +86,31 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// replicaTargets lists the ready replicas whose provider gives a metrics
+// address (the process provider; Kubernetes pods are scraped directly).
+func replicaTargets(s *Server, list metrics.ListFunc) metrics.TargetsFunc {
+	return func(ctx context.Context) ([]metrics.ReplicaTarget, error) {
+		fns, err := list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []metrics.ReplicaTarget
+		for i := range fns {
+			st := &fns[i]
+			r, ok := s.Provider.Route(st.Namespace, st.Name)
+			if !ok {
+				continue
+			}
+			for _, ep := range r.Endpoints {
+				if ep.MetricsAddress != "" {
+					out = append(out, metrics.ReplicaTarget{Function: metrics.FunctionName(st), Instance: ep.Instance, Address: ep.MetricsAddress})
+				}
+			}
+		}
+		return out, nil
+	}
 }
 
 // chainDecorate adds f after any Decorate already set.
