@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -50,10 +51,13 @@ type Provider struct {
 	cfg     Config
 	client  kubernetes.Interface
 	factory informers.SharedInformerFactory
-	routes  *routeTable
-	stop    chan struct{}
-	once    sync.Once
-	log     *slog.Logger
+	// nsFactory caches the namespaces marked openfaas=1.
+	nsFactory informers.SharedInformerFactory
+	nsLister  corelisters.NamespaceLister
+	routes    *routeTable
+	stop      chan struct{}
+	once      sync.Once
+	log       *slog.Logger
 
 	counterMu    sync.Mutex
 	counterSaved map[string]float64 // per function: the total this gateway last loaded or saved
@@ -134,13 +138,22 @@ func NewForClient(ctx context.Context, client kubernetes.Interface, cfg Config) 
 	p.routes.deps = p.factory.Apps().V1().Deployments().Lister()
 	p.routes.slices = p.factory.Discovery().V1().EndpointSlices().Lister()
 	p.routes.pods = p.factory.Core().V1().Pods().Lister()
+	// Marked namespaces, cached too: the metrics and autoscale loops list
+	// them every second.
+	p.nsFactory = informers.NewSharedInformerFactoryWithOptions(client, cfg.Resync,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelNamespace + "=1" }))
+	p.nsLister = p.nsFactory.Core().V1().Namespaces().Lister()
+	p.nsFactory.Core().V1().Namespaces().Informer()
+	p.nsFactory.Start(p.stop)
 	p.factory.Start(p.stop)
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	for typ, ok := range p.factory.WaitForCacheSync(sctx.Done()) {
-		if !ok {
-			close(p.stop)
-			return nil, fmt.Errorf("kubernetes: %v cache did not sync: is the API server reachable?", typ)
+	for _, f := range []informers.SharedInformerFactory{p.factory, p.nsFactory} {
+		for typ, ok := range f.WaitForCacheSync(sctx.Done()) {
+			if !ok {
+				close(p.stop)
+				return nil, fmt.Errorf("kubernetes: %v cache did not sync: is the API server reachable, and may the service account list and watch it?", typ)
+			}
 		}
 	}
 	return p, nil

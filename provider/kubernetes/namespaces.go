@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // A function namespace carries the label openfaas=1 (as in faas-netes), so
@@ -19,6 +20,13 @@ func marked(ns *corev1.Namespace) bool { return ns.Labels[LabelNamespace] == "1"
 // checkNamespace answers 404 for a missing namespace and 403 for one that
 // is not marked for Ferry.
 func (p *Provider) checkNamespace(ctx context.Context, name string) error {
+	if p.nsLister != nil {
+		if ns, err := p.nsLister.Get(name); err == nil && marked(ns) && ns.DeletionTimestamp == nil {
+			return nil
+		}
+	}
+	// Not (yet) in the cache of marked namespaces: ask the API server, which
+	// tells a missing namespace (404) from an unmarked one (403).
 	ns, err := p.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return api.NotFound("namespace", name)
@@ -44,15 +52,17 @@ func (p *Provider) ensureDefaultNamespace(ctx context.Context) error {
 	return err
 }
 
-// ListNamespaces lists the marked namespaces.
+// ListNamespaces lists the marked namespaces from the informer cache.
 func (p *Provider) ListNamespaces(ctx context.Context) ([]string, error) {
-	l, err := p.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelNamespace + "=1"})
+	l, err := p.nsLister.List(labels.SelectorFromSet(labels.Set{LabelNamespace: "1"}))
 	if err != nil {
 		return nil, kerr(err, "list namespaces")
 	}
 	out := []string{}
-	for _, n := range l.Items {
-		out = append(out, n.Name)
+	for _, n := range l {
+		if n.DeletionTimestamp == nil {
+			out = append(out, n.Name)
+		}
 	}
 	sort.Strings(out)
 	return out, nil
@@ -82,8 +92,11 @@ func (p *Provider) CreateNamespace(ctx context.Context, n api.Namespace) error {
 	}
 	labels[LabelNamespace] = "1"
 	labels[LabelManagedBy] = ManagedBy
-	_, err := p.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+	created, err := p.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
 		ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: labels, Annotations: n.Annotations}}, metav1.CreateOptions{})
+	if err == nil {
+		p.nsCacheWrite(created, false) // listed at once, not after the watch event
+	}
 	if apierrors.IsAlreadyExists(err) {
 		ns, gerr := p.client.CoreV1().Namespaces().Get(ctx, n.Name, metav1.GetOptions{})
 		if gerr == nil && !marked(ns) {
@@ -123,5 +136,24 @@ func (p *Provider) DeleteNamespace(ctx context.Context, name string) error {
 	if err := p.checkNamespace(ctx, name); err != nil {
 		return err
 	}
-	return kerr(p.client.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}), "delete namespace")
+	if err := p.client.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		return kerr(err, "delete namespace")
+	}
+	p.nsCacheWrite(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, true)
+	return nil
+}
+
+// nsCacheWrite applies our own change to the namespace cache right away,
+// so that a list straight after a create or delete shows it; the watch
+// event that follows carries the same state.
+func (p *Provider) nsCacheWrite(ns *corev1.Namespace, deleted bool) {
+	if p.nsFactory == nil {
+		return
+	}
+	store := p.nsFactory.Core().V1().Namespaces().Informer().GetStore()
+	if deleted {
+		store.Delete(ns)
+	} else {
+		store.Add(ns)
+	}
 }

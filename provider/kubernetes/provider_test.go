@@ -156,6 +156,18 @@ func TestNamespacesAndSecrets(t *testing.T) {
 	if err := p.CreateNamespace(ctx, api.Namespace{Name: "plain"}); api.StatusOf(err) != http.StatusForbidden {
 		t.Fatalf("taking over an unmarked namespace: %v, want 403", err)
 	}
+	if err := p.CreateNamespace(ctx, api.Namespace{Name: "team-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := p.ListNamespaces(ctx); len(l) != 2 || l[1] != "team-b" {
+		t.Fatalf("namespaces right after create: %v", l)
+	}
+	if err := p.DeleteNamespace(ctx, "team-b"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := p.ListNamespaces(ctx); len(l) != 1 {
+		t.Fatalf("namespaces right after delete: %v", l)
+	}
 	err := p.Deploy(ctx, api.FunctionDeployment{Service: "x", Namespace: api.DefaultNamespace, Image: "i", Secrets: []string{"db"}})
 	if api.StatusOf(err) != http.StatusBadRequest {
 		t.Fatalf("missing secret: %v, want 400", err)
