@@ -18,11 +18,12 @@ import (
 
 // mode=http without upstream_url: every replica gets its own upstream port
 // ($PORT, $http_port), so several replicas of one server run side by side.
-// The upstream here is a second watchdog in fork mode.
+// The upstream here is a second watchdog in fork mode (metrics_port=0: it
+// inherits the outer watchdog's metrics port otherwise).
 func TestHTTPModeReplicasGetOwnPorts(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.NoIsolation = os.Getenv("NOISO") != "" })
 	e.deploy(api.FunctionDeployment{Service: "web",
-		EnvProcess: `sh -c 'port=$PORT mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
+		EnvProcess: `sh -c 'port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
 		EnvVars:    map[string]string{"mode": "http"},
 		Labels:     map[string]string{"com.openfaas.scale.min": "2"}})
 	r := e.waitReady("web", 2)
