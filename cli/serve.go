@@ -68,6 +68,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
+	tuneGC()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
