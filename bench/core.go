@@ -47,9 +47,12 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	wAddr, _ := harness.FreeAddr()
 	uAddr, _ := harness.FreeAddr()
 	wPort := wAddr[strings.LastIndexByte(wAddr, ':')+1:]
+	// Metrics on, as in every replica of (c).
+	mAddr, _ := harness.FreeAddr()
+	mPort := mAddr[strings.LastIndexByte(mAddr, ':')+1:]
 	stopB, err := StartProc(filepath.Join(env.BinDir, "watchdog"), nil,
 		"mode=http", "fprocess="+echo, "upstream_url=http://"+uAddr, "ECHO_ADDR="+uAddr,
-		"port="+wPort, "bind_address=127.0.0.1", "metrics_port=0")
+		"port="+wPort, "bind_address=127.0.0.1", "metrics_port="+mPort)
 	if err != nil {
 		return nil, err
 	}
