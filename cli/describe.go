@@ -24,10 +24,7 @@ func newDescribeCmd() *cobra.Command {
   ferry describe echo -o json`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := r.checkOutput(); err != nil {
-				return err
-			}
-			c, err := r.client("")
+			c, err := r.outputClient()
 			if err != nil {
 				return err
 			}

@@ -32,10 +32,7 @@ func nsListCmd() *cobra.Command {
 		Example: `  ferry namespace list -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := r.checkOutput(); err != nil {
-				return err
-			}
-			c, err := r.client("")
+			c, err := r.outputClient()
 			if err != nil {
 				return err
 			}

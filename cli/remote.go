@@ -47,6 +47,15 @@ func (r *remote) checkOutput() error {
 	return fmt.Errorf("--output %q is not supported: use table or json", r.output)
 }
 
+// outputClient checks --output, then makes the client for the gateway
+// (the prologue of every command that prints what it reads).
+func (r *remote) outputClient() (*client.Client, error) {
+	if err := r.checkOutput(); err != nil {
+		return nil, err
+	}
+	return r.client("")
+}
+
 // gatewayURL resolves the gateway: --gateway, $FERRY_URL, $OPENFAAS_URL,
 // the stack file's provider.gateway, then the local default.
 func (r *remote) gatewayURL(stackGateway string) (string, error) {

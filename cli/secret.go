@@ -108,10 +108,7 @@ func secretListCmd() *cobra.Command {
   ferry secret list --namespace dev -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := r.checkOutput(); err != nil {
-				return err
-			}
-			c, err := r.client("")
+			c, err := r.outputClient()
 			if err != nil {
 				return err
 			}
