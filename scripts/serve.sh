@@ -3,6 +3,7 @@
 # (http://127.0.0.1:8080). Extra arguments go to `ferry serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { echo "serve: Go is required (Debian: see README), put it on PATH"; exit 1; }
 ./scripts/build.sh
 exec ./bin/ferry serve "$@"
