@@ -147,30 +147,17 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	return rows, nil
 }
 
-// echoWorkdir makes a temp dir every replica user can read, with the bare
-// Go echo server (bench/echo) built into it.
+// echoWorkdir makes a temp dir every replica user can read, and returns it
+// with the bare Go echo server (bench/echo), built once per run.
 func echoWorkdir(prefix string) (dir, echo string, err error) {
+	if echo, err = harness.GoBinary("echo", "./bench/echo"); err != nil {
+		return "", "", err
+	}
 	if dir, err = os.MkdirTemp("", prefix); err != nil {
 		return "", "", err
 	}
 	os.Chmod(dir, 0o755)
-	echo = filepath.Join(dir, "echo")
-	if err := GoBuild(echo, "./bench/echo"); err != nil {
-		os.RemoveAll(dir)
-		return "", "", err
-	}
 	return dir, echo, nil
-}
-
-// GoBuild compiles a package of this repository, statically, to out.
-func GoBuild(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-	cmd.Dir = harness.Root()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v: %s", pkg, err, b)
-	}
-	return nil
 }
 
 // StartProc starts a helper process in its own process group and returns

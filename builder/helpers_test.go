@@ -6,13 +6,13 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,25 +24,12 @@ import (
 var watchdogBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-builder-wd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	var err error
+	if watchdogBin, err = harness.GoBinary("watchdog", "./cmd/watchdog"); err != nil {
+		fmt.Fprintln(os.Stderr, "building the watchdog:", err)
 		os.Exit(1)
 	}
-	watchdogBin = filepath.Join(dir, "fwatchdog")
-	_, self, _, _ := runtime.Caller(0)
-	repo := filepath.Dir(filepath.Dir(self))
-	cmd := exec.Command("go", "build", "-trimpath", "-o", watchdogBin, "./cmd/watchdog")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the watchdog: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // freePort returns a loopback port nobody listens on right now.

@@ -1,13 +1,10 @@
 package cli
 
 import (
+	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"log"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -21,13 +18,9 @@ import (
 // archive and `--push` sends the same image to a registry (in-process, on
 // 127.0.0.1): same printed digest, same image ID.
 func TestBuildImageAndPush(t *testing.T) {
-	wd := filepath.Join(t.TempDir(), "fwatchdog")
-	_, self, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", wd, "./cmd/watchdog")
-	cmd.Dir = filepath.Dir(filepath.Dir(self))
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the watchdog: %v\n%s", err, out)
+	wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
+	if err != nil {
+		t.Fatalf("building the watchdog: %v", err)
 	}
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()

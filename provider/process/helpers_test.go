@@ -6,12 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,21 +24,12 @@ import (
 var watchdogBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-wd-*")
-	if err != nil {
-		panic(err)
-	}
-	os.Chmod(dir, 0o755)
-	watchdogBin = filepath.Join(dir, "watchdog")
-	cmd := exec.Command("go", "build", "-o", watchdogBin, "github.com/ferryfaas/ferry/cmd/watchdog")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	var err error
+	if watchdogBin, err = harness.GoBinary("watchdog", "./cmd/watchdog"); err != nil {
 		fmt.Fprintln(os.Stderr, "build the watchdog:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 const ns = api.DefaultNamespace

@@ -13,12 +13,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -188,15 +188,10 @@ func init() {
 	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin:/usr/bin:/bin")
 }
 
-func buildWatchdog(t *testing.T, dir string) string {
-	_, self, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(self), "..", "..")
-	out := filepath.Join(dir, "fwatchdog")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/watchdog")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the watchdog: %v\n%s", err, b)
+func buildWatchdog(t *testing.T, _ string) string {
+	out, err := harness.GoBinary("watchdog", "./cmd/watchdog")
+	if err != nil {
+		t.Fatalf("building the watchdog: %v", err)
 	}
 	return out
 }

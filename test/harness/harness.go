@@ -31,39 +31,57 @@ func Root() string {
 }
 
 var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
+	binMu   sync.Mutex
+	binDir  string
+	binErr  error
+	binDone = map[string]bool{}
 )
 
-// Build compiles ferry, ferry-kubernetes and watchdog (static, no race detector: they are the
-// system under test, not the test) and returns the folder holding them.
-// FERRY_BIN_DIR overrides it with prebuilt binaries.
+// GoBinary builds one command of this repository (static, no race
+// detector: it is the system under test, not the test) once per process
+// into a folder every replica user can read, and returns its path. Tests
+// that need only the watchdog call GoBinary("watchdog", "./cmd/watchdog").
+// FERRY_BIN_DIR points at prebuilt binaries instead.
+func GoBinary(name, pkg string) (string, error) {
+	binMu.Lock()
+	defer binMu.Unlock()
+	if d := os.Getenv("FERRY_BIN_DIR"); d != "" {
+		return filepath.Join(d, name), nil
+	}
+	if binDir == "" && binErr == nil {
+		if binDir, binErr = os.MkdirTemp("", "ferry-bin-"); binErr == nil {
+			// Replicas may run as unprivileged users: they must reach these.
+			os.Chmod(binDir, 0o755)
+		}
+	}
+	if binErr != nil {
+		return "", binErr
+	}
+	out := filepath.Join(binDir, name)
+	if !binDone[name] {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+		cmd.Dir = Root()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+		}
+		binDone[name] = true
+	}
+	return out, nil
+}
+
+// Build compiles ferry, ferry-kubernetes and watchdog and returns the
+// folder holding them.
 func Build() (string, error) {
-	buildOnce.Do(func() {
-		if d := os.Getenv("FERRY_BIN_DIR"); d != "" {
-			binDir = d
-			return
+	for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"ferry-kubernetes", "./cmd/ferry-kubernetes"}, {"watchdog", "./cmd/watchdog"}} {
+		if _, err := GoBinary(b[0], b[1]); err != nil {
+			return "", err
 		}
-		dir, err := os.MkdirTemp("", "ferry-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"ferry-kubernetes", "./cmd/ferry-kubernetes"}, {"watchdog", "./cmd/watchdog"}} {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, b[0]), b[1])
-			cmd.Dir = Root()
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
-				return
-			}
-		}
-		// Replicas may run as unprivileged users: they must reach these.
-		os.Chmod(dir, 0o755)
-		binDir = dir
-	})
-	return binDir, buildErr
+	}
+	if d := os.Getenv("FERRY_BIN_DIR"); d != "" {
+		return d, nil
+	}
+	return binDir, nil
 }
 
 // Options for Start.
@@ -81,10 +99,10 @@ type Options struct {
 // Ferry is a running `ferry serve`.
 type Ferry struct {
 	URL, Addr, User, Password, DataDir, BinDir string
-	opts Options
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
+	opts                                       Options
+	cmd                                        *exec.Cmd
+	done                                       chan struct{}
+	mu                                         sync.Mutex
 }
 
 // Start builds the binaries if needed and starts `ferry serve` on a free

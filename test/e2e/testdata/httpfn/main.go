@@ -1,10 +1,11 @@
 // Command httpfn is an http-mode test function: the watchdog proxies to it.
 // It listens on 127.0.0.1:$upstream_port and answers:
-//   /echo...        method, path, query, X-Test header and body as JSON
-//   /call?fn=NAME   calls NAME through $FERRY_GATEWAY_URL, forwarding X-Call-Id
-//   /secret?name=S  the content of secret S (or 403 when it cannot be read)
-//   /file?path=P    the content of any file (to prove isolation)
-//   /sse            three server-sent events 800 ms apart
+//
+//	/echo...        method, path, query, X-Test header and body as JSON
+//	/call?fn=NAME   calls NAME through $FERRY_GATEWAY_URL, forwarding X-Call-Id
+//	/secret?name=S  the content of secret S (or 403 when it cannot be read)
+//	/file?path=P    the content of any file (to prove isolation)
+//	/sse            three server-sent events 800 ms apart
 package main
 
 import (
