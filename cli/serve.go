@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/procs"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
 	"github.com/ferryfaas/ferry/store"
@@ -72,6 +73,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	procs.Start(ctx) // GOMAXPROCS follows the gateway's load (package procs)
 
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)

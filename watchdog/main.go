@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ferryfaas/ferry/procs"
 )
 
 // Main runs the watchdog as a process: configuration from the environment,
@@ -17,6 +19,8 @@ func Main() int {
 		fmt.Fprintln(os.Stderr, "watchdog:", err)
 		return 2
 	}
+	// One P until the load needs more: see package procs.
+	procs.Start(context.Background())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := Run(ctx, cfg); err != nil {
