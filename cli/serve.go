@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/h1"
 	"github.com/ferryfaas/ferry/procs"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
@@ -145,7 +147,9 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	startPprof(log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// Function calls take h1's lean loop; everything else net/http.
+	front := &h1.Server{HTTP: srv, Log: log, Fast: func(p string) bool { return strings.HasPrefix(p, "/function/") }}
+	go func() { errc <- front.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 
 	select {
@@ -158,7 +162,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	log.Info("shutting down: draining in-flight calls", "max", f.drain)
 	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	defer cancel()
-	srv.Shutdown(dctx)
+	front.Shutdown(dctx)
 	cancelRun()
 	for i := len(s.OnStop) - 1; i >= 0; i-- {
 		if err := s.OnStop[i](dctx); err != nil {

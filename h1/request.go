@@ -1,0 +1,345 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Limits of the lean loop; a request beyond them goes to net/http, which
+// applies its own.
+const (
+	maxHeaderBytes = 4 << 10 // the whole head must fit one read buffer
+	maxHeaders     = 64
+)
+
+// errFallback: the request is not one the lean loop takes (nothing was
+// consumed); net/http serves the connection from here on.
+var errFallback = errors.New("h1: request left to net/http")
+
+// head is a parsed request head; its strings share one allocation.
+type head struct {
+	method, target, path, host string
+	header                     http.Header
+	contentLength              int64
+	close                      bool
+	size                       int // bytes of the head, final CRLF included
+}
+
+// peekHead waits until br holds a whole request head and parses it without
+// consuming anything. It returns errFallback for anything outside the
+// strict subset below, and the read error if the connection failed.
+func peekHead(br *bufio.Reader, fast func(string) bool) (*head, error) {
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if end := headEnd(buf); end > 0 {
+			return parseHead(buf[:end], fast)
+		} else if end < 0 {
+			return nil, errFallback
+		}
+		if br.Buffered() >= maxHeaderBytes || br.Buffered() == br.Size() {
+			return nil, errFallback
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			if br.Buffered() > 0 && !isTimeout(err) {
+				return nil, errFallback // let net/http answer a cut head
+			}
+			return nil, err
+		}
+	}
+}
+
+// headEnd returns the length of the head ending in CRLF CRLF, 0 if more
+// bytes are needed, -1 for a bare LF (net/http accepts it; we do not).
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		j += i
+		if j == 0 || b[j-1] != '\r' {
+			return -1
+		}
+		if j-i == 1 { // empty line: "\r\n"
+			return j + 1
+		}
+		i = j + 1
+	}
+	return 0
+}
+
+// parseHead accepts only: METHOD SP origin-form SP HTTP/1.1, one Host,
+// token header names, values of visible characters, SP and HTAB, at most
+// one Content-Length of digits, and no Transfer-Encoding, Expect or
+// Upgrade. Everything else is net/http's to judge.
+func parseHead(b []byte, fast func(string) bool) (*head, error) {
+	s := string(b) // every string below is a slice of this one
+	line, rest := cutLine(s)
+	sp1 := indexByte(line, ' ')
+	if sp1 <= 0 || !isToken(line[:sp1]) {
+		return nil, errFallback
+	}
+	h := &head{method: line[:sp1], size: len(b)}
+	line = line[sp1+1:]
+	sp2 := indexByte(line, ' ')
+	if sp2 <= 0 || line[sp2+1:] != "HTTP/1.1" {
+		return nil, errFallback
+	}
+	h.target = line[:sp2]
+	if h.target[0] != '/' || len(h.target) > 1 && h.target[1] == '/' || !isTarget(h.target) {
+		return nil, errFallback
+	}
+	h.path = h.target
+	if q := indexByte(h.target, '?'); q >= 0 {
+		h.path = h.target[:q]
+	}
+	if fast != nil && !fast(h.path) {
+		return nil, errFallback
+	}
+	n := strings.Count(rest, "\n") - 1
+	if n > maxHeaders {
+		return nil, errFallback
+	}
+	h.header = make(http.Header, n)
+	vals := make([]string, n)
+	h.contentLength = -1
+	for i := 0; rest != "\r\n"; i++ {
+		line, rest = cutLine(rest)
+		colon := indexByte(line, ':')
+		if colon <= 0 || !isToken(line[:colon]) {
+			return nil, errFallback // also obs-fold: a line starting with SP
+		}
+		v := trimOWS(line[colon+1:])
+		if !isValue(v) {
+			return nil, errFallback
+		}
+		k := line[:colon]
+		if !isCanonical(k) {
+			k = textproto.CanonicalMIMEHeaderKey(k)
+		}
+		switch k {
+		case "Transfer-Encoding", "Expect", "Upgrade", "Pragma":
+			return nil, errFallback // (Pragma: net/http may add Cache-Control)
+		case "Host":
+			if h.host != "" || !isHost(v) {
+				return nil, errFallback
+			}
+			h.host = v
+			continue // net/http moves it to Request.Host
+		case "Content-Length":
+			cl, err := strconv.ParseInt(v, 10, 64)
+			if h.contentLength >= 0 || err != nil || cl < 0 || v[0] == '+' {
+				return nil, errFallback
+			}
+			h.contentLength = cl
+		case "Connection":
+			if hasToken(v, "close") {
+				h.close = true
+			}
+			if hasToken(v, "upgrade") {
+				return nil, errFallback
+			}
+		}
+		vals[i] = v
+		if old, ok := h.header[k]; ok {
+			h.header[k] = append(old, v)
+		} else {
+			h.header[k] = vals[i : i+1 : i+1]
+		}
+	}
+	if h.host == "" {
+		return nil, errFallback
+	}
+	return h, nil
+}
+
+// request builds the *http.Request net/http would have built for h.
+func (h *head) request(ctx context.Context, remote string, body *bodyReader) (*http.Request, error) {
+	var u *url.URL
+	if plainPath(h.path) {
+		u = &url.URL{Path: h.path}
+		if len(h.path) < len(h.target) {
+			u.RawQuery = h.target[len(h.path)+1:]
+		}
+	} else {
+		var err error
+		if u, err = url.ParseRequestURI(h.target); err != nil {
+			return nil, errFallback
+		}
+	}
+	r := (&http.Request{
+		Method:     h.method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h.header,
+		Host:       h.host,
+		RemoteAddr: remote,
+		RequestURI: h.target,
+		Close:      h.close,
+	}).WithContext(ctx)
+	switch {
+	case h.contentLength > 0:
+		r.ContentLength, r.Body = h.contentLength, body
+	default:
+		r.Body = http.NoBody
+		if h.contentLength == 0 {
+			r.ContentLength = 0
+		}
+	}
+	return r, nil
+}
+
+func cutLine(s string) (line, rest string) {
+	i := indexByte(s, '\n')
+	return s[:i-1], s[i+1:]
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// tokenChars marks RFC 9110 tchar.
+var tokenChars = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainPath: a path net/url would keep as it is (no RawPath), so it needs
+// no parsing.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || indexByte("-_.~$&+,/:;=@", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHost: a host[:port] of the characters a URL authority may hold.
+func isHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(tokenChars[c] && c != '`' && c != '^' && c != '|' && c != '#' || c == ':' || c == '[' || c == ']' || c == '(' || c == ')' || c == ',' || c == ';' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// isTarget: visible ASCII only, no fragment.
+func isTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// isValue: field-vchar, SP and HTAB (obs-text is left to net/http).
+func isValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isCanonical: the form CanonicalMIMEHeaderKey returns (first letter and
+// letters after '-' upper case, others lower case).
+func isCanonical(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds tok (case
+// insensitive).
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var item string
+		if i := indexByte(v, ','); i >= 0 {
+			item, v = v[:i], v[i+1:]
+		} else {
+			item, v = v, ""
+		}
+		if equalFold(trimOWS(item), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

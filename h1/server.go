@@ -1,0 +1,353 @@
+// Package h1 is Ferry's HTTP/1.1 front: a lean loop that serves plain
+// keep-alive requests (function calls, the hot path) on the connection's
+// own goroutine, and hands a connection to net/http the moment a request
+// needs more (chunked or Expect bodies, upgrades, odd framing, large
+// heads, or a path the loop is not given).
+//
+// Why: behind the lean loop the gateway's per-call work is the proxying
+// itself. net/http's server costs a background read, its cancellation and
+// two deadline changes per request, a header snapshot per response and a
+// context per request; on a 2-core box that was a quarter of the
+// gateway's CPU per call (bench "core").
+//
+// The loop accepts a strict subset of HTTP/1.1 (see parseHead); anything
+// else is judged by net/http, so a request is never read two ways.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Server serves a listener with the lean loop and net/http behind it.
+type Server struct {
+	// HTTP serves what the lean loop leaves; its Handler is used by the
+	// loop too, and its ReadHeaderTimeout and IdleTimeout apply to both.
+	HTTP *http.Server
+	// Fast reports whether a request path may take the lean loop.
+	Fast func(path string) bool
+	// WatchAfter is how long a call runs before its connection is watched
+	// for the caller going away (which cancels the request's context).
+	// Shorter calls are not watched: that read costs more than they do.
+	WatchAfter time.Duration
+	Log        *slog.Logger
+
+	mu       sync.Mutex
+	ln       net.Listener
+	fb       *chanListener
+	conns    map[*conn]struct{}
+	shutting atomic.Bool
+	done     chan struct{}
+}
+
+// Serve accepts connections until Shutdown or a listener error.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln, s.fb = ln, newChanListener(ln.Addr())
+	s.conns = map[*conn]struct{}{}
+	s.done = make(chan struct{})
+	s.mu.Unlock()
+	if s.WatchAfter <= 0 {
+		s.WatchAfter = 50 * time.Millisecond
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	fbErr := make(chan error, 1)
+	go func() { fbErr <- s.HTTP.Serve(s.fb) }()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			s.fb.Close()
+			return err
+		}
+		delay = 0
+		c := newConn(s, nc)
+		if !s.track(c, true) {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (s *Server) track(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.shutting.Load() {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+// Shutdown stops accepting, closes idle connections and waits for the
+// calls in progress (in the loop and in net/http) until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	fbDone := make(chan error, 1)
+	go func() { fbDone <- s.HTTP.Shutdown(ctx) }()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s.closeIdle() {
+			return <-fbDone
+		}
+		select {
+		case <-ctx.Done():
+			<-fbDone
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// closeIdle closes connections waiting for a request and reports whether
+// none is left.
+func (s *Server) closeIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns) == 0
+}
+
+// Connection states.
+const (
+	stateIdle int32 = iota
+	stateActive
+	stateClosed
+)
+
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	src    source
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	state  atomic.Int32
+	ctx    context.Context
+	cancel context.CancelFunc
+	remote string
+	watch  watcher
+	resp   response
+	hdr    http.Header
+}
+
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxHeaderBytes) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String()}
+	c.src.nc = nc
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(&c.src)
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(nc)
+	// One context per connection: its requests come one after another,
+	// and it ends when the caller goes away or the server is killed.
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.watch.c = c
+	c.hdr = make(http.Header, 8)
+	return c
+}
+
+func (c *conn) serve() {
+	handed := false
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				c.s.Log.Error("h1: handler panic", "remote", c.remote, "panic", p)
+			}
+			c.bw.Flush() // what was sent stays visibly cut short
+		}
+		c.cancel()
+		c.s.track(c, false)
+		if !handed {
+			c.nc.Close()
+			c.release()
+		}
+	}()
+	srv := c.s.HTTP
+	for {
+		if srv.IdleTimeout > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(srv.IdleTimeout))
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			return
+		}
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // closed by Shutdown
+		}
+		if srv.ReadHeaderTimeout > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(srv.ReadHeaderTimeout))
+		}
+		h, err := peekHead(c.br, c.s.Fast)
+		if err == errFallback {
+			handed = c.handOver()
+			return
+		}
+		if err != nil {
+			return
+		}
+		if !c.serveOne(h) {
+			return
+		}
+		if !c.state.CompareAndSwap(stateActive, stateIdle) || c.s.shutting.Load() {
+			return
+		}
+	}
+}
+
+// serveOne runs the handler for one request and reports whether the
+// connection can take another.
+func (c *conn) serveOne(h *head) bool {
+	c.nc.SetReadDeadline(time.Time{})
+	body := &bodyReader{br: c.br, n: max(h.contentLength, 0), w: &c.watch}
+	r, err := h.request(c.ctx, c.remote, body)
+	if err != nil {
+		return false
+	}
+	c.br.Discard(h.size)
+	// The response and its header map are the connection's, reused: a
+	// handler may not keep them after it returns.
+	clear(c.hdr)
+	c.resp = response{bw: c.bw, head: h.method == http.MethodHead, header: c.hdr, close: h.close, held: c.resp.held[:0]}
+	w := &c.resp
+	if body.n == 0 {
+		c.watch.arm()
+	}
+	c.s.HTTP.Handler.ServeHTTP(w, r)
+	c.watch.disarm()
+	if c.ctx.Err() != nil {
+		return false
+	}
+	if !body.finish() || c.s.shutting.Load() {
+		w.close = true
+	}
+	w.finish()
+	return !w.close && !w.failed
+}
+
+// handOver gives the connection to net/http with the bytes already read.
+func (c *conn) handOver() bool {
+	c.s.track(c, false)
+	return c.s.fb.push(&handedConn{Conn: c.nc, r: c.br})
+}
+
+func (c *conn) release() {
+	c.br.Reset(nil)
+	readers.Put(c.br)
+	c.bw.Reset(nil)
+	writers.Put(c.bw)
+}
+
+// bodyReader reads exactly n bytes of request body. It is locked because
+// a proxy may still be reading it on another goroutine (http.Transport's
+// writer) when the handler returns; the loop closes it then, as net/http
+// does, before it reads the connection again.
+type bodyReader struct {
+	mu     sync.Mutex
+	br     *bufio.Reader
+	n      int64
+	w      *watcher // armed once the body is read
+	closed bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.read(p)
+}
+
+func (b *bodyReader) read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.br.Read(p)
+	b.n -= int64(n)
+	if err == io.EOF && b.n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && b.n == 0 {
+		err = io.EOF
+		if b.w != nil {
+			b.w.arm()
+		}
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil }
+
+// finish closes the body to the handler's readers and discards what is
+// left of it, up to 256 KiB (as net/http does), so that the connection
+// can be kept; false if it cannot.
+func (b *bodyReader) finish() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed, b.w = true, nil // (a drain must not start a watch)
+	if b.n == 0 {
+		return true
+	}
+	if b.n > 256<<10 {
+		return false
+	}
+	var buf [4096]byte
+	for b.n > 0 {
+		if _, err := b.read(buf[:]); err != nil && err != io.EOF {
+			return false
+		}
+	}
+	return true
+}
+
+// handedConn is a connection whose first bytes are already buffered: it
+// keeps reading through the loop's reader (which reads straight into large
+// buffers once its own is empty).
+type handedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
