@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -107,6 +108,19 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 			env.Logf("   %-22s c=%-3d %8.0f req/s p50 %7.3f ms p99 %7.3f ms errors %d", t.name, c, r.RPS, Ms(r.P50), Ms(r.P99), r.Errors)
 		}
 	}
+	// The machine's speed drifts over seconds (a shared VM): the c=16
+	// gateway target is judged on alternating short rounds of (b) and (c),
+	// the median of their ratios.
+	const rounds = 5
+	var bRPS, cRPS, ratios []float64
+	for i := 0; i < rounds; i++ {
+		b := Load(ctx, targets[1].url, coreBody, 16, d/2, max)
+		c := Load(ctx, targets[2].url, coreBody, 16, d/2, max)
+		if b.RPS > 0 {
+			bRPS, cRPS, ratios = append(bRPS, b.RPS), append(cRPS, c.RPS), append(ratios, c.RPS/b.RPS)
+		}
+		env.Logf("   round %d c=16: (b) %8.0f req/s (c) %8.0f req/s ratio %.2f", i+1, b.RPS, c.RPS, c.RPS/b.RPS)
+	}
 	var rows []Row
 	for _, c := range concurrencies {
 		for _, t := range targets {
@@ -125,15 +139,18 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 			if c == 16 && t.name[1] == 'b' {
 				row.Target, row.Met = ">= 0.35x", row.Ratio >= 0.35
 			}
-			if c == 16 && t.name[1] == 'c' {
-				row.Target, row.Met = ">= 0.6x", row.Ratio >= 0.6
-			}
 			rows = append(rows, row)
 			rows = append(rows, Row{Case: row.Case, Metric: "p50 / p99", Value: Ms(r.P50), Unit: fmt.Sprintf("ms / %.3f ms", Ms(r.P99))})
 			if r.Errors > 0 {
 				rows = append(rows, Row{Case: row.Case, Metric: "errors", Value: float64(r.Errors), Unit: "req"})
 			}
 		}
+	}
+	if len(ratios) > 0 {
+		med := median(ratios)
+		rows = append(rows, Row{Case: fmt.Sprintf("(c) vs (b) c=16, %d alternating rounds", len(ratios)), Metric: "median req/s",
+			Value: median(cRPS), Unit: "req/s", Baseline: "(b)", BaselineValue: median(bRPS), Ratio: med,
+			Target: ">= 0.6x", Met: med >= 0.6})
 	}
 	added := res["(c) c=1"].P50 - res["(b) c=1"].P50
 	rows = append(rows,
@@ -145,6 +162,16 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 			Ratio: float64(idle) / (40 << 20), Target: "<= 40 MB", Met: idle > 0 && idle <= 40<<20},
 	)
 	return rows, nil
+}
+
+// median of xs (reordered).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // echoWorkdir makes a temp dir every replica user can read, and returns it
