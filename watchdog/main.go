@@ -19,8 +19,13 @@ func Main() int {
 		fmt.Fprintln(os.Stderr, "watchdog:", err)
 		return 2
 	}
-	// One P until the load needs more: see package procs.
-	procs.Start(context.Background())
+	// A proxying watchdog (http, static) starts with one P and gets more
+	// as its load needs them (package procs). Fork modes spend their time
+	// in blocking fork, exec and wait calls, whose P another request must
+	// not wait to take over: they keep Go's default.
+	if cfg.Mode == ModeHTTP || cfg.Mode == ModeStatic {
+		procs.Start(context.Background())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := Run(ctx, cfg); err != nil {
