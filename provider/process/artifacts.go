@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/store"
@@ -66,6 +65,7 @@ func (p *Provider) headArtifact(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
+	p.touchArtifact(hex) // a deploy of it is likely to follow
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -131,6 +131,7 @@ func (p *Provider) storeArtifact(body io.Reader, length int64, want string) (upl
 	}
 	res := uploadResult{Digest: "sha256:" + sum, Size: n}
 	if p.hasArtifact(sum) {
+		p.touchArtifact(sum)
 		return res, nil
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
@@ -142,10 +143,12 @@ func (p *Provider) storeArtifact(body io.Reader, length int64, want string) (upl
 	if err := tmp.Sync(); err != nil {
 		return uploadResult{}, err
 	}
+	p.artMu.Lock() // (a collection must see the file and its record together)
+	defer p.artMu.Unlock()
 	if err := os.Rename(tmp.Name(), p.artifactPath(sum)); err != nil {
 		return uploadResult{}, fmt.Errorf("store artifact: %w", err)
 	}
-	if err := p.st.Put(store.Artifacts, sum, artifactRecord{Size: n, CreatedAt: time.Now().UTC()}); err != nil {
+	if err := p.st.Put(store.Artifacts, sum, artifactRecord{Size: n, CreatedAt: p.now().UTC()}); err != nil {
 		return uploadResult{}, err
 	}
 	return res, nil

@@ -55,6 +55,10 @@ type Config struct {
 	// (defaults 200 ms and 10 s); the delay resets once a replica stayed
 	// ready for BackoffMax.
 	BackoffMin, BackoffMax time.Duration
+	// ArtifactGrace is how long an artifact no function uses is kept after
+	// its last upload or check (default 1 h); ArtifactGCInterval is how
+	// often they are collected (default 10 min).
+	ArtifactGrace, ArtifactGCInterval time.Duration
 	// NoIsolation turns off per-function users, secret bind mounts and
 	// cgroups even when running as root (tests of the unprivileged path).
 	NoIsolation bool
@@ -99,6 +103,12 @@ func (c *Config) withDefaults() error {
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = 60 * time.Second
 	}
+	if c.ArtifactGrace <= 0 {
+		c.ArtifactGrace = time.Hour
+	}
+	if c.ArtifactGCInterval <= 0 {
+		c.ArtifactGCInterval = 10 * time.Minute
+	}
 	if c.BackoffMin <= 0 {
 		c.BackoffMin = 200 * time.Millisecond
 	}
@@ -122,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		fns:      map[string]map[string]*function{},
 		cleaning: map[string]chan struct{}{},
 		kill:     make(chan struct{}),
+		gcStop:   make(chan struct{}),
+		gcDone:   make(chan struct{}),
+		now:      time.Now,
 	}
 	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
 	if p.isolate {
@@ -158,9 +171,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	if err := p.restore(ctx); err != nil {
+		close(p.gcDone) // no collector was started
 		p.Close(context.Background())
 		return nil, err
 	}
+	go p.runArtifactGC()
 	return p, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
@@ -39,6 +40,13 @@ type Provider struct {
 	index    atomic.Pointer[map[string]map[string]*function]
 	cleaning map[string]chan struct{} // key -> closed when a deleted function's dirs are gone
 	closed   bool
+	// artMu orders artifact uploads and checks with their collection.
+	artMu sync.Mutex
+	// gcStop ends the artifact collector; gcDone is closed when it ended.
+	gcStop, gcDone chan struct{}
+	gcOnce         sync.Once
+	// now is the clock of artifact times (tests replace it).
+	now func() time.Time
 	// kill is closed when Close runs out of time: draining replicas get SIGKILL.
 	kill chan struct{}
 	bg   sync.WaitGroup // supervisors and cleanups
@@ -110,6 +118,7 @@ func (p *Provider) path(elem ...string) string {
 // Close stops every replica: SIGTERM, wait for the drain, SIGKILL whatever
 // is left when ctx ends. Deployed state stays in the store for the next New.
 func (p *Provider) Close(ctx context.Context) error {
+	p.stopGC() // before opMu, which a collection in progress holds
 	p.opMu.Lock()
 	defer p.opMu.Unlock()
 	p.mu.Lock()

@@ -32,6 +32,8 @@ type secretRecord struct {
 type artifactRecord struct {
 	Size      int64     `json:"size"`
 	CreatedAt time.Time `json:"createdAt"`
+	// UsedAt is the last upload or check (HEAD) of it: see gc.go.
+	UsedAt time.Time `json:"usedAt,omitzero"`
 }
 
 const (
