@@ -33,6 +33,7 @@ type workerFlags struct {
 	ackWait          time.Duration
 	concurrency      int
 	callbackAttempts int
+	allow            []string
 }
 
 func (w *workerFlags) register(fs *pflag.FlagSet) {
@@ -42,10 +43,11 @@ func (w *workerFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&w.ackWait, "async-ack-wait", queue.DefaultAckWait, "how long a worker may go silent before its call is given to another worker (running calls report progress every third of it)")
 	fs.IntVar(&w.concurrency, "async-concurrency", 1024, "queued calls one worker runs at once over all functions (per function: label "+queue.LabelMaxInflight+", default 16)")
 	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 5, "deliveries of one X-Callback-Url POST before giving up")
+	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any); others are refused with 400, and callbacks only connect to them")
 }
 
-func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Metrics, log *slog.Logger) queue.WorkerConfig {
-	return queue.WorkerConfig{
+func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Metrics, log *slog.Logger, allow *queue.AllowList) queue.WorkerConfig {
+	return queue.WorkerConfig{Callbacks: allow,
 		JS: js, GatewayURL: gatewayURL, MaxAttempts: w.maxAttempts,
 		Backoff: queue.Backoff{Min: w.backoffMin, Max: w.backoffMax}, AckWait: w.ackWait,
 		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts, Metrics: m, Log: log,

@@ -94,7 +94,11 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 		}()
 		defer srv.Close()
 	}
-	w := queue.NewWorker(wf.config(js, gw, m, log))
+	allow, err := queue.ParseAllowList(wf.allow)
+	if err != nil {
+		return err
+	}
+	w := queue.NewWorker(wf.config(js, gw, m, log, allow))
 	if err := w.Start(ctx); err != nil {
 		return err
 	}

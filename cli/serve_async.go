@@ -22,7 +22,6 @@ func init() {
 		listen     string
 		syncAlways bool
 		maxBody    int64
-		allow      []string
 		embedded   bool
 	}
 	registerServePlugin(ServePlugin{
@@ -33,11 +32,10 @@ func init() {
 			fs.StringVar(&f.listen, "nats-listen", "", "also serve the embedded NATS on host:port (for queue-worker processes); default in-process only")
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
-			fs.StringSliceVar(&f.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any); others are refused with 400")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
 		},
 		Setup: func(_ context.Context, s *Server) error {
-			allow, err := queue.ParseAllowList(f.allow)
+			allow, err := queue.ParseAllowList(f.worker.allow)
 			if err != nil {
 				return err
 			}
@@ -79,7 +77,7 @@ func init() {
 				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
 			}
 			if f.embedded {
-				wc := f.worker.config(nil, s.URL, metrics, log)
+				wc := f.worker.config(nil, s.URL, metrics, log, allow)
 				cfg.Worker = &wc
 			}
 			svc := queue.NewService(cfg)

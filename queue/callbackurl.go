@@ -1,11 +1,14 @@
 package queue
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
 )
@@ -14,12 +17,21 @@ import (
 // credentials, so without a list anyone who can reach the gateway can make
 // it POST to any address it can reach (request forgery). Entries are host
 // names ("hooks.example.com"), wildcards ("*.example.com"), IP addresses
-// or CIDR ranges ("10.0.0.0/8"). CIDRs match IP-literal hosts only: names
-// are not resolved at enqueue.
+// or CIDR ranges ("10.0.0.0/8").
+//
+// A host allowed by name is trusted to resolve where its owner says. Any
+// other host must reach an address inside a CIDR entry: a name is resolved
+// at enqueue (400 when none of its addresses is inside), and the worker's
+// dialer checks the address it actually connects to (DialContext), so a
+// name that resolves elsewhere by the time the callback is sent (DNS
+// rebinding) is still refused. Callbacks never follow redirects.
 type AllowList struct {
 	hosts    map[string]bool
 	suffixes []string
 	nets     []netip.Prefix
+	// Resolve looks up a host name for the CIDR entries (default: the
+	// system resolver); tests give their own.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // ParseAllowList reads a comma-separated list; empty allows every target.
@@ -55,20 +67,47 @@ func (a *AllowList) Empty() bool {
 	return a == nil || (len(a.hosts) == 0 && len(a.suffixes) == 0 && len(a.nets) == 0)
 }
 
-func (a *AllowList) allows(host string) bool {
+// resolveTimeout bounds the lookup of a callback host at enqueue.
+const resolveTimeout = 2 * time.Second
+
+// allows reports whether a callback to host may be accepted, and if not,
+// what the host's addresses were.
+func (a *AllowList) allows(ctx context.Context, host string) (bool, string) {
 	if a.Empty() {
-		return true
+		return true, ""
 	}
 	host = strings.ToLower(host)
 	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		for _, n := range a.nets {
-			if n.Contains(ip) {
-				return true
-			}
-		}
-		return false
+		return a.inNets(ip), ""
 	}
+	if a.byName(host) {
+		return true, ""
+	}
+	if len(a.nets) == 0 {
+		return false, ""
+	}
+	resolve := a.Resolve
+	if resolve == nil {
+		resolve = func(ctx context.Context, h string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := resolve(ctx, host)
+	if err != nil {
+		return false, "it does not resolve"
+	}
+	for _, ip := range addrs {
+		if a.inNets(ip) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("it resolves to %v", addrs)
+}
+
+// byName: the host matches a name or wildcard entry.
+func (a *AllowList) byName(host string) bool {
 	if a.hosts[host] {
 		return true
 	}
@@ -80,9 +119,45 @@ func (a *AllowList) allows(host string) bool {
 	return false
 }
 
+func (a *AllowList) inNets(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, n := range a.nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// DialContext wraps d for the callback client: a host allowed by name is
+// dialled as it is; any other connection must reach an address inside a
+// CIDR entry, checked on the address being connected after resolution.
+func (a *AllowList) DialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if a.Empty() {
+		return d.DialContext
+	}
+	guarded := *d
+	guarded.Control = func(_, address string, _ syscall.RawConn) error {
+		h, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		if ip, err := netip.ParseAddr(h); err != nil || !a.inNets(ip) {
+			return fmt.Errorf("callback address %s is not in the callback allow-list (--callback-allow)", h)
+		}
+		return nil
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(addr); err == nil && a.byName(strings.ToLower(host)) {
+			return d.DialContext(ctx, network, addr)
+		}
+		return guarded.DialContext(ctx, network, addr)
+	}
+}
+
 // ValidateCallback checks an X-Callback-Url value: an absolute http(s) URL
 // whose host is allowed. Errors are 400s.
-func (a *AllowList) ValidateCallback(raw string) error {
+func (a *AllowList) ValidateCallback(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return api.BadRequest("X-Callback-Url %q is not an absolute URL", short(raw))
@@ -99,8 +174,11 @@ func (a *AllowList) ValidateCallback(raw string) error {
 			return api.BadRequest("X-Callback-Url %q has an invalid port", short(raw))
 		}
 	}
-	if !a.allows(host) {
-		return api.BadRequest("X-Callback-Url host %q is not in the callback allow-list (--callback-allow)", host)
+	if ok, why := a.allows(ctx, host); !ok {
+		if why != "" {
+			why = " (" + why + ")"
+		}
+		return api.BadRequest("X-Callback-Url host %q is not in the callback allow-list (--callback-allow)%s", host, why)
 	}
 	return nil
 }

@@ -134,7 +134,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	}
 	cb := r.Header.Get("X-Callback-Url")
 	if cb != "" {
-		if err := e.cfg.Callbacks.ValidateCallback(cb); err != nil {
+		if err := e.cfg.Callbacks.ValidateCallback(r.Context(), cb); err != nil {
 			return "", err
 		}
 	}

@@ -1,6 +1,10 @@
 package queue
 
 import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -10,7 +14,11 @@ func TestAllowList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Resolve = fakeDNS
 	for url, ok := range map[string]bool{
+		"http://inside.example/":          true,  // resolves into 10.0.0.0/8
+		"http://outside.example/":         false, // resolves elsewhere
+		"http://mixed.example/":           true,  // one address inside: the dialer uses only that one
 		"http://10.1.2.3/x":               true,
 		"https://hooks.example.com/x":     true,
 		"https://HOOKS.example.com:8443/": true,
@@ -21,7 +29,7 @@ func TestAllowList(t *testing.T) {
 		"http://corp.example/":            false,
 		"http://127.0.0.1/":               false,
 	} {
-		if err := a.ValidateCallback(url); (err == nil) != ok {
+		if err := a.ValidateCallback(context.Background(), url); (err == nil) != ok {
 			t.Errorf("%s: allowed=%v, want %v (%v)", url, err == nil, ok, err)
 		}
 	}
@@ -29,13 +37,35 @@ func TestAllowList(t *testing.T) {
 		t.Error("bad CIDR accepted")
 	}
 	var open *AllowList
-	if err := open.ValidateCallback("http://anything:1/"); err != nil {
+	if err := open.ValidateCallback(context.Background(), "http://anything:1/"); err != nil {
 		t.Errorf("empty list refused: %v", err)
 	}
 	for _, bad := range []string{"", "/relative", "ftp://h/", "http://", "mailto:a@b", "http://h:99999/"} {
-		if open.ValidateCallback(bad) == nil {
+		if open.ValidateCallback(context.Background(), bad) == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// fakeDNS answers for a few names, so that no test queries a real resolver.
+func fakeDNS(_ context.Context, host string) ([]netip.Addr, error) {
+	switch host {
+	case "inside.example":
+		return []netip.Addr{netip.MustParseAddr("10.1.1.1")}, nil
+	case "outside.example":
+		return []netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil
+	case "mixed.example":
+		return []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.2.2.2")}, nil
+	}
+	return nil, errors.New("no such host")
+}
+
+func TestAllowListExplainsRefusal(t *testing.T) {
+	a, _ := ParseAllowList([]string{"10.0.0.0/8"})
+	a.Resolve = fakeDNS
+	err := a.ValidateCallback(context.Background(), "http://outside.example/")
+	if err == nil || !strings.Contains(err.Error(), "resolves to [192.0.2.1]") {
+		t.Fatalf("refusal does not say where the name resolves: %v", err)
 	}
 }
 

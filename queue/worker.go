@@ -50,8 +50,11 @@ type WorkerConfig struct {
 	Log       *slog.Logger
 	// Client invokes the gateway; default a keep-alive client.
 	Client *http.Client
-	// CallbackClient posts callbacks; default a keep-alive client.
+	// CallbackClient posts callbacks; default a keep-alive client that
+	// follows no redirect and dials only what Callbacks allows.
 	CallbackClient *http.Client
+	// Callbacks is the callback allow-list (nil: any target).
+	Callbacks *AllowList
 }
 
 // Worker pulls queued calls and runs them. Several workers (processes) can
@@ -121,11 +124,25 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.Client = &http.Client{Transport: newTransport(nil)}
 	}
 	if cfg.CallbackClient == nil {
-		cfg.CallbackClient = &http.Client{Transport: newTransport(http.ProxyFromEnvironment), Timeout: 30 * time.Second}
+		cfg.CallbackClient = callbackClient(cfg.Callbacks)
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	host, _ := os.Hostname()
 	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
+}
+
+// callbackClient follows no redirect: an allowed target could otherwise
+// send the POST anywhere. With an allow-list it dials only allowed
+// addresses, and ignores HTTP(S)_PROXY (the proxy's address would be
+// checked instead of the target's).
+func callbackClient(allow *AllowList) *http.Client {
+	t := newTransport(http.ProxyFromEnvironment)
+	if !allow.Empty() {
+		t.Proxy = nil
+		t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
+	}
+	return &http.Client{Transport: t, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
