@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // maxAttempts bounds how often one call is sent: a replica that refused
@@ -69,6 +70,10 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 	timeout := route.Timeout
 	if timeout <= 0 {
 		timeout = g.cfg.DefaultTimeout
+	}
+	if upgrade.Requested(r) {
+		g.invokeUpgrade(w, r, t, route, start, timeout, code)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // httpProxy is mode http: fprocess is started once and every request is
@@ -134,6 +136,10 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.prefix != "" || uri == "" || uri[0] != '/' {
 		uri = p.prefix + r.URL.RequestURI()
 	}
+	if upgrade.Requested(r) {
+		p.serveUpgrade(w, r, uri)
+		return
+	}
 
 	cl := r.ContentLength
 	var small []byte
@@ -214,6 +220,38 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var connClose = []string{"close"}
+
+// serveUpgrade tunnels a protocol upgrade (WebSocket) to the function on a
+// connection of its own; exec_timeout bounds only the handshake.
+func (p *httpProxy) serveUpgrade(w http.ResponseWriter, r *http.Request, uri string) {
+	unreachable := func(err error) {
+		w.Header()["X-Openfaas-Internal"] = []string{"watchdog"}
+		http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
+	}
+	c, err := net.DialTimeout("tcp", p.pool.addr, 5*time.Second)
+	if err != nil {
+		unreachable(err)
+		return
+	}
+	h := make(http.Header, len(r.Header))
+	for k, vv := range r.Header {
+		if !isHop(k) {
+			h[k] = vv
+		}
+	}
+	handshake := p.w.cfg.ExecTimeout
+	if handshake <= 0 {
+		handshake = 30 * time.Second
+	}
+	if _, err := upgrade.Proxy(w, r, upgrade.Request{Conn: c, Target: uri, Host: p.upstream.Host,
+		Header: h, Upgrade: r.Header["Upgrade"], Handshake: handshake}); err != nil && r.Context().Err() == nil {
+		if isTimeout(err) {
+			http.Error(w, "function did not answer the upgrade within exec_timeout="+handshake.String(), http.StatusGatewayTimeout)
+			return
+		}
+		unreachable(err)
+	}
+}
 
 var errClientWrite = errors.New("write to caller failed")
 

@@ -6,6 +6,8 @@
 //	/secret?name=S  the content of secret S (or 403 when it cannot be read)
 //	/file?path=P    the content of any file (to prove isolation)
 //	/sse            three server-sent events 800 ms apart
+//	/ws             a WebSocket that answers each message with "echo: " + it
+//	                and the X-Call-Id of its handshake
 package main
 
 import (
@@ -16,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/net/websocket"
 )
 
 func main() {
@@ -65,6 +69,18 @@ func main() {
 			time.Sleep(800 * time.Millisecond)
 		}
 	})
+	mux.Handle("/ws", websocket.Handler(func(ws *websocket.Conn) {
+		callID := ws.Request().Header.Get("X-Call-Id")
+		for {
+			var msg string
+			if err := websocket.Message.Receive(ws, &msg); err != nil {
+				return
+			}
+			if err := websocket.Message.Send(ws, "echo: "+msg+" call-id="+callID); err != nil {
+				return
+			}
+		}
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(os.Stderr, "httpfn handled %s %s\n", r.Method, r.URL.Path)
