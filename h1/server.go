@@ -164,6 +164,7 @@ type conn struct {
 	watch  watcher
 	resp   response
 	hdr    http.Header
+	body   *bodyReader // of the request in the handler
 }
 
 var (
@@ -194,6 +195,10 @@ func (c *conn) serve() {
 				c.s.Log.Error("h1: handler panic", "remote", c.remote, "panic", p)
 			}
 			c.bw.Flush() // what was sent stays visibly cut short
+			c.watch.disarm()
+		}
+		if b := c.body; b != nil {
+			b.close() // a proxy's writer may still read it: not from a pooled reader
 		}
 		c.cancel()
 		c.s.track(c, false)
@@ -251,12 +256,15 @@ func (c *conn) serveOne(h *head) bool {
 	if body.n == 0 {
 		c.watch.arm()
 	}
+	c.body = body
 	c.s.HTTP.Handler.ServeHTTP(w, r)
 	c.watch.disarm()
+	kept := body.finish() // from here no late reader touches c.br
+	c.body = nil
 	if c.ctx.Err() != nil {
 		return false
 	}
-	if !body.finish() || c.s.shutting.Load() {
+	if !kept || c.s.shutting.Load() {
 		w.close = true
 	}
 	w.finish()
@@ -319,6 +327,13 @@ func (b *bodyReader) read(p []byte) (int, error) {
 }
 
 func (b *bodyReader) Close() error { return nil }
+
+// close ends reading: later Reads fail (they wait for one in progress).
+func (b *bodyReader) close() {
+	b.mu.Lock()
+	b.closed, b.w = true, nil
+	b.mu.Unlock()
+}
 
 // finish closes the body to the handler's readers and discards what is
 // left of it, up to 256 KiB (as net/http does), so that the connection

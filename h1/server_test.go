@@ -3,10 +3,12 @@ package h1
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -340,5 +342,56 @@ func TestBodyReadAfterHandler(t *testing.T) {
 	}
 	if err := <-late; err != http.ErrBodyReadAfterClose {
 		t.Fatalf("late read: %v, want ErrBodyReadAfterClose", err)
+	}
+}
+
+// TestConnectionClose: a caller asking to close gets "Connection: close"
+// and the connection is closed after the answer.
+func TestConnectionClose(t *testing.T) {
+	addr, _ := start(t, echo, nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	b, err := io.ReadAll(c) // ends only if the server closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\r\nConnection: close\r\n") || !strings.HasSuffix(string(b), "GET /a  te=[]") {
+		t.Fatalf("answer %q", b)
+	}
+}
+
+// TestSlowHeadIsCut: a caller trickling its request head (slowloris) is
+// disconnected after ReadHeaderTimeout.
+func TestSlowHeadIsCut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{HTTP: &http.Server{Handler: echo, ReadHeaderTimeout: 300 * time.Millisecond}}
+	go s.Serve(ln)
+	defer s.Shutdown(context.Background())
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	io.WriteString(c, "GET /slow HTTP/1.1\r\n")
+	for time.Since(start) < 3*time.Second {
+		if _, err := io.WriteString(c, "X: y\r\n"); err != nil {
+			break
+		}
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			break // closed by the server
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a trickled head kept the connection for %s (ReadHeaderTimeout 300ms)", d)
 	}
 }
