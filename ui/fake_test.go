@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +28,9 @@ type fakeAPI struct {
 	logs    map[string][]api.LogMessage
 	wake    chan struct{} // closed and replaced when a log line is added
 	noStats bool
+	// secrets: "name.ns" -> value; namespaces: the set.
+	secrets    map[string]string
+	namespaces map[string]bool
 }
 
 // add puts a ready function in place, as if deployed.
@@ -39,7 +44,9 @@ func (f *fakeAPI) add(name string) {
 const fakeUser, fakePass = "admin", "s3cret-pass"
 
 func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
-	f := &fakeAPI{fns: map[string]*api.FunctionStatus{}, logs: map[string][]api.LogMessage{}, wake: make(chan struct{})}
+	f := &fakeAPI{fns: map[string]*api.FunctionStatus{}, logs: map[string][]api.LogMessage{}, wake: make(chan struct{}),
+		secrets:    map[string]string{"db-password.openfaas-fn": "x", "api-key.openfaas-fn": "y"},
+		namespaces: map[string]bool{"openfaas-fn": true, "staging": true}}
 	mux := http.NewServeMux()
 	authed := func(h http.HandlerFunc) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,10 +61,49 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 	}
 	mux.Handle("/ui/", authed(Handler(Options{Version: "test"}).ServeHTTP))
 	mux.Handle("GET /system/namespaces", authed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, []string{"openfaas-fn", "staging"})
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, slices.Sorted(maps.Keys(f.namespaces)))
+	}))
+	mux.Handle("POST /system/namespace/{ns}", authed(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.namespaces[r.PathValue("ns")] = true
+		w.WriteHeader(http.StatusCreated)
+	}))
+	mux.Handle("DELETE /system/namespace/{ns}", authed(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.namespaces, r.PathValue("ns"))
+		w.WriteHeader(http.StatusAccepted)
 	}))
 	mux.Handle("GET /system/secrets", authed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, []api.Secret{{Name: "db-password"}, {Name: "api-key"}})
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		out := []api.Secret{}
+		for k := range f.secrets {
+			if n, sns, _ := strings.Cut(k, "."); sns == ns(r) {
+				out = append(out, api.Secret{Name: n, Namespace: sns})
+			}
+		}
+		writeJSON(w, out)
+	}))
+	mux.Handle("/system/secrets", authed(func(w http.ResponseWriter, r *http.Request) {
+		var s api.Secret
+		json.NewDecoder(r.Body).Decode(&s)
+		if s.Namespace == "" {
+			s.Namespace = api.DefaultNamespace
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch r.Method {
+		case http.MethodPost, http.MethodPut:
+			f.secrets[s.Name+"."+s.Namespace] = s.Value
+			w.WriteHeader(http.StatusCreated)
+		case http.MethodDelete:
+			delete(f.secrets, s.Name+"."+s.Namespace)
+			w.WriteHeader(http.StatusAccepted)
+		}
 	}))
 	mux.Handle("GET /system/functions", authed(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()

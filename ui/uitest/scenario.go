@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -208,6 +209,7 @@ func (s *Scenario) steps() {
 	}
 	s.Shot("13-deleted")
 
+	s.secretsAndNamespaces()
 	s.artifact()
 
 	if tg.Unreachable != nil {
@@ -221,6 +223,66 @@ func (s *Scenario) steps() {
 		s.close()
 		<-stopped
 	}
+}
+
+// secretsAndNamespaces creates a secret (its value never appears on the
+// page), replaces and deletes it, then creates and deletes a namespace,
+// each checked on the server too.
+func (s *Scenario) secretsAndNamespaces() {
+	s.T.Helper()
+	const key, value, team = "ui-key", "v4lue-never-shown", "ui-team"
+	s.Do("open the secrets page", chromedp.Click(chromedp.ID("nav-secrets")))
+	s.Wait("the secrets page", `location.hash === "#/secrets/`+ns+`" && !!document.getElementById("secret-form")`, 10*time.Second)
+	s.labelled("secrets page")
+	s.Do("a bad secret name", chromedp.SetValue(chromedp.ID("s-name"), "Bad_Key"), chromedp.SetValue(chromedp.ID("s-value"), value),
+		chromedp.Click(chromedp.ID("s-submit")))
+	s.Wait("the name error", `document.getElementById("s-name-error").textContent.includes("lower-case") && document.activeElement.id === "s-name"`, 10*time.Second)
+	s.Do("create a secret", chromedp.SetValue(chromedp.ID("s-name"), key), chromedp.Click(chromedp.ID("s-submit")))
+	s.Wait("the secret listed, its value gone from the page", `!!document.querySelector('tr[data-secret="`+key+`"]') && document.getElementById("s-value").value === "" && !document.body.innerHTML.includes("`+value+`")`, 10*time.Second)
+	if !s.apiHas("/system/secrets?namespace="+ns, `"`+key+`"`) {
+		s.T.Fatalf("the secret made in the portal is not listed by the API")
+	}
+	s.Shot("13a-secrets")
+	s.Do("replace its value", chromedp.Click(chromedp.ID("s-edit-"+key)), chromedp.SetValue(chromedp.ID("s-value"), "new-"+value),
+		chromedp.Click(chromedp.ID("s-submit")))
+	s.Wait("the replaced message", `document.getElementById("status").textContent.includes("Replaced secret `+key+`")`, 10*time.Second)
+	s.Do("delete it", chromedp.Click(chromedp.ID("s-delete-"+key)))
+	s.Wait("the delete asking to confirm", `document.getElementById("s-delete-`+key+`").textContent === "Confirm delete"`, 5*time.Second)
+	s.Do("confirm", chromedp.Click(chromedp.ID("s-delete-"+key)))
+	s.Wait("the secret gone", `!document.querySelector('tr[data-secret="`+key+`"]') && document.getElementById("status").textContent.includes("Deleted secret")`, 10*time.Second)
+	if s.apiHas("/system/secrets?namespace="+ns, `"`+key+`"`) {
+		s.T.Fatalf("the secret deleted in the portal is still listed by the API")
+	}
+
+	s.Do("open the namespaces page", chromedp.Click(chromedp.ID("nav-namespaces")))
+	s.Wait("the namespaces page", `!!document.getElementById("ns-form") && !!document.querySelector('tr[data-ns="`+ns+`"]')`, 10*time.Second)
+	s.labelled("namespaces page")
+	s.Do("create a namespace", chromedp.SetValue(chromedp.ID("n-name"), team), chromedp.Click(chromedp.ID("n-submit")))
+	s.Wait("the namespace listed and in the switcher", `!!document.querySelector('tr[data-ns="`+team+`"]') && [...document.querySelectorAll("#ns-switch option")].some((o) => o.value === "`+team+`")`, 10*time.Second)
+	if !s.apiHas("/system/namespaces", `"`+team+`"`) {
+		s.T.Fatalf("the namespace made in the portal is not listed by the API")
+	}
+	s.Shot("13b-namespaces")
+	s.Do("delete it", chromedp.Click(chromedp.ID("n-delete-"+team)), chromedp.Click(chromedp.ID("n-delete-"+team)))
+	s.Wait("the namespace gone", `!document.querySelector('tr[data-ns="`+team+`"]')`, 10*time.Second)
+	if s.apiHas("/system/namespaces", `"`+team+`"`) {
+		s.T.Fatalf("the namespace deleted in the portal is still listed by the API")
+	}
+	s.Do("back to the functions", chromedp.Click(chromedp.ID("nav-functions")))
+	s.Wait("the function list", `location.hash === "#/ns/`+ns+`" && document.getElementById("fn-count")?.textContent !== ""`, 10*time.Second)
+}
+
+// apiHas reports whether GET path answers 200 with a body containing sub.
+func (s *Scenario) apiHas(path, sub string) bool {
+	req, _ := http.NewRequest("GET", s.Target.URL+path, nil)
+	req.SetBasicAuth(s.Target.User, s.Target.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK && strings.Contains(string(b), sub)
 }
 
 // artifact deploys a function from an uploaded .tar.gz and invokes it.

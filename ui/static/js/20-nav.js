@@ -3,10 +3,16 @@ const $nav = document.getElementById("nav");
 let namespaces = [DEFAULT_NS];
 
 function buildNav() {
-  const sel = h("select", { id: "ns-switch", onchange: (e) => { setNs(e.target.value); location.hash = `#/ns/${enc(e.target.value)}`; } });
+  // Switching namespace keeps the page kind: secrets stay secrets.
+  const sel = h("select", { id: "ns-switch", onchange: (e) => {
+    setNs(e.target.value);
+    location.hash = `#/${location.hash.startsWith("#/secrets/") ? "secrets" : "ns"}/${enc(e.target.value)}`;
+  } });
   $nav.replaceChildren(
     h("a", { href: `#/ns/${enc(currentNs())}`, id: "nav-functions", onclick: (e) => { e.currentTarget.href = `#/ns/${enc(currentNs())}`; } }, "Functions"),
     h("a", { href: "#/deploy", id: "nav-deploy" }, "Deploy"),
+    h("a", { href: `#/secrets/${enc(currentNs())}`, id: "nav-secrets", onclick: (e) => { e.currentTarget.href = `#/secrets/${enc(currentNs())}`; } }, "Secrets"),
+    h("a", { href: "#/namespaces", id: "nav-namespaces" }, "Namespaces"),
     h("span", { class: "spacer" }),
     h("label", { for: "ns-switch", class: "label" }, "Namespace"), sel,
     h("button", { type: "button", id: "logout", onclick: () => { sessionStorage.removeItem(boot.key); sessionStorage.setItem("ferry.note", "Signed out."); location.replace("/ui/login"); } }, "Sign out"),
@@ -35,7 +41,8 @@ async function refreshNamespaces() {
 
 function markNav(hash) {
   for (const a of $nav.querySelectorAll("a")) {
-    const on = (a.id === "nav-deploy" && hash.startsWith("#/deploy")) || (a.id === "nav-functions" && (hash.startsWith("#/ns") || hash.startsWith("#/fn")));
+    const on = (a.id === "nav-deploy" && hash.startsWith("#/deploy")) || (a.id === "nav-functions" && (hash.startsWith("#/ns/") || hash.startsWith("#/fn"))) ||
+      (a.id === "nav-secrets" && hash.startsWith("#/secrets")) || (a.id === "nav-namespaces" && hash.startsWith("#/namespaces"));
     if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   fillNs();

@@ -69,7 +69,7 @@ function deployPage(ns, editName) {
       field("labels", "Labels (key=value per line)", labels),
       field("annotations", "Annotations (key=value per line)", annotations)),
     h("fieldset", { id: "f-secrets-set" }, h("legend", {}, "Secrets"), secretsBox,
-      h("p", { class: "hint" }, "Mounted read-only under /var/openfaas/secrets/. Create secrets with ferry secret create."),
+      h("p", { class: "hint" }, "Mounted read-only under /var/openfaas/secrets/. Create them on the Secrets page or with ferry secret create."),
       h("p", { class: "field-error", id: "f-secrets-error" })),
     h("fieldset", {}, h("legend", {}, "Resources"),
       h("div", { class: "row" }, field("limits.memory", "Memory limit", limMem), field("limits.cpu", "CPU limit", limCpu),
