@@ -15,6 +15,7 @@ func init() { register(newDeployCmd) }
 func newDeployCmd() *cobra.Command {
 	var r remote
 	var f deployFlags
+	var w waitFlags
 	var image, name string
 	cmd := &cobra.Command{
 		Use:   "deploy",
@@ -26,7 +27,8 @@ over the stack file's values. To build from source first, use ` + "`ferry up`" +
 		Example: `  ferry deploy                                   # every function in ./stack.yml
   ferry deploy -f stack.yml --filter 'api-*' --env LOG=debug
   ferry deploy --name nginx --image nginx:1.27 --fprocess 'nginx -g "daemon off;"'
-  ferry deploy --name echo --image ghcr.io/acme/echo:1 --label com.openfaas.scale.max=5 --secret api-key`,
+  ferry deploy --name echo --image ghcr.io/acme/echo:1 --label com.openfaas.scale.max=5 --secret api-key
+  ferry deploy --name echo --image cat --fprocess cat --wait   # return once it is ready`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var deps []api.FunctionDeployment
@@ -69,7 +71,7 @@ over the stack file's values. To build from source first, use ` + "`ferry up`" +
 				return err
 			}
 			for _, d := range deps {
-				if err := deployOne(cmd, c, d); err != nil {
+				if err := deployOne(cmd, c, d, w); err != nil {
 					return err
 				}
 			}
@@ -78,13 +80,15 @@ over the stack file's values. To build from source first, use ` + "`ferry up`" +
 	}
 	addRemoteFlags(cmd, &r, false)
 	f.register(cmd)
+	w.register(cmd.Flags(), false)
 	cmd.Flags().StringVar(&image, "image", "", "image to deploy (with --name: ignore the stack file)")
 	cmd.Flags().StringVar(&name, "name", "", "function name (with --image)")
 	return cmd
 }
 
-// deployOne sends one deployment and reports where the function answers.
-func deployOne(cmd *cobra.Command, c *client.Client, d api.FunctionDeployment) error {
+// deployOne sends one deployment, reports where the function answers and,
+// with --wait, waits for it to be ready.
+func deployOne(cmd *cobra.Command, c *client.Client, d api.FunctionDeployment, w waitFlags) error {
 	created, err := c.Deploy(cmd.Context(), d)
 	if err != nil {
 		return fmt.Errorf("deploying %s: %w", d.Service, err)
@@ -98,5 +102,8 @@ func deployOne(cmd *cobra.Command, c *client.Client, d api.FunctionDeployment) e
 		target += "." + d.Namespace
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s/function/%s\n", verb, d.Service, c.Gateway, target)
-	return nil
+	if !w.wait {
+		return nil
+	}
+	return waitReady(cmd.Context(), c, d.Service, d.Namespace, w.timeout, cmd.OutOrStdout())
 }

@@ -22,6 +22,7 @@ const ArtifactAnnotation = "com.ferryfaas.artifact"
 func newUpCmd() *cobra.Command {
 	var r remote
 	var f deployFlags
+	var w waitFlags
 	var (
 		skipBuild, push          bool
 		templatesDir, outDir, wd string
@@ -95,7 +96,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 				if err := f.apply(&d); err != nil {
 					return fmt.Errorf("%s: %v", fn.Name, err)
 				}
-				if err := deployOne(cmd, c, d); err != nil {
+				if err := deployOne(cmd, c, d, w); err != nil {
 					return err
 				}
 			}
@@ -105,6 +106,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 	addRemoteFlags(cmd, &r, false)
 	f.register(cmd)
 	fs := cmd.Flags()
+	w.register(fs, true)
 	fs.BoolVar(&skipBuild, "skip-build", false, "deploy without building")
 	fs.BoolVar(&push, "push", false, "also build an OCI image and push it to the function's image name")
 	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders (default: the templates built into ferry)")

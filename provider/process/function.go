@@ -253,10 +253,13 @@ func (f *function) status() api.FunctionStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d := f.rec.Deployment
-	var ready uint64
+	var ready, current uint64 // current: ready and running the latest spec
 	for _, s := range f.slots {
 		if s.ready && !s.stopping {
 			ready++
+			if s.spec == f.spec {
+				current++
+			}
 		}
 	}
 	st := api.FunctionStatus{
@@ -279,6 +282,10 @@ func (f *function) status() api.FunctionStatus {
 	case ready < f.rec.Replicas:
 		readyCond.Status, readyCond.Reason = "False", "Starting"
 		readyCond.Message = itoa(int(ready)) + " of " + itoa(int(f.rec.Replicas)) + " replicas ready"
+	case current < f.rec.Replicas:
+		// A rolling update: the previous version still serves meanwhile.
+		readyCond.Status, readyCond.Reason = "False", "Updating"
+		readyCond.Message = itoa(int(current)) + " of " + itoa(int(f.rec.Replicas)) + " replicas run the new version"
 	}
 	st.Conditions = append(st.Conditions, readyCond)
 	if !f.p.isolate {
