@@ -54,9 +54,10 @@ func TestHTTPModeBufferBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if got := resp.Header.Get("X-Echo-Length"); got != "12" {
-		t.Errorf("upstream saw Content-Length %s, want 12 (buffered)", got)
+	if got := resp.Header.Get("X-Echo-Length"); resp.StatusCode != 200 || got != "12" {
+		t.Errorf("upstream saw Content-Length %q, want 12 (buffered); answer %d %q", got, resp.StatusCode, b)
 	}
 }
 

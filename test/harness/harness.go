@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -270,13 +271,19 @@ func (f *Ferry) WaitReady(ctx context.Context, name, namespace string, n uint64)
 }
 
 // FreeAddr returns a free 127.0.0.1 host:port.
+//
+// The port is below the kernel's ephemeral range (32768+), so that the
+// ":0" listeners of tests running alongside cannot be given it between
+// this check and the bind by whoever it is for.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mrand.IntN(12000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no free loopback port in 20000-32000")
 }
 
 func randomHex(n int) string {
