@@ -2,6 +2,7 @@ package process
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 )
@@ -15,14 +16,19 @@ var recentPorts = struct {
 	n    int
 }{}
 
+// Replica ports come from below the kernel's ephemeral range (32768+):
+// between this check and the watchdog's (or function's) bind, no ":0"
+// listener or outgoing connection on the machine can be given the port.
+const portMin, portSpan = 20000, 12000
+
 // freePort picks a free loopback port for a watchdog to bind.
 func freePort() (int, error) {
-	for range 16 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 64 {
+		port := portMin + rand.IntN(portSpan)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			return 0, fmt.Errorf("find a free loopback port: %w", err)
+			continue // taken
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		recentPorts.Lock()
 		dup := false
@@ -38,5 +44,5 @@ func freePort() (int, error) {
 			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("no free loopback port found")
+	return 0, fmt.Errorf("no free loopback port found in %d-%d", portMin, portMin+portSpan)
 }
