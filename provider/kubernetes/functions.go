@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 
@@ -216,8 +217,35 @@ func (p *Provider) status(d *appsv1.Deployment) api.FunctionStatus {
 	sort.Strings(st.Constraints)
 	if r, ok := p.routes.get(d.Namespace, d.Name); ok && r.Failure != "" {
 		st.Conditions = append(st.Conditions, api.Condition{Type: "Ready", Status: "False", Reason: "PodFailure", Message: r.Failure})
+	} else if c, ok := rollout(d); ok {
+		st.Conditions = append(st.Conditions, c)
 	}
 	return st
+}
+
+// rollout reports a Deployment whose pods are not all ready on its latest
+// template, as `kubectl rollout status` judges it: `ferry up` waits on it.
+func rollout(d *appsv1.Deployment) (api.Condition, bool) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	c := api.Condition{Type: "Ready", Status: "False", Reason: "Updating"}
+	switch {
+	case d.Generation > s.ObservedGeneration:
+		c.Message = "the controller has not seen the new version yet"
+	case s.UpdatedReplicas < want:
+		c.Message = fmt.Sprintf("%d of %d replicas run the new version", s.UpdatedReplicas, want)
+	case s.Replicas > s.UpdatedReplicas:
+		c.Message = fmt.Sprintf("%d old replicas are stopping", s.Replicas-s.UpdatedReplicas)
+	case s.AvailableReplicas < s.UpdatedReplicas:
+		c.Reason = "Starting"
+		c.Message = fmt.Sprintf("%d of %d replicas available", s.AvailableReplicas, s.UpdatedReplicas)
+	default:
+		return api.Condition{}, false
+	}
+	return c, true
 }
 
 // kerr turns a Kubernetes API error into an *api.Error with a fitting status.

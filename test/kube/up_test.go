@@ -27,8 +27,16 @@ functions:
 	cmd := exec.Command(filepath.Join(binDir, "ferry"), "up", "--skip-build", "-f", "stack.yml")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "FERRY_PASSWORD="+ferry.Password, "FERRY_USER="+ferry.User)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("ferry up: %v\n%s", err, out)
+	}
+	// ferry up waits for the rollout: the function answers at once.
+	if !strings.Contains(string(out), "upfn is ready (1/1)") {
+		t.Fatalf("ferry up did not wait for the function:\n%s", out)
+	}
+	if code, body, err := call("upfn", "", "first"); code != 200 || !strings.HasSuffix(body, "first") {
+		t.Fatalf("invoke right after ferry up: %d %q %v", code, body, err)
 	}
 	waitReady(t, "upfn", fnNS, 1)
 	o := kget(t, fnNS, "deployment", "faas_function=upfn")
