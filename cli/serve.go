@@ -42,7 +42,10 @@ runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
 
 On first start an admin password is generated and written to
-DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.`,
+DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
+
+The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
+needs them; GOMAXPROCS in the environment fixes the count instead.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   FERRY_ADMIN_PASSWORD=secret ferry serve`,

@@ -274,6 +274,12 @@ func (s *Scenario) secretsAndNamespaces() {
 
 // apiHas reports whether GET path answers 200 with a body containing sub.
 func (s *Scenario) apiHas(path, sub string) bool {
+	code, body := s.apiGet(path)
+	return code == http.StatusOK && strings.Contains(body, sub)
+}
+
+// apiGet calls the gateway's API with the target's credentials.
+func (s *Scenario) apiGet(path string) (int, string) {
 	req, _ := http.NewRequest("GET", s.Target.URL+path, nil)
 	req.SetBasicAuth(s.Target.User, s.Target.Password)
 	resp, err := http.DefaultClient.Do(req)
@@ -282,7 +288,7 @@ func (s *Scenario) apiHas(path, sub string) bool {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode == http.StatusOK && strings.Contains(string(b), sub)
+	return resp.StatusCode, string(b)
 }
 
 // artifact deploys a function from an uploaded .tar.gz and invokes it.
@@ -410,12 +416,6 @@ func (s *Scenario) fail(format string, args ...any) {
 }
 
 func (s *Scenario) apiStatus(path string) int {
-	req, _ := http.NewRequest("GET", s.Target.URL+path, nil)
-	req.SetBasicAuth(s.Target.User, s.Target.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.T.Fatalf("GET %s: %v", path, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := s.apiGet(path)
+	return code
 }
