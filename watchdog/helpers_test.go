@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/ports"
 )
 
 // TestMain lets the test binary play the other processes of a test: the
@@ -231,20 +232,11 @@ func call(t *testing.T, method, url, body string, hdr ...string) (int, http.Head
 // processes that must be told their port up front).
 func freePort(t *testing.T) int {
 	t.Helper()
-	// Below the kernel's ephemeral range (32768+): a port a test reserves
-	// here and binds a moment later is not handed to the many ":0"
-	// listeners of the test packages running alongside (which once made a
-	// watchdog proxy to another package's server).
-	for range 200 {
-		port := 20000 + mrand.IntN(12000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			ln.Close()
-			return port
-		}
+	p, err := ports.Free()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port in 20000-32000")
-	return 0
+	return p
 }
 
 // waitStatus polls url until it answers want, within d: for state changes

@@ -12,17 +12,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/ports"
 )
 
 // Root is the repository root (found from this file's location).
@@ -270,20 +271,13 @@ func (f *Ferry) WaitReady(ctx context.Context, name, namespace string, n uint64)
 	}
 }
 
-// FreeAddr returns a free 127.0.0.1 host:port.
-//
-// The port is below the kernel's ephemeral range (32768+), so that the
-// ":0" listeners of tests running alongside cannot be given it between
-// this check and the bind by whoever it is for.
+// FreeAddr returns a free 127.0.0.1 host:port (see package ports).
 func FreeAddr() (string, error) {
-	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mrand.IntN(12000))
-		if l, err := net.Listen("tcp", addr); err == nil {
-			l.Close()
-			return addr, nil
-		}
+	p, err := ports.Free()
+	if err != nil {
+		return "", err
 	}
-	return "", errors.New("no free loopback port in 20000-32000")
+	return "127.0.0.1:" + strconv.Itoa(p), nil
 }
 
 func randomHex(n int) string {
