@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/test/harness"
 )
@@ -55,6 +57,27 @@ func deploy(t testing.TB, f *harness.Ferry, d map[string]any) {
 }
 
 // httpFn is a deployment of the Go http-mode test function.
+// deployCat deploys a fork-mode `cat` function and waits for its replica.
+func deployCat(t testing.TB, f *harness.Ferry, name string) {
+	t.Helper()
+	deploy(t, f, map[string]any{"service": name, "image": "cat", "envProcess": "cat"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.WaitReady(ctx, name, ns, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// invokeN calls name n times, each of which must answer 200.
+func invokeN(t testing.TB, f *harness.Ferry, name string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if c, _, b := invoke(t, f, "POST", name, "x", nil); c != 200 {
+			t.Fatalf("invoke %s: %d %s", name, c, b)
+		}
+	}
+}
+
 func httpFn(t testing.TB, name string, extra map[string]any) map[string]any {
 	d := map[string]any{
 		"service": name, "image": "e2e/httpfn",

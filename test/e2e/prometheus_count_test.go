@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -51,19 +50,8 @@ func TestInvocationCountFromPrometheus(t *testing.T) {
 			t.Logf("ferry serve log:\n%s", log.String())
 		}
 	})
-	deploy(t, f, map[string]any{"service": "cat", "image": "cat", "envProcess": "cat"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := f.WaitReady(ctx, "cat", ns, 1); err != nil {
-		t.Fatal(err)
-	}
-	call := func(n int) {
-		for i := 0; i < n; i++ {
-			if c, _, b := invoke(t, f, "POST", "cat", "x", nil); c != 200 {
-				t.Fatalf("invoke: %d %s", c, b)
-			}
-		}
-	}
+	deployCat(t, f, "cat")
+	call := func(n int) { invokeN(t, f, "cat", n) }
 
 	// Prometheus not started yet: the local count, and a warning.
 	call(3)

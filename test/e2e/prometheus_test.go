@@ -140,19 +140,10 @@ func TestPrometheusAlertScaling(t *testing.T) {
 // waits for a flush first).
 func TestMetricsAndDurableCounts(t *testing.T) {
 	f := harness.T(t, harness.Options{Args: []string{"--counter-flush", "300ms"}})
-	deploy(t, f, map[string]any{"service": "counted", "image": "cat", "envProcess": "cat"})
+	deployCat(t, f, "counted")
+	call := func(n int) { invokeN(t, f, "counted", n) }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := f.WaitReady(ctx, "counted", ns, 1); err != nil {
-		t.Fatal(err)
-	}
-	call := func(n int) {
-		for i := 0; i < n; i++ {
-			if c, _, b := invoke(t, f, "POST", "counted", "x", nil); c != 200 {
-				t.Fatalf("invoke: %d %s", c, b)
-			}
-		}
-	}
 	call(10)
 	resp, err := http.Get(f.URL + "/metrics")
 	if err != nil {
