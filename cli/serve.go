@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -151,7 +150,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	startPprof(log)
 	errc := make(chan error, 1)
 	// Function calls take h1's lean loop; everything else net/http.
-	front := &h1.Server{HTTP: srv, Log: log, Fast: func(p string) bool { return strings.HasPrefix(p, "/function/") }}
+	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation}
 	go func() { errc <- front.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 

@@ -105,7 +105,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.recoverPanic(w, r)
 	p := r.URL.Path
 	switch {
-	case strings.HasPrefix(p, "/function/"):
+	case IsInvocation(p):
 		g.serveInvoke(w, r)
 		return
 	case strings.HasPrefix(p, "/async-function/"):
@@ -118,6 +118,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mux.ServeHTTP(w, r)
 }
+
+// IsInvocation reports whether a path is a synchronous function call: the
+// hot path, which the server may give its lean HTTP loop (package h1).
+func IsInvocation(path string) bool { return strings.HasPrefix(path, "/function/") }
 
 // needsAuth reports whether a path is under /system or /ui. Unclean paths
 // are judged by their cleaned form, which is where the mux would send them.
