@@ -23,7 +23,7 @@ func agree(t *testing.T, raw []byte) (accepted bool) {
 	if err != nil {
 		return false
 	}
-	mine, err := h.request(context.Background(), "1.2.3.4:5", &bodyReader{br: br, n: max(h.contentLength, 0)})
+	mine, err := h.request(baseRequest(context.Background(), "1.2.3.4:5"), &bodyReader{br: br, n: max(h.contentLength, 0)})
 	if err != nil {
 		return false
 	}

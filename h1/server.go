@@ -165,6 +165,7 @@ type conn struct {
 	resp   response
 	hdr    http.Header
 	body   *bodyReader // of the request in the handler
+	base   *http.Request
 }
 
 var (
@@ -184,6 +185,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.watch.c = c
 	c.hdr = make(http.Header, 8)
+	c.base = baseRequest(c.ctx, c.remote)
 	return c
 }
 
@@ -243,7 +245,7 @@ func (c *conn) serve() {
 func (c *conn) serveOne(h *head) bool {
 	c.nc.SetReadDeadline(time.Time{})
 	body := &bodyReader{br: c.br, n: max(h.contentLength, 0), w: &c.watch}
-	r, err := h.request(c.ctx, c.remote, body)
+	r, err := h.request(c.base, body)
 	if err != nil {
 		return false
 	}
