@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/rawio"
 )
 
 // fastPool is the upstream client for calls whose body is absent or held
@@ -73,6 +75,7 @@ func (p *fastPool) get(ctx context.Context, addr string) (c *upConn, reused bool
 	if err != nil {
 		return nil, false, err
 	}
+	nc = rawio.Wrap(nc)
 	return &upConn{Conn: nc, addr: addr, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
 }
 

@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/rawio"
 )
 
 // Server serves a listener with the lean loop and net/http behind it.
@@ -81,6 +83,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
+		nc = rawio.Wrap(nc)
 		c := newConn(s, nc)
 		if !s.track(c, true) {
 			nc.Close()
