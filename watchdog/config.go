@@ -64,6 +64,10 @@ type Config struct {
 	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
 	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
 	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
+	// Cgroups (FERRY_CGROUPS, colon-separated) are the cgroup dirs the
+	// watchdog joins before anything else, so every process it starts
+	// is born inside its limits.
+	Cgroups []string
 
 	// FunctionEnv is the environment given to the function: the watchdog's
 	// own minus every FERRY_* variable not in FunctionFerryVars.
@@ -177,6 +181,9 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
 	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
 	c.TmpBind = env["FERRY_TMP_BIND"]
+	if v := env["FERRY_CGROUPS"]; v != "" {
+		c.Cgroups = strings.Split(v, ":")
+	}
 	if c.UID, err = envInt(env, "FERRY_UID", -1); err != nil {
 		fail(err)
 	}

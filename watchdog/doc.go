@@ -33,6 +33,7 @@
 //	FERRY_WORKDIR_BIND    likewise: bind the function's code at /home/app (the cwd)
 //	FERRY_TMP_BIND        likewise: bind a private directory at /var/openfaas/tmp (TMPDIR)
 //	FERRY_UID, FERRY_GID  Linux, root: drop to this user before any function runs
+//	FERRY_CGROUPS         Linux, root: cgroup dirs (colon-separated) joined before anything starts
 //
 // FERRY_* variables are removed from the function's environment, except
 // those in FunctionFerryVars (FERRY_GATEWAY_URL).

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
@@ -28,11 +30,19 @@ const TmpMountPath = "/var/openfaas/tmp"
 // FERRY_SECRETS_BIND read-only at /var/openfaas/secrets, then drops to
 // FERRY_UID/FERRY_GID. Go's Setuid/Setgid/Setgroups apply to every thread.
 func isolate(cfg *Config, _ *log.Logger) error {
-	if cfg.SecretsBind == "" && cfg.WorkdirBind == "" && cfg.TmpBind == "" && cfg.UID < 0 && cfg.GID < 0 {
+	if cfg.SecretsBind == "" && cfg.WorkdirBind == "" && cfg.TmpBind == "" && cfg.UID < 0 && cfg.GID < 0 && len(cfg.Cgroups) == 0 {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return errors.New("FERRY_SECRETS_BIND, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
+		return errors.New("FERRY_SECRETS_BIND, FERRY_CGROUPS, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
+	}
+	// Join the replica's cgroups first: an http-mode function is started
+	// at once, and a supervisor moving the watchdog after the fact would
+	// leave it (in a process group of its own) outside its limits.
+	for _, dir := range cfg.Cgroups {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", dir, err)
+		}
 	}
 	if cfg.SecretsBind != "" || cfg.WorkdirBind != "" || cfg.TmpBind != "" {
 		// Private first: the binds below must not propagate back to the

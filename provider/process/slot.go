@@ -117,6 +117,10 @@ func (s *slot) once() runResult {
 			p.log.Warn("cannot create cgroup; replica runs without limits", "function", f.name, "err", err)
 		}
 	}
+	if cg != nil {
+		// The watchdog joins them itself before starting the function.
+		cmd.Env = append(cmd.Env, "FERRY_CGROUPS="+strings.Join(cg.dirs, ":"))
+	}
 	err = startCmd(cmd)
 	pipes[1].Close()
 	pipes[3].Close()

@@ -38,7 +38,7 @@ type runSpec struct {
 // reserved env keys are Ferry's to set; a deployment cannot override them.
 var reserved = map[string]bool{
 	"port": true, "bind_address": true, "metrics_port": true,
-	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true,
+	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true, "FERRY_CGROUPS": true,
 	"FERRY_GATEWAY_URL": true,
 }
 

@@ -160,6 +160,47 @@ func TestLimitsAndUser(t *testing.T) {
 	}
 }
 
+// An http-mode function is started by the watchdog at once, in a process
+// group of its own: it must still be born inside the replica's cgroup
+// (it used to stay outside, its limits unenforced). A function with no CPU
+// limit gets no cpu group under cgroup v1.
+func TestLimitsCoverHTTPFunction(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate || !e.p.cg.enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	}
+	e.deploy(api.FunctionDeployment{Service: "webl",
+		EnvProcess: `sh -c 'port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
+		EnvVars:    map[string]string{"mode": "http"},
+		Limits:     &api.Resources{Memory: "64Mi"}})
+	r := e.waitReady("webl", 1)
+	if code, body := invoke(t, r.Endpoints[0], "limited"); code != 200 || body != "limited" {
+		t.Fatalf("invoke: %d %q", code, body)
+	}
+	wd := e.p.pids(ns, "webl")["webl-0"]
+	kids := descendants(wd)
+	if len(kids) == 0 {
+		t.Fatal("no function process under the watchdog")
+	}
+	root := e.p.cg.mem
+	if e.p.cg.version == "v2" {
+		root = e.p.cg.unified
+	}
+	dir := filepath.Join(root, e.p.cg.base, ns+"-webl", "0")
+	procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	for _, k := range append(kids, proc{pid: wd}) {
+		if !strings.Contains("\n"+string(procs), "\n"+strconv.Itoa(k.pid)+"\n") {
+			t.Fatalf("pid %d (of %d under watchdog %d) is not in %s: %q", k.pid, len(kids), wd, dir, procs)
+		}
+	}
+	if e.p.cg.version == "v1" {
+		cpuDir := filepath.Join(e.p.cg.cpu, e.p.cg.base, ns+"-webl", "0")
+		if _, err := os.Stat(cpuDir); !os.IsNotExist(err) {
+			t.Fatalf("cpu group %s made for a function without a CPU limit (%v)", cpuDir, err)
+		}
+	}
+}
+
 func expectFile(t *testing.T, path, want string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
