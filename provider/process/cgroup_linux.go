@@ -143,27 +143,6 @@ func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgrou
 	return c, err
 }
 
-// add moves pid and every process of its session into the cgroup (the
-// watchdog joins by itself first, see FERRY_CGROUPS; this covers an old
-// watchdog binary). The session, not the process group: the watchdog
-// gives each function process a group of its own.
-func (c *cgroup) add(pid int) {
-	if c == nil {
-		return
-	}
-	pids := []int{pid}
-	for _, p := range scanProcs() {
-		if (p.pgrp == pid || p.sid == pid) && p.pid != pid {
-			pids = append(pids, p.pid)
-		}
-	}
-	for _, d := range c.dirs {
-		for _, p := range pids {
-			os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(p)), 0)
-		}
-	}
-}
-
 // pids lists the processes in the group.
 func (c *cgroup) pids() []int {
 	if c == nil {

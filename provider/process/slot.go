@@ -118,7 +118,10 @@ func (s *slot) once() runResult {
 		}
 	}
 	if cg != nil {
-		// The watchdog joins them itself before starting the function.
+		// The watchdog joins them itself before it starts anything, so every
+		// process of the replica is born inside. (Moving it from here raced
+		// with an http-mode function's start, and each cgroup.procs write
+		// waits for an RCU grace period under v1: cold-start time.)
 		cmd.Env = append(cmd.Env, "FERRY_CGROUPS="+strings.Join(cg.dirs, ":"))
 	}
 	err = startCmd(cmd)
@@ -134,7 +137,6 @@ func (s *slot) once() runResult {
 	}
 	pid := cmd.Process.Pid
 	started := time.Now()
-	cg.add(pid)
 	f.mu.Lock()
 	s.pid = pid
 	f.mu.Unlock()
@@ -163,7 +165,6 @@ func (s *slot) once() runResult {
 			readyCh = nil
 			startT.Stop()
 			readyAt = time.Now()
-			cg.add(pid) // again: children forked before the first move
 			kids = descendants(pid)
 			p.log.Debug("replica ready", "function", f.name, "namespace", f.ns, "instance", s.instance, "pid", pid, "after", readyAt.Sub(started))
 			f.slotReady(s, "127.0.0.1:"+itoa(port), "127.0.0.1:"+itoa(mport))
