@@ -35,12 +35,14 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 	if _, err := p.client.CoreV1().Services(d.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return kerr(err, "create service")
 	}
-	if _, err := p.client.AppsV1().Deployments(d.Namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+	made, err := p.client.AppsV1().Deployments(d.Namespace).Create(ctx, dep, metav1.CreateOptions{})
+	if err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return api.Conflict("function", d.Service)
 		}
 		return kerr(err, "create deployment")
 	}
+	p.settle(ctx, d.Namespace, d.Service, sawCreate(made.UID))
 	return nil
 }
 
@@ -69,12 +71,14 @@ func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
 		return err
 	}
 	dep.ResourceVersion = cur.ResourceVersion
-	if _, err := p.client.AppsV1().Deployments(d.Namespace).Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+	updated, err := p.client.AppsV1().Deployments(d.Namespace).Update(ctx, dep, metav1.UpdateOptions{})
+	if err != nil {
 		return kerr(err, "update deployment")
 	}
 	if _, err := p.client.CoreV1().Services(d.Namespace).Get(ctx, d.Service, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		p.client.CoreV1().Services(d.Namespace).Create(ctx, svc, metav1.CreateOptions{})
 	}
+	p.settle(ctx, d.Namespace, d.Service, sawGeneration(updated.UID, updated.Generation))
 	return nil
 }
 
@@ -84,8 +88,15 @@ func (p *Provider) Delete(ctx context.Context, namespace, name string) error {
 	if err := p.checkNamespace(ctx, namespace); err != nil {
 		return err
 	}
+	cur, err := p.client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err == nil && cur.Labels[LabelFunction] == "" {
+		return api.NotFound("function", name)
+	}
 	fg := metav1.DeletePropagationForeground
-	err := p.client.AppsV1().Deployments(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	if err == nil {
+		err = p.client.AppsV1().Deployments(namespace).Delete(ctx, name, metav1.DeleteOptions{
+			PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &cur.UID}})
+	}
 	if apierrors.IsNotFound(err) {
 		return api.NotFound("function", name)
 	}
@@ -96,6 +107,7 @@ func (p *Provider) Delete(ctx context.Context, namespace, name string) error {
 		return kerr(err, "delete service")
 	}
 	p.forgetCounter(ctx, namespace, name)
+	p.settle(ctx, namespace, name, sawDelete(cur.UID))
 	return nil
 }
 
@@ -154,7 +166,11 @@ func (p *Provider) Scale(ctx context.Context, namespace, name string, replicas u
 	if apierrors.IsNotFound(err) {
 		return api.NotFound("function", name)
 	}
-	return kerr(err, "scale deployment")
+	if err != nil {
+		return kerr(err, "scale deployment")
+	}
+	p.settle(ctx, namespace, name, sawReplicas(int32(replicas)))
+	return nil
 }
 
 // status maps a Deployment to the contract's FunctionStatus.

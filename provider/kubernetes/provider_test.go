@@ -20,9 +20,12 @@ import (
 // Narrow unit tests on client-go's fake clientset; the proof on a real
 // cluster is test/kube.
 
-func newFake(t *testing.T) (*Provider, *fake.Clientset) {
+func newFake(t *testing.T, setup ...func(*fake.Clientset)) (*Provider, *fake.Clientset) {
 	t.Helper()
 	cs := fake.NewSimpleClientset()
+	for _, f := range setup {
+		f(cs)
+	}
 	p, err := NewForClient(context.Background(), cs, Config{ImagePullPolicy: "Never"})
 	if err != nil {
 		t.Fatal(err)
