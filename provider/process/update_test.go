@@ -2,9 +2,11 @@ package process
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,6 +151,33 @@ func TestLimitsAndUser(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("conditions: %+v", st.Conditions)
+	}
+	// An update without the CPU limit leaves no cpu group behind (v1).
+	if err := e.p.Update(context.Background(), api.FunctionDeployment{Service: "lim", Namespace: ns, Image: "example/fn:latest",
+		EnvProcess: "cat", Limits: &api.Resources{Memory: "64Mi"}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		pids := e.p.pids(ns, "lim")
+		if len(pids) == 1 && !slices.Contains(slices.Collect(maps.Values(pids)), pid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica of lim not replaced after the update: %v", pids)
+		}
+	}
+	e.waitReady("lim", 1)
+	if e.p.cg.version == "v1" {
+		// The old replica removes its groups as it finishes stopping.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			_, err := os.Stat(cpuDir)
+			if os.IsNotExist(err) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cpu group %s left after the CPU limit was removed: %v", cpuDir, err)
+			}
+		}
 	}
 	// Delete removes the function's cgroups once its replicas are gone.
 	if err := e.p.Delete(context.Background(), ns, "lim"); err != nil {
