@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryfaas/ferry/h1"
 	"github.com/ferryfaas/ferry/internal/rawio"
 )
 
@@ -46,6 +47,8 @@ type upConn struct {
 	addr   string
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	hdr    http.Header // of the current lean response
+	abort  func()      // interrupts blocked I/O (the caller went away)
 	idleAt time.Time
 }
 
@@ -54,7 +57,7 @@ type upConn struct {
 var errStale = errors.New("kept-alive connection was closed by the replica")
 
 // get pops the most recently used idle connection, or dials.
-func (p *fastPool) get(ctx context.Context, addr string) (c *upConn, reused bool, err error) {
+func (p *fastPool) get(ctx context.Context, deadline time.Time, addr string) (c *upConn, reused bool, err error) {
 	now := time.Now()
 	p.mu.Lock()
 	list := p.idle[addr]
@@ -71,12 +74,16 @@ func (p *fastPool) get(ctx context.Context, addr string) (c *upConn, reused bool
 	}
 	p.idle[addr] = list
 	p.mu.Unlock()
-	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
+	d := p.dialer
+	d.Deadline = deadline
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, false, err
 	}
 	nc = rawio.Wrap(nc)
-	return &upConn{Conn: nc, addr: addr, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+	c = &upConn{Conn: nc, addr: addr, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
+	return c, false, nil
 }
 
 func (p *fastPool) put(c *upConn) {
@@ -149,18 +156,18 @@ func (p *fastPool) close() {
 // roundTrip sends r (its headers already prepared) with body to addr and
 // returns the response with its headers read; the body is read by the
 // caller, and closing it returns the connection to the pool.
-func (p *fastPool) roundTrip(ctx context.Context, r *http.Request, addr, suffix string, body []byte) (*http.Response, error) {
+func (p *fastPool) roundTrip(ctx context.Context, deadline time.Time, r *http.Request, addr, suffix string, body []byte) (*http.Response, error) {
 	for fresh := false; ; fresh = true {
-		c, reused, err := p.get(ctx, addr)
+		c, reused, err := p.get(ctx, deadline, addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := p.exchange(ctx, c, r, suffix, body, reused)
+		resp, err := p.exchange(ctx, deadline, c, r, suffix, body, reused)
 		if err == nil {
 			return resp, nil
 		}
 		c.Close()
-		if err == errStale && !fresh && ctx.Err() == nil {
+		if err == errStale && !fresh && live(ctx, deadline) {
 			p.purge(addr) // its siblings are stale too
 			continue
 		}
@@ -171,12 +178,15 @@ func (p *fastPool) roundTrip(ctx context.Context, r *http.Request, addr, suffix 
 var aLongTimeAgo = time.Unix(1, 0)
 
 // exchange writes the request and reads the response head on c.
-func (p *fastPool) exchange(ctx context.Context, c *upConn, r *http.Request, suffix string, body []byte, reused bool) (*http.Response, error) {
-	// Cancellation and the call's deadline interrupt blocked I/O.
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
+func (p *fastPool) exchange(ctx context.Context, deadline time.Time, c *upConn, r *http.Request, suffix string, body []byte, reused bool) (*http.Response, error) {
+	// The call's deadline and the caller going away interrupt blocked I/O.
+	// (The deadline stays on the connection when it is pooled: the next
+	// call sets its own before any I/O.)
+	c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, c.abort)
 	if err := writeRequest(c.bw, r, c.addr, suffix, body); err != nil {
 		stop()
-		if reused && ctx.Err() == nil {
+		if reused && live(ctx, deadline) {
 			return nil, errStale
 		}
 		return nil, err
@@ -185,10 +195,15 @@ func (p *fastPool) exchange(ctx context.Context, c *upConn, r *http.Request, suf
 	// closed before any byte and one closed mid-header alike.
 	if _, err := c.br.Peek(1); err != nil {
 		stop()
-		if reused && ctx.Err() == nil && closedBeforeAnswer(err) {
+		if reused && live(ctx, deadline) && closedBeforeAnswer(err) {
 			return nil, errStale
 		}
 		return nil, err
+	}
+	if r.Method != http.MethodHead {
+		if resp := c.leanResponse(p, stop); resp != nil {
+			return resp, nil
+		}
 	}
 	var resp *http.Response
 	for {
@@ -207,6 +222,63 @@ func (p *fastPool) exchange(ctx context.Context, c *upConn, r *http.Request, suf
 	resp.Body = &fastBody{rc: resp.Body, c: c, p: p, stop: stop, keep: keep}
 	return resp, nil
 }
+
+// leanResponse reads a plain length-delimited response head (nearly every
+// function's answer) into the connection's own header map, with the
+// response, its body and the pool's wrapper in one allocation; nil leaves
+// the response to http.ReadResponse. The header map is reused by the
+// connection's next call: callers drop the response when they close its
+// body, as they must.
+func (c *upConn) leanResponse(p *fastPool, stop func() bool) *http.Response {
+	if c.hdr == nil {
+		c.hdr = make(http.Header, 8)
+	}
+	clear(c.hdr)
+	h, ok := h1.PeekResponseHead(c.br, c.hdr)
+	if !ok {
+		return nil
+	}
+	c.br.Discard(h.Size)
+	lr := &leanResp{body: lenBody{br: c.br, n: h.ContentLength}}
+	lr.fb = fastBody{rc: &lr.body, c: c, p: p, stop: stop, keep: !h.Close}
+	lr.resp = http.Response{
+		Status: h.Reason, StatusCode: h.Status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: c.hdr, ContentLength: h.ContentLength, Close: h.Close, Body: &lr.fb,
+	}
+	return &lr.resp
+}
+
+type leanResp struct {
+	resp http.Response
+	fb   fastBody
+	body lenBody
+}
+
+// lenBody reads exactly n bytes of a response body.
+type lenBody struct {
+	br *bufio.Reader
+	n  int64
+}
+
+func (b *lenBody) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.br.Read(p)
+	b.n -= int64(n)
+	switch {
+	case b.n == 0:
+		err = io.EOF
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *lenBody) Close() error { return nil }
 
 // closedBeforeAnswer: the replica closed or reset the connection before
 // sending a byte of its answer.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // serveOn runs h on an existing listener until the test ends or stop.
@@ -118,5 +119,41 @@ func TestPoolSweepsExpiredConnections(t *testing.T) {
 	}
 	if len(p.idle["live:1"]) != 1 {
 		t.Fatal("live connection dropped")
+	}
+}
+
+// A call's deadline is set on the pooled connection and left there: the
+// next call on it, after that deadline has passed, must set its own and
+// go through on the same connection. A timed-out call's connection is not
+// reused.
+func TestPooledConnectionOutlivesCallDeadline(t *testing.T) {
+	var conns atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+		w.Write([]byte("ok"))
+	}))
+	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	defer up.Close()
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, strings.TrimPrefix(up.URL, "http://"))
+	fp.change(ns, "f", func(fn *fakeFn) { fn.timeout = 150 * time.Millisecond })
+	_, srv := newTestGateway(t, fp, nil)
+	expect(t, call(t, "GET", srv.URL+"/function/f", "", false), 200, "ok")
+	time.Sleep(200 * time.Millisecond) // the first call's deadline passes
+	expect(t, call(t, "GET", srv.URL+"/function/f", "", false), 200, "ok")
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d upstream connections, want the first one reused", n)
+	}
+	expect(t, call(t, "GET", srv.URL+"/function/f/slow", "", false), 504, "did not answer within 150ms")
+	expect(t, call(t, "GET", srv.URL+"/function/f", "", false), 200, "ok")
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d upstream connections, want a new one after the timeout", n)
 	}
 }

@@ -75,12 +75,21 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 		g.invokeUpgrade(w, r, t, route, start, timeout, code)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
+	// The call's deadline is a time, not a context: the lean upstream
+	// client sets it on the connection, and a timer context per call was
+	// about a tenth of the gateway's CPU. Only http.Transport (streamed
+	// bodies) takes it as a context.
+	deadline := start.Add(timeout)
+	ctx := r.Context()
 	body, err := g.invokeBody(w, r)
 	if err != nil {
 		*code = g.fail(w, err)
 		return
+	}
+	if body.stream != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
 	callID := g.prepareHeaders(r, start)
 	var tried [maxAttempts]string
@@ -89,15 +98,15 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 	var last provider.Endpoint
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		ep, inflight, err := g.ready(ctx, r, t, &route, skip, &woke, timeout)
+		ep, inflight, err := g.ready(ctx, deadline, r, t, &route, skip, &woke, timeout)
 		if err == errAllTried {
-			err = g.upstreamError(ctx, r, t, last, &body, lastErr, timeout)
+			err = g.upstreamError(deadline, r, t, last, &body, lastErr, timeout)
 		}
 		if err != nil {
 			*code = g.fail(w, err)
 			return
 		}
-		resp, err := g.send(ctx, r, ep, t, &body, inflight)
+		resp, err := g.send(ctx, deadline, r, ep, t, &body, inflight)
 		if err == nil && attempt < maxAttempts && unreachableFunction(resp) && body.stream == nil {
 			// The replica's watchdog could not reach its function (it died
 			// under the call): like a dead replica, try another one.
@@ -110,7 +119,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			g.relay(w, r, resp, callID, inflight)
 			return
 		}
-		if attempt < maxAttempts && ctx.Err() == nil && g.resendable(err, &body) {
+		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(err, &body) {
 			// Re-read the route: the provider may already know the replica is gone.
 			skip = append(skip, ep.Address)
 			last, lastErr = ep, err
@@ -120,18 +129,18 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			}
 			continue
 		}
-		*code = g.fail(w, g.upstreamError(ctx, r, t, ep, &body, err, timeout))
+		*code = g.fail(w, g.upstreamError(deadline, r, t, ep, &body, err, timeout))
 		return
 	}
 }
 
 // send makes one attempt, counting it in flight until relay is done.
-func (g *Gateway) send(ctx context.Context, r *http.Request, ep provider.Endpoint, t *target, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
+func (g *Gateway) send(ctx context.Context, deadline time.Time, r *http.Request, ep provider.Endpoint, t *target, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
 	inflight.Add(1)
 	var resp *http.Response
 	var err error
 	if body.stream == nil {
-		resp, err = g.fast.roundTrip(ctx, r, ep.Address, cleanSuffix(t.suffix), body.mem)
+		resp, err = g.fast.roundTrip(ctx, deadline, r, ep.Address, cleanSuffix(t.suffix), body.mem)
 	} else {
 		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, t.suffix, body))
 	}
@@ -166,7 +175,12 @@ func (g *Gateway) resendable(err error, body *reqBody) bool {
 // ready returns a ready endpoint not in skip. With none, it explains why
 // (503), wakes a function scaled to zero, or waits for route.Changed (an
 // event from the provider, not polling) until the deadline.
-func (g *Gateway) ready(ctx context.Context, r *http.Request, t *target, route *provider.Route, skip []string, woke *bool, timeout time.Duration) (provider.Endpoint, *atomic.Int64, error) {
+func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request, t *target, route *provider.Route, skip []string, woke *bool, timeout time.Duration) (provider.Endpoint, *atomic.Int64, error) {
+	if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
+		return ep, c, nil // the usual case: no waiting, so no timer
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	for {
 		if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
 			return ep, c, nil
@@ -226,6 +240,12 @@ func (g *Gateway) reroute(t *target, route *provider.Route) error {
 	return nil
 }
 
+// live reports whether a call may still go on: its caller is there and
+// its deadline has not passed.
+func live(ctx context.Context, deadline time.Time) bool {
+	return ctx.Err() == nil && time.Now().Before(deadline)
+}
+
 func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, timeout time.Duration) error {
 	if r.Context().Err() != nil {
 		return errClientGone
@@ -234,11 +254,11 @@ func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, tim
 }
 
 // upstreamError turns a failed attempt into 413, 504 or 502.
-func (g *Gateway) upstreamError(ctx context.Context, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
+func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
 	switch {
 	case r.Context().Err() != nil:
 		return errClientGone
-	case ctx.Err() != nil:
+	case !time.Now().Before(deadline):
 		return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", t.fn, timeout)
 	case body.stream != nil && body.stream.tooLarge.Load():
 		return tooLarge(g.cfg.MaxInvokeBodyBytes)

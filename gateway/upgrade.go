@@ -16,10 +16,11 @@ import (
 // flight until either side closes it, and no longer bound by the call's
 // timeout. It is not retried: the function may have seen it.
 func (g *Gateway) invokeUpgrade(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, timeout time.Duration, code *int) {
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
 	woke := false
-	ep, inflight, err := g.ready(ctx, r, t, &route, nil, &woke, timeout)
+	ep, inflight, err := g.ready(ctx, deadline, r, t, &route, nil, &woke, timeout)
 	if err != nil {
 		*code = g.fail(w, err)
 		return
@@ -31,7 +32,7 @@ func (g *Gateway) invokeUpgrade(w http.ResponseWriter, r *http.Request, t *targe
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", ep.Address)
 	if err != nil {
-		*code = g.fail(w, g.upstreamError(ctx, r, t, ep, &reqBody{}, err, timeout))
+		*code = g.fail(w, g.upstreamError(deadline, r, t, ep, &reqBody{}, err, timeout))
 		return
 	}
 	target := cleanSuffix(t.suffix)
@@ -44,6 +45,6 @@ func (g *Gateway) invokeUpgrade(w http.ResponseWriter, r *http.Request, t *targe
 	case err == upgrade.ErrNotHijackable:
 		*code = g.fail(w, api.Errorf(http.StatusInternalServerError, "function %s: %v", t.fn, err))
 	case err != nil:
-		*code = g.fail(w, g.upstreamError(ctx, r, t, ep, &reqBody{}, err, timeout))
+		*code = g.fail(w, g.upstreamError(deadline, r, t, ep, &reqBody{}, err, timeout))
 	}
 }
