@@ -325,9 +325,8 @@ func writeRequest(bw *bufio.Writer, r *http.Request, addr, suffix string, body [
 		}
 	}
 	if body != nil || needsLength(r.Method) {
-		var num [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(body)), 10))
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")

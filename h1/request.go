@@ -55,6 +55,12 @@ func peekHead(br *bufio.Reader, fast func(string) bool) (*head, error) {
 	}
 }
 
+// headBuffered reports whether br already holds a whole request head.
+func headBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return headEnd(buf) != 0
+}
+
 // headEnd returns the length of the head ending in CRLF CRLF, 0 if more
 // bytes are needed, -1 for a bare LF (net/http accepts it; we do not).
 func headEnd(b []byte) int {
@@ -107,7 +113,7 @@ func parseHead(b []byte, fast func(string) bool) (*head, error) {
 	if n > maxHeaders {
 		return nil, errFallback
 	}
-	h.header = make(http.Header, n)
+	h.header = make(http.Header, n+4) // room for a proxy's X-Forwarded-* and call headers
 	vals := make([]string, n)
 	h.contentLength = -1
 	for i := 0; rest != "\r\n"; i++ {

@@ -223,7 +223,9 @@ func (c *conn) serve() {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // closed by Shutdown
 		}
-		if srv.ReadHeaderTimeout > 0 {
+		if srv.ReadHeaderTimeout > 0 && !headBuffered(c.br) {
+			// (A head that came whole in one read, the usual case, needs
+			// no deadline: each change of one is a runtime timer update.)
 			c.nc.SetReadDeadline(time.Now().Add(srv.ReadHeaderTimeout))
 		}
 		h, err := peekHead(c.br, c.s.Fast)

@@ -7,6 +7,10 @@ import "net/http"
 // basic-auth dialog over the portal's login form.
 const UIHeader = "X-Ferry-UI"
 
+// uiHeaderKey is UIHeader as the header map stores it: looked up directly,
+// since Header.Get would canonicalize (allocate) on every call.
+var uiHeaderKey = http.CanonicalHeaderKey(UIHeader)
+
 // Public wraps the gateway's whole handler (not the mounted /ui/ handler:
 // it must run before the gateway's auth). It
 //   - serves the login shell at /ui/login without auth (it holds no data:
@@ -26,7 +30,7 @@ func Public(h http.Handler, opts Options) http.Handler {
 		case get && (r.URL.Path == "/ui" || r.URL.Path == "/ui/" || r.URL.Path == "/") && r.Header.Get("Authorization") == "":
 			http.Redirect(w, r, LoginPath, http.StatusSeeOther)
 			return
-		case r.Header.Get(UIHeader) != "":
+		case len(r.Header[uiHeaderKey]) > 0 && r.Header[uiHeaderKey][0] != "":
 			w = &quiet401{ResponseWriter: w}
 		}
 		h.ServeHTTP(w, r)
