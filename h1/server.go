@@ -155,8 +155,12 @@ const (
 )
 
 type conn struct {
-	s      *Server
-	nc     net.Conn
+	s  *Server
+	nc net.Conn
+	// dl is the read deadline last set (zero: none). It is owned by the
+	// goroutine reading the connection at the time: the loop, a body
+	// reader or the watcher, one after another.
+	dl time.Time
 	src    source
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -215,7 +219,7 @@ func (c *conn) serve() {
 	srv := c.s.HTTP
 	for {
 		if srv.IdleTimeout > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(srv.IdleTimeout))
+			c.idleDeadline(srv.IdleTimeout)
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return
@@ -226,7 +230,7 @@ func (c *conn) serve() {
 		if srv.ReadHeaderTimeout > 0 && !headBuffered(c.br) {
 			// (A head that came whole in one read, the usual case, needs
 			// no deadline: each change of one is a runtime timer update.)
-			c.nc.SetReadDeadline(time.Now().Add(srv.ReadHeaderTimeout))
+			c.setDeadline(time.Now().Add(srv.ReadHeaderTimeout))
 		}
 		h, err := peekHead(c.br, c.s.Fast)
 		if err == errFallback {
@@ -248,8 +252,9 @@ func (c *conn) serve() {
 // serveOne runs the handler for one request and reports whether the
 // connection can take another.
 func (c *conn) serveOne(h *head) bool {
-	c.nc.SetReadDeadline(time.Time{})
-	body := &bodyReader{br: c.br, n: max(h.contentLength, 0), w: &c.watch}
+	// A deadline of the loop may still be set: the body's reader and the
+	// watcher clear it before they wait on the socket themselves.
+	body := &bodyReader{br: c.br, n: max(h.contentLength, 0), w: &c.watch, c: c}
 	r, err := h.request(c.base, body)
 	if err != nil {
 		return false
@@ -278,6 +283,33 @@ func (c *conn) serveOne(h *head) bool {
 	return !w.close && !w.failed
 }
 
+// Moving a read deadline is a runtime timer update, and the loop used to
+// make three per request (idle, head, none). Now the idle deadline is only
+// moved when it falls short by an eighth of IdleTimeout (under load a
+// connection takes thousands of requests per IdleTimeout), a head that
+// came whole needs none, and no deadline is cleared unless something is
+// about to wait on the socket during a call (clearDeadline).
+
+// idleDeadline bounds the wait for the next request by about d.
+func (c *conn) idleDeadline(d time.Duration) {
+	if now := time.Now(); c.dl.IsZero() || c.dl.Sub(now) < d-d/8 {
+		c.setDeadline(now.Add(d))
+	}
+}
+
+func (c *conn) setDeadline(t time.Time) {
+	c.dl = t
+	c.nc.SetReadDeadline(t)
+}
+
+// clearDeadline lifts the loop's deadline before a read during a call (a
+// body not yet buffered, the watcher), which must not time out with it.
+func (c *conn) clearDeadline() {
+	if !c.dl.IsZero() {
+		c.setDeadline(time.Time{})
+	}
+}
+
 // handOver gives the connection to net/http with the bytes already read.
 func (c *conn) handOver() bool {
 	c.s.track(c, false)
@@ -300,6 +332,7 @@ type bodyReader struct {
 	br     *bufio.Reader
 	n      int64
 	w      *watcher // armed once the body is read
+	c      *conn    // whose deadline a socket read clears
 	closed bool
 }
 
@@ -318,6 +351,9 @@ func (b *bodyReader) read(p []byte) (int, error) {
 	}
 	if int64(len(p)) > b.n {
 		p = p[:b.n]
+	}
+	if b.br.Buffered() == 0 && b.c != nil {
+		b.c.clearDeadline()
 	}
 	n, err := b.br.Read(p)
 	b.n -= int64(n)

@@ -33,6 +33,8 @@ type watcher struct {
 	c       *conn
 	mu      sync.Mutex
 	timer   *time.Timer
+	pending bool      // the timer is set to fire
+	since   time.Time // when the current watch was armed
 	armed   bool
 	reading bool
 	done    chan struct{}
@@ -40,7 +42,10 @@ type watcher struct {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-// arm starts the WatchAfter clock (once per request).
+// arm starts the WatchAfter clock (once per request). The timer is not
+// stopped by disarm: a short call leaves it pending, and when it fires it
+// finds the watch disarmed, or re-armed by a later call and not yet due
+// (then it waits the rest). So a busy connection moves no timer per call.
 func (w *watcher) arm() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -48,24 +53,38 @@ func (w *watcher) arm() {
 		return // already armed, or the next request is already here
 	}
 	w.armed = true
+	w.since = time.Now()
+	if w.pending {
+		return
+	}
+	w.pending = true
 	if w.timer == nil {
-		w.timer = time.AfterFunc(w.c.s.WatchAfter, w.read)
+		w.timer = time.AfterFunc(w.c.s.WatchAfter, w.fire)
 	} else {
 		w.timer.Reset(w.c.s.WatchAfter)
 	}
 }
 
-// read runs on the timer's goroutine and blocks until the caller sends a
-// byte or goes, or disarm interrupts it.
-func (w *watcher) read() {
+// fire runs on the timer's goroutine: if the armed call has run
+// WatchAfter, it blocks reading until the caller sends a byte or goes, or
+// disarm interrupts it.
+func (w *watcher) fire() {
 	w.mu.Lock()
 	if !w.armed {
+		w.pending = false
 		w.mu.Unlock()
 		return
 	}
+	if left := w.c.s.WatchAfter - time.Since(w.since); left > 0 {
+		w.timer.Reset(left)
+		w.mu.Unlock()
+		return
+	}
+	w.pending = false
 	w.reading = true
 	w.done = make(chan struct{})
 	done := w.done
+	w.c.clearDeadline() // the loop's idle deadline must not end the watch
 	w.mu.Unlock()
 	defer close(done)
 	var b [1]byte
@@ -86,14 +105,13 @@ func (w *watcher) disarm() {
 		return
 	}
 	w.armed = false
-	w.timer.Stop()
 	reading, done := w.reading, w.done
 	w.reading = false
 	w.mu.Unlock()
 	if reading {
 		w.c.nc.SetReadDeadline(aLongTimeAgo)
 		<-done
-		w.c.nc.SetReadDeadline(time.Time{})
+		w.c.setDeadline(time.Time{})
 	}
 }
 
