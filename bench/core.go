@@ -113,20 +113,29 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	// the median of their ratios. The load comes from wrk when it is
 	// installed (as Wrk explains, a Go client on 2 cores takes as much CPU
 	// as the servers it measures); the Go client's rounds are shown too.
-	ratioRows := []Row{alternate(env, "Go client", func(url string) float64 {
+	ratioRows := alternate(env, "Go client", func(url string) float64 {
 		return Load(ctx, url, coreBody, 16, d/2, max).RPS
-	}, targets[1].url, targets[2].url)}
+	}, targets[1].url, targets[2].url, "")
 	if _, _, ok, _ := Wrk(ctx, targets[1].url, coreBody, 16, time.Second); ok {
+		// A C proxy hop in front of (b), in the same rounds: what one
+		// extra hop costs on this machine at best (shown, not judged).
+		ngx, stopNgx, _, err := NginxHop(ctx, wAddr)
+		if err != nil {
+			env.Logf("   nginx reference skipped: %v", err)
+		}
+		if stopNgx != nil {
+			defer stopNgx()
+		}
 		judged := alternate(env, "wrk", func(url string) float64 {
 			rps, _, _, err := Wrk(ctx, url, coreBody, 16, d/2)
 			if err != nil {
 				env.Logf("   %v", err)
 			}
 			return rps
-		}, targets[1].url, targets[2].url)
+		}, targets[1].url, targets[2].url, ngx)
 		ratioRows[0].Target, ratioRows[0].Met = "", false
 		ratioRows[0].Case += " (shown, not judged)"
-		ratioRows = append(ratioRows, judged)
+		ratioRows = append(ratioRows[:1], judged...)
 	}
 	var rows []Row
 	for _, c := range concurrencies {
@@ -166,25 +175,41 @@ func runCore(ctx context.Context, env *Env) ([]Row, error) {
 	return rows, nil
 }
 
-// alternate runs 5 rounds of (b) then (c) at c=16 with load and returns
-// the row judging the median of their ratios.
-func alternate(env *Env, gen string, load func(url string) float64, b, c string) Row {
+// alternate runs 5 rounds of (b) then (c) at c=16 with load, and returns
+// the row judging the median of their ratios; with ref (a reference
+// proxy in front of (b)), each round loads it too and a row shows its
+// median ratio to (b).
+func alternate(env *Env, gen string, load func(url string) float64, b, c, ref string) []Row {
 	const rounds = 5
-	var bRPS, cRPS, ratios []float64
+	var bRPS, cRPS, rRPS, ratios, refRatios []float64
 	for i := 0; i < rounds; i++ {
 		rb, rc := load(b), load(c)
+		line := fmt.Sprintf("   %s round %d c=16: (b) %8.0f req/s (c) %8.0f req/s ratio %.2f", gen, i+1, rb, rc, rc/rb)
+		var rr float64
+		if ref != "" {
+			rr = load(ref)
+			line += fmt.Sprintf("; nginx %8.0f req/s ratio %.2f", rr, rr/rb)
+		}
+		env.Logf("%s", line)
 		if rb > 0 {
 			bRPS, cRPS, ratios = append(bRPS, rb), append(cRPS, rc), append(ratios, rc/rb)
+			rRPS, refRatios = append(rRPS, rr), append(refRatios, rr/rb)
 		}
-		env.Logf("   %s round %d c=16: (b) %8.0f req/s (c) %8.0f req/s ratio %.2f", gen, i+1, rb, rc, rc/rb)
 	}
-	row := Row{Case: fmt.Sprintf("(c) vs (b) c=16, %d alternating rounds, %s", len(ratios), gen), Metric: "median req/s",
+	row := Row{Case: fmt.Sprintf("(c) vs (b) c=16, %d alternating rounds, %s", rounds, gen), Metric: "median req/s",
 		Baseline: "(b)", Target: ">= 0.6x"}
-	if len(ratios) > 0 {
-		row.Value, row.BaselineValue, row.Ratio = median(cRPS), median(bRPS), median(ratios)
-		row.Unit, row.Met = "req/s", row.Ratio >= 0.6
+	if len(ratios) == 0 {
+		return []Row{row}
 	}
-	return row
+	row.Value, row.BaselineValue, row.Ratio = median(cRPS), median(bRPS), median(ratios)
+	row.Unit, row.Met = "req/s", row.Ratio >= 0.6
+	rows := []Row{row}
+	if ref != "" {
+		rows = append(rows, Row{Case: fmt.Sprintf("nginx (1 worker) in front of (b) instead of the gateway, same rounds, %s", gen),
+			Metric: "median req/s", Value: median(rRPS), Unit: "req/s", Baseline: "(b)", BaselineValue: row.BaselineValue,
+			Ratio: median(refRatios)})
+	}
+	return rows
 }
 
 // median of xs (reordered).
