@@ -12,8 +12,9 @@ import (
 // cache, which trails the API server by one watch event. A client that
 // deploys and at once asks for the function's status (`ferry up --wait`,
 // faas-cli's deploy then describe) must not be told 404, nor see the old
-// version as ready after an update. So each write waits, bounded, until the
-// cache shows it: read-your-writes through one gateway.
+// version as ready after an update, nor have a call right after a deploy
+// answered 404. So each write waits, bounded, until the cache shows it:
+// read-your-writes through one gateway.
 
 // settleTimeout bounds the wait; past it the write still succeeded and the
 // cache catches up on its own.
@@ -28,6 +29,10 @@ func (p *Provider) settle(ctx context.Context, ns, name string, seen func(d *app
 	for {
 		d, err := p.routes.deps.Deployments(ns).Get(name)
 		if seen(d, err == nil) {
+			// The route table follows the same cache through event
+			// handlers, which may not have run yet: bring it up to date
+			// too, so that a call right after a deploy is routed.
+			p.routes.recompute(ns, name)
 			return
 		}
 		select {

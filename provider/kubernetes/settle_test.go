@@ -46,12 +46,19 @@ func TestReadYourWrites(t *testing.T) {
 	if st, err := p.Get(ctx, d.Namespace, "ryw"); err != nil || st.Image != "img:1" {
 		t.Fatalf("get right after deploy: %+v %v", st, err)
 	}
+	if _, ok := p.Route(d.Namespace, "ryw"); !ok {
+		t.Fatal("no route right after deploy: a call would be answered 404")
+	}
 	d.Image = "img:2"
+	d.EnvVars = map[string]string{"write_timeout": "42s"}
 	if err := p.Update(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := p.Get(ctx, d.Namespace, "ryw"); err != nil || st.Image != "img:2" {
 		t.Fatalf("get right after update: image %q %v, want img:2", st.Image, err)
+	}
+	if r, ok := p.Route(d.Namespace, "ryw"); !ok || r.Timeout < 42*time.Second || r.Timeout > 44*time.Second {
+		t.Fatalf("route right after update: %+v %v", r, ok)
 	}
 	if err := p.Delete(ctx, d.Namespace, "ryw"); err != nil {
 		t.Fatal(err)
