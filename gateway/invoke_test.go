@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -495,5 +496,55 @@ func TestUnknownFunctionIsNotObserved(t *testing.T) {
 	defer obs.mu.Unlock()
 	if len(obs.started)+len(obs.finished) != 0 {
 		t.Fatalf("observer saw %v %v: unknown names would grow metric labels without bound", obs.started, obs.finished)
+	}
+}
+
+// Connection-level headers stop at the gateway both ways (RFC 9110
+// 7.6.1), also those the Connection header names; the rest pass.
+func TestHopHeadersStop(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		w.Header().Set("Connection", "X-Resp-Drop")
+		w.Header().Set("X-Resp-Drop", "1")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("Proxy-Authenticate", "Basic")
+		w.Header().Set("X-Resp-Keep", "1")
+		w.Write([]byte("ok"))
+	})
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, addr)
+	_, srv := newTestGateway(t, fp, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET /function/f HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Drop\r\n"+
+		"Keep-Alive: timeout=5\r\nProxy-Authorization: Basic c2VjcmV0\r\nTe: trailers\r\nX-Drop: 1\r\nX-Keep: 1\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "ok" {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+	up := <-seen
+	for _, k := range []string{"Connection", "Keep-Alive", "Proxy-Authorization", "Te", "X-Drop"} {
+		if v, ok := up[k]; ok {
+			t.Errorf("upstream got %s: %q", k, v)
+		}
+	}
+	if up.Get("X-Keep") != "1" {
+		t.Errorf("upstream lost X-Keep: %v", up)
+	}
+	for _, k := range []string{"X-Resp-Drop", "Keep-Alive", "Proxy-Authenticate"} {
+		if v, ok := resp.Header[k]; ok {
+			t.Errorf("caller got %s: %q", k, v)
+		}
+	}
+	if resp.Header.Get("X-Resp-Keep") != "1" {
+		t.Errorf("caller lost X-Resp-Keep: %v", resp.Header)
 	}
 }

@@ -36,13 +36,19 @@ func newTransport() *http.Transport {
 	}
 }
 
-// hopHeaders are connection-level headers a proxy must not forward
+// isHopHeader: connection-level headers a proxy must not forward
 // (RFC 9110 7.6.1), plus Expect, which the server already answered.
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
+		return true
+	}
+	return false
 }
 
+// removeHopHeaders walks the map once (a call carries a handful of
+// headers; ten deletes by name cost more on every call).
 func removeHopHeaders(h http.Header) {
 	if c := h["Connection"]; len(c) > 0 {
 		for _, v := range c {
@@ -53,8 +59,10 @@ func removeHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, k := range hopHeaders {
-		delete(h, k)
+	for k := range h {
+		if isHopHeader(k) {
+			delete(h, k)
+		}
 	}
 }
 
