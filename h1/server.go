@@ -11,7 +11,9 @@
 // gateway's CPU per call (bench "core").
 //
 // The loop accepts a strict subset of HTTP/1.1 (see parseHead); anything
-// else is judged by net/http, so a request is never read two ways.
+// else is judged by net/http, so a request is never read two ways. The
+// same strict subset, for response heads, serves the gateway's upstream
+// client (PeekResponseHead).
 package h1
 
 import (
