@@ -118,17 +118,9 @@ func parseHead(b []byte, fast func(string) bool) (*head, error) {
 	h.contentLength = -1
 	for i := 0; rest != "\r\n"; i++ {
 		line, rest = cutLine(rest)
-		colon := indexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
-			return nil, errFallback // also obs-fold: a line starting with SP
-		}
-		v := trimOWS(line[colon+1:])
-		if !isValue(v) {
+		k, v, ok := parseField(line)
+		if !ok {
 			return nil, errFallback
-		}
-		k := line[:colon]
-		if !isCanonical(k) {
-			k = textproto.CanonicalMIMEHeaderKey(k)
 		}
 		switch k {
 		case "Transfer-Encoding", "Expect", "Upgrade", "Pragma":
@@ -140,11 +132,9 @@ func parseHead(b []byte, fast func(string) bool) (*head, error) {
 			h.host = v
 			continue // net/http moves it to Request.Host
 		case "Content-Length":
-			cl, err := strconv.ParseInt(v, 10, 64)
-			if h.contentLength >= 0 || err != nil || cl < 0 || v[0] == '+' {
+			if h.contentLength, ok = parseLength(v, h.contentLength); !ok {
 				return nil, errFallback
 			}
-			h.contentLength = cl
 		case "Connection":
 			if hasToken(v, "close") {
 				h.close = true
@@ -153,17 +143,52 @@ func parseHead(b []byte, fast func(string) bool) (*head, error) {
 				return nil, errFallback
 			}
 		}
-		vals[i] = v
-		if old, ok := h.header[k]; ok {
-			h.header[k] = append(old, v)
-		} else {
-			h.header[k] = vals[i : i+1 : i+1]
-		}
+		addField(h.header, vals, i, k, v)
 	}
 	if h.host == "" {
 		return nil, errFallback
 	}
 	return h, nil
+}
+
+// parseField splits a header line into its canonical name and trimmed
+// value; false for anything but a token name and a value of visible
+// characters, SP and HTAB (also obs-fold: a line starting with SP).
+func parseField(line string) (k, v string, ok bool) {
+	colon := indexByte(line, ':')
+	if colon <= 0 || !isToken(line[:colon]) {
+		return "", "", false
+	}
+	v = trimOWS(line[colon+1:])
+	if !isValue(v) {
+		return "", "", false
+	}
+	k = line[:colon]
+	if !isCanonical(k) {
+		k = textproto.CanonicalMIMEHeaderKey(k)
+	}
+	return k, v, true
+}
+
+// parseLength reads a Content-Length of plain digits; false when one was
+// already seen (have >= 0) or v is not one.
+func parseLength(v string, have int64) (int64, bool) {
+	cl, err := strconv.ParseInt(v, 10, 64)
+	if have >= 0 || err != nil || cl < 0 || v[0] == '+' {
+		return have, false
+	}
+	return cl, true
+}
+
+// addField appends v to hdr[k]; a first value is a slice of vals (one
+// allocation for all the head's values).
+func addField(hdr http.Header, vals []string, i int, k, v string) {
+	vals[i] = v
+	if old, ok := hdr[k]; ok {
+		hdr[k] = append(old, v)
+	} else {
+		hdr[k] = vals[i : i+1 : i+1]
+	}
 }
 
 // request builds the *http.Request net/http would have built for h, as a

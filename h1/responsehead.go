@@ -3,8 +3,7 @@ package h1
 import (
 	"bufio"
 	"net/http"
-	"net/textproto"
-	"strconv"
+	"strings"
 )
 
 // ResponseHead is a response head read by PeekResponseHead: what a proxy
@@ -52,51 +51,31 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 	if !isValue(h.Reason) {
 		return h, false
 	}
-	n := 0
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '\n' {
-			n++
-		}
-	}
-	if n-1 > maxHeaders {
+	n := strings.Count(rest, "\n") - 1
+	if n > maxHeaders {
 		return h, false
 	}
 	vals := make([]string, n)
 	h.ContentLength = -1
 	for i := 0; rest != "\r\n"; i++ {
 		line, rest = cutLine(rest)
-		colon := indexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
-			return h, false // also obs-fold: a line starting with SP
-		}
-		v := trimOWS(line[colon+1:])
-		if !isValue(v) {
+		k, v, ok := parseField(line)
+		if !ok {
 			return h, false
-		}
-		k := line[:colon]
-		if !isCanonical(k) {
-			k = textproto.CanonicalMIMEHeaderKey(k)
 		}
 		switch k {
 		case "Transfer-Encoding", "Trailer", "Pragma":
 			return h, false // (Pragma: net/http may add Cache-Control)
 		case "Content-Length":
-			cl, err := strconv.ParseInt(v, 10, 64)
-			if h.ContentLength >= 0 || err != nil || cl < 0 || v[0] == '+' {
+			if h.ContentLength, ok = parseLength(v, h.ContentLength); !ok {
 				return h, false
 			}
-			h.ContentLength = cl
 		case "Connection":
 			if hasToken(v, "close") {
 				h.Close = true
 			}
 		}
-		vals[i] = v
-		if old, found := hdr[k]; found {
-			hdr[k] = append(old, v)
-		} else {
-			hdr[k] = vals[i : i+1 : i+1]
-		}
+		addField(hdr, vals, i, k, v)
 	}
 	if h.ContentLength < 0 {
 		return h, false // delimited by the connection's end: net/http's job
