@@ -43,9 +43,23 @@ func TestReplicaRestartOnSamePort(t *testing.T) {
 	}
 }
 
+// countingUpstream serves h and counts the connections made to it.
+func countingUpstream(t *testing.T, h http.HandlerFunc) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	conns = new(atomic.Int64)
+	up := httptest.NewUnstartedServer(h)
+	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	return strings.TrimPrefix(up.URL, "http://"), conns
+}
+
 func TestFastClientEdgeCases(t *testing.T) {
-	var conns atomic.Int64
-	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr, conns := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/nocontent":
 			w.WriteHeader(204)
@@ -63,16 +77,9 @@ func TestFastClientEdgeCases(t *testing.T) {
 			w.Header().Set("X-Len", r.Header.Get("Content-Length"))
 			w.Write([]byte(r.Method + ":" + string(b)))
 		}
-	}))
-	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	up.Start()
-	defer up.Close()
+	})
 	fp := newFake()
-	fp.addFunction(ns, "f", 1, strings.TrimPrefix(up.URL, "http://"))
+	fp.addFunction(ns, "f", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	u := srv.URL + "/function/f"
 
@@ -127,22 +134,14 @@ func TestPoolSweepsExpiredConnections(t *testing.T) {
 // go through on the same connection. A timed-out call's connection is not
 // reused.
 func TestPooledConnectionOutlivesCallDeadline(t *testing.T) {
-	var conns atomic.Int64
-	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr, conns := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(300 * time.Millisecond)
 		}
 		w.Write([]byte("ok"))
-	}))
-	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	up.Start()
-	defer up.Close()
+	})
 	fp := newFake()
-	fp.addFunction(ns, "f", 1, strings.TrimPrefix(up.URL, "http://"))
+	fp.addFunction(ns, "f", 1, addr)
 	fp.change(ns, "f", func(fn *fakeFn) { fn.timeout = 150 * time.Millisecond })
 	_, srv := newTestGateway(t, fp, nil)
 	expect(t, call(t, "GET", srv.URL+"/function/f", "", false), 200, "ok")
