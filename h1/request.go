@@ -34,8 +34,10 @@ type head struct {
 
 // peekHead waits until br holds a whole request head and parses it without
 // consuming anything. It returns errFallback for anything outside the
-// strict subset below, and the read error if the connection failed.
-func peekHead(br *bufio.Reader, fast func(string) bool) (*head, error) {
+// strict subset below, and the read error if the connection failed. wait,
+// if not nil, is called once before it first has to wait for more bytes
+// (a head that came whole, the usual case, does not wait).
+func peekHead(br *bufio.Reader, fast func(string) bool, wait func()) (*head, error) {
 	for {
 		buf, _ := br.Peek(br.Buffered())
 		if end := headEnd(buf); end > 0 {
@@ -46,6 +48,10 @@ func peekHead(br *bufio.Reader, fast func(string) bool) (*head, error) {
 		if br.Buffered() >= maxHeaderBytes || br.Buffered() == br.Size() {
 			return nil, errFallback
 		}
+		if wait != nil {
+			wait()
+			wait = nil
+		}
 		if _, err := br.Peek(br.Buffered() + 1); err != nil {
 			if br.Buffered() > 0 && !isTimeout(err) {
 				return nil, errFallback // let net/http answer a cut head
@@ -53,12 +59,6 @@ func peekHead(br *bufio.Reader, fast func(string) bool) (*head, error) {
 			return nil, err
 		}
 	}
-}
-
-// headBuffered reports whether br already holds a whole request head.
-func headBuffered(br *bufio.Reader) bool {
-	buf, _ := br.Peek(br.Buffered())
-	return headEnd(buf) != 0
 }
 
 // headEnd returns the length of the head ending in CRLF CRLF, 0 if more

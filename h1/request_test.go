@@ -19,7 +19,7 @@ import (
 func agree(t *testing.T, raw []byte) (accepted bool) {
 	t.Helper()
 	br := bufio.NewReaderSize(bytes.NewReader(raw), maxHeaderBytes)
-	h, err := peekHead(br, nil)
+	h, err := peekHead(br, nil, nil)
 	if err != nil {
 		return false
 	}
@@ -105,7 +105,7 @@ func TestParseAgreesWithNetHTTP(t *testing.T) {
 func TestLargeHeadFallsBack(t *testing.T) {
 	raw := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", maxHeaderBytes) + "\r\n\r\n"
 	br := bufio.NewReaderSize(strings.NewReader(raw), maxHeaderBytes)
-	if _, err := peekHead(br, nil); err != errFallback {
+	if _, err := peekHead(br, nil, nil); err != errFallback {
 		t.Fatalf("a head over %d bytes: %v, want fallback", maxHeaderBytes, err)
 	}
 	if br.Buffered() != maxHeaderBytes {

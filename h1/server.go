@@ -229,12 +229,7 @@ func (c *conn) serve() {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // closed by Shutdown
 		}
-		if srv.ReadHeaderTimeout > 0 && !headBuffered(c.br) {
-			// (A head that came whole in one read, the usual case, needs
-			// no deadline: each change of one is a runtime timer update.)
-			c.setDeadline(time.Now().Add(srv.ReadHeaderTimeout))
-		}
-		h, err := peekHead(c.br, c.s.Fast)
+		h, err := peekHead(c.br, c.s.Fast, c.headWait)
 		if err == errFallback {
 			handed = c.handOver()
 			return
@@ -291,6 +286,14 @@ func (c *conn) serveOne(h *head) bool {
 // connection takes thousands of requests per IdleTimeout), a head that
 // came whole needs none, and no deadline is cleared unless something is
 // about to wait on the socket during a call (clearDeadline).
+
+// headWait bounds the wait for the rest of a request head that did not
+// come whole (ReadHeaderTimeout).
+func (c *conn) headWait() {
+	if t := c.s.HTTP.ReadHeaderTimeout; t > 0 {
+		c.setDeadline(time.Now().Add(t))
+	}
+}
 
 // idleDeadline bounds the wait for the next request by about d.
 func (c *conn) idleDeadline(d time.Duration) {
