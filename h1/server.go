@@ -162,7 +162,7 @@ type conn struct {
 	// dl is the read deadline last set (zero: none). It is owned by the
 	// goroutine reading the connection at the time: the loop, a body
 	// reader or the watcher, one after another.
-	dl time.Time
+	dl     time.Time
 	src    source
 	br     *bufio.Reader
 	bw     *bufio.Writer
