@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/evproxy"
 	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/h1"
 	"github.com/ferryfaas/ferry/procs"
@@ -151,6 +152,12 @@ func runServe(parent context.Context, f serveFlags) error {
 	errc := make(chan error, 1)
 	// Function calls take h1's lean loop; everything else net/http.
 	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation}
+	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
+		// Plain function calls are proxied by one epoll loop (package
+		// evproxy); it hands everything else to h1.
+		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn,
+			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, MaxBody: 64 << 10, Log: log}
+	}
 	go func() { errc <- front.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 

@@ -60,13 +60,13 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		obs.Started(t.fn)
 		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
 	}
-	g.invoke(w, r, &t, route, start, &code)
+	g.invoke(w, r, &t, route, start, &code, "")
 }
 
 // invoke sends the call to a ready replica, waiting for one if needed,
 // and stores the status answered in *code (also when the response is
-// aborted half-way).
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int) {
+// aborted half-way). failed is a replica that already failed this call.
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int, failed string) {
 	timeout := route.Timeout
 	if timeout <= 0 {
 		timeout = g.cfg.DefaultTimeout
@@ -92,8 +92,11 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 		defer cancel()
 	}
 	callID := g.prepareHeaders(r, start)
-	var tried [maxAttempts]string
+	var tried [maxAttempts + 1]string
 	skip := tried[:0]
+	if failed != "" {
+		skip = append(skip, failed) // the event loop's attempt
+	}
 	woke := false
 	var last provider.Endpoint
 	var lastErr error

@@ -22,8 +22,13 @@ type target struct {
 // moving the split. No regexp and, for the usual "name.ns" form, no
 // allocation: this runs on every invocation.
 func parseInvokePath(u *url.URL, prefix, defNS, nsSuffix string) (target, error) {
+	return parseEscapedPath(u.EscapedPath(), prefix, defNS, nsSuffix)
+}
+
+// parseEscapedPath is parseInvokePath on the path as the request line
+// gave it.
+func parseEscapedPath(p, prefix, defNS, nsSuffix string) (target, error) {
 	var t target
-	p := u.EscapedPath()
 	if !strings.HasPrefix(p, prefix) {
 		return t, api.Errorf(http.StatusNotFound, "path %q is not under %s", short(p), prefix)
 	}

@@ -15,7 +15,10 @@ import (
 // Limits of the lean loop; a request beyond them goes to net/http, which
 // applies its own.
 const (
-	maxHeaderBytes = 4 << 10 // the whole head must fit one read buffer
+	// MaxHeadBytes is the largest head the loop takes: the whole head must
+	// fit one read buffer.
+	MaxHeadBytes   = 4 << 10
+	maxHeaderBytes = MaxHeadBytes
 	maxHeaders     = 64
 )
 
@@ -25,11 +28,8 @@ var errFallback = errors.New("h1: request left to net/http")
 
 // head is a parsed request head; its strings share one allocation.
 type head struct {
-	method, target, path, host string
-	header                     http.Header
-	contentLength              int64
-	close                      bool
-	size                       int // bytes of the head, final CRLF included
+	Head
+	header http.Header
 }
 
 // peekHead waits until br holds a whole request head and parses it without
@@ -81,74 +81,98 @@ func headEnd(b []byte) int {
 	return 0
 }
 
-// parseHead accepts only: METHOD SP origin-form SP HTTP/1.1, one Host,
+// Head is a request head scanned in place: its strings are views of the
+// scanned text.
+type Head struct {
+	Method, Target, Path, Host string
+	ContentLength              int64 // -1: none
+	Close                      bool
+	Size                       int // bytes of the head, final CRLF included
+}
+
+// ScanHead accepts only: METHOD SP origin-form SP HTTP/1.1, one Host,
 // token header names, values of visible characters, SP and HTAB, at most
-// one Content-Length of digits, and no Transfer-Encoding, Expect or
-// Upgrade. Everything else is net/http's to judge.
-func parseHead(b []byte, fast func(string) bool) (*head, error) {
-	s := string(b) // every string below is a slice of this one
+// one Content-Length of digits, and no Transfer-Encoding, Expect, Upgrade
+// or Pragma. Everything else is net/http's to judge. s is a whole head
+// (headEnd); field is called with each header but Host, its name
+// canonical. The event loop (package evproxy) scans with it too, so that a
+// request it hands back is one this loop takes.
+func ScanHead(s string, fast func(string) bool, field func(i int, k, v string)) (Head, bool) {
 	line, rest := cutLine(s)
 	sp1 := indexByte(line, ' ')
 	if sp1 <= 0 || !isToken(line[:sp1]) {
-		return nil, errFallback
+		return Head{}, false
 	}
-	h := &head{method: line[:sp1], size: len(b)}
+	h := Head{Method: line[:sp1], Size: len(s), ContentLength: -1}
 	line = line[sp1+1:]
 	sp2 := indexByte(line, ' ')
 	if sp2 <= 0 || line[sp2+1:] != "HTTP/1.1" {
-		return nil, errFallback
+		return Head{}, false
 	}
-	h.target = line[:sp2]
-	if h.target[0] != '/' || len(h.target) > 1 && h.target[1] == '/' || !isTarget(h.target) {
-		return nil, errFallback
+	h.Target = line[:sp2]
+	if h.Target[0] != '/' || len(h.Target) > 1 && h.Target[1] == '/' || !isTarget(h.Target) {
+		return Head{}, false
 	}
-	h.path = h.target
-	if q := indexByte(h.target, '?'); q >= 0 {
-		h.path = h.target[:q]
+	h.Path = h.Target
+	if q := indexByte(h.Target, '?'); q >= 0 {
+		h.Path = h.Target[:q]
 	}
-	if fast != nil && !fast(h.path) {
-		return nil, errFallback
+	if fast != nil && !fast(h.Path) {
+		return Head{}, false
 	}
-	n := strings.Count(rest, "\n") - 1
-	if n > maxHeaders {
-		return nil, errFallback
-	}
-	h.header = make(http.Header, n+4) // room for a proxy's X-Forwarded-* and call headers
-	vals := make([]string, n)
-	h.contentLength = -1
+	var ok bool
 	for i := 0; rest != "\r\n"; i++ {
+		if i >= maxHeaders {
+			return Head{}, false
+		}
 		line, rest = cutLine(rest)
-		k, v, ok := parseField(line)
-		if !ok {
-			return nil, errFallback
+		k, v, fok := parseField(line)
+		if !fok {
+			return Head{}, false
 		}
 		switch k {
 		case "Transfer-Encoding", "Expect", "Upgrade", "Pragma":
-			return nil, errFallback // (Pragma: net/http may add Cache-Control)
+			return Head{}, false // (Pragma: net/http may add Cache-Control)
 		case "Host":
-			if h.host != "" || !isHost(v) {
-				return nil, errFallback
+			if h.Host != "" || !isHost(v) {
+				return Head{}, false
 			}
-			h.host = v
+			h.Host = v
 			continue // net/http moves it to Request.Host
 		case "Content-Length":
-			if h.contentLength, ok = parseLength(v, h.contentLength); !ok {
-				return nil, errFallback
+			if h.ContentLength, ok = parseLength(v, h.ContentLength); !ok {
+				return Head{}, false
 			}
 		case "Connection":
 			if hasToken(v, "close") {
-				h.close = true
+				h.Close = true
 			}
 			if hasToken(v, "upgrade") {
-				return nil, errFallback
+				return Head{}, false
 			}
 		}
-		addField(h.header, vals, i, k, v)
+		field(i, k, v)
 	}
-	if h.host == "" {
+	if h.Host == "" {
+		return Head{}, false
+	}
+	return h, true
+}
+
+// parseHead is ScanHead building the request's header map.
+func parseHead(b []byte, fast func(string) bool) (*head, error) {
+	s := string(b) // every string below is a slice of this one
+	n := strings.Count(s, "\n") - 2
+	if n > maxHeaders {
 		return nil, errFallback
 	}
-	return h, nil
+	hdr := make(http.Header, n+4) // room for a proxy's X-Forwarded-* and call headers
+	vals := make([]string, max(n, 0))
+	h, ok := ScanHead(s, fast, func(i int, k, v string) { addField(hdr, vals, i, k, v) })
+	if !ok {
+		return nil, errFallback
+	}
+	return &head{Head: h, header: hdr}, nil
 }
 
 // parseField splits a header line into its canonical name and trimmed
@@ -196,23 +220,23 @@ func addField(hdr http.Header, vals []string, i int, k, v string) {
 // protocol), which costs one allocation where WithContext would add one.
 func (h *head) request(base *http.Request, body *bodyReader) (*http.Request, error) {
 	var u *url.URL
-	if plainPath(h.path) {
-		u = &url.URL{Path: h.path}
-		if len(h.path) < len(h.target) {
-			u.RawQuery = h.target[len(h.path)+1:]
+	if plainPath(h.Path) {
+		u = &url.URL{Path: h.Path}
+		if len(h.Path) < len(h.Target) {
+			u.RawQuery = h.Target[len(h.Path)+1:]
 		}
 	} else {
 		var err error
-		if u, err = url.ParseRequestURI(h.target); err != nil {
+		if u, err = url.ParseRequestURI(h.Target); err != nil {
 			return nil, errFallback
 		}
 	}
 	r := new(http.Request)
 	*r = *base
-	r.Method, r.URL, r.Header, r.Host, r.RequestURI, r.Close = h.method, u, h.header, h.host, h.target, h.close
+	r.Method, r.URL, r.Header, r.Host, r.RequestURI, r.Close = h.Method, u, h.header, h.Host, h.Target, h.Close
 	r.Body = http.NoBody
-	if h.contentLength > 0 {
-		r.ContentLength, r.Body = h.contentLength, body
+	if h.ContentLength > 0 {
+		r.ContentLength, r.Body = h.ContentLength, body
 	}
 	return r, nil
 }
@@ -367,3 +391,15 @@ func equalFold(a, b string) bool {
 	}
 	return true
 }
+
+// HasToken reports whether the comma-separated list v holds tok (case
+// insensitive), as in a Connection header.
+func HasToken(v, tok string) bool { return hasToken(v, tok) }
+
+// TrimOWS trims the optional white space (SP, HTAB) around a field value.
+func TrimOWS(s string) string { return trimOWS(s) }
+
+// PlainPath reports whether a request path is one net/url keeps as it is
+// (no escapes, no characters it would escape): its raw and decoded forms
+// are the same.
+func PlainPath(p string) bool { return plainPath(p) }

@@ -23,11 +23,11 @@ func agree(t *testing.T, raw []byte) (accepted bool) {
 	if err != nil {
 		return false
 	}
-	mine, err := h.request(baseRequest(context.Background(), "1.2.3.4:5"), &bodyReader{br: br, n: max(h.contentLength, 0)})
+	mine, err := h.request(baseRequest(context.Background(), "1.2.3.4:5"), &bodyReader{br: br, n: max(h.ContentLength, 0)})
 	if err != nil {
 		return false
 	}
-	br.Discard(h.size)
+	br.Discard(h.Size)
 	std, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
 		t.Fatalf("lean loop accepted what net/http rejects (%v):\n%q", err, raw)

@@ -284,6 +284,9 @@ func bodyAllowed(code int) bool {
 	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
+// Date is the Date header value now, formatted once per second.
+func Date() string { return date() }
+
 // date is the Date header value, formatted once per second.
 var dateCache atomic.Pointer[struct {
 	sec int64

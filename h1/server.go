@@ -44,6 +44,10 @@ type Server struct {
 	// Shorter calls are not watched: that read costs more than they do.
 	WatchAfter time.Duration
 	Log        *slog.Logger
+	// Loop, if set, is offered every accepted connection first (an event
+	// loop for the hot path, package evproxy); what it declines is served
+	// here, and it hands back connections with ServeConn.
+	Loop Loop
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -51,6 +55,14 @@ type Server struct {
 	conns    map[*conn]struct{}
 	shutting atomic.Bool
 	done     chan struct{}
+}
+
+// Loop takes connections off the accept loop.
+type Loop interface {
+	// Add takes nc over; false leaves it to the Server.
+	Add(nc net.Conn) bool
+	// Shutdown stops taking connections and waits for its calls to end.
+	Shutdown(ctx context.Context) error
 }
 
 // Serve accepts connections until Shutdown or a listener error.
@@ -85,21 +97,42 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		nc = rawio.Wrap(nc)
-		c := newConn(s, nc)
-		if !s.track(c, true) {
-			nc.Close()
+		if s.Loop != nil && s.Loop.Add(nc) {
 			continue
 		}
-		go c.serve()
+		s.serveConn(nc, nil, nil, false)
 	}
 }
 
-func (s *Server) track(c *conn, add bool) bool {
+// ServeConn serves a connection an event loop hands back, with buf the
+// bytes it had read from it. first, if not nil, serves the first request
+// instead of the handler (the loop began that call). It is taken also
+// while shutting down: its request is in flight.
+func (s *Server) ServeConn(nc net.Conn, buf []byte, first http.Handler) {
+	s.serveConn(nc, buf, first, true)
+}
+
+func (s *Server) serveConn(nc net.Conn, buf []byte, first http.Handler, always bool) {
+	nc = rawio.Wrap(nc)
+	c := newConn(s, nc)
+	c.src.prefix, c.first = buf, first
+	if len(buf) > 0 {
+		c.state.Store(stateActive) // a request is on its way: not idle
+	}
+	if !s.track(c, true, always) {
+		nc.Close()
+		c.release()
+		return
+	}
+	go c.serve()
+}
+
+// track adds or removes c; adding fails when shutting down unless force.
+func (s *Server) track(c *conn, add, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if add {
-		if s.shutting.Load() {
+		if s.shutting.Load() && !force {
 			return false
 		}
 		s.conns[c] = struct{}{}
@@ -121,10 +154,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	fbDone := make(chan error, 1)
 	go func() { fbDone <- s.HTTP.Shutdown(ctx) }()
+	// The loop's calls end first or come back here (ServeConn): wait for
+	// both.
+	loopDone := make(chan struct{})
+	go func() {
+		if s.Loop != nil {
+			s.Loop.Shutdown(ctx)
+		}
+		close(loopDone)
+	}()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if s.closeIdle() {
+		if s.closeIdle() && isClosed(loopDone) {
 			return <-fbDone
 		}
 		select {
@@ -133,6 +175,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -175,6 +226,7 @@ type conn struct {
 	hdr    http.Header
 	body   *bodyReader // of the request in the handler
 	base   *http.Request
+	first  http.Handler // serves the first request (ServeConn)
 }
 
 var (
@@ -212,7 +264,7 @@ func (c *conn) serve() {
 			b.close() // a proxy's writer may still read it: not from a pooled reader
 		}
 		c.cancel()
-		c.s.track(c, false)
+		c.s.track(c, false, false)
 		if !handed {
 			c.nc.Close()
 			c.release()
@@ -226,7 +278,7 @@ func (c *conn) serve() {
 		if _, err := c.br.Peek(1); err != nil {
 			return
 		}
-		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+		if !c.state.CompareAndSwap(stateIdle, stateActive) && c.state.Load() != stateActive {
 			return // closed by Shutdown
 		}
 		h, err := peekHead(c.br, c.s.Fast, c.headWait)
@@ -251,22 +303,26 @@ func (c *conn) serve() {
 func (c *conn) serveOne(h *head) bool {
 	// A deadline of the loop may still be set: the body's reader and the
 	// watcher clear it before they wait on the socket themselves.
-	body := &bodyReader{br: c.br, n: max(h.contentLength, 0), w: &c.watch, c: c}
+	body := &bodyReader{br: c.br, n: max(h.ContentLength, 0), w: &c.watch, c: c}
 	r, err := h.request(c.base, body)
 	if err != nil {
 		return false
 	}
-	c.br.Discard(h.size)
+	c.br.Discard(h.Size)
 	// The response and its header map are the connection's, reused: a
 	// handler may not keep them after it returns.
 	clear(c.hdr)
-	c.resp = response{bw: c.bw, head: h.method == http.MethodHead, header: c.hdr, close: h.close, held: c.resp.held[:0]}
+	c.resp = response{bw: c.bw, head: h.Method == http.MethodHead, header: c.hdr, close: h.Close, held: c.resp.held[:0]}
 	w := &c.resp
 	if body.n == 0 {
 		c.watch.arm()
 	}
 	c.body = body
-	c.s.HTTP.Handler.ServeHTTP(w, r)
+	handler := c.s.HTTP.Handler
+	if c.first != nil {
+		handler, c.first = c.first, nil
+	}
+	handler.ServeHTTP(w, r)
 	c.watch.disarm()
 	kept := body.finish() // from here no late reader touches c.br
 	c.body = nil
@@ -317,7 +373,7 @@ func (c *conn) clearDeadline() {
 
 // handOver gives the connection to net/http with the bytes already read.
 func (c *conn) handOver() bool {
-	c.s.track(c, false)
+	c.s.track(c, false, false)
 	return c.s.fb.push(&handedConn{Conn: c.nc, r: c.br})
 }
 

@@ -8,15 +8,23 @@ import (
 	"time"
 )
 
-// source is what the connection's reader reads: the socket, after a byte
-// the watcher may have read ahead (the start of a pipelined request).
+// source is what the connection's reader reads: the socket, after the
+// bytes an event loop read before handing the connection over (prefix),
+// and a byte the watcher may have read ahead (the start of a pipelined
+// request).
 type source struct {
 	nc      net.Conn
+	prefix  []byte
 	pending byte
 	has     bool
 }
 
 func (s *source) Read(p []byte) (int, error) {
+	if len(s.prefix) > 0 {
+		n := copy(p, s.prefix)
+		s.prefix = s.prefix[n:]
+		return n, nil
+	}
 	if s.has && len(p) > 0 {
 		p[0], s.has = s.pending, false
 		return 1, nil

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package evproxy
+
+import (
+	"context"
+	"net"
+)
+
+// Add takes nothing where there is no epoll: h1 serves every connection.
+func (s *Server) Add(nc net.Conn) bool { return false }
+
+// Shutdown has nothing to wait for.
+func (s *Server) Shutdown(ctx context.Context) error { return nil }

@@ -1,0 +1,44 @@
+package evproxy
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Server is the loop as the accept loop sees it (h1.Loop).
+type Server struct {
+	Planner Planner
+	// Fallback serves a connection the loop hands back, with the bytes it
+	// read from it; first, when not nil, serves the first request (a call
+	// the loop began: see Planner.Resume). h1.Server.ServeConn.
+	Fallback func(nc net.Conn, buf []byte, first http.Handler)
+	// IdleTimeout closes a connection waiting for its next request, and
+	// bounds each wait for more of a request; HeadTimeout bounds the wait
+	// for the rest of a request head.
+	IdleTimeout, HeadTimeout time.Duration
+	// MaxBody is the largest request body the loop takes (64 KiB if 0):
+	// it is held in memory so that a failed call can be sent again.
+	MaxBody int64
+	Log     *slog.Logger
+
+	once sync.Once
+	l    *loop // nil if the loop could not start
+}
+
+func (s *Server) defaults() {
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 120 * time.Second
+	}
+	if s.HeadTimeout <= 0 {
+		s.HeadTimeout = 10 * time.Second
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = 64 << 10
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryfaas/ferry/evproxy"
+	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/provider"
+)
+
+// The gateway plans the event loop's calls (package evproxy) with the
+// same route, balancer and metrics as its goroutine path.
+var _ evproxy.Planner = (*Gateway)(nil)
+
+// loopCall is the gateway's state of a call in the event loop.
+type loopCall struct {
+	t        target
+	route    provider.Route
+	addr     string
+	inflight *atomic.Int64
+	timeout  time.Duration
+}
+
+// Plan takes a call when the function has a ready replica at an IP
+// address and the request needs none of the goroutine path's slower
+// cases (escaped paths, bodies over the limit, waiting for a replica).
+func (g *Gateway) Plan(c *evproxy.Call) bool {
+	if !IsInvocation(c.Path) || !h1.PlainPath(c.Path) {
+		return false
+	}
+	t, err := parseEscapedPath(c.Path, "/function/", g.cfg.DefaultNamespace, g.nsSuffix)
+	if err != nil {
+		return false
+	}
+	if max := g.cfg.MaxInvokeBodyBytes; max > 0 && c.ContentLength > max {
+		return false
+	}
+	route, ok := g.cfg.Provider.Route(t.ns, t.name)
+	if !ok {
+		return false
+	}
+	ep, inflight, ok := g.lb.pick(route.Endpoints, nil)
+	if !ok {
+		return false
+	}
+	addr, err := netip.ParseAddrPort(ep.Address)
+	if err != nil {
+		return false // a host name: the goroutine path resolves it
+	}
+	timeout := route.Timeout
+	if timeout <= 0 {
+		timeout = g.cfg.DefaultTimeout
+	}
+	c.Addr, c.Deadline = addr, c.Start.Add(timeout)
+	c.URI = cleanSuffix(t.suffix)
+	if len(c.Target) > len(c.Path) {
+		c.URI += c.Target[len(c.Path):] // "?query"
+	}
+	if c.CallID == "" {
+		c.CallID = g.ids.next()
+	}
+	inflight.Add(1)
+	if obs := g.cfg.Observer; obs != nil {
+		obs.Started(t.fn)
+	}
+	c.Token = &loopCall{t: t, route: route, addr: ep.Address, inflight: inflight, timeout: timeout}
+	return true
+}
+
+// Done counts the call's end, as serveInvoke's deferred Finished does.
+func (g *Gateway) Done(c *evproxy.Call, status int) {
+	lc := c.Token.(*loopCall)
+	lc.inflight.Add(-1)
+	if obs := g.cfg.Observer; obs != nil {
+		obs.Finished(lc.t.fn, status, time.Since(c.Start))
+	}
+}
+
+// Resume finishes a call whose replica failed in the loop the way
+// serveInvoke would have after that attempt: another replica, waiting
+// for one if needed, with the same call ID, start and deadline.
+func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
+	lc := c.Token.(*loopCall)
+	lc.inflight.Add(-1)
+	start, callID := c.Start, c.CallID
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer g.recoverPanic(w, r)
+		var code int
+		if obs := g.cfg.Observer; obs != nil {
+			defer func() { obs.Finished(lc.t.fn, code, time.Since(start)) }()
+		}
+		r.Header["X-Call-Id"] = []string{callID}
+		g.invoke(w, r, &lc.t, lc.route, start, &code, lc.addr)
+	})
+}
+
+// Timeout is upstreamError's 504 text.
+func (g *Gateway) Timeout(c *evproxy.Call) string {
+	lc := c.Token.(*loopCall)
+	return fmt.Sprintf("function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", lc.t.fn, lc.timeout)
+}
+
+// BadUpstream is upstreamError's 502 text.
+func (g *Gateway) BadUpstream(c *evproxy.Call, err error) string {
+	lc := c.Token.(*loopCall)
+	g.log.Warn("gateway: replica failed", "function", lc.t.fn, "replica", lc.addr, "err", err)
+	return fmt.Sprintf("function %s: replica %s failed: %s", lc.t.fn, lc.addr, errorMessage(err))
+}
