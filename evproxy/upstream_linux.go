@@ -30,6 +30,7 @@ type upstream struct {
 	left     int64 // frameLength: body bytes to come
 	chunks   chunkScanner
 	got      bool // a byte of it arrived
+	answered bool // its head arrived (it may wait for sniffing bytes)
 	extra    bool // bytes beyond it: not reusable
 }
 
@@ -104,7 +105,7 @@ func (l *loop) put(u *upstream) {
 }
 
 func (u *upstream) reset() {
-	u.n, u.headDone, u.left, u.chunks, u.got, u.extra = 0, false, 0, chunkScanner{}, false, false
+	u.n, u.headDone, u.left, u.chunks, u.got, u.extra, u.answered = 0, false, 0, chunkScanner{}, false, false, false
 	u.pause(false)
 }
 
@@ -256,6 +257,7 @@ func (u *upstream) process() {
 			c.resume(errUnreachable)
 			return
 		}
+		u.answered, c.status = true, u.head.status
 		var sniff []byte
 		if sniffs(&u.head, c.ri.acceptEventStream) {
 			want := hn + int(min(u.head.length, 512))
@@ -320,7 +322,7 @@ func (u *upstream) consume(b []byte) (int, bool, error) {
 func (u *upstream) eof() {
 	c := u.c
 	switch {
-	case !c.sent:
+	case !u.answered:
 		c.resume(errClosed) // before any answer: retried elsewhere
 	case u.head.frame == frameEOF:
 		u.head.close = true

@@ -1,14 +1,21 @@
 package gateway
 
 import (
+	"cmp"
+	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/evproxy"
+	"github.com/ferryfaas/ferry/h1"
 )
 
 const (
@@ -16,8 +23,23 @@ const (
 	testPass = "s3cret-pass"
 )
 
-// newTestGateway serves a gateway over a fake provider on loopback.
-func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config)) (*Gateway, *httptest.Server) {
+// testFront is how newTestGateway serves the gateway: "loop" (as ferry
+// serve does: h1 with the event loop in front), "h1" (h1 alone: the
+// goroutine path) or "http" (net/http). scripts/test.sh runs this
+// package's tests with each.
+var testFront = cmp.Or(os.Getenv("FERRY_TEST_FRONT"), "loop")
+
+// testServer is the served gateway: its URL, and Close.
+type testServer struct {
+	URL   string
+	close func()
+}
+
+func (s *testServer) Close() { s.close() }
+
+// newTestGateway serves a gateway over a fake provider on loopback; tune
+// changes the gateway before it serves.
+func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
 	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -28,12 +50,44 @@ func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config)) (*Gatewa
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(g)
+	for _, f := range tune {
+		f(g)
+	}
+	srv := serveFront(t, g, testFront)
 	t.Cleanup(func() {
 		srv.Close()
 		g.Close()
 	})
 	return g, srv
+}
+
+// serveFront serves g on loopback the way front says (see testFront).
+func serveFront(t testing.TB, g *Gateway, front string) *testServer {
+	t.Helper()
+	if front == "http" {
+		s := httptest.NewServer(g)
+		return &testServer{URL: s.URL, close: s.Close}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+	f := &h1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log}
+	if front == "loop" {
+		f.Loop = &evproxy.Server{Planner: g, Fallback: f.ServeConn, Log: g.log}
+	} else if front != "h1" {
+		t.Fatalf("FERRY_TEST_FRONT=%q: use loop, h1 or http", front)
+	}
+	go f.Serve(ln)
+	var once sync.Once
+	return &testServer{URL: "http://" + ln.Addr().String(), close: func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			f.Shutdown(ctx)
+		})
+	}}
 }
 
 type result struct {

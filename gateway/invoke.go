@@ -60,13 +60,19 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		obs.Started(t.fn)
 		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
 	}
-	g.invoke(w, r, &t, route, start, &code, "")
+	g.invoke(w, r, &t, route, start, &code, nil)
+}
+
+// attempt is a replica that failed a call, and how.
+type attempt struct {
+	ep  provider.Endpoint
+	err error
 }
 
 // invoke sends the call to a ready replica, waiting for one if needed,
 // and stores the status answered in *code (also when the response is
-// aborted half-way). failed is a replica that already failed this call.
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int, failed string) {
+// aborted half-way). prior, if not nil, already failed this call.
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int, prior *attempt) {
 	timeout := route.Timeout
 	if timeout <= 0 {
 		timeout = g.cfg.DefaultTimeout
@@ -94,12 +100,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 	callID := g.prepareHeaders(r, start)
 	var tried [maxAttempts + 1]string
 	skip := tried[:0]
-	if failed != "" {
-		skip = append(skip, failed) // the event loop's attempt
-	}
 	woke := false
 	var last provider.Endpoint
 	var lastErr error
+	if prior != nil { // the event loop's attempt
+		skip = append(skip, prior.ep.Address)
+		last, lastErr = prior.ep, prior.err
+	}
 	for attempt := 1; ; attempt++ {
 		ep, inflight, err := g.ready(ctx, deadline, r, t, &route, skip, &woke, timeout)
 		if err == errAllTried {

@@ -197,8 +197,7 @@ func TestRetryWhenWatchdogLostItsFunction(t *testing.T) {
 func TestAllReplicasFailing502(t *testing.T) {
 	fp := newFake()
 	fp.addFunction(ns, "f", 1, closedAddr(t))
-	g, srv := newTestGateway(t, fp, nil)
-	g.retryWait = 50 * time.Millisecond
+	_, srv := newTestGateway(t, fp, nil, func(g *Gateway) { g.retryWait = 50 * time.Millisecond })
 	r := call(t, "GET", srv.URL+"/function/f", "", false)
 	expect(t, r, 502, "failed")
 	if r.header.Get("X-OpenFaaS-Internal") != "gateway" {

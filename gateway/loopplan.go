@@ -20,7 +20,7 @@ var _ evproxy.Planner = (*Gateway)(nil)
 type loopCall struct {
 	t        target
 	route    provider.Route
-	addr     string
+	ep       provider.Endpoint
 	inflight *atomic.Int64
 	timeout  time.Duration
 }
@@ -67,7 +67,7 @@ func (g *Gateway) Plan(c *evproxy.Call) bool {
 	if obs := g.cfg.Observer; obs != nil {
 		obs.Started(t.fn)
 	}
-	c.Token = &loopCall{t: t, route: route, addr: ep.Address, inflight: inflight, timeout: timeout}
+	c.Token = &loopCall{t: t, route: route, ep: ep, inflight: inflight, timeout: timeout}
 	return true
 }
 
@@ -94,7 +94,14 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 			defer func() { obs.Finished(lc.t.fn, code, time.Since(start)) }()
 		}
 		r.Header["X-Call-Id"] = []string{callID}
-		g.invoke(w, r, &lc.t, lc.route, start, &code, lc.addr)
+		// Re-read the route, as after any failed attempt: the provider may
+		// already know the replica is gone.
+		route := lc.route
+		if err := g.reroute(&lc.t, &route); err != nil {
+			code = g.fail(w, err)
+			return
+		}
+		g.invoke(w, r, &lc.t, route, start, &code, &attempt{lc.ep, failed})
 	})
 }
 
@@ -107,6 +114,6 @@ func (g *Gateway) Timeout(c *evproxy.Call) string {
 // BadUpstream is upstreamError's 502 text.
 func (g *Gateway) BadUpstream(c *evproxy.Call, err error) string {
 	lc := c.Token.(*loopCall)
-	g.log.Warn("gateway: replica failed", "function", lc.t.fn, "replica", lc.addr, "err", err)
-	return fmt.Sprintf("function %s: replica %s failed: %s", lc.t.fn, lc.addr, errorMessage(err))
+	g.log.Warn("gateway: replica failed", "function", lc.t.fn, "replica", lc.ep.Address, "err", err)
+	return fmt.Sprintf("function %s: replica %s failed: %s", lc.t.fn, lc.ep.Address, errorMessage(err))
 }

@@ -25,6 +25,17 @@ echo "== go test -race (unit + e2e)"
 status=0
 FERRY_COMPAT_REAL=1 go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
 grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|PASS$)' "$log/go-test.log" | grep -Ev '^\s+--- PASS' || true
+# The gateway's tests above run behind the event loop, as ferry serve runs;
+# run them on the goroutine path too (h1 alone, and net/http).
+for front in h1 http; do
+  if FERRY_TEST_FRONT=$front go test -race -count=1 ./gateway >"$log/gateway-$front.log" 2>&1; then
+    echo "ok   gateway tests with FERRY_TEST_FRONT=$front" | tee -a "$log/go-test.log"
+  else
+    status=1
+    tail -40 "$log/gateway-$front.log"
+    echo "FAIL gateway tests with FERRY_TEST_FRONT=$front" | tee -a "$log/go-test.log"
+  fi
+done
 if [ "$kube" = 1 ]; then
   echo "== Kubernetes e2e (waiting for the binaries)"
   if wait "$kube_build"; then
