@@ -24,7 +24,7 @@ import (
 // first segment "refused" routes to a closed port.
 type fakePlanner struct {
 	addr, refused netip.AddrPort
-	timeout       time.Duration
+	timeout       atomic.Int64 // a time.Duration
 	mu            sync.Mutex
 	done          []int
 	resumed       []error
@@ -41,7 +41,7 @@ func (p *fakePlanner) Plan(c *Call) bool {
 		c.Addr = p.refused
 	}
 	c.URI = strings.TrimPrefix(c.Target, "/function")
-	c.Deadline = c.Start.Add(p.timeout)
+	c.Deadline = c.Start.Add(time.Duration(p.timeout.Load()))
 	if c.CallID == "" {
 		c.CallID = "call-1"
 	}
@@ -118,7 +118,8 @@ func newRig(t *testing.T, up http.Handler, tune func(*Server)) *rig {
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	refused := netip.MustParseAddrPort(closed.Addr().String())
 	closed.Close()
-	r.planner = &fakePlanner{addr: netip.MustParseAddrPort(uln.Addr().String()), refused: refused, timeout: 5 * time.Second}
+	r.planner = &fakePlanner{addr: netip.MustParseAddrPort(uln.Addr().String()), refused: refused}
+	r.planner.timeout.Store(int64(5 * time.Second))
 	fb := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		fmt.Fprintf(w, "fallback %s %s", req.URL.Path, body)
@@ -392,7 +393,7 @@ func TestTimeoutAnswers504AndKeepsTheConnection(t *testing.T) {
 		io.WriteString(w, "quick")
 	}), nil)
 	defer close(release)
-	r.planner.timeout = 200 * time.Millisecond
+	r.planner.timeout.Store(int64(200 * time.Millisecond))
 	c, _ := net.Dial("tcp", r.addr)
 	defer c.Close()
 	br := bufio.NewReader(c)
