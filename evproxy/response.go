@@ -124,32 +124,43 @@ func scanOne(b []byte, h *respHead) (int, error) {
 	return end, nil
 }
 
-// add records one header line.
+// add records one header line. Names are matched by length first: most
+// of a response's headers are none of these.
 func (h *respHead) add(k, v string, keepAlive *bool) error {
-	switch {
-	case equalFold(k, "Content-Length"):
+	switch len(k) {
+	case 14: // Content-Length
+		if !equalFold(k, "Content-Length") {
+			break
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 || v[0] == '+' || h.length >= 0 && h.length != n {
 			return errors.New("bad Content-Length")
 		}
 		h.length = n
-	case equalFold(k, "Transfer-Encoding"):
+	case 17: // Transfer-Encoding
+		if !equalFold(k, "Transfer-Encoding") {
+			break
+		}
 		if !equalFold(v, "chunked") || h.frame == frameChunked {
 			return errors.New("unsupported Transfer-Encoding " + strconv.Quote(v))
 		}
 		h.frame = frameChunked
-	case equalFold(k, "Connection"):
-		h.close = h.close || hasToken(v, "close")
-		*keepAlive = *keepAlive || hasToken(v, "keep-alive")
-		h.conn = append(h.conn, field{"Connection", v})
-	case equalFold(k, "Date"):
-		h.hasDate = true
-	case equalFold(k, "Content-Type"):
-		h.hasType = true
-	case equalFold(k, "Content-Encoding"):
-		h.encoded = true
-	case equalFold(k, "X-Openfaas-Internal"):
-		h.unreachable = v == "watchdog"
+	case 10: // Connection
+		if equalFold(k, "Connection") {
+			h.close = h.close || hasToken(v, "close")
+			*keepAlive = *keepAlive || hasToken(v, "keep-alive")
+			h.conn = append(h.conn, field{"Connection", v})
+		}
+	case 4: // Date
+		h.hasDate = h.hasDate || equalFold(k, "Date")
+	case 12: // Content-Type
+		h.hasType = h.hasType || equalFold(k, "Content-Type")
+	case 16: // Content-Encoding
+		h.encoded = h.encoded || equalFold(k, "Content-Encoding")
+	case 19: // X-Openfaas-Internal
+		if equalFold(k, "X-Openfaas-Internal") {
+			h.unreachable = v == "watchdog"
+		}
 	}
 	h.fields = append(h.fields, field{k, v})
 	return nil
@@ -231,28 +242,6 @@ func cutLine(s string) (line, rest string) {
 	return line, rest
 }
 
-var tokenChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !tokenChars[s[i]] {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // isValue: no control characters but HTAB (obs-text passes, as net/http's
 // client lets it).
 func isValue(s string) bool {
@@ -260,18 +249,6 @@ func isValue(s string) bool {
 		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false
 		}
-	}
-	return true
-}
-
-func isCanonical(k string) bool {
-	upper := true
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return false
-		}
-		upper = c == '-'
 	}
 	return true
 }

@@ -13,6 +13,10 @@ var (
 	equalFold = strings.EqualFold
 	trimOWS   = h1.TrimOWS
 	hasToken  = h1.HasToken
+	// isToken: an RFC 9110 token; isCanonical: the form
+	// http.CanonicalHeaderKey returns.
+	isToken     = h1.IsToken
+	isCanonical = h1.IsCanonical
 )
 
 func bytesIndexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }

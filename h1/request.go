@@ -403,3 +403,10 @@ func TrimOWS(s string) string { return trimOWS(s) }
 // (no escapes, no characters it would escape): its raw and decoded forms
 // are the same.
 func PlainPath(p string) bool { return plainPath(p) }
+
+// IsToken reports whether s is an RFC 9110 token (a valid header name).
+func IsToken(s string) bool { return isToken(s) }
+
+// IsCanonical reports whether k is in the form CanonicalMIMEHeaderKey
+// returns.
+func IsCanonical(k string) bool { return isCanonical(k) }
