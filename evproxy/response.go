@@ -33,6 +33,8 @@ type respHead struct {
 	encoded bool // Content-Encoding is set (no type sniffing)
 	// unreachable is the watchdog's own 502: the function never answered.
 	unreachable bool
+	internal    int    // X-Openfaas-Internal values
+	lengthText  string // the Content-Length value as sent
 	fields      []field
 	conn        []field // the Connection headers
 }
@@ -78,6 +80,9 @@ func scanOne(b []byte, h *respHead) (int, error) {
 		}
 		return 0, nil
 	}
+	if end > maxRespHead {
+		return 0, errors.New("response head larger than 64 KiB")
+	}
 	s := unsafe.String(&b[0], end)
 	*h = respHead{fields: h.fields[:0], conn: h.conn[:0], length: -1}
 	line, rest := cutLine(s)
@@ -108,8 +113,21 @@ func scanOne(b []byte, h *respHead) (int, error) {
 			return 0, err
 		}
 	}
-	if http10 && !keepAlive {
-		h.close = true
+	if http10 {
+		// HTTP/1.0 has no Transfer-Encoding: net/http ignores it there.
+		h.close = h.close || !keepAlive
+		if h.frame == frameChunked {
+			h.frame = frameLength
+		}
+	}
+	if h.internal > 1 {
+		h.unreachable = false // only a single "watchdog" marks the watchdog's own 502
+	}
+	if len(h.conn) > 0 {
+		// Headers the Connection header names are dropped: they do not count.
+		h.hasDate = h.hasDate && !listed(h.conn, "Date")
+		h.hasType = h.hasType && !listed(h.conn, "Content-Type")
+		h.encoded = h.encoded && !listed(h.conn, "Content-Encoding")
 	}
 	switch {
 	case !bodyAllowed(code):
@@ -132,11 +150,17 @@ func (h *respHead) add(k, v string, keepAlive *bool) error {
 		if !equalFold(k, "Content-Length") {
 			break
 		}
+		if h.length >= 0 {
+			if v != h.lengthText { // (net/http allows only the same text again)
+				return errors.New("conflicting Content-Length headers")
+			}
+			break
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 || v[0] == '+' || h.length >= 0 && h.length != n {
+		if err != nil || v[0] < '0' || v[0] > '9' {
 			return errors.New("bad Content-Length")
 		}
-		h.length = n
+		h.length, h.lengthText = n, v
 	case 17: // Transfer-Encoding
 		if !equalFold(k, "Transfer-Encoding") {
 			break
@@ -159,11 +183,27 @@ func (h *respHead) add(k, v string, keepAlive *bool) error {
 		h.encoded = h.encoded || equalFold(k, "Content-Encoding")
 	case 19: // X-Openfaas-Internal
 		if equalFold(k, "X-Openfaas-Internal") {
+			h.internal++
 			h.unreachable = v == "watchdog"
+		}
+	case 7: // Trailer
+		if equalFold(k, "Trailer") && badTrailer(v) {
+			return errors.New("a Trailer names a framing header")
 		}
 	}
 	h.fields = append(h.fields, field{k, v})
 	return nil
+}
+
+// badTrailer: net/http refuses a response whose Trailer header names
+// Content-Length, Transfer-Encoding or Trailer.
+func badTrailer(v string) bool {
+	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Trailer"} {
+		if hasToken(v, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendResponseHead writes the caller's response head as the goroutine

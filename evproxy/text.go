@@ -10,7 +10,7 @@ import (
 var (
 	indexByte = strings.IndexByte
 	contains  = strings.Contains
-	equalFold = strings.EqualFold
+	equalFold = h1.EqualFold // ASCII only, as HTTP's names and tokens
 	trimOWS   = h1.TrimOWS
 	hasToken  = h1.HasToken
 	// isToken: an RFC 9110 token; isCanonical: the form

@@ -198,7 +198,7 @@ func parseField(line string) (k, v string, ok bool) {
 // already seen (have >= 0) or v is not one.
 func parseLength(v string, have int64) (int64, bool) {
 	cl, err := strconv.ParseInt(v, 10, 64)
-	if have >= 0 || err != nil || cl < 0 || v[0] == '+' {
+	if have >= 0 || err != nil || v[0] < '0' || v[0] > '9' { // (no sign: "-0" parses)
 		return have, false
 	}
 	return cl, true
@@ -410,3 +410,7 @@ func IsToken(s string) bool { return isToken(s) }
 // IsCanonical reports whether k is in the form CanonicalMIMEHeaderKey
 // returns.
 func IsCanonical(k string) bool { return isCanonical(k) }
+
+// EqualFold compares two strings ASCII case-insensitively (no Unicode
+// folding: "chun\u212aed" is not "chunked").
+func EqualFold(a, b string) bool { return equalFold(a, b) }
