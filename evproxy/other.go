@@ -12,3 +12,5 @@ func (s *Server) Add(nc net.Conn) bool { return false }
 
 // Shutdown has nothing to wait for.
 func (s *Server) Shutdown(ctx context.Context) error { return nil }
+
+type loop struct{}
