@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -45,7 +46,11 @@ On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
 
 The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
-needs them; GOMAXPROCS in the environment fixes the count instead.`,
+needs them; GOMAXPROCS in the environment fixes the count instead.
+
+Function calls are proxied by epoll event loops, one per CPU
+(FERRY_EVENT_LOOPS=N sets the count; FERRY_EVENT_LOOP=off serves every
+call with a goroutine per connection instead).`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   FERRY_ADMIN_PASSWORD=secret ferry serve`,
@@ -153,9 +158,10 @@ func runServe(parent context.Context, f serveFlags) error {
 	// Function calls take h1's lean loop; everything else net/http.
 	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation}
 	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
-		// Plain function calls are proxied by one epoll loop (package
-		// evproxy); it hands everything else to h1.
-		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn,
+		// Plain function calls are proxied by epoll loops (package
+		// evproxy); they hand everything else to h1.
+		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per CPU
+		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, MaxBody: 64 << 10, Log: log}
 	}
 	go func() { errc <- front.Serve(ln) }()

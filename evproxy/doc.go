@@ -1,6 +1,7 @@
-// Package evproxy is the gateway's event loop for function calls: one
-// thread waits on epoll for every caller and replica connection it holds,
-// and proxies plain HTTP/1.1 calls (a length-delimited body of at most
+// Package evproxy is the gateway's event loops for function calls: each
+// loop (one per CPU) is a goroutine that waits on one epoll fd for the
+// caller and replica connections it holds (callers are dealt to the loops
+// in turn), and proxies plain HTTP/1.1 calls (a length-delimited body of at most
 // MaxBody, any response framing, streams included) without a goroutine
 // per connection.
 //

@@ -89,31 +89,39 @@ func newLoop(s *Server) (*loop, error) {
 	return l, nil
 }
 
-func (s *Server) start() *loop {
+// start makes the loops once; nil if none could start.
+func (s *Server) start() []*loop {
 	s.once.Do(func() {
 		s.defaults()
-		l, err := newLoop(s)
-		if err != nil {
-			s.Log.Warn("evproxy: no event loop; calls take the goroutine path", "err", err)
-			return
+		for i := 0; i < s.Loops; i++ {
+			l, err := newLoop(s)
+			if err != nil {
+				s.Log.Warn("evproxy: an event loop could not start", "err", err)
+				break
+			}
+			s.loops = append(s.loops, l)
+			go l.run()
 		}
-		s.l = l
-		go l.run()
+		if len(s.loops) == 0 {
+			s.Log.Warn("evproxy: no event loop; calls take the goroutine path")
+		}
 	})
-	return s.l
+	return s.loops
 }
 
-// Add takes over an accepted TCP connection: the loop polls a duplicate
-// of its fd and the net.Conn is closed. False leaves nc to the caller.
+// Add takes over an accepted TCP connection: a loop (in turn) polls a
+// duplicate of its fd and the net.Conn is closed. False leaves nc to the
+// caller.
 func (s *Server) Add(nc net.Conn) bool {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return false
 	}
-	l := s.start()
-	if l == nil {
+	loops := s.start()
+	if len(loops) == 0 {
 		return false
 	}
+	l := loops[int(s.next.Add(1)%uint64(len(loops)))]
 	raw, err := tc.SyscallConn()
 	if err != nil {
 		return false
@@ -143,29 +151,30 @@ func (s *Server) Add(nc net.Conn) bool {
 }
 
 // Shutdown stops taking connections, closes idle ones, lets calls in
-// progress finish and waits for the loop to end; when ctx ends first,
+// progress finish and waits for the loops to end; when ctx ends first,
 // every connection is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(func() {}) // no loop starts after this
-	l := s.l
-	if l == nil {
-		return nil
-	}
-	l.mu.Lock()
-	l.stopping = true
-	l.mu.Unlock()
-	l.wake()
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
+	for _, l := range s.loops {
 		l.mu.Lock()
-		l.force = true
+		l.stopping = true
 		l.mu.Unlock()
 		l.wake()
-		<-l.done
-		return ctx.Err()
 	}
+	var err error
+	for _, l := range s.loops {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.force = true
+			l.mu.Unlock()
+			l.wake()
+			<-l.done
+			err = ctx.Err()
+		}
+	}
+	return err
 }
 
 func (l *loop) wake() {

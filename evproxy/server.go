@@ -4,7 +4,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,10 +24,15 @@ type Server struct {
 	// MaxBody is the largest request body the loop takes (64 KiB if 0):
 	// it is held in memory so that a failed call can be sent again.
 	MaxBody int64
-	Log     *slog.Logger
+	// Loops is how many event loops share the connections (each is one
+	// goroutine, so at most one core's worth of proxying): runtime.NumCPU()
+	// if 0.
+	Loops int
+	Log   *slog.Logger
 
-	once sync.Once
-	l    *loop // nil if the loop could not start
+	once  sync.Once
+	loops []*loop
+	next  atomic.Uint64 // the loop the next connection goes to
 }
 
 func (s *Server) defaults() {
@@ -37,6 +44,9 @@ func (s *Server) defaults() {
 	}
 	if s.MaxBody <= 0 {
 		s.MaxBody = 64 << 10
+	}
+	if s.Loops <= 0 {
+		s.Loops = runtime.NumCPU()
 	}
 	if s.Log == nil {
 		s.Log = slog.Default()
