@@ -48,7 +48,7 @@ DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides 
 The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
 needs them; GOMAXPROCS in the environment fixes the count instead.
 
-Function calls are proxied by epoll event loops, one per CPU
+Function calls are proxied by epoll event loops, one per two CPUs
 (FERRY_EVENT_LOOPS=N sets the count; FERRY_EVENT_LOOP=off serves every
 call with a goroutine per connection instead).`,
 		Example: `  ferry serve
@@ -160,7 +160,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
 		// Plain function calls are proxied by epoll loops (package
 		// evproxy); they hand everything else to h1.
-		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per CPU
+		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per two CPUs
 		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, MaxBody: 64 << 10, Log: log}
 	}

@@ -1,5 +1,5 @@
 // Package evproxy is the gateway's event loops for function calls: each
-// loop (one per CPU) is a goroutine that waits on one epoll fd for the
+// loop (one per two CPUs) is a goroutine that waits on one epoll fd for the
 // caller and replica connections it holds (callers are dealt to the loops
 // in turn), and proxies plain HTTP/1.1 calls (a length-delimited body of at most
 // MaxBody, any response framing, streams included) without a goroutine
