@@ -1,10 +1,7 @@
 package evproxy
 
 import (
-	"container/heap"
-	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -87,94 +84,6 @@ func newLoop(s *Server) (*loop, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// start makes the loops once; nil if none could start.
-func (s *Server) start() []*loop {
-	s.once.Do(func() {
-		s.defaults()
-		for i := 0; i < s.Loops; i++ {
-			l, err := newLoop(s)
-			if err != nil {
-				s.Log.Warn("evproxy: an event loop could not start", "err", err)
-				break
-			}
-			s.loops = append(s.loops, l)
-			go l.run()
-		}
-		if len(s.loops) == 0 {
-			s.Log.Warn("evproxy: no event loop; calls take the goroutine path")
-		}
-	})
-	return s.loops
-}
-
-// Add takes over an accepted TCP connection: a loop (in turn) polls a
-// duplicate of its fd and the net.Conn is closed. False leaves nc to the
-// caller.
-func (s *Server) Add(nc net.Conn) bool {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return false
-	}
-	loops := s.start()
-	if len(loops) == 0 {
-		return false
-	}
-	l := loops[int(s.next.Add(1)%uint64(len(loops)))]
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stopping {
-		return false
-	}
-	fd := -1
-	raw.Control(func(f uintptr) {
-		if r, _, e := syscall.Syscall(syscall.SYS_FCNTL, f, syscall.F_DUPFD_CLOEXEC, 0); e == 0 {
-			fd = int(r)
-		}
-	})
-	if fd < 0 {
-		return false
-	}
-	var remote string
-	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
-		remote = a.AddrPort().Addr().Unmap().String()
-	}
-	nc.Close() // the duplicate keeps the socket
-	l.adds = append(l.adds, added{fd, remote})
-	l.wake()
-	return true
-}
-
-// Shutdown stops taking connections, closes idle ones, lets calls in
-// progress finish and waits for the loops to end; when ctx ends first,
-// every connection is closed.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.once.Do(func() {}) // no loop starts after this
-	for _, l := range s.loops {
-		l.mu.Lock()
-		l.stopping = true
-		l.mu.Unlock()
-		l.wake()
-	}
-	var err error
-	for _, l := range s.loops {
-		select {
-		case <-l.done:
-		case <-ctx.Done():
-			l.mu.Lock()
-			l.force = true
-			l.mu.Unlock()
-			l.wake()
-			<-l.done
-			err = ctx.Err()
-		}
-	}
-	return err
 }
 
 func (l *loop) wake() {
@@ -404,55 +313,5 @@ func rawWrite(fd int, b []byte) (int, syscall.Errno) {
 		if e != syscall.EINTR {
 			return int(n), e
 		}
-	}
-}
-
-// timer is one deadline in the loop's heap (idx -1: not armed).
-type timer struct {
-	when time.Time
-	idx  int
-	fire func()
-}
-
-type timerHeap []*timer
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*timer)
-	t.idx = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.idx = -1
-	return t
-}
-
-func (l *loop) arm(t *timer, when time.Time) {
-	t.when = when
-	if t.idx >= 0 {
-		heap.Fix(&l.timers, t.idx)
-	} else {
-		heap.Push(&l.timers, t)
-	}
-}
-
-func (l *loop) disarm(t *timer) {
-	if t.idx >= 0 {
-		heap.Remove(&l.timers, t.idx)
-	}
-}
-
-func (l *loop) runTimers() {
-	for len(l.timers) > 0 && !l.timers[0].when.After(l.now) {
-		heap.Pop(&l.timers).(*timer).fire()
 	}
 }
