@@ -64,18 +64,24 @@ func (c *client) event(ev uint32) {
 	if ev&syscall.EPOLLOUT != 0 && !c.flush() {
 		return
 	}
-	if ev&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
-		c.readable()
+	if ev&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+		return
 	}
-}
-
-func (c *client) readable() {
 	if c.n == len(c.in) {
-		// Full during a call (pipelined bytes): stop reading until it ends;
-		// a hang-up is still reported.
+		// Full (pipelined bytes during a call): stop reading until it ends.
+		// A hang-up is still reported, and level-triggered it would be
+		// reported again at once, for ever: the caller is gone.
+		if ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			c.gone()
+			return
+		}
 		c.setEvents(c.events &^ syscall.EPOLLIN)
 		return
 	}
+	c.readable()
+}
+
+func (c *client) readable() {
 	n, e := rawRead(c.fd, c.in[c.n:])
 	switch {
 	case e == syscall.EAGAIN:

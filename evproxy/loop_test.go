@@ -4,6 +4,7 @@ package evproxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -11,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -568,4 +571,68 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 	if _, err := idle.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("idle connection after shutdown: %v, want EOF", err)
 	}
+}
+
+// cpuDuring is the process's CPU time (user and system) spent in f.
+func cpuDuring(f func()) time.Duration {
+	var a, b syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &a)
+	f()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &b)
+	return time.Duration(b.Utime.Nano()+b.Stime.Nano()-a.Utime.Nano()-a.Stime.Nano()) * time.Nanosecond
+}
+
+// TestNoSpinOnHangUps: level-triggered, a hang-up the loop cannot act on
+// yet would be reported again at once, for ever. Two such states: a
+// caller whose pipelined bytes filled the buffer during a call hangs up
+// (this test fails without the fix); a replica hangs up while the caller
+// is too slow to take its answer (the replica's fd leaves the epoll set
+// while paused). The second state cannot be forced from outside (the
+// kernel grows the loop's send buffer to megabytes, and a replica's FIN
+// waits behind what the loop has not read): its subtest only checks that
+// a paused answer goes on, and that a stalled caller costs no CPU.
+func TestNoSpinOnHangUps(t *testing.T) {
+	t.Run("caller", func(t *testing.T) {
+		release := make(chan struct{})
+		r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			select {
+			case <-release:
+			case <-req.Context().Done():
+			}
+		}), nil)
+		defer close(release)
+		c, _ := net.Dial("tcp", r.addr)
+		io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf)) // more than the buffer holds
+		c.(*net.TCPConn).CloseWrite()
+		if d := r.planner.waitDone(t, 1); d[0] != 499 {
+			t.Fatalf("Done(%d), want 499: the hang-up was not seen", d[0])
+		}
+		c.Close()
+		if used := cpuDuring(func() { time.Sleep(300 * time.Millisecond) }); used > 150*time.Millisecond {
+			t.Fatalf("%v of CPU in 300ms after the caller left: the loop spins", used)
+		}
+	})
+	t.Run("replica", func(t *testing.T) {
+		const size = 2 << 20
+		r := newRig(t, raw("HTTP/1.1 200 OK\r\nContent-Type: x/y\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n"+strings.Repeat("y", size), true), nil)
+		c, _ := net.Dial("tcp", r.addr)
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		io.WriteString(c, "GET /function/big HTTP/1.1\r\nHost: x\r\n\r\n")
+		// The caller does not read: the loop pauses the replica, which has
+		// written all it could and hung up.
+		if used := cpuDuring(func() { time.Sleep(400 * time.Millisecond) }); used > 200*time.Millisecond {
+			t.Fatalf("%v of CPU in 400ms with the caller not reading: the loop spins", used)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil || n != size {
+			t.Fatalf("read %d of %d bytes: %v", n, size, err)
+		}
+	})
 }

@@ -139,21 +139,29 @@ func (u *upstream) send(req []byte) {
 func (u *upstream) setEvents(ev uint32) {
 	if ev != u.events && u.fd >= 0 {
 		u.events = ev
-		u.l.modify(u.fd, ev)
+		if !u.paused {
+			u.l.modify(u.fd, ev)
+		}
 	}
 }
 
-// pause stops reading the replica while the caller's socket is full.
+// pause stops reading the replica while the caller's socket is full. The
+// fd leaves the epoll set meanwhile: a hang-up, which cannot be masked,
+// would otherwise be reported again and again until the caller reads.
 func (u *upstream) pause(on bool) {
 	if on == u.paused {
 		return
 	}
 	u.paused = on
-	if on {
-		u.setEvents(u.events &^ syscall.EPOLLIN)
-	} else {
-		u.setEvents(u.events | syscall.EPOLLIN)
+	if u.fd < 0 {
+		return
 	}
+	if on {
+		syscall.EpollCtl(u.l.ep, syscall.EPOLL_CTL_DEL, u.fd, nil)
+		return
+	}
+	ev := syscall.EpollEvent{Events: u.events, Fd: int32(u.fd), Pad: u.l.gens[u.fd]}
+	syscall.EpollCtl(u.l.ep, syscall.EPOLL_CTL_ADD, u.fd, &ev)
 }
 
 func (u *upstream) event(ev uint32) {
