@@ -10,17 +10,6 @@ import (
 // field is one request header, scanned in place (canonical name).
 type field struct{ k, v string }
 
-// isHopHeader: connection-level headers a proxy must not forward (RFC 9110
-// 7.6.1), plus Expect; the same list as the gateway's.
-func isHopHeader(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
-		return true
-	}
-	return false
-}
-
 // listed reports whether a Connection header in fs names k (those headers
 // are connection-level too).
 func listed(fs []field, k string) bool {

@@ -225,7 +225,7 @@ func appendResponseHead(dst []byte, h *respHead, callID string, sniff []byte, cl
 	for _, f := range h.fields {
 		k := f.k
 		if !isCanonical(k) {
-			k = canonical(k)
+			k = http.CanonicalHeaderKey(k)
 		}
 		switch {
 		case k == "Trailer": // passed through with the chunks' trailer section
@@ -292,5 +292,3 @@ func isValue(s string) bool {
 	}
 	return true
 }
-
-func canonical(k string) string { return http.CanonicalHeaderKey(k) }

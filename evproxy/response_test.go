@@ -312,25 +312,6 @@ func rspSplitHeads(s string) []rspRawHead {
 	return heads
 }
 
-func rspASCIIEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
 // rspFieldMap is the scanner's fields as an http.Header would hold them.
 func rspFieldMap(fs []field) http.Header {
 	m := http.Header{}

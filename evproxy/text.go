@@ -17,6 +17,7 @@ var (
 	// http.CanonicalHeaderKey returns.
 	isToken     = h1.IsToken
 	isCanonical = h1.IsCanonical
+	isHopHeader = h1.IsHopHeader
 )
 
 func bytesIndexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }

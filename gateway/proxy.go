@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryfaas/ferry/h1"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -36,17 +37,6 @@ func newTransport() *http.Transport {
 	}
 }
 
-// isHopHeader: connection-level headers a proxy must not forward
-// (RFC 9110 7.6.1), plus Expect, which the server already answered.
-func isHopHeader(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
-		return true
-	}
-	return false
-}
-
 // removeHopHeaders walks the map once (a call carries a handful of
 // headers; ten deletes by name cost more on every call).
 func removeHopHeaders(h http.Header) {
@@ -60,7 +50,7 @@ func removeHopHeaders(h http.Header) {
 		}
 	}
 	for k := range h {
-		if isHopHeader(k) {
+		if h1.IsHopHeader(k) {
 			delete(h, k)
 		}
 	}

@@ -414,3 +414,15 @@ func IsCanonical(k string) bool { return isCanonical(k) }
 // EqualFold compares two strings ASCII case-insensitively (no Unicode
 // folding: "chun\u212aed" is not "chunked").
 func EqualFold(a, b string) bool { return equalFold(a, b) }
+
+// IsHopHeader reports a connection-level header a proxy must not forward
+// (RFC 9110 7.6.1), plus Expect, which the server already answered. The
+// gateway's goroutine path and its event loops share this list.
+func IsHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
+		return true
+	}
+	return false
+}
