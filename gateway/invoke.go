@@ -269,10 +269,21 @@ func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, 
 	case r.Context().Err() != nil:
 		return errClientGone
 	case !time.Now().Before(deadline):
-		return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", t.fn, timeout)
+		return timedOut(t, timeout)
 	case body.stream != nil && body.stream.tooLarge.Load():
 		return tooLarge(g.cfg.MaxInvokeBodyBytes)
 	}
+	return g.replicaFailed(t, ep, err)
+}
+
+// timedOut is the 504 of a call past its deadline (both paths).
+func timedOut(t *target, timeout time.Duration) error {
+	return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", t.fn, timeout)
+}
+
+// replicaFailed logs and returns the 502 of a replica that failed a call
+// (both paths).
+func (g *Gateway) replicaFailed(t *target, ep provider.Endpoint, err error) error {
 	g.log.Warn("gateway: replica failed", "function", t.fn, "replica", ep.Address, "err", err)
 	return api.Errorf(http.StatusBadGateway, "function %s: replica %s failed: %s", t.fn, ep.Address, errorMessage(err))
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"sync/atomic"
@@ -105,15 +104,14 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 	})
 }
 
-// Timeout is upstreamError's 504 text.
+// Timeout is the goroutine path's 504 text.
 func (g *Gateway) Timeout(c *evproxy.Call) string {
 	lc := c.Token.(*loopCall)
-	return fmt.Sprintf("function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", lc.t.fn, lc.timeout)
+	return errorMessage(timedOut(&lc.t, lc.timeout))
 }
 
-// BadUpstream is upstreamError's 502 text.
+// BadUpstream is the goroutine path's 502 text.
 func (g *Gateway) BadUpstream(c *evproxy.Call, err error) string {
 	lc := c.Token.(*loopCall)
-	g.log.Warn("gateway: replica failed", "function", lc.t.fn, "replica", lc.ep.Address, "err", err)
-	return fmt.Sprintf("function %s: replica %s failed: %s", lc.t.fn, lc.ep.Address, errorMessage(err))
+	return errorMessage(g.replicaFailed(&lc.t, lc.ep, err))
 }
