@@ -18,10 +18,14 @@ type Call struct {
 	CallID string
 
 	// Set by Plan.
-	Addr     netip.AddrPort // the replica
-	URI      string         // the request target sent upstream
-	Deadline time.Time      // 504 after it
-	Token    any            // the Planner's own state
+	Addr netip.AddrPort // the replica (also its Host header)
+	// Unix, when set, is a Unix socket of the same replica ('@': an
+	// abstract name), dialled instead of Addr: a call's two hops to a
+	// replica on this machine then skip the TCP/IP stack.
+	Unix     string
+	URI      string    // the request target sent upstream
+	Deadline time.Time // 504 after it
+	Token    any       // the Planner's own state
 }
 
 // Planner decides what the loop does with calls. Its methods run on the

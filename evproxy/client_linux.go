@@ -137,7 +137,7 @@ func (c *client) next() {
 	c.l.arm(&c.tm, c.call.Deadline)
 	req := appendRequest(c.l.out[:0], &c.call, c.fields[:c.nf], &c.ri, c.remote, c.in[end:total])
 	c.l.out = req[:0]
-	u, err := c.l.get(c.call.Addr)
+	u, err := c.l.get(dest{c.call.Addr, c.call.Unix})
 	if err != nil {
 		c.resume(err)
 		return

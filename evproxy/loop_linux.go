@@ -2,7 +2,6 @@ package evproxy
 
 import (
 	"errors"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -40,7 +39,7 @@ type loop struct {
 	owners  []owner
 	gens    []int32 // registration generation by fd, against stale events
 	gen     int32
-	pool    map[netip.AddrPort][]*upstream
+	pool    map[dest][]*upstream
 	timers  timerHeap
 	sweep   timer
 	evs     []syscall.EpollEvent
@@ -65,7 +64,7 @@ func newLoop(s *Server) (*loop, error) {
 		syscall.Close(ep)
 		return nil, err
 	}
-	l := &loop{s: s, ep: ep, wakeR: p[0], wakeW: p[1], pool: map[netip.AddrPort][]*upstream{},
+	l := &loop{s: s, ep: ep, wakeR: p[0], wakeW: p[1], pool: map[dest][]*upstream{},
 		evs: make([]syscall.EpollEvent, 128), out: make([]byte, 0, 8<<10), done: make(chan struct{}), now: time.Now()}
 	l.sweep = timer{idx: -1, fire: l.sweepPool}
 	// The loop's goroutine waits for the epoll fd in the runtime's own

@@ -24,9 +24,12 @@ import (
 )
 
 // fakePlanner routes /function/{path} to one replica address; the path's
-// first segment "refused" routes to a closed port.
+// first segment "refused" routes to a closed port, "unix" to the
+// replica's Unix socket (its Addr kept for the Host header) and
+// "unixgone" to a Unix socket nobody listens on.
 type fakePlanner struct {
 	addr, refused netip.AddrPort
+	unix          string
 	timeout       atomic.Int64 // a time.Duration
 	mu            sync.Mutex
 	done          []int
@@ -40,8 +43,13 @@ func (p *fakePlanner) Plan(c *Call) bool {
 	}
 	p.plans.Add(1)
 	c.Addr = p.addr
-	if strings.HasPrefix(c.Path, "/function/refused") {
+	switch {
+	case strings.HasPrefix(c.Path, "/function/refused"):
 		c.Addr = p.refused
+	case strings.HasPrefix(c.Path, "/function/unixgone"):
+		c.Unix = p.unix + "-gone"
+	case strings.HasPrefix(c.Path, "/function/unix"):
+		c.Unix = p.unix
 	}
 	c.URI = strings.TrimPrefix(c.Target, "/function")
 	c.Deadline = c.Start.Add(time.Duration(p.timeout.Load()))

@@ -14,7 +14,7 @@ const upBuf = 16 << 10
 type upstream struct {
 	l          *loop
 	fd         int
-	addr       netip.AddrPort
+	addr       dest
 	c          *client
 	in         []byte
 	n          int
@@ -34,8 +34,14 @@ type upstream struct {
 	extra    bool // bytes beyond it: not reusable
 }
 
+// dest is where replica connections go, and the key of their pool.
+type dest struct {
+	addr netip.AddrPort
+	unix string // dialled instead of addr when set
+}
+
 // get pops the most recent idle connection to addr, or dials one.
-func (l *loop) get(addr netip.AddrPort) (*upstream, error) {
+func (l *loop) get(addr dest) (*upstream, error) {
 	list := l.pool[addr]
 	for len(list) > 0 {
 		u := list[len(list)-1]
@@ -53,20 +59,26 @@ func (l *loop) get(addr netip.AddrPort) (*upstream, error) {
 	return l.dial(addr)
 }
 
-func (l *loop) dial(addr netip.AddrPort) (*upstream, error) {
+func (l *loop) dial(addr dest) (*upstream, error) {
 	var sa syscall.Sockaddr
 	family := syscall.AF_INET
-	if a := addr.Addr().Unmap(); a.Is4() {
-		sa = &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: a.As4()}
-	} else {
+	switch a := addr.addr.Addr().Unmap(); {
+	case addr.unix != "":
+		// syscall maps a leading '@' to the abstract namespace
+		family, sa = syscall.AF_UNIX, &syscall.SockaddrUnix{Name: addr.unix}
+	case a.Is4():
+		sa = &syscall.SockaddrInet4{Port: int(addr.addr.Port()), Addr: a.As4()}
+	default:
 		family = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: a.As16()}
+		sa = &syscall.SockaddrInet6{Port: int(addr.addr.Port()), Addr: a.As16()}
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, &dialError{err}
 	}
-	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	if family != syscall.AF_UNIX {
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}
 	u := &upstream{l: l, fd: fd, addr: addr, in: make([]byte, upBuf)}
 	switch err := syscall.Connect(fd, sa); err {
 	case nil:

@@ -54,7 +54,7 @@ func (g *Gateway) Plan(c *evproxy.Call) bool {
 	if timeout <= 0 {
 		timeout = g.cfg.DefaultTimeout
 	}
-	c.Addr, c.Deadline = addr, c.Start.Add(timeout)
+	c.Addr, c.Unix, c.Deadline = addr, ep.Unix, c.Start.Add(timeout)
 	c.URI = cleanSuffix(t.suffix)
 	if len(c.Target) > len(c.Path) {
 		c.URI += c.Target[len(c.Path):] // "?query"

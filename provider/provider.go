@@ -101,4 +101,9 @@ type Endpoint struct {
 	// own /metrics; empty when Prometheus scrapes the replicas directly
 	// (Kubernetes pods' :8081) or they have none.
 	MetricsAddress string
+	// Unix is a Unix socket of the same watchdog ('@' first: a Linux
+	// abstract name) when the replica runs on the gateway's machine; the
+	// gateway's event loops call through it, skipping the TCP/IP stack,
+	// and fall back to Address when it cannot be dialled. Empty: none.
+	Unix string
 }

@@ -59,7 +59,11 @@ type Config struct {
 	StaticPath    string
 	BufferBody    bool // http mode: read the whole request body before proxying
 
-	ReadyFD     int    // FERRY_READY_FD, -1 = none
+	ReadyFD int // FERRY_READY_FD, -1 = none
+	// UnixSocket (FERRY_UNIX_SOCKET) is a Unix socket served besides the
+	// port, '@' first for an abstract name: Ferry's gateway on the same
+	// machine proxies calls through it, skipping the TCP/IP stack.
+	UnixSocket  string
 	SecretsBind string // FERRY_SECRETS_BIND
 	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
 	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
@@ -178,6 +182,7 @@ func ConfigFromEnv(environ []string) (Config, error) {
 			c.ReadyFD = -1
 		}
 	}
+	c.UnixSocket = env["FERRY_UNIX_SOCKET"]
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
 	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
 	c.TmpBind = env["FERRY_TMP_BIND"]

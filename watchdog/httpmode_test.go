@@ -2,8 +2,10 @@ package watchdog
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -223,4 +225,48 @@ func TestHTTPModeEarlyAnswer(t *testing.T) {
 			t.Fatalf("next call %d: %d %q", i, code, b)
 		}
 	}
+}
+
+// TestUnixSocket: with FERRY_UNIX_SOCKET the watchdog serves the same
+// function on that socket too (an abstract name here), and closes it when
+// it stops; a name already taken is a clear error at start.
+func TestUnixSocket(t *testing.T) {
+	name := fmt.Sprintf("@ferry-watchdog-test-%d", os.Getpid())
+	wd := start(t, httpModeConfig(t, "FERRY_UNIX_SOCKET="+name))
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", name)
+	}}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://fn/over/unix", "text/plain", strings.NewReader("via unix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "via unix" || resp.Header.Get("X-Echo-Path") != "/over/unix" {
+		t.Fatalf("over the Unix socket: %d %q path %q", resp.StatusCode, body, resp.Header.Get("X-Echo-Path"))
+	}
+
+	_, err = listenUnixTaken(name)
+	if err == nil || !strings.Contains(err.Error(), "FERRY_UNIX_SOCKET") {
+		t.Errorf("a second watchdog on the same name: err %v, want one naming FERRY_UNIX_SOCKET", err)
+	}
+	if err := wd.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("unix", name); err == nil {
+		c.Close()
+		t.Error("the Unix socket still accepts after the watchdog stopped")
+	}
+}
+
+// listenUnixTaken runs listen as a second watchdog with the same socket.
+func listenUnixTaken(name string) (net.Listener, error) {
+	ln, mln, uln, err := listen(Config{BindAddress: "127.0.0.1", MetricsPort: -1, UnixSocket: name})
+	for _, l := range []net.Listener{ln, mln, uln} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	return uln, err
 }

@@ -55,13 +55,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	w := &watchdog{cfg: cfg, log: logger}
 
-	ln, mln, err := listen(cfg)
+	ln, mln, uln, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	if mln != nil {
 		defer mln.Close()
+	}
+	if uln != nil {
+		defer uln.Close()
 	}
 
 	var fnExited <-chan struct{} // http mode: closed when the function exits
@@ -100,8 +103,11 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: cfg.ReadTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if uln != nil {
+		go func() { serveErr <- srv.Serve(uln) }()
+	}
 
 	if p, ok := w.fn.(*httpProxy); ok {
 		if fn, err = p.start(ctx); err != nil {
@@ -131,22 +137,31 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // listen opens the function and metrics listeners (unless given in cfg).
-func listen(cfg Config) (ln, mln net.Listener, err error) {
+func listen(cfg Config) (ln, mln, uln net.Listener, err error) {
 	ln, mln = cfg.Listener, cfg.MetricsListener
 	if ln == nil {
 		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 		if ln, err = net.Listen("tcp", addr); err != nil {
-			return nil, nil, fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
+			return nil, nil, nil, fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
 		}
 	}
 	if mln == nil && cfg.MetricsPort >= 0 {
 		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.MetricsPort))
 		if mln, err = net.Listen("tcp", addr); err != nil {
 			ln.Close()
-			return nil, nil, fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
+			return nil, nil, nil, fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
 		}
 	}
-	return ln, mln, nil
+	if cfg.UnixSocket != "" {
+		if uln, err = net.Listen("unix", cfg.UnixSocket); err != nil {
+			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
+			return nil, nil, nil, fmt.Errorf("listen on Unix socket %s: %w (unset FERRY_UNIX_SOCKET or give a free name)", cfg.UnixSocket, err)
+		}
+	}
+	return ln, mln, uln, nil
 }
 
 // becomeReady marks the watchdog healthy, writes the lock file and signals

@@ -137,10 +137,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		now:      time.Now,
 	}
 	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
+	sum := sha256.Sum256([]byte(cfg.DataDir))
+	p.dirID = hex.EncodeToString(sum[:6])
 	if p.isolate {
 		p.cg = detectCgroups()
-		sum := sha256.Sum256([]byte(cfg.DataDir))
-		p.cg.base = "ferry/" + hex.EncodeToString(sum[:6])
+		p.cg.base = "ferry/" + p.dirID
 	} else {
 		p.noIsolation = "ferry is not running as root on Linux"
 		if cfg.NoIsolation {

@@ -162,7 +162,7 @@ func (f *function) publishLocked() {
 	var eps []provider.Endpoint
 	for _, s := range f.slots {
 		if s.ready && !s.stopping {
-			eps = append(eps, provider.Endpoint{Address: s.addr, Instance: s.instance, MetricsAddress: s.maddr})
+			eps = append(eps, provider.Endpoint{Address: s.addr, Instance: s.instance, MetricsAddress: s.maddr, Unix: s.unix})
 		}
 	}
 	slices.SortFunc(eps, func(a, b provider.Endpoint) int {
@@ -208,13 +208,13 @@ func (f *function) shutdown() {
 
 // Events from slot supervisors.
 
-func (f *function) slotReady(s *slot, addr, maddr string) {
+func (f *function) slotReady(s *slot, addr, maddr, unix string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s.stopping {
 		return
 	}
-	s.ready, s.addr, s.maddr = true, addr, maddr
+	s.ready, s.addr, s.maddr, s.unix = true, addr, maddr, unix
 	f.crash = ""
 	f.reconcileLocked()
 }

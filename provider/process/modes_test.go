@@ -4,6 +4,9 @@ package process
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,4 +172,50 @@ func TestCloseKillsStragglers(t *testing.T) {
 		t.Fatalf("replica %d still alive after Close", pid)
 	}
 	e.p = nil
+}
+
+// Every replica also serves on a Unix socket of its own (an abstract
+// name), given in its endpoint for the gateway's event loops; a replica
+// restarted on another port gets another name, and the old one is gone.
+func TestReplicasServeUnixSockets(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "ux", EnvProcess: "cat",
+		Labels: map[string]string{"com.openfaas.scale.min": "2"}})
+	r := e.waitReady("ux", 2)
+	viaUnix := func(name, body string) (string, error) {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", name)
+			}}}
+		defer c.CloseIdleConnections()
+		res, err := c.Post("http://replica/", "text/plain", strings.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		return string(b), err
+	}
+	seen := map[string]bool{}
+	for _, ep := range r.Endpoints {
+		if !strings.HasPrefix(ep.Unix, "@ferry/") || seen[ep.Unix] {
+			t.Fatalf("%s: Unix socket %q, want a distinct @ferry/ name", ep.Instance, ep.Unix)
+		}
+		seen[ep.Unix] = true
+		if out, err := viaUnix(ep.Unix, "over "+ep.Instance); err != nil || out != "over "+ep.Instance {
+			t.Fatalf("%s over %s: %q, %v", ep.Instance, ep.Unix, out, err)
+		}
+	}
+	old := r.Endpoints[0]
+	syscall.Kill(e.p.pids(ns, "ux")[old.Instance], syscall.SIGKILL)
+	e.waitRoute("ux", 10*time.Second, old.Instance+" gone", func(r provider.Route) bool { return len(r.Endpoints) < 2 })
+	r = e.waitReady("ux", 2)
+	for _, ep := range r.Endpoints {
+		if ep.Instance == old.Instance && ep.Unix == old.Unix {
+			t.Errorf("restarted %s kept the Unix socket %s", ep.Instance, ep.Unix)
+		}
+	}
+	if _, err := viaUnix(old.Unix, "x"); err == nil {
+		t.Errorf("the killed replica's socket %s still answers", old.Unix)
+	}
 }

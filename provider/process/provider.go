@@ -28,6 +28,9 @@ type Provider struct {
 	// noIsolation says why isolate is false.
 	noIsolation string
 	cg          *cgroupMgr
+	// dirID tells this server's cgroups and sockets from another's on the
+	// same machine (a hash of the data dir).
+	dirID string
 
 	// opMu serialises API writes (check-then-act on the store); the hot
 	// path (Route) never takes it.

@@ -30,6 +30,7 @@ type slot struct {
 	ready    bool
 	addr     string
 	maddr    string // watchdog metrics server
+	unix     string // the watchdog's Unix socket, "" when none
 	pid      int
 
 	tail tailLines // last output lines, for crash messages
@@ -90,6 +91,10 @@ func (s *slot) once() runResult {
 		return runResult{msg: err.Error()}
 	}
 	env := append(slices.Clip(spec.env), "port="+itoa(port), "metrics_port="+itoa(mport))
+	unix := p.unixSocket(port)
+	if unix != "" {
+		env = append(env, "FERRY_UNIX_SOCKET="+unix)
+	}
 	if spec.httpPort {
 		up, err := freePort()
 		if err != nil {
@@ -167,7 +172,7 @@ func (s *slot) once() runResult {
 			readyAt = time.Now()
 			kids = descendants(pid)
 			p.log.Debug("replica ready", "function", f.name, "namespace", f.ns, "instance", s.instance, "pid", pid, "after", readyAt.Sub(started))
-			f.slotReady(s, "127.0.0.1:"+itoa(port), "127.0.0.1:"+itoa(mport))
+			f.slotReady(s, "127.0.0.1:"+itoa(port), "127.0.0.1:"+itoa(mport), unix)
 		case <-startT.C:
 			if readyAt.IsZero() {
 				s.tail.add(fmt.Sprintf("ferry: not ready after %s; killing it", p.cfg.StartTimeout))
