@@ -10,24 +10,32 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// NginxHop starts Debian's nginx, when installed, as a keep-alive reverse
-// proxy in front of upstream (host:port): a reference for what one proxy
+// Ref is a reference proxy measured in the same rounds as the gateway.
+type Ref struct{ Name, URL string }
+
+// NginxHops starts Debian's nginx, when installed, as keep-alive reverse
+// proxies in front of upstream (host:port): references for what one proxy
 // hop written in C costs on this machine, to set beside the gateway's.
-// One worker, no logs, no buffering, as lean as nginx goes. ok is false
-// when nginx is missing; stop ends it.
-func NginxHop(ctx context.Context, upstream string) (url string, stop func(), ok bool, err error) {
+// One worker, no logs, no buffering, as lean as nginx goes. Two servers:
+// a plain hop, and one doing the gateway's header work of the contract
+// (X-Call-Id, X-Start-Time, X-Forwarded-For and X-Forwarded-Host sent
+// upstream, X-Call-Id answered), which the replica then parses too. ok is
+// false when nginx is missing; stop ends it.
+func NginxHops(ctx context.Context, upstream string) (refs []Ref, stop func(), ok bool, err error) {
 	bin, lerr := exec.LookPath("nginx")
 	if lerr != nil {
-		return "", nil, false, nil
+		return nil, nil, false, nil
 	}
 	dir, err := os.MkdirTemp("", "ferry-nginx-")
 	if err != nil {
-		return "", nil, true, err
+		return nil, nil, true, err
 	}
-	addr, err := harness.FreeAddr()
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, true, err
+	var addrs [2]string
+	for i := range addrs {
+		if addrs[i], err = harness.FreeAddr(); err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, true, err
+		}
 	}
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
@@ -43,33 +51,50 @@ http {
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
   upstream fn { server %[2]s; keepalive 64; }
+  proxy_http_version 1.1;
+  proxy_buffering off;
   server {
     listen %[3]s;
     location / {
       proxy_pass http://fn;
-      proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_buffering off;
+    }
+  }
+  server {
+    listen %[4]s;
+    location / {
+      proxy_pass http://fn;
+      proxy_set_header Connection "";
+      proxy_set_header X-Call-Id $request_id;
+      proxy_set_header X-Start-Time $msec;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Host $http_host;
+      add_header X-Call-Id $request_id;
     }
   }
 }
-`, dir, upstream, addr)
+`, dir, upstream, addrs[0], addrs[1])
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, true, err
+		return nil, nil, true, err
 	}
 	kill, err := StartProc(bin, []string{"-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")})
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, true, err
+		return nil, nil, true, err
 	}
 	stop = func() { kill(); os.RemoveAll(dir) }
-	url = "http://" + addr + "/"
-	if err := WaitHTTP(ctx, url); err != nil {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		stop()
-		return "", nil, true, fmt.Errorf("nginx: %v: %s", err, b)
+	refs = []Ref{
+		{"nginx (1 worker), plain proxy", "http://" + addrs[0] + "/"},
+		{"nginx (1 worker) adding the contract's headers, as the gateway does", "http://" + addrs[1] + "/"},
 	}
-	return url, stop, true, nil
+	for _, r := range refs {
+		if err := WaitHTTP(ctx, r.URL); err != nil {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			stop()
+			return nil, nil, true, fmt.Errorf("nginx: %v: %s", err, b)
+		}
+	}
+	return refs, stop, true, nil
 }
