@@ -1,7 +1,9 @@
 // Package process is Ferry's provider for one machine without containers:
 // every replica of a function is a supervised OS process group running the
 // watchdog (cmd/watchdog) on a loopback port, with the function's code in a
-// per-function working dir. State lives in the store so that a restart of
+// per-function working dir. On Linux the watchdog also serves an abstract
+// Unix socket named in the replica's endpoint: the gateway's event loops
+// call through it, which skips the TCP/IP stack on both sides. State lives in the store so that a restart of
 // `ferry serve` brings every function back with its replica count.
 //
 // When running as root on Linux, each function gets its own unprivileged
