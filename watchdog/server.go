@@ -176,7 +176,13 @@ func (w *watchdog) becomeReady() {
 	if w.cfg.ReadyFD >= 0 {
 		f := os.NewFile(uintptr(w.cfg.ReadyFD), "ferry-ready-fd")
 		if f != nil {
-			if _, err := f.Write([]byte("ready\n")); err != nil {
+			// "ready unix=NAME" tells a supervisor that asked for a Unix
+			// socket that this watchdog serves it (an older one would not).
+			line := "ready\n"
+			if w.cfg.UnixSocket != "" {
+				line = "ready unix=" + w.cfg.UnixSocket + "\n"
+			}
+			if _, err := f.Write([]byte(line)); err != nil {
 				w.log.Printf("cannot signal readiness on FERRY_READY_FD=%d: %v", w.cfg.ReadyFD, err)
 			}
 			f.Close()

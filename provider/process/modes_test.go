@@ -219,3 +219,53 @@ func TestReplicasServeUnixSockets(t *testing.T) {
 		t.Errorf("the killed replica's socket %s still answers", old.Unix)
 	}
 }
+
+// A watchdog that does not confirm the socket ("ready" alone, as before
+// FERRY_UNIX_SOCKET existed) is advertised without one: the gateway then
+// calls it over TCP only.
+func TestUnconfirmedUnixSocketNotAdvertised(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Watchdog = []string{"sh", "-c", "unset FERRY_UNIX_SOCKET; exec " + watchdogBin}
+	})
+	e.deploy(api.FunctionDeployment{Service: "oldwd", EnvProcess: "cat"})
+	ep := e.waitReady("oldwd", 1).Endpoints[0]
+	if ep.Unix != "" {
+		t.Fatalf("endpoint advertises Unix socket %q its watchdog never confirmed", ep.Unix)
+	}
+	if code, body := invoke(t, ep, "tcp only"); code != 200 || body != "tcp only" {
+		t.Fatalf("over TCP: %d %q", code, body)
+	}
+}
+
+func TestWaitReadyLine(t *testing.T) {
+	for _, c := range []struct {
+		line, unix string
+		sent, want bool
+	}{
+		{"ready\n", "", true, false},
+		{"ready\n", "@ferry/a/1", true, false},
+		{"ready unix=@ferry/a/1\n", "@ferry/a/1", true, true},
+		{"ready unix=@ferry/a/2\n", "@ferry/a/1", true, false},
+		{"not yet\n", "@ferry/a/1", false, false},
+		{"", "", false, false},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString(c.line)
+		w.Close()
+		ready := make(chan bool, 1)
+		waitReady(r, c.unix, ready)
+		select {
+		case got := <-ready:
+			if !c.sent || got != c.want {
+				t.Errorf("%q with socket %q: sent %v, want sent=%v %v", c.line, c.unix, got, c.sent, c.want)
+			}
+		default:
+			if c.sent {
+				t.Errorf("%q with socket %q: nothing sent", c.line, c.unix)
+			}
+		}
+	}
+}

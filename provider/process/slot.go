@@ -150,8 +150,8 @@ func (s *slot) once() runResult {
 	capture.Add(2)
 	go s.capture(pipes[2], pid, &capture)
 	go s.capture(pipes[4], pid, &capture)
-	readyCh := make(chan struct{})
-	go waitReady(pipes[0], readyCh)
+	readyCh := make(chan bool, 1)
+	go waitReady(pipes[0], unix, readyCh)
 	exitCh := make(chan error, 1)
 	go func() { exitCh <- cmd.Wait() }()
 
@@ -166,8 +166,11 @@ func (s *slot) once() runResult {
 	}
 	for {
 		select {
-		case <-readyCh:
+		case served := <-readyCh:
 			readyCh = nil
+			if !served {
+				unix = ""
+			}
 			startT.Stop()
 			readyAt = time.Now()
 			kids = descendants(pid)
@@ -232,14 +235,17 @@ func (s *slot) capture(r *os.File, pid int, wg *sync.WaitGroup) {
 	}
 }
 
-// waitReady closes ready when the watchdog writes "ready\n" on its fd. It
+// waitReady waits for the watchdog's "ready" line on its FERRY_READY_FD
+// pipe and sends whether the watchdog also serves the Unix socket it was
+// given ("ready unix=NAME"; an older watchdog says "ready" only): a
+// replica is advertised with no socket its watchdog did not confirm. It
 // reads up to the newline, not to EOF: a child that inherited the fd may
 // keep the pipe open long after.
-func waitReady(r *os.File, ready chan<- struct{}) {
+func waitReady(r *os.File, unix string, ready chan<- bool) {
 	defer r.Close()
-	line, _ := bufio.NewReader(io.LimitReader(r, 64)).ReadString('\n')
-	if strings.TrimSpace(line) == "ready" {
-		close(ready)
+	line, _ := bufio.NewReader(io.LimitReader(r, 256)).ReadString('\n')
+	if word, served, _ := strings.Cut(strings.TrimSpace(line), " unix="); word == "ready" {
+		ready <- unix != "" && served == unix
 	}
 }
 
