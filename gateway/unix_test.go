@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+)
+
+// A replica with a Unix socket in its endpoint is called through it by the
+// event loops (its TCP address answers otherwise); the other fronts, and
+// the loop's fallback, use the TCP address.
+func TestInvokeUsesReplicaUnixSocket(t *testing.T) {
+	name := fmt.Sprintf("@ferry-gateway-test-%d", os.Getpid())
+	uln, err := net.Listen("unix", name)
+	if err != nil {
+		t.Skipf("no abstract Unix sockets here: %v", err)
+	}
+	usrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "unix "+r.Header.Get("X-Call-Id"))
+	})}
+	go usrv.Serve(uln)
+	t.Cleanup(func() { usrv.Close() })
+	tcp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "tcp "+r.Header.Get("X-Call-Id"))
+	}))
+	t.Cleanup(tcp.Close)
+
+	fp := newFake()
+	fp.addFunction("openfaas-fn", "ux", 1, tcp.Listener.Addr().String())
+	fp.change("openfaas-fn", "ux", func(fn *fakeFn) { fn.eps[0].Unix = name })
+	_, srv := newTestGateway(t, fp, nil)
+	want := "tcp"
+	if testFront == "loop" {
+		want = "unix"
+	}
+	res := call(t, "POST", srv.URL+"/function/ux", "x", false, "X-Call-Id", "c-1")
+	if res.code != 200 || res.body != want+" c-1" {
+		t.Fatalf("front %s: %d %q, want %q", testFront, res.code, res.body, want+" c-1")
+	}
+}
