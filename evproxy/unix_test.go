@@ -5,10 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestUnixUpstream: a call planned with a Unix socket reaches the replica
@@ -16,13 +17,8 @@ import (
 // the connection is pooled for the next call; a socket nobody listens on
 // is a failed replica, resumed like a refused TCP connection.
 func TestUnixUpstream(t *testing.T) {
-	name := fmt.Sprintf("@ferry-evproxy-test-%d", os.Getpid())
-	uln, err := net.Listen("unix", name)
-	if err != nil {
-		t.Skipf("no abstract Unix sockets here: %v", err)
-	}
 	var conns atomic.Int64
-	usrv := &http.Server{
+	name := harness.ServeUnix(t, &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			fmt.Fprintf(w, "unix %s %s %s", r.Host, r.URL.Path, body)
@@ -32,9 +28,7 @@ func TestUnixUpstream(t *testing.T) {
 				conns.Add(1)
 			}
 		},
-	}
-	go usrv.Serve(uln)
-	t.Cleanup(func() { usrv.Close() })
+	})
 
 	tcp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "tcp") })
 	// set before the loop starts: the race detector cannot see the

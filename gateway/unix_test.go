@@ -1,29 +1,21 @@
 package gateway
 
 import (
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // A replica with a Unix socket in its endpoint is called through it by the
 // event loops (its TCP address answers otherwise); the other fronts, and
 // the loop's fallback, use the TCP address.
 func TestInvokeUsesReplicaUnixSocket(t *testing.T) {
-	name := fmt.Sprintf("@ferry-gateway-test-%d", os.Getpid())
-	uln, err := net.Listen("unix", name)
-	if err != nil {
-		t.Skipf("no abstract Unix sockets here: %v", err)
-	}
-	usrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	name := harness.ServeUnix(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "unix "+r.Header.Get("X-Call-Id"))
-	})}
-	go usrv.Serve(uln)
-	t.Cleanup(func() { usrv.Close() })
+	})})
 	tcp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "tcp "+r.Header.Get("X-Call-Id"))
 	}))

@@ -2,7 +2,6 @@ package watchdog
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // httpModeConfig runs the test binary as the function's HTTP server.
@@ -233,9 +234,7 @@ func TestHTTPModeEarlyAnswer(t *testing.T) {
 func TestUnixSocket(t *testing.T) {
 	name := fmt.Sprintf("@ferry-watchdog-test-%d", os.Getpid())
 	wd := start(t, httpModeConfig(t, "FERRY_UNIX_SOCKET="+name))
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", name)
-	}}}
+	client := harness.UnixClient(name)
 	defer client.CloseIdleConnections()
 	resp, err := client.Post("http://fn/over/unix", "text/plain", strings.NewReader("via unix"))
 	if err != nil {

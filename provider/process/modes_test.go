@@ -5,8 +5,6 @@ package process
 import (
 	"context"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // mode=http without upstream_url: every replica gets its own upstream port
@@ -183,10 +182,8 @@ func TestReplicasServeUnixSockets(t *testing.T) {
 		Labels: map[string]string{"com.openfaas.scale.min": "2"}})
 	r := e.waitReady("ux", 2)
 	viaUnix := func(name, body string) (string, error) {
-		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "unix", name)
-			}}}
+		c := harness.UnixClient(name)
+		c.Timeout = 10 * time.Second
 		defer c.CloseIdleConnections()
 		res, err := c.Post("http://replica/", "text/plain", strings.NewReader(body))
 		if err != nil {
