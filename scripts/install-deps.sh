@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Ferry's tests need on a fresh Debian 12 machine (idempotent).
 # Nothing here is needed to *run* `ferry serve` on the embedded default.
+# With arguments, installs those Debian packages instead (scripts/bench.sh).
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 etcd-server
       prometheus prometheus-alertmanager nats-server wrk chromium python3 nodejs
       openssl procps psmisc python3-pip)
+(($#)) && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
