@@ -152,7 +152,9 @@ func (c *cgroup) pids() []int {
 	for _, d := range c.dirs {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil && !slices.Contains(out, n) {
+			// Never ferry itself: its spawner's thread is in a replica's
+			// group for the moment it forks the watchdog (cgjoin_linux.go).
+			if n, err := strconv.Atoi(f); err == nil && n != os.Getpid() && !slices.Contains(out, n) {
 				out = append(out, n)
 			}
 		}

@@ -2,6 +2,8 @@
 
 package process
 
+import "errors"
+
 func detectCgroups() *cgroupMgr {
 	return &cgroupMgr{reason: "cgroups exist on Linux only"}
 }
@@ -11,3 +13,7 @@ func (c *cgroup) killAll()                                                {}
 func (c *cgroup) remove()                                                 {}
 func (m *cgroupMgr) removeFunction(string)                                {}
 func (m *cgroupMgr) reapStale() int                                       { return 0 }
+
+func (m *cgroupMgr) enterThread([]string) (func() error, error) {
+	return nil, errors.New("cgroups exist on Linux only")
+}

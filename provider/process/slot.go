@@ -122,14 +122,7 @@ func (s *slot) once() runResult {
 			p.log.Warn("cannot create cgroup; replica runs without limits", "function", f.name, "err", err)
 		}
 	}
-	if cg != nil {
-		// The watchdog joins them itself before it starts anything, so every
-		// process of the replica is born inside. (Moving it from here raced
-		// with an http-mode function's start, and each cgroup.procs write
-		// waits for an RCU grace period under v1: cold-start time.)
-		cmd.Env = append(cmd.Env, "FERRY_CGROUPS="+strings.Join(cg.dirs, ":"))
-	}
-	err = startCmd(cmd)
+	err = startCmd(cmd, p.cg, cg, p.log)
 	pipes[1].Close()
 	pipes[3].Close()
 	pipes[5].Close()
