@@ -34,6 +34,7 @@
 //	FERRY_TMP_BIND        likewise: bind a private directory at /var/openfaas/tmp (TMPDIR)
 //	FERRY_UID, FERRY_GID  Linux, root: drop to this user before any function runs
 //	FERRY_CGROUPS         Linux, root: cgroup dirs (colon-separated) joined before anything starts
+//	                      (the process provider starts the watchdog inside them on cgroup v1)
 //	FERRY_UNIX_SOCKET     also serve on this Unix socket ('@' first: an abstract name)
 //
 // FERRY_* variables are removed from the function's environment, except
