@@ -1,10 +1,12 @@
 package watchdog
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,14 +30,14 @@ type metricKey struct {
 
 // durationBuckets are client_golang's default buckets (seconds), which
 // OpenFaaS's watchdogs use.
-var durationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+var durationBuckets = [...]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // series is one label set: its request count and duration histogram.
 type series struct {
-	code, method string            // label values
-	buckets      [12]atomic.Uint64 // per bucket (not cumulative); the last is +Inf
-	count        atomic.Uint64     // also http_requests_total
-	sumBits      atomic.Uint64     // float64 bits of the sum of durations
+	code, method string                                  // label values
+	buckets      [len(durationBuckets) + 1]atomic.Uint64 // per bucket (not cumulative); the last is +Inf
+	count        atomic.Uint64                           // also http_requests_total
+	sumBits      atomic.Uint64                           // float64 bits of the sum of durations
 }
 
 // gauge is http_requests_in_flight.
@@ -74,7 +76,7 @@ func (m *metrics) observe(code int, method string, d time.Duration) {
 		m.mu.Unlock()
 	}
 	secs := d.Seconds()
-	i, _ := slices.BinarySearch(durationBuckets, secs) // le: a value on a bound counts in it
+	i, _ := slices.BinarySearch(durationBuckets[:], secs) // le: a value on a bound counts in it
 	s.buckets[i].Add(1)
 	for {
 		old := s.sumBits.Load()
@@ -104,18 +106,7 @@ func (m *metrics) appendText(b []byte) []byte {
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(all, func(a, b *series) int {
-		if a.code != b.code {
-			if a.code < b.code {
-				return -1
-			}
-			return 1
-		}
-		if a.method < b.method {
-			return -1
-		} else if a.method > b.method {
-			return 1
-		}
-		return 0
+		return cmp.Or(strings.Compare(a.code, b.code), strings.Compare(a.method, b.method))
 	})
 	labels := func(b []byte, s *series) []byte {
 		return append(append(append(append(b, `code="`...), s.code...), `",method="`...), s.method...)

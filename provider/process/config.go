@@ -3,8 +3,9 @@
 // watchdog (cmd/watchdog) on a loopback port, with the function's code in a
 // per-function working dir. On Linux the watchdog also serves an abstract
 // Unix socket named in the replica's endpoint: the gateway's event loops
-// call through it, which skips the TCP/IP stack on both sides. State lives in the store so that a restart of
-// `ferry serve` brings every function back with its replica count.
+// call through it, which skips the TCP/IP stack on both sides. State lives
+// in the store so that a restart of `ferry serve` brings every function
+// back with its replica count.
 //
 // When running as root on Linux, each function gets its own unprivileged
 // uid/gid, its secrets are bind-mounted at /var/openfaas/secrets by the
