@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 			os.Unsetenv("WATCHDOG_TEST_ROLE")
 		}
 		os.Exit(Main())
+	case "parent":
+		os.Exit(supervisor())
 	case "echo":
 		os.Exit(echoServer(os.Getenv("ECHO_ADDR")))
 	case "exit":

@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 )
@@ -36,6 +37,7 @@ func isolate(cfg *Config, _ *log.Logger) error {
 	if os.Geteuid() != 0 {
 		return errors.New("FERRY_SECRETS_BIND, FERRY_CGROUPS, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
 	}
+	ppid := os.Getppid()
 	// Join the replica's cgroups first: an http-mode function is started
 	// at once, and a supervisor moving the watchdog after the fact would
 	// leave it (in a process group of its own) outside its limits.
@@ -83,6 +85,27 @@ func isolate(cfg *Config, _ *log.Logger) error {
 		if err := syscall.Setuid(cfg.UID); err != nil {
 			return fmt.Errorf("setuid %d: %w", cfg.UID, err)
 		}
+	}
+	if cfg.GID >= 0 || cfg.UID >= 0 {
+		return rearmDeathSignal(ppid)
+	}
+	return nil
+}
+
+// rearmDeathSignal sets the parent-death signal again after a change of
+// user or group, which clears it: without this, a `kill -9` of the
+// supervisor left every isolated replica running, holding its port. The
+// signal belongs to a thread, so this goroutine keeps its thread for the
+// life of the watchdog (Go ends a thread only when a goroutine locked to
+// it exits). ppid is the parent seen before the change: if it is gone
+// already, the signal came too late and the watchdog stops here.
+func rearmDeathSignal(ppid int) error {
+	runtime.LockOSThread()
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0); e != 0 {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", e)
+	}
+	if os.Getppid() != ppid {
+		return errors.New("the supervisor exited while the watchdog started")
 	}
 	return nil
 }
