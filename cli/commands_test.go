@@ -202,6 +202,15 @@ func TestBadInput(t *testing.T) {
 	runCLI(t, "", "deploy", "--name", "x", "--image", "y", "--env", "novalue").fails(t, `--env "novalue": use KEY=VALUE`)
 	runCLI(t, "", "deploy", "--name", "x", "--image", "y", "--cpu-limit", "lots").fails(t, "is not a CPU quantity")
 	runCLI(t, "", "describe").fails(t, "ferry describe takes NAME, got 0 argument(s): see `ferry describe --help`")
+
+	// A typo in a group's subcommand fails like one in a command.
+	runCLI(t, "", "secret", "creat", "x").fails(t, `unknown command "creat" for "ferry secret"; did you mean create? (see 'ferry secret --help')`)
+	runCLI(t, "", "ns", "lst").fails(t, `unknown command "lst" for "ferry namespace"; did you mean list?`)
+	runCLI(t, "", "queue", "dead-leters").fails(t, `did you mean dead-letters?`)
+	runCLI(t, "", "queue", "dlq", "zzz").fails(t, `unknown command "zzz" for "ferry queue dead-letters" (see`)
+	if r := runCLI(t, "", "secret").must(t); !strings.Contains(r.stdout, "ferry secret create") {
+		t.Errorf("a group alone shows its help: %q", r.stdout)
+	}
 }
 
 func TestLoginLogout(t *testing.T) {

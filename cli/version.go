@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/spf13/cobra"
@@ -49,8 +50,9 @@ func newVersionCmd() *cobra.Command {
 			}
 			fmt.Fprintf(w, "Client:\n  version  %s\n  commit   %s\n  go       %s %s/%s\n", Version, Commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			if s := out.Server; s != nil {
-				fmt.Fprintf(w, "Server:\n  version  %s\n  commit   %s\n  arch     %s\n  provider %s (%s) %s\n",
-					s.Version.Release, s.Version.SHA, s.Arch, s.Provider.Name, s.Provider.Orchestration, s.Provider.Version.Release)
+				provider := strings.TrimSpace(fmt.Sprintf("%s (%s) %s", s.Provider.Name, s.Provider.Orchestration, s.Provider.Version.Release))
+				fmt.Fprintf(w, "Server:\n  version  %s\n  commit   %s\n  arch     %s\n  provider %s\n",
+					s.Version.Release, s.Version.SHA, s.Arch, provider)
 			}
 			return srvErr
 		},

@@ -245,6 +245,9 @@ func TestUnixSocket(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via unix" || resp.Header.Get("X-Echo-Path") != "/over/unix" {
 		t.Fatalf("over the Unix socket: %d %q path %q", resp.StatusCode, body, resp.Header.Get("X-Echo-Path"))
 	}
+	if !strings.Contains(wd.logs.String(), " and unix:"+name+"\n") {
+		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
+	}
 
 	_, err = listenUnixTaken(name)
 	if err == nil || !strings.Contains(err.Error(), "FERRY_UNIX_SOCKET") {

@@ -120,7 +120,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	if ctx.Err() == nil {
 		w.becomeReady()
-		w.log.Printf("watchdog ready: mode=%s fprocess=%q listening on %s", cfg.Mode, cfg.FProcess, ln.Addr())
+		where := ln.Addr().String()
+		if uln != nil {
+			where += " and unix:" + uln.Addr().String()
+		}
+		w.log.Printf("watchdog ready: mode=%s fprocess=%q listening on %s", cfg.Mode, cfg.FProcess, where)
 	}
 
 	select {

@@ -25,7 +25,7 @@ func (p *Provider) ensureDefaultNamespace() error {
 func (p *Provider) needNamespace(ns string) error {
 	if _, err := p.st.GetRaw(store.Namespaces, ns); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return api.Errorf(http.StatusNotFound, "namespace %q not found: create it first (POST /system/namespace/%s)", ns, ns)
+			return api.Errorf(http.StatusNotFound, "namespace %q not found: create it first with `ferry namespace create %s`", ns, ns)
 		}
 		return err
 	}

@@ -113,7 +113,7 @@ func (p *Provider) missingSecrets(d *api.FunctionDeployment) error {
 	for _, s := range d.Secrets {
 		if _, err := p.st.GetRaw(store.Secrets, store.Key(d.Namespace, s)); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return api.BadRequest("secret %q not found in namespace %q: create it first (faas-cli secret create %s)", s, d.Namespace, s)
+				return api.BadRequest("secret %q not found in namespace %q: create it first with `ferry secret create %s`", s, d.Namespace, s)
 			}
 			return err
 		}

@@ -85,6 +85,7 @@ const server = http.createServer((req, res) => {
       const body = ret instanceof FunctionContext || ret === undefined ? c.result : ret
       send(res, c.statusCode, { ...c.headerValues }, body)
     } catch (err) {
+      console.error(err && err.stack ? err.stack : err) // the function's logs get the stack
       send(res, 500, {}, 'handler error: ' + (err && err.message ? err.message : String(err)) + '\n')
     }
   })

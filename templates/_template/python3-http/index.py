@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import sys
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,13 +84,18 @@ class Handler(BaseHTTPRequestHandler):
         event = Event(body, dict(self.headers), self.command, query, url.path)
         try:
             res = handler.handle(event, Context())
-        except Exception as exc:  # the function's own error: a 500 with its message
+        except Exception as exc:  # the function's own error: a 500 with its message,
+            traceback.print_exc()  # and the traceback in the function's logs
+            sys.stderr.flush()
             self._send_text(500, "handler error: %s\n" % exc)
             return
         if not isinstance(res, dict):
             res = {"statusCode": 200, "body": "" if res is None else res}
-        headers = res.get("headers") or {}
-        out = format_body(res, headers.get("Content-Type", ""))
+        headers = dict(res.get("headers") or {})
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        out = format_body(res, content_type)
+        if not content_type and isinstance(res.get("body"), (dict, list)):
+            headers["Content-Type"] = "application/json"  # as OpenFaaS's template (jsonify)
         self.send_response(int(res.get("statusCode", 200)))
         for k, v in headers.items():
             self.send_header(k, str(v))
