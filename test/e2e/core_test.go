@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -235,7 +236,19 @@ func TestCore(t *testing.T) {
 
 	for _, kill := range []bool{false, true} {
 		t.Run(fmt.Sprintf("restart kill=%v", kill), func(t *testing.T) {
-			if err := f.Restart(kill); err != nil {
+			if kill {
+				// A kill -9 of the server takes its replicas along (their
+				// parent-death signal), before any restart reaps them.
+				replicas := childPIDs(t, f.PID())
+				if len(replicas) < 6 {
+					t.Fatalf("ferry serve has %d child processes, want a watchdog per replica (6)", len(replicas))
+				}
+				f.Kill()
+				awaitGone(t, replicas, 5*time.Second)
+				if err := f.Relaunch(); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := f.Restart(false); err != nil {
 				t.Fatal(err)
 			}
 			for fn, n := range map[string]uint64{"cat": 1, "httpfn": 3, "other": 1, "pyfn": 1} {
@@ -250,5 +263,49 @@ func TestCore(t *testing.T) {
 				t.Fatalf("secret after restart: %d %q", c, b)
 			}
 		})
+	}
+}
+
+// childPIDs lists the processes whose parent is pid.
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []int
+	for _, d := range dirs {
+		p, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+// awaitGone waits until none of pids is alive (a zombie counts as gone).
+func awaitGone(t *testing.T, pids []int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for _, p := range pids {
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			if err != nil || bytes.Contains(b, []byte(") Z ")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d outlived ferry serve's kill -9 by %s: %s", p, d, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -206,8 +206,12 @@ func (f *Ferry) Restart(kill bool) error {
 	} else {
 		f.Stop()
 	}
-	return f.start()
+	return f.Relaunch()
 }
+
+// Relaunch starts the server again on the same address and data dir,
+// after Kill or Stop.
+func (f *Ferry) Relaunch() error { return f.start() }
 
 // Do sends an authenticated API request with an optional JSON body and
 // returns status and body.
