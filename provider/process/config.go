@@ -158,15 +158,15 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 	}
 	for _, d := range []string{p.path("functions"), p.path("run")} {
-		// 0711: replicas running as their own uid must traverse these to
-		// reach their own (0700) dirs, but cannot list anyone else's.
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		// 0700: a replica reaches its own code, tmp and secrets dirs only
+		// through the watchdog's bind mounts (/home/app,
+		// /var/openfaas/tmp, /var/openfaas/secrets), never by their path
+		// here, where it could otherwise plant links in the dirs it owns
+		// for ferry to meet. (They were 0711 before, for functions that used their host path.)
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("process provider: %w", err)
 		}
-		os.Chmod(d, 0o711)
-	}
-	if p.isolate {
-		ensureTraverse(cfg.DataDir, p.log)
+		os.Chmod(d, 0o700)
 	}
 	if n := p.cg.reapStale(); n > 0 {
 		p.log.Warn("killed processes left by a previous run", "count", n)
@@ -183,20 +183,3 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// ensureTraverse adds o+x to the data dir so that replicas running as their
-// own uid can reach their working dirs by absolute path. It cannot fix the
-// dir's ancestors (e.g. a 0700 /root): the log says so.
-func ensureTraverse(dir string, log *slog.Logger) {
-	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 == 0 {
-		os.Chmod(dir, fi.Mode().Perm()|0o001)
-	}
-	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
-			log.Warn("function users cannot traverse a parent of the data dir; functions that use absolute paths to their working dir will fail: choose a data dir outside it", "dir", d)
-			return
-		}
-		if d == filepath.Dir(d) {
-			return
-		}
-	}
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -59,11 +58,11 @@ func (p *Provider) UpdateSecret(_ context.Context, s api.Secret) error {
 	var errs []error
 	for _, f := range p.usersOf(s.Namespace, s.Name) {
 		rec := f.record()
-		uid, gid := -1, -1
+		gid := -1
 		if p.isolate {
-			uid, gid = rec.UID, rec.GID
+			gid = rec.GID
 		}
-		errs = append(errs, p.writeSecrets(s.Namespace, rec.Deployment.Secrets, p.dirs(s.Namespace, f.name).secrets, uid, gid))
+		errs = append(errs, p.writeSecrets(s.Namespace, rec.Deployment.Secrets, p.dirs(s.Namespace, f.name).secrets, gid))
 	}
 	return errors.Join(errs...)
 }
@@ -121,51 +120,83 @@ func (p *Provider) missingSecrets(d *api.FunctionDeployment) error {
 	return nil
 }
 
-// writeSecrets makes dir hold exactly the named secrets, one 0400 file
-// each, owned by the function's uid (when isolated) so that no other
-// function can read them. The watchdog bind-mounts dir read-only at
-// /var/openfaas/secrets.
-func (p *Provider) writeSecrets(namespace string, names []string, dir string, uid, gid int) error {
+// writeSecrets makes dir hold exactly the named secrets. Isolated, the dir
+// and its files belong to ferry with the function's group (dir 0750, files
+// 0440): the function reads them through the read-only bind at
+// /var/openfaas/secrets but owns nothing there, so it cannot leave a link
+// for ferry, which writes as root, to follow. Files are created through an
+// os.Root with O_EXCL, so a link left in the dir (by an older Ferry, which
+// gave the dir to the function) is never followed either. Without
+// isolation: dir 0700, files 0400, ferry's own.
+func (p *Provider) writeSecrets(namespace string, names []string, dir string, gid int) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
+	// dir's parent is ferry's own (0711), so dir cannot have been swapped
+	// for a link; take it back from the function before writing in it.
+	dirMode, fileMode := os.FileMode(0o700), os.FileMode(0o400)
+	if gid >= 0 {
+		dirMode, fileMode = 0o750, 0o440
+	}
+	if err := os.Lchown(dir, os.Geteuid(), gid); err != nil {
+		return fmt.Errorf("chown %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !want[e.Name()] {
+			root.RemoveAll(e.Name()) // removes a link, never what it points to
+		}
+	}
+	for _, n := range names {
 		var rec secretRecord
 		if err := p.st.Get(store.Secrets, store.Key(namespace, n), &rec); err != nil {
 			return fmt.Errorf("secret %q: %w", n, err)
 		}
 		// Write beside and rename: a replica never reads a half-written file.
-		tmp := filepath.Join(dir, "."+n+".tmp")
-		if err := os.WriteFile(tmp, rec.Value, 0o400); err != nil {
-			os.Remove(tmp)
+		if err := writeNew(root, "."+n+".tmp", rec.Value, fileMode, gid); err != nil {
 			return fmt.Errorf("write secret %q: %w", n, err)
 		}
-		os.Chmod(tmp, 0o400)
-		if uid >= 0 {
-			if err := os.Chown(tmp, uid, gid); err != nil {
-				os.Remove(tmp)
-				return fmt.Errorf("chown secret %q: %w", n, err)
-			}
-		}
-		if err := os.Rename(tmp, filepath.Join(dir, n)); err != nil {
-			os.Remove(tmp)
+		if err := root.Rename("."+n+".tmp", n); err != nil {
+			root.Remove("." + n + ".tmp")
 			return err
 		}
 	}
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if !want[e.Name()] {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
+	return nil
+}
+
+// writeNew creates name in root (O_EXCL: never through a link), with mode
+// and group gid (when >= 0) set on the open file, and writes b.
+func writeNew(root *os.Root, name string, b []byte, mode os.FileMode, gid int) error {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	if err != nil {
+		return err
 	}
-	mode := os.FileMode(0o700)
-	if uid >= 0 {
-		mode = 0o500
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return err
-		}
+	if gid >= 0 {
+		err = f.Chown(os.Geteuid(), gid)
 	}
-	return os.Chmod(dir, mode)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		root.Remove(name)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
@@ -59,12 +60,25 @@ func TestSecretsIsolatedBetweenFunctions(t *testing.T) {
 			t.Errorf("fb read %s: %q", path, got)
 		}
 	}
-	// Secret files are 0400 and owned by the function's own uid.
-	fi, err := os.Stat(filepath.Join(e.dir, "run", ns, "fa", "secrets", "s-a"))
-	if err != nil || fi.Mode().Perm() != 0o400 {
-		t.Fatalf("secret file: %v %v", fi, err)
+	// Not even its own copies by their host path: the function reaches
+	// them only through its mounts.
+	if got := read("fa", filepath.Join(e.dir, "run", ns, "fa", "secrets", "s-a")); got != "DENIED" {
+		t.Errorf("fa read its secret by its host path: %q", got)
 	}
 	rec := e.p.lookup(ns, "fa").record()
+	// The secret dir and files are ferry's, readable by the function's
+	// group only: the function owns nothing it could swap for a link.
+	secDir := filepath.Join(e.dir, "run", ns, "fa", "secrets")
+	for path, mode := range map[string]os.FileMode{secDir: 0o750, filepath.Join(secDir, "s-a"): 0o440} {
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode().Perm() != mode || st.Uid != 0 || int(st.Gid) != rec.GID {
+			t.Errorf("%s: mode %v owner %d:%d, want %v 0:%d", path, fi.Mode().Perm(), st.Uid, st.Gid, mode, rec.GID)
+		}
+	}
 	if rec.UID < firstUID || rec.UID == e.p.lookup(ns, "fb").record().UID {
 		t.Fatalf("uids: fa %d fb %d", rec.UID, e.p.lookup(ns, "fb").record().UID)
 	}
@@ -204,4 +218,54 @@ func TestIsolationAfterUnisolatedStart(t *testing.T) {
 	if rec.UID < firstUID {
 		t.Fatalf("uid %d after switching to isolation", rec.UID)
 	}
+}
+
+// TestSecretWritesFollowNoLink: a link left in a function's secrets dir
+// (where an older Ferry let the function write) is never followed when
+// ferry, as root, rewrites the secrets: neither the temporary name nor the
+// final one, on update and on restart.
+func TestSecretWritesFollowNoLink(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate {
+		t.Skip("needs root on Linux")
+	}
+	ctx := context.Background()
+	if err := e.p.CreateSecret(ctx, api.Secret{Name: "s2", Namespace: ns, Value: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "fl", EnvProcess: "cat", Secrets: []string{"s2"}})
+	e.waitReady("fl", 1)
+	dir := filepath.Join(e.dir, "run", ns, "fl", "secrets")
+	victims := map[string]string{".s2.tmp": filepath.Join(t.TempDir(), "victim-tmp"), "s2": filepath.Join(t.TempDir(), "victim-final")}
+	for link, target := range victims {
+		if err := os.WriteFile(target, []byte("original"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(filepath.Join(dir, link))
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, target := range victims {
+			fi, err := os.Stat(target)
+			b, _ := os.ReadFile(target)
+			if err != nil || string(b) != "original" || fi.Sys().(*syscall.Stat_t).Uid != 0 || fi.Mode().Perm() != 0o644 {
+				t.Fatalf("%s: %s was written through a link: %q %v", when, target, b, fi.Mode())
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "s2"))
+		if fi, _ := os.Lstat(filepath.Join(dir, "s2")); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			t.Fatalf("%s: s2 is not a plain file holding the secret: %v %q", when, err, b)
+		}
+	}
+	if err := e.p.UpdateSecret(ctx, api.Secret{Name: "s2", Namespace: ns, Value: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	check("update")
+	os.Symlink(victims[".s2.tmp"], filepath.Join(dir, ".s2.tmp"))
+	e.reopen()
+	e.waitReady("fl", 1)
+	check("restart")
 }

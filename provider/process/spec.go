@@ -101,7 +101,7 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	if err := p.ownedDir(dirs.tmp, 0o700, s.uid, s.gid); err != nil {
 		return nil, err
 	}
-	if err := p.writeSecrets(d.Namespace, d.Secrets, dirs.secrets, s.uid, s.gid); err != nil {
+	if err := p.writeSecrets(d.Namespace, d.Secrets, dirs.secrets, s.gid); err != nil {
 		return nil, err
 	}
 
