@@ -63,7 +63,12 @@ type Config struct {
 	// UnixSocket (FERRY_UNIX_SOCKET) is a Unix socket served besides the
 	// port, '@' first for an abstract name: Ferry's gateway on the same
 	// machine proxies calls through it, skipping the TCP/IP stack.
-	UnixSocket  string
+	UnixSocket string
+	// UnixFD (FERRY_UNIX_FD) is an inherited listening socket to serve
+	// instead of binding UnixSocket, which then only names it: Ferry's
+	// process runtime binds it itself so that no function can take the
+	// name first. 0 = none (an inherited fd is 3 or more).
+	UnixFD      int
 	SecretsBind string // FERRY_SECRETS_BIND
 	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
 	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
@@ -183,6 +188,10 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		}
 	}
 	c.UnixSocket = env["FERRY_UNIX_SOCKET"]
+	if c.UnixFD, err = envInt(env, "FERRY_UNIX_FD", 0); err != nil || c.UnixFD != 0 && c.UnixFD < 3 {
+		fail(fmt.Errorf("FERRY_UNIX_FD=%q is not an inherited file descriptor number (3 or more)", env["FERRY_UNIX_FD"]))
+		c.UnixFD = 0
+	}
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
 	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
 	c.TmpBind = env["FERRY_TMP_BIND"]

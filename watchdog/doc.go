@@ -36,6 +36,9 @@
 //	FERRY_CGROUPS         Linux, root: cgroup dirs (colon-separated) joined before anything starts
 //	                      (the process provider starts the watchdog inside them on cgroup v1)
 //	FERRY_UNIX_SOCKET     also serve on this Unix socket ('@' first: an abstract name)
+//	FERRY_UNIX_FD         serve the listening socket inherited as fd n (3 or more) instead of
+//	                      binding FERRY_UNIX_SOCKET, which then names it (the process
+//	                      provider binds a random name itself, so no function takes it first)
 //
 // FERRY_* variables are removed from the function's environment, except
 // those in FunctionFerryVars (FERRY_GATEWAY_URL).

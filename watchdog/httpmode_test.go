@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,6 +260,48 @@ func TestUnixSocket(t *testing.T) {
 	if c, err := net.Dial("unix", name); err == nil {
 		c.Close()
 		t.Error("the Unix socket still accepts after the watchdog stopped")
+	}
+}
+
+// TestUnixSocketInherited: with FERRY_UNIX_FD the watchdog serves the
+// listening socket its supervisor bound (and names it as FERRY_UNIX_SOCKET
+// says) instead of binding one, so no other process can take the name
+// first.
+func TestUnixSocketInherited(t *testing.T) {
+	name := fmt.Sprintf("@ferry-watchdog-test-fd-%d", os.Getpid())
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 16); err != nil {
+		t.Fatal(err)
+	}
+	cfg := httpModeConfig(t, "FERRY_UNIX_SOCKET="+name, fmt.Sprintf("FERRY_UNIX_FD=%d", fd))
+	if cfg.UnixFD != fd {
+		t.Fatalf("UnixFD = %d, want %d", cfg.UnixFD, fd)
+	}
+	wd := start(t, cfg)
+	client := harness.UnixClient(name)
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://fn/inherited", "text/plain", strings.NewReader("via fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "via fd" {
+		t.Fatalf("over the inherited socket: %d %q", resp.StatusCode, body)
+	}
+	if !strings.Contains(wd.logs.String(), " and unix:"+name+"\n") {
+		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
+	}
+	for _, bad := range []string{"1", "-3", "x"} {
+		if _, err := ConfigFromEnv([]string{"fprocess=cat", "FERRY_UNIX_FD=" + bad}); err == nil || !strings.Contains(err.Error(), "FERRY_UNIX_FD") {
+			t.Errorf("FERRY_UNIX_FD=%s: %v, want an error naming it", bad, err)
+		}
 	}
 }
 

@@ -156,7 +156,18 @@ func listen(cfg Config) (ln, mln, uln net.Listener, err error) {
 			return nil, nil, nil, fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
 		}
 	}
-	if cfg.UnixSocket != "" {
+	if cfg.UnixFD >= 3 {
+		f := os.NewFile(uintptr(cfg.UnixFD), cfg.UnixSocket)
+		uln, err = net.FileListener(f)
+		f.Close()
+		if err != nil {
+			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
+			return nil, nil, nil, fmt.Errorf("FERRY_UNIX_FD=%d is not a listening socket: %w", cfg.UnixFD, err)
+		}
+	} else if cfg.UnixSocket != "" {
 		if uln, err = net.Listen("unix", cfg.UnixSocket); err != nil {
 			ln.Close()
 			if mln != nil {

@@ -182,4 +182,3 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	go p.runArtifactGC()
 	return p, nil
 }
-

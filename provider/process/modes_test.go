@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,8 +174,8 @@ func TestCloseKillsStragglers(t *testing.T) {
 	e.p = nil
 }
 
-// Every replica also serves on a Unix socket of its own (an abstract
-// name), given in its endpoint for the gateway's event loops; a replica
+// Every replica also serves on a Unix socket of its own (a random abstract
+// name ferry binds and hands down), given in its endpoint for the gateway's event loops; a replica
 // restarted on another port gets another name, and the old one is gone.
 func TestReplicasServeUnixSockets(t *testing.T) {
 	e := newEnv(t, nil)
@@ -194,9 +195,12 @@ func TestReplicasServeUnixSockets(t *testing.T) {
 		return string(b), err
 	}
 	seen := map[string]bool{}
+	// Random names, bound by ferry itself: abstract names are open to every
+	// process, functions included, which must not be able to guess one.
+	name := regexp.MustCompile(`^@ferry/` + e.p.dirID + `/[0-9a-f]{16}$`)
 	for _, ep := range r.Endpoints {
-		if !strings.HasPrefix(ep.Unix, "@ferry/") || seen[ep.Unix] {
-			t.Fatalf("%s: Unix socket %q, want a distinct @ferry/ name", ep.Instance, ep.Unix)
+		if !name.MatchString(ep.Unix) || seen[ep.Unix] {
+			t.Fatalf("%s: Unix socket %q, want a distinct name matching %s", ep.Instance, ep.Unix, name)
 		}
 		seen[ep.Unix] = true
 		if out, err := viaUnix(ep.Unix, "over "+ep.Instance); err != nil || out != "over "+ep.Instance {

@@ -91,9 +91,10 @@ func (s *slot) once() runResult {
 		return runResult{msg: err.Error()}
 	}
 	env := append(slices.Clip(spec.env), "port="+itoa(port), "metrics_port="+itoa(mport))
-	unix := p.unixSocket(port)
-	if unix != "" {
-		env = append(env, "FERRY_UNIX_SOCKET="+unix)
+	unix, unixFile := p.unixListener()
+	if unixFile != nil {
+		defer unixFile.Close() // when the replica is down: see unixListener
+		env = append(env, "FERRY_UNIX_SOCKET="+unix, "FERRY_UNIX_FD=4")
 	}
 	if spec.httpPort {
 		up, err := freePort()
@@ -114,6 +115,9 @@ func (s *slot) once() runResult {
 	cmd.Env, cmd.Dir = env, spec.dir
 	cmd.Stdout, cmd.Stderr = pipes[3], pipes[5]
 	cmd.ExtraFiles = []*os.File{pipes[1]} // fd 3: FERRY_READY_FD
+	if unixFile != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, unixFile) // fd 4: FERRY_UNIX_FD
+	}
 	cmd.SysProcAttr = sysProcAttr(p.isolate)
 
 	var cg *cgroup

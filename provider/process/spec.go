@@ -39,7 +39,7 @@ type runSpec struct {
 var reserved = map[string]bool{
 	"port": true, "bind_address": true, "metrics_port": true,
 	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true, "FERRY_CGROUPS": true,
-	"FERRY_GATEWAY_URL": true,
+	"FERRY_GATEWAY_URL": true, "FERRY_UNIX_SOCKET": true, "FERRY_UNIX_FD": true,
 }
 
 // fnDirs are a function's directories under the data dir.
