@@ -65,6 +65,9 @@ type Config struct {
 	// NoIsolation turns off per-function users, secret bind mounts and
 	// cgroups even when running as root (tests of the unprivileged path).
 	NoIsolation bool
+	// UIDRegistry records which block of uids each data dir of the machine
+	// gives its functions (default DefaultUIDRegistry; see uidblock.go).
+	UIDRegistry string
 }
 
 func (c *Config) withDefaults() error {
@@ -118,6 +121,9 @@ func (c *Config) withDefaults() error {
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 10 * time.Second
 	}
+	if c.UIDRegistry == "" {
+		c.UIDRegistry = DefaultUIDRegistry
+	}
 	return nil
 }
 
@@ -143,6 +149,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	sum := sha256.Sum256([]byte(cfg.DataDir))
 	p.dirID = hex.EncodeToString(sum[:6])
 	if p.isolate {
+		base, err := claimUIDBlock(cfg.UIDRegistry, cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("process provider: %w (functions need uids no other Ferry server gives)", err)
+		}
+		p.uidBase = base
 		p.cg = detectCgroups()
 		p.cg.base = "ferry/" + p.dirID
 	} else {

@@ -313,10 +313,12 @@ func cloneDeployment(d api.FunctionDeployment) api.FunctionDeployment {
 	return d
 }
 
-// ensureUID gives an isolated function its own uid (also when it was
-// deployed by a ferry that did not run as root): never root.
+// ensureUID gives an isolated function its own uid of the data dir's
+// block: also when it was deployed by a ferry that did not run as root, or
+// that gave uids from a range shared by every data dir (from 200000, before
+// the registry). Never root. prepare then hands its dirs to the new uid.
 func (p *Provider) ensureUID(rec *record) error {
-	if !p.isolate || rec.UID >= firstUID {
+	if !p.isolate || p.inBlock(rec.UID) {
 		return nil
 	}
 	uid, err := p.allocUID()

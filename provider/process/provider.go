@@ -25,6 +25,7 @@ type Provider struct {
 	st      *store.Store
 	log     *slog.Logger
 	isolate bool // root on Linux: per-function uid, secret bind mounts
+	uidBase int  // first uid of this data dir's block (isolated only)
 	// noIsolation says why isolate is false.
 	noIsolation string
 	cg          *cgroupMgr

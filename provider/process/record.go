@@ -3,6 +3,7 @@ package process
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -36,24 +37,28 @@ type artifactRecord struct {
 	UsedAt time.Time `json:"usedAt,omitzero"`
 }
 
-const (
-	firstUID   = 200000
-	nextUIDKey = "process/next-uid"
-)
+// nextUIDKey keeps the next uid to give in this data dir's block.
+const nextUIDKey = "process/next-uid"
 
-// allocUID hands out a fresh unprivileged uid (used as gid too), never
-// reused: a deleted function's leftovers can't be read by its successor.
+// allocUID hands out a fresh uid of the data dir's block (used as gid
+// too), never reused: a deleted function's leftovers can't be read by its
+// successor.
 func (p *Provider) allocUID() (int, error) {
 	var uid int
 	err := p.st.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(store.Meta))
-		uid = firstUID
+		uid = p.uidBase
 		if v := b.Get([]byte(nextUIDKey)); v != nil {
 			n, err := strconv.Atoi(string(v))
 			if err != nil {
 				return errors.New("corrupt " + nextUIDKey + " in the store")
 			}
-			uid = n
+			if p.inBlock(n) { // else: counted in another block (moved data dir, older Ferry)
+				uid = n
+			}
+		}
+		if !p.inBlock(uid) {
+			return fmt.Errorf("this data dir has given all its %d uids: deploy into a new data dir", uidBlockSize)
 		}
 		return b.Put([]byte(nextUIDKey), []byte(strconv.Itoa(uid+1)))
 	})
