@@ -185,15 +185,21 @@ func (c *cgroup) remove() {
 	}
 }
 
-// removeFunction deletes the function's (empty) parent groups after a
-// delete or on Close; fn "" removes this server's base group if empty.
+// removeFunction deletes the function's groups after a delete or on
+// Close, replica groups left in them included (their processes killed);
+// fn "" removes this server's base group if empty.
 func (m *cgroupMgr) removeFunction(fn string) {
 	if !m.enabled() {
 		return
 	}
 	for _, root := range []string{m.mem, m.cpu, m.unified} {
-		if root != "" {
-			syscall.Rmdir(filepath.Join(root, m.base, fn))
+		if root == "" {
+			continue
+		}
+		if fn == "" {
+			syscall.Rmdir(filepath.Join(root, m.base))
+		} else {
+			reapFunction(filepath.Join(root, m.base, fn))
 		}
 	}
 }
@@ -212,19 +218,26 @@ func (m *cgroupMgr) reapStale() int {
 		}
 		fns, _ := os.ReadDir(filepath.Join(root, m.base))
 		for _, fn := range fns {
-			if !fn.IsDir() {
-				continue
-			}
-			reps, _ := os.ReadDir(filepath.Join(root, m.base, fn.Name()))
-			for _, r := range reps {
-				if !r.IsDir() {
-					continue
-				}
-				c := &cgroup{dirs: []string{filepath.Join(root, m.base, fn.Name(), r.Name())}}
-				killed += len(c.pids())
-				c.remove()
+			if fn.IsDir() {
+				killed += reapFunction(filepath.Join(root, m.base, fn.Name()))
 			}
 		}
 	}
+	return killed
+}
+
+// reapFunction kills the processes of a function group's replica groups,
+// removes them, then the function group; it returns how many it killed.
+func reapFunction(dir string) int {
+	killed := 0
+	reps, _ := os.ReadDir(dir)
+	for _, r := range reps {
+		if r.IsDir() {
+			c := &cgroup{dirs: []string{filepath.Join(dir, r.Name())}}
+			killed += len(c.pids())
+			c.remove()
+		}
+	}
+	(&cgroup{dirs: []string{dir}}).remove()
 	return killed
 }

@@ -216,6 +216,7 @@ func (p *Provider) restore(ctx context.Context) error {
 	}
 	p.opMu.Lock()
 	defer p.opMu.Unlock()
+	p.sweepOrphans(recs)
 	for _, rec := range recs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -250,6 +251,41 @@ func (p *Provider) waitCleanup(ctx context.Context, key string) error {
 		return nil
 	case <-ctx.Done():
 		return api.Errorf(http.StatusConflict, "function %q is still being deleted: try again in a few seconds", key)
+	}
+}
+
+// sweepOrphans removes what deleted functions left on disk: a delete
+// cleans up in the background after its record is gone, and a kill -9 can
+// cut that short. Left there, the copies of their secrets would stay on
+// disk, and a new function of the same name would show the old one's logs.
+// (Their cgroups went with reapStale.)
+func (p *Provider) sweepOrphans(recs []record) {
+	have := map[string]bool{}
+	for _, r := range recs {
+		have[r.Deployment.Namespace+"/"+r.Deployment.Service] = true
+	}
+	removed := 0
+	for _, top := range []string{"functions", "run", "logs"} {
+		nss, _ := os.ReadDir(p.path(top))
+		for _, ns := range nss {
+			if !ns.IsDir() {
+				continue
+			}
+			ents, _ := os.ReadDir(p.path(top, ns.Name()))
+			for _, e := range ents {
+				name := e.Name()
+				if top == "logs" { // NAME.log, NAME.log.1
+					name, _, _ = strings.Cut(name, ".")
+				}
+				if !have[ns.Name()+"/"+name] {
+					os.RemoveAll(p.path(top, ns.Name(), e.Name()))
+					removed++
+				}
+			}
+		}
+	}
+	if removed > 0 {
+		p.log.Info("removed what deleted functions left on disk", "entries", removed)
 	}
 }
 

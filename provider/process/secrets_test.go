@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/store"
 )
 
 // reader is a fork-mode function that prints the file named by its body.
@@ -268,4 +269,59 @@ func TestSecretWritesFollowNoLink(t *testing.T) {
 	e.reopen()
 	e.waitReady("fl", 1)
 	check("restart")
+}
+
+// TestDeleteCutShortLeavesNothing: a delete whose background clean-up was
+// cut short (kill -9 right after the record went) leaves nothing at the
+// next start: no copy of its secrets on disk, no working dir, and a new
+// function of the same name does not inherit its logs.
+func TestDeleteCutShortLeavesNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if err := e.p.CreateSecret(ctx, api.Secret{Name: "s9", Namespace: ns, Value: "old-value"}); err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "del1", EnvProcess: "cat -", Secrets: []string{"s9"}})
+	e.deploy(api.FunctionDeployment{Service: "keep", EnvProcess: "cat", Secrets: []string{"s9"}})
+	e.waitReady("del1", 1)
+	e.waitReady("keep", 1)
+	e.close() // the files stay, as after a kill -9 ...
+	if err := e.st.Delete(store.Functions, store.Key(ns, "del1")); err != nil { // ... once Delete had removed the record
+		t.Fatal(err)
+	}
+	left := []string{
+		filepath.Join(e.dir, "run", ns, "del1", "secrets", "s9"),
+		filepath.Join(e.dir, "functions", ns, "del1"),
+		filepath.Join(e.dir, "logs", ns, "del1.log"),
+	}
+	for _, path := range left {
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("the test expects %s before the restart: %v", path, err)
+		}
+	}
+	e.open()
+	for _, path := range left {
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after the restart: %v", path, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "run", ns, "keep", "secrets", "s9")); err != nil {
+		t.Errorf("a live function's secret went too: %v", err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "del1", EnvProcess: "cat"})
+	e.waitReady("del1", 1)
+	ch, err := e.p.Logs(ctx, api.LogRequest{Name: "del1", Namespace: ns, Tail: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for m := range ch {
+		lines++
+		if strings.Contains(m.Text, `fprocess="cat -"`) {
+			t.Errorf("the new del1 shows the deleted one's log line %q", m.Text)
+		}
+	}
+	if lines == 0 {
+		t.Error("the new del1 has no log line at all (its watchdog's ready line was expected)")
+	}
 }

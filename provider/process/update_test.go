@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/store"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -269,6 +270,40 @@ func TestStaleCgroupsReaped(t *testing.T) {
 	}
 	if _, err := os.Stat(cg.dirs[0]); !os.IsNotExist(err) {
 		t.Fatalf("stale cgroup %s not removed: %v", cg.dirs[0], err)
+	}
+	if _, err := os.Stat(filepath.Dir(cg.dirs[0])); !os.IsNotExist(err) {
+		t.Fatalf("the stale function's group %s not removed: %v", filepath.Dir(cg.dirs[0]), err)
+	}
+}
+
+// A delete removes the function's groups, also a replica group left in it
+// (found by a reviewer: nine deploy/delete cycles left nine groups).
+func TestDeleteRemovesCgroups(t *testing.T) {
+	e := newEnv(t, nil)
+	if !e.p.isolate || !e.p.cg.enabled() {
+		t.Skip("needs root and cgroups")
+	}
+	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat",
+		Limits: &api.Resources{Memory: "64Mi", CPU: "500m"}})
+	e.waitReady("lim", 1)
+	stray, err := e.p.cg.create(ns+"-lim", "7", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fnDirs := []string{}
+	for _, d := range stray.dirs {
+		fnDirs = append(fnDirs, filepath.Dir(d))
+	}
+	if err := e.p.Delete(context.Background(), ns, "lim"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.waitCleanup(context.Background(), store.Key(ns, "lim")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range fnDirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the deleted function's group %s is still there: %v", d, err)
+		}
 	}
 }
 
