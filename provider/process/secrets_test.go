@@ -285,7 +285,7 @@ func TestDeleteCutShortLeavesNothing(t *testing.T) {
 	e.deploy(api.FunctionDeployment{Service: "keep", EnvProcess: "cat", Secrets: []string{"s9"}})
 	e.waitReady("del1", 1)
 	e.waitReady("keep", 1)
-	e.close() // the files stay, as after a kill -9 ...
+	e.close()                                                                   // the files stay, as after a kill -9 ...
 	if err := e.st.Delete(store.Functions, store.Key(ns, "del1")); err != nil { // ... once Delete had removed the record
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/store"
 	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/store"
 )
 
 // A rolling update under steady load: new replicas are ready before old
