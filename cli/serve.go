@@ -202,6 +202,7 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 		return process.New(ctx, process.Config{
 			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
+			DefaultTimeout: f.timeout,
 		})
 	}
 	if p, ok := extraProviders[f.providerName]; ok {

@@ -193,9 +193,10 @@ func (p *fastPool) exchange(ctx context.Context, deadline time.Time, c *upConn, 
 	}
 	// Wait for the first byte apart: ReadResponse reports a connection
 	// closed before any byte and one closed mid-header alike.
+	sent := time.Now()
 	if _, err := c.br.Peek(1); err != nil {
 		stop()
-		if reused && live(ctx, deadline) && closedBeforeAnswer(err) {
+		if reused && live(ctx, deadline) && closedAtOnce(err, sent) {
 			return nil, errStale
 		}
 		return nil, err
@@ -284,6 +285,16 @@ func (b *lenBody) Close() error { return nil }
 // sending a byte of its answer.
 func closedBeforeAnswer(err error) bool {
 	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// staleWindow: a kept-alive connection that the replica had closed while
+// it sat in the pool fails within it of the request being sent; a call
+// that fails later reached the function, which may have run it.
+const staleWindow = 50 * time.Millisecond
+
+// closedAtOnce: closed before any answer, within staleWindow of sent.
+func closedAtOnce(err error, sent time.Time) bool {
+	return closedBeforeAnswer(err) && time.Since(sent) < staleWindow
 }
 
 var (

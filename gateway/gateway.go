@@ -35,6 +35,9 @@ type Gateway struct {
 	nsSuffix string
 	// retryWait bounds the wait for a new replica after all failed a call.
 	retryWait time.Duration
+	// goneWait bounds the wait for the provider to drop a replica that
+	// failed a call (see replicaGone).
+	goneWait time.Duration
 	// draining is closed by Drain.
 	draining  chan struct{}
 	drainOnce sync.Once
@@ -75,6 +78,7 @@ func New(cfg Config) (*Gateway, error) {
 		fast:      newFastPool(),
 		nsSuffix:  "." + cfg.DefaultNamespace,
 		retryWait: retryWait,
+		goneWait:  250 * time.Millisecond,
 		draining:  make(chan struct{}),
 	}
 	g.lb.init()

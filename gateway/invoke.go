@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,10 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 type attempt struct {
 	ep  provider.Endpoint
 	err error
+	// atOnce: it failed within staleWindow of being sent (a refused
+	// connection, a kept-alive one the replica had closed): nothing of it
+	// reached the function.
+	atOnce bool
 }
 
 // invoke sends the call to a ready replica, waiting for one if needed,
@@ -106,6 +111,10 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 	if prior != nil { // the event loop's attempt
 		skip = append(skip, prior.ep.Address)
 		last, lastErr = prior.ep, prior.err
+		if !prior.atOnce && !g.replicaGone(ctx, t, &route, prior.ep) {
+			*code = g.fail(w, g.upstreamError(deadline, r, t, prior.ep, &body, prior.err, timeout))
+			return
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		ep, inflight, err := g.ready(ctx, deadline, r, t, &route, skip, &woke, timeout)
@@ -129,7 +138,8 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			g.relay(w, r, resp, callID, inflight)
 			return
 		}
-		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(err, &body) {
+		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(err, &body) &&
+			(err == errFunctionUnreachable || isDialError(err) || g.replicaGone(ctx, t, &route, ep)) {
 			// Re-read the route: the provider may already know the replica is gone.
 			skip = append(skip, ep.Address)
 			last, lastErr = ep, err
@@ -180,6 +190,32 @@ func (g *Gateway) resendable(err error, body *reqBody) bool {
 		return body.resendable()
 	}
 	return body.stream == nil
+}
+
+// replicaGone waits a moment for the provider to drop ep from the route:
+// a replica that died under the call (kill -9) is gone within
+// milliseconds, and the call may go to another one. A replica still there
+// dropped the call itself after it reached the function: sending it to
+// another would run it twice (a reviewer saw one async call run eight
+// times), so the caller gets the 502.
+func (g *Gateway) replicaGone(ctx context.Context, t *target, route *provider.Route, ep provider.Endpoint) bool {
+	timer := time.NewTimer(g.goneWait)
+	defer timer.Stop()
+	for {
+		if g.reroute(t, route) != nil {
+			return true // the function itself is gone
+		}
+		if !slices.ContainsFunc(route.Endpoints, func(e provider.Endpoint) bool { return e.Address == ep.Address }) {
+			return true
+		}
+		select {
+		case <-route.Changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // ready returns a ready endpoint not in skip. With none, it explains why

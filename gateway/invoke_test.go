@@ -152,19 +152,56 @@ func TestRetryOnConnectionRefused(t *testing.T) {
 
 func TestRetryWhenReplicaDiesBeforeAnswering(t *testing.T) {
 	// A replica that accepts the request and drops the connection, as one
-	// killed with SIGKILL mid-call does.
+	// killed with SIGKILL mid-call does; the provider drops it from the
+	// route as it dies.
+	fp := newFake()
+	var good string
 	dying := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		fp.setEndpoints(ns, "f", good)
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			conn.Close()
 		}
 	})
-	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
-	fp := newFake()
-	fp.addFunction(ns, "f", 2, dying, good)
+	good = upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
 	_, srv := newTestGateway(t, fp, nil)
 	for i := 0; i < 20; i++ {
+		fp.addFunction(ns, "f", 2, dying, good)
 		expect(t, call(t, "POST", srv.URL+"/function/f", "body", false), 200, "body")
+	}
+}
+
+// TestNoTwinForACallALiveReplicaDropped: a replica that ran the call and
+// then closed the connection without answering is still there: the call
+// is not sent to another replica (it would run twice) but answered 502.
+func TestNoTwinForACallALiveReplicaDropped(t *testing.T) {
+	var runs atomic.Int64
+	dropper := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		time.Sleep(100 * time.Millisecond) // the function runs, then the connection is lost
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	fp := newFake()
+	fp.addFunction(ns, "f", 2, dropper, upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		io.Copy(w, r.Body)
+	}))
+	_, srv := newTestGateway(t, fp, nil, func(g *Gateway) { g.goneWait = 50 * time.Millisecond })
+	failed := 0
+	for i := 0; i < 10; i++ {
+		r := call(t, "POST", srv.URL+"/function/f", "body", false)
+		switch {
+		case r.code == 502 && r.header.Get("X-OpenFaaS-Internal") == "gateway":
+			failed++
+		case r.code != 200:
+			t.Fatalf("call %d: %d %q", i, r.code, r.body)
+		}
+	}
+	if n := runs.Load(); n != 10 || failed == 0 {
+		t.Fatalf("10 calls ran %d times (%d answered 502): a call a live replica dropped went to the other", n, failed)
 	}
 }
 

@@ -86,6 +86,7 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 	lc := c.Token.(*loopCall)
 	lc.inflight.Add(-1)
 	start, callID := c.Start, c.CallID
+	atOnce := time.Since(start) < staleWindow // the loop sends a call as it reads it
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer g.recoverPanic(w, r)
 		var code int
@@ -100,7 +101,7 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 			code = g.fail(w, err)
 			return
 		}
-		g.invoke(w, r, &lc.t, route, start, &code, &attempt{lc.ep, failed})
+		g.invoke(w, r, &lc.t, route, start, &code, &attempt{lc.ep, failed, atOnce})
 	})
 }
 

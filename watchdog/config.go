@@ -147,6 +147,21 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	if c.ExecTimeout, err = envDuration(env, "exec_timeout", DefaultTimeout); err != nil {
 		fail(err)
 	}
+	// One call has one limit: the smaller of the two, and one given alone
+	// sets both. Else a call outliving write_timeout had its connection
+	// cut without an answer (the 408/504 goes out at exec_timeout, just
+	// inside write_timeout, see addGrace), and the caller could not tell
+	// a finished call from a lost one.
+	hasExec := strings.TrimSpace(env["exec_timeout"]) != ""
+	hasWrite := strings.TrimSpace(env["write_timeout"]) != ""
+	switch {
+	case hasExec && !hasWrite:
+		c.WriteTimeout = c.ExecTimeout
+	case hasWrite && !hasExec:
+		c.ExecTimeout = c.WriteTimeout
+	case c.WriteTimeout > 0 && (c.ExecTimeout == 0 || c.ExecTimeout > c.WriteTimeout):
+		c.ExecTimeout = c.WriteTimeout
+	}
 	c.HealthcheckInterval = min(c.WriteTimeout, maxDefaultDrain)
 	if c.HealthcheckInterval, err = envDuration(env, "healthcheck_interval", c.HealthcheckInterval); err != nil {
 		fail(err)

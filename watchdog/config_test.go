@@ -135,3 +135,37 @@ func FuzzConfigFromEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestOneCallOneTimeout: exec_timeout and write_timeout make one limit,
+// the smaller; one given alone sets both, so a long call is answered with
+// its 408/504 instead of having its connection cut at the default 10 s.
+func TestOneCallOneTimeout(t *testing.T) {
+	for _, c := range []struct {
+		exec, write      string
+		wantExec, wantWr time.Duration
+	}{
+		{"", "", 10 * time.Second, 10 * time.Second},
+		{"30s", "", 30 * time.Second, 30 * time.Second},
+		{"", "45s", 45 * time.Second, 45 * time.Second},
+		{"30s", "5s", 5 * time.Second, 5 * time.Second},
+		{"5s", "30s", 5 * time.Second, 30 * time.Second},
+		{"0", "", 0, 0},
+		{"0", "20s", 20 * time.Second, 20 * time.Second},
+	} {
+		env := []string{"fprocess=cat"}
+		if c.exec != "" {
+			env = append(env, "exec_timeout="+c.exec)
+		}
+		if c.write != "" {
+			env = append(env, "write_timeout="+c.write)
+		}
+		cfg, err := ConfigFromEnv(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ExecTimeout != c.wantExec || cfg.WriteTimeout != c.wantWr {
+			t.Errorf("exec_timeout=%q write_timeout=%q: exec %s write %s, want %s %s",
+				c.exec, c.write, cfg.ExecTimeout, cfg.WriteTimeout, c.wantExec, c.wantWr)
+		}
+	}
+}

@@ -171,3 +171,16 @@ func TestForkMissingCommand(t *testing.T) {
 		t.Fatal("watchdog started with a missing fprocess")
 	}
 }
+
+// TestWriteTimeoutBelowExecTimeout: a call that outlives write_timeout is
+// answered 408 at write_timeout (the smaller limit) instead of having its
+// connection closed with no answer, which a caller cannot tell from a
+// replica that died.
+func TestWriteTimeoutBelowExecTimeout(t *testing.T) {
+	wd := start(t, testConfig(t, "mode=serializing", "fprocess=sleep 5", "exec_timeout=4s", "write_timeout=700ms"))
+	t0 := time.Now()
+	code, _, body := call(t, "POST", wd.url+"/", "x")
+	if code != 408 || time.Since(t0) > 3*time.Second {
+		t.Fatalf("got %d %q after %s, want 408 at about 700ms", code, body, time.Since(t0))
+	}
+}

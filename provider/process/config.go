@@ -65,6 +65,10 @@ type Config struct {
 	// NoIsolation turns off per-function users, secret bind mounts and
 	// cgroups even when running as root (tests of the unprivileged path).
 	NoIsolation bool
+	// DefaultTimeout is the limit of a call of a function that sets none
+	// (no exec_timeout nor write_timeout): the gateway's default, given to
+	// its watchdog, whose own default (10 s) would cut calls short.
+	DefaultTimeout time.Duration
 	// UIDRegistry records which block of uids each data dir of the machine
 	// gives its functions (default DefaultUIDRegistry; see uidblock.go).
 	UIDRegistry string

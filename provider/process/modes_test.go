@@ -270,3 +270,25 @@ func TestWaitReadyLine(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultTimeoutReachesWatchdog: a function that sets no timeout gets
+// the gateway's default (Config.DefaultTimeout) in its watchdog, whose own
+// default (10 s) would cut calls the gateway still waits for; one that sets
+// exec_timeout keeps it.
+func TestDefaultTimeoutReachesWatchdog(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DefaultTimeout = 42 * time.Second })
+	e.deploy(api.FunctionDeployment{Service: "deft", EnvProcess: "env"})
+	e.deploy(api.FunctionDeployment{Service: "ownt", EnvProcess: "env", EnvVars: map[string]string{"exec_timeout": "7s"}})
+	r := e.waitReady("deft", 1)
+	_, out := invoke(t, r.Endpoints[0], "")
+	if !strings.Contains(out, "exec_timeout=42s\n") || !strings.Contains(out, "write_timeout=42s\n") {
+		t.Errorf("a function with no timeout: its environment lacks the default:\n%s", out)
+	}
+	if r.Timeout != 42*time.Second+500*time.Millisecond {
+		t.Errorf("route timeout %s", r.Timeout)
+	}
+	_, out = invoke(t, e.waitReady("ownt", 1).Endpoints[0], "")
+	if !strings.Contains(out, "exec_timeout=7s\n") || strings.Contains(out, "42s") {
+		t.Errorf("a function with its own exec_timeout:\n%s", out)
+	}
+}

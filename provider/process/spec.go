@@ -144,6 +144,10 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	if fprocess != "" {
 		env = append(env, "fprocess="+fprocess)
 	}
+	if provider.TimeoutOf(d.EnvVars) == 0 && p.cfg.DefaultTimeout > 0 {
+		t := p.cfg.DefaultTimeout.String()
+		env = append(env, "exec_timeout="+t, "write_timeout="+t)
+	}
 	if _, ok := d.EnvVars["healthcheck_interval"]; !ok {
 		// The gateway drops a stopping replica from its endpoints at once,
 		// so a short drain is enough for requests already on their way.
@@ -172,6 +176,10 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		}
 	}
 	s.timeout = provider.TimeoutOf(d.EnvVars)
+	if s.timeout == 0 && p.cfg.DefaultTimeout > 0 {
+		// as TimeoutOf: the watchdog answers at the limit, the gateway a bit later
+		s.timeout = p.cfg.DefaultTimeout + 500*time.Millisecond
+	}
 	drain := time.Second
 	if v, ok := provider.ParseDuration(d.EnvVars["healthcheck_interval"]); ok {
 		drain = v
