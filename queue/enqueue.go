@@ -198,8 +198,9 @@ func (e *Enqueuer) publish(ctx context.Context, subj string, req *Request, dedup
 	if err != nil {
 		return err
 	}
+	var ref string // the body's object, when stored apart
 	if int64(len(data)) > e.cfg.JS.NC.MaxPayload()-4096 {
-		ref := req.CallID + "." + nuid.Next()
+		ref = req.CallID + "." + nuid.Next()
 		if _, err := e.storeBody(ctx, ref, req.Body); err != nil {
 			return unavailable(err)
 		}
@@ -213,9 +214,19 @@ func (e *Enqueuer) publish(ctx context.Context, subj string, req *Request, dedup
 	}
 	var opts []jetstream.PublishOpt
 	if dedupe {
-		opts = append(opts, jetstream.WithMsgID(req.CallID))
+		// A caller's retry (same X-Call-Id, same function) is dropped; the
+		// same id sent to another function is another call (a function
+		// passing its X-Call-Id along a chain, as the README shows).
+		opts = append(opts, jetstream.WithMsgID(req.Namespace+"/"+req.Function+"/"+req.CallID))
 	}
-	return publishData(ctx, e.cfg.JS, subj, data, nil, opts...)
+	ack, err := publishAck(ctx, e.cfg.JS, subj, data, nil, opts...)
+	if err == nil && ack.Duplicate && ref != "" {
+		// The first copy's body is the one kept: this one would be orphaned.
+		if os, oerr := e.cfg.JS.bodies(ctx); oerr == nil {
+			os.Delete(ctx, ref)
+		}
+	}
+	return err
 }
 
 func (e *Enqueuer) storeBody(ctx context.Context, ref string, body []byte) (*jetstream.ObjectInfo, error) {
@@ -229,18 +240,24 @@ func (e *Enqueuer) storeBody(ctx context.Context, ref string, body []byte) (*jet
 // publishData publishes asynchronously (so concurrent callers share the
 // connection's round trips) and waits for the stream's ack.
 func publishData(ctx context.Context, j *JetStream, subj string, data []byte, hdr nats.Header, opts ...jetstream.PublishOpt) error {
+	_, err := publishAck(ctx, j, subj, data, hdr, opts...)
+	return err
+}
+
+// publishAck is publishData returning the stream's ack.
+func publishAck(ctx context.Context, j *JetStream, subj string, data []byte, hdr nats.Header, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
 	m := &nats.Msg{Subject: subj, Data: data, Header: hdr}
 	f, err := j.JS.PublishMsgAsync(m, opts...)
 	if err != nil {
-		return unavailable(err)
+		return nil, unavailable(err)
 	}
 	select {
-	case <-f.Ok():
-		return nil
+	case ack := <-f.Ok():
+		return ack, nil
 	case err := <-f.Err():
-		return unavailable(err)
+		return nil, unavailable(err)
 	case <-ctx.Done():
-		return unavailable(ctx.Err())
+		return nil, unavailable(ctx.Err())
 	}
 }
 

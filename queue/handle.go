@@ -143,11 +143,8 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	if err != nil {
 		return result{status: http.StatusServiceUnavailable, err: err, duration: d}
 	}
-	if s := resp.Header.Get("X-Duration-Seconds"); s != "" {
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			d = time.Duration(f * float64(time.Second))
-		}
-	}
+	// The whole call, body included, as OpenFaaS's queue worker times it:
+	// a streaming watchdog's X-Duration-Seconds is its time to first byte.
 	return result{status: resp.StatusCode, header: resp.Header, body: body, duration: d}
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,5 +304,76 @@ func TestLongCallRunsOnce(t *testing.T) {
 	time.Sleep(time.Second) // a redelivery would arrive within one more ack wait
 	if n := runs.Load(); n != 1 {
 		t.Fatalf("a call longer than the ack wait ran %d times", n)
+	}
+}
+
+// TestCallIDDedupesPerFunction: a caller's retry with the same X-Call-Id
+// to the same function is dropped, but the same id sent to another function
+// (a function passing its X-Call-Id along a chain) is another call, and
+// runs.
+func TestCallIDDedupesPerFunction(t *testing.T) {
+	var mu sync.Mutex
+	ran := map[string]int{}
+	r := newRig(t, rigOptions{fn: func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		ran[req.URL.Path]++
+		mu.Unlock()
+	}})
+	r.fns.add("openfaas-fn", "a", nil, nil)
+	r.fns.add("openfaas-fn", "b", nil, nil)
+	for _, fn := range []string{"a", "b", "a"} {
+		if resp := post(t, "POST", r.async.URL+"/async-function/"+fn, []byte("x"), map[string]string{"X-Call-Id": "shared-1"}); resp.StatusCode != 202 {
+			t.Fatalf("enqueue to %s: %d", fn, resp.StatusCode)
+		}
+	}
+	want := map[string]int{"/function/a.openfaas-fn": 1, "/function/b.openfaas-fn": 1}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		done := len(ran) == 2
+		mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	mu.Lock()
+	defer mu.Unlock()
+	if !maps.Equal(ran, want) {
+		t.Fatalf("ran %v, want %v", ran, want)
+	}
+}
+
+// TestCallbackDurationIsTheWholeCall: the callback's X-Duration-Seconds is
+// the whole call, body included, not the watchdog's time to first byte
+// (what a streaming function's X-Duration-Seconds says); and the function
+// gets no Accept-Encoding the caller did not send.
+func TestCallbackDurationIsTheWholeCall(t *testing.T) {
+	r := newRig(t, rigOptions{fn: func(w http.ResponseWriter, req *http.Request) {
+		if ae := req.Header.Get("Accept-Encoding"); ae != "" {
+			t.Errorf("the function got Accept-Encoding %q the caller never sent", ae)
+		}
+		w.Header().Set("X-Duration-Seconds", "0.001") // a streaming watchdog's first byte
+		io.WriteString(w, "start ")
+		http.NewResponseController(w).Flush()
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "end")
+	}})
+	r.fns.add("openfaas-fn", "stream", nil, nil)
+	cb := newCallbacks(t)
+	// A caller that sends no Accept-Encoding (Go's client adds one unless told not to).
+	req, _ := http.NewRequest("POST", r.async.URL+"/async-function/stream", nil)
+	req.Header.Set("X-Callback-Url", cb.srv.URL)
+	plain := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	resp, err := plain.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("enqueue: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	c := cb.next(t, 10*time.Second)
+	d, err := strconv.ParseFloat(c.header.Get("X-Duration-Seconds"), 64)
+	if err != nil || d < 0.3 || c.body != "start end" {
+		t.Fatalf("callback X-Duration-Seconds %q (%v), body %q: want the whole call, >= 0.3 s", c.header.Get("X-Duration-Seconds"), err, c.body)
 	}
 }

@@ -152,6 +152,9 @@ func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 		MaxIdleConns:        2048,
 		MaxIdleConnsPerHost: 1024,
 		IdleConnTimeout:     90 * time.Second,
+		// The function gets the caller's Accept-Encoding, not one added
+		// here (and the callback receives the body as the function wrote it).
+		DisableCompression: true,
 	}
 }
 

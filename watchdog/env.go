@@ -16,6 +16,9 @@ func requestEnv(base []string, r *http.Request) []string {
 	env = append(env, base...)
 	var b strings.Builder
 	for k, vv := range r.Header {
+		if requestVars[k] {
+			continue // a header may not pose as the request's own Http_Query...
+		}
 		b.Reset()
 		b.Grow(len(k) + 6 + len(vv[0]))
 		b.WriteString("Http_")
@@ -53,3 +56,8 @@ func requestEnv(base []string, r *http.Request) []string {
 	}
 	return env
 }
+
+// requestVars are the canonical header names whose variable would be one
+// of the request's own (Http_Query, Http_Path...): a caller sending
+// "Query: admin=true" without a query string must not set Http_Query.
+var requestVars = map[string]bool{"Method": true, "Query": true, "Path": true, "Host": true}

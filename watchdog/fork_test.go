@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,5 +183,30 @@ func TestWriteTimeoutBelowExecTimeout(t *testing.T) {
 	code, _, body := call(t, "POST", wd.url+"/", "x")
 	if code != 408 || time.Since(t0) > 3*time.Second {
 		t.Fatalf("got %d %q after %s, want 408 at about 700ms", code, body, time.Since(t0))
+	}
+}
+
+// TestHeadersCannotPoseAsRequestVars: a header named Query, Path or
+// Method does not set (or override) the request's own Http_Query, Http_Path
+// or Http_Method (the function would trust a query the caller never sent).
+func TestHeadersCannotPoseAsRequestVars(t *testing.T) {
+	r := httptest.NewRequest("POST", "/real/path", nil)
+	r.Header.Set("Query", "admin=true")
+	r.Header.Set("Path", "/forged")
+	r.Header.Set("Method", "DELETE")
+	r.Header.Set("X-Ok", "kept")
+	got := map[string]string{}
+	for _, kv := range requestEnv(nil, r) {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := got[k]; dup {
+			t.Errorf("%s set twice", k)
+		}
+		got[k] = v
+	}
+	if _, ok := got["Http_Query"]; ok {
+		t.Errorf("Http_Query=%q from a header, with no query string", got["Http_Query"])
+	}
+	if got["Http_Path"] != "/real/path" || got["Http_Method"] != "POST" || got["Http_X_Ok"] != "kept" {
+		t.Errorf("env %v", got)
 	}
 }
