@@ -141,7 +141,12 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, w.cfg.MaxResponse))
 	d := time.Since(start)
 	if err != nil {
-		return result{status: http.StatusServiceUnavailable, err: err, duration: d}
+		// The function answered, then its response broke off (a streaming
+		// function that exited non-zero after writing): it ran and failed,
+		// which is a 500 with what it wrote, not an unreachable replica to
+		// retry (503) that would run it again.
+		body = append(body, "\n[the function's response broke off: "+err.Error()+"]"...)
+		return result{status: http.StatusInternalServerError, header: resp.Header, body: body, duration: d}
 	}
 	// The whole call, body included, as OpenFaaS's queue worker times it:
 	// a streaming watchdog's X-Duration-Seconds is its time to first byte.

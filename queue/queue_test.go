@@ -377,3 +377,23 @@ func TestCallbackDurationIsTheWholeCall(t *testing.T) {
 		t.Fatalf("callback X-Duration-Seconds %q (%v), body %q: want the whole call, >= 0.3 s", c.header.Get("X-Duration-Seconds"), err, c.body)
 	}
 }
+
+// TestBrokenOffResponseIsAFailureNotUnreachable: a function that answered
+// and then broke off its response (a streaming function exiting non-zero
+// after some output) ran and failed: the callback gets a 500 with what it
+// wrote (retried like any 500), not the 503 of an unreachable replica.
+func TestBrokenOffResponseIsAFailureNotUnreachable(t *testing.T) {
+	r := newRig(t, rigOptions{maxAttempts: 1, fn: func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "out")
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler) // the connection is cut mid-body
+	}})
+	r.fns.add("openfaas-fn", "broke", nil, nil)
+	cb := newCallbacks(t)
+	post(t, "POST", r.async.URL+"/async-function/broke", nil, map[string]string{"X-Callback-Url": cb.srv.URL})
+	c := cb.next(t, 10*time.Second)
+	if c.header.Get("X-Function-Status") != "500" || !strings.HasPrefix(c.body, "out\n[the function's response broke off") {
+		t.Fatalf("callback status %q body %q, want 500 starting with the output", c.header.Get("X-Function-Status"), c.body)
+	}
+}
