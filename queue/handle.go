@@ -99,10 +99,10 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	}
 	w.cfg.Metrics.Completed.WithLabelValues(fn, strconv.Itoa(res.status)).Inc()
 	if req.CallbackURL != "" {
-		w.callback(ctx, req, res)
+		w.queueCallback(ctx, req, res)
 	}
-	// Ack after the callback: a crash in between repeats the callback with
-	// the same call id rather than losing it.
+	// Ack after the callback is queued: a crash in between repeats the
+	// callback with the same call id rather than losing it.
 	_ = m.Ack()
 	if req.BodyRef != "" && !dead {
 		w.deleteBody(req.BodyRef)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -395,5 +396,43 @@ func TestBrokenOffResponseIsAFailureNotUnreachable(t *testing.T) {
 	c := cb.next(t, 10*time.Second)
 	if c.header.Get("X-Function-Status") != "500" || !strings.HasPrefix(c.body, "out\n[the function's response broke off") {
 		t.Fatalf("callback status %q body %q, want 500 starting with the output", c.header.Get("X-Function-Status"), c.body)
+	}
+}
+
+// TestFailingCallbackHoldsNoSlot: a call's callback waits on its own
+// queue, so a receiver that is down does not hold the function's only
+// concurrency slot: the next call runs at once, while the callbacks are
+// still being retried.
+func TestFailingCallbackHoldsNoSlot(t *testing.T) {
+	ran := make(chan string, 8)
+	r := newRig(t, rigOptions{fn: func(w http.ResponseWriter, req *http.Request) {
+		ran <- req.Header.Get("X-Call-Id")
+	}})
+	r.fns.add("openfaas-fn", "one", map[string]string{LabelMaxInflight: "1"}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	for i := 0; i < 2; i++ {
+		post(t, "POST", r.async.URL+"/async-function/one", nil, map[string]string{"X-Callback-Url": down, "X-Call-Id": fmt.Sprint("cb-down-", i)})
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-ran:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the calls with a callback did not run")
+		}
+	}
+	start := time.Now()
+	post(t, "POST", r.async.URL+"/async-function/one", nil, map[string]string{"X-Call-Id": "plain"})
+	select {
+	case id := <-ran:
+		if id != "plain" || time.Since(start) > time.Second {
+			t.Fatalf("ran %q after %s", id, time.Since(start))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the plain call waited behind the failing callbacks")
 	}
 }

@@ -48,7 +48,7 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 	_, err := j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamWork,
 		Description: "Ferry asynchronous invocations",
-		Subjects:    []string{subjWorkPrefix + ">", subjRetryPrefix + ">"},
+		Subjects:    []string{subjWorkPrefix + ">", subjRetryPrefix + ">", subjCallbackPrefix + ">"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
@@ -83,6 +83,17 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create retry consumer: %w", err)
+	}
+	_, err = j.JS.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
+		Durable:       callbackConsumer,
+		FilterSubject: subjCallbackPrefix + ">",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute, // one POST is bounded by 30 s
+		MaxDeliver:    -1,
+		MaxAckPending: 1024,
+	})
+	if err != nil {
+		return fmt.Errorf("create callback consumer: %w", err)
 	}
 	if _, err := j.bodies(ctx); err != nil {
 		return err

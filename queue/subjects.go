@@ -25,6 +25,11 @@ const (
 	subjRetryPrefix = "ferry.retry."
 	subjDeadPrefix  = "ferry.dead."
 	retryConsumer   = "retry"
+	// Callbacks wait on a subject of their own: a call's result is queued
+	// there and the call acked, so a slow or absent receiver never holds
+	// its function's concurrency slot.
+	subjCallbackPrefix = "ferry.callback."
+	callbackConsumer   = "callbacks"
 )
 
 // Labels and annotations read from a function.

@@ -37,7 +37,8 @@ type WorkerConfig struct {
 	// InvokeTimeout bounds one invocation (default 1h; the gateway applies
 	// the function's own timeout first).
 	InvokeTimeout time.Duration
-	// CallbackAttempts bounds deliveries of one callback (default 5).
+	// CallbackAttempts bounds deliveries of one callback (default 12: with
+	// the default back-off, about 20 minutes of a receiver being down).
 	CallbackAttempts int
 	CallbackBackoff  Backoff
 	// MaxResponse caps the function response kept for the callback (default 64 MiB).
@@ -100,10 +101,10 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.InvokeTimeout = time.Hour
 	}
 	if cfg.CallbackAttempts <= 0 {
-		cfg.CallbackAttempts = 5
+		cfg.CallbackAttempts = 12
 	}
 	if cfg.CallbackBackoff.Min <= 0 {
-		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 30 * time.Second}
+		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 5 * time.Minute}
 	}
 	if cfg.MaxResponse <= 0 {
 		cfg.MaxResponse = 64 << 20
@@ -168,6 +169,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.discCtx, w.discStop = context.WithCancel(ctx)
 	w.mu.Unlock()
 	if err := w.startConsumer(retryConsumer, w.handleRetry); err != nil {
+		return err
+	}
+	if err := w.startConsumer(callbackConsumer, w.handleCallback); err != nil {
 		return err
 	}
 	// A new queue's consumer is announced by JetStream; subscribe before

@@ -1,0 +1,102 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// callbackMsg is a call's result waiting for delivery to its callback URL
+// (the callback subject). Its body travels in the message, or in the body
+// store (BodyRef) when too large for one.
+type callbackMsg struct {
+	Request  Request     `json:"request"` // Body and BodyRef unset
+	Status   int         `json:"status"`
+	Header   http.Header `json:"header,omitempty"`
+	Body     []byte      `json:"body,omitempty"`
+	BodyRef  string      `json:"bodyRef,omitempty"`
+	Duration int64       `json:"duration"` // nanoseconds
+}
+
+// queueCallback stores the result for the callback consumer, so that the
+// call can be acked at once: its function's concurrency slot is free while
+// the receiver is slow or down, and the delivery survives a crash. If the
+// queue cannot take it, the callback is sent from here as before.
+func (w *Worker) queueCallback(ctx context.Context, req *Request, res result) {
+	cm := callbackMsg{Request: *req, Status: res.status, Header: res.header, Body: res.body, Duration: int64(res.duration)}
+	cm.Request.Body, cm.Request.BodyRef = nil, ""
+	if res.err != nil && len(cm.Body) == 0 {
+		cm.Body = []byte(errText(res))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if len(cm.Body) > int(w.cfg.JS.NC.MaxPayload())/2 {
+		ref := req.CallID + ".callback." + nuid.Next()
+		if os, err := w.cfg.JS.bodies(pctx); err == nil {
+			if _, err = os.PutBytes(pctx, ref, cm.Body); err == nil {
+				cm.Body, cm.BodyRef = nil, ref
+			}
+		}
+	}
+	data, err := json.Marshal(cm)
+	if err == nil {
+		err = publishData(pctx, w.cfg.JS, subjCallbackPrefix+req.Namespace+"."+req.Function, data, nil)
+	}
+	if err != nil {
+		w.log.Warn("queue worker: cannot queue a callback; sending it now", "call_id", req.CallID, "error", err)
+		w.callback(ctx, req, res)
+	}
+}
+
+// handleCallback delivers one queued callback: acked when the receiver
+// took it (or refused it for good), retried with back-off on network
+// errors and retryable statuses, up to CallbackAttempts deliveries.
+func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
+	var cm callbackMsg
+	if err := json.Unmarshal(m.Data(), &cm); err != nil {
+		w.log.Error("queue worker: dropping a callback that is not Ferry's", "subject", m.Subject(), "error", err)
+		_ = m.Term()
+		return
+	}
+	ctx := w.runCtx
+	res := result{status: cm.Status, header: cm.Header, body: cm.Body, duration: time.Duration(cm.Duration)}
+	if cm.BodyRef != "" {
+		b, err := w.loadBody(ctx, cm.BodyRef)
+		if err != nil && err != errBodyGone {
+			_ = m.NakWithDelay(w.cfg.CallbackBackoff.Min)
+			return
+		}
+		res.body = b
+	}
+	tries := 1
+	if md, err := m.Metadata(); err == nil {
+		tries = int(md.NumDelivered)
+	}
+	req := &cm.Request
+	code, err := w.postCallback(ctx, req, res)
+	switch {
+	case err == nil && !retryableStatus(code):
+		if code >= 400 {
+			w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
+		}
+		w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
+	case ctx.Err() != nil:
+		_ = m.Nak() // shutting down: the next worker delivers it
+		return
+	case tries < w.cfg.CallbackAttempts:
+		_ = m.NakWithDelay(w.cfg.CallbackBackoff.Delay(tries))
+		return
+	default:
+		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
+			"attempts", tries, "status", code, "error", err)
+		w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
+	}
+	_ = m.Ack()
+	if cm.BodyRef != "" {
+		w.deleteBody(cm.BodyRef)
+	}
+}
