@@ -69,7 +69,7 @@ func TestBadInputs(t *testing.T) {
 		{"logs negative tail", "GET", "/system/logs?name=echo&tail=-5", "", false, 422, "tail"},
 		{"logs bad follow", "GET", "/system/logs?name=echo&follow=maybe", "", false, 422, "follow"},
 		{"logs bad since", "GET", "/system/logs?name=echo&since=yesterday", "", false, 422, "since"},
-		{"logs no name", "GET", "/system/logs", "", false, 400, "function name is required"},
+		{"logs no name", "GET", "/system/logs", "", false, 422, "function name is required"},
 		{"logs unknown function", "GET", "/system/logs?name=ghost", "", false, 404, "function ghost not found"},
 
 		// Secrets and namespaces.

@@ -308,6 +308,8 @@ func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, 
 		return timedOut(t, timeout)
 	case body.stream != nil && body.stream.tooLarge.Load():
 		return tooLarge(g.cfg.MaxInvokeBodyBytes)
+	case body.stream != nil && body.stream.bad.Load() != nil:
+		return errReadBody(*body.stream.bad.Load()) // the caller's fault: 400, no replica blamed
 	}
 	return g.replicaFailed(t, ep, err)
 }

@@ -584,3 +584,30 @@ func TestHopHeadersStop(t *testing.T) {
 		t.Errorf("caller lost X-Resp-Keep: %v", resp.Header)
 	}
 }
+
+// TestMalformedChunkedBodyIs400: a caller's broken chunked body is the
+// caller's fault: 400 naming the body, no replica blamed (it was a 502
+// "replica failed", and a warning per request in the log).
+func TestMalformedChunkedBodyIs400(t *testing.T) {
+	echo := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
+	fp := newFake()
+	fp.addFunction(ns, "f", 1, echo)
+	_, srv := newTestGateway(t, fp, nil)
+	for _, body := range []string{"5\nhello\n0\n\n", "ffffffffffffffff1\r\nx\r\n0\r\n\r\n"} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "POST /function/f HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"+body)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		c.Close()
+		if resp.StatusCode != 400 || strings.Contains(string(b), "replica") {
+			t.Errorf("body %q: %d %q, want 400 about the request body", body, resp.StatusCode, b)
+		}
+	}
+}

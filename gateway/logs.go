@@ -60,9 +60,13 @@ var ndjson = []string{"application/x-ndjson"}
 const maxInstanceLength = 253
 
 // parseLogQuery reads the logs query. Names follow the usual rules (400);
-// a bad tail, since, follow or instance is 422, as in OpenFaaS.
+// a missing name or a bad tail, since, follow or instance is 422, the
+// contract's status for a bad query.
 func parseLogQuery(q url.Values, defNS string) (api.LogRequest, error) {
 	req := api.LogRequest{Tail: -1}
+	if q.Get("name") == "" {
+		return req, unprocessable("function name is required: give ?name=NAME")
+	}
 	name, ns, err := splitPathName(q.Get("name"))
 	if err != nil {
 		return req, err

@@ -167,6 +167,9 @@ type streamBody struct {
 	rc       io.ReadCloser
 	read     atomic.Bool
 	tooLarge atomic.Bool
+	// bad is the caller's body failing (malformed chunks, cut short): the
+	// call fails because of the caller, not of the replica.
+	bad atomic.Pointer[error]
 }
 
 func (s *streamBody) Read(p []byte) (int, error) {
@@ -175,6 +178,8 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*http.MaxBytesError); ok {
 			s.tooLarge.Store(true)
+		} else {
+			s.bad.CompareAndSwap(nil, &err)
 		}
 	}
 	return n, err
