@@ -83,7 +83,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	procs.Start(ctx) // GOMAXPROCS follows the gateway's load (package procs)
+	procs.Start(ctx, nil) // GOMAXPROCS follows the gateway's load (package procs)
 
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)

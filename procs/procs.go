@@ -30,8 +30,11 @@ type Config struct {
 	// Raise: more Ps are given when CPU use exceeds Raise × Ps (in cores);
 	// the new count is the one that brings use back under Raise.
 	Raise float64
-	// Lower: a P is taken back when use is below Lower × (Ps-1).
-	Lower float64
+	// Lower: a P is taken back when use stays below Lower × (Ps-1) for
+	// LowerAfter intervals in a row (raise at once, lower slowly: a burst's
+	// lull does not take a P back that the next second needs again).
+	Lower      float64
+	LowerAfter int
 	// Min and Max bound the count. Max defaults to the GOMAXPROCS Go chose
 	// at start (the CPU count, or the cgroup's CPU limit).
 	Min, Max int
@@ -39,7 +42,7 @@ type Config struct {
 
 // Defaults returns the shipped tunables.
 func Defaults() Config {
-	return Config{Interval: time.Second, Raise: 0.7, Lower: 0.35, Min: 1, Max: runtime.GOMAXPROCS(0)}
+	return Config{Interval: 250 * time.Millisecond, Raise: 0.7, Lower: 0.35, LowerAfter: 8, Min: 1, Max: runtime.GOMAXPROCS(0)}
 }
 
 // Validate names the first tunable that is out of range.
@@ -51,6 +54,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("procs: Raise %.2f is not in (0, 1]", c.Raise)
 	case c.Lower <= 0 || c.Lower >= c.Raise:
 		return fmt.Errorf("procs: Lower %.2f is not in (0, Raise=%.2f)", c.Lower, c.Raise)
+	case c.LowerAfter < 1:
+		return fmt.Errorf("procs: LowerAfter %d is below 1", c.LowerAfter)
 	case c.Min < 1:
 		return fmt.Errorf("procs: Min %d is below 1", c.Min)
 	case c.Max < c.Min:
@@ -68,6 +73,7 @@ type Governor struct {
 	procs  int
 	lastAt time.Time
 	last   time.Duration
+	low    int // intervals in a row under the Lower line
 }
 
 // NewGovernor starts at cfg.Min Ps (applied through set at once).
@@ -97,8 +103,13 @@ func (g *Governor) Step(now time.Time) int {
 	switch {
 	case load > g.cfg.Raise*float64(g.procs):
 		want = int(math.Ceil(load / g.cfg.Raise)) // > procs
+		g.low = 0
 	case g.procs > g.cfg.Min && load < g.cfg.Lower*float64(g.procs-1):
-		want = g.procs - 1
+		if g.low++; g.low >= g.cfg.LowerAfter {
+			want, g.low = g.procs-1, 0
+		}
+	default:
+		g.low = 0
 	}
 	want = max(g.cfg.Min, min(g.cfg.Max, want))
 	if want != g.procs {
@@ -108,11 +119,14 @@ func (g *Governor) Step(now time.Time) int {
 	return g.procs
 }
 
-// Start runs a governor with the defaults until ctx ends, unless the
-// environment sets GOMAXPROCS or the machine has one CPU. It returns
-// whether it runs.
-func Start(ctx context.Context) bool {
+// Start runs a governor with the defaults, changed by tweak when not nil,
+// until ctx ends, unless the environment sets GOMAXPROCS or the machine
+// has one CPU. It returns whether it runs.
+func Start(ctx context.Context, tweak func(*Config)) bool {
 	cfg := Defaults()
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	if os.Getenv("GOMAXPROCS") != "" || cfg.Max <= cfg.Min || processCPU() < 0 {
 		return false
 	}

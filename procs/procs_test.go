@@ -36,6 +36,7 @@ func newFake(t *testing.T, cfg Config) (*fakeProcess, *Governor) {
 func TestGovernorFollowsLoad(t *testing.T) {
 	cfg := Defaults()
 	cfg.Max = 8
+	cfg.LowerAfter = 1 // one step down per low interval (see TestGovernorLowersSlowly)
 	f, g := newFake(t, cfg)
 	steps := []struct {
 		load float64
@@ -72,8 +73,30 @@ func TestGovernorFollowsLoad(t *testing.T) {
 	}
 }
 
+// TestGovernorLowersSlowly: a P is given at the first busy interval but
+// taken back only after LowerAfter quiet ones in a row; a busy one in
+// between starts the count again.
+func TestGovernorLowersSlowly(t *testing.T) {
+	cfg := Defaults()
+	cfg.Max, cfg.Raise, cfg.LowerAfter = 2, 0.5, 3
+	f, g := newFake(t, cfg)
+	for i, s := range []struct {
+		load float64
+		want int
+	}{
+		{0.6, 2},           // over 0.5 of one P: a second one at once
+		{0.1, 2}, {0.1, 2}, // quiet, but not yet three in a row
+		{0.4, 2},                     // a busy interval (over 0.35 x 1): the count starts again
+		{0.1, 2}, {0.1, 2}, {0.1, 1}, // three quiet ones: back to one
+	} {
+		if got := g.Step(f.run(cfg.Interval, s.load)); got != s.want {
+			t.Fatalf("step %d (load %.2f): %d Ps, want %d", i, s.load, got, s.want)
+		}
+	}
+}
+
 func TestGovernorIgnoresClockGoingBack(t *testing.T) {
-	f, g := newFake(t, Config{Interval: time.Second, Raise: 0.7, Lower: 0.35, Min: 1, Max: 4})
+	f, g := newFake(t, Config{Interval: time.Second, Raise: 0.7, Lower: 0.35, LowerAfter: 1, Min: 1, Max: 4})
 	if got := g.Step(f.now.Add(-time.Second)); got != 1 {
 		t.Fatalf("%d Ps after a clock step back", got)
 	}
@@ -81,11 +104,12 @@ func TestGovernorIgnoresClockGoingBack(t *testing.T) {
 
 func TestValidateNamesTheKey(t *testing.T) {
 	for key, mutate := range map[string]func(*Config){
-		"Interval": func(c *Config) { c.Interval = 0 },
-		"Raise":    func(c *Config) { c.Raise = 1.5 },
-		"Lower":    func(c *Config) { c.Lower = 0.9 },
-		"Min":      func(c *Config) { c.Min = 0 },
-		"Max":      func(c *Config) { c.Min, c.Max = 2, 1 },
+		"Interval":   func(c *Config) { c.Interval = 0 },
+		"Raise":      func(c *Config) { c.Raise = 1.5 },
+		"Lower":      func(c *Config) { c.Lower = 0.9 },
+		"LowerAfter": func(c *Config) { c.LowerAfter = 0 },
+		"Min":        func(c *Config) { c.Min = 0 },
+		"Max":        func(c *Config) { c.Min, c.Max = 2, 1 },
 	} {
 		c := Defaults()
 		mutate(&c)
@@ -107,7 +131,7 @@ func TestStart(t *testing.T) {
 		t.Skip("needs 2+ CPUs and no GOMAXPROCS in the environment")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if !Start(ctx) {
+	if !Start(ctx, nil) {
 		t.Fatal("the governor did not start")
 	}
 	if n := runtime.GOMAXPROCS(0); n != 1 {
@@ -127,7 +151,7 @@ func TestStartObeysEnvironment(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "2")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if Start(ctx) {
+	if Start(ctx, nil) {
 		t.Fatal("the governor started although GOMAXPROCS is set")
 	}
 }

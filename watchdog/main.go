@@ -24,7 +24,12 @@ func Main() int {
 	// in blocking fork, exec and wait calls, whose P another request must
 	// not wait to take over: they keep Go's default.
 	if cfg.Mode == ModeHTTP || cfg.Mode == ModeStatic {
-		procs.Start(context.Background())
+		procs.Start(context.Background(), func(c *procs.Config) {
+			// Every call is a goroutine of its own here, and behind a
+			// gateway it waits on each one: from half a core of load, a
+			// second P takes more queueing off each call than it costs.
+			c.Raise = 0.5
+		})
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
