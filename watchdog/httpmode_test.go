@@ -246,7 +246,7 @@ func TestUnixSocket(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via unix" || resp.Header.Get("X-Echo-Path") != "/over/unix" {
 		t.Fatalf("over the Unix socket: %d %q path %q", resp.StatusCode, body, resp.Header.Get("X-Echo-Path"))
 	}
-	if !strings.Contains(wd.logs.String(), " and unix:"+name+"\n") {
+	if !eventuallyLogs(wd, " and unix:"+name+"\n") {
 		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
 	}
 
@@ -295,7 +295,7 @@ func TestUnixSocketInherited(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via fd" {
 		t.Fatalf("over the inherited socket: %d %q", resp.StatusCode, body)
 	}
-	if !strings.Contains(wd.logs.String(), " and unix:"+name+"\n") {
+	if !eventuallyLogs(wd, " and unix:"+name+"\n") {
 		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
 	}
 	for _, bad := range []string{"1", "-3", "x"} {
@@ -314,4 +314,15 @@ func listenUnixTaken(name string) (net.Listener, error) {
 		}
 	}
 	return uln, err
+}
+
+// eventuallyLogs waits up to 2 s for want in the watchdog's log (its ready
+// line is written just after it signals readiness).
+func eventuallyLogs(wd *instance, want string) bool {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if strings.Contains(wd.logs.String(), want) {
+			return true
+		}
+	}
+	return false
 }

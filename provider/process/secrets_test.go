@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/store"
@@ -310,18 +311,24 @@ func TestDeleteCutShortLeavesNothing(t *testing.T) {
 	}
 	e.deploy(api.FunctionDeployment{Service: "del1", EnvProcess: "cat"})
 	e.waitReady("del1", 1)
-	ch, err := e.p.Logs(ctx, api.LogRequest{Name: "del1", Namespace: ns, Tail: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := 0
-	for m := range ch {
-		lines++
-		if strings.Contains(m.Text, `fprocess="cat -"`) {
-			t.Errorf("the new del1 shows the deleted one's log line %q", m.Text)
+	// Its watchdog's ready line reaches the logs just after readiness.
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); len(lines) == 0 && time.Now().Before(deadline); {
+		ch, err := e.p.Logs(ctx, api.LogRequest{Name: "del1", Namespace: ns, Tail: -1})
+		if err != nil {
+			t.Fatal(err)
 		}
+		for m := range ch {
+			lines = append(lines, m.Text)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if lines == 0 {
-		t.Error("the new del1 has no log line at all (its watchdog's ready line was expected)")
+	if len(lines) == 0 {
+		t.Fatal("the new del1 has no log line at all (its watchdog's ready line was expected)")
+	}
+	for _, l := range lines {
+		if strings.Contains(l, `fprocess="cat -"`) {
+			t.Errorf("the new del1 shows the deleted one's log line %q", l)
+		}
 	}
 }
