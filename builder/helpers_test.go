@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"net"
 	"net/http"
@@ -14,10 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // watchdogBin is the real watchdog, built once by TestMain.
@@ -115,7 +115,7 @@ func runWatchdog(t *testing.T, res *Result, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &harness.LockedBuffer{}
 	cmd := exec.Command(watchdogBin)
 	cmd.Dir, cmd.Env, cmd.ExtraFiles = dir, env, []*os.File{w}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -174,22 +174,4 @@ func invoke(t *testing.T, url, body string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
-}
-
-// lockedBuffer collects the watchdog's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

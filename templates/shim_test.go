@@ -1,18 +1,18 @@
 package templates
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/ports"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestHTTPShimsReportHandlerErrors runs the python3-http and node shims
@@ -51,8 +51,11 @@ func TestHTTPShimsReportHandlerErrors(t *testing.T) {
 			os.Mkdir(filepath.Join(dir, "function"), 0o755)
 			os.WriteFile(filepath.Join(dir, tc.shim), src, 0o644)
 			os.WriteFile(filepath.Join(dir, "function", tc.handlerFile), []byte(tc.handler), 0o644)
-			port := freePort(t)
-			logs := &lockedBuffer{}
+			port, err := ports.Free()
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &harness.LockedBuffer{}
 			cmd := exec.Command(tc.bin, tc.shim)
 			cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logs, logs
 			cmd.Env = append(os.Environ(), fmt.Sprintf("upstream_port=%d", port))
@@ -85,7 +88,7 @@ func TestHTTPShimsReportHandlerErrors(t *testing.T) {
 }
 
 // post sends body to url, retrying while the shim starts.
-func post(t *testing.T, url, body string, logs *lockedBuffer) (int, http.Header, string) {
+func post(t *testing.T, url, body string, logs *harness.LockedBuffer) (int, http.Header, string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -100,32 +103,4 @@ func post(t *testing.T, url, body string, logs *lockedBuffer) (int, http.Header,
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's two writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

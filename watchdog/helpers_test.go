@@ -1,7 +1,6 @@
 package watchdog
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,11 +8,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/ports"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestMain lets the test binary play the other processes of a test: the
@@ -96,29 +95,11 @@ func echoServer(addr string) int {
 	return 0
 }
 
-// syncBuffer is a log sink tests can read while the watchdog writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // instance is a watchdog running in the test process.
 type instance struct {
 	url, metricsURL string
 	cfg             Config
-	logs            *syncBuffer
+	logs            *harness.LockedBuffer
 	cancel          context.CancelFunc
 	done            chan error
 	ready           chan struct{}
@@ -164,7 +145,7 @@ func startNoWait(t *testing.T, cfg Config) *instance {
 	inst := &instance{
 		url:        "http://" + ln.Addr().String(),
 		metricsURL: "http://" + mln.Addr().String(),
-		logs:       &syncBuffer{},
+		logs:       &harness.LockedBuffer{},
 		done:       make(chan error, 1),
 		ready:      make(chan struct{}),
 	}

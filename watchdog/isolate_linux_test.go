@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestIsolateSecretsAndUser runs a real watchdog process in a fresh mount
@@ -111,7 +113,7 @@ func TestIsolatedWatchdogDiesWithSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &harness.LockedBuffer{}
 	parent.Stderr = logs
 	// A surviving watchdog holds the stderr pipe: Wait must not wait for it.
 	parent.WaitDelay = time.Second

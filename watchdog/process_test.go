@@ -14,18 +14,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // watchdogProcess starts the test binary as a real watchdog process with env
 // on top of the test's environment; FERRY_READY_FD is fd 3. It returns the
 // command and the read end of the readiness pipe.
-func watchdogProcess(t *testing.T, env ...string) (*exec.Cmd, *os.File, *syncBuffer) {
+func watchdogProcess(t *testing.T, env ...string) (*exec.Cmd, *os.File, *harness.LockedBuffer) {
 	t.Helper()
 	return watchdogProcessWith(t, nil, env...)
 }
 
 // watchdogProcessWith is watchdogProcess with SysProcAttr set by attr.
-func watchdogProcessWith(t *testing.T, attr func(*syscall.SysProcAttr), env ...string) (*exec.Cmd, *os.File, *syncBuffer) {
+func watchdogProcessWith(t *testing.T, attr func(*syscall.SysProcAttr), env ...string) (*exec.Cmd, *os.File, *harness.LockedBuffer) {
 	t.Helper()
 	rd, wr, err := os.Pipe()
 	if err != nil {
@@ -39,7 +41,7 @@ func watchdogProcessWith(t *testing.T, attr func(*syscall.SysProcAttr), env ...s
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 		attr(cmd.SysProcAttr)
 	}
-	logs := &syncBuffer{}
+	logs := &harness.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func watchdogProcessWith(t *testing.T, attr func(*syscall.SysProcAttr), env ...s
 }
 
 // awaitReady reads "ready\n" from the readiness pipe within d.
-func awaitReady(t *testing.T, rd *os.File, d time.Duration, logs *syncBuffer) {
+func awaitReady(t *testing.T, rd *os.File, d time.Duration, logs *harness.LockedBuffer) {
 	t.Helper()
 	rd.SetReadDeadline(time.Now().Add(d))
 	line, err := bufio.NewReader(rd).ReadString('\n')

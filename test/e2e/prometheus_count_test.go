@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,24 +16,6 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// lockedBuffer collects ferry's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestInvocationCountFromPrometheus: with --prometheus-url, invocationCount
 // is what the REAL Prometheus holds (the shipped config, 1 s scrapes), not
 // the local count: Prometheus also scrapes an "earlier gateway" that
@@ -43,7 +24,7 @@ func (l *lockedBuffer) String() string {
 // shown, with a warning in the log.
 func TestInvocationCountFromPrometheus(t *testing.T) {
 	promAddr, _ := harness.FreeAddr()
-	var log lockedBuffer
+	var log harness.LockedBuffer
 	f := harness.T(t, harness.Options{Args: []string{"--prometheus-url", "http://" + promAddr}, Log: &log})
 	t.Cleanup(func() {
 		if t.Failed() {
