@@ -138,8 +138,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			g.relay(w, r, resp, callID, inflight)
 			return
 		}
-		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(err, &body) &&
-			(err == errFunctionUnreachable || isDialError(err) || g.replicaGone(ctx, t, &route, ep)) {
+		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(ctx, err, &body, t, &route, ep) {
 			// Re-read the route: the provider may already know the replica is gone.
 			skip = append(skip, ep.Address)
 			last, lastErr = ep, err
@@ -181,15 +180,16 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Respo
 
 // resendable decides whether a failed attempt may go to another replica:
 // when the connection was refused (nothing sent), or when the replica died
-// before answering and the body can be sent again.
-func (g *Gateway) resendable(err error, body *reqBody) bool {
-	if body.stream != nil && body.stream.tooLarge.Load() {
+// before answering (its watchdog lost its function, or it left the route:
+// see replicaGone) and the body can be sent again.
+func (g *Gateway) resendable(ctx context.Context, err error, body *reqBody, t *target, route *provider.Route, ep provider.Endpoint) bool {
+	switch {
+	case body.stream != nil && body.stream.tooLarge.Load():
 		return false
-	}
-	if isDialError(err) {
+	case isDialError(err):
 		return body.resendable()
 	}
-	return body.stream == nil
+	return body.stream == nil && (err == errFunctionUnreachable || g.replicaGone(ctx, t, route, ep))
 }
 
 // replicaGone waits a moment for the provider to drop ep from the route:

@@ -14,17 +14,7 @@ import (
 func (w *Worker) callback(ctx context.Context, req *Request, res result) {
 	for i := 1; ; i++ {
 		code, err := w.postCallback(ctx, req, res)
-		if err == nil && !retryableStatus(code) {
-			if code >= 400 {
-				w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
-			}
-			w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
-			return
-		}
-		if i >= w.cfg.CallbackAttempts || ctx.Err() != nil {
-			w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
-				"attempts", i, "status", code, "error", err)
-			w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
+		if !w.callbackAgain(req, code, err, i, ctx.Err() != nil) {
 			return
 		}
 		t := time.NewTimer(w.cfg.CallbackBackoff.Delay(i))
@@ -34,6 +24,26 @@ func (w *Worker) callback(ctx context.Context, req *Request, res result) {
 			t.Stop()
 		}
 	}
+}
+
+// callbackAgain judges delivery try number tries of req's callback: false
+// when it is over (taken, refused for good, or out of attempts or time:
+// logged and counted), true when it is to be tried again.
+func (w *Worker) callbackAgain(req *Request, code int, err error, tries int, noTime bool) bool {
+	switch {
+	case err == nil && !retryableStatus(code):
+		if code >= 400 {
+			w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
+		}
+		w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
+		return false
+	case tries >= w.cfg.CallbackAttempts || noTime:
+		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
+			"attempts", tries, "status", code, "error", err)
+		w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
+		return false
+	}
+	return true
 }
 
 func (w *Worker) postCallback(ctx context.Context, req *Request, res result) (int, error) {

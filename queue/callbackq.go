@@ -78,22 +78,13 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 	}
 	req := &cm.Request
 	code, err := w.postCallback(ctx, req, res)
-	switch {
-	case err == nil && !retryableStatus(code):
-		if code >= 400 {
-			w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
-		}
-		w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
-	case ctx.Err() != nil:
-		_ = m.Nak() // shutting down: the next worker delivers it
+	if ctx.Err() != nil && (err != nil || retryableStatus(code)) {
+		_ = m.Nak() // cut short by the shutdown: the next worker delivers it
 		return
-	case tries < w.cfg.CallbackAttempts:
+	}
+	if w.callbackAgain(req, code, err, tries, false) {
 		_ = m.NakWithDelay(w.cfg.CallbackBackoff.Delay(tries))
 		return
-	default:
-		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
-			"attempts", tries, "status", code, "error", err)
-		w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
 	}
 	_ = m.Ack()
 	if cm.BodyRef != "" {
