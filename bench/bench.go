@@ -149,7 +149,7 @@ func num(v float64) string {
 	}
 }
 
-// Machine describes the host for the README table.
+// Machine describes the host for the benchmark table (docs/performance.md).
 func Machine() string {
 	cpu := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
