@@ -1,7 +1,7 @@
 // Package templates ships Ferry's language templates inside the binary, so
 // `ferry new` and `ferry build` work offline without a template folder.
 //
-// The tree is faas-cli's layout, template/<lang>/ (see docs/faas-cli.md), kept in
+// The tree is faas-cli's layout, template/<lang>/ (see README.md), kept in
 // the folder _template so that the go tool ignores the Go shims it holds
 // (they belong to the user's function module, not to Ferry). Go templates
 // ship no go.mod: the builder writes it (a go.mod inside would make the
