@@ -17,7 +17,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// The async scenario (issue 5): how fast /async-function/ accepts calls
+// The async scenario: how fast /async-function/ accepts calls
 // through the gateway at c=64 (worker off, so only enqueueing is measured;
 // each 202 means the call is on disk in JetStream), beside a synchronous
 // call of the same echo function; and the end-to-end completion rate (202
