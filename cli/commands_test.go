@@ -189,7 +189,7 @@ func TestBadInput(t *testing.T) {
 	}
 	runCLI(t, "", "list", "--gateway", "http://127.0.0.1:1").fails(t, "cannot reach gateway at http://127.0.0.1:1: is `ferry serve` running? set --gateway or FERRY_URL")
 	t.Setenv("FERRY_URL", "not a url")
-	runCLI(t, "", "list").fails(t, "(from FERRY_URL)")
+	runCLI(t, "", "list").fails(t, "(from $FERRY_URL)")
 	t.Setenv("FERRY_URL", gw.URL)
 
 	t.Setenv("FERRY_PASSWORD", "wrong")

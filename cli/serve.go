@@ -166,6 +166,10 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	go func() { errc <- front.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
+	if err := recordGatewayURL(f.dataDir, url); err != nil {
+		log.Warn("the CLI will not find this server's password by itself", "err", err)
+	}
+	announce(os.Stderr, url, creds.User, f.dataDir, os.Getenv("FERRY_ADMIN_PASSWORD") != "")
 
 	select {
 	case <-ctx.Done():
