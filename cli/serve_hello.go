@@ -26,6 +26,10 @@ func announce(w io.Writer, url, user, dataDir string, fromEnv bool) {
 	if fromEnv {
 		pw = "the password in $FERRY_ADMIN_PASSWORD"
 	}
-	fmt.Fprintf(w, "\nFerry is ready.\n  Portal:  %s/ui/  (user %q, %s)\n  CLI:     ferry list   (on this machine no login is needed; elsewhere: ferry login -g %s --password-stdin)\n  Invoke:  curl %s/function/NAME\n\n",
-		url, user, pw, url, url)
+	cli := "ferry list"
+	if filepath.Clean(dataDir) != filepath.Clean(DefaultDataDir()) {
+		cli = "FERRY_DATA_DIR=" + dataDir + " ferry list"
+	}
+	fmt.Fprintf(w, "\nFerry is ready.\n  Portal:  %s/ui/  (user %q, %s)\n  CLI:     %s   (on this machine no login is needed; elsewhere: ferry login -g %s --password-stdin)\n  Invoke:  curl %s/function/NAME\n\n",
+		url, user, pw, cli, url, url)
 }
