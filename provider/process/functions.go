@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,11 @@ func (p *Provider) Update(_ context.Context, d api.FunctionDeployment) error {
 		return err
 	}
 	rec := f.record()
+	if reflect.DeepEqual(rec.Deployment, d) {
+		// Nothing changed (a second `ferry up`, a GitOps re-apply): keep
+		// the running replicas instead of rolling them for nothing.
+		return nil
+	}
 	rec.Deployment = d
 	if err := p.ensureUID(&rec); err != nil {
 		return err
