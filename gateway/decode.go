@@ -52,7 +52,14 @@ func decodeBytes(b []byte, v any, what string) error {
 	}
 	err := json.Unmarshal(b, v)
 	if err == nil {
-		return nil
+		switch path, key := duplicateKey(b); {
+		case key == "":
+			return nil
+		case path == "":
+			return api.BadRequest("field %q is given twice: give each field once", short(key))
+		default:
+			return api.BadRequest("field %q: key %q is given twice: give each key once", short(path), short(key))
+		}
 	}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
