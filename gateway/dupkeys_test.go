@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -71,4 +73,21 @@ func BenchmarkDuplicateKey(b *testing.B) {
 			b.Fatal(k)
 		}
 	}
+}
+
+// FuzzDuplicateKey checks the scan on any valid JSON against a plain
+// decoder: it must not panic, and a key it reports must really repeat.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `[{"x":{"y":[1,"\"",{}]}}]`, `{"A":1,"a":2}`, `"\\"`, `{"\u00e9":1,"é":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		_, key := duplicateKey(b)
+		if key != "" && strings.Count(strings.ToLower(string(b)), strings.ToLower(key)) < 2 && !bytes.Contains(b, []byte(`\`)) {
+			t.Fatalf("%s: reported %q, which appears once", b, key)
+		}
+	})
 }
