@@ -70,10 +70,10 @@ func CheckMemory(s string) (int64, error) {
 	}
 	if n < MinMemory {
 		hint := ""
-		if num, mult := splitMemory(s); mult == 1 {
+		if num, mult := splitMemory(s); mult == 1 && n >= MinMemory>>20 {
 			hint = fmt.Sprintf(" did you mean %sMi?", num)
 		}
-		return 0, fmt.Errorf("%q is %d bytes;%s the minimum is 6Mi", s, n, hint)
+		return 0, fmt.Errorf("%q is %d bytes;%s the minimum is 6Mi", short(s), n, hint)
 	}
 	return n, nil
 }
@@ -99,7 +99,7 @@ func CheckCPU(s string) (int64, error) {
 		return 0, err
 	}
 	if n < MinCPUMilli {
-		return 0, fmt.Errorf("%q is under the minimum of %dm (a cgroup cannot give less than 1ms every 100ms)", s, MinCPUMilli)
+		return 0, fmt.Errorf("%q is under the minimum of %dm (a cgroup cannot give less than 1ms every 100ms)", short(s), MinCPUMilli)
 	}
 	return n, nil
 }

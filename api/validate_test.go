@@ -29,6 +29,7 @@ func TestValidateDeployment(t *testing.T) {
 		{"memory in bytes", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "128"} },
 			`field "limits.memory": "128" is 128 bytes; did you mean 128Mi? the minimum is 6Mi`},
 		{"memory under the floor", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "5Mi"} }, `"5Mi" is 5242880 bytes; the minimum is 6Mi`},
+		{"memory in bytes, too small in MiB too", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "2"} }, `"2" is 2 bytes; the minimum is 6Mi`},
 		{"memory at the floor", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "6Mi"} }, ""},
 		{"memory 128M", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "128M"} }, ""},
 		{"memory in millibytes", func(d *FunctionDeployment) { d.Limits = &Resources{Memory: "128m"} }, "did you mean 128Mi?"},
