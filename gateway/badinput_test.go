@@ -76,6 +76,7 @@ func TestBadInputs(t *testing.T) {
 		// Reads and scale.
 		{"get name too long", "GET", "/system/function/" + long, "", false, 400, "the limit is 63"},
 		{"get absent", "GET", "/system/function/nope", "", false, 404, "not found"},
+		{"namespace twice in the query", "GET", "/system/functions?namespace=openfaas-fn&namespace=team-a", "", false, 400, "namespace is given 2 times"},
 		{"list bad namespace", "GET", "/system/functions?namespace=..%2Fetc", "", false, 400, "namespace name"},
 		{"negative replicas", "POST", "/system/scale-function/echo", `{"replicas":-1}`, false, 400, `field "replicas"`},
 		{"replicas as string", "POST", "/system/scale-function/echo", `{"replicas":"3"}`, false, 400, `field "replicas"`},

@@ -111,9 +111,17 @@ func failingField(b []byte, v any) string {
 // body's (they must agree when both are given), else the default; it is
 // validated.
 func (g *Gateway) namespace(r *http.Request, body string) (string, error) {
-	q := r.URL.Query().Get("namespace")
+	qs := r.URL.Query()["namespace"]
+	q := ""
+	if len(qs) > 0 {
+		q = qs[0]
+	}
 	ns := body
 	switch {
+	case len(qs) > 1:
+		// as with a JSON key given twice, which one counts would depend on
+		// who reads the query
+		return "", api.BadRequest("namespace is given %d times in the query: give it once", len(qs))
 	case q != "" && body != "" && q != body:
 		return "", api.BadRequest("namespace %q in the query and %q in the body disagree: give one", short(q), short(body))
 	case ns == "":
