@@ -51,7 +51,7 @@ func (d *FunctionDeployment) Validate(defaultNamespace string) error {
 	if strings.TrimSpace(d.Image) == "" {
 		return BadRequest("field \"image\": image is required")
 	}
-	if len(d.Image) > 1024 || strings.ContainsAny(d.Image, " ") || hasControl(d.Image, false) {
+	if len(d.Image) > 1024 || strings.Contains(d.Image, " ") || hasControl(d.Image, false) {
 		return BadRequest("field \"image\": %q is not a valid image reference", short(d.Image))
 	}
 	if err := validateEnvProcess(d.EnvProcess); err != nil {
