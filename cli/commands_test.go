@@ -183,6 +183,9 @@ func TestBadInput(t *testing.T) {
 	runCLI(t, "", "deploy", "-f", filepath.Join(dir, "none.yml")).fails(t, "no such file")
 	bad := writeFile(t, filepath.Join(dir, "bad.yml"), "functions:\n  echo:\n    image: x\n    limits:\n      memory: 12XB\n")
 	runCLI(t, "", "deploy", "-f", bad).fails(t, `bad.yml:5: functions.echo.limits.memory: "12XB" is not a memory quantity`)
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--memory-limit", "128").fails(t, `field "limits.memory": "128" is 128 bytes; did you mean 128Mi?`)
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--label", "com.openfaas.scale.min=5", "--label", "com.openfaas.scale.max=2").fails(t, "com.openfaas.scale.min=5 is greater than com.openfaas.scale.max=2")
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--fprocess", "cat\nid").fails(t, `field "envProcess"`)
 
 	for _, gwURL := range []string{"ftp://host", "http://", "http://h:/"} {
 		runCLI(t, "", "list", "--gateway", gwURL).fails(t, "is not valid")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/autoscale"
 )
 
 // deployFunction is POST /system/functions: 202, or 409 when the function
@@ -41,6 +42,11 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	d.Namespace = ns
 	if err := d.Validate(g.cfg.DefaultNamespace); err != nil {
 		return d, err
+	}
+	// Refused here rather than only reported by the autoscaler: the
+	// provider starts com.openfaas.scale.min replicas before any check.
+	if err := autoscale.CheckLabels(d.Labels, g.cfg.MaxReplicas); err != nil {
+		return d, api.BadRequest("field \"labels\": %v", err)
 	}
 	return d, nil
 }
