@@ -136,8 +136,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // hot path, which the server may give its lean HTTP loop (package h1).
 func IsInvocation(path string) bool { return strings.HasPrefix(path, "/function/") }
 
-// needsAuth reports whether a path is /metrics or under /system or /ui. Unclean paths
-// are judged by their cleaned form, which is where the mux would send them.
+// needsAuth reports whether a path is /metrics or under /system or /ui.
+// Unclean paths are judged by their cleaned form, which is where the mux
+// would send them.
 func needsAuth(p string) bool {
 	if strings.Contains(p, "/.") || strings.Contains(p, "//") {
 		p = path.Clean(p)
