@@ -35,6 +35,15 @@ type Config struct {
 	Version api.VersionInfo
 	// MaxReplicas caps POST /system/scale-function (0: 1000).
 	MaxReplicas uint64
+	// TrustedOrigins are other web origins ("https://admin.example.com")
+	// whose pages may make state-changing /system and /ui requests (a UI
+	// hosted elsewhere). The gateway's own origin is always trusted.
+	TrustedOrigins []string
+	// TrustedFunctionPages drops the sandbox Content-Security-Policy and
+	// nosniff that function responses get by default: only for gateways
+	// whose every function is a trusted web app that needs the gateway's
+	// origin (its storage, or same-origin calls to the API).
+	TrustedFunctionPages bool
 	// Log receives recovered panics and upstream failures (nil: slog.Default()).
 	Log *slog.Logger
 
@@ -53,7 +62,7 @@ type Config struct {
 	Async   http.Handler // POST /async-function/..., no auth
 	UI      http.Handler // /ui/..., behind auth
 	Alert   http.Handler // POST /system/alert, behind auth
-	Metrics http.Handler // GET /metrics, no auth
+	Metrics http.Handler // GET /metrics, behind auth
 	// System are extra routes behind auth, keyed by a ServeMux pattern such
 	// as "POST /system/artifacts" or "GET /system/queue/dead-letters".
 	System map[string]http.Handler

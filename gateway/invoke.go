@@ -175,6 +175,7 @@ func (g *Gateway) send(ctx context.Context, deadline time.Time, r *http.Request,
 func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string, inflight *atomic.Int64) {
 	defer inflight.Add(-1)
 	defer resp.Body.Close()
+	g.sandboxResponse(resp.Header)
 	copyResponse(w, r, resp, callID)
 }
 

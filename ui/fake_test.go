@@ -251,8 +251,11 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"a":1,"b":[1,2]}`))
 			return
-		case "/bin":
+		case "/bin", "/pdf":
 			w.Header().Set("Content-Type", "application/octet-stream")
+			if rest == "/pdf" {
+				w.Header().Set("Content-Type", "application/pdf") // a type the browser would render
+			}
 			for i := 0; i < 256; i++ {
 				w.Write([]byte{byte(i)})
 			}
