@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,4 +194,38 @@ func taken(port int) bool {
 	}
 	l.Close()
 	return false
+}
+
+// A replica's watchdog ports are held by Ferry for the replica's whole
+// life: once its watchdog died, and while the gateway may still call the
+// address (the replica is not yet marked down), no other process can bind
+// them to receive those calls.
+func TestDeadReplicaPortsNotFree(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "held", EnvProcess: "cat"})
+	ep := e.waitReady("held", 1).Endpoints[0]
+	f := e.p.lookup(ns, "held")
+	pid := e.p.pids(ns, "held")["held-0"]
+	f.mu.Lock() // the supervisor cannot mark the replica down meanwhile
+	locked := true
+	defer func() {
+		if locked {
+			f.mu.Unlock()
+		}
+	}()
+	syscall.Kill(pid, syscall.SIGKILL)
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("watchdog not reaped")
+		}
+	}
+	for _, addr := range []string{ep.Address, ep.MetricsAddress} {
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			t.Errorf("%s could be bound by another process while the replica is still routed", addr)
+		}
+	}
+	f.mu.Unlock()
+	locked = false
+	e.waitReady("held", 1)
 }
