@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -368,5 +369,39 @@ func TestTCPListenersInherited(t *testing.T) {
 				t.Errorf("%s=%s: %v, want an error naming it", name, bad, err)
 			}
 		}
+	}
+}
+
+// BenchmarkHTTPModeColdStart is the time from starting the watchdog to
+// ready, with a Go function server (the test binary) as the upstream.
+func BenchmarkHTTPModeColdStart(b *testing.B) {
+	for b.Loop() {
+		addr := fmt.Sprintf("127.0.0.1:%d", benchFreePort(b))
+		env := append(os.Environ(), "healthcheck_interval=0", "mode=http", "fprocess="+os.Args[0],
+			"upstream_url=http://"+addr, "WATCHDOG_TEST_ROLE=echo", "ECHO_ADDR="+addr, "port=0")
+		cfg, err := ConfigFromEnv(env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready := make(chan struct{})
+		cfg.Listener, cfg.MetricsListener, cfg.MetricsPort = ln, nil, -1
+		cfg.Log, cfg.SuppressLock = io.Discard, true
+		cfg.OnReady = func() { close(ready) }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, cfg) }()
+		select {
+		case <-ready:
+		case err := <-done:
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+		b.StartTimer()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -190,32 +191,59 @@ func diagAddr(ip net.IP) (family byte, addr []byte, ok bool) {
 	return 0, nil, false
 }
 
+// diag is one netlink socket kept for the watchdog's life (opening one
+// per check costs about as much as the check), used by one request at a
+// time.
+var diag struct {
+	sync.Mutex
+	fd  int // 0: not open
+	seq uint32
+	buf []byte
+}
+
 // diagRequest sends one sock_diag request (its header is filled here) and
 // calls each for every socket in the answer.
 func diagRequest(req []byte, flags uint16, each func(sockInfo)) error {
-	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, netlinkInetDiag)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:], sockDiagByFamily)
-	binary.NativeEndian.PutUint16(req[6:], syscall.NLM_F_REQUEST|flags)
-	binary.NativeEndian.PutUint32(req[8:], 1)
-	if err := syscall.Sendto(fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
-		return err
-	}
-	buf := make([]byte, diagRecvBufferLen)
-	for {
-		n, _, err := syscall.Recvfrom(fd, buf, 0)
+	diag.Lock()
+	defer diag.Unlock()
+	if diag.fd == 0 {
+		fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, netlinkInetDiag)
 		if err != nil {
 			return err
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+		diag.fd, diag.buf = fd, make([]byte, diagRecvBufferLen)
+	}
+	err := diagExchange(req, flags, each)
+	if err != nil && !errors.Is(err, syscall.ENOENT) {
+		// Out of step (or broken): a fresh socket for the next request.
+		syscall.Close(diag.fd)
+		diag.fd = 0
+	}
+	return err
+}
+
+func diagExchange(req []byte, flags uint16, each func(sockInfo)) error {
+	diag.seq++
+	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], sockDiagByFamily)
+	binary.NativeEndian.PutUint16(req[6:], syscall.NLM_F_REQUEST|flags)
+	binary.NativeEndian.PutUint32(req[8:], diag.seq)
+	if err := syscall.Sendto(diag.fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+		return err
+	}
+	for {
+		n, _, err := syscall.Recvfrom(diag.fd, diag.buf, 0)
+		if err != nil {
+			return err
+		}
+		msgs, err := syscall.ParseNetlinkMessage(diag.buf[:n])
 		if err != nil {
 			return err
 		}
 		for _, m := range msgs {
+			if m.Header.Seq != diag.seq {
+				continue // the rest of an answer given up on
+			}
 			switch m.Header.Type {
 			case nlmsgDone:
 				return nil
@@ -231,10 +259,10 @@ func diagRequest(req []byte, flags uint16, each func(sockInfo)) error {
 					each(sockInfo{state: m.Data[1], uid: binary.NativeEndian.Uint32(m.Data[64:]),
 						inode: binary.NativeEndian.Uint32(m.Data[68:])})
 				}
+				if flags&nlmDump == 0 {
+					return nil // a single answer
+				}
 			}
-		}
-		if flags&nlmDump == 0 {
-			return nil // a single answer
 		}
 	}
 }
