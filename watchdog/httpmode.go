@@ -46,7 +46,7 @@ func newHTTPProxy(w *watchdog) (*httpProxy, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = w.cfg.FunctionEnv
-	owner := &upstreamOwner{uid: w.cfg.UID}
+	owner := &upstreamOwner{uid: w.cfg.UID, strict: w.cfg.ListenFD != 0 || w.cfg.UID >= 0, log: w.log.Printf}
 	return &httpProxy{w: w, upstream: u, pool: &upstreamPool{addr: host, maxIdle: 4096, owner: owner},
 		prefix: strings.TrimSuffix(u.Path, "/"), cmd: cmd}, nil
 }

@@ -84,6 +84,13 @@ func (p *upstreamPool) get() (uc *upConn, reused bool, err error) {
 type upstreamOwner struct {
 	uid int          // the function's own uid when isolated, else -1
 	pid atomic.Int32 // the function process once started (its tree is searched without a uid)
+	// strict: the loopback is shared with other functions (Ferry's process
+	// runtime), so a kernel that cannot answer fails the check. Elsewhere
+	// (a container of its own, possibly in a sandbox without sock_diag)
+	// that is only logged, once.
+	strict bool
+	warned atomic.Bool
+	log    func(format string, v ...any)
 }
 
 // errNotReplica marks a connection accepted by something other than the
