@@ -38,7 +38,6 @@ var errNoDiag = errors.New("no socket diagnostics (NETLINK_INET_DIAG)")
 
 // sockInfo is what sock_diag tells of one socket.
 type sockInfo struct {
-	state uint8
 	uid   uint32
 	inode uint32 // 0 while a connection waits in its listener's queue
 }
@@ -265,7 +264,7 @@ func diagExchange(req []byte, flags uint16, each func(sockInfo)) error {
 				return nil
 			case sockDiagByFamily:
 				if len(m.Data) >= diagMsgLen {
-					each(sockInfo{state: m.Data[1], uid: binary.NativeEndian.Uint32(m.Data[64:]),
+					each(sockInfo{uid: binary.NativeEndian.Uint32(m.Data[64:]),
 						inode: binary.NativeEndian.Uint32(m.Data[68:])})
 				}
 				if flags&nlmDump == 0 {
