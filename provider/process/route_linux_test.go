@@ -117,12 +117,12 @@ func callsReachHonest(t *testing.T, ep provider.Endpoint, n int) {
 	}
 }
 
-// honestHTTP is an http-mode function that binds its port only after a
-// second (as a slow runtime would): a window in which another function
-// can bind it first.
-func honestHTTP(name string) api.FunctionDeployment {
+// honestHTTP is an http-mode function that binds its port only after
+// delay seconds (as a slow runtime would): a window in which another
+// function can bind it first.
+func honestHTTP(name string, delay int) api.FunctionDeployment {
 	return api.FunctionDeployment{Service: name,
-		EnvProcess: `sh -c 'sleep 1; port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
+		EnvProcess: `sh -c 'sleep ` + strconv.Itoa(delay) + `; port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
 		EnvVars:    map[string]string{"mode": "http"}}
 }
 
@@ -132,7 +132,7 @@ func honestHTTP(name string) api.FunctionDeployment {
 func TestSquattedUpstreamGetsNoCalls(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.NoIsolation = os.Getenv("NOISO") != "" })
 	sq := deploySquatter(t, e)
-	e.deploy(honestHTTP("honest"))
+	e.deploy(honestHTTP("honest", 3)) // time enough to squat its port on a loaded machine
 	var up int
 	for deadline := time.Now().Add(5 * time.Second); up == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if pid := e.p.pids(ns, "honest")["honest-0"]; pid > 0 {
@@ -163,7 +163,7 @@ func TestFilledPortRangeStillStarts(t *testing.T) {
 			squatPort(t, sq, p)
 		}
 	}
-	e.deploy(honestHTTP("honest"))
+	e.deploy(honestHTTP("honest", 0))
 	ep := e.waitRoute("honest", 15*time.Second, "honest ready", func(r provider.Route) bool { return len(r.Endpoints) == 1 }).Endpoints[0]
 	callsReachHonest(t, ep, 5)
 	if got := squatterLogs(t, e); got != "" {
