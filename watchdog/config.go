@@ -68,11 +68,18 @@ type Config struct {
 	// instead of binding UnixSocket, which then only names it: Ferry's
 	// process runtime binds it itself so that no function can take the
 	// name first. 0 = none (an inherited fd is 3 or more).
-	UnixFD      int
-	SecretsBind string // FERRY_SECRETS_BIND
-	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
-	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
-	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
+	UnixFD int
+	// ListenFD and MetricsFD (FERRY_LISTEN_FD, FERRY_METRICS_FD) are
+	// inherited TCP listeners served instead of binding port and
+	// metrics_port: Ferry's process runtime binds them itself and keeps
+	// them for the replica's life, so that no other process can take a
+	// replica's port, before it starts or after it died while the gateway
+	// may still call it. 0 = none.
+	ListenFD, MetricsFD int
+	SecretsBind         string // FERRY_SECRETS_BIND
+	WorkdirBind         string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
+	TmpBind             string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
+	UID, GID            int    // FERRY_UID / FERRY_GID, -1 = keep
 	// Cgroups (FERRY_CGROUPS, colon-separated) are the cgroup dirs the
 	// watchdog joins before anything else, so every process it starts
 	// is born inside its limits.
@@ -206,6 +213,15 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	if c.UnixFD, err = envInt(env, "FERRY_UNIX_FD", 0); err != nil || c.UnixFD != 0 && c.UnixFD < 3 {
 		fail(fmt.Errorf("FERRY_UNIX_FD=%q is not an inherited file descriptor number (3 or more)", env["FERRY_UNIX_FD"]))
 		c.UnixFD = 0
+	}
+	for _, v := range []struct {
+		name string
+		fd   *int
+	}{{"FERRY_LISTEN_FD", &c.ListenFD}, {"FERRY_METRICS_FD", &c.MetricsFD}} {
+		if *v.fd, err = envInt(env, v.name, 0); err != nil || *v.fd != 0 && *v.fd < 3 {
+			fail(fmt.Errorf("%s=%q is not an inherited file descriptor number (3 or more)", v.name, env[v.name]))
+			*v.fd = 0
+		}
 	}
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
 	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
