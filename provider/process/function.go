@@ -293,9 +293,11 @@ func (f *function) status() api.FunctionStatus {
 			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path)"})
 	}
 	if f.p.cg.enabled() {
-		if d.Limits != nil && (d.Limits.Memory != "" || d.Limits.CPU != "") {
-			st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "True", Reason: "Cgroups", Time: now, Message: "limits are enforced per replica with cgroup " + f.p.cg.version})
+		msg := "limits are enforced per replica with cgroup " + f.p.cg.version
+		if f.spec.limitNote != "" {
+			msg += ": " + f.spec.limitNote
 		}
+		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "True", Reason: "Cgroups", Time: now, Message: msg})
 	} else {
 		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "False", Reason: "NoCgroups", Time: now,
 			Message: "limits.memory and limits.cpu are not enforced: " + f.p.cg.reason})

@@ -24,10 +24,12 @@ type runSpec struct {
 	env      []string // without the per-start keys (port, upstream)
 	dir      string   // working dir
 	uid, gid int      // -1: run as ferry's own user
-	memBytes int64    // 0: no limit
-	cpuMilli int64    // 0: no limit
-	grace    time.Duration
-	timeout  time.Duration
+	lim      limits   // what the replica's cgroups enforce
+	// limitNote says how lim differs from the function's limits (a
+	// default, a floor), "" when it does not.
+	limitNote string
+	grace     time.Duration
+	timeout   time.Duration
 	// httpPort: mode http without upstream_url: each replica gets its own
 	// upstream port (given as PORT and http_port).
 	httpPort bool
@@ -167,13 +169,8 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	}
 	s.env = env
 
-	if d.Limits != nil && p.cg.enabled() {
-		if d.Limits.Memory != "" {
-			s.memBytes, _ = api.ParseMemory(d.Limits.Memory)
-		}
-		if d.Limits.CPU != "" {
-			s.cpuMilli, _ = api.ParseCPU(d.Limits.CPU)
-		}
+	if p.cg.enabled() {
+		s.lim, s.limitNote = p.limitsOf(d)
 	}
 	s.timeout = provider.TimeoutOf(d.EnvVars)
 	if s.timeout == 0 && p.cfg.DefaultTimeout > 0 {
@@ -202,6 +199,33 @@ func (p *Provider) ownedDir(dir string, mode os.FileMode, uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// limitsOf is what a replica of d is held to: its own limits, the
+// defaults for those it does not set, and never less than the floors that
+// the watchdog needs to start at all (a limit of "128" bytes, typed for
+// 128Mi, would only make it crash in a loop).
+func (p *Provider) limitsOf(d *api.FunctionDeployment) (limits, string) {
+	lim := limits{memBytes: max(p.cfg.DefaultMemory, 0), pids: max(p.cfg.DefaultPids, 0)}
+	var notes []string
+	if d.Limits != nil && d.Limits.Memory != "" {
+		if v, err := api.ParseMemory(d.Limits.Memory); err == nil && v > 0 {
+			lim.memBytes = v
+			if v < MinMemoryBytes {
+				lim.memBytes = MinMemoryBytes
+				notes = append(notes, fmt.Sprintf("limits.memory %q is below the floor of %d MiB, which is enforced instead", d.Limits.Memory, MinMemoryBytes>>20))
+			}
+		}
+	} else if lim.memBytes > 0 {
+		notes = append(notes, fmt.Sprintf("no limits.memory: the default of %d MiB is enforced", lim.memBytes>>20))
+	}
+	if d.Limits != nil && d.Limits.CPU != "" {
+		lim.cpuMilli, _ = api.ParseCPU(d.Limits.CPU)
+	}
+	if lim.pids > 0 {
+		notes = append(notes, fmt.Sprintf("at most %d processes and threads per replica", lim.pids))
+	}
+	return lim, strings.Join(notes, "; ")
 }
 
 func short(s string) string {

@@ -246,7 +246,7 @@ func TestStaleCgroupsReaped(t *testing.T) {
 		t.Skip("needs root and cgroups")
 	}
 	e.close()
-	cg, err := e.p.cg.create(ns+"-ghost", "0", 0, 0)
+	cg, err := e.p.cg.create(ns+"-ghost", "0", limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestDeleteRemovesCgroups(t *testing.T) {
 	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat",
 		Limits: &api.Resources{Memory: "64Mi", CPU: "500m"}})
 	e.waitReady("lim", 1)
-	stray, err := e.p.cg.create(ns+"-lim", "7", 0, 100)
+	stray, err := e.p.cg.create(ns+"-lim", "7", limits{cpuMilli: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
