@@ -290,7 +290,11 @@ func (f *function) status() api.FunctionStatus {
 	st.Conditions = append(st.Conditions, readyCond)
 	if !f.p.isolate {
 		st.Conditions = append(st.Conditions, api.Condition{Type: "Isolated", Status: "False", Reason: "NotIsolated", Time: now,
-			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path)"})
+			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path); /tmp, /var/tmp, /dev/shm and /proc are the host's"})
+		if d.ReadOnlyRootFilesystem {
+			st.Conditions = append(st.Conditions, api.Condition{Type: "ReadOnlyRootFilesystem", Status: "False", Reason: "NotIsolated", Time: now,
+				Message: "readOnlyRootFilesystem is not enforced: " + f.p.noIsolation})
+		}
 	}
 	if f.p.cg.enabled() {
 		msg := "limits are enforced per replica with cgroup " + f.p.cg.version

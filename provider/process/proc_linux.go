@@ -171,3 +171,13 @@ func listenUnix(name string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// setNoNewPrivs sets no_new_privs on the calling thread (see spawnLoop).
+func setNoNewPrivs() error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0); e != 0 {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", e)
+	}
+	return nil
+}
+
+const prSetNoNewPrivs = 38

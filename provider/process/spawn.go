@@ -45,6 +45,12 @@ func startCmd(cmd *exec.Cmd, mgr *cgroupMgr, cg *cgroup, log *slog.Logger) error
 // fresh thread takes over.
 func spawnLoop() {
 	runtime.LockOSThread() // never unlocked: this thread lives as long as ferry
+	// no_new_privs belongs to a thread and is inherited by every process
+	// forked from it: no replica gains privileges by running a setuid
+	// binary or one with file capabilities. Only this thread has it.
+	if err := setNoNewPrivs(); err != nil {
+		slog.Error("cannot set no_new_privs on the thread that starts replicas: they may run setuid binaries", "err", err)
+	}
 	for r := range spawner.reqs {
 		stuck, err := r.start()
 		r.done <- err

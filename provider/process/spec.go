@@ -37,10 +37,14 @@ type runSpec struct {
 	bare string
 }
 
+// functionPath is every function's PATH unless it sets its own.
+const functionPath = "/usr/local/bin:/usr/bin:/bin"
+
 // reserved env keys are Ferry's to set; a deployment cannot override them.
 var reserved = map[string]bool{
 	"port": true, "bind_address": true, "metrics_port": true,
 	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true, "FERRY_CGROUPS": true,
+	"FERRY_TMPFS_SIZE": true, "FERRY_PRIVATE_PROC": true, "FERRY_READONLY_ROOT": true,
 	"FERRY_GATEWAY_URL": true, "FERRY_UNIX_SOCKET": true, "FERRY_UNIX_FD": true,
 }
 
@@ -123,12 +127,10 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	up := strings.TrimSpace(d.EnvVars["upstream_url"])
 	s.httpPort = mode == "http" && (up == "" || strings.HasSuffix(up, ":0") || strings.HasSuffix(up, ":0/"))
 
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/bin:/usr/bin:/bin"
-	}
-	// Only what the function needs: ferry's own environment may hold the
-	// admin password and must not leak into functions.
+	// Only what the function needs: ferry's own environment (its PATH
+	// included, which may name dirs of its admin) must not leak into
+	// functions. A function may set its own PATH in its env.
+	path := functionPath
 	// Isolated replicas see their code at /home/app and a private TMPDIR
 	// (bind mounts made by the watchdog in its own mount namespace), so no
 	// path under the data dir, whose parents may be closed to the
@@ -163,7 +165,11 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	}
 	if p.isolate {
 		env = append(env, "FERRY_SECRETS_BIND="+dirs.secrets, "FERRY_WORKDIR_BIND="+s.dir, "FERRY_TMP_BIND="+dirs.tmp,
-			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid))
+			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid),
+			"FERRY_TMPFS_SIZE="+strconv.FormatInt(p.cfg.TmpSize, 10), "FERRY_PRIVATE_PROC=1")
+		if d.ReadOnlyRootFilesystem {
+			env = append(env, "FERRY_READONLY_ROOT=1")
+		}
 	} else {
 		env = append(env, "secret_mount_path="+dirs.secrets)
 	}
