@@ -98,6 +98,9 @@ type Config struct {
 	// UIDRegistry records which block of uids each data dir of the machine
 	// gives its functions (default DefaultUIDRegistry; see uidblock.go).
 	UIDRegistry string
+	// uidCount is how many uids of its block the data dir gives (tests;
+	// default all of them).
+	uidCount int
 }
 
 func (c *Config) withDefaults() error {

@@ -181,3 +181,26 @@ func setNoNewPrivs() error {
 }
 
 const prSetNoNewPrivs = 38
+
+// uidsRunning is the set of uids (real, effective, saved or filesystem)
+// that a process has. (Not the owner of /proc/<pid>: a process that
+// dropped to a uid without exec since shows as root there.)
+func uidsRunning() map[int]bool {
+	out := map[int]bool{}
+	names, _ := os.ReadDir("/proc")
+	for _, d := range names {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/status")
+		if i := bytes.Index(b, []byte("\nUid:")); i >= 0 {
+			line, _, _ := bytes.Cut(b[i+5:], []byte("\n"))
+			for _, f := range bytes.Fields(line) {
+				if n, err := strconv.Atoi(string(f)); err == nil {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
+}
