@@ -213,6 +213,9 @@ func (p *Provider) ownedDir(dir string, mode os.FileMode, uid, gid int) error {
 // 128Mi, would only make it crash in a loop).
 func (p *Provider) limitsOf(d *api.FunctionDeployment) (limits, string) {
 	lim := limits{memBytes: max(p.cfg.DefaultMemory, 0), pids: max(p.cfg.DefaultPids, 0)}
+	if p.cg.version == "v1" && p.cg.pids == "" {
+		lim.pids = 0 // no pids hierarchy mounted: nothing to enforce it with
+	}
 	var notes []string
 	if d.Limits != nil && d.Limits.Memory != "" {
 		if v, err := api.ParseMemory(d.Limits.Memory); err == nil && v > 0 {
