@@ -20,6 +20,9 @@ func privateMounts(cfg *Config) error {
 	if cfg.TmpfsSize > 0 {
 		opts := "mode=1777,size=" + strconv.FormatInt(cfg.TmpfsSize, 10)
 		for _, dir := range []string{"/tmp", "/dev/shm"} {
+			if fi, err := os.Stat(dir); dir != "/tmp" && (err != nil || !fi.IsDir()) {
+				continue // a host without /dev/shm: nothing to share either
+			}
 			if err := mountTmpfs(dir, opts); err != nil {
 				return err
 			}
