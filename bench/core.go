@@ -250,10 +250,9 @@ func echoWorkdir(prefix string) (dir, echo string, err error) {
 	if echo, err = harness.GoBinary("echo", "./bench/echo"); err != nil {
 		return "", "", err
 	}
-	if dir, err = os.MkdirTemp("", prefix); err != nil {
+	if dir, err = harness.ReplicaTempDir(prefix); err != nil {
 		return "", "", err
 	}
-	os.Chmod(dir, 0o755)
 	return dir, echo, nil
 }
 

@@ -31,6 +31,7 @@ type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
 	timeout, drain                                                 time.Duration
 	maxBody                                                        int64
+	process                                                        processFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -67,6 +68,7 @@ call with a goroutine per connection instead).`,
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for in-flight calls")
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
+	f.process.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
 			p.Flags(fs)
@@ -203,11 +205,15 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 		if err != nil {
 			return nil, err
 		}
-		return process.New(ctx, process.Config{
+		cfg := process.Config{
 			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
 			DefaultTimeout: f.timeout,
-		})
+		}
+		if err := f.process.apply(&cfg); err != nil {
+			return nil, err
+		}
+		return process.New(ctx, cfg)
 	}
 	if p, ok := extraProviders[f.providerName]; ok {
 		return p(ctx, s)

@@ -84,6 +84,16 @@ type Config struct {
 	// watchdog joins before anything else, so every process it starts
 	// is born inside its limits.
 	Cgroups []string
+	// TmpfsSize (FERRY_TMPFS_SIZE, bytes) gives the replica a private
+	// tmpfs of that size at /tmp (also seen at /var/tmp) and another at
+	// /dev/shm. 0 = the host's.
+	TmpfsSize int64
+	// PrivateProc (FERRY_PRIVATE_PROC=1) mounts a procfs of its own at
+	// /proc that shows only the processes of the function's own user.
+	PrivateProc bool
+	// ReadOnlyRoot (FERRY_READONLY_ROOT=1) makes every mount read-only
+	// except the private /tmp, /var/tmp, /dev/shm and TMPDIR.
+	ReadOnlyRoot bool
 
 	// FunctionEnv is the environment given to the function: the watchdog's
 	// own minus every FERRY_* variable not in FunctionFerryVars.
@@ -229,6 +239,14 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	if v := env["FERRY_CGROUPS"]; v != "" {
 		c.Cgroups = strings.Split(v, ":")
 	}
+	if v, ok := env["FERRY_TMPFS_SIZE"]; ok {
+		if c.TmpfsSize, err = strconv.ParseInt(v, 10, 64); err != nil || c.TmpfsSize <= 0 {
+			fail(fmt.Errorf("FERRY_TMPFS_SIZE=%q is not a size in bytes", v))
+			c.TmpfsSize = 0
+		}
+	}
+	c.PrivateProc = env["FERRY_PRIVATE_PROC"] == "1"
+	c.ReadOnlyRoot = env["FERRY_READONLY_ROOT"] == "1"
 	if c.UID, err = envInt(env, "FERRY_UID", -1); err != nil {
 		fail(err)
 	}

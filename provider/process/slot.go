@@ -126,7 +126,7 @@ func (s *slot) once() runResult {
 
 	var cg *cgroup
 	if p.cg.enabled() {
-		if cg, err = p.cg.create(f.ns+"-"+f.name, itoa(s.id), spec.memBytes, spec.cpuMilli); err != nil {
+		if cg, err = p.cg.create(f.ns+"-"+f.name, itoa(s.id), spec.lim); err != nil {
 			p.log.Warn("cannot create cgroup; replica runs without limits", "function", f.name, "err", err)
 		}
 	}
