@@ -32,7 +32,7 @@ func TestReadmeTour(t *testing.T) {
 
 	want := map[string]string{ // a command's start -> what its output must hold
 		"echo hello | ferry invoke echo": "hello",
-		"curl -d '{\"name\":\"x\"}'":      `you said: {"name":"x"}`,
+		"curl -d '{\"name\":\"x\"}'":     `you said: {"name":"x"}`,
 		"echo | ferry invoke whoami":     "s3cr3t",
 		"ferry list -v":                  "hello",
 		"ferry describe hello":           "Ready",
