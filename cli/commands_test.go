@@ -83,9 +83,14 @@ func TestFunctionLifecycle(t *testing.T) {
 		t.Errorf("logs --tail 2 (%d lines): %q", n, r.stdout)
 	}
 	r = runCLI(t, "", "logs", "echo", "--since", "1h", "-o", "json").must(t)
-	if strings.Count(r.stdout, `"text"`) != 3 {
-		t.Errorf("logs --since 1h -o json: %q", r.stdout)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "{") || !strings.HasSuffix(lines[0], "}") {
+		t.Errorf("logs -o json must be one object per line: %q", r.stdout)
 	}
+	r = runCLI(t, "", "logs", "echo", "--grep", "/fail").must(t)
+	if n := strings.Count(r.stdout, "\n"); n != 1 || !strings.Contains(r.stdout, "POST /fail") {
+		t.Errorf("logs --grep /fail (%d lines): %q", n, r.stdout)
+	}
+	runCLI(t, "", "logs", "echo", "--grep", "(").fails(t, "is not a regular expression")
 	runCLI(t, "", "logs", "echo", "--since", "yesterday").fails(t, "--since \"yesterday\": use a duration")
 
 	runCLI(t, "", "scale", "echo", "--replicas", "3").must(t)

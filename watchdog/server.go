@@ -46,7 +46,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if out == nil {
 		out = os.Stderr
 	}
-	logger := log.New(out, "", log.LstdFlags)
+	flags := log.LstdFlags
+	if cfg.ReadyFD >= 0 {
+		// Under ferry's supervisor, which timestamps every line it
+		// captures: a second date would only make each line longer.
+		flags = 0
+	}
+	logger := log.New(out, "", flags)
 
 	// Isolation (secrets mount, privilege drop) happens before anything of
 	// the function runs.
