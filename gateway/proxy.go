@@ -74,14 +74,22 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 	var buf [20]byte
 	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
 	h["X-Start-Time"] = vals[1:2:2]
-	if len(h["X-Forwarded-For"]) == 0 {
-		host := r.RemoteAddr
-		if i := strings.LastIndexByte(host, ':'); i > 0 {
-			host = host[:i]
-		}
-		vals[2] = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		h["X-Forwarded-For"] = vals[2:3:3]
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
 	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+		// The caller's list, then the peer, in one field (as the event
+		// loop sends it): a caller cannot pass off another address.
+		var b []byte
+		for _, v := range prior {
+			b = h1.AppendForwardedFor(b, v)
+		}
+		host = string(append(b, host...))
+	}
+	vals[2] = host
+	h["X-Forwarded-For"] = vals[2:3:3]
 	if len(h["X-Forwarded-Host"]) == 0 && r.Host != "" {
 		vals[3] = r.Host
 		h["X-Forwarded-Host"] = vals[3:4:4]
