@@ -133,6 +133,7 @@ func (s *Server) serveConn(nc net.Conn, buf []byte, first http.Handler, always b
 	c := newConn(s, nc)
 	c.src.prefix, c.first = buf, first
 	c.fresh = buf == nil && first == nil
+	c.since.Store(time.Now().UnixNano()) // (before its goroutine runs: the newest)
 	if len(buf) > 0 {
 		c.state.Store(stateActive) // a request is on its way: not idle
 	}
