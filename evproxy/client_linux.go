@@ -134,10 +134,10 @@ func (c *client) next() {
 	}
 	if c.n < total {
 		if !c.body {
-			// The body (at most MaxBody) gets its own HeadTimeout from the
-			// end of the head, once: 408 when it does not come.
+			// The body (at most MaxBody) has its own deadline from the end
+			// of the head: 408 when it does not come.
 			c.body = true
-			c.expect(c.l.now.Add(c.l.s.HeadTimeout))
+			c.expect(c.l.now.Add(c.l.s.BodyTimeout))
 		}
 		return
 	}
@@ -339,7 +339,7 @@ func (c *client) onTimer() {
 	switch {
 	case c.state == cReading && c.body && !c.closing:
 		// A body that stopped coming: say why, then close.
-		c.reject(http.StatusRequestTimeout, "the request body did not arrive within "+c.l.s.HeadTimeout.String()+" of its head (--read-header-timeout)")
+		c.reject(http.StatusRequestTimeout, "the request body did not arrive within "+c.l.s.BodyTimeout.String()+" of its head (--body-timeout)")
 	case c.state == cReading:
 		c.close() // idle, a head that did not come in time, or a rejection not taken
 	case !c.sent:

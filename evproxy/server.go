@@ -19,9 +19,11 @@ type Server struct {
 	Fallback func(nc net.Conn, buf []byte, first http.Handler)
 	// IdleTimeout closes a connection waiting for its next request.
 	// HeadTimeout is the absolute deadline of a request head, from its
-	// first byte (from the accept for a connection's first request), and
-	// again of the body, from the end of the head (408 past it).
+	// first byte (from the accept for a connection's first request).
 	IdleTimeout, HeadTimeout time.Duration
+	// BodyTimeout is the absolute deadline of a request's body (at most
+	// MaxBody), from the end of its head: 408 past it (30 s if 0).
+	BodyTimeout time.Duration
 	// MaxBody is the largest request body the loop takes (64 KiB if 0):
 	// it is held in memory so that a failed call can be sent again.
 	MaxBody int64
@@ -44,6 +46,9 @@ func (s *Server) defaults() {
 	}
 	if s.HeadTimeout <= 0 {
 		s.HeadTimeout = 10 * time.Second
+	}
+	if s.BodyTimeout <= 0 {
+		s.BodyTimeout = 30 * time.Second
 	}
 	if s.MaxBody <= 0 {
 		s.MaxBody = 64 << 10

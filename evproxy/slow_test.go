@@ -93,7 +93,7 @@ func TestSilentConnectionClosedAtTheHeadDeadline(t *testing.T) {
 
 // A body that stops coming is answered 408, saying why, and closed.
 func TestStalledBodyAnswers408(t *testing.T) {
-	r := newRig(t, http.HandlerFunc(echoHeaders), func(s *Server) { s.HeadTimeout = 300 * time.Millisecond })
+	r := newRig(t, http.HandlerFunc(echoHeaders), func(s *Server) { s.BodyTimeout = 300 * time.Millisecond })
 	c, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		t.Fatal(err)

@@ -109,11 +109,19 @@ type reqBody struct {
 	n      int64
 }
 
+// maxInvokeFlag is ferry serve's flag for MaxInvokeBodyBytes.
+const maxInvokeFlag = "--max-invoke-body"
+
 // invokeBody prepares the request body, enforcing MaxInvokeBodyBytes.
 func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, error) {
 	max, cl := g.cfg.MaxInvokeBodyBytes, r.ContentLength
 	if max > 0 && cl > max {
-		return reqBody{}, tooLarge(max)
+		return reqBody{}, tooLarge(max, maxInvokeFlag)
+	}
+	if d, ok := w.(readDeadliner); ok && g.cfg.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		// net/http's own server: bound each wait for the body (h1 does it
+		// itself, and its writer has no read deadline).
+		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}
 	switch {
 	case cl == 0 || r.Body == nil || r.Body == http.NoBody:
@@ -130,6 +138,31 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		rc = http.MaxBytesReader(w, rc, max)
 	}
 	return reqBody{stream: &streamBody{rc: rc}, n: cl}, nil
+}
+
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// stallBody moves the connection's read deadline before each read of the
+// body, so that a body that stops coming fails (408) instead of holding
+// the call. It stops at the body's end: net/http then reads the
+// connection in the background, and that read must not time out.
+type stallBody struct {
+	io.ReadCloser
+	d    readDeadliner
+	wait time.Duration
+	done bool
+}
+
+func (s *stallBody) Read(p []byte) (int, error) {
+	if s.done {
+		return s.ReadCloser.Read(p)
+	}
+	s.d.SetReadDeadline(time.Now().Add(s.wait))
+	n, err := s.ReadCloser.Read(p)
+	if err != nil {
+		s.done = true
+	}
+	return n, err
 }
 
 // reader returns the body for one attempt and its length (-1: unknown).
@@ -194,6 +227,12 @@ func (s *streamBody) Read(p []byte) (int, error) {
 }
 
 func (s *streamBody) Close() error { return nil }
+
+// failed reports whether the caller's body failed (over the limit, or
+// bad): what the replica got was cut short.
+func (s *streamBody) failed() bool { return s.tooLarge.Load() || s.bad.Load() != nil }
+
+var errBodyFailed = errors.New("the request body failed")
 
 // upstreamRequest builds the request to one replica.
 func upstreamRequest(ctx context.Context, r *http.Request, ep provider.Endpoint, suffix string, body *reqBody) *http.Request {

@@ -43,7 +43,11 @@ type Server struct {
 	// for the caller going away (which cancels the request's context).
 	// Shorter calls are not watched: that read costs more than they do.
 	WatchAfter time.Duration
-	Log        *slog.Logger
+	// BodyTimeout is the longest wait for more of a request body (0: no
+	// limit): a body that stops coming fails the handler's read with a
+	// timeout (the gateway answers 408).
+	BodyTimeout time.Duration
+	Log         *slog.Logger
 	// Loop, if set, is offered every accepted connection first (an event
 	// loop for the hot path, package evproxy); what it declines is served
 	// here, and it hands back connections with ServeConn.
@@ -454,7 +458,12 @@ func (b *bodyReader) read(p []byte) (int, error) {
 		p = p[:b.n]
 	}
 	if b.br.Buffered() == 0 && b.c != nil {
-		b.c.clearDeadline()
+		// (Only a body that did not come with its head pays for this.)
+		if t := b.c.s.BodyTimeout; t > 0 {
+			b.c.setDeadline(time.Now().Add(t))
+		} else {
+			b.c.clearDeadline()
+		}
 	}
 	n, err := b.br.Read(p)
 	b.n -= int64(n)
