@@ -111,7 +111,7 @@ func (c *client) next() {
 		return
 	}
 	if c.due.IsZero() {
-		c.expect(c.l.now.Add(c.l.s.HeadTimeout)) // the first byte of a request
+		c.due = c.l.now.Add(c.l.s.HeadTimeout) // from the request's first byte
 	}
 	end := headEnd(c.in[:c.n])
 	if end < 0 {
@@ -119,7 +119,12 @@ func (c *client) next() {
 		return
 	}
 	if end == 0 {
-		return // the head's deadline stays where it is
+		// Armed once per head, when it has to be waited for (a head that
+		// comes whole, the usual case, moves no timer).
+		if c.tm.idx < 0 || !c.tm.when.Equal(c.due) {
+			c.l.arm(&c.tm, c.due)
+		}
+		return
 	}
 	s := string(c.in[:end]) // the call's strings outlive the buffer's reuse
 	c.nf = 0
