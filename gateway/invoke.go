@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -321,6 +322,10 @@ func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, 
 		return tooLarge(g.cfg.MaxInvokeBodyBytes, maxInvokeFlag)
 	case body.stream != nil && body.stream.bad.Load() != nil:
 		return errReadBody(*body.stream.bad.Load()) // the caller's fault: 400, no replica blamed
+	case body.stream != nil && body.stream.read.Load() && !body.stream.whole.Load():
+		// Most often the replica's own limit on reading a request (the
+		// watchdog's read_timeout) cut a long upload: say so.
+		err = fmt.Errorf("%w (while the request body was still being sent: the function's read_timeout bounds how long an upload may take)", err)
 	}
 	return g.replicaFailed(t, ep, err)
 }

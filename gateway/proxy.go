@@ -207,6 +207,7 @@ func (m *memBody) Close() error { return nil }
 type streamBody struct {
 	rc       io.ReadCloser
 	read     atomic.Bool
+	whole    atomic.Bool // read to its end
 	tooLarge atomic.Bool
 	// bad is the caller's body failing (malformed chunks, cut short): the
 	// call fails because of the caller, not of the replica.
@@ -216,6 +217,9 @@ type streamBody struct {
 func (s *streamBody) Read(p []byte) (int, error) {
 	s.read.Store(true)
 	n, err := s.rc.Read(p)
+	if err == io.EOF {
+		s.whole.Store(true)
+	}
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*http.MaxBytesError); ok {
 			s.tooLarge.Store(true)

@@ -173,3 +173,21 @@ func TestOversizedAndStalledBodies(t *testing.T) {
 		}
 	}
 }
+
+// A replica that drops the connection while a streamed body is still
+// being sent (its watchdog's read_timeout cut the upload) is a 502 that
+// says so, not a bare "connection reset".
+func TestUploadCutByTheReplicaSaysSo(t *testing.T) {
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.CopyN(io.Discard, r.Body, 8<<10)
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			c.Close()
+		}
+	})
+	fp := newFake()
+	fp.addFunction(ns, "cut", 1, addr)
+	_, srv := newTestGateway(t, fp, nil)
+	r := call(t, "POST", srv.URL+"/function/cut", strings.Repeat("x", 4<<20), false)
+	expect(t, r, 502, "while the request body was still being sent")
+}
