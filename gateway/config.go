@@ -26,8 +26,12 @@ type Config struct {
 	DefaultNamespace string
 	// MaxBodyBytes limits API request bodies (not invocation bodies): 413 over it.
 	MaxBodyBytes int64
-	// MaxInvokeBodyBytes limits invocation bodies (0: no limit).
+	// MaxInvokeBodyBytes limits invocation bodies (0: no limit): 413 over.
 	MaxInvokeBodyBytes int64
+	// BodyTimeout bounds each wait for more of an invocation body served
+	// by net/http (0: none): 408 when it stops coming. (The h1 and evproxy
+	// fronts have their own.)
+	BodyTimeout time.Duration
 	// DefaultTimeout applies to invocations of functions without their own
 	// (provider.Route.Timeout).
 	DefaultTimeout time.Duration

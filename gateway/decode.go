@@ -16,21 +16,23 @@ import (
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	max := g.cfg.MaxBodyBytes
 	if r.ContentLength > max {
-		return nil, tooLarge(max)
+		return nil, tooLarge(max, "--max-body")
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, tooLarge(max)
+			return nil, tooLarge(max, "--max-body")
 		}
 		return nil, api.BadRequest("could not read the request body: %v", err)
 	}
 	return b, nil
 }
 
-func tooLarge(max int64) error {
-	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+// tooLarge is the 413 of a body over a limit, naming ferry serve's flag
+// for it.
+func tooLarge(max int64, flag string) error {
+	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes (%s)", max, flag)
 }
 
 // decodeJSON reads and decodes an API body into v. what names the expected

@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -132,6 +134,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			resp.Body.Close()
 			inflight.Add(-1)
 			err = errFunctionUnreachable
+		}
+		if err == nil && body.stream != nil && body.stream.failed() {
+			// The caller's body failed (too large, stalled, cut short) and
+			// the replica answered what it got: the caller hears why.
+			resp.Body.Close()
+			inflight.Add(-1)
+			err = errBodyFailed
 		}
 		if err == nil {
 			*code = resp.StatusCode
@@ -303,14 +312,21 @@ func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, tim
 // upstreamError turns a failed attempt into 413, 504 or 502.
 func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
 	switch {
+	case body.stream != nil && body.stream.bad.Load() != nil && stalled(*body.stream.bad.Load()):
+		// (net/http ends the request's context when a body read times out.)
+		return errReadBody(*body.stream.bad.Load())
 	case r.Context().Err() != nil:
 		return errClientGone
 	case !time.Now().Before(deadline):
 		return timedOut(t, timeout)
 	case body.stream != nil && body.stream.tooLarge.Load():
-		return tooLarge(g.cfg.MaxInvokeBodyBytes)
+		return tooLarge(g.cfg.MaxInvokeBodyBytes, maxInvokeFlag)
 	case body.stream != nil && body.stream.bad.Load() != nil:
 		return errReadBody(*body.stream.bad.Load()) // the caller's fault: 400, no replica blamed
+	case body.stream != nil && body.stream.read.Load() && !body.stream.whole.Load():
+		// Most often the replica's own limit on reading a request (the
+		// watchdog's read_timeout) cut a long upload: say so.
+		err = fmt.Errorf("%w (while the request body was still being sent: the function's read_timeout bounds how long an upload may take)", err)
 	}
 	return g.replicaFailed(t, ep, err)
 }
@@ -351,6 +367,13 @@ func (g *Gateway) serveAsync(w http.ResponseWriter, r *http.Request) {
 	g.cfg.Async.ServeHTTP(w, r)
 }
 
+func stalled(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// errReadBody is the caller's body failing: 408 when it stopped coming
+// (the front's body timeout), else 400.
 func errReadBody(err error) error {
+	if stalled(err) {
+		return api.Errorf(http.StatusRequestTimeout, "the request body stopped arriving: no bytes within the body timeout (--body-timeout)")
+	}
 	return api.BadRequest("could not read the request body: %v", err)
 }
