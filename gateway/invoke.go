@@ -206,7 +206,7 @@ func (g *Gateway) resendable(ctx context.Context, err error, body *reqBody, t *t
 // a replica that died under the call (kill -9) is gone within
 // milliseconds, and the call may go to another one. A replica still there
 // dropped the call itself after it reached the function: sending it to
-// another would run it twice (a reviewer saw one async call run eight
+// another would run it twice (an async call with retries once ran eight
 // times), so the caller gets the 502.
 func (g *Gateway) replicaGone(ctx context.Context, t *target, route *provider.Route, ep provider.Endpoint) bool {
 	timer := time.NewTimer(g.goneWait)

@@ -109,7 +109,7 @@ type Config struct {
 }
 
 // FunctionFerryVars are the FERRY_* variables a function may see (chaining
-// through the gateway, issue 2 item 9). Every other FERRY_* variable is
+// through the gateway). Every other FERRY_* variable is
 // removed from the function's environment: they steer the watchdog and the
 // server (readiness fd, secrets dir, uid, admin password...), not functions.
 var FunctionFerryVars = map[string]bool{"FERRY_GATEWAY_URL": true}
