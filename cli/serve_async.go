@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +41,7 @@ func init() {
 			if err != nil {
 				return err
 			}
+			allow.OwnPorts = listenPorts(s.Addr, f.listen)
 			log := s.Log.With("component", "queue")
 			storeDir := filepath.Join(s.DataDir, "nats")
 			connect := func() (*queue.JetStream, func(), error) {
@@ -98,6 +101,20 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// listenPorts are the ports of host:port listen addresses (callbacks never
+// reach them on this host).
+func listenPorts(addrs ...string) []int {
+	var out []int
+	for _, a := range addrs {
+		if _, p, err := net.SplitHostPort(a); err == nil {
+			if n, err := strconv.Atoi(p); err == nil && n > 0 {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // hasFiles reports whether dir exists and is not empty.

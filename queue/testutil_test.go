@@ -58,6 +58,7 @@ type rig struct {
 	async   *httptest.Server
 	gateway *httptest.Server
 	worker  *Worker
+	allow   *AllowList // shared by the enqueuer and the worker
 	dir     string
 }
 
@@ -122,7 +123,8 @@ func (r *rig) start(o rigOptions) {
 	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, MaxAttempts: o.maxAttempts,
 		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-		Metrics:         m, Log: log})
+		Metrics:         m, Log: log, Callbacks: allow})
+	r.allow = allow
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
 		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
 	r.async = httptest.NewServer(r.enq)
