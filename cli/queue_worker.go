@@ -72,7 +72,7 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = queue.Setup(sctx, js, wf.ackWait)
+	err = queue.Setup(sctx, js, wf.ackWait, nil)
 	cancel()
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ func init() {
 		syncAlways bool
 		maxBody    int64
 		embedded   bool
+		bounds     queue.Bounds
 	}
 	registerServePlugin(ServePlugin{
 		Name: "async queue",
@@ -35,6 +36,10 @@ func init() {
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
+			fs.Int64Var(&f.bounds.PerQueue, "async-max-queued-per-function", queue.DefaultPerQueue, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
+			fs.Int64Var(&f.bounds.Calls, "async-max-queued", queue.DefaultQueuedCalls, "queued calls and pending callbacks over all functions (429 over it)")
+			fs.Int64Var(&f.bounds.Bytes, "async-max-queued-bytes", queue.DefaultQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
+			fs.DurationVar(&f.bounds.DeadLetterTTL, "async-dead-letter-ttl", queue.DefaultDeadLetterTTL, "how long dead letters are kept before they expire")
 		},
 		Setup: func(_ context.Context, s *Server) error {
 			allow, err := queue.ParseAllowList(f.worker.allow)
@@ -76,7 +81,7 @@ func init() {
 				// server that never queues does not run a NATS server.
 				Eager: f.nats.url != "" || f.listen != "" || hasFiles(filepath.Join(storeDir, "jetstream")),
 				Enqueuer: queue.EnqueuerConfig{Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
-					MaxBody: f.maxBody, Callbacks: allow},
+					MaxBody: f.maxBody, Callbacks: allow, Bounds: f.bounds},
 				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
 			}
 			if f.embedded {

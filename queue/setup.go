@@ -40,11 +40,20 @@ func NewJetStream(nc *nats.Conn) (*JetStream, error) {
 }
 
 // Setup creates or updates the streams, the retry consumer and the body
-// store. It is idempotent and safe to run from several processes.
-func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
+// store, with the limits of bounds (nil: keep those already set, else the
+// defaults). It is idempotent and safe to run from several processes.
+func Setup(ctx context.Context, j *JetStream, ackWait time.Duration, bounds *Bounds) error {
 	if ackWait <= 0 {
 		ackWait = DefaultAckWait
 	}
+	if bounds == nil {
+		bounds = j.boundsOf(ctx)
+	}
+	var b Bounds
+	if bounds != nil {
+		b = *bounds
+	}
+	b = b.withDefaults()
 	_, err := j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamWork,
 		Description: "Ferry asynchronous invocations",
@@ -52,8 +61,8 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
+		MaxMsgs:     hard(b.Calls),
+		MaxBytes:    hard(b.Bytes),
 		Duplicates:  DefaultDuplicates,
 		Replicas:    1,
 	})
@@ -66,9 +75,13 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 		Subjects:    []string{subjDeadPrefix + ">"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
-		Replicas:    1,
+		// Dead letters expire, and the oldest go first when full: they
+		// are calls that have already failed for good.
+		Discard:  jetstream.DiscardOld,
+		MaxAge:   b.DeadLetterTTL,
+		MaxMsgs:  -1,
+		MaxBytes: b.Bytes,
+		Replicas: 1,
 	})
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", StreamDead, err)
@@ -95,20 +108,28 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("create callback consumer: %w", err)
 	}
-	if _, err := j.bodies(ctx); err != nil {
-		return err
+	_, err = j.JS.CreateOrUpdateObjectStore(ctx, bodiesConfig(b))
+	if err != nil {
+		return fmt.Errorf("object store %s: %w", BodiesBucket, err)
 	}
 	return nil
+}
+
+// bodiesConfig bounds the large-body store like the queue stream.
+func bodiesConfig(b Bounds) jetstream.ObjectStoreConfig {
+	return jetstream.ObjectStoreConfig{
+		Bucket:      BodiesBucket,
+		Description: "Ferry asynchronous request bodies too large for one message",
+		Storage:     jetstream.FileStorage,
+		MaxBytes:    hard(b.Bytes),
+		TTL:         b.bodyTTL(),
+	}
 }
 
 func (j *JetStream) bodies(ctx context.Context) (jetstream.ObjectStore, error) {
 	os, err := j.JS.ObjectStore(ctx, BodiesBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		os, err = j.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      BodiesBucket,
-			Description: "Ferry asynchronous request bodies too large for one message",
-			Storage:     jetstream.FileStorage,
-		})
+		os, err = j.JS.CreateOrUpdateObjectStore(ctx, bodiesConfig(Bounds{}.withDefaults()))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w", BodiesBucket, err)
