@@ -133,3 +133,28 @@ func TestDeadLettersExpire(t *testing.T) {
 	}
 	t.Fatalf("dead letter seen=%v, never expired", seen)
 }
+
+// TestSetupChangesBounds: a restart with other flags updates the existing
+// streams, and a process without bound flags (a queue worker) keeps them.
+func TestSetupChangesBounds(t *testing.T) {
+	r := newRig(t, rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {}})
+	ctx := t.Context()
+	want := Bounds{PerQueue: 10, Calls: 400, Bytes: 64 << 20, DeadLetterTTL: time.Hour}
+	if err := Setup(ctx, r.js, 0, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := Setup(ctx, r.js, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := r.js.boundsOf(ctx)
+	if got == nil || got.Calls != want.Calls || got.Bytes != want.Bytes || got.DeadLetterTTL != want.DeadLetterTTL {
+		t.Fatalf("bounds after a worker's setup: %+v, want %+v", got, want)
+	}
+	st, err := r.js.JS.Stream(ctx, "OBJ_"+BodiesBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.CachedInfo().Config; c.MaxBytes != hard(want.Bytes) || c.MaxAge != 2*time.Hour {
+		t.Fatalf("body store limits %d bytes, %v", c.MaxBytes, c.MaxAge)
+	}
+}

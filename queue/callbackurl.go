@@ -39,7 +39,8 @@ type AllowList struct {
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
-// ParseAllowList reads a comma-separated list; empty allows every target.
+// ParseAllowList reads a comma-separated list; empty allows every target
+// not refused by default.
 func ParseAllowList(entries []string) (*AllowList, error) {
 	a := &AllowList{hosts: map[string]bool{}}
 	for _, e := range entries {
