@@ -94,25 +94,32 @@ const (
 	refreshFull = 20 * time.Millisecond
 )
 
-// admit counts one call of size bytes against g if it fits; read re-reads
-// the true figures. A failed read admits: the publish then reports NATS's
-// state itself.
-func (g *gauge) admit(size, maxCalls, maxBytes int64, read func() (int64, int64, error)) bool {
+// admit counts one call of size bytes against g if it fits, else says
+// which bound it would pass ("calls" or "bytes"); read re-reads the true
+// figures. A failed read admits: the publish then reports NATS's state.
+func (g *gauge) admit(size, maxCalls, maxBytes int64, read func() (int64, int64, error)) (over string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	fits := func() bool { return g.calls+1 <= maxCalls && (maxBytes <= 0 || g.bytes+size <= maxBytes) }
+	check := func() string {
+		if g.calls+1 > maxCalls {
+			return "calls"
+		}
+		if maxBytes > 0 && g.bytes+size > maxBytes {
+			return "bytes"
+		}
+		return ""
+	}
 	age := time.Since(g.at)
-	if age > refreshEvery || (!fits() && age > refreshFull) {
+	if age > refreshEvery || (check() != "" && age > refreshFull) {
 		if c, b, err := read(); err == nil {
 			g.calls, g.bytes, g.at = c, b, time.Now()
 		}
 	}
-	if !fits() {
-		return false
+	if over = check(); over == "" {
+		g.calls++
+		g.bytes += size
 	}
-	g.calls++
-	g.bytes += size
-	return true
+	return over
 }
 
 // full is the 429 of a reached bound, with the flag that sets it.
@@ -123,8 +130,9 @@ func full(format string, args ...any) error {
 // retryAfter is the Retry-After of a 429: long enough for a queue to move.
 const retryAfter = "5"
 
-// admit checks the call against the queue's and the total bounds.
-func (e *Enqueuer) admit(ctx context.Context, token string, size int64) error {
+// admit checks the call of function fn against its queue's and the
+// total bounds.
+func (e *Enqueuer) admit(ctx context.Context, fn, token string, size int64) error {
 	b := e.cfg.Bounds
 	e.mu.Lock()
 	g := e.gauges[token]
@@ -133,10 +141,12 @@ func (e *Enqueuer) admit(ctx context.Context, token string, size int64) error {
 		e.gauges[token] = g
 	}
 	e.mu.Unlock()
-	if !g.admit(size, b.PerQueue, 0, func() (int64, int64, error) { return e.countQueue(ctx, token) }) {
+	if g.admit(size, b.PerQueue, 0, func() (int64, int64, error) { return e.countQueue(ctx, token) }) != "" {
+		e.cfg.Metrics.Full.WithLabelValues(fn, "function").Inc()
 		return full("queue %s is full: %d calls waiting (--async-max-queued-per-function)", token, b.PerQueue)
 	}
-	if !e.total.admit(size, b.Calls, b.Bytes, func() (int64, int64, error) { return e.countAll(ctx) }) {
+	if over := e.total.admit(size, b.Calls, b.Bytes, func() (int64, int64, error) { return e.countAll(ctx) }); over != "" {
+		e.cfg.Metrics.Full.WithLabelValues(fn, over).Inc()
 		return full("the async queue is full: %d calls or %d bytes waiting (--async-max-queued, --async-max-queued-bytes)", b.Calls, b.Bytes)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // enqueueRaw posts to the rig and returns the answer with its body.
@@ -79,6 +81,10 @@ func TestQueueBoundTotal(t *testing.T) {
 	}
 	resp, body = enqueueRaw(t, r, "c", []byte("small"))
 	wantFull(t, resp, body, "--async-max-queued")
+	full := r.enq.cfg.Metrics.Full
+	if b, c := testutil.ToFloat64(full.WithLabelValues("a.openfaas-fn", "bytes")), testutil.ToFloat64(full.WithLabelValues("c.openfaas-fn", "calls")); b != 1 || c != 1 {
+		t.Fatalf("ferry_queue_full_total: bytes %v, calls %v; want 1 and 1", b, c)
+	}
 }
 
 // TestFullQueueStillRetries: calls accepted up to the bound still move

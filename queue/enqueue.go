@@ -162,7 +162,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := e.admit(r.Context(), token, max(r.ContentLength, 0)); err != nil {
+	if err := e.admit(r.Context(), name+"."+ns, token, max(r.ContentLength, 0)); err != nil {
 		return "", err
 	}
 	weight := e.cfg.MaxBody
