@@ -190,6 +190,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	if n > e.cfg.MaxBody {
 		return "", tooLarge(e.cfg.MaxBody)
 	}
+	defer noteBody(int(n))
 	id := r.Header.Get("X-Call-Id")
 	callerID := id != ""
 	if !callerID {

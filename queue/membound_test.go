@@ -24,12 +24,13 @@ func heapInUse() uint64 {
 
 // TestBurstMemoryComesBack: 256 calls of 1 MB from 256 clients at once
 // keep the heap bounded while they are stored (the stream holds them on
-// disk, not in memory), and once run and drained leave no more than a few
-// MB of heap behind.
+// disk, not in memory), and once run and drained the heap comes back down
+// by itself, with the garbage collector tuned as in `ferry serve`.
 func TestBurstMemoryComesBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 256 MB through the queue")
 	}
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cli/gc.go
 	var ran atomic.Int32
 	r := newRig(t, rigOptions{maxBody: 2 << 20, fn: func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, req.Body)
@@ -93,15 +94,18 @@ func TestBurstMemoryComesBack(t *testing.T) {
 	if ran.Load() < 1+accepted.Load() {
 		t.Fatalf("%d of %d calls ran", ran.Load()-1, accepted.Load())
 	}
-	time.Sleep(3 * time.Second) // let JetStream's block caches expire
-	after := heapInUse()
+	time.Sleep(3 * time.Second) // idle: no allocation drives a collection
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	after := ms.HeapInuse
 	t.Logf("heap in use: %.1f MB before, %.1f MB peak while storing (%v), %.1f MB after %d x %d B calls (%d accepted) drained",
 		float64(before)/1e6, float64(peak.Load())/1e6, stored.Round(time.Millisecond), float64(after)/1e6, calls, size, accepted.Load())
 	// Without a bound on the bodies being stored at once, this burst
-	// peaked near 900 MB.
-	if peak.Load() > before+480<<20 {
+	// peaked over 1 GB.
+	if peak.Load() > before+768<<20 {
 		t.Errorf("heap peaked at %.1f MB while storing the burst", float64(peak.Load())/1e6)
 	}
+	// Without a release after the burst, the garbage stayed: 1.4 GB.
 	if after > before+32<<20 {
 		t.Errorf("heap grew by %s after the burst drained", fmt.Sprintf("%.1f MB", float64(after-before)/1e6))
 	}
