@@ -60,24 +60,6 @@ func hard(n int64) int64 { return n + n/4 }
 // so that a dead letter can be redriven until it expires.
 func (b Bounds) bodyTTL() time.Duration { return 2 * b.DeadLetterTTL }
 
-// boundsOf reads the limits the streams were set up with, for a process
-// (a queue worker) that has no bound flags of its own; nil if none.
-func (j *JetStream) boundsOf(ctx context.Context) *Bounds {
-	st, err := j.JS.Stream(ctx, StreamWork)
-	if err != nil {
-		return nil
-	}
-	dead, err := j.JS.Stream(ctx, StreamDead)
-	if err != nil {
-		return nil
-	}
-	c, d := st.CachedInfo().Config, dead.CachedInfo().Config
-	if c.MaxBytes <= 0 || c.MaxMsgs <= 0 || d.MaxAge <= 0 {
-		return nil
-	}
-	return &Bounds{PerQueue: DefaultPerQueue, Calls: c.MaxMsgs * 4 / 5, Bytes: c.MaxBytes * 4 / 5, DeadLetterTTL: d.MaxAge}
-}
-
 // gauge is a cached count of what a stream (or one queue) holds: the
 // count read from JetStream plus what this process accepted since, so
 // that the hot path asks JetStream at most every refreshEvery.

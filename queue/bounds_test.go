@@ -141,10 +141,15 @@ func TestDeadLettersExpire(t *testing.T) {
 }
 
 // TestSetupChangesBounds: a restart with other flags updates the existing
-// streams, and a process without bound flags (a queue worker) keeps them.
+// streams, a process without bound flags (a queue worker) keeps them, and
+// a byte bound larger than the disk does not stop the queue (JetStream
+// reserves a stream's MaxBytes).
 func TestSetupChangesBounds(t *testing.T) {
 	r := newRig(t, rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {}})
 	ctx := t.Context()
+	if err := Setup(ctx, r.js, 0, &Bounds{Bytes: 1 << 50}); err != nil {
+		t.Fatalf("a byte bound over the disk's size: %v", err)
+	}
 	want := Bounds{PerQueue: 10, Calls: 400, Bytes: 64 << 20, DeadLetterTTL: time.Hour}
 	if err := Setup(ctx, r.js, 0, &want); err != nil {
 		t.Fatal(err)
@@ -152,9 +157,16 @@ func TestSetupChangesBounds(t *testing.T) {
 	if err := Setup(ctx, r.js, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := r.js.boundsOf(ctx)
-	if got == nil || got.Calls != want.Calls || got.Bytes != want.Bytes || got.DeadLetterTTL != want.DeadLetterTTL {
-		t.Fatalf("bounds after a worker's setup: %+v, want %+v", got, want)
+	work, err := r.js.JS.Stream(ctx, StreamWork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := r.js.JS.Stream(ctx, StreamDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, d := work.CachedInfo().Config, dead.CachedInfo().Config; w.MaxMsgs != hard(want.Calls) || w.MaxBytes != hard(want.Bytes) || d.MaxAge != want.DeadLetterTTL {
+		t.Fatalf("limits after a worker's setup: %d calls, %d bytes, dead letters %v; want those of %+v", w.MaxMsgs, w.MaxBytes, d.MaxAge, want)
 	}
 	st, err := r.js.JS.Stream(ctx, "OBJ_"+BodiesBucket)
 	if err != nil {
