@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -71,7 +72,7 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = queue.Setup(sctx, js, wf.ackWait)
+	err = queue.Setup(sctx, js, wf.ackWait, nil)
 	cancel()
 	if err != nil {
 		return err
@@ -97,6 +98,11 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 	allow, err := queue.ParseAllowList(wf.allow)
 	if err != nil {
 		return err
+	}
+	// The gateway's port is refused on this host's addresses (the gateway
+	// usually runs here), as is this worker's metrics port.
+	if u, err := url.Parse(gw); err == nil {
+		allow.OwnPorts = append(listenPorts(metricsAddr), queue.URLPort(u))
 	}
 	w := queue.NewWorker(wf.config(js, gw, m, log, allow))
 	if err := w.Start(ctx); err != nil {

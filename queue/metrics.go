@@ -15,6 +15,7 @@ import (
 // prometheus.Collector) on the registry that /metrics serves.
 type Metrics struct {
 	Enqueued    *prometheus.CounterVec
+	Full        *prometheus.CounterVec
 	Completed   *prometheus.CounterVec
 	Retries     *prometheus.CounterVec
 	DeadLetters *prometheus.CounterVec
@@ -34,6 +35,8 @@ func NewMetrics(js *JetStream) *Metrics {
 	m := &Metrics{
 		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_queue_enqueued_total", Help: "Asynchronous calls accepted (202) by this process."}, fn),
+		Full: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_full_total", Help: "Asynchronous calls refused (429) because a queue bound was reached, by bound (function, calls, bytes)."}, []string{"function_name", "bound"}),
 		Completed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_queue_completed_total", Help: "Queued calls finished by this worker, by final function status (503: unreachable)."}, []string{"function_name", "code"}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,7 +62,7 @@ func NewMetrics(js *JetStream) *Metrics {
 func (m *Metrics) attach(js *JetStream) { m.js.Store(js) }
 
 func (m *Metrics) vecs() []prometheus.Collector {
-	return []prometheus.Collector{m.Enqueued, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
+	return []prometheus.Collector{m.Enqueued, m.Full, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
 }
 
 // Describe implements prometheus.Collector.
