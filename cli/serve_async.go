@@ -92,6 +92,7 @@ func init() {
 			s.Gateway.Async = svc.Async()
 			s.Gateway.System["GET /system/queue/dead-letters"] = svc.DeadLetterList()
 			s.Gateway.System["POST /system/queue/dead-letters/redrive"] = svc.DeadLetterRedrive()
+			s.Gateway.System["GET /system/queue/status"] = svc.Status()
 			s.OnStop = append(s.OnStop, svc.Stop)
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				var reg prometheus.Registerer = prometheus.DefaultRegisterer
