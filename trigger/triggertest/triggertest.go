@@ -21,6 +21,7 @@ import (
 	"github.com/ferryfaas/ferry/client"
 	"github.com/ferryfaas/ferry/client/clienttest"
 	"github.com/ferryfaas/ferry/trigger"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Call is one request that reached the gateway.
@@ -181,3 +182,27 @@ func (e *Env) Deploy(t testing.TB, name string, annotations map[string]string) {
 
 // Key names a default-namespace function as the calls do.
 func Key(name string) string { return name + "." + api.DefaultNamespace }
+
+// Gauge reads ferry_trigger_connected for a trigger (-1 when unset).
+func (e *Env) Gauge(t testing.TB, trig string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e.Metrics)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "ferry_trigger_connected" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "trigger" && l.GetValue() == trig {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
