@@ -116,4 +116,3 @@ func TestMissedTickRunsOnceAfterRestart(t *testing.T) {
 		t.Errorf("%d ticks from the downtime ran, want exactly the latest one; calls: %+v", missed, env.Calls())
 	}
 }
-

@@ -148,4 +148,3 @@ func (s *Source) handler(ctx context.Context, wg *sync.WaitGroup, iv *trigger.In
 		})
 	}
 }
-
