@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/trigger"
 )
 
 // deployFunction is POST /system/functions: 202, or 409 when the function
@@ -42,5 +43,5 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	if err := d.Validate(g.cfg.DefaultNamespace); err != nil {
 		return d, err
 	}
-	return d, nil
+	return d, trigger.ValidateAnnotations(d.Annotations)
 }

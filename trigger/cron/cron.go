@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -37,9 +38,10 @@ type Config struct {
 	// Grace: a tick missed while down runs after start if it is at most
 	// this old (default DefaultGrace; only the latest missed tick runs).
 	Grace time.Duration
-	// Claims, when set, is shared by every gateway: a tick runs where its
-	// claim was created first. Nil: this process is the only scheduler.
-	Claims jetstream.KeyValue
+	// Claims, when set, opens the KV bucket shared by every gateway (see
+	// OpenClaims): a tick runs where its claim was created first. Nil: this
+	// process is the only scheduler.
+	Claims func(ctx context.Context) (jetstream.KeyValue, error)
 	Log    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -56,7 +58,8 @@ func OpenClaims(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue
 
 // Source is the cron trigger.
 type Source struct {
-	cfg   Config
+	cfg    Config
+	claims jetstream.KeyValue
 	state *state
 	host  string
 
@@ -95,6 +98,13 @@ func entryID(fn *trigger.Function) string { return fn.Key() + " " + fn.Schedule 
 
 // Run implements trigger.Source.
 func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker) error {
+	if s.cfg.Claims != nil && s.claims == nil {
+		kv, err := s.cfg.Claims(ctx)
+		if err != nil {
+			return fmt.Errorf("cron: tick claims: %w", err)
+		}
+		s.claims = kv
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	entries := map[string]*entry{}
@@ -200,10 +210,10 @@ func (s *Source) fire(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 		s.cfg.Log.Warn("cron: previous run still going, tick skipped", "function", fn.Key(), "tick", tick)
 		return
 	}
-	if s.cfg.Claims != nil {
+	if s.claims != nil {
 		sum := sha256.Sum256([]byte(id))
 		key := "tick." + hex.EncodeToString(sum[:12]) + "." + strconv.FormatInt(tick.Unix(), 10)
-		_, err := s.cfg.Claims.Create(ctx, key, []byte(s.host))
+		_, err := s.claims.Create(ctx, key, []byte(s.host))
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			s.saveLast(id, tick, entries)
 			return

@@ -55,11 +55,8 @@ func TestOncePerTickWithTwoSchedulers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kv, err := OpenClaims(t.Context(), js)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stops = append(stops, run(t, env, Config{Claims: kv, StatePath: filepath.Join(t.TempDir(), "s.json"), Log: slog.Default().With("gw", i)}))
+		claims := func(ctx context.Context) (jetstream.KeyValue, error) { return OpenClaims(ctx, js) }
+		stops = append(stops, run(t, env, Config{Claims: claims, StatePath: filepath.Join(t.TempDir(), "s.json"), Log: slog.Default().With("gw", i)}))
 	}
 	env.WaitCalls(t, 3, 10*time.Second, isTick(triggertest.Key("tick")))
 	for _, s := range stops {

@@ -24,7 +24,9 @@ import (
 
 // Config of a NATS subject source.
 type Config struct {
-	Conn    *nats.Conn
+	// Connect returns the connection (owned by the caller; called again
+	// after a failure, so a NATS that is not up yet is waited for).
+	Connect func() (*nats.Conn, error)
 	Log     *slog.Logger
 	Metrics *trigger.Metrics
 	// PendingMsgs bounds the messages buffered per subscription while the
@@ -36,7 +38,7 @@ type Config struct {
 // Source is the NATS subject trigger.
 type Source struct{ cfg Config }
 
-// New returns a source on cfg.Conn (owned by the caller).
+// New returns a source.
 func New(cfg Config) *Source {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -60,6 +62,11 @@ func QueueGroup(fn *trigger.Function) string { return "ferry-trigger." + fn.Key(
 
 // Run implements trigger.Source.
 func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker) error {
+	nc, err := s.cfg.Connect()
+	if err != nil {
+		s.cfg.Metrics.SetConnected("nats", false)
+		return err
+	}
 	var wg sync.WaitGroup
 	subs := map[string]*subscription{} // key: function key + " " + subject
 	defer func() {
@@ -70,13 +77,13 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	up := !s.cfg.Conn.IsConnected() // force the first report
+	up := !nc.IsConnected() // force the first report
 	for {
-		if c := s.cfg.Conn.IsConnected(); c != up {
+		if c := nc.IsConnected(); c != up {
 			up = c
 			s.cfg.Metrics.SetConnected("nats", up)
 			if !up {
-				s.cfg.Log.Warn("nats trigger: NATS unreachable, reconnecting", "status", s.cfg.Conn.Status().String())
+				s.cfg.Log.Warn("nats trigger: NATS unreachable, reconnecting", "status", nc.Status().String())
 			}
 		}
 		fns, changed := ix.Snapshot()
@@ -91,7 +98,7 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 				}
 				sub := &subscription{}
 				sub.fn.Store(&fn)
-				ns, err := s.cfg.Conn.QueueSubscribe(subj, QueueGroup(&fn), s.handler(ctx, &wg, iv, sub, subj))
+				ns, err := nc.QueueSubscribe(subj, QueueGroup(&fn), s.handler(ctx, &wg, iv, sub, subj))
 				if err != nil {
 					s.cfg.Log.Warn("nats trigger: cannot subscribe", "function", fn.Key(), "subject", subj, "error", err)
 					continue

@@ -17,7 +17,7 @@ func start(t *testing.T, env *triggertest.Env, nc *nats.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		trigger.Run(ctx, env.Index, env.Invoker, slog.Default(), New(Config{Conn: nc, Metrics: env.Metrics}))
+		trigger.Run(ctx, env.Index, env.Invoker, slog.Default(), New(Config{Connect: func() (*nats.Conn, error) { return nc, nil }, Metrics: env.Metrics}))
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 }
