@@ -148,4 +148,3 @@ func newTriggerNATSCmd() *cobra.Command {
 	nf.register(cmd.Flags(), "NATS server or cluster whose subjects functions answer")
 	return cmd
 }
-

@@ -60,8 +60,8 @@ func OpenClaims(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue
 type Source struct {
 	cfg    Config
 	claims jetstream.KeyValue
-	state *state
-	host  string
+	state  *state
+	host   string
 
 	mu      sync.Mutex
 	running map[string]bool

@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// deployAnnotated deploys a fork-mode `cat` (an echo) with annotations
+// and waits for its replica.
+func deployAnnotated(t *testing.T, f *harness.Ferry, name string, ann map[string]string) {
+	t.Helper()
+	deploy(t, f, map[string]any{"service": name, "image": "cat", "envProcess": "cat", "annotations": ann})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.WaitReady(ctx, name, ns, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replies reads the whole reply topic: value and X-Kafka-Source (the
+// topic/partition/offset answered) of every record.
+func replies(t *testing.T, brokers []string, topic string) map[string][]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[string][]string{} // source -> values
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		recs := fs.Records()
+		if len(recs) == 0 {
+			return out
+		}
+		for _, r := range recs {
+			var src string
+			for _, h := range r.Headers {
+				if h.Key == "X-Kafka-Source" {
+					src = string(h.Value)
+				}
+			}
+			out[src] = append(out[src], string(r.Value))
+		}
+	}
+}
+
+// `ferry serve --kafka-brokers --trigger-cron`: a kcat record reaches the
+// function and kcat reads its answer; kill -9 of serve mid-stream loses no
+// record (a duplicate answers the same offset); a cron function runs on
+// its schedule.
+func TestServeTriggers(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "orders", "answers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	f := harness.T(t, harness.Options{Args: []string{"--kafka-brokers", brokers[0],
+		"--kafka-session-timeout", "6s", "--trigger-cron", "--trigger-poll", "200ms"}})
+	deployAnnotated(t, f, "echo", map[string]string{"topic": "orders", "com.ferryfaas.kafka.reply-topic": "answers"})
+	deployAnnotated(t, f, "ticker", map[string]string{"topic": "cron-function", "schedule": "* * * * * *"})
+
+	if kcat, err := exec.LookPath("kcat"); err == nil {
+		p := exec.Command(kcat, "-P", "-b", brokers[0], "-t", "orders", "-k", "k1")
+		p.Stdin = strings.NewReader("via kcat\n")
+		if out, err := p.CombinedOutput(); err != nil {
+			t.Fatalf("kcat -P: %v\n%s", err, out)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, _ := exec.Command(kcat, "-C", "-b", brokers[0], "-t", "answers", "-o", "beginning", "-e", "-q", "-f", "%k|%s\n").Output()
+			if strings.Contains(string(out), "k1|via kcat") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no answer in the reply topic; kcat read %q", out)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	} else {
+		t.Log("kcat not installed: the kcat round trip is skipped (apt-get install kcat)")
+	}
+
+	// A stream of records, with serve killed in the middle of it.
+	const n = 200
+	pc, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			pc.ProduceSync(context.Background(), &kgo.Record{Topic: "orders", Value: []byte("m" + strconv.Itoa(i))})
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	time.Sleep(700 * time.Millisecond)
+	if err := f.Restart(true); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	want := map[string]bool{}
+	for i := range n {
+		want["m"+strconv.Itoa(i)] = true
+	}
+	var got map[string][]string
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		got = replies(t, brokers, "answers")
+		for _, vs := range got {
+			for _, v := range vs {
+				delete(want, v)
+			}
+		}
+		if len(want) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if len(want) > 0 {
+		t.Fatalf("%d records never answered after kill -9 (e.g. %v)", len(want), firstKey(want))
+	}
+	dups := 0
+	for src, vs := range got {
+		for _, v := range vs[1:] {
+			dups++
+			if v != vs[0] {
+				t.Fatalf("offset %s answered %q and %q", src, vs[0], v)
+			}
+		}
+	}
+	t.Logf("%d records, %d answered twice (same offset) after kill -9", n, dups)
+
+	// The cron function ran on its every-second schedule.
+	for deadline := time.Now().Add(30 * time.Second); invocations(t, f, "ticker") < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("cron function invoked %v times", invocations(t, f, "ticker"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func firstKey(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
