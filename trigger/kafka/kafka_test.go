@@ -19,7 +19,7 @@ import (
 
 // cluster starts a one-broker kfake on 127.0.0.1:port (0: any), keeping its
 // data in dir ("" = memory).
-func cluster(t *testing.T, port int, dir string, topics ...string) *kfake.Cluster {
+func cluster(t testing.TB, port int, dir string, topics ...string) *kfake.Cluster {
 	t.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, topics...)}
 	if port != 0 {
