@@ -60,6 +60,10 @@ type Index struct {
 	changed chan struct{}
 	loaded  chan struct{}
 	once    sync.Once
+	refresh sync.Mutex // one Refresh at a time; guards ignored
+	// ignored are the functions skipped for bad annotations, with the
+	// reason, so each is logged once, not every period.
+	ignored map[string]string
 }
 
 // NewIndex returns an index that polls cat every period (default DefaultPoll).
@@ -91,11 +95,14 @@ func (ix *Index) Run(ctx context.Context) {
 
 // Refresh reads the function list once.
 func (ix *Index) Refresh(ctx context.Context) error {
+	ix.refresh.Lock()
+	defer ix.refresh.Unlock()
 	nss, err := ix.cat.ListNamespaces(ctx)
 	if err != nil {
 		return err
 	}
 	var fns []Function
+	ignored := map[string]string{}
 	for _, ns := range nss {
 		list, err := ix.cat.List(ctx, ns)
 		if err != nil {
@@ -109,7 +116,10 @@ func (ix *Index) Refresh(ctx context.Context) error {
 			if err != nil {
 				// Deployed before validation existed, or through another
 				// gateway: skip the function, keep the others.
-				ix.log.Warn("trigger: function ignored", "function", f.Key(), "error", err)
+				ignored[f.Key()] = err.Error()
+				if ix.ignored[f.Key()] != err.Error() {
+					ix.log.Warn("trigger: function ignored", "function", f.Key(), "error", err)
+				}
 				continue
 			}
 			if f.Cron || len(f.Topics) > 0 {
@@ -123,6 +133,7 @@ func (ix *Index) Refresh(ctx context.Context) error {
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
+	ix.ignored = ignored
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.once.Do(func() { close(ix.loaded) })
