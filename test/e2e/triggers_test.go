@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/nats-io/nats.go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -158,4 +159,55 @@ func firstKey(m map[string]bool) string {
 		return k
 	}
 	return ""
+}
+
+// Two `ferry serve` sharing one NATS (the first one's embedded server):
+// a cron function deployed on both runs once per tick in total, and a
+// message on a subject runs the function subscribed to it.
+func TestServeCronTwoGatewaysAndSubjects(t *testing.T) {
+	natsAddr, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := harness.T(t, harness.Options{Args: []string{"--nats-listen", natsAddr,
+		"--trigger-cron", "--trigger-nats-subjects", "--trigger-poll", "200ms"}})
+	b := harness.T(t, harness.Options{Args: []string{"--nats-url", "nats://" + natsAddr,
+		"--trigger-cron", "--trigger-poll", "200ms"}})
+	ticker := map[string]string{"topic": "cron-function", "schedule": "* * * * * *"}
+	deployAnnotated(t, a, "ticker", ticker)
+	deployAnnotated(t, b, "ticker", ticker)
+	deployAnnotated(t, a, "greet", map[string]string{"topic": "greetings.new"})
+
+	total := func() float64 { return invocations(t, a, "ticker") + invocations(t, b, "ticker") }
+	for deadline := time.Now().Add(30 * time.Second); total() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("cron function never ran")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start, n0 := time.Now(), total()
+	time.Sleep(6 * time.Second)
+	ticks, ran := time.Since(start).Seconds(), total()-n0
+	t.Logf("%.0f runs over %.1f s on two gateways (a: %v, b: %v)", ran, ticks, invocations(t, a, "ticker"), invocations(t, b, "ticker"))
+	if ran > ticks+1.5 || ran < ticks-2 {
+		t.Fatalf("%v runs in %.1f s of every-second ticks: want one per tick", ran, ticks)
+	}
+
+	nc, err := nats.Connect("nats://" + natsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var reply *nats.Msg
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if reply, err = nc.Request("greetings.new", []byte("hi"), time.Second); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || string(reply.Data) != "hi" {
+		t.Fatalf("request on greetings.new: %v %+v", err, reply)
+	}
+	if n := invocations(t, a, "greet"); n != 1 {
+		t.Fatalf("greet invoked %v times", n)
+	}
 }
