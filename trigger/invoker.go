@@ -48,12 +48,15 @@ func NewInvoker(c *client.Client, m *Metrics, log *slog.Logger) *Invoker {
 	if log == nil {
 		log = slog.Default()
 	}
-	// Many calls to one host at once: keep their connections alive.
+	// Many calls to one host at once: keep their connections alive (on a
+	// copy, so the caller's client is left as it was).
 	if t, ok := c.HTTP.Transport.(*http.Transport); ok {
 		t = t.Clone()
 		t.MaxIdleConnsPerHost = 256
 		t.DisableCompression = true
-		c.HTTP = &http.Client{Transport: t}
+		cc := *c
+		cc.HTTP = &http.Client{Transport: t}
+		c = &cc
 	}
 	return &Invoker{c: c, log: log, metrics: m, Backoff: time.Second, sems: map[string]chan struct{}{}}
 }
