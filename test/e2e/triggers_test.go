@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -209,5 +210,62 @@ func TestServeCronTwoGatewaysAndSubjects(t *testing.T) {
 	}
 	if n := invocations(t, a, "greet"); n != 1 {
 		t.Fatalf("greet invoked %v times", n)
+	}
+}
+
+// A function that fails every call is retried by the queue and
+// dead-lettered, while another function of the same topic (and so of the
+// same partitions) answers every record.
+func TestServeKafkaFailingFunctionDeadLettered(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := harness.T(t, harness.Options{Args: []string{"--kafka-brokers", c.ListenAddrs()[0], "--trigger-poll", "200ms",
+		"--async-max-attempts", "2", "--async-backoff-min", "100ms", "--async-backoff-max", "200ms"}})
+	deployAnnotated(t, f, "good", map[string]string{"topic": "jobs"})
+	deploy(t, f, map[string]any{"service": "bad", "image": "false", "envProcess": "false",
+		"annotations": map[string]string{"topic": "jobs"}})
+	// Records produced before the trigger saw `bad` (one poll period, then
+	// the consumer joins again) would rightly not be delivered to it.
+	time.Sleep(2 * time.Second)
+	const n = 10
+	pc, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for i := range n {
+		if err := pc.ProduceSync(context.Background(), &kgo.Record{Topic: "jobs", Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); invocations(t, f, "good") < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("good answered %v of %d records", invocations(t, f, "good"), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var dead []struct {
+		Function string `json:"function"`
+		Attempts int    `json:"attempts"`
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(dead) < n; {
+		code, b, err := f.Do("GET", "/system/queue/dead-letters?limit=100", nil)
+		if err != nil || code != 200 {
+			t.Fatalf("dead letters: %d %s %v", code, b, err)
+		}
+		dead = dead[:0]
+		json.Unmarshal(b, &dead)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters, want %d: %s", len(dead), n, b)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	for _, d := range dead {
+		if d.Function != "bad."+ns || d.Attempts != 2 {
+			t.Fatalf("dead letter %+v", d)
+		}
 	}
 }
