@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,5 +113,40 @@ func TestMissedTickRunsOnceAfterRestart(t *testing.T) {
 	}
 	if missed != 1 {
 		t.Errorf("%d ticks from the downtime ran, want exactly the latest one; calls: %+v", missed, env.Calls())
+	}
+}
+
+// Only the latest tick missed within the grace window runs after a
+// restart; older ones do not.
+func TestMissedTickGraceWindow(t *testing.T) {
+	for _, c := range []struct {
+		grace time.Duration
+		want  []string
+	}{
+		{10 * time.Minute, nil},
+		{45 * time.Minute, []string{"2026-01-01T12:00:00Z"}},
+		{5 * time.Hour, []string{"2026-01-01T12:00:00Z"}}, // one run stands for both missed ticks
+	} {
+		env := triggertest.Start(t)
+		env.Deploy(t, "hourly", map[string]string{"topic": "cron-function", "schedule": "CRON_TZ=UTC 0 * * * *"})
+		fns, _ := env.Index.Snapshot()
+		now := time.Date(2026, 1, 1, 12, 30, 0, 0, time.UTC)
+		path := filepath.Join(t.TempDir(), "cron.json")
+		st, _ := loadState(path)
+		st.set(entryID(&fns[0]), time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), func(string) bool { return true })
+		s, err := New(Config{StatePath: path, Grace: c.grace, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		s.sync(context.Background(), &wg, env.Invoker, fns, map[string]*entry{})
+		wg.Wait()
+		var got []string
+		for _, call := range env.Calls() {
+			got = append(got, call.Header.Get("X-Cron-Tick"))
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("grace %v: ran %v, want %v", c.grace, got, c.want)
+		}
 	}
 }
