@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -14,8 +10,6 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/queue"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -79,21 +73,11 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 	}
 	m := queue.NewMetrics(js)
 	if metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(m)
-		ln, err := net.Listen("tcp", metricsAddr)
+		stop, err := serveMetricsOn(metricsAddr, m, log)
 		if err != nil {
-			return fmt.Errorf("--metrics-listen %s: %w", metricsAddr, err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("metrics server stopped", "error", err)
-			}
-		}()
-		defer srv.Close()
+		defer stop()
 	}
 	allow, err := queue.ParseAllowList(wf.allow)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/autoscale"
+	"github.com/ferryfaas/ferry/trigger"
 )
 
 // deployFunction is POST /system/functions: 202, or 409 when the function
@@ -48,5 +49,5 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	if err := autoscale.CheckLabels(d.Labels, g.cfg.MaxReplicas); err != nil {
 		return d, api.BadRequest("field \"labels\": %v", err)
 	}
-	return d, nil
+	return d, trigger.ValidateAnnotations(d.Annotations)
 }
