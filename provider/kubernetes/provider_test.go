@@ -78,7 +78,7 @@ func slice(ns, fn string, ready ...bool) *discoveryv1.EndpointSlice {
 	}
 	for i, r := range ready {
 		r := r
-		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.244.0." + string(rune('2'+i))},
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{"198.18.244." + string(rune('2'+i))},
 			Conditions: discoveryv1.EndpointConditions{Ready: &r}, TargetRef: &corev1.ObjectReference{Name: fn + "-pod" + string(rune('a'+i))}})
 	}
 	return s
@@ -111,7 +111,7 @@ func TestDeployRouteAndStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	v = waitRoute(t, p, d.Namespace, "f", func(r routeView) bool { return r.n == 1 })
-	if v.addrs[0] != "10.244.0.2:8080" {
+	if v.addrs[0] != "198.18.244.2:8080" {
 		t.Fatalf("endpoints %v: only the ready one, with the slice's port", v.addrs)
 	}
 	if err := p.Deploy(ctx, d); api.StatusOf(err) != http.StatusConflict {

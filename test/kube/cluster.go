@@ -33,8 +33,8 @@ import (
 const Version = "v1.37.2"
 
 const (
-	serviceCIDR = "10.96.0.0/16"
-	podCIDR     = "10.244.0.0/24"
+	serviceCIDR = "198.19.0.0/16"
+	podCIDR     = "198.18.244.0/24"
 	bridgeName  = "ferrykube0"
 	pauseImage  = "ferry.local/pause:1"
 )
