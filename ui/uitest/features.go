@@ -97,7 +97,7 @@ func (s *Scenario) charts() {
 		s.Wait("the "+r+" charts", `document.getElementById("range-`+r+`").getAttribute("aria-pressed") === "true" && document.querySelector("#chart-rate svg").getAttribute("aria-label").includes("last `+map[string]string{"1h": "1 h", "24h": "24 h"}[r]+`")`, 15*time.Second)
 	}
 	// The server has not kept 24 hours: the chart says where history begins.
-	s.Wait("where the history starts", `document.getElementById("charts-note").textContent.includes("History starts at")`, 10*time.Second)
+	s.Wait("where the history starts", `document.getElementById("charts-note").textContent.includes("since it started")`, 10*time.Second)
 	s.Shot("08b-charts-24h")
 	s.Do("back to 5 min", chromedp.Click(chromedp.ID("range-5m")))
 }

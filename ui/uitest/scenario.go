@@ -184,6 +184,9 @@ func (s *Scenario) steps() {
 	s.Do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
 	s.Wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
 	s.Wait("its status in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]')?.textContent || "") === "Ready"`, 15*time.Second)
+	// ...and shown in its row, not floating elsewhere on the page.
+	s.Wait("the status inside its row", `(() => { const row = document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect(), c = document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]').getBoundingClientRect();
+		return c.top >= row.top - 1 && c.bottom <= row.bottom + 1 && c.left >= row.left - 1 && c.right <= row.right + 1; })()`, 5*time.Second)
 	s.Shot("09-functions")
 	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)

@@ -48,7 +48,7 @@ function listPage(ns) {
       const s = stats && stats.functions ? stats.functions[`${f.name}.${f.namespace || ns}`] : null;
       const ready = f.availableReplicas ?? f.readyReplicas ?? 0;
       setText(r.status, f.status || "");
-      r.status.className = "status " + stateClass(f.status);
+      r.status.className = "state " + stateClass(f.status);
       setText(r.image, f.image);
       setText(r.replicas, `${ready} / ${f.replicas}`);
       r.replicas.className = "num " + (ready >= f.replicas ? (f.replicas ? "ok" : "muted") : "warn");

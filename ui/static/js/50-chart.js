@@ -46,8 +46,9 @@ function chartsPanel(ns, name) {
 
 // historyNote says when the chart has less history than its range.
 function historyNote(d, rg) {
-  if (!d || !d.points || !d.points.length) return "";
+  if (!d) return "";
   if (rg !== "5m" && !d.step) return "This gateway keeps only the last 5 minutes of history.";
+  if (!d.points || !d.points.length) return rg === "5m" ? "" : "No history at this range yet: the gateway records one point a minute, in memory, since it started.";
   const t0 = d.points[0].t, now = d.points[d.points.length - 1].t;
   if (now - t0 < RANGES[rg].span - 3 * (d.step || 1)) {
     return `History starts at ${clock(t0, true)}: the gateway keeps it in memory since it started${rg === "5m" ? "" : ", one point a minute"}.`;
@@ -88,7 +89,7 @@ function chart(c, pts, rg) {
   const x = (t) => L + ((t - t0) / rg.span) * (W - L - R);
   const y = (v) => H - B - ((v || 0) / top) * (H - T - B);
   const grid = [];
-  for (let v = 0; v <= top + step / 2; v += step) {
+  for (let v = 0; v <= (max > 0 ? top : 0) + step / 2; v += step) { // no data: only the zero line
     grid.push(s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: v ? "grid" : "axis" }),
       s("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" }, c.fmt(v)));
   }
