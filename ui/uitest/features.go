@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // urlAndCurl checks the function's URLs, copies the invoke form as a curl
@@ -92,6 +93,10 @@ func (s *Scenario) charts() {
 	s.Wait("the readout", `!document.querySelector("#chart-rate .tip").hidden && document.querySelector("#chart-rate .tip").textContent.includes("requests/s")`, 10*time.Second)
 	s.Shot("08a-chart-hover")
 	s.Do("leave the chart", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
+	// The keyboard reads the same values: focus a chart, press an arrow.
+	s.Do("focus the latency chart", chromedp.Focus(chromedp.CSS("#chart-latency svg")), chromedp.KeyEvent(kb.ArrowLeft))
+	s.Wait("the latency readout", `!document.querySelector("#chart-latency .tip").hidden && document.querySelector("#chart-latency .tip").textContent.includes("p99")`, 10*time.Second)
+	s.Do("leave the chart", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 2, 2))
 	for _, r := range []string{"1h", "24h"} {
 		s.Do("range "+r, chromedp.Click(chromedp.ID("range-"+r)))
 		s.Wait("the "+r+" charts", `document.getElementById("range-`+r+`").getAttribute("aria-pressed") === "true" && document.querySelector("#chart-rate svg").getAttribute("aria-label").includes("last `+map[string]string{"1h": "1 h", "24h": "24 h"}[r]+`")`, 15*time.Second)
@@ -117,4 +122,12 @@ func (s *Scenario) phoneHeader() {
 	s.ShotView("10b-phone-menu")
 	s.Do("close the menu", chromedp.Click(chromedp.ID("nav-menu")))
 	s.Wait("the menu closed", `document.getElementById("nav-deploy").offsetParent === null`, 5*time.Second)
+}
+
+// errorShare checks the list shows errors as a share of the calls over a
+// window, with the counts behind it on hover.
+func (s *Scenario) errorShare() {
+	s.T.Helper()
+	const cell = `document.querySelector('tr[data-name="` + fnName + `"] td[data-label="Errors"]')`
+	s.Wait("the error share in the list", `/^(<?[\d.,]+) %$/.test(`+cell+`.textContent) && /calls failed in the last|no calls in the last/.test(`+cell+`.title)`, 15*time.Second)
 }

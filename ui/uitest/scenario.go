@@ -187,6 +187,7 @@ func (s *Scenario) steps() {
 	// ...and shown in its row, not floating elsewhere on the page.
 	s.Wait("the status inside its row", `(() => { const row = document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect(), c = document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]').getBoundingClientRect();
 		return c.top >= row.top - 1 && c.bottom <= row.bottom + 1 && c.left >= row.left - 1 && c.right <= row.right + 1; })()`, 5*time.Second)
+	s.errorShare()
 	s.Shot("09-functions")
 	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
