@@ -55,7 +55,8 @@ type fnMetrics struct {
 	desired   atomic.Uint64
 	readyReps atomic.Uint64
 
-	ring ring // written only by Sample
+	ring    ring // per second; written only by Sample
+	minutes ring // per minute
 }
 
 type codeMetrics struct {
@@ -108,6 +109,8 @@ func (r *Recorder) get(fn string) *fnMetrics {
 	}
 	r.epoch++
 	m := &fnMetrics{
+		ring:     ring{size: HistorySeconds},
+		minutes:  ring{size: HistoryMinutes},
 		name:     fn,
 		epoch:    r.epoch,
 		started:  r.started.WithLabelValues(fn),

@@ -127,7 +127,7 @@ func TestSampleRing(t *testing.T) {
 	r.Started("f.ns") // in flight
 	r.SetReplicas("f.ns", 2, 2)
 	r.Sample(t0.Add(time.Second))
-	pts := r.History("f.ns")
+	pts, _ := r.History("f.ns", HistorySeconds)
 	if len(pts) != 2 {
 		t.Fatalf("points = %d", len(pts))
 	}
@@ -141,7 +141,7 @@ func TestSampleRing(t *testing.T) {
 	for i := 0; i < HistorySeconds+5; i++ {
 		r.Sample(t0.Add(time.Duration(2+i) * time.Second))
 	}
-	pts = r.History("f.ns")
+	pts, _ = r.History("f.ns", HistorySeconds)
 	if len(pts) != HistorySeconds || pts[len(pts)-1].T != 1000+HistorySeconds+6 || pts[0].T != 1007 {
 		t.Errorf("ring: %d points, first %d last %d", len(pts), pts[0].T, pts[len(pts)-1].T)
 	}

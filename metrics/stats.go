@@ -15,6 +15,11 @@ type FunctionStats struct {
 	P99         float64 `json:"p99"`
 	Inflight    int64   `json:"inflight"`
 	Invocations float64 `json:"invocations"`
+	// Requests finished and Failed (5xx) among them over the last Window
+	// seconds: the error percentage the portal shows.
+	Requests uint64 `json:"requests"`
+	Failed   uint64 `json:"failed"`
+	Window   int64  `json:"window"`
 }
 
 // Summary is the body of GET /system/stats.
@@ -25,11 +30,17 @@ type Summary struct {
 // History is the body of GET /system/stats?name=N&namespace=NS.
 type History struct {
 	Function string  `json:"function"`
+	Range    int64   `json:"range"` // seconds asked for
+	Step     int64   `json:"step"`  // seconds between points
 	Points   []Point `json:"points"`
 }
 
+// ranges are the spans ?range= accepts, in seconds.
+var ranges = map[string]int64{"": HistorySeconds, "5m": HistorySeconds, "1h": 3600, "24h": HistoryMinutes * 60}
+
 // StatsHandler serves GET /system/stats for the portal from memory (no
-// Prometheus needed). totals gives the durable invocation count (nil: the
+// Prometheus needed). History is kept in memory since the server started:
+// ?range=5m (default, per second), 1h or 24h (per minute). totals gives the durable invocation count (nil: the
 // count since this process started).
 func StatsHandler(r *Recorder, totals func(fn string) float64) http.Handler {
 	if totals == nil {
@@ -46,18 +57,24 @@ func StatsHandler(r *Recorder, totals func(fn string) float64) http.Handler {
 			if ns == "" {
 				ns = api.DefaultNamespace
 			}
+			span, ok := ranges[q.Get("range")]
+			if !ok {
+				writeErr(w, api.BadRequest("field \"range\": %q is not one of 5m, 1h, 24h", q.Get("range")))
+				return
+			}
 			fn := name + "." + ns
-			pts := r.History(fn)
+			pts, step := r.History(fn, span)
 			if pts == nil {
 				pts = []Point{}
 			}
-			writeJSON(w, History{Function: fn, Points: pts})
+			writeJSON(w, History{Function: fn, Range: span, Step: step, Points: pts})
 			return
 		}
 		out := Summary{Functions: map[string]FunctionStats{}}
 		for fn, p := range r.Latest() {
+			reqs, failed, secs := r.Window(fn)
 			out.Functions[fn] = FunctionStats{RPS: p.RPS, Errors: p.Errors, P50: p.P50, P99: p.P99,
-				Inflight: p.Inflight, Invocations: totals(fn)}
+				Inflight: p.Inflight, Invocations: totals(fn), Requests: reqs, Failed: failed, Window: secs}
 		}
 		writeJSON(w, out)
 	})

@@ -187,18 +187,25 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 		defer f.mu.Unlock()
 		now := time.Now().Unix()
 		if name := r.URL.Query().Get("name"); name != "" {
+			// As the real gateway: per second for 5m, per minute for 1h
+			// and 24h; this fake "started" two hours ago.
+			span, step := map[string]int64{"": 300, "5m": 300, "1h": 3600, "24h": 86400}[r.URL.Query().Get("range")], int64(1)
+			if span > 300 {
+				step = 60
+			}
 			pts := []map[string]any{}
-			for i := int64(120); i >= 0; i-- {
+			for i := min(span, 7200) / step; i >= 0; i-- {
 				x := float64(i % 40)
-				pts = append(pts, map[string]any{"t": now - i, "rps": 2 + x/4, "errors": float64(i%17) / 20,
+				pts = append(pts, map[string]any{"t": now - i*step, "rps": 2 + x/4, "errors": float64(i%17) / 20,
 					"p50": 0.002 + x/5000, "p99": 0.01 + x/1000, "inflight": i % 3, "replicas": 1})
 			}
-			writeJSON(w, map[string]any{"function": name + "." + ns(r), "points": pts})
+			writeJSON(w, map[string]any{"function": name + "." + ns(r), "range": span, "step": step, "points": pts})
 			return
 		}
 		out := map[string]any{}
 		for k, s := range f.fns {
-			out[k] = map[string]any{"rps": 2.5, "errors": 0, "p50": 0.0021, "p99": 0.012, "inflight": 0, "invocations": s.InvocationCount}
+			out[k] = map[string]any{"rps": 2.5, "errors": 0, "p50": 0.0021, "p99": 0.012, "inflight": 0, "invocations": s.InvocationCount,
+				"requests": 400, "failed": 10, "window": 299}
 		}
 		writeJSON(w, map[string]any{"functions": out})
 	}))
@@ -230,6 +237,11 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 		}
 		writeJSON(w, map[string]string{"digest": fmt.Sprintf("sha256:%x", sha256.Sum256(b))})
 	}))
+	// Queued calls are answered at once with a call id, as the queue does.
+	mux.HandleFunc("POST /async-function/{fn...}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Call-Id", "call-"+strings.ReplaceAll(r.PathValue("fn"), "/", "-"))
+		w.WriteHeader(http.StatusAccepted)
+	})
 	mux.HandleFunc("/function/{fn...}", func(w http.ResponseWriter, r *http.Request) {
 		fn, _, _ := strings.Cut(r.PathValue("fn"), "/")
 		name, namespace := api.SplitFunctionName(fn, api.DefaultNamespace)

@@ -45,9 +45,10 @@ type Scenario struct {
 const fnName, ns = "ui-echo", "openfaas-fn"
 
 // Run logs in (after a wrong password), fails a deploy on the client and on
-// the server, deploys a fork-mode function from the form, invokes it, sees
-// its log line, scales it, deletes it, and checks for uncaught script
-// errors and unlabelled controls along the way.
+// the server, deploys a fork-mode function from the form, invokes it (also
+// as a copied curl line and queued), sees and filters its log lines, reads
+// its charts, scales it, deletes it, and checks for uncaught script errors
+// and unlabelled controls along the way.
 func Run(t testing.TB, tg Target, out string) {
 	s := Open(t, tg, out)
 	defer s.Close()
@@ -170,15 +171,23 @@ func (s *Scenario) steps() {
 	s.Wait("the response body", `document.getElementById("inv-body-out")?.textContent === "`+body+`" && document.getElementById("inv-status").textContent.includes("200")`, 30*time.Second)
 	s.Wait("the log line", `[...document.querySelectorAll("#logs .line")].some((l) => l.textContent.includes("`+body+`"))`, 30*time.Second)
 	s.Shot("07-invoked-and-logged")
+	s.urlAndCurl(body)
+	s.asyncInvoke()
+	s.logsFilter()
 
 	s.Do("scale to 2", chromedp.SetValue(chromedp.ID("scale-replicas"), "2"), chromedp.Click(chromedp.ID("scale-submit")))
 	s.Wait("two ready replicas", `(document.getElementById("replicas-value")?.textContent || "").startsWith("2 ready / 2 desired")`, 60*time.Second)
 	s.Wait("the charts", `!!document.querySelector("#fn-charts figure svg, #fn-charts p")`, 10*time.Second)
 	s.Shot("08-scaled")
+	s.charts()
 
 	s.Do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
 	s.Wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
 	s.Wait("its status in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]')?.textContent || "") === "Ready"`, 15*time.Second)
+	// ...and shown in its row, not floating elsewhere on the page.
+	s.Wait("the status inside its row", `(() => { const row = document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect(), c = document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]').getBoundingClientRect();
+		return c.top >= row.top - 1 && c.bottom <= row.bottom + 1 && c.left >= row.left - 1 && c.right <= row.right + 1; })()`, 5*time.Second)
+	s.errorShare()
 	s.Shot("09-functions")
 	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)
@@ -186,6 +195,7 @@ func (s *Scenario) steps() {
 	s.Do("open the function", chromedp.Click(chromedp.CSS(`tr[data-name="`+fnName+`"] a`)))
 	s.Wait("the function page", `!!document.getElementById("delete-open") && document.documentElement.scrollWidth <= 390`, 10*time.Second)
 	s.Shot("10-function-phone")
+	s.phoneHeader()
 	s.Do("desktop size", chromedp.EmulateViewport(1280, 900))
 
 	// Update from the form: it comes prefilled, and the change shows.
@@ -244,8 +254,10 @@ func (s *Scenario) secretsAndNamespaces() {
 		s.T.Fatalf("the secret made in the portal is not listed by the API")
 	}
 	s.Shot("13a-secrets")
-	s.Do("replace its value", chromedp.Click(chromedp.ID("s-edit-"+key)), chromedp.SetValue(chromedp.ID("s-value"), "new-"+value),
-		chromedp.Click(chromedp.ID("s-submit")))
+	s.Do("choose to replace its value", chromedp.Click(chromedp.ID("s-edit-"+key)))
+	s.Wait("the form set to replace", `document.getElementById("s-name").value === "`+key+`" && document.getElementById("s-submit").textContent === "Replace value" && document.activeElement.id === "s-value"`, 5*time.Second)
+	s.Shot("13a-secret-replace")
+	s.Do("replace its value", chromedp.SetValue(chromedp.ID("s-value"), "new-"+value), chromedp.Click(chromedp.ID("s-submit")))
 	s.Wait("the replaced message", `document.getElementById("status").textContent.includes("Replaced secret `+key+`")`, 10*time.Second)
 	s.Do("delete it", chromedp.Click(chromedp.ID("s-delete-"+key)))
 	s.Wait("the delete asking to confirm", `document.getElementById("s-delete-`+key+`").textContent === "Confirm delete"`, 5*time.Second)
@@ -388,10 +400,16 @@ func (s *Scenario) labelled(page string) {
 }
 
 // Shot writes a full-page PNG screenshot to Out/name.png.
-func (s *Scenario) Shot(name string) {
+func (s *Scenario) Shot(name string) { s.shot(name, chromedp.FullScreenshot(100)) }
+
+// ShotView writes a screenshot of what the viewport shows (a phone's
+// screen, say) to Out/name.png.
+func (s *Scenario) ShotView(name string) { s.shot(name, chromedp.CaptureScreenshot()) }
+
+func (s *Scenario) shot(name string, capture chromedp.Action[[]byte]) {
 	s.T.Helper()
 
-	buf, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(s.ctx, capture)
 	if err != nil {
 		s.T.Logf("screenshot %s: %v", name, err)
 		return

@@ -108,5 +108,13 @@ function fmtAgo(t) {
   if (d < 86400) return Math.round(d / 3600) + " h ago";
   return Math.round(d / 86400) + " d ago";
 }
+// copyText puts text on the clipboard, or says how to copy it by hand
+// (the clipboard API needs a secure context: https or localhost).
+async function copyText(text, what) {
+  try { await navigator.clipboard.writeText(text); say(`Copied ${what}.`); }
+  catch { say(`Could not reach the clipboard: select the ${what} and copy it.`); }
+}
+// shq quotes a word for a POSIX shell.
+const shq = (v) => /^[\w@%+=:,./-]+$/.test(v) ? v : `'${String(v).replace(/'/g, `'\\''`)}'`;
 const enc = encodeURIComponent;
 const fnPath = (ns, name) => `#/fn/${enc(ns)}/${enc(name)}`;

@@ -1,4 +1,6 @@
-// The header: links, namespace switcher and sign-out.
+// The header: links, namespace switcher and sign-out. On a phone it stays
+// one row: brand, namespace switcher and a Menu button that opens the
+// links and sign-out below it.
 const $nav = document.getElementById("nav");
 let namespaces = [DEFAULT_NS];
 
@@ -8,18 +10,27 @@ function buildNav() {
     setNs(e.target.value);
     location.hash = `#/${location.hash.startsWith("#/secrets/") ? "secrets" : "ns"}/${enc(e.target.value)}`;
   } });
+  const menu = h("button", { type: "button", id: "nav-menu", "aria-expanded": "false", "aria-controls": "nav-links",
+    onclick: () => setMenu(menu.getAttribute("aria-expanded") !== "true") }, "Menu");
   $nav.replaceChildren(
-    h("a", { href: `#/ns/${enc(currentNs())}`, id: "nav-functions", onclick: (e) => { e.currentTarget.href = `#/ns/${enc(currentNs())}`; } }, "Functions"),
-    h("a", { href: "#/deploy", id: "nav-deploy" }, "Deploy"),
-    h("a", { href: `#/secrets/${enc(currentNs())}`, id: "nav-secrets", onclick: (e) => { e.currentTarget.href = `#/secrets/${enc(currentNs())}`; } }, "Secrets"),
-    h("a", { href: "#/namespaces", id: "nav-namespaces" }, "Namespaces"),
+    h("div", { class: "links", id: "nav-links" },
+      h("a", { href: `#/ns/${enc(currentNs())}`, id: "nav-functions", onclick: (e) => { e.currentTarget.href = `#/ns/${enc(currentNs())}`; } }, "Functions"),
+      h("a", { href: "#/deploy", id: "nav-deploy" }, "Deploy"),
+      h("a", { href: `#/secrets/${enc(currentNs())}`, id: "nav-secrets", onclick: (e) => { e.currentTarget.href = `#/secrets/${enc(currentNs())}`; } }, "Secrets"),
+      h("a", { href: "#/namespaces", id: "nav-namespaces" }, "Namespaces"),
+      h("button", { type: "button", id: "logout", onclick: () => { sessionStorage.removeItem(boot.key); sessionStorage.setItem("ferry.note", "Signed out."); location.replace("/ui/login"); } }, "Sign out")),
     h("span", { class: "spacer" }),
     h("label", { for: "ns-switch", class: "label" }, "Namespace"), sel,
-    h("button", { type: "button", id: "logout", onclick: () => { sessionStorage.removeItem(boot.key); sessionStorage.setItem("ferry.note", "Signed out."); location.replace("/ui/login"); } }, "Sign out"),
+    menu,
   );
   $nav.hidden = false;
   fillNs();
   refreshNamespaces();
+}
+
+function setMenu(open) {
+  document.getElementById("nav-menu")?.setAttribute("aria-expanded", String(open));
+  $nav.classList.toggle("open", open);
 }
 
 function fillNs() {
@@ -45,5 +56,6 @@ function markNav(hash) {
       (a.id === "nav-secrets" && hash.startsWith("#/secrets")) || (a.id === "nav-namespaces" && hash.startsWith("#/namespaces"));
     if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
+  setMenu(false);
   fillNs();
 }

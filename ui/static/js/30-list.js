@@ -10,7 +10,7 @@ function listPage(ns) {
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Image"),
       h("th", { scope: "col", class: "num" }, "Replicas"), h("th", { scope: "col", class: "num" }, "Invocations"),
-      h("th", { scope: "col", class: "num" }, "Rate"), h("th", { scope: "col", class: "num" }, "Errors"),
+      h("th", { scope: "col", class: "num" }, "Rate"), h("th", { scope: "col", class: "num", title: "Share of calls answered 5xx over the last 5 minutes" }, "Errors"),
       h("th", { scope: "col", class: "num" }, "p50 / p99"))),
     tbody);
   const empty = h("div", { class: "empty", hidden: true },
@@ -48,14 +48,16 @@ function listPage(ns) {
       const s = stats && stats.functions ? stats.functions[`${f.name}.${f.namespace || ns}`] : null;
       const ready = f.availableReplicas ?? f.readyReplicas ?? 0;
       setText(r.status, f.status || "");
-      r.status.className = "status " + stateClass(f.status);
+      r.status.className = "state " + stateClass(f.status);
       setText(r.image, f.image);
       setText(r.replicas, `${ready} / ${f.replicas}`);
       r.replicas.className = "num " + (ready >= f.replicas ? (f.replicas ? "ok" : "muted") : "warn");
       setText(r.inv, fmtInt(f.invocationCount));
       setText(r.rate, s ? fmtNum(s.rps, 2) + " /s" : "—");
-      setText(r.err, s ? fmtNum(s.errors, 2) + " /s" : "—");
-      r.err.className = "num" + (s && s.errors > 0 ? " bad" : "");
+      const e = errorShare(s);
+      setText(r.err, e.text);
+      r.err.title = e.title;
+      r.err.className = "num" + (e.bad ? " bad" : "");
       setText(r.lat, s && (s.p50 || s.p99) ? `${fmtSec(s.p50)} / ${fmtSec(s.p99)}` : "—");
       tbody.append(r.tr); // re-appending keeps the sorted order without rebuilding
     }
@@ -73,6 +75,18 @@ function listRow(ns, name) {
     h("th", { scope: "row", "data-label": "Name" }, h("a", { href: fnPath(ns, name) }, name)),
     r.status, r.image, r.replicas, r.inv, r.rate, r.err, r.lat);
   return r;
+}
+
+// errorShare is the share of calls that failed (5xx) over the gateway's
+// window (5 minutes), which a one-second rate would hide between bursts.
+// Gateways without the window counts give the last second's error rate.
+function errorShare(s) {
+  if (!s) return { text: "—", title: "" };
+  if (s.window == null) return { text: fmtNum(s.errors, 2) + " /s", title: "errors in the last second", bad: s.errors > 0 };
+  const span = s.window >= 90 ? `${Math.round(s.window / 60)} min` : `${s.window} s`;
+  if (!s.requests) return { text: "0 %", title: `no calls in the last ${span}` };
+  const pct = (100 * s.failed) / s.requests;
+  return { text: (pct > 0 && pct < 0.1 ? "<0.1" : fmtNum(pct, 1)) + " %", title: `${fmtInt(s.failed)} of ${fmtInt(s.requests)} calls failed in the last ${span}`, bad: s.failed > 0 };
 }
 
 // stateClass colours a function's state (api.StateOf on the gateway).

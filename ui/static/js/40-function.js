@@ -6,7 +6,6 @@ function fnPage(ns, name) {
   const details = h("dl", { class: "kv", id: "fn-details" });
   const config = h("div", { id: "fn-config" });
   const conds = h("div", { id: "fn-conditions" });
-  const charts = h("div", { class: "charts", id: "fn-charts" });
   const replicasIn = h("input", { id: "scale-replicas", type: "number", min: "0", max: "1000", step: "1", inputmode: "numeric", style: "width:7rem" });
   const scaleBtn = h("button", { type: "submit", id: "scale-submit" }, "Scale");
   const scaleErr = h("p", { class: "form-error", id: "scale-error" });
@@ -37,7 +36,7 @@ function fnPage(ns, name) {
       h("section", { class: "card", "aria-labelledby": "h-details" }, h("h2", { id: "h-details" }, "Details"), details, conds),
       h("section", { class: "card", "aria-labelledby": "h-scale" }, h("h2", { id: "h-scale" }, "Replicas"),
         h("p", { id: "replica-state", "aria-live": "polite" }), scaleForm, scaleErr, scaleHint)),
-    h("section", { class: "card", "aria-labelledby": "h-charts" }, h("h2", { id: "h-charts" }, "Last 5 minutes"), charts),
+    h("section", { class: "card", "aria-labelledby": "h-charts" }, h("h2", { id: "h-charts" }, "Activity"), chartsPanel(ns, name)),
     h("section", { class: "card", "aria-labelledby": "h-invoke" }, h("h2", { id: "h-invoke" }, "Invoke"), invokePanel(ns, name)),
     h("section", { class: "card", "aria-labelledby": "h-logs" }, h("h2", { id: "h-logs" }, "Logs"), logsPanel(ns, name)),
     h("section", { class: "card", "aria-labelledby": "h-config" }, h("h2", { id: "h-config" }, "Configuration"), config),
@@ -70,10 +69,6 @@ function fnPage(ns, name) {
     config.replaceChildren(...configView(f));
   }
   poll(2000, refresh);
-  poll(2000, async () => {
-    const s = await getStats(`?name=${enc(name)}&namespace=${enc(ns)}`);
-    drawCharts(charts, s);
-  });
 }
 
 function kv(pairs) {

@@ -17,7 +17,11 @@ function secretsPage(ns) {
       h("div", { class: "field" }, h("label", { for: "s-name" }, "Name"), name, nameErr),
       h("div", { class: "field" }, h("label", { for: "s-value" }, "Value"), value, valueErr)),
     formErr,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "s-submit" }, "Save secret")));
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "s-submit" }, "Create secret")));
+  // The button says what saving will do: create a new secret or replace
+  // the value of the one of that name.
+  const label = () => { form.querySelector("#s-submit").textContent = names.includes(name.value.trim()) ? "Replace value" : "Create secret"; };
+  name.addEventListener("input", label);
   append($main, [
     h("div", { class: "pagehead" }, h("h1", {}, "Secrets")),
     h("p", { class: "hint" }, "Namespace ", h("strong", {}, ns), " · functions that name a secret read it from /var/openfaas/secrets/NAME. Values are never shown."),
@@ -35,7 +39,7 @@ function secretsPage(ns) {
     empty.hidden = names.length > 0;
     tbody.replaceChildren(...names.map((n) => h("tr", { "data-secret": n },
       h("th", { scope: "row", class: "mono" }, n),
-      h("td", { class: "num" }, h("button", { type: "button", class: "link", id: `s-edit-${n}`, onclick: () => { name.value = n; value.focus(); } }, "Replace value"), " ",
+      h("td", { class: "num" }, h("button", { type: "button", class: "link", id: `s-edit-${n}`, onclick: () => { name.value = n; label(); value.focus(); } }, "Replace value"), " ",
         confirmButton(`s-delete-${n}`, `Delete ${n}`, async () => {
           await api("DELETE", "/system/secrets", { name: n, namespace: ns });
           say(`Deleted secret ${n}.`);
@@ -55,7 +59,7 @@ function secretsPage(ns) {
       if (e.status !== 401) formErr.textContent = `Could not ${exists ? "replace" : "create"} ${n}: ${e.message}`;
       return;
     }
-    value.value = ""; name.value = "";
+    value.value = ""; name.value = ""; label();
     say(`${exists ? "Replaced" : "Created"} secret ${n}.`);
     load();
   }

@@ -1,5 +1,7 @@
 // Live logs: GET /system/logs?follow=true is an NDJSON stream, read with
-// fetch + ReadableStream and reconnected when it drops.
+// fetch + ReadableStream and reconnected when it drops. A filter hides the
+// lines without its text (case-insensitive) and marks it in the others;
+// lines keep arriving, filtered as they come.
 const MAX_LOG_LINES = 500;
 
 function logsPanel(ns, name) {
@@ -9,6 +11,34 @@ function logsPanel(ns, name) {
   // After a reconnect, ask only for lines after the last one shown and
   // skip the ones already shown at that same timestamp.
   let lastTs = "", seenAtLast = new Set();
+  const filter = h("input", { type: "search", id: "logs-filter", placeholder: "text to look for", autocomplete: "off", spellcheck: "false", style: "width:14rem" });
+  const matches = h("span", { class: "muted", id: "logs-matches", "aria-live": "polite" });
+  let needle = "";
+  filter.addEventListener("input", () => {
+    needle = filter.value.toLowerCase();
+    for (const line of pre.children) show(line);
+    count();
+    pre.scrollTop = pre.scrollHeight;
+  });
+  // show hides a line that lacks the filter's text and marks it in one that
+  // has it, building text nodes (a log line is never parsed as HTML).
+  function show(line) {
+    const text = line.logText, msg = line.lastChild;
+    const at = needle ? text.toLowerCase().indexOf(needle) : -1;
+    line.hidden = !!needle && at < 0;
+    if (at < 0) { if (msg.childElementCount) msg.textContent = text; return; }
+    const parts = [];
+    let from = 0;
+    for (let i = at; i >= 0; i = text.toLowerCase().indexOf(needle, from)) {
+      parts.push(text.slice(from, i), h("mark", {}, text.slice(i, i + needle.length)));
+      from = i + needle.length;
+    }
+    parts.push(text.slice(from));
+    msg.replaceChildren(...parts.filter((p) => p !== ""));
+  }
+  function count() {
+    matches.textContent = needle ? `${[...pre.children].filter((l) => !l.hidden).length} of ${pre.childElementCount} lines match` : "";
+  }
   const pauseBtn = h("button", { type: "button", id: "logs-pause", "aria-pressed": "false", onclick: () => {
     paused = !paused; pauseBtn.setAttribute("aria-pressed", String(paused)); pauseBtn.textContent = paused ? "Resume" : "Pause";
   } }, "Pause");
@@ -22,8 +52,12 @@ function logsPanel(ns, name) {
     }
     const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
     const ts = m.timestamp ? new Date(m.timestamp).toLocaleTimeString(undefined, { hour12: false }) : "";
-    pre.append(h("div", { class: "line" }, h("span", { class: "ts" }, `${ts} ${(m.instance || "").slice(0, 12)} `), m.text ?? ""));
+    const line = h("div", { class: "line" }, h("span", { class: "ts" }, `${ts} ${(m.instance || "").slice(0, 12)} `), h("span", {}, m.text ?? ""));
+    line.logText = String(m.text ?? "");
+    if (needle) show(line);
+    pre.append(line);
     while (pre.childElementCount > MAX_LOG_LINES) pre.firstElementChild.remove();
+    if (needle) count();
     if (atEnd && !paused) pre.scrollTop = pre.scrollHeight;
   }
 
@@ -61,6 +95,7 @@ function logsPanel(ns, name) {
   follow();
   return h("div", {},
     h("div", { class: "actions", style: "margin-bottom:.5rem" }, pauseBtn,
-      h("button", { type: "button", id: "logs-clear", onclick: () => pre.replaceChildren() }, "Clear"), state),
+      h("button", { type: "button", id: "logs-clear", onclick: () => { pre.replaceChildren(); count(); } }, "Clear"),
+      h("label", { for: "logs-filter", class: "label" }, "Filter"), filter, matches, state),
     pre);
 }
