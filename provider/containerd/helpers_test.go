@@ -29,8 +29,17 @@ const probeRef = "docker.io/ferry-test/probe:1"
 
 var probe struct {
 	once sync.Once
+	dir  string
 	path string // docker archive
 	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if probe.dir != "" {
+		os.RemoveAll(probe.dir)
+	}
+	os.Exit(code)
 }
 
 // probeImage builds the probe image once per test binary with builder/,
@@ -38,6 +47,8 @@ var probe struct {
 func probeImage(t *testing.T) string {
 	t.Helper()
 	probe.once.Do(func() {
+		t0 := time.Now()
+		defer func() { t.Logf("probe image built in %s", time.Since(t0).Round(time.Millisecond)) }()
 		wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
 		if err != nil {
 			probe.err = err
@@ -48,6 +59,7 @@ func probeImage(t *testing.T) string {
 			probe.err = err
 			return
 		}
+		probe.dir = dir
 		tpl, err := templates.Lookup("", "golang-http")
 		if err == nil {
 			err = templates.Scaffold(tpl, filepath.Join(dir, "probe"))

@@ -8,9 +8,11 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	ctd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -44,6 +46,12 @@ func (r *Runtime) image(ctx context.Context, ref string) (ctd.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
+	// Checking costs a few RPCs per start: remember what was unpacked
+	// (RemoveUnusedImages forgets it).
+	key := img.Target().Digest
+	if _, ok := r.unpacked.Load(key); ok {
+		return img, nil
+	}
 	ok, err := img.IsUnpacked(ctx, r.cfg.Snapshotter)
 	if err == nil && !ok {
 		err = img.Unpack(ctx, r.cfg.Snapshotter)
@@ -51,6 +59,7 @@ func (r *Runtime) image(ctx context.Context, ref string) (ctd.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unpack image %s: %w", name, err)
 	}
+	r.unpacked.Store(key, true)
 	return img, nil
 }
 
@@ -59,7 +68,11 @@ func (r *Runtime) image(ctx context.Context, ref string) (ctd.Image, error) {
 // error no image is created; content already written is unreferenced and
 // containerd's garbage collector removes it.
 func (r *Runtime) Import(ctx context.Context, in io.Reader) ([]string, error) {
-	ctx = r.ns(ctx)
+	ctx, done, err := r.lease(r.ns(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	imgs, err := r.client.Import(ctx, in, ctd.WithImageRefTranslator(func(s string) string {
 		if n, err := normalize(s); err == nil {
 			return n
@@ -86,11 +99,29 @@ func (r *Runtime) Import(ctx context.Context, in io.Reader) ([]string, error) {
 	return refs, nil
 }
 
+// lease holds what an import or pull writes until it is done; ending it
+// collects at once whatever no image references (a failed import's blobs),
+// rather than at containerd's next scheduled collection.
+func (r *Runtime) lease(ctx context.Context) (context.Context, func(), error) {
+	ls := r.client.LeasesService()
+	l, err := ls.Create(ctx, leases.WithRandomID(), leases.WithExpiration(time.Hour))
+	if err != nil {
+		return nil, nil, fmt.Errorf("containerd lease: %w", err)
+	}
+	return leases.WithLease(ctx, l.ID), func() {
+		ls.Delete(context.WithoutCancel(ctx), l, leases.SynchronousDelete)
+	}, nil
+}
+
 // Pull fetches and unpacks an image from its registry. Registries on
 // loopback and those listed in InsecureRegistries are spoken to in plain
 // HTTP, as Docker does.
 func (r *Runtime) Pull(ctx context.Context, ref string, auth *Auth) error {
-	ctx = r.ns(ctx)
+	ctx, done, err := r.lease(r.ns(ctx))
+	if err != nil {
+		return err
+	}
+	defer done()
 	name, err := normalize(ref)
 	if err != nil {
 		return err
@@ -150,6 +181,7 @@ func (r *Runtime) RemoveUnusedImages(ctx context.Context, inUse []string) error 
 	if err != nil {
 		return err
 	}
+	r.unpacked.Clear()
 	var errs []error
 	for _, i := range list {
 		if keep[i.Name] || strings.HasPrefix(i.Name, "sha256:") && keep[i.Target.Digest.String()] {

@@ -128,20 +128,43 @@ func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err err
 	if x.nsPath, err = newNetns(r.netnsName(id)); err != nil {
 		return nil, err
 	}
-	if x.ip, err = r.attach(ctx, id, x.nsPath); err != nil {
+	// CNI (tens of ms of plugin execs) runs while containerd creates the
+	// container and its task; the process starts once both are done.
+	attached := make(chan error, 1)
+	go func() {
+		var err error
+		x.ip, err = r.attach(ctx, id, x.nsPath)
+		attached <- err
+	}()
+	exit, err := r.create(ctx, x, &s, img)
+	if netErr := <-attached; err == nil {
+		err = netErr
+	}
+	if err != nil {
 		return nil, err
 	}
+	if err := x.task.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start task: %w%s", err, x.tail.text())
+	}
+	go x.probe()
+	go x.supervise(exit)
+	return x, nil
+}
+
+// create makes the replica's container (snapshot, spec, labels) and its
+// task, and returns the task's exit channel.
+func (r *Runtime) create(ctx context.Context, x *Replica, s *ReplicaSpec, img ctd.Image) (<-chan ctd.ExitStatus, error) {
 	labels := map[string]string{labelFunction: s.Function, labelNamespace: s.Namespace, labelInstance: s.Instance, labelNetns: x.nsPath}
 	for k, v := range s.Labels {
 		if _, ours := labels[k]; !ours {
 			labels[k] = v
 		}
 	}
-	c, err := r.client.NewContainer(ctx, id,
+	c, err := r.client.NewContainer(ctx, x.id,
 		ctd.WithImage(img),
 		ctd.WithSnapshotter(r.cfg.Snapshotter),
-		ctd.WithNewSnapshot(id, img, snapshots.WithLabels(map[string]string{labelSnapshot: id})),
-		ctd.WithNewSpec(r.specOpts(&s, img, id, x.nsPath)...),
+		ctd.WithNewSnapshot(x.id, img, snapshots.WithLabels(map[string]string{labelSnapshot: x.id})),
+		ctd.WithNewSpec(r.specOpts(s, img, x.id, x.nsPath)...),
 		ctd.WithContainerLabels(labels),
 	)
 	if err != nil {
@@ -159,12 +182,7 @@ func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err err
 	if err != nil {
 		return nil, fmt.Errorf("wait task: %w", err)
 	}
-	if err := x.task.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start task: %w%s", err, x.tail.text())
-	}
-	go x.probe()
-	go x.supervise(exit)
-	return x, nil
+	return exit, nil
 }
 
 func writerOr(w io.Writer) io.Writer {
@@ -199,7 +217,7 @@ func (x *Replica) probe() {
 			return
 		case <-time.After(wait):
 		}
-		wait = min(wait*2, 20*time.Millisecond)
+		wait = min(wait*2, 5*time.Millisecond)
 	}
 }
 
@@ -220,7 +238,15 @@ func (x *Replica) supervise(exit <-chan ctd.ExitStatus) {
 		}
 		exit = next
 	}
-	err := x.r.remove(ctx, x.id, x.nsPath)
+	var err error
+	select {
+	case <-x.r.closed: // the container is left for the next New to reap
+		x.err = errClosed
+		close(x.done)
+		return
+	default:
+		err = x.r.remove(ctx, x.id, x.nsPath)
+	}
 	switch {
 	case x.stopRequested():
 		x.err = errStopped
@@ -253,7 +279,11 @@ func (x *Replica) rewait(ctx context.Context) (<-chan ctd.ExitStatus, error) {
 		if errdefs.IsNotFound(err) || time.Now().After(deadline) {
 			return nil, err
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-x.r.closed:
+			return nil, errClosed
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

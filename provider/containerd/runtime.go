@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	ctd "github.com/containerd/containerd/v2/client"
@@ -94,6 +95,10 @@ type Runtime struct {
 	client *ctd.Client
 	cni    gocni.CNI
 	gwIP   net.IP
+	// unpacked holds the image digests known to be unpacked.
+	unpacked  sync.Map
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New connects to containerd, creates the namespace, the bridge's CNI
@@ -121,7 +126,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", cfg.Address, err)
 	}
-	r := &Runtime{cfg: cfg, client: client, gwIP: gatewayIP(subnet)}
+	r := &Runtime{cfg: cfg, client: client, gwIP: gatewayIP(subnet), closed: make(chan struct{})}
 	ctx = r.ns(ctx)
 	if err := client.NamespaceService().Create(ctx, cfg.Namespace, map[string]string{"ferry": "runtime"}); err != nil && !isExists(err) {
 		client.Close()
@@ -142,9 +147,13 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // host (and a gateway listening there) by.
 func (r *Runtime) GatewayIP() net.IP { return r.gwIP }
 
-// Close disconnects from containerd. Running replicas are not stopped;
-// the next New removes them.
-func (r *Runtime) Close() error { return r.client.Close() }
+// Close disconnects from containerd. Running replicas are not stopped (the
+// next New removes them); their Done channels close, with an error saying
+// the runtime was closed.
+func (r *Runtime) Close() error {
+	r.closeOnce.Do(func() { close(r.closed) })
+	return r.client.Close()
+}
 
 // ns puts the runtime's containerd namespace on ctx.
 func (r *Runtime) ns(ctx context.Context) context.Context {
@@ -169,6 +178,9 @@ func containerID(namespace, instance string) (string, error) {
 	return id, nil
 }
 
-var errStopped = errors.New("replica stopped")
+var (
+	errStopped = errors.New("replica stopped")
+	errClosed  = errors.New("runtime closed; the replica is left to the next New")
+)
 
 func isExists(err error) bool { return errdefs.IsAlreadyExists(err) }
