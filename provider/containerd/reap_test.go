@@ -77,3 +77,28 @@ func TestReapKeepsLiveReplicas(t *testing.T) {
 		t.Fatal("probe-2's netns survived Reap")
 	}
 }
+
+// A containerd restart is not an exit: the shim keeps the container, the
+// replica keeps serving and its Done stays open; Stop still cleans up.
+func TestReplicaOutlivesContainerdRestart(t *testing.T) {
+	e := newEnv(t, 99)
+	e.importProbe(t)
+	x := e.start(t, ReplicaSpec{Instance: "probe-1"})
+	if err := e.ctd.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ask(t, x, "op=id")
+	select {
+	case <-x.Done():
+		t.Fatalf("replica reported gone after a containerd restart: %v", x.Err())
+	case <-time.After(2 * time.Second):
+	}
+	ask(t, x, "op=id")
+	if err := x.Stop(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Err(); err != errStopped {
+		t.Fatalf("Err() after Stop = %v", err)
+	}
+	e.requireClean(t)
+}
