@@ -251,9 +251,11 @@ func (e *env) leftovers(t *testing.T) []string {
 			left = append(left, "IP lease "+l.Name())
 		}
 	}
-	secrets, _ := os.ReadDir(filepath.Join(e.cfg.StateDir, "secrets"))
-	for _, s := range secrets {
-		left = append(left, "secrets "+s.Name())
+	for _, d := range []string{"secrets", "fifo"} {
+		ents, _ := os.ReadDir(filepath.Join(e.cfg.StateDir, d))
+		for _, s := range ents {
+			left = append(left, d+" "+s.Name())
+		}
 	}
 	return left
 }

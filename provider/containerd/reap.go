@@ -127,16 +127,5 @@ func (r *Runtime) reapSnapshots(ctx context.Context, live map[string]bool) error
 }
 
 func (r *Runtime) reapSecrets(live map[string]bool) error {
-	dir := filepath.Join(r.cfg.StateDir, "secrets")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range ents {
-		if !live[e.Name()] {
-			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
-		}
-	}
-	return errors.Join(errs...)
+	return clearDir(filepath.Join(r.cfg.StateDir, "secrets"), func(id string) bool { return live[id] })
 }

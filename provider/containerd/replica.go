@@ -64,13 +64,22 @@ type Replica struct {
 	id       string
 	ip       net.IP
 	nsPath   string
-	task     ctd.Task
+	io       cio.IO // the host side of the container's stdio
 	ready    chan struct{}
 	done     chan struct{}
 	stopping chan struct{}
 	stopOnce sync.Once
 	err      error // set before done is closed
 	tail     *tail
+
+	mu   sync.Mutex
+	task ctd.Task // replaced when containerd restarts
+}
+
+func (x *Replica) getTask() ctd.Task {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.task
 }
 
 // ID is the replica's containerd container ID.
@@ -123,6 +132,7 @@ func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err err
 	defer func() {
 		if err != nil {
 			r.remove(context.WithoutCancel(ctx), id, x.nsPath)
+			x.closeIO()
 		}
 	}()
 	if x.nsPath, err = newNetns(r.netnsName(id)); err != nil {
@@ -143,7 +153,7 @@ func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err err
 	if err != nil {
 		return nil, err
 	}
-	if err := x.task.Start(ctx); err != nil {
+	if err := x.getTask().Start(ctx); err != nil {
 		return nil, fmt.Errorf("start task: %w%s", err, x.tail.text())
 	}
 	go x.probe()
@@ -171,14 +181,15 @@ func (r *Runtime) create(ctx context.Context, x *Replica, s *ReplicaSpec, img ct
 		return nil, fmt.Errorf("create container: %w", err)
 	}
 	stdout, stderr := writerOr(s.Stdout), writerOr(s.Stderr)
-	x.task, err = c.NewTask(ctx, cio.NewCreator(
+	task, err := c.NewTask(ctx, cio.NewCreator(
 		cio.WithStreams(nil, io.MultiWriter(stdout, x.tail), io.MultiWriter(stderr, x.tail)),
-		cio.WithFIFODir(filepath.Join(r.cfg.StateDir, "fifo"))))
+		cio.WithFIFODir(r.fifoDir())))
 	if err != nil {
 		return nil, fmt.Errorf("create task: %w%s", err, x.tail.text())
 	}
+	x.task, x.io = task, task.IO()
 	// Wait before Start: an instant exit must not be missed.
-	exit, err := x.task.Wait(context.WithoutCancel(ctx))
+	exit, err := task.Wait(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("wait task: %w", err)
 	}
@@ -246,6 +257,7 @@ func (x *Replica) supervise(exit <-chan ctd.ExitStatus) {
 		return
 	default:
 		err = x.r.remove(ctx, x.id, x.nsPath)
+		x.closeIO()
 	}
 	switch {
 	case x.stopRequested():
@@ -271,7 +283,9 @@ func (x *Replica) rewait(ctx context.Context) (<-chan ctd.ExitStatus, error) {
 			if t, err = c.Task(ctx, nil); err == nil {
 				var ch <-chan ctd.ExitStatus
 				if ch, err = t.Wait(ctx); err == nil {
+					x.mu.Lock()
 					x.task = t
+					x.mu.Unlock()
 					return ch, nil
 				}
 			}
@@ -285,6 +299,17 @@ func (x *Replica) rewait(ctx context.Context) (<-chan ctd.ExitStatus, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// closeIO ends the copy of the container's output and removes its FIFOs
+// (deleting a task through a fresh handle, as remove does, leaves them).
+func (x *Replica) closeIO() {
+	if x.io == nil {
+		return
+	}
+	x.io.Cancel()
+	x.io.Wait()
+	x.io.Close()
 }
 
 func (x *Replica) stopRequested() bool {
@@ -301,8 +326,9 @@ func (x *Replica) stopRequested() bool {
 func (x *Replica) Stop(ctx context.Context, grace time.Duration) error {
 	x.stopOnce.Do(func() { close(x.stopping) })
 	kctx := x.r.ns(ctx)
-	if err := x.task.Kill(kctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
-		x.task.Kill(kctx, syscall.SIGKILL, ctd.WithKillAll)
+	task := x.getTask()
+	if err := task.Kill(kctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+		task.Kill(kctx, syscall.SIGKILL, ctd.WithKillAll)
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -312,7 +338,7 @@ func (x *Replica) Stop(ctx context.Context, grace time.Duration) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	x.task.Kill(x.r.ns(context.WithoutCancel(ctx)), syscall.SIGKILL, ctd.WithKillAll)
+	x.getTask().Kill(x.r.ns(context.WithoutCancel(ctx)), syscall.SIGKILL, ctd.WithKillAll)
 	select {
 	case <-x.done:
 		return nil

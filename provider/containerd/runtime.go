@@ -140,7 +140,30 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		client.Close()
 		return nil, fmt.Errorf("removing replicas left by a previous run: %w", err)
 	}
+	// No replica is left, so no FIFO is in use: a killed Ferry's go.
+	if err := clearDir(r.fifoDir(), nil); err != nil {
+		client.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+func (r *Runtime) fifoDir() string { return filepath.Join(r.cfg.StateDir, "fifo") }
+
+// clearDir removes a directory's entries that keep (nil: none) does not
+// claim.
+func clearDir(dir string, keep func(name string) bool) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		if keep == nil || !keep(e.Name()) {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // GatewayIP is the host's address on the bridge: what replicas reach the

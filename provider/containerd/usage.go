@@ -19,7 +19,7 @@ type Usage struct {
 
 // Usage reads the replica's cgroup through containerd (v1 or v2 cgroups).
 func (x *Replica) Usage(ctx context.Context) (Usage, error) {
-	m, err := x.task.Metrics(x.r.ns(ctx))
+	m, err := x.getTask().Metrics(x.r.ns(ctx))
 	if err != nil {
 		return Usage{}, err
 	}
