@@ -140,6 +140,11 @@ func newEnv(t *testing.T, octet int) *env {
 		}
 		e.rt.Close()
 		os.RemoveAll(work)
+		// containerd leaves the namespace's parent cgroups; empty ones go.
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + e.cfg.Namespace)
+		for _, d := range append(dirs, "/sys/fs/cgroup/"+e.cfg.Namespace) {
+			os.Remove(d)
+		}
 	})
 	return e
 }

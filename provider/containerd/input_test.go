@@ -11,10 +11,12 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 )
 
-// A reference nobody imported, a malformed one and a bad instance name
-// each get an error that says what is wrong, and leave nothing behind.
+// A reference nobody imported, a malformed one, a bad instance name and a
+// bad secret name each get an error that says what is wrong, and leave
+// nothing behind.
 func TestStartBadInput(t *testing.T) {
 	e := newEnv(t, 96)
+	e.importProbe(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		spec ReplicaSpec
@@ -23,6 +25,8 @@ func TestStartBadInput(t *testing.T) {
 		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "ferry-test/nothing:1"}, "docker.io/ferry-test/nothing:1 is not in containerd namespace ferry-test: import or pull it first"},
 		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "Bad Ref"}, `image reference "Bad Ref"`},
 		{ReplicaSpec{Namespace: "fn", Instance: "x/1", Image: "ferry-test/probe:1"}, `instance "x/1"`},
+		// Refused late, once its network is set up: that is undone too.
+		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "ferry-test/probe:1", Secrets: map[string][]byte{"../key": nil}}, `secret name "../key" is not a plain file name`},
 	} {
 		_, err := e.rt.Start(ctx, c.spec)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

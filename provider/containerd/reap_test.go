@@ -52,25 +52,32 @@ func TestReapKeepsLiveReplicas(t *testing.T) {
 	e := newEnv(t, 95)
 	e.importProbe(t)
 	keep := e.start(t, ReplicaSpec{Instance: "probe-1"})
-	e.start(t, ReplicaSpec{Instance: "probe-2"})
+	gone := e.start(t, ReplicaSpec{Instance: "probe-2"})
 	err := e.rt.Reap(context.Background(), func(instance string) bool { return instance == "probe-1" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	select {
+	case <-gone.Done(): // its supervisor has let go of its stdio
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reaped replica's Done is still open")
+	}
 	left := e.leftovers(t)
 	want := map[string]bool{"container fn.probe-1": true, "task fn.probe-1": true, "snapshot fn.probe-1": true,
 		"netns " + e.rt.netnsName("fn.probe-1"): true}
-	leases := 0
+	leases, fifos := 0, 0
 	for _, l := range left {
 		if strings.HasPrefix(l, "IP lease ") {
 			leases++
+		} else if strings.HasPrefix(l, "fifo ") {
+			fifos++
 		} else if !want[l] {
 			t.Errorf("Reap left %s", l)
 		}
 		delete(want, l)
 	}
-	if len(want) > 0 || leases != 1 {
-		t.Fatalf("after Reap, missing %v or not one IP lease: %v", want, left)
+	if len(want) > 0 || leases != 1 || fifos != 1 {
+		t.Fatalf("after Reap, missing %v or not one IP lease and one stdio FIFO set: %v", want, left)
 	}
 	ask(t, keep, "op=id")
 	if _, err := os.Stat(filepath.Join(netnsDir, e.rt.netnsName("fn.probe-2"))); err == nil {

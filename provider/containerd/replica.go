@@ -114,7 +114,7 @@ func (x *Replica) Err() error {
 
 // Start creates and starts one replica; it returns once the container's
 // process runs (Ready says when it serves). On error nothing is left.
-func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err error) {
+func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (_ *Replica, err error) {
 	ctx = r.ns(ctx)
 	id, err := containerID(s.Namespace, s.Instance)
 	if err != nil {
@@ -128,7 +128,7 @@ func (r *Runtime) Start(ctx context.Context, s ReplicaSpec) (x *Replica, err err
 	if err := r.remove(ctx, id, ""); err != nil {
 		return nil, err
 	}
-	x = &Replica{r: r, id: id, ready: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{}), tail: &tail{}}
+	x := &Replica{r: r, id: id, ready: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{}), tail: &tail{}}
 	defer func() {
 		if err != nil {
 			r.remove(context.WithoutCancel(ctx), id, x.nsPath)
