@@ -79,7 +79,7 @@ func processColdStarts(t *testing.T) []time.Duration {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := filepath.Join(probe.dir, "build", "probe", "handler")
+	handler := filepath.Join(probe.dir, "build-docker", "probe", "handler")
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var out []time.Duration
 	for i := 0; i < coldStarts; i++ {

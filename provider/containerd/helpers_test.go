@@ -31,6 +31,7 @@ var probe struct {
 	once sync.Once
 	dir  string
 	path string // docker archive
+	oci  string // OCI layout, packed as tar
 	err  error
 }
 
@@ -74,18 +75,28 @@ func probeImage(t *testing.T) string {
 			probe.err = err
 			return
 		}
-		res, err := builder.Build(context.Background(), builder.Options{
-			Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: "ferry-test/probe:1"},
-			StackDir:       dir,
-			OutDir:         filepath.Join(dir, "build"),
-			Image:          builder.ImageOptions{Enabled: true, Format: "docker"},
-			WatchdogBinary: wd,
-		})
-		if err != nil {
-			probe.err = err
+		build := func(format, ref string) (string, error) {
+			res, err := builder.Build(context.Background(), builder.Options{
+				Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: ref},
+				StackDir:       dir,
+				OutDir:         filepath.Join(dir, "build-"+format),
+				Image:          builder.ImageOptions{Enabled: true, Format: format},
+				WatchdogBinary: wd,
+			})
+			if err != nil {
+				return "", err
+			}
+			return res.ImagePath, nil
+		}
+		if probe.path, probe.err = build("docker", "ferry-test/probe:1"); probe.err != nil {
 			return
 		}
-		probe.path = res.ImagePath
+		layout, err := build("oci", "ferry-test/probe-oci:1")
+		if err == nil {
+			probe.oci = filepath.Join(dir, "probe-oci.tar")
+			err = harness.TarDir(layout, probe.oci)
+		}
+		probe.err = err
 	})
 	if probe.err != nil {
 		t.Fatalf("building the probe image: %v", probe.err)

@@ -85,6 +85,9 @@ func (r *Runtime) Import(ctx context.Context, in io.Reader) ([]string, error) {
 	if len(imgs) == 0 {
 		return nil, errors.New("import image: the archive names no image (tag it, or annotate org.opencontainers.image.ref.name)")
 	}
+	if imgs, err = r.renameNormalized(ctx, imgs); err != nil {
+		return nil, err
+	}
 	var refs []string
 	for _, i := range imgs {
 		img := ctd.NewImage(r.client, i)
@@ -97,6 +100,35 @@ func (r *Runtime) Import(ctx context.Context, in io.Reader) ([]string, error) {
 		refs = append(refs, i.Name)
 	}
 	return refs, nil
+}
+
+// renameNormalized gives imported images containerd's spelling of their
+// names: an archive may carry "acme/fn:1" as a containerd image name,
+// which the ref translator does not see.
+func (r *Runtime) renameNormalized(ctx context.Context, imgs []images.Image) ([]images.Image, error) {
+	is := r.client.ImageService()
+	out := imgs[:0:0]
+	for _, i := range imgs {
+		n, err := normalize(i.Name)
+		if err != nil || n == i.Name {
+			out = append(out, i)
+			continue
+		}
+		old := i.Name
+		i.Name = n
+		img, err := is.Update(ctx, i, "target")
+		if errdefs.IsNotFound(err) {
+			img, err = is.Create(ctx, i)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("import image: naming %s: %w", n, err)
+		}
+		if err := is.Delete(ctx, old); err != nil && !errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("import image: %w", err)
+		}
+		out = append(out, img)
+	}
+	return out, nil
 }
 
 // lease holds what an import or pull writes until it is done; ending it

@@ -78,3 +78,26 @@ func TestImportCorruptArchive(t *testing.T) {
 	}
 	e.requireClean(t)
 }
+
+// The OCI layout `ferry build --image --format oci` writes, packed as tar,
+// imports under its normalized name and runs.
+func TestImportOCILayout(t *testing.T) {
+	e := newEnv(t, 90)
+	probeImage(t)
+	f, err := os.Open(probe.oci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	refs, err := e.rt.Import(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0] != "docker.io/ferry-test/probe-oci:1" {
+		t.Fatalf("imported %v", refs)
+	}
+	x := e.start(t, ReplicaSpec{Instance: "probe-1", Image: "ferry-test/probe-oci:1"})
+	if got := ask(t, x, "op=env&name=FERRY_GATEWAY_URL"); got != e.cfg.GatewayURL {
+		t.Fatalf("FERRY_GATEWAY_URL = %q", got)
+	}
+}

@@ -5,7 +5,6 @@
 package containerd_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -115,53 +114,15 @@ func TestGoImageRunsUnderContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	layoutTar := filepath.Join(work, "layout.tar")
-	tarDir(t, ociRes.ImagePath, layoutTar)
+	if err := harness.TarDir(ociRes.ImagePath, layoutTar); err != nil {
+		t.Fatal(err)
+	}
 	ctr.run(t, "images", "import", layoutTar)
 	ls := ctr.run(t, "images", "ls")
 	if !strings.Contains(ls, "ferry-test/hello-oci:1") || !strings.Contains(ls, ociRes.ImageDigest) {
 		t.Fatalf("OCI import: want ferry-test/hello-oci:1 at %s in\n%s", ociRes.ImageDigest, ls)
 	}
 	t.Logf("OCI layout imported as %s", ociRes.ImageDigest)
-}
-
-// tarDir packs an OCI layout folder for `ctr images import`.
-func tarDir(t *testing.T, dir, out string) {
-	t.Helper()
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		h, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		h.Name = filepath.ToSlash(rel)
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			_, err = tw.Write(b)
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func buildWatchdog(t *testing.T, _ string) string {
