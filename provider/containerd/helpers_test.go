@@ -123,8 +123,10 @@ func newEnv(t *testing.T, octet int) *env {
 	}
 	e := &env{work: work, ctd: harness.StartContainerd(t, work)}
 	e.cfg = Config{
-		Address:       e.ctd.Sock,
-		Namespace:     "ferry-test",
+		Address: e.ctd.Sock,
+		// Unique: runc keeps its state per containerd namespace under
+		// /run/containerd/runc, shared by every containerd on the machine.
+		Namespace:     "ferry-test-" + randHex(3),
 		StateDir:      filepath.Join(work, "state"),
 		Subnet:        fmt.Sprintf("198.18.%d.0/24", octet),
 		Bridge:        "ferryt" + randHex(3),

@@ -22,7 +22,7 @@ func TestStartBadInput(t *testing.T) {
 		spec ReplicaSpec
 		want string
 	}{
-		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "ferry-test/nothing:1"}, "docker.io/ferry-test/nothing:1 is not in containerd namespace ferry-test: import or pull it first"},
+		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "ferry-test/nothing:1"}, "docker.io/ferry-test/nothing:1 is not in containerd namespace " + e.cfg.Namespace + ": import or pull it first"},
 		{ReplicaSpec{Namespace: "fn", Instance: "x-1", Image: "Bad Ref"}, `image reference "Bad Ref"`},
 		{ReplicaSpec{Namespace: "fn", Instance: "x/1", Image: "ferry-test/probe:1"}, `instance "x/1"`},
 		// Refused late, once its network is set up: that is undone too.
