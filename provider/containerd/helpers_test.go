@@ -155,7 +155,8 @@ func newEnv(t *testing.T, octet int) *env {
 		os.RemoveAll(work)
 		// containerd leaves the namespace's parent cgroups; empty ones go.
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + e.cfg.Namespace)
-		for _, d := range append(dirs, "/sys/fs/cgroup/"+e.cfg.Namespace) {
+		// and runc its state folder for the namespace.
+		for _, d := range append(dirs, "/sys/fs/cgroup/"+e.cfg.Namespace, "/run/containerd/runc/"+e.cfg.Namespace) {
 			os.Remove(d)
 		}
 	})
