@@ -104,7 +104,7 @@ func TestReplicaOutlivesContainerdRestart(t *testing.T) {
 	if err := x.Stop(context.Background(), 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Err(); err != errStopped {
+	if err := x.Err(); err != ErrStopped {
 		t.Fatalf("Err() after Stop = %v", err)
 	}
 	e.requireClean(t)

@@ -101,8 +101,8 @@ func (x *Replica) Ready() <-chan struct{} { return x.ready }
 // removed.
 func (x *Replica) Done() <-chan struct{} { return x.done }
 
-// Err says why the replica ended, with its last output lines; it is
-// meaningful once Done is closed, and errStopped-wrapped after Stop.
+// Err says why the replica ended, with its last output lines; it is nil
+// until Done is closed, and ErrStopped after Stop.
 func (x *Replica) Err() error {
 	select {
 	case <-x.done:
@@ -252,7 +252,7 @@ func (x *Replica) supervise(exit <-chan ctd.ExitStatus) {
 	var err error
 	select {
 	case <-x.r.closed: // the container is left for the next New to reap
-		x.err = errClosed
+		x.err = ErrClosed
 		close(x.done)
 		return
 	default:
@@ -261,7 +261,7 @@ func (x *Replica) supervise(exit <-chan ctd.ExitStatus) {
 	}
 	switch {
 	case x.stopRequested():
-		x.err = errStopped
+		x.err = ErrStopped
 	case st.Error() != nil:
 		x.err = fmt.Errorf("lost the container: %w%s", st.Error(), x.tail.text())
 	default:
@@ -295,7 +295,7 @@ func (x *Replica) rewait(ctx context.Context) (<-chan ctd.ExitStatus, error) {
 		}
 		select {
 		case <-x.r.closed:
-			return nil, errClosed
+			return nil, ErrClosed
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

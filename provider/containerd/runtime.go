@@ -201,9 +201,11 @@ func containerID(namespace, instance string) (string, error) {
 	return id, nil
 }
 
+// Err of a replica that ended because it was asked to: by Stop, or by
+// closing its Runtime (its container is then left for the next New).
 var (
-	errStopped = errors.New("replica stopped")
-	errClosed  = errors.New("runtime closed; the replica is left to the next New")
+	ErrStopped = errors.New("replica stopped")
+	ErrClosed  = errors.New("runtime closed; the replica is left to the next New")
 )
 
 func isExists(err error) bool { return errdefs.IsAlreadyExists(err) }

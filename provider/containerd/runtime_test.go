@@ -99,7 +99,7 @@ func TestReplicasServeConfined(t *testing.T) {
 		if err := x.Stop(ctx, 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if err := x.Err(); err != errStopped {
+		if err := x.Err(); err != ErrStopped {
 			t.Errorf("after Stop, Err() = %v", err)
 		}
 	}
