@@ -54,6 +54,8 @@ type FunctionStatus struct {
 	Usage             *FunctionUsage `json:"usage,omitempty"`
 
 	// Ferry additions (ignored by faas-cli).
+	// Status is StateOf the rest, filled in by the gateway.
+	Status        string         `json:"status,omitempty"`
 	ReadyReplicas uint64         `json:"readyReplicas"`
 	Conditions    []Condition    `json:"conditions,omitempty"`
 	Autoscaler    *ScaleDecision `json:"autoscaler,omitempty"`

@@ -36,8 +36,6 @@ func SplitFunctionName(s, def string) (name, namespace string) {
 	return s, def
 }
 
-var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Validate checks a deployment and fills in defaults. The message of the
 // returned error names the field at fault.
 func (d *FunctionDeployment) Validate(defaultNamespace string) error {
@@ -53,33 +51,43 @@ func (d *FunctionDeployment) Validate(defaultNamespace string) error {
 	if strings.TrimSpace(d.Image) == "" {
 		return BadRequest("field \"image\": image is required")
 	}
-	if len(d.Image) > 1024 || strings.ContainsAny(d.Image, " \t\r\n") {
+	if len(d.Image) > 1024 || strings.Contains(d.Image, " ") || hasControl(d.Image, false) {
 		return BadRequest("field \"image\": %q is not a valid image reference", short(d.Image))
 	}
-	for k := range d.EnvVars {
-		if !envKey.MatchString(k) {
-			return BadRequest("field \"envVars\": %q is not a valid environment variable name", short(k))
-		}
+	if err := validateEnvProcess(d.EnvProcess); err != nil {
+		return err
 	}
-	for _, s := range d.Secrets {
-		if err := ValidateName("secret", s); err != nil {
-			return fieldErr("secrets", err)
-		}
+	if err := validateEnv(d.EnvVars); err != nil {
+		return err
 	}
-	for k := range d.Labels {
-		if err := validateLabelKey(k); err != nil {
-			return BadRequest("field \"labels\": %v", err)
-		}
+	if err := validateList("secrets", d.Secrets, func(s string) error { return ValidateName("secret", s) }); err != nil {
+		return err
 	}
-	for k := range d.Annotations {
-		if err := validateLabelKey(k); err != nil {
-			return BadRequest("field \"annotations\": %v", err)
-		}
+	if err := validateList("constraints", d.Constraints, validateConstraint); err != nil {
+		return err
+	}
+	if err := validateMeta("labels", d.Labels, true); err != nil {
+		return err
+	}
+	if err := validateMeta("annotations", d.Annotations, false); err != nil {
+		return err
 	}
 	if err := d.Limits.validate("limits"); err != nil {
 		return err
 	}
-	return d.Requests.validate("requests")
+	if err := d.Requests.validate("requests"); err != nil {
+		return err
+	}
+	return requestsWithinLimits(d.Requests, d.Limits)
+}
+
+// Validate checks a namespace's labels and annotations (its name is
+// checked where it is read: the path or the body).
+func (n *Namespace) Validate() error {
+	if err := validateMeta("labels", n.Labels, true); err != nil {
+		return err
+	}
+	return validateMeta("annotations", n.Annotations, false)
 }
 
 func (r *Resources) validate(field string) error {
@@ -87,13 +95,44 @@ func (r *Resources) validate(field string) error {
 		return nil
 	}
 	if r.Memory != "" {
-		if _, err := ParseMemory(r.Memory); err != nil {
+		if _, err := CheckMemory(r.Memory); err != nil {
 			return BadRequest("field \"%s.memory\": %v", field, err)
 		}
 	}
 	if r.CPU != "" {
-		if _, err := ParseCPU(r.CPU); err != nil {
+		if _, err := CheckCPU(r.CPU); err != nil {
 			return BadRequest("field \"%s.cpu\": %v", field, err)
+		}
+	}
+	for k, v := range r.Extra {
+		if err := validateLabelKey(k); err != nil {
+			return BadRequest("field %q: %v", field, err)
+		}
+		if len(v) > MaxLabelValue || hasControl(v, false) {
+			return BadRequest("field \"%s.%s\": %q is not a quantity", field, k, short(v))
+		}
+	}
+	return nil
+}
+
+// requestsWithinLimits refuses a request above its limit, as Kubernetes
+// does: the function could never get what it asks for.
+func requestsWithinLimits(req, lim *Resources) error {
+	if req == nil || lim == nil {
+		return nil
+	}
+	if req.Memory != "" && lim.Memory != "" {
+		r, _ := ParseMemory(req.Memory)
+		l, _ := ParseMemory(lim.Memory)
+		if r > l {
+			return BadRequest("field \"requests.memory\": %q is more than limits.memory %q; lower the request or raise the limit", req.Memory, lim.Memory)
+		}
+	}
+	if req.CPU != "" && lim.CPU != "" {
+		r, _ := ParseCPU(req.CPU)
+		l, _ := ParseCPU(lim.CPU)
+		if r > l {
+			return BadRequest("field \"requests.cpu\": %q is more than limits.cpu %q; lower the request or raise the limit", req.CPU, lim.CPU)
 		}
 	}
 	return nil

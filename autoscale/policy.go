@@ -72,6 +72,33 @@ func (p Policy) AlertStep() uint64 {
 // ParsePolicy reads the scaling labels; every invalid one is named in the
 // error, so a user can fix them all at once.
 func ParsePolicy(labels map[string]string) (Policy, error) {
+	p, errs := parsePolicy(labels)
+	if len(errs) > 0 {
+		return Policy{}, errors.New("invalid scaling labels, the function is not autoscaled until they are fixed: " + strings.Join(errs, "; "))
+	}
+	return p, nil
+}
+
+// CheckLabels is ParsePolicy for the API's edge, where a deployment with
+// invalid scaling labels is refused; maxReplicas caps min and max (0: no
+// cap).
+func CheckLabels(labels map[string]string, maxReplicas uint64) error {
+	p, errs := parsePolicy(labels)
+	if len(errs) == 0 && maxReplicas > 0 {
+		if _, ok := labels[LabelMax]; ok && p.Max > maxReplicas {
+			errs = append(errs, fmt.Sprintf("%s=%d is more than the gateway's limit of %d replicas", LabelMax, p.Max, maxReplicas))
+		}
+		if p.Min > maxReplicas {
+			errs = append(errs, fmt.Sprintf("%s=%d is more than the gateway's limit of %d replicas", LabelMin, p.Min, maxReplicas))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New("invalid scaling labels: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func parsePolicy(labels map[string]string) (Policy, []string) {
 	p := Policy{Min: DefaultMin, Max: DefaultMax, Factor: DefaultFactor, Target: DefaultTarget,
 		Type: DefaultType, Proportion: DefaultProportion, ZeroDuration: DefaultZeroDuration}
 	var errs []string
@@ -139,10 +166,7 @@ func ParsePolicy(labels map[string]string) (Policy, error) {
 	if len(errs) == 0 && p.Min > p.Max {
 		errs = append(errs, fmt.Sprintf("%s=%d is greater than %s=%d", LabelMin, p.Min, LabelMax, p.Max))
 	}
-	if len(errs) > 0 {
-		return Policy{}, errors.New("invalid scaling labels, the function is not autoscaled until they are fixed: " + strings.Join(errs, "; "))
-	}
-	return p, nil
+	return p, errs
 }
 
 // parseDuration accepts Go durations ("90s", "15m") or bare seconds ("30").

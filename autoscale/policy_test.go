@@ -49,3 +49,30 @@ func TestParsePolicy(t *testing.T) {
 		t.Errorf("all problems should be named at once: %v", err)
 	}
 }
+
+// TestCheckLabels is the deploy-time check: the same rules as ParsePolicy
+// plus the gateway's replica limit, with a message for a 400.
+func TestCheckLabels(t *testing.T) {
+	for _, c := range []struct {
+		labels map[string]string
+		want   string // "" means accepted
+	}{
+		{nil, ""},
+		{map[string]string{LabelMin: "3", LabelMax: "1000"}, ""},
+		{map[string]string{LabelMin: "50"}, "com.openfaas.scale.min=50 is greater than com.openfaas.scale.max=20"},
+		{map[string]string{LabelMax: "-1"}, `com.openfaas.scale.max="-1": want a whole number >= 1`},
+		{map[string]string{LabelZero: "maybe"}, `com.openfaas.scale.zero="maybe": want true or false`},
+		{map[string]string{LabelMax: "1001"}, "com.openfaas.scale.max=1001 is more than the gateway's limit of 1000 replicas"},
+		{map[string]string{LabelMin: "2000", LabelMax: "3000"}, "com.openfaas.scale.min=2000 is more than"},
+	} {
+		err := CheckLabels(c.labels, 1000)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: refused: %v", c.labels, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: got %v, want %q", c.labels, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "not autoscaled"):
+			t.Errorf("%v: %v speaks of a deployed function", c.labels, err)
+		}
+	}
+}

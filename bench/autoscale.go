@@ -13,7 +13,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// Autoscaler reaction (issue 4): time from a load step (0 to 200 req/s on
+// Autoscaler reaction: time from a load step (0 to 200 req/s on
 // a function with type=rps, target=50) to an extra replica ready, over a
 // few tries. Published: OpenFaaS's alert-driven scaling reacts in tens of
 // seconds; Knative decides every 2 s from 1 s samples.

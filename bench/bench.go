@@ -37,7 +37,7 @@ type Row struct {
 	// Ratio is Value/BaselineValue (or Value/Target for absolute rows); set
 	// by the scenario because "better" may be higher or lower.
 	Ratio float64
-	// Target is the goal as text, e.g. ">= 0.35x" or "<= 20 ms".
+	// Target is the goal set for the figure, as text, e.g. ">= 0.35x" or "<= 20 ms".
 	Target string
 	// Met reports whether the target was reached.
 	Met bool
@@ -149,7 +149,7 @@ func num(v float64) string {
 	}
 }
 
-// Machine describes the host for the README table.
+// Machine describes the host for the benchmark table (docs/performance.md).
 func Machine() string {
 	cpu := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// Cold start (issue 4): from zero replicas to the first response through
+// Cold start: from zero replicas to the first response through
 // the gateway, 20 tries per kind of function: a Go http-mode function, a
 // fork-mode `cat` and a python3 http function. Published: OpenFaaS on
 // Kubernetes 0.7 to 2 s, faasd 0.39 s.

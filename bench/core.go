@@ -15,7 +15,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// The core scenario (issue 2): a bare Go echo server (a), the same behind
+// The core scenario: a bare Go echo server (a), the same behind
 // the watchdog in http mode (b), through the gateway (c), and fork mode
 // with `cat` through the gateway (d), at concurrency 1, 16 and 64; plus CPU
 // per request through the gateway and idle RSS of `ferry serve`.
@@ -250,10 +250,9 @@ func echoWorkdir(prefix string) (dir, echo string, err error) {
 	if echo, err = harness.GoBinary("echo", "./bench/echo"); err != nil {
 		return "", "", err
 	}
-	if dir, err = os.MkdirTemp("", prefix); err != nil {
+	if dir, err = harness.ReplicaTempDir(prefix); err != nil {
 		return "", "", err
 	}
-	os.Chmod(dir, 0o755)
 	return dir, echo, nil
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// Kubernetes cold start (issue 6): 0 → 1 replica to the first response
+// Kubernetes cold start: 0 → 1 replica to the first response
 // through the gateway, image already on the node, p50 over 10 tries, on the
 // real single-node cluster of test/kube (its own Go module, so this runs its
 // TestColdStart rather than importing it). Target 1 s; OpenFaaS publishes

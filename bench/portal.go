@@ -11,7 +11,7 @@ import (
 	"github.com/ferryfaas/ferry/ui/uitest"
 )
 
-// The portal scenario (issue 7): page weight and time to first render of
+// The portal scenario: page weight and time to first render of
 // the web portal served by the real `ferry serve`, measured in headless
 // Chromium from the network events and the browser's performance entries.
 // Three functions are deployed so the list has rows to render.

@@ -80,6 +80,7 @@ func localGateway(t *testing.T) *clienttest.Gateway {
 	gw := clienttest.Start(t)
 	os.MkdirAll(filepath.Join(data, "secrets"), 0o700)
 	os.WriteFile(filepath.Join(data, "secrets", "basic-auth-password"), []byte(clienttest.Password+"\n"), 0o600)
+	os.WriteFile(filepath.Join(data, gatewayURLFile), []byte(gw.URL+"\n"), 0o600)
 	t.Setenv("FERRY_URL", gw.URL)
 	return gw
 }

@@ -83,9 +83,14 @@ func TestFunctionLifecycle(t *testing.T) {
 		t.Errorf("logs --tail 2 (%d lines): %q", n, r.stdout)
 	}
 	r = runCLI(t, "", "logs", "echo", "--since", "1h", "-o", "json").must(t)
-	if strings.Count(r.stdout, `"text"`) != 3 {
-		t.Errorf("logs --since 1h -o json: %q", r.stdout)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "{") || !strings.HasSuffix(lines[0], "}") {
+		t.Errorf("logs -o json must be one object per line: %q", r.stdout)
 	}
+	r = runCLI(t, "", "logs", "echo", "--grep", "/fail").must(t)
+	if n := strings.Count(r.stdout, "\n"); n != 1 || !strings.Contains(r.stdout, "POST /fail") {
+		t.Errorf("logs --grep /fail (%d lines): %q", n, r.stdout)
+	}
+	runCLI(t, "", "logs", "echo", "--grep", "(").fails(t, "is not a regular expression")
 	runCLI(t, "", "logs", "echo", "--since", "yesterday").fails(t, "--since \"yesterday\": use a duration")
 
 	runCLI(t, "", "scale", "echo", "--replicas", "3").must(t)
@@ -183,13 +188,16 @@ func TestBadInput(t *testing.T) {
 	runCLI(t, "", "deploy", "-f", filepath.Join(dir, "none.yml")).fails(t, "no such file")
 	bad := writeFile(t, filepath.Join(dir, "bad.yml"), "functions:\n  echo:\n    image: x\n    limits:\n      memory: 12XB\n")
 	runCLI(t, "", "deploy", "-f", bad).fails(t, `bad.yml:5: functions.echo.limits.memory: "12XB" is not a memory quantity`)
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--memory-limit", "128").fails(t, `field "limits.memory": "128" is 128 bytes; did you mean 128Mi?`)
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--label", "com.openfaas.scale.min=5", "--label", "com.openfaas.scale.max=2").fails(t, "com.openfaas.scale.min=5 is greater than com.openfaas.scale.max=2")
+	runCLI(t, "", "deploy", "--name", "e2", "--image", "x", "--fprocess", "cat\nid").fails(t, `field "envProcess"`)
 
 	for _, gwURL := range []string{"ftp://host", "http://", "http://h:/"} {
 		runCLI(t, "", "list", "--gateway", gwURL).fails(t, "is not valid")
 	}
 	runCLI(t, "", "list", "--gateway", "http://127.0.0.1:1").fails(t, "cannot reach gateway at http://127.0.0.1:1: is `ferry serve` running? set --gateway or FERRY_URL")
 	t.Setenv("FERRY_URL", "not a url")
-	runCLI(t, "", "list").fails(t, "(from FERRY_URL)")
+	runCLI(t, "", "list").fails(t, "(from $FERRY_URL)")
 	t.Setenv("FERRY_URL", gw.URL)
 
 	t.Setenv("FERRY_PASSWORD", "wrong")

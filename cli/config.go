@@ -15,6 +15,9 @@ import (
 // ~/.openfaas/config.yml: one entry per gateway, token = base64(user:pass).
 type authConfig struct {
 	Auths []authEntry `yaml:"auths"`
+	// Current is the gateway of the last `ferry login`: commands talk to it
+	// when neither a flag, the environment nor a stack file names one.
+	Current string `yaml:"current,omitempty"`
 }
 
 type authEntry struct {
@@ -115,6 +118,7 @@ func storeAuth(gw, user, pass string) (string, error) {
 	if !replaced {
 		c.Auths = append(c.Auths, entry)
 	}
+	c.Current = entry.Gateway
 	return p, writeConfig(c, p)
 }
 
@@ -136,5 +140,18 @@ func removeAuth(gw string) (found bool, p string, err error) {
 		return false, p, nil
 	}
 	c.Auths = kept
+	if normGW(c.Current) == normGW(gw) {
+		c.Current = ""
+	}
 	return true, p, writeConfig(c, p)
+}
+
+// currentGateway is the gateway of the last `ferry login` ("" if none or
+// the config cannot be read: then the default applies).
+func currentGateway() string {
+	c, _, err := readConfig()
+	if err != nil {
+		return ""
+	}
+	return c.Current
 }

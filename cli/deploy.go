@@ -28,7 +28,7 @@ over the stack file's values. To build from source first, use ` + "`ferry up`" +
   ferry deploy -f stack.yml --filter 'api-*' --env LOG=debug
   ferry deploy --name nginx --image nginx:1.27 --fprocess 'nginx -g "daemon off;"'
   ferry deploy --name echo --image ghcr.io/acme/echo:1 --label com.openfaas.scale.max=5 --secret api-key
-  ferry deploy --name echo --image cat --fprocess cat --wait   # return once it is ready`,
+  ferry deploy --name echo --image cat --fprocess cat --no-wait   # return before it is ready`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var deps []api.FunctionDeployment
@@ -80,7 +80,7 @@ over the stack file's values. To build from source first, use ` + "`ferry up`" +
 	}
 	addRemoteFlags(cmd, &r, false)
 	f.register(cmd)
-	w.register(cmd.Flags(), false)
+	w.register(cmd.Flags())
 	cmd.Flags().StringVar(&image, "image", "", "image to deploy (with --name: ignore the stack file)")
 	cmd.Flags().StringVar(&name, "name", "", "function name (with --image)")
 	return cmd
@@ -102,7 +102,7 @@ func deployOne(cmd *cobra.Command, c *client.Client, d api.FunctionDeployment, w
 		target += "." + d.Namespace
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s/function/%s\n", verb, d.Service, c.Gateway, target)
-	if !w.wait {
+	if !w.waiting() {
 		return nil
 	}
 	return waitReady(cmd.Context(), c, d.Service, d.Namespace, w.timeout, cmd.OutOrStdout())

@@ -46,14 +46,11 @@ func newDescribeCmd() *cobra.Command {
 }
 
 func describe(w io.Writer, gw string, st api.FunctionStatus, now time.Time) {
-	status := "Ready"
-	switch {
-	case st.Replicas == 0:
-		status = "Scaled to zero"
-	case st.AvailableReplicas == 0:
-		status = "Not ready"
-	case st.AvailableReplicas < st.Replicas:
-		status = "Partially ready"
+	status := state(st)
+	for _, c := range st.Conditions {
+		if c.Type == "Ready" && c.Message != "" && status != api.StateReady {
+			status += " (" + c.Message + ")"
+		}
 	}
 	url := gw + "/function/" + st.Name
 	if st.Namespace != "" && st.Namespace != api.DefaultNamespace {

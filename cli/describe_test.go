@@ -23,7 +23,7 @@ func TestDescribeOutput(t *testing.T) {
 	describe(&b, "http://gw", st, now)
 	out := b.String()
 	for _, want := range []string{
-		"Status:              Partially ready",
+		"Status:              Starting",
 		"Replicas:            3 desired, 2 ready, 2 available",
 		"URL:                 http://gw/function/resize.dev",
 		"Async URL:           http://gw/async-function/resize.dev",

@@ -27,7 +27,8 @@ func newInvokeCmd() *cobra.Command {
 		Use:   "invoke NAME",
 		Short: "Call a function with stdin as the request body",
 		Long: `Call a function through the gateway. The request body is read from stdin
-(nothing is sent when stdin is a terminal); the response body goes to stdout.
+(in a terminal, type it and end it with Ctrl+D, as with faas-cli); the response
+body goes to stdout.
 A non-2xx answer makes the command fail after printing the body.`,
 		Example: `  echo -n hello | ferry invoke echo
   ferry invoke echo --method GET --query name=ann -H X-Trace=1 < /dev/null
@@ -65,13 +66,9 @@ A non-2xx answer makes the command fail after printing the body.`,
 			// Like faas-cli, read the whole body first so it goes with a
 			// Content-Length: some function servers (Python's http.server)
 			// cannot read chunked request bodies.
-			var body io.Reader
-			if !isTerminal(cmd.InOrStdin()) {
-				b, err := io.ReadAll(cmd.InOrStdin())
-				if err != nil {
-					return fmt.Errorf("reading the request body from stdin: %v", err)
-				}
-				body = bytes.NewReader(b)
+			body, err := requestBody(cmd.InOrStdin(), cmd.ErrOrStderr(), isTerminal(cmd.InOrStdin()))
+			if err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -129,8 +126,20 @@ A non-2xx answer makes the command fail after printing the body.`,
 	return cmd
 }
 
-// isTerminal reports whether r is an interactive terminal (then there is
-// no body to read and we must not block on it).
+// requestBody reads the whole body from in. From a terminal it first says
+// so on note: a command that silently waits for input looks hung.
+func requestBody(in io.Reader, note io.Writer, terminal bool) (io.Reader, error) {
+	if terminal {
+		fmt.Fprintln(note, "Reading the request body from stdin: type it, then Ctrl+D (for no body: < /dev/null)")
+	}
+	b, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body from stdin: %v", err)
+	}
+	return bytes.NewReader(b), nil
+}
+
+// isTerminal reports whether r is an interactive terminal.
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {

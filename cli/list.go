@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryfaas/ferry/api"
 	"github.com/spf13/cobra"
 )
 
@@ -39,15 +40,15 @@ func newListCmd() *cobra.Command {
 			}
 			now := time.Now()
 			if !verbose {
-				t := newTable(out, "NAME", "INVOCATIONS", "REPLICAS")
+				t := newTable(out, "NAME", "STATUS", "INVOCATIONS", "REPLICAS")
 				for _, f := range fns {
-					t.row(f.Name, fmtCount(f.InvocationCount), strconv.FormatUint(f.AvailableReplicas, 10))
+					t.row(f.Name, state(f), fmtCount(f.InvocationCount), strconv.FormatUint(f.AvailableReplicas, 10))
 				}
 				return t.flush()
 			}
-			t := newTable(out, "NAME", "NAMESPACE", "IMAGE", "INVOCATIONS", "REPLICAS", "AVAILABLE", "AGE")
+			t := newTable(out, "NAME", "NAMESPACE", "STATUS", "IMAGE", "INVOCATIONS", "REPLICAS", "AVAILABLE", "AGE")
 			for _, f := range fns {
-				t.row(f.Name, f.Namespace, f.Image, fmtCount(f.InvocationCount),
+				t.row(f.Name, f.Namespace, state(f), f.Image, fmtCount(f.InvocationCount),
 					strconv.FormatUint(f.Replicas, 10), strconv.FormatUint(f.AvailableReplicas, 10), age(f.CreatedAt, now))
 			}
 			return t.flush()
@@ -60,3 +61,12 @@ func newListCmd() *cobra.Command {
 }
 
 func fmtCount(f float64) string { return fmt.Sprintf("%.0f", f) }
+
+// state is the gateway's one-word state of a function, or the client's own
+// reading of the same status for a gateway that sends none.
+func state(f api.FunctionStatus) string {
+	if f.Status != "" {
+		return f.Status
+	}
+	return api.StateOf(f)
+}

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"time"
 
@@ -17,21 +19,29 @@ func init() { register(newLogsCmd) }
 func newLogsCmd() *cobra.Command {
 	var r remote
 	var (
-		namespace, since, instance string
-		tail                       int
-		follow, noName             bool
+		namespace, since, instance, pattern string
+		tail                                int
+		follow, noName                      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "logs NAME",
 		Short: "Print (and follow) a function's logs",
 		Example: `  ferry logs echo
   ferry logs echo --follow --tail 20
-  ferry logs echo --since 5m
+  ferry logs echo --since 5m --grep '(?i)error'
+  ferry logs echo -o json | jq .text        # one JSON object per line
   ferry logs echo --since 2026-01-02T15:04:05Z --instance 12345`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := r.checkOutput(); err != nil {
 				return err
+			}
+			var grep *regexp.Regexp
+			if pattern != "" {
+				var err error
+				if grep, err = regexp.Compile(pattern); err != nil {
+					return usageErr(cmd, "--grep %q is not a regular expression: %v", pattern, err)
+				}
 			}
 			name, ns := splitName(args[0], namespace)
 			req := api.LogRequest{Name: name, Namespace: ns, Instance: instance, Tail: tail, Follow: follow}
@@ -51,8 +61,12 @@ func newLogsCmd() *cobra.Command {
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			defer w.Flush()
 			return hint404(c.Logs(ctx, req, func(m api.LogMessage) error {
+				if grep != nil && !grep.MatchString(m.Text) {
+					return nil
+				}
 				if r.output == "json" {
-					if err := printJSON(w, m); err != nil {
+					// One object per line (JSON Lines), for jq and log shippers.
+					if err := json.NewEncoder(w).Encode(m); err != nil {
 						return err
 					}
 				} else {
@@ -80,6 +94,7 @@ func newLogsCmd() *cobra.Command {
 	fs.StringVar(&since, "since", "", "only lines newer than a duration (5m) or an RFC 3339 time")
 	fs.StringVar(&instance, "instance", "", "only this replica")
 	fs.BoolVar(&noName, "no-name", false, "omit the function name and instance")
+	fs.StringVar(&pattern, "grep", "", "only lines matching this regular expression (Go syntax, e.g. 'error|panic' or '(?i)timeout')")
 	return cmd
 }
 

@@ -20,7 +20,7 @@ func newQueueCmd() *cobra.Command {
 	q := &cobra.Command{Use: "queue", Short: "Inspect the asynchronous queue"}
 	dl := &cobra.Command{Use: "dead-letters", Aliases: []string{"dlq"}, Short: "List or re-queue calls that used up their attempts"}
 	dl.AddCommand(newDeadListCmd(), newDeadRedriveCmd())
-	q.AddCommand(dl)
+	q.AddCommand(dl, newQueueStatusCmd())
 	return q
 }
 

@@ -2,19 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/ferryfaas/ferry/queue"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -71,32 +66,27 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = queue.Setup(sctx, js, wf.ackWait)
+	err = queue.Setup(sctx, js, wf.ackWait, nil)
 	cancel()
 	if err != nil {
 		return err
 	}
 	m := queue.NewMetrics(js)
 	if metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(m)
-		ln, err := net.Listen("tcp", metricsAddr)
+		stop, err := serveMetricsOn(metricsAddr, m, log)
 		if err != nil {
-			return fmt.Errorf("--metrics-listen %s: %w", metricsAddr, err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("metrics server stopped", "error", err)
-			}
-		}()
-		defer srv.Close()
+		defer stop()
 	}
 	allow, err := queue.ParseAllowList(wf.allow)
 	if err != nil {
 		return err
+	}
+	// The gateway's port is refused on this host's addresses (the gateway
+	// usually runs here), as is this worker's metrics port.
+	if u, err := url.Parse(gw); err == nil {
+		allow.OwnPorts = append(listenPorts(metricsAddr), queue.URLPort(u))
 	}
 	w := queue.NewWorker(wf.config(js, gw, m, log, allow))
 	if err := w.Start(ctx); err != nil {

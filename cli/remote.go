@@ -57,25 +57,36 @@ func (r *remote) outputClient() (*client.Client, error) {
 }
 
 // gatewayURL resolves the gateway: --gateway, $FERRY_URL, $OPENFAAS_URL,
-// the stack file's provider.gateway, then the local default.
+// the stack file's provider.gateway, the gateway of the last `ferry login`,
+// then the local default.
 func (r *remote) gatewayURL(stackGateway string) (string, error) {
-	src, gw := "--gateway", r.gateway
-	for _, c := range []struct{ src, v string }{
-		{"FERRY_URL", os.Getenv("FERRY_URL")},
-		{"OPENFAAS_URL", os.Getenv("OPENFAAS_URL")},
-		{"the stack file's provider.gateway", stackGateway},
-		{"the default", DefaultGateway},
+	gw, _, err := r.gatewaySource(stackGateway)
+	return gw, err
+}
+
+// gatewaySource is gatewayURL with where the answer came from.
+func (r *remote) gatewaySource(stackGateway string) (gw, src string, err error) {
+	src, gw = "--gateway", r.gateway
+	for _, c := range []struct {
+		src string
+		v   func() string
+	}{
+		{"$FERRY_URL", func() string { return os.Getenv("FERRY_URL") }},
+		{"$OPENFAAS_URL", func() string { return os.Getenv("OPENFAAS_URL") }},
+		{"the stack file's provider.gateway", func() string { return stackGateway }},
+		{"the last `ferry login`", currentGateway},
+		{"the default", func() string { return DefaultGateway }},
 	} {
 		if gw != "" {
 			break
 		}
-		src, gw = c.src, c.v
+		src, gw = c.src, c.v()
 	}
 	norm, err := client.NormalizeGateway(gw)
 	if err != nil {
-		return "", fmt.Errorf("%v (from %s)", err, src)
+		return "", src, fmt.Errorf("%v (from %s)", err, src)
 	}
-	return norm, nil
+	return norm, src, nil
 }
 
 // client builds an API client with resolved credentials. Without a
@@ -98,9 +109,11 @@ func (r *remote) client(stackGateway string) (*client.Client, error) {
 }
 
 // credentials for a gateway: $FERRY_USER/$FERRY_PASSWORD, else the entry
-// `ferry login` stored, else, for a gateway on this machine, the admin
-// password `ferry serve` generated in its data dir (so a local user never
-// needs to log in).
+// `ferry login` stored for that gateway, else, for the gateway that the
+// local data dir's `ferry serve` listens on, the admin password it
+// generated (so a local user never needs to log in). That password goes
+// to no other address, not even another port on this machine: whoever
+// listens there is not that server.
 func credentials(gw string) (user, pass string) {
 	if p := os.Getenv("FERRY_PASSWORD"); p != "" {
 		return envOr("FERRY_USER", "admin"), p
@@ -108,7 +121,7 @@ func credentials(gw string) (user, pass string) {
 	if u, p, err := lookupAuth(gw); err == nil && p != "" {
 		return u, p
 	}
-	if isLocal(gw) {
+	if isLocal(gw) && servedFromDataDir(gw) {
 		dir := filepath.Join(DefaultDataDir(), "secrets")
 		if b, err := os.ReadFile(filepath.Join(dir, "basic-auth-password")); err == nil {
 			user = "admin"
@@ -119,6 +132,32 @@ func credentials(gw string) (user, pass string) {
 		}
 	}
 	return envOr("FERRY_USER", "admin"), ""
+}
+
+// gatewayURLFile is where `ferry serve` records the URL it serves, in its
+// data dir, so that the CLI knows which local address the data dir's
+// password belongs to.
+const gatewayURLFile = "gateway-url"
+
+// servedFromDataDir reports whether gw is the URL the local data dir's
+// server recorded.
+func servedFromDataDir(gw string) bool {
+	b, err := os.ReadFile(filepath.Join(DefaultDataDir(), gatewayURLFile))
+	if err != nil {
+		return false
+	}
+	rec, err := client.NormalizeGateway(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false
+	}
+	if normGW(rec) == normGW(gw) {
+		return true
+	}
+	// localhost and 127.0.0.1 name the same listener.
+	a, errA := url.Parse(rec)
+	b2, errB := url.Parse(gw)
+	return errA == nil && errB == nil && a.Scheme == b2.Scheme && a.Port() == b2.Port() &&
+		a.Path == b2.Path && isLocal(rec) && isLocal(gw)
 }
 
 func isLocal(gw string) bool {

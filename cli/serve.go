@@ -31,6 +31,8 @@ type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
 	timeout, drain                                                 time.Duration
 	maxBody                                                        int64
+	process                                                        processFlags
+	conns                                                          connFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -67,6 +69,8 @@ call with a goroutine per connection instead).`,
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for in-flight calls")
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
+	f.process.register(fs)
+	f.conns.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
 			p.Flags(fs)
@@ -112,13 +116,15 @@ func runServe(parent context.Context, f serveFlags) error {
 		return err
 	}
 	s.Gateway = &gateway.Config{
-		Provider:         s.Provider,
-		Credentials:      creds,
-		DefaultNamespace: f.namespace,
-		MaxBodyBytes:     f.maxBody,
-		DefaultTimeout:   f.timeout,
-		Version:          api.VersionInfo{SHA: Commit, Release: Version},
-		System:           map[string]http.Handler{},
+		Provider:           s.Provider,
+		Credentials:        creds,
+		DefaultNamespace:   f.namespace,
+		MaxBodyBytes:       f.maxBody,
+		MaxInvokeBodyBytes: f.conns.maxInvokeBody,
+		BodyTimeout:        f.conns.body,
+		DefaultTimeout:     f.timeout,
+		Version:            api.VersionInfo{SHA: Commit, Release: Version},
+		System:             map[string]http.Handler{},
 	}
 	if a, ok := s.Provider.(interface {
 		ArtifactRoutes() map[string]http.Handler
@@ -142,7 +148,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	for _, w := range s.WrapHandler {
 		h = w(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: f.conns.head, IdleTimeout: f.conns.idle}
 	srv.RegisterOnShutdown(gw.Drain)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
@@ -156,16 +162,21 @@ func runServe(parent context.Context, f serveFlags) error {
 	startPprof(log)
 	errc := make(chan error, 1)
 	// Function calls take h1's lean loop; everything else net/http.
-	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation}
+	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation,
+		BodyTimeout: f.conns.body, MaxConns: f.conns.cap()}
 	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
 		// Plain function calls are proxied by epoll loops (package
 		// evproxy); they hand everything else to h1.
 		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per two CPUs
 		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
-			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, MaxBody: 64 << 10, Log: log}
+			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
 	}
 	go func() { errc <- front.Serve(ln) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
+	if err := recordGatewayURL(f.dataDir, url); err != nil {
+		log.Warn("the CLI will not find this server's password by itself", "err", err)
+	}
+	announce(os.Stderr, url, creds.User, f.dataDir, os.Getenv("FERRY_ADMIN_PASSWORD") != "")
 
 	select {
 	case <-ctx.Done():
@@ -199,11 +210,15 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 		if err != nil {
 			return nil, err
 		}
-		return process.New(ctx, process.Config{
+		cfg := process.Config{
 			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
 			DefaultTimeout: f.timeout,
-		})
+		}
+		if err := f.process.apply(&cfg); err != nil {
+			return nil, err
+		}
+		return process.New(ctx, cfg)
 	}
 	if p, ok := extraProviders[f.providerName]; ok {
 		return p(ctx, s)

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,7 @@ func init() {
 		syncAlways bool
 		maxBody    int64
 		embedded   bool
+		bounds     queue.Bounds
 	}
 	registerServePlugin(ServePlugin{
 		Name: "async queue",
@@ -33,12 +36,17 @@ func init() {
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
+			fs.Int64Var(&f.bounds.PerQueue, "async-max-queued-per-function", queue.DefaultPerQueue, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
+			fs.Int64Var(&f.bounds.Calls, "async-max-queued", queue.DefaultQueuedCalls, "queued calls and pending callbacks over all functions (429 over it)")
+			fs.Int64Var(&f.bounds.Bytes, "async-max-queued-bytes", queue.DefaultQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
+			fs.DurationVar(&f.bounds.DeadLetterTTL, "async-dead-letter-ttl", queue.DefaultDeadLetterTTL, "how long dead letters are kept before they expire")
 		},
 		Setup: func(_ context.Context, s *Server) error {
 			allow, err := queue.ParseAllowList(f.worker.allow)
 			if err != nil {
 				return err
 			}
+			allow.OwnPorts = listenPorts(s.Addr, f.listen)
 			log := s.Log.With("component", "queue")
 			storeDir := filepath.Join(s.DataDir, "nats")
 			connect := func() (*queue.JetStream, func(), error) {
@@ -73,7 +81,7 @@ func init() {
 				// server that never queues does not run a NATS server.
 				Eager: f.nats.url != "" || f.listen != "" || hasFiles(filepath.Join(storeDir, "jetstream")),
 				Enqueuer: queue.EnqueuerConfig{Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
-					MaxBody: f.maxBody, Callbacks: allow},
+					MaxBody: f.maxBody, Callbacks: allow, Bounds: f.bounds},
 				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
 			}
 			if f.embedded {
@@ -84,6 +92,7 @@ func init() {
 			s.Gateway.Async = svc.Async()
 			s.Gateway.System["GET /system/queue/dead-letters"] = svc.DeadLetterList()
 			s.Gateway.System["POST /system/queue/dead-letters/redrive"] = svc.DeadLetterRedrive()
+			s.Gateway.System["GET /system/queue/status"] = svc.Status()
 			s.OnStop = append(s.OnStop, svc.Stop)
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				var reg prometheus.Registerer = prometheus.DefaultRegisterer
@@ -98,6 +107,20 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// listenPorts are the ports of host:port listen addresses (callbacks never
+// reach them on this host).
+func listenPorts(addrs ...string) []int {
+	var out []int
+	for _, a := range addrs {
+		if _, p, err := net.SplitHostPort(a); err == nil {
+			if n, err := strconv.Atoi(p); err == nil && n > 0 {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // hasFiles reports whether dir exists and is not empty.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -24,11 +26,12 @@ var _ gateway.Observer = (*metrics.Recorder)(nil)
 // --prometheus-url.
 func init() {
 	var flush time.Duration
-	var promURL string
+	var promURL, listen string
 	registerServePlugin(ServePlugin{
 		Name: "metrics",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir (a crash loses at most this much)")
+			fs.StringVar(&listen, "metrics-listen", "", "also serve /metrics without auth on this host:port, for Prometheus (e.g. 127.0.0.1:8082, as OpenFaaS; default off: /metrics on the API port needs the admin's basic auth)")
 			fs.StringVar(&promURL, "prometheus-url", "", "read invocationCount from this Prometheus (e.g. http://127.0.0.1:9090; the local count is shown while it is unreachable)")
 		},
 		Setup: func(ctx context.Context, s *Server) error {
@@ -55,6 +58,11 @@ func init() {
 				return err
 			}
 			s.Gateway.Metrics = promhttp.HandlerFor(rec.Registry(), promhttp.HandlerOpts{})
+			if listen != "" {
+				if err := serveMetricsOnly(s, listen); err != nil {
+					return err
+				}
+			}
 			if s.Gateway.System == nil {
 				s.Gateway.System = map[string]http.Handler{}
 			}
@@ -86,6 +94,26 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// serveMetricsOnly serves GET /metrics, and nothing else, without auth on
+// its own listener: the API port's /metrics needs the admin's credentials,
+// which a Prometheus outside the machine's trust should not hold.
+func serveMetricsOnly(s *Server, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--metrics-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Gateway.Metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	s.OnStart = append(s.OnStart, func(context.Context) error {
+		go srv.Serve(ln)
+		s.Log.Info("metrics without auth", "url", "http://"+ln.Addr().String()+"/metrics")
+		return nil
+	})
+	s.OnStop = append(s.OnStop, func(context.Context) error { return srv.Close() })
+	return nil
 }
 
 // replicaTargets lists the ready replicas whose provider gives a metrics

@@ -24,15 +24,18 @@ func newUpCmd() *cobra.Command {
 	var f deployFlags
 	var w waitFlags
 	var (
-		skipBuild, push          bool
+		skipBuild, push, noDeps  bool
 		templatesDir, outDir, wd string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Build, upload and deploy the functions of a stack file",
 		Long: `For each function of the stack file: build it from its template (no Docker
-needed), upload the artifact to the gateway (skipped when the gateway already
-has it) and deploy it. Functions with skip_build, or without a lang, are
+needed; the handler's requirements.txt or package.json dependencies are
+installed into the build unless --skip-deps), upload the artifact to the
+gateway (skipped when the gateway already has it), deploy it and wait until
+it is ready. A function whose code and spec did not change keeps its running
+replicas. Functions with skip_build, or without a lang, are
 deployed from their image as ` + "`ferry deploy`" + ` does.`,
 		Example: `  ferry up
   ferry up -f stack.yml --filter 'api-*'
@@ -69,6 +72,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 						OutDir:         outDir,
 						Image:          builder.ImageOptions{Enabled: push, Push: push, Format: "oci"},
 						WatchdogBinary: wd,
+						InstallDeps:    !noDeps,
 						Progress:       &prefixWriter{w: out, prefix: "  "},
 					})
 					if err != nil {
@@ -106,8 +110,9 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 	addRemoteFlags(cmd, &r, false)
 	f.register(cmd)
 	fs := cmd.Flags()
-	w.register(fs, true)
+	w.register(fs)
 	fs.BoolVar(&skipBuild, "skip-build", false, "deploy without building")
+	fs.BoolVar(&noDeps, "skip-deps", false, "do not install the handler's dependencies (requirements.txt, package.json; Go modules are always fetched by go build)")
 	fs.BoolVar(&push, "push", false, "also build an OCI image and push it to the function's image name")
 	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders (default: the templates built into ferry)")
 	fs.StringVar(&outDir, "build-dir", "", "build output folder (default: build, next to the stack file)")

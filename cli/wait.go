@@ -12,17 +12,23 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// waitFlags: `ferry up` waits for the deployed version to be ready by
-// default; `ferry deploy` only when asked (faas-cli's deploy returns at once).
+// waitFlags: `ferry deploy` and `ferry up` wait for the deployed version
+// to be ready, and fail with the reason (the replica's last output) when it
+// cannot start: a deploy that "succeeded" into a crash loop is the first
+// trap a new user meets. --no-wait returns as soon as the gateway took it.
 type waitFlags struct {
-	wait    bool
-	timeout time.Duration
+	wait, noWait bool
+	timeout      time.Duration
 }
 
-func (w *waitFlags) register(fs *pflag.FlagSet, def bool) {
-	fs.BoolVar(&w.wait, "wait", def, "wait until every replica runs the new version (and fail with the reason when it cannot start)")
-	fs.DurationVar(&w.timeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
+func (w *waitFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&w.wait, "wait", true, "wait until every replica runs the new version (and fail with the reason when it cannot start)")
+	fs.BoolVar(&w.noWait, "no-wait", false, "return as soon as the gateway accepted the deployment (same as --wait=false)")
+	fs.DurationVar(&w.timeout, "wait-timeout", 2*time.Minute, "how long to wait for ready")
 }
+
+// waiting says whether to wait for ready.
+func (w waitFlags) waiting() bool { return w.wait && !w.noWait }
 
 // failedReasons end a wait at once: the function cannot start by itself.
 var failedReasons = map[string]bool{"CannotRun": true, "CrashLoop": true, "PodFailure": true}

@@ -25,7 +25,10 @@ type Call struct {
 	Unix     string
 	URI      string    // the request target sent upstream
 	Deadline time.Time // 504 after it
-	Token    any       // the Planner's own state
+	// Headers are whole header lines ("K: V\r\n"...) added to the
+	// caller's response head, as the goroutine path adds them.
+	Headers string
+	Token   any // the Planner's own state
 }
 
 // Planner decides what the loop does with calls. Its methods run on the

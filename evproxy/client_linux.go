@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/ferryfaas/ferry/h1"
 )
@@ -29,7 +30,15 @@ type client struct {
 	events  uint32
 	state   int
 	closing bool // close once out is sent
+	body    bool // the head is whole, its body is on its way
 	tm      timer
+	// due is the absolute deadline of the request being read (zero while
+	// idle between requests): reads do not move it, so a caller trickling
+	// bytes cannot hold the connection longer than one deadline.
+	due time.Time
+	// since is when the connection began waiting for its current request:
+	// the oldest waiting connections are shed first (Server.Shed).
+	since time.Time
 
 	// the current call
 	call       Call
@@ -101,13 +110,20 @@ func (c *client) next() {
 	if c.state != cReading || c.n == 0 || len(c.out) > 0 || c.closing {
 		return
 	}
+	if c.due.IsZero() {
+		c.due = c.l.now.Add(c.l.s.HeadTimeout) // from the request's first byte
+	}
 	end := headEnd(c.in[:c.n])
 	if end < 0 {
 		c.fallback(nil)
 		return
 	}
 	if end == 0 {
-		c.l.arm(&c.tm, c.l.now.Add(c.l.s.HeadTimeout))
+		// Armed once per head, when it has to be waited for (a head that
+		// comes whole, the usual case, moves no timer).
+		if c.tm.idx < 0 || !c.tm.when.Equal(c.due) {
+			c.l.arm(&c.tm, c.due)
+		}
 		return
 	}
 	s := string(c.in[:end]) // the call's strings outlive the buffer's reuse
@@ -122,9 +138,15 @@ func (c *client) next() {
 		c.in = append(c.in[:c.n], make([]byte, total-c.n)...)
 	}
 	if c.n < total {
-		c.l.arm(&c.tm, c.l.now.Add(c.l.s.IdleTimeout)) // the body's next bytes
+		if !c.body {
+			// The body (at most MaxBody) has its own deadline from the end
+			// of the head: 408 when it does not come.
+			c.body = true
+			c.expect(c.l.now.Add(c.l.s.BodyTimeout))
+		}
 		return
 	}
+	c.body = false
 	c.call = Call{Method: h.Method, Target: h.Target, Path: h.Path, Host: h.Host, ContentLength: h.ContentLength, Start: c.l.now}
 	c.ri = inspect(c.fields[:c.nf])
 	c.call.CallID = c.ri.callID
@@ -232,8 +254,20 @@ func (c *client) finish(keepUp bool) {
 		return
 	}
 	c.setEvents(c.events | syscall.EPOLLIN)
-	c.l.arm(&c.tm, c.l.now.Add(c.l.s.IdleTimeout))
+	c.waiting(c.l.s.IdleTimeout)
 	c.next()
+}
+
+// waiting starts the wait for a request: d bounds it until its first byte.
+func (c *client) waiting(d time.Duration) {
+	c.due, c.since = time.Time{}, c.l.now
+	c.l.arm(&c.tm, c.l.now.Add(d))
+}
+
+// expect sets the request's absolute deadline.
+func (c *client) expect(due time.Time) {
+	c.due = due
+	c.l.arm(&c.tm, due)
 }
 
 // gone: the caller closed or reset its connection.
@@ -275,7 +309,7 @@ func (c *client) close() {
 	c.l.owners[c.fd] = nil
 	syscall.Close(c.fd)
 	c.fd = -1
-	c.l.clients--
+	c.l.leave()
 }
 
 // fail answers a call the loop cannot finish before any byte of a
@@ -294,10 +328,25 @@ func (c *client) fail(status int, msg string) {
 	}
 }
 
+// reject answers the request being read with an error and closes the
+// connection once the answer is sent (or at the next deadline).
+func (c *client) reject(status int, msg string) {
+	out := appendError(c.l.out[:0], status, msg, true)
+	c.l.out = out[:0]
+	c.closing = true
+	c.l.arm(&c.tm, c.l.now.Add(c.l.s.HeadTimeout))
+	if c.write(out) && len(c.out) == 0 {
+		c.close()
+	}
+}
+
 func (c *client) onTimer() {
 	switch {
+	case c.state == cReading && c.body && !c.closing:
+		// A body that stopped coming: say why, then close.
+		c.reject(http.StatusRequestTimeout, "the request body did not arrive within "+c.l.s.BodyTimeout.String()+" of its head (--body-timeout)")
 	case c.state == cReading:
-		c.close() // idle, or a request that stopped coming
+		c.close() // idle, a head that did not come in time, or a rejection not taken
 	case !c.sent:
 		c.fail(http.StatusGatewayTimeout, c.l.s.Planner.Timeout(&c.call))
 	default:
@@ -321,7 +370,7 @@ func (c *client) fallback(first http.Handler) {
 	l := c.l
 	l.disarm(&c.tm)
 	l.forget(c.fd)
-	l.clients--
+	l.leave()
 	buf := append([]byte(nil), c.in[:c.n]...)
 	f := os.NewFile(uintptr(c.fd), "")
 	c.fd = -1

@@ -3,6 +3,7 @@ package evproxy
 import (
 	"errors"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ type loop struct {
 	adds     []added
 	stopping bool
 	force    bool
+	shed     int // how many waiting connections to close (Server.Shed)
 
 	stop    bool
 	owners  []owner
@@ -196,7 +198,8 @@ func (l *loop) takeAdds() {
 	l.mu.Lock()
 	adds := l.adds
 	l.adds = nil
-	stopping, force := l.stopping, l.force
+	stopping, force, shed := l.stopping, l.force, l.shed
+	l.shed = 0
 	l.mu.Unlock()
 	for _, a := range adds {
 		c := newClient(l, a.fd, a.remote)
@@ -206,7 +209,14 @@ func (l *loop) takeAdds() {
 		}
 		c.gen = l.gens[a.fd]
 		l.clients++
-		l.arm(&c.tm, l.now.Add(l.s.IdleTimeout))
+		// A new connection's first request head is due HeadTimeout after
+		// the accept, as net/http's ReadHeaderTimeout: a silent caller
+		// does not hold it for IdleTimeout.
+		c.since = l.now
+		c.expect(l.now.Add(l.s.HeadTimeout))
+	}
+	if shed > 0 {
+		l.shedOldest(shed)
 	}
 	if stopping && !l.stop {
 		l.stop = true
@@ -230,6 +240,28 @@ func (l *loop) closeIdle(force bool) {
 			u.close()
 		}
 		delete(l.pool, addr)
+	}
+}
+
+// leave counts a caller's connection out (closed or handed back).
+func (l *loop) leave() {
+	l.clients--
+	l.s.open.Add(-1)
+}
+
+// shedOldest closes the n connections that have waited longest for a
+// request (idle, or a head or body still coming); calls in flight are
+// never shed.
+func (l *loop) shedOldest(n int) {
+	var waiting []*client
+	for _, o := range l.owners {
+		if c, ok := o.(*client); ok && c.state == cReading && len(c.out) == 0 {
+			waiting = append(waiting, c)
+		}
+	}
+	slices.SortFunc(waiting, func(a, b *client) int { return a.since.Compare(b.since) })
+	for _, c := range waiting[:min(n, len(waiting))] {
+		c.close()
 	}
 }
 

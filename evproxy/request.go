@@ -88,6 +88,8 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 			continue
 		case ri.hasConnection && listed(fs, f.k):
 			continue
+		case f.k == "X-Forwarded-For":
+			continue // one field below, the peer appended
 		}
 		dst = appendField(dst, f.k, f.v)
 	}
@@ -96,9 +98,18 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 	dst = append(dst, "\r\nX-Start-Time: "...)
 	dst = strconv.AppendInt(dst, c.Start.UnixNano(), 10)
 	dst = append(dst, "\r\n"...)
-	if !ri.hasXFF {
-		dst = appendField(dst, "X-Forwarded-For", remoteIP)
+	dst = append(dst, "X-Forwarded-For: "...)
+	if ri.hasXFF {
+		// The caller's list, then the peer, as a proxy appends itself:
+		// a caller cannot pass off another address as the one that called.
+		for _, f := range fs {
+			if f.k == "X-Forwarded-For" && !(ri.hasConnection && listed(fs, f.k)) {
+				dst = h1.AppendForwardedFor(dst, f.v)
+			}
+		}
 	}
+	dst = append(dst, remoteIP...)
+	dst = append(dst, "\r\n"...)
 	if !ri.hasXFH && c.Host != "" {
 		dst = appendField(dst, "X-Forwarded-Host", c.Host)
 	}

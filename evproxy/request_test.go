@@ -277,11 +277,11 @@ func TestAppendRequestForwardedHeaders(t *testing.T) {
 		xff, xfh      []string
 	}{
 		{"added", "", []string{rqRemote}, []string{"public.example"}},
-		{"the caller's kept", "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Host: other.example\r\n",
-			[]string{"198.51.100.1"}, []string{"other.example"}},
-		{"the caller's kept, all of them", "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 198.51.100.2\r\n",
-			[]string{"198.51.100.1", "198.51.100.2"}, []string{"public.example"}},
-		{"empty ones kept", "X-Forwarded-For:\r\nX-Forwarded-Host:\r\n", []string{""}, []string{""}},
+		{"the peer appended to the caller's", "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Host: other.example\r\n",
+			[]string{"198.51.100.1, " + rqRemote}, []string{"other.example"}},
+		{"the peer appended to all of the caller's, in one field", "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 198.51.100.2, 198.51.100.3 \r\n",
+			[]string{"198.51.100.1, 198.51.100.2, 198.51.100.3, " + rqRemote}, []string{"public.example"}},
+		{"empty ones: the peer alone", "X-Forwarded-For:\r\nX-Forwarded-Host:\r\n", []string{rqRemote}, []string{""}},
 		{"named in Connection: replaced", "Connection: X-Forwarded-For, X-Forwarded-Host\r\nX-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Host: other.example\r\n",
 			[]string{rqRemote}, []string{"public.example"}},
 	}
@@ -415,9 +415,13 @@ func rqModel(in *http.Request, callID string, remote string, body []byte) http.H
 	}
 	h["X-Call-Id"] = []string{callID}
 	h["X-Start-Time"] = []string{strconv.FormatInt(rqStart.UnixNano(), 10)}
-	if len(h["X-Forwarded-For"]) == 0 {
-		h["X-Forwarded-For"] = []string{remote}
+	var xff []string // the caller's list, then the peer
+	for _, v := range h["X-Forwarded-For"] {
+		if v = strings.TrimSpace(v); v != "" {
+			xff = append(xff, v)
+		}
 	}
+	h["X-Forwarded-For"] = []string{strings.Join(append(xff, remote), ", ")}
 	if len(h["X-Forwarded-Host"]) == 0 && in.Host != "" {
 		h["X-Forwarded-Host"] = []string{in.Host}
 	}

@@ -208,9 +208,9 @@ func badTrailer(v string) bool {
 
 // appendResponseHead writes the caller's response head as the goroutine
 // path (copyResponse through h1's writer) does: hop-by-hop headers and
-// X-Call-Id dropped, the call's X-Call-Id, a Date and a sniffed
-// Content-Type added, the status text Go's.
-func appendResponseHead(dst []byte, h *respHead, callID string, sniff []byte, closing bool) []byte {
+// X-Call-Id dropped, the call's X-Call-Id, the Planner's headers, a Date
+// and a sniffed Content-Type added, the status text Go's.
+func appendResponseHead(dst []byte, h *respHead, callID, extra string, sniff []byte, closing bool) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	if text := http.StatusText(h.status); text != "" {
 		dst = strconv.AppendInt(dst, int64(h.status), 10)
@@ -237,6 +237,7 @@ func appendResponseHead(dst []byte, h *respHead, callID string, sniff []byte, cl
 		dst = appendField(dst, k, f.v)
 	}
 	dst = appendField(dst, "X-Call-Id", callID)
+	dst = append(dst, extra...)
 	if !h.hasDate {
 		dst = appendField(dst, "Date", h1.Date())
 	}

@@ -478,7 +478,7 @@ func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
 	if sniffs(h, false) {
 		sniff = []byte("<!DOCTYPE html><p>x")
 	}
-	out := appendResponseHead([]byte("prefix"), h, "call-1", sniff, closing)
+	out := appendResponseHead([]byte("prefix"), h, "call-1", "", sniff, closing)
 	if !bytes.HasPrefix(out, []byte("prefix")) {
 		t.Fatalf("the output does not extend dst: %q", out)
 	}
@@ -815,7 +815,7 @@ func TestAppendResponseHead(t *testing.T) {
 			if err != nil || n != len(tt.head) {
 				t.Fatalf("scanResponse: %d, %v", n, err)
 			}
-			out := appendResponseHead(nil, h, "call-1", tt.sniff, tt.closing)
+			out := appendResponseHead(nil, h, "call-1", "", tt.sniff, tt.closing)
 			s := string(out)
 			if !strings.HasSuffix(s, "\r\n\r\n") {
 				t.Fatalf("head %q does not end in CRLF CRLF", s)
@@ -859,13 +859,13 @@ func TestAppendResponseHeadAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := appendResponseHead([]byte("HTTP/1.1 100 Continue\r\n\r\n"), h, "id", nil, false)
+	out := appendResponseHead([]byte("HTTP/1.1 100 Continue\r\n\r\n"), h, "id", "", nil, false)
 	if !strings.HasPrefix(string(out), "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") {
 		t.Fatalf("%q", out)
 	}
 	for code := 100; code <= 999; code++ {
 		h.status = code
-		line, _, _ := strings.Cut(string(appendResponseHead(nil, h, "id", nil, false)), "\r\n")
+		line, _, _ := strings.Cut(string(appendResponseHead(nil, h, "id", "", nil, false)), "\r\n")
 		want := fmt.Sprintf("HTTP/1.1 %03d %s", code, http.StatusText(code))
 		if http.StatusText(code) == "" {
 			want = fmt.Sprintf("HTTP/1.1 %03d status code %d", code, code)

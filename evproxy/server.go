@@ -17,10 +17,13 @@ type Server struct {
 	// read from it; first, when not nil, serves the first request (a call
 	// the loop began: see Planner.Resume). h1.Server.ServeConn.
 	Fallback func(nc net.Conn, buf []byte, first http.Handler)
-	// IdleTimeout closes a connection waiting for its next request, and
-	// bounds each wait for more of a request; HeadTimeout bounds the wait
-	// for the rest of a request head.
+	// IdleTimeout closes a connection waiting for its next request.
+	// HeadTimeout is the absolute deadline of a request head, from its
+	// first byte (from the accept for a connection's first request).
 	IdleTimeout, HeadTimeout time.Duration
+	// BodyTimeout is the absolute deadline of a request's body (at most
+	// MaxBody), from the end of its head: 408 past it (30 s if 0).
+	BodyTimeout time.Duration
 	// MaxBody is the largest request body the loop takes (64 KiB if 0):
 	// it is held in memory so that a failed call can be sent again.
 	MaxBody int64
@@ -34,6 +37,7 @@ type Server struct {
 	once  sync.Once
 	loops []*loop
 	next  atomic.Uint64 // the loop the next connection goes to
+	open  atomic.Int64  // callers' connections held by the loops
 }
 
 func (s *Server) defaults() {
@@ -42,6 +46,9 @@ func (s *Server) defaults() {
 	}
 	if s.HeadTimeout <= 0 {
 		s.HeadTimeout = 10 * time.Second
+	}
+	if s.BodyTimeout <= 0 {
+		s.BodyTimeout = 30 * time.Second
 	}
 	if s.MaxBody <= 0 {
 		s.MaxBody = 64 << 10

@@ -62,9 +62,31 @@ func (s *Server) Add(nc net.Conn) bool {
 		remote = a.AddrPort().Addr().Unmap().String()
 	}
 	nc.Close() // the duplicate keeps the socket
+	s.open.Add(1)
 	l.adds = append(l.adds, added{fd, remote})
 	l.wake()
 	return true
+}
+
+// Open is how many callers' connections the loops hold.
+func (s *Server) Open() int { return int(s.open.Load()) }
+
+// Shed asks the loops to close the n connections (shared among them) that
+// have waited longest for a request, to make room for new ones when the
+// front is at its connection cap. It returns at once: the loops close
+// them on their own threads.
+func (s *Server) Shed(n int) {
+	loops := s.start()
+	if len(loops) == 0 || n <= 0 {
+		return
+	}
+	each := (n + len(loops) - 1) / len(loops)
+	for _, l := range loops {
+		l.mu.Lock()
+		l.shed += each
+		l.mu.Unlock()
+		l.wake()
+	}
 }
 
 // Shutdown stops taking connections, closes idle ones, lets calls in

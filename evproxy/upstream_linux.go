@@ -293,7 +293,7 @@ func (u *upstream) process() {
 		u.left = u.head.length
 		c.status = u.head.status
 		c.closeAfter = c.closeAfter || u.head.frame == frameEOF || c.l.stop
-		head = appendResponseHead(c.l.out[:0], &u.head, c.call.CallID, sniff, c.closeAfter)
+		head = appendResponseHead(c.l.out[:0], &u.head, c.call.CallID, c.call.Headers, sniff, c.closeAfter)
 		c.sent = true
 		body = u.in[hn:u.n]
 	}

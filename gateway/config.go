@@ -26,8 +26,12 @@ type Config struct {
 	DefaultNamespace string
 	// MaxBodyBytes limits API request bodies (not invocation bodies): 413 over it.
 	MaxBodyBytes int64
-	// MaxInvokeBodyBytes limits invocation bodies (0: no limit).
+	// MaxInvokeBodyBytes limits invocation bodies (0: no limit): 413 over.
 	MaxInvokeBodyBytes int64
+	// BodyTimeout bounds each wait for more of an invocation body served
+	// by net/http (0: none): 408 when it stops coming. (The h1 and evproxy
+	// fronts have their own.)
+	BodyTimeout time.Duration
 	// DefaultTimeout applies to invocations of functions without their own
 	// (provider.Route.Timeout).
 	DefaultTimeout time.Duration
@@ -35,6 +39,15 @@ type Config struct {
 	Version api.VersionInfo
 	// MaxReplicas caps POST /system/scale-function (0: 1000).
 	MaxReplicas uint64
+	// TrustedOrigins are other web origins ("https://admin.example.com")
+	// whose pages may make state-changing /system and /ui requests (a UI
+	// hosted elsewhere). The gateway's own origin is always trusted.
+	TrustedOrigins []string
+	// TrustedFunctionPages drops the sandbox Content-Security-Policy and
+	// nosniff that function responses get by default: only for gateways
+	// whose every function is a trusted web app that needs the gateway's
+	// origin (its storage, or same-origin calls to the API).
+	TrustedFunctionPages bool
 	// Log receives recovered panics and upstream failures (nil: slog.Default()).
 	Log *slog.Logger
 
@@ -53,7 +66,7 @@ type Config struct {
 	Async   http.Handler // POST /async-function/..., no auth
 	UI      http.Handler // /ui/..., behind auth
 	Alert   http.Handler // POST /system/alert, behind auth
-	Metrics http.Handler // GET /metrics, no auth
+	Metrics http.Handler // GET /metrics, behind auth
 	// System are extra routes behind auth, keyed by a ServeMux pattern such
 	// as "POST /system/artifacts" or "GET /system/queue/dead-letters".
 	System map[string]http.Handler

@@ -16,21 +16,23 @@ import (
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	max := g.cfg.MaxBodyBytes
 	if r.ContentLength > max {
-		return nil, tooLarge(max)
+		return nil, tooLarge(max, "--max-body")
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, tooLarge(max)
+			return nil, tooLarge(max, "--max-body")
 		}
 		return nil, api.BadRequest("could not read the request body: %v", err)
 	}
 	return b, nil
 }
 
-func tooLarge(max int64) error {
-	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+// tooLarge is the 413 of a body over a limit, naming ferry serve's flag
+// for it.
+func tooLarge(max int64, flag string) error {
+	return api.Errorf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes (%s)", max, flag)
 }
 
 // decodeJSON reads and decodes an API body into v. what names the expected
@@ -52,7 +54,14 @@ func decodeBytes(b []byte, v any, what string) error {
 	}
 	err := json.Unmarshal(b, v)
 	if err == nil {
-		return nil
+		switch path, key := duplicateKey(b); {
+		case key == "":
+			return nil
+		case path == "":
+			return api.BadRequest("field %q is given twice: give each field once", short(key))
+		default:
+			return api.BadRequest("field %q: key %q is given twice: give each key once", short(path), short(key))
+		}
 	}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
@@ -104,9 +113,17 @@ func failingField(b []byte, v any) string {
 // body's (they must agree when both are given), else the default; it is
 // validated.
 func (g *Gateway) namespace(r *http.Request, body string) (string, error) {
-	q := r.URL.Query().Get("namespace")
+	qs := r.URL.Query()["namespace"]
+	q := ""
+	if len(qs) > 0 {
+		q = qs[0]
+	}
 	ns := body
 	switch {
+	case len(qs) > 1:
+		// as with a JSON key given twice, which one counts would depend on
+		// who reads the query
+		return "", api.BadRequest("namespace is given %d times in the query: give it once", len(qs))
 	case q != "" && body != "" && q != body:
 		return "", api.BadRequest("namespace %q in the query and %q in the body disagree: give one", short(q), short(body))
 	case ns == "":

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/autoscale"
+	"github.com/ferryfaas/ferry/trigger"
 )
 
 // deployFunction is POST /system/functions: 202, or 409 when the function
@@ -42,5 +44,10 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	if err := d.Validate(g.cfg.DefaultNamespace); err != nil {
 		return d, err
 	}
-	return d, nil
+	// Refused here rather than only reported by the autoscaler: the
+	// provider starts com.openfaas.scale.min replicas before any check.
+	if err := autoscale.CheckLabels(d.Labels, g.cfg.MaxReplicas); err != nil {
+		return d, api.BadRequest("field \"labels\": %v", err)
+	}
+	return d, trigger.ValidateAnnotations(d.Annotations)
 }

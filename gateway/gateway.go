@@ -27,6 +27,7 @@ type Gateway struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	auth      basicAuth
+	origins   *originGuard
 	transport *http.Transport // streamed bodies
 	fast      *fastPool       // everything else
 	lb        balancer
@@ -44,7 +45,7 @@ type Gateway struct {
 }
 
 // New checks cfg, fills defaults and builds the routes.
-func New(cfg Config) (*Gateway, error) {
+func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Provider == nil {
 		return nil, errors.New("gateway: Config.Provider is required")
 	}
@@ -69,7 +70,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	g := &Gateway{
+	g = &Gateway{
 		cfg:       cfg,
 		log:       cfg.Log,
 		mux:       http.NewServeMux(),
@@ -81,9 +82,12 @@ func New(cfg Config) (*Gateway, error) {
 		goneWait:  250 * time.Millisecond,
 		draining:  make(chan struct{}),
 	}
+	if g.origins, err = newOriginGuard(cfg.TrustedOrigins); err != nil {
+		return nil, err
+	}
 	g.lb.init()
 	g.ids.init()
-	if err := g.routes(); err != nil {
+	if err = g.routes(); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -103,8 +107,8 @@ func (g *Gateway) Close() {
 func (g *Gateway) Drain() { g.drainOnce.Do(func() { close(g.draining) }) }
 
 // ServeHTTP dispatches invocations on a fast path (no mux, no auth) and
-// everything else through the ServeMux, with basic auth in front of
-// /system and /ui.
+// everything else through the ServeMux, with basic auth (and the browser
+// checks) in front of /system, /ui and /metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.recoverPanic(w, r)
 	p := r.URL.Path
@@ -116,9 +120,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveAsync(w, r)
 		return
 	}
-	if needsAuth(p) && !g.auth.ok(r) {
-		g.auth.challenge(w)
-		return
+	if needsAuth(p) {
+		if !g.guardBrowser(w, r) {
+			return
+		}
+		if !g.auth.ok(r) {
+			g.auth.challenge(w)
+			return
+		}
 	}
 	g.mux.ServeHTTP(w, r)
 }
@@ -127,13 +136,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // hot path, which the server may give its lean HTTP loop (package h1).
 func IsInvocation(path string) bool { return strings.HasPrefix(path, "/function/") }
 
-// needsAuth reports whether a path is under /system or /ui. Unclean paths
-// are judged by their cleaned form, which is where the mux would send them.
+// needsAuth reports whether a path is /metrics or under /system or /ui.
+// Unclean paths are judged by their cleaned form, which is where the mux
+// would send them.
 func needsAuth(p string) bool {
 	if strings.Contains(p, "/.") || strings.Contains(p, "//") {
 		p = path.Clean(p)
 	}
-	return p == "/system" || strings.HasPrefix(p, "/system/") || p == "/ui" || strings.HasPrefix(p, "/ui/")
+	return p == "/metrics" || p == "/system" || strings.HasPrefix(p, "/system/") || p == "/ui" || strings.HasPrefix(p, "/ui/")
 }
 
 // routes registers every API route, one handler per file.

@@ -41,6 +41,12 @@ func (s *testServer) Close() { s.close() }
 // changes the gateway before it serves.
 func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
+	return newLimitedGateway(t, fp, edit, frontLimits{}, tune...)
+}
+
+// newLimitedGateway is newTestGateway with the front's limits set.
+func newLimitedGateway(t testing.TB, fp *fakeProvider, edit func(*Config), lim frontLimits, tune ...func(*Gateway)) (*Gateway, *testServer) {
+	t.Helper()
 	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if edit != nil {
@@ -53,7 +59,7 @@ func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...
 	for _, f := range tune {
 		f(g)
 	}
-	srv := serveFront(t, g, testFront)
+	srv := serveFrontLimited(t, g, testFront, lim)
 	t.Cleanup(func() {
 		srv.Close()
 		g.Close()
@@ -63,19 +69,32 @@ func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...
 
 // serveFront serves g on loopback the way front says (see testFront).
 func serveFront(t testing.TB, g *Gateway, front string) *testServer {
+	return serveFrontLimited(t, g, front, frontLimits{})
+}
+
+// frontLimits are the fronts' limits a test sets (zero: the defaults).
+type frontLimits struct {
+	head, body time.Duration
+	maxConns   int // (not for net/http alone)
+}
+
+func serveFrontLimited(t testing.TB, g *Gateway, front string, lim frontLimits) *testServer {
 	t.Helper()
+	head := cmp.Or(lim.head, 10*time.Second)
 	if front == "http" {
-		s := httptest.NewServer(g)
+		s := httptest.NewUnstartedServer(g)
+		s.Config.ReadHeaderTimeout = head
+		s.Start()
 		return &testServer{URL: s.URL, close: s.Close}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
-	f := &h1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log}
+	hs := &http.Server{Handler: g, ReadHeaderTimeout: head, IdleTimeout: 30 * time.Second}
+	f := &h1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log, BodyTimeout: lim.body, MaxConns: lim.maxConns}
 	if front == "loop" {
-		f.Loop = &evproxy.Server{Planner: g, Fallback: f.ServeConn, Log: g.log}
+		f.Loop = &evproxy.Server{Planner: g, Fallback: f.ServeConn, Log: g.log, HeadTimeout: head, BodyTimeout: lim.body}
 	} else if front != "h1" {
 		t.Fatalf("FERRY_TEST_FRONT=%q: use loop, h1 or http", front)
 	}

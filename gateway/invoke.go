@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -133,6 +135,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			inflight.Add(-1)
 			err = errFunctionUnreachable
 		}
+		if err == nil && body.stream != nil && body.stream.failed() {
+			// The caller's body failed (too large, stalled, cut short) and
+			// the replica answered what it got: the caller hears why.
+			resp.Body.Close()
+			inflight.Add(-1)
+			err = errBodyFailed
+		}
 		if err == nil {
 			*code = resp.StatusCode
 			g.relay(w, r, resp, callID, inflight)
@@ -175,6 +184,7 @@ func (g *Gateway) send(ctx context.Context, deadline time.Time, r *http.Request,
 func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string, inflight *atomic.Int64) {
 	defer inflight.Add(-1)
 	defer resp.Body.Close()
+	g.sandboxResponse(resp.Header)
 	copyResponse(w, r, resp, callID)
 }
 
@@ -196,7 +206,7 @@ func (g *Gateway) resendable(ctx context.Context, err error, body *reqBody, t *t
 // a replica that died under the call (kill -9) is gone within
 // milliseconds, and the call may go to another one. A replica still there
 // dropped the call itself after it reached the function: sending it to
-// another would run it twice (a reviewer saw one async call run eight
+// another would run it twice (an async call with retries once ran eight
 // times), so the caller gets the 502.
 func (g *Gateway) replicaGone(ctx context.Context, t *target, route *provider.Route, ep provider.Endpoint) bool {
 	timer := time.NewTimer(g.goneWait)
@@ -302,14 +312,21 @@ func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, tim
 // upstreamError turns a failed attempt into 413, 504 or 502.
 func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
 	switch {
+	case body.stream != nil && body.stream.bad.Load() != nil && stalled(*body.stream.bad.Load()):
+		// (net/http ends the request's context when a body read times out.)
+		return errReadBody(*body.stream.bad.Load())
 	case r.Context().Err() != nil:
 		return errClientGone
 	case !time.Now().Before(deadline):
 		return timedOut(t, timeout)
 	case body.stream != nil && body.stream.tooLarge.Load():
-		return tooLarge(g.cfg.MaxInvokeBodyBytes)
+		return tooLarge(g.cfg.MaxInvokeBodyBytes, maxInvokeFlag)
 	case body.stream != nil && body.stream.bad.Load() != nil:
 		return errReadBody(*body.stream.bad.Load()) // the caller's fault: 400, no replica blamed
+	case body.stream != nil && body.stream.read.Load() && !body.stream.whole.Load():
+		// Most often the replica's own limit on reading a request (the
+		// watchdog's read_timeout) cut a long upload: say so.
+		err = fmt.Errorf("%w (while the request body was still being sent: the function's read_timeout bounds how long an upload may take)", err)
 	}
 	return g.replicaFailed(t, ep, err)
 }
@@ -350,6 +367,13 @@ func (g *Gateway) serveAsync(w http.ResponseWriter, r *http.Request) {
 	g.cfg.Async.ServeHTTP(w, r)
 }
 
+func stalled(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// errReadBody is the caller's body failing: 408 when it stopped coming
+// (the front's body timeout), else 400.
 func errReadBody(err error) error {
+	if stalled(err) {
+		return api.Errorf(http.StatusRequestTimeout, "the request body stopped arriving: no bytes within the body timeout (--body-timeout)")
+	}
 	return api.BadRequest("could not read the request body: %v", err)
 }

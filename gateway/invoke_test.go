@@ -58,12 +58,13 @@ func TestInvokePassesRequestThrough(t *testing.T) {
 		t.Fatal("a function's answer must not be marked as a platform error")
 	}
 
-	// The caller's X-Call-Id and X-Forwarded-For are kept; ".ns" selects
+	// The caller's X-Call-Id is kept, its X-Forwarded-For too with the
+	// peer appended; ".ns" selects
 	// the namespace; no path gives "/".
 	r = call(t, "GET", srv.URL+"/function/echo.team-a", "", false, "X-Call-Id", "chain-1", "X-Forwarded-For", "10.0.0.1")
 	expect(t, r, 201, "reply:")
 	s = <-got
-	if s.uri != "/" || s.h.Get("X-Call-Id") != "chain-1" || r.header.Get("X-Call-Id") != "chain-1" || s.h.Get("X-Forwarded-For") != "10.0.0.1" {
+	if s.uri != "/" || s.h.Get("X-Call-Id") != "chain-1" || r.header.Get("X-Call-Id") != "chain-1" || s.h.Get("X-Forwarded-For") != "10.0.0.1, 127.0.0.1" {
 		t.Fatalf("upstream saw %+v", s)
 	}
 

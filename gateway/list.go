@@ -25,9 +25,11 @@ func (g *Gateway) listFunctions(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, fns)
 }
 
-// decorate lets the wiring fill Ferry's extra status fields.
+// decorate fills Ferry's extra status fields: the wiring's (autoscaler,
+// usage), then the one-word state computed from the rest.
 func (g *Gateway) decorate(r *http.Request, st *api.FunctionStatus) {
 	if g.cfg.Decorate != nil {
 		g.cfg.Decorate(r.Context(), st)
 	}
+	st.Status = api.StateOf(*st)
 }

@@ -55,6 +55,9 @@ func (g *Gateway) Plan(c *evproxy.Call) bool {
 		timeout = g.cfg.DefaultTimeout
 	}
 	c.Addr, c.Unix, c.Deadline = addr, ep.Unix, c.Start.Add(timeout)
+	if !g.cfg.TrustedFunctionPages {
+		c.Headers = functionHeaderLines
+	}
 	c.URI = cleanSuffix(t.suffix)
 	if len(c.Target) > len(c.Path) {
 		c.URI += c.Target[len(c.Path):] // "?query"

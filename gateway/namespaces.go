@@ -101,6 +101,9 @@ func (g *Gateway) readNamespace(w http.ResponseWriter, r *http.Request) (api.Nam
 			return ns, err
 		}
 	}
+	if err := ns.Validate(); err != nil {
+		return ns, err
+	}
 	switch {
 	case name == "":
 		if err := api.ValidateName("namespace", ns.Name); err != nil {

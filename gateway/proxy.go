@@ -74,14 +74,22 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 	var buf [20]byte
 	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
 	h["X-Start-Time"] = vals[1:2:2]
-	if len(h["X-Forwarded-For"]) == 0 {
-		host := r.RemoteAddr
-		if i := strings.LastIndexByte(host, ':'); i > 0 {
-			host = host[:i]
-		}
-		vals[2] = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		h["X-Forwarded-For"] = vals[2:3:3]
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
 	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+		// The caller's list, then the peer, in one field (as the event
+		// loop sends it): a caller cannot pass off another address.
+		var b []byte
+		for _, v := range prior {
+			b = h1.AppendForwardedFor(b, v)
+		}
+		host = string(append(b, host...))
+	}
+	vals[2] = host
+	h["X-Forwarded-For"] = vals[2:3:3]
 	if len(h["X-Forwarded-Host"]) == 0 && r.Host != "" {
 		vals[3] = r.Host
 		h["X-Forwarded-Host"] = vals[3:4:4]
@@ -101,11 +109,19 @@ type reqBody struct {
 	n      int64
 }
 
+// maxInvokeFlag is ferry serve's flag for MaxInvokeBodyBytes.
+const maxInvokeFlag = "--max-invoke-body"
+
 // invokeBody prepares the request body, enforcing MaxInvokeBodyBytes.
 func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, error) {
 	max, cl := g.cfg.MaxInvokeBodyBytes, r.ContentLength
 	if max > 0 && cl > max {
-		return reqBody{}, tooLarge(max)
+		return reqBody{}, tooLarge(max, maxInvokeFlag)
+	}
+	if d, ok := w.(readDeadliner); ok && g.cfg.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		// net/http's own server: bound each wait for the body (h1 does it
+		// itself, and its writer has no read deadline).
+		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}
 	switch {
 	case cl == 0 || r.Body == nil || r.Body == http.NoBody:
@@ -122,6 +138,31 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		rc = http.MaxBytesReader(w, rc, max)
 	}
 	return reqBody{stream: &streamBody{rc: rc}, n: cl}, nil
+}
+
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// stallBody moves the connection's read deadline before each read of the
+// body, so that a body that stops coming fails (408) instead of holding
+// the call. It stops at the body's end: net/http then reads the
+// connection in the background, and that read must not time out.
+type stallBody struct {
+	io.ReadCloser
+	d    readDeadliner
+	wait time.Duration
+	done bool
+}
+
+func (s *stallBody) Read(p []byte) (int, error) {
+	if s.done {
+		return s.ReadCloser.Read(p)
+	}
+	s.d.SetReadDeadline(time.Now().Add(s.wait))
+	n, err := s.ReadCloser.Read(p)
+	if err != nil {
+		s.done = true
+	}
+	return n, err
 }
 
 // reader returns the body for one attempt and its length (-1: unknown).
@@ -166,6 +207,7 @@ func (m *memBody) Close() error { return nil }
 type streamBody struct {
 	rc       io.ReadCloser
 	read     atomic.Bool
+	whole    atomic.Bool // read to its end
 	tooLarge atomic.Bool
 	// bad is the caller's body failing (malformed chunks, cut short): the
 	// call fails because of the caller, not of the replica.
@@ -175,6 +217,9 @@ type streamBody struct {
 func (s *streamBody) Read(p []byte) (int, error) {
 	s.read.Store(true)
 	n, err := s.rc.Read(p)
+	if err == io.EOF {
+		s.whole.Store(true)
+	}
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*http.MaxBytesError); ok {
 			s.tooLarge.Store(true)
@@ -186,6 +231,12 @@ func (s *streamBody) Read(p []byte) (int, error) {
 }
 
 func (s *streamBody) Close() error { return nil }
+
+// failed reports whether the caller's body failed (over the limit, or
+// bad): what the replica got was cut short.
+func (s *streamBody) failed() bool { return s.tooLarge.Load() || s.bad.Load() != nil }
+
+var errBodyFailed = errors.New("the request body failed")
 
 // upstreamRequest builds the request to one replica.
 func upstreamRequest(ctx context.Context, r *http.Request, ep provider.Endpoint, suffix string, body *reqBody) *http.Request {

@@ -113,7 +113,8 @@ func TestInfoHealthAndMounts(t *testing.T) {
 		t.Fatalf("info %s: %v", r.body, err)
 	}
 	expect(t, call(t, "GET", u+"/healthz", "", false), 200, "OK")
-	expect(t, call(t, "GET", u+"/metrics", "", false), 200, "gateway_function_invocation_total")
+	expect(t, call(t, "GET", u+"/metrics", "", true), 200, "gateway_function_invocation_total")
+	expect(t, call(t, "GET", u+"/metrics", "", false), 401, "authentication required")
 	expect(t, call(t, "GET", u+"/ui/", "", true), 200, "portal")
 	expect(t, call(t, "GET", u+"/ui/", "", false), 401, "authentication required")
 	expect(t, call(t, "POST", u+"/system/alert", `{}`, true), 200, "alert ok")
@@ -132,7 +133,7 @@ func TestFeaturesOff(t *testing.T) {
 	u := srv.URL
 	expect(t, call(t, "POST", u+"/async-function/echo", "x", false), 501, "not enabled")
 	expect(t, call(t, "GET", u+"/ui/", "", true), 404, "portal is not enabled")
-	expect(t, call(t, "GET", u+"/metrics", "", false), 404, "metrics are not enabled")
+	expect(t, call(t, "GET", u+"/metrics", "", true), 404, "metrics are not enabled")
 	expect(t, call(t, "POST", u+"/system/alert", "{}", true), 404, "not enabled")
 }
 

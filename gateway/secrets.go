@@ -63,8 +63,10 @@ func (g *Gateway) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	return accepted(w)
 }
 
-// readSecret decodes and validates a Secret body; withValue requires
-// exactly one of value and rawValue.
+// readSecret decodes and validates a Secret body; withValue requires a
+// value. When both value and rawValue are given (faas-cli's secret apply
+// and create --from-file send the file both ways) rawValue wins, as in
+// faas-netes: it is the exact bytes, value may have been trimmed.
 func (g *Gateway) readSecret(w http.ResponseWriter, r *http.Request, withValue bool) (api.Secret, error) {
 	var s api.Secret
 	if err := g.decodeJSON(w, r, &s, `a Secret {"name","value"}`); err != nil {
@@ -78,13 +80,18 @@ func (g *Gateway) readSecret(w http.ResponseWriter, r *http.Request, withValue b
 		return s, err
 	}
 	s.Namespace = ns
-	if withValue {
-		switch {
-		case s.Value == "" && len(s.RawValue) == 0:
-			return s, api.BadRequest("field \"value\": secret %q has no value: give value (a string) or rawValue (base64)", s.Name)
-		case s.Value != "" && len(s.RawValue) != 0:
-			return s, api.BadRequest("field \"rawValue\": give value or rawValue, not both")
-		}
+	if !withValue {
+		return s, nil
+	}
+	field, size := "value", len(s.Value)
+	if len(s.RawValue) != 0 {
+		s.Value, field, size = "", "rawValue", len(s.RawValue)
+	}
+	switch {
+	case size == 0:
+		return s, api.BadRequest("field \"value\": secret %q has no value: give value (a string) or rawValue (base64)", s.Name)
+	case size > api.MaxSecretBytes:
+		return s, api.BadRequest("field %q: the secret is %d bytes; the limit is %d", field, size, api.MaxSecretBytes)
 	}
 	return s, nil
 }

@@ -43,16 +43,28 @@ type Server struct {
 	// for the caller going away (which cancels the request's context).
 	// Shorter calls are not watched: that read costs more than they do.
 	WatchAfter time.Duration
-	Log        *slog.Logger
+	// BodyTimeout is the longest wait for more of a request body (0: no
+	// limit): a body that stops coming fails the handler's read with a
+	// timeout (the gateway answers 408).
+	BodyTimeout time.Duration
+	Log         *slog.Logger
 	// Loop, if set, is offered every accepted connection first (an event
 	// loop for the hot path, package evproxy); what it declines is served
 	// here, and it hands back connections with ServeConn.
 	Loop Loop
+	// MaxConns caps the callers' connections open at once, wherever they
+	// are served (the loop, here, net/http); 0: no cap. At the cap the
+	// connections that have waited longest for a request are closed to
+	// make room, and when none waits, accepting pauses (the kernel's
+	// backlog holds new callers) rather than running out of descriptors.
+	MaxConns int
 
 	mu       sync.Mutex
 	ln       net.Listener
 	fb       *chanListener
 	conns    map[*conn]struct{}
+	waiting  map[net.Conn]time.Time // net/http's connections between requests
+	open     atomic.Int64           // connections served here and by net/http
 	shutting atomic.Bool
 	done     chan struct{}
 }
@@ -63,6 +75,10 @@ type Loop interface {
 	Add(nc net.Conn) bool
 	// Shutdown stops taking connections and waits for its calls to end.
 	Shutdown(ctx context.Context) error
+	// Open is how many connections it holds; Shed asks it to close the n
+	// that have waited longest for a request (it may do so later).
+	Open() int
+	Shed(n int)
 }
 
 // Serve accepts connections until Shutdown or a listener error.
@@ -70,8 +86,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln, s.fb = ln, newChanListener(ln.Addr())
 	s.conns = map[*conn]struct{}{}
+	s.waiting = map[net.Conn]time.Time{}
 	s.done = make(chan struct{})
 	s.mu.Unlock()
+	s.countHTTP()
 	if s.WatchAfter <= 0 {
 		s.WatchAfter = 50 * time.Millisecond
 	}
@@ -82,6 +100,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	go func() { fbErr <- s.HTTP.Serve(s.fb) }()
 	var delay time.Duration
 	for {
+		s.makeRoom()
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.shutting.Load() {
@@ -113,14 +132,18 @@ func (s *Server) ServeConn(nc net.Conn, buf []byte, first http.Handler) {
 }
 
 func (s *Server) serveConn(nc net.Conn, buf []byte, first http.Handler, always bool) {
+	s.open.Add(1)
 	nc = rawio.Wrap(nc)
 	c := newConn(s, nc)
 	c.src.prefix, c.first = buf, first
+	c.fresh = buf == nil && first == nil
+	c.since.Store(time.Now().UnixNano()) // (before its goroutine runs: the newest)
 	if len(buf) > 0 {
 		c.state.Store(stateActive) // a request is on its way: not idle
 	}
 	if !s.track(c, true, always) {
 		nc.Close()
+		s.open.Add(-1)
 		c.release()
 		return
 	}
@@ -214,6 +237,10 @@ type conn struct {
 	// goroutine reading the connection at the time: the loop, a body
 	// reader or the watcher, one after another.
 	dl     time.Time
+	fresh  bool         // no request yet, none handed over with it
+	headBy bool         // dl is the current head's absolute deadline
+	since  atomic.Int64 // when it began waiting for a request (UnixNano)
+	linger bool         // a request body is left unread: close gently
 	src    source
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -266,20 +293,28 @@ func (c *conn) serve() {
 		c.cancel()
 		c.s.track(c, false, false)
 		if !handed {
+			if c.linger {
+				lingerClose(c.nc)
+			}
 			c.nc.Close()
+			c.s.open.Add(-1)
 			c.release()
 		}
 	}()
 	srv := c.s.HTTP
 	for {
-		if srv.IdleTimeout > 0 {
+		c.since.Store(time.Now().UnixNano())
+		c.headBy = false
+		if c.fresh && srv.ReadHeaderTimeout > 0 {
+			// The first head is due ReadHeaderTimeout after the accept, as
+			// in net/http: a silent caller does not hold it for IdleTimeout.
+			c.fresh = false
+			c.headWait()
+		} else if srv.IdleTimeout > 0 {
 			c.idleDeadline(srv.IdleTimeout)
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return
-		}
-		if !c.state.CompareAndSwap(stateIdle, stateActive) && c.state.Load() != stateActive {
-			return // closed by Shutdown
 		}
 		h, err := peekHead(c.br, c.s.Fast, c.headWait)
 		if err == errFallback {
@@ -288,6 +323,11 @@ func (c *conn) serve() {
 		}
 		if err != nil {
 			return
+		}
+		// Idle until the head is whole: Shutdown and shedding close a
+		// connection whose head is still coming.
+		if !c.state.CompareAndSwap(stateIdle, stateActive) && c.state.Load() != stateActive {
+			return // closed by Shutdown or shed
 		}
 		if !c.serveOne(h) {
 			return
@@ -331,6 +371,7 @@ func (c *conn) serveOne(h *head) bool {
 	}
 	if !kept || c.s.shutting.Load() {
 		w.close = true
+		c.linger = !kept
 	}
 	w.finish()
 	return !w.close && !w.failed
@@ -344,9 +385,11 @@ func (c *conn) serveOne(h *head) bool {
 // about to wait on the socket during a call (clearDeadline).
 
 // headWait bounds the wait for the rest of a request head that did not
-// come whole (ReadHeaderTimeout).
+// come whole (ReadHeaderTimeout), once per head: an absolute deadline that
+// bytes trickling in do not move.
 func (c *conn) headWait() {
-	if t := c.s.HTTP.ReadHeaderTimeout; t > 0 {
+	if t := c.s.HTTP.ReadHeaderTimeout; t > 0 && !c.headBy {
+		c.headBy = true
 		c.setDeadline(time.Now().Add(t))
 	}
 }
@@ -374,6 +417,7 @@ func (c *conn) clearDeadline() {
 // handOver gives the connection to net/http with the bytes already read.
 func (c *conn) handOver() bool {
 	c.s.track(c, false, false)
+	// Counted from here by net/http's connection states (countHTTP).
 	return c.s.fb.push(&handedConn{Conn: c.nc, r: c.br})
 }
 
@@ -414,7 +458,12 @@ func (b *bodyReader) read(p []byte) (int, error) {
 		p = p[:b.n]
 	}
 	if b.br.Buffered() == 0 && b.c != nil {
-		b.c.clearDeadline()
+		// (Only a body that did not come with its head pays for this.)
+		if t := b.c.s.BodyTimeout; t > 0 {
+			b.c.setDeadline(time.Now().Add(t))
+		} else {
+			b.c.clearDeadline()
+		}
 	}
 	n, err := b.br.Read(p)
 	b.n -= int64(n)

@@ -33,12 +33,12 @@ func (w *Worker) callbackAgain(req *Request, code int, err error, tries int, noT
 	switch {
 	case err == nil && !retryableStatus(code):
 		if code >= 400 {
-			w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", req.CallbackURL, "status", code)
+			w.log.Warn("queue worker: callback refused", "call_id", req.CallID, "url", RedactURL(req.CallbackURL), "status", code)
 		}
 		w.cfg.Metrics.Callbacks.WithLabelValues("ok").Inc()
 		return false
 	case tries >= w.cfg.CallbackAttempts || noTime:
-		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", req.CallbackURL,
+		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", RedactURL(req.CallbackURL),
 			"attempts", tries, "status", code, "error", err)
 		w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
 		return false
@@ -53,6 +53,9 @@ func (w *Worker) postCallback(ctx context.Context, req *Request, res result) (in
 	if err != nil {
 		return 0, err
 	}
+	// Credentials are refused at enqueue; a call queued before that rule
+	// must not send them either.
+	hr.URL.User = nil
 	for k, v := range res.header {
 		if !hopHeader(k) {
 			hr.Header[k] = v

@@ -1,12 +1,21 @@
 package queue
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // target is a loopback callback receiver counting what reaches it.
@@ -78,5 +87,141 @@ func TestCallbackFollowsNoRedirect(t *testing.T) {
 	}
 	if innerHits.Load() != 0 {
 		t.Fatal("the callback followed the redirect")
+	}
+}
+
+// portOf is the port of a test server.
+func portOfServer(t *testing.T, s *httptest.Server) int {
+	_, p, _ := net.SplitHostPort(s.Listener.Addr().String())
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCallbackRefusedByDefault: with no allow-list, every target class an
+// anonymous caller must not reach is a 400 at enqueue naming the header,
+// while a receiver on another loopback port is accepted.
+func TestCallbackRefusedByDefault(t *testing.T) {
+	r := newRig(t, rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {}})
+	r.fns.add("openfaas-fn", "echo", nil, nil)
+	own := portOfServer(t, r.async) // the "gateway" of this rig
+	r.allow.OwnPorts = []int{own}
+	r.allow.Resolve = func(_ context.Context, host string) ([]netip.Addr, error) {
+		switch host {
+		case "meta.example":
+			return []netip.Addr{netip.MustParseAddr("169.254.169.254")}, nil
+		case "localhost":
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	ownURL := fmt.Sprintf("http://127.0.0.1:%d/system/functions", own)
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{"http://169.254.169.254/latest/meta-data/", 400},
+		{"http://[fe80::1]:8080/", 400},
+		{"http://metadata.google.internal/computeMetadata/v1/", 400},
+		{"http://meta.example/", 400}, // a name resolving to link-local
+		{"http://[fd00:ec2::254]/", 400},
+		{"http://0.0.0.0:9/", 400},
+		{"http://[::]:9/", 400},
+		{"http://224.0.0.1:9/", 400},
+		{ownURL, 400},
+		{fmt.Sprintf("http://localhost:%d/system/functions", own), 400},
+		{fmt.Sprintf("http://[::1]:%d/", own), 400},
+		{"http://user:s3cret@127.0.0.1:9/", 400},
+		{"http://127.0.0.1:9/cb", 202}, // loopback receivers on other ports stay allowed
+		{"http://localhost:9/cb", 202},
+	} {
+		resp, err := http.DefaultClient.Do(mustReq(t, r.async.URL+"/async-function/echo", c.url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: got %d %q, want %d", c.url, resp.StatusCode, body, c.want)
+			continue
+		}
+		if c.want == 400 && !strings.Contains(string(body), "X-Callback-Url") {
+			t.Errorf("%s: refusal does not name the header: %q", c.url, body)
+		}
+		if strings.Contains(string(body), "s3cret") {
+			t.Errorf("refusal repeats the password: %q", body)
+		}
+	}
+}
+
+func mustReq(t *testing.T, url, callback string) *http.Request {
+	req, err := http.NewRequest("POST", url, strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Callback-Url", callback)
+	return req
+}
+
+// TestCallbackDialTimeRefusal: the address is judged when the callback is
+// sent, on what the name resolves to then: a name accepted at enqueue and
+// re-pointed at the metadata service or at the gateway gets nothing.
+func TestCallbackDialTimeRefusal(t *testing.T) {
+	gw, gwHits := target(t, nil) // stands for the gateway's own listener
+	rcv, rcvHits := target(t, nil)
+	var rebound atomic.Bool
+	a, _ := ParseAllowList(nil)
+	a.OwnPorts = []int{portOfServer(t, gw)}
+	a.Resolve = func(_ context.Context, host string) ([]netip.Addr, error) {
+		if host == "rebind.example" && rebound.Load() {
+			return []netip.Addr{netip.MustParseAddr("169.254.169.254")}, nil
+		}
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	c := callbackClient(a)
+	rebindURL := fmt.Sprintf("http://rebind.example:%d/", portOfServer(t, rcv))
+	if err := a.ValidateCallback(t.Context(), rebindURL); err != nil {
+		t.Fatalf("enqueue-time check refused %s: %v", rebindURL, err)
+	}
+	if _, err := postTo(c, rebindURL); err != nil || rcvHits.Load() != 1 {
+		t.Fatalf("before rebinding: %v, %d hits", err, rcvHits.Load())
+	}
+	c.CloseIdleConnections()
+	rebound.Store(true)
+	if _, err := postTo(c, rebindURL); err == nil || !strings.Contains(err.Error(), "link-local") {
+		t.Errorf("rebound to metadata: got %v, want a link-local refusal", err)
+	}
+	gwURL := fmt.Sprintf("http://self.example:%d/system/functions", portOfServer(t, gw))
+	if _, err := postTo(c, gwURL); err == nil || !strings.Contains(err.Error(), "own listener") {
+		t.Errorf("to the gateway's own port: got %v", err)
+	}
+	if gwHits.Load() != 0 || rcvHits.Load() != 1 {
+		t.Fatalf("refused callbacks arrived: gateway %d, receiver %d", gwHits.Load(), rcvHits.Load())
+	}
+}
+
+// TestCallbackCredentialsNeverLogged: a callback URL with user:password
+// (queued before such URLs were refused) is logged and listed without
+// the password and not sent as Authorization.
+func TestCallbackCredentialsNeverLogged(t *testing.T) {
+	var auth atomic.Value
+	rcv, _ := target(t, func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	var logs harness.LockedBuffer
+	w := NewWorker(WorkerConfig{CallbackAttempts: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	u := strings.Replace(rcv.URL, "http://", "http://alice:s3cret@", 1)
+	w.callback(t.Context(), &Request{CallID: "c1", Function: "f", Namespace: "ns", CallbackURL: u}, result{status: 200})
+	if got, _ := auth.Load().(string); got != "" {
+		t.Errorf("credentials sent as Authorization: %q", got)
+	}
+	if out := logs.String(); strings.Contains(out, "s3cret") || !strings.Contains(out, "callback failed") {
+		t.Errorf("log: %s", out)
+	}
+	if got := RedactURL(u); strings.Contains(got, "s3cret") || strings.Contains(got, "alice") {
+		t.Errorf("RedactURL kept credentials: %s", got)
 	}
 }

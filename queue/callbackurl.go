@@ -7,34 +7,40 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
 )
 
 // AllowList restricts callback targets. The async route needs no
-// credentials, so without a list anyone who can reach the gateway can make
-// it POST to any address it can reach (request forgery). Entries are host
-// names ("hooks.example.com"), wildcards ("*.example.com"), IP addresses
-// or CIDR ranges ("10.0.0.0/8").
+// credentials, so anyone who can reach the gateway chooses where it POSTs
+// (request forgery). Whatever the list, link-local, cloud metadata,
+// unspecified and multicast addresses and the gateway's own ports
+// (OwnPorts, on any local address) are refused (see callbackguard.go); an
+// IP or CIDR entry lifts those refusals, except the own ports, for the
+// addresses it contains. Entries are host names ("hooks.example.com"),
+// wildcards ("*.example.com"), IP addresses or CIDR ranges ("10.0.0.0/8").
 //
-// A host allowed by name is trusted to resolve where its owner says. Any
-// other host must reach an address inside a CIDR entry: a name is resolved
-// at enqueue (400 when none of its addresses is inside), and the worker's
-// dialer checks the address it actually connects to (DialContext), so a
-// name that resolves elsewhere by the time the callback is sent (DNS
-// rebinding) is still refused. Callbacks never follow redirects.
+// A host allowed by name may resolve anywhere not refused by default. Any
+// other host must reach an address inside a CIDR entry. Names are resolved
+// at enqueue (400 when refused), and the worker's dialer checks the
+// address it actually connects to (DialContext), so a name that resolves
+// elsewhere by the time the callback is sent (DNS rebinding) is still
+// refused. Callbacks never follow redirects.
 type AllowList struct {
 	hosts    map[string]bool
 	suffixes []string
 	nets     []netip.Prefix
-	// Resolve looks up a host name for the CIDR entries (default: the
-	// system resolver); tests give their own.
+	// OwnPorts are the gateway's listening ports: never a callback target
+	// on any address of this host.
+	OwnPorts []int
+	// Resolve looks up a host name at enqueue and at dial time (default:
+	// the system resolver); tests give their own.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
-// ParseAllowList reads a comma-separated list; empty allows every target.
+// ParseAllowList reads a comma-separated list; empty allows every target
+// not refused by default.
 func ParseAllowList(entries []string) (*AllowList, error) {
 	a := &AllowList{hosts: map[string]bool{}}
 	for _, e := range entries {
@@ -62,7 +68,8 @@ func ParseAllowList(entries []string) (*AllowList, error) {
 	return a, nil
 }
 
-// Empty reports whether every target is allowed.
+// Empty reports whether no entry was given (every target not refused by
+// default is allowed).
 func (a *AllowList) Empty() bool {
 	return a == nil || (len(a.hosts) == 0 && len(a.suffixes) == 0 && len(a.nets) == 0)
 }
@@ -70,44 +77,48 @@ func (a *AllowList) Empty() bool {
 // resolveTimeout bounds the lookup of a callback host at enqueue.
 const resolveTimeout = 2 * time.Second
 
-// allows reports whether a callback to host may be accepted, and if not,
-// what the host's addresses were.
-func (a *AllowList) allows(ctx context.Context, host string) (bool, string) {
-	if a.Empty() {
-		return true, ""
-	}
+// check judges a callback host at enqueue: "" when it may be accepted,
+// else why not. A name is resolved and refused if any address is refused
+// by default; with an allow-list, one address inside it is enough (the
+// dialer connects only to those). A name that does not resolve now is
+// accepted unless only CIDR entries could allow it: the dialer judges
+// again at send time.
+func (a *AllowList) check(ctx context.Context, host string, port int) string {
 	host = strings.ToLower(host)
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return a.inNets(ip), ""
+	if isMetadataName(host) {
+		return "it is a cloud metadata name"
 	}
-	if a.byName(host) {
-		return true, ""
-	}
-	if len(a.nets) == 0 {
-		return false, ""
-	}
-	resolve := a.Resolve
-	if resolve == nil {
-		resolve = func(ctx context.Context, h string) ([]netip.Addr, error) {
-			return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
-		}
-	}
+	byName := a.byName(host)
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	addrs, err := resolve(ctx, host)
+	addrs, err := a.lookup(ctx, host)
 	if err != nil {
-		return false, "it does not resolve"
-	}
-	for _, ip := range addrs {
-		if a.inNets(ip) {
-			return true, ""
+		if !a.Empty() && !byName {
+			return "it is not in the callback allow-list (--callback-allow) and does not resolve"
 		}
+		return ""
 	}
-	return false, fmt.Sprintf("it resolves to %v", addrs)
+	listed := a.Empty() || byName
+	for _, ip := range addrs {
+		if why := a.danger(ip, port); why != "" {
+			return why
+		}
+		listed = listed || a.inNets(ip)
+	}
+	if listed {
+		return ""
+	}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return "it is not in the callback allow-list (--callback-allow)"
+	}
+	return fmt.Sprintf("it is not in the callback allow-list (--callback-allow): it resolves to %v", addrs)
 }
 
 // byName: the host matches a name or wildcard entry.
 func (a *AllowList) byName(host string) bool {
+	if a == nil {
+		return false
+	}
 	if a.hosts[host] {
 		return true
 	}
@@ -120,6 +131,9 @@ func (a *AllowList) byName(host string) bool {
 }
 
 func (a *AllowList) inNets(ip netip.Addr) bool {
+	if a == nil {
+		return false
+	}
 	ip = ip.Unmap()
 	for _, n := range a.nets {
 		if n.Contains(ip) {
@@ -129,38 +143,18 @@ func (a *AllowList) inNets(ip netip.Addr) bool {
 	return false
 }
 
-// DialContext wraps d for the callback client: a host allowed by name is
-// dialled as it is; any other connection must reach an address inside a
-// CIDR entry, checked on the address being connected after resolution.
-func (a *AllowList) DialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	if a.Empty() {
-		return d.DialContext
-	}
-	guarded := *d
-	guarded.Control = func(_, address string, _ syscall.RawConn) error {
-		h, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip, err := netip.ParseAddr(h); err != nil || !a.inNets(ip) {
-			return fmt.Errorf("callback address %s is not in the callback allow-list (--callback-allow)", h)
-		}
-		return nil
-	}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, _, err := net.SplitHostPort(addr); err == nil && a.byName(strings.ToLower(host)) {
-			return d.DialContext(ctx, network, addr)
-		}
-		return guarded.DialContext(ctx, network, addr)
-	}
-}
-
 // ValidateCallback checks an X-Callback-Url value: an absolute http(s) URL
-// whose host is allowed. Errors are 400s.
+// without credentials whose host may be called back. Errors are 400s that
+// never repeat a password.
 func (a *AllowList) ValidateCallback(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return api.BadRequest("X-Callback-Url %q is not an absolute URL", short(raw))
+		return api.BadRequest("X-Callback-Url %q is not an absolute URL", RedactURL(raw))
+	}
+	if u.User != nil {
+		// Go would send them as Authorization and they would be logged
+		// and listed with the call: pass a token in the path instead.
+		return api.BadRequest("X-Callback-Url %q must not carry credentials (user:password@)", RedactURL(raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return api.BadRequest("X-Callback-Url %q must use http or https", short(raw))
@@ -174,11 +168,8 @@ func (a *AllowList) ValidateCallback(ctx context.Context, raw string) error {
 			return api.BadRequest("X-Callback-Url %q has an invalid port", short(raw))
 		}
 	}
-	if ok, why := a.allows(ctx, host); !ok {
-		if why != "" {
-			why = " (" + why + ")"
-		}
-		return api.BadRequest("X-Callback-Url host %q is not in the callback allow-list (--callback-allow)%s", host, why)
+	if why := a.check(ctx, host, URLPort(u)); why != "" {
+		return api.BadRequest("X-Callback-Url host %q is refused: %s", host, why)
 	}
 	return nil
 }

@@ -124,7 +124,7 @@ func ListDeadLetters(ctx context.Context, j *JetStream, function, defaultNS stri
 	err = walkDead(ctx, j, subj, limit, func(seq uint64, r *Request, m jetstream.Msg) error {
 		md, _ := m.Metadata()
 		d := DeadLetter{Seq: seq, CallID: r.CallID, Function: r.FunctionName(), Method: r.Method, Path: r.Path,
-			QueryString: r.QueryString, CallbackURL: r.CallbackURL, Attempts: r.Attempt, LastStatus: r.LastStatus,
+			QueryString: r.QueryString, CallbackURL: RedactURL(r.CallbackURL), Attempts: r.Attempt, LastStatus: r.LastStatus,
 			LastError: r.LastError, BodyBytes: r.BodySize, Accepted: time.Unix(0, r.StartTime).UTC()}
 		if md != nil {
 			d.Died = md.Timestamp.UTC()

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+	"golang.org/x/sync/semaphore"
 )
 
 // Functions is what the enqueuer needs from the provider: existence (on
@@ -45,6 +46,8 @@ type EnqueuerConfig struct {
 	// OnNewQueue, if set, is told about a queue whose consumer was just
 	// created, so that an in-process worker starts on it at once.
 	OnNewQueue func(token string)
+	// Bounds limit the queue (429 when full); zero fields take defaults.
+	Bounds Bounds
 }
 
 // Enqueuer is the http.Handler for /async-function/NAME[.ns][/path].
@@ -55,7 +58,16 @@ type Enqueuer struct {
 	settings map[string]*fnSettings // key "ns/name"
 	ensured  map[string]int         // queue token -> MaxAckPending set
 	bufs     sync.Pool
+	gauges   map[string]*gauge // queue token -> calls it holds
+	total    gauge
+	// storing bounds the bodies being read and published at once: each
+	// is copied a few times on its way to disk, and a burst of concurrent
+	// large calls would otherwise take hundreds of MB at once.
+	storing *semaphore.Weighted
 }
+
+// storingMemory is the body bytes the enqueuer handles at once.
+const storingMemory = 8 << 20
 
 type fnSettings struct {
 	mu          sync.Mutex
@@ -84,13 +96,18 @@ func NewEnqueuer(cfg EnqueuerConfig) *Enqueuer {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
+	cfg.Bounds = cfg.Bounds.withDefaults()
 	return &Enqueuer{cfg: cfg, settings: map[string]*fnSettings{}, ensured: map[string]int{},
-		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		gauges: map[string]*gauge{}, storing: semaphore.NewWeighted(storingMemory)}
 }
 
 func (e *Enqueuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, err := e.enqueue(r)
 	if err != nil {
+		if api.StatusOf(err) == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		writeError(w, err)
 		return
 	}
@@ -145,9 +162,27 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := e.admit(r.Context(), name+"."+ns, token, max(r.ContentLength, 0)); err != nil {
+		return "", err
+	}
+	weight := e.cfg.MaxBody
+	if r.ContentLength >= 0 {
+		weight = r.ContentLength
+	}
+	weight = min(weight, storingMemory)
+	wctx, wcancel := context.WithTimeout(r.Context(), 10*time.Second)
+	err = e.storing.Acquire(wctx, weight)
+	wcancel()
+	if err != nil {
+		return "", api.Errorf(http.StatusServiceUnavailable, "the queue is busy storing other calls; retry")
+	}
+	defer e.storing.Release(weight)
 	buf := e.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer e.bufs.Put(buf)
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // one allocation, not doublings
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, e.cfg.MaxBody+1))
 	if err != nil {
 		return "", api.BadRequest("read request body: %v", err)
@@ -155,6 +190,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	if n > e.cfg.MaxBody {
 		return "", tooLarge(e.cfg.MaxBody)
 	}
+	defer noteBody(int(n))
 	id := r.Header.Get("X-Call-Id")
 	callerID := id != ""
 	if !callerID {
@@ -194,10 +230,17 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 // acknowledged it (the message is on disk), so a 202 is never a promise
 // that a crash can break.
 func (e *Enqueuer) publish(ctx context.Context, subj string, req *Request, dedupe bool) error {
-	data, err := req.encode()
+	enc, err := req.appendTo(e.bufs.Get().(*bytes.Buffer).AvailableBuffer())
 	if err != nil {
 		return err
 	}
+	data := enc
+	keep := true // the buffer goes back to the pool unless a publish may still read it
+	defer func() {
+		if keep && cap(enc) <= 4*storingMemory {
+			e.bufs.Put(bytes.NewBuffer(enc[:0]))
+		}
+	}()
 	var ref string // the body's object, when stored apart
 	if int64(len(data)) > e.cfg.JS.NC.MaxPayload()-4096 {
 		ref = req.CallID + "." + nuid.Next()
@@ -220,6 +263,7 @@ func (e *Enqueuer) publish(ctx context.Context, subj string, req *Request, dedup
 		opts = append(opts, jetstream.WithMsgID(req.Namespace+"/"+req.Function+"/"+req.CallID))
 	}
 	ack, err := publishAck(ctx, e.cfg.JS, subj, data, nil, opts...)
+	keep = ctx.Err() == nil
 	if err == nil && ack.Duplicate && ref != "" {
 		// The first copy's body is the one kept: this one would be orphaned.
 		if os, oerr := e.cfg.JS.bodies(ctx); oerr == nil {

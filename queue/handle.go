@@ -68,6 +68,7 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	g := w.cfg.Metrics.InFlight.WithLabelValues(fn)
 	g.Inc()
 	res := w.invoke(ctx, req)
+	noteBody(len(req.Body) + len(res.body))
 	g.Dec()
 	<-w.sem
 	if ctx.Err() != nil || (res.err != nil && w.draining.Load()) {

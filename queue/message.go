@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // Request is one queued invocation. The capitalised field names are those
@@ -44,12 +45,16 @@ const codecVersion = 1
 
 // encode frames a request as: version byte, uvarint length of the JSON
 // header, JSON header, raw body.
-func (r *Request) encode() ([]byte, error) {
+func (r *Request) encode() ([]byte, error) { return r.appendTo(nil) }
+
+// appendTo is encode into dst's spare capacity (a pooled buffer), so that
+// a large body is not one more allocation per call.
+func (r *Request) appendTo(dst []byte) ([]byte, error) {
 	meta, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 0, 1+binary.MaxVarintLen64+len(meta)+len(r.Body))
+	buf := slices.Grow(dst[:0], 1+binary.MaxVarintLen64+len(meta)+len(r.Body))
 	buf = append(buf, codecVersion)
 	buf = binary.AppendUvarint(buf, uint64(len(meta)))
 	buf = append(buf, meta...)

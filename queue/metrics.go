@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -15,6 +14,7 @@ import (
 // prometheus.Collector) on the registry that /metrics serves.
 type Metrics struct {
 	Enqueued    *prometheus.CounterVec
+	Full        *prometheus.CounterVec
 	Completed   *prometheus.CounterVec
 	Retries     *prometheus.CounterVec
 	DeadLetters *prometheus.CounterVec
@@ -24,6 +24,8 @@ type Metrics struct {
 	js    atomic.Pointer[JetStream] // nil: no depth gauges (not started yet)
 	depth *prometheus.Desc
 	pend  *prometheus.Desc
+	retry *prometheus.Desc
+	cbs   *prometheus.Desc
 	dead  *prometheus.Desc
 }
 
@@ -34,6 +36,8 @@ func NewMetrics(js *JetStream) *Metrics {
 	m := &Metrics{
 		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_queue_enqueued_total", Help: "Asynchronous calls accepted (202) by this process."}, fn),
+		Full: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_queue_full_total", Help: "Asynchronous calls refused (429) because a queue bound was reached, by bound (function, calls, bytes)."}, []string{"function_name", "bound"}),
 		Completed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_queue_completed_total", Help: "Queued calls finished by this worker, by final function status (503: unreachable)."}, []string{"function_name", "code"}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,6 +52,10 @@ func NewMetrics(js *JetStream) *Metrics {
 			[]string{"queue", "function_name"}, nil),
 		pend: prometheus.NewDesc("ferry_queue_unacked", "Calls of a queue delivered to workers and not yet finished (all workers).",
 			[]string{"queue", "function_name"}, nil),
+		retry: prometheus.NewDesc("ferry_queue_retrying", "Calls of a queue waiting out a back-off before their next attempt.",
+			[]string{"queue", "function_name"}, nil),
+		cbs: prometheus.NewDesc("ferry_queue_callbacks_pending", "Results of a function's calls still to be delivered to their X-Callback-Url (including failing ones being retried).",
+			[]string{"function_name"}, nil),
 		dead: prometheus.NewDesc("ferry_queue_dead_letters", "Calls in the dead-letter queue now.",
 			[]string{"function_name"}, nil),
 	}
@@ -59,7 +67,7 @@ func NewMetrics(js *JetStream) *Metrics {
 func (m *Metrics) attach(js *JetStream) { m.js.Store(js) }
 
 func (m *Metrics) vecs() []prometheus.Collector {
-	return []prometheus.Collector{m.Enqueued, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
+	return []prometheus.Collector{m.Enqueued, m.Full, m.Completed, m.Retries, m.DeadLetters, m.Callbacks, m.InFlight}
 }
 
 // Describe implements prometheus.Collector.
@@ -69,6 +77,8 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- m.depth
 	ch <- m.pend
+	ch <- m.retry
+	ch <- m.cbs
 	ch <- m.dead
 }
 
@@ -83,25 +93,20 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if s, err := js.JS.Stream(ctx, StreamWork); err == nil {
-		l := s.ListConsumers(ctx)
-		for ci := range l.Info() {
-			tok, ok := tokenOfConsumer(ci.Name)
-			if !ok {
-				continue
-			}
-			q, fn := labelsOfToken(tok)
-			ch <- prometheus.MustNewConstMetric(m.depth, prometheus.GaugeValue, float64(ci.NumPending), q, fn)
-			ch <- prometheus.MustNewConstMetric(m.pend, prometheus.GaugeValue, float64(ci.NumAckPending), q, fn)
-		}
+	st, err := Status(ctx, js)
+	if err != nil {
+		return // JetStream not answering: the counters above still go out
 	}
-	if s, err := js.JS.Stream(ctx, StreamDead); err == nil {
-		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjDeadPrefix+">"))
-		if err == nil {
-			for subj, n := range info.State.Subjects {
-				ns, name, _ := strings.Cut(strings.TrimPrefix(subj, subjDeadPrefix), ".")
-				ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(n), name+"."+ns)
-			}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, q := range st {
+		gauge(m.depth, float64(q.Pending), q.Queue, q.Function)
+		gauge(m.pend, float64(q.InFlight), q.Queue, q.Function)
+		gauge(m.retry, float64(q.Retrying), q.Queue, q.Function)
+		if q.Function != "" {
+			gauge(m.cbs, float64(q.CallbacksPending), q.Function)
+			gauge(m.dead, float64(q.DeadLetters), q.Function)
 		}
 	}
 }

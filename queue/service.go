@@ -91,7 +91,7 @@ func (s *Service) start() (*Enqueuer, error) {
 	}
 	ctx, cancel := context.WithTimeout(s.runCx, 30*time.Second)
 	defer cancel()
-	if err := Setup(ctx, js, s.cfg.AckWait); err != nil {
+	if err := Setup(ctx, js, s.cfg.AckWait, &s.cfg.Enqueuer.Bounds); err != nil {
 		closeFn()
 		return nil, err
 	}

@@ -40,40 +40,24 @@ func NewJetStream(nc *nats.Conn) (*JetStream, error) {
 }
 
 // Setup creates or updates the streams, the retry consumer and the body
-// store. It is idempotent and safe to run from several processes.
-func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
+// store, with the limits of bounds (nil: keep those already set, or the
+// defaults for new streams). It is idempotent and safe to run from several processes.
+func Setup(ctx context.Context, j *JetStream, ackWait time.Duration, bounds *Bounds) error {
 	if ackWait <= 0 {
 		ackWait = DefaultAckWait
 	}
-	_, err := j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        StreamWork,
-		Description: "Ferry asynchronous invocations",
-		Subjects:    []string{subjWorkPrefix + ">", subjRetryPrefix + ">", subjCallbackPrefix + ">"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardNew,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
-		Duplicates:  DefaultDuplicates,
-		Replicas:    1,
-	})
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", StreamWork, err)
+	// A process without bound flags (a queue worker) keeps the limits
+	// that `ferry serve` set.
+	if bounds != nil || !j.storesExist(ctx) {
+		var b Bounds
+		if bounds != nil {
+			b = *bounds
+		}
+		if err := j.setupStores(ctx, b.withDefaults()); err != nil {
+			return err
+		}
 	}
-	_, err = j.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        StreamDead,
-		Description: "Ferry asynchronous invocations that used up their attempts",
-		Subjects:    []string{subjDeadPrefix + ">"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
-		Replicas:    1,
-	})
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", StreamDead, err)
-	}
-	_, err = j.JS.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
+	_, err := j.JS.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
 		Durable:       retryConsumer,
 		FilterSubject: subjRetryPrefix + ">",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -95,20 +79,97 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("create callback consumer: %w", err)
 	}
-	if _, err := j.bodies(ctx); err != nil {
-		return err
+	return nil
+}
+
+// setupStores creates or updates the streams and the body store with b's
+// limits.
+func (j *JetStream) setupStores(ctx context.Context, b Bounds) error {
+	err := j.createStream(ctx, jetstream.StreamConfig{
+		Name:        StreamWork,
+		Description: "Ferry asynchronous invocations",
+		Subjects:    []string{subjWorkPrefix + ">", subjRetryPrefix + ">", subjCallbackPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardNew,
+		MaxMsgs:     hard(b.Calls),
+		MaxBytes:    hard(b.Bytes),
+		Duplicates:  DefaultDuplicates,
+		Replicas:    1,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", StreamWork, err)
+	}
+	err = j.createStream(ctx, jetstream.StreamConfig{
+		Name:        StreamDead,
+		Description: "Ferry asynchronous invocations that used up their attempts",
+		Subjects:    []string{subjDeadPrefix + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		// Dead letters expire, and the oldest go first when full: they
+		// are calls that have already failed for good.
+		Discard:  jetstream.DiscardOld,
+		MaxAge:   b.DeadLetterTTL,
+		MaxMsgs:  -1,
+		MaxBytes: b.Bytes,
+		Replicas: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", StreamDead, err)
+	}
+	oc := bodiesConfig(b)
+	_, err = j.JS.CreateOrUpdateObjectStore(ctx, oc)
+	if noStorage(err) {
+		oc.MaxBytes = -1
+		_, err = j.JS.CreateOrUpdateObjectStore(ctx, oc)
+	}
+	if err != nil {
+		return fmt.Errorf("object store %s: %w", BodiesBucket, err)
 	}
 	return nil
+}
+
+// storesExist reports whether the queue's streams were set up already.
+func (j *JetStream) storesExist(ctx context.Context) bool {
+	_, err1 := j.JS.Stream(ctx, StreamWork)
+	_, err2 := j.JS.Stream(ctx, StreamDead)
+	return err1 == nil && err2 == nil
+}
+
+// JetStream reserves a stream's MaxBytes on its disk (or account) when the
+// stream is created; where that much is not free, the stream is created
+// without the byte limit, and the enqueue bound on bytes still holds.
+const errCodeNoStorage jetstream.ErrorCode = 10047
+
+func noStorage(err error) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && ae.ErrorCode == errCodeNoStorage
+}
+
+func (j *JetStream) createStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	_, err := j.JS.CreateOrUpdateStream(ctx, cfg)
+	if noStorage(err) && cfg.MaxBytes > 0 {
+		cfg.MaxBytes = -1
+		_, err = j.JS.CreateOrUpdateStream(ctx, cfg)
+	}
+	return err
+}
+
+// bodiesConfig bounds the large-body store like the queue stream.
+func bodiesConfig(b Bounds) jetstream.ObjectStoreConfig {
+	return jetstream.ObjectStoreConfig{
+		Bucket:      BodiesBucket,
+		Description: "Ferry asynchronous request bodies too large for one message",
+		Storage:     jetstream.FileStorage,
+		MaxBytes:    hard(b.Bytes),
+		TTL:         b.bodyTTL(),
+	}
 }
 
 func (j *JetStream) bodies(ctx context.Context) (jetstream.ObjectStore, error) {
 	os, err := j.JS.ObjectStore(ctx, BodiesBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		os, err = j.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      BodiesBucket,
-			Description: "Ferry asynchronous request bodies too large for one message",
-			Storage:     jetstream.FileStorage,
-		})
+		os, err = j.JS.CreateOrUpdateObjectStore(ctx, bodiesConfig(Bounds{}.withDefaults()))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w", BodiesBucket, err)

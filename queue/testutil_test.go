@@ -58,6 +58,7 @@ type rig struct {
 	async   *httptest.Server
 	gateway *httptest.Server
 	worker  *Worker
+	allow   *AllowList // shared by the enqueuer and the worker
 	dir     string
 }
 
@@ -69,12 +70,14 @@ type rigOptions struct {
 	noWorker    bool
 	dir         string
 	ackWait     time.Duration
+	bounds      Bounds
 }
 
 // newRigB is an enqueue-only rig for benchmarks.
 func newRigB(b *testing.B) *rig {
 	r := &rig{t: b, fns: &fakeFunctions{}, dir: b.TempDir()}
-	r.start(rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {}})
+	r.start(rigOptions{noWorker: true, fn: func(http.ResponseWriter, *http.Request) {},
+		bounds: Bounds{PerQueue: 1 << 40, Calls: 1 << 40}}) // measure the path, not the bound
 	b.Cleanup(r.stop)
 	return r
 }
@@ -106,7 +109,7 @@ func (r *rig) start(o rigOptions) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := Setup(ctx, r.js, o.ackWait); err != nil {
+	if err := Setup(ctx, r.js, o.ackWait, &o.bounds); err != nil {
 		t.Fatal(err)
 	}
 	allow, err := ParseAllowList(o.allow)
@@ -122,9 +125,10 @@ func (r *rig) start(o rigOptions) {
 	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, MaxAttempts: o.maxAttempts,
 		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-		Metrics:         m, Log: log})
+		Metrics:         m, Log: log, Callbacks: allow})
+	r.allow = allow
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
-		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify})
+		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify, Bounds: o.bounds})
 	r.async = httptest.NewServer(r.enq)
 	if !o.noWorker {
 		if err := r.worker.Start(ctx); err != nil {

@@ -54,7 +54,8 @@ type WorkerConfig struct {
 	// CallbackClient posts callbacks; default a keep-alive client that
 	// follows no redirect and dials only what Callbacks allows.
 	CallbackClient *http.Client
-	// Callbacks is the callback allow-list (nil: any target).
+	// Callbacks is the callback allow-list (nil: any target not refused
+	// by default).
 	Callbacks *AllowList
 }
 
@@ -133,15 +134,12 @@ func NewWorker(cfg WorkerConfig) *Worker {
 }
 
 // callbackClient follows no redirect: an allowed target could otherwise
-// send the POST anywhere. With an allow-list it dials only allowed
-// addresses, and ignores HTTP(S)_PROXY (the proxy's address would be
-// checked instead of the target's).
+// send the POST anywhere. It dials only what allow permits (refusing by
+// default what no anonymous caller may reach), and ignores HTTP(S)_PROXY:
+// the proxy's address would be checked instead of the target's.
 func callbackClient(allow *AllowList) *http.Client {
-	t := newTransport(http.ProxyFromEnvironment)
-	if !allow.Empty() {
-		t.Proxy = nil
-		t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
-	}
+	t := newTransport(nil)
+	t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
 	return &http.Client{Transport: t, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark scenario once and prints one table, each figure beside
-# its same-run baseline and the target (README "Benchmarks").
+# its same-run baseline and the target (docs/performance.md).
 # Installs the load generator (wrk) and the reference proxy (nginx-light)
 # first. Arguments go to ferrybench: -run core, -o table.md, -quick.
 set -euo pipefail

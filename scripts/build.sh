@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Builds ferry and the static watchdog into ./bin.
+# Builds Ferry's binaries into ./bin: ferry, watchdog and ferry-kubernetes,
+# or only those named (./scripts/build.sh ferry watchdog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ver=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 sha=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 ld="-s -w -X github.com/ferryfaas/ferry/cli.Version=$ver -X github.com/ferryfaas/ferry/cli.Commit=$sha"
 mkdir -p bin
-CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o bin/ferry ./cmd/ferry
-CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o bin/ferry-kubernetes ./cmd/ferry-kubernetes
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/watchdog ./cmd/watchdog
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(ferry watchdog ferry-kubernetes)
+for t in "${targets[@]}"; do
+  start=$(date +%s)
+  case "$t" in
+    ferry) echo "build: bin/ferry (the CLI and server)..." ;;
+    watchdog) echo "build: bin/watchdog (runs in front of every function)..." ;;
+    ferry-kubernetes) echo "build: bin/ferry-kubernetes (ferry with the Kubernetes provider; the first build takes a few minutes)..." ;;
+    *) echo "build: unknown binary $t (ferry, watchdog, ferry-kubernetes)" >&2; exit 2 ;;
+  esac
+  flags=$ld
+  [ "$t" = watchdog ] && flags="-s -w"
+  CGO_ENABLED=0 go build -trimpath -ldflags "$flags" -o "bin/$t" "./cmd/$t"
+  echo "build: bin/$t done in $(( $(date +%s) - start ))s"
+done

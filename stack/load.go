@@ -342,13 +342,13 @@ func (d *decoder) resources(n *yaml.Node, path string) (*Resources, error) {
 		}
 		switch {
 		case p.key == "memory":
-			if _, err := api.ParseMemory(v); err != nil {
-				return nil, d.errf(p.value, fp, "%q is not a memory quantity such as 128Mi or 1Gi", v)
+			if _, err := api.CheckMemory(v); err != nil {
+				return nil, d.errf(p.value, fp, "%v", err)
 			}
 			r.Memory = v
 		case p.key == "cpu":
-			if _, err := api.ParseCPU(v); err != nil {
-				return nil, d.errf(p.value, fp, "%q is not a CPU quantity such as 500m or 2", v)
+			if _, err := api.CheckCPU(v); err != nil {
+				return nil, d.errf(p.value, fp, "%v", err)
 			}
 			r.CPU = v
 		case gpuKey.MatchString(p.key):

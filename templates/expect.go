@@ -9,11 +9,11 @@ import "strings"
 func ExpectedReply(lang, body string) string {
 	switch lang {
 	case "python3-http":
-		return "Hello from Ferry (python3-http)"
+		return "Hello from Ferry (python3-http), you said: " + body
 	case "python3":
 		return "Hello from Ferry (python3), you said: " + body
 	case "node":
-		return "Hello from Ferry (node)"
+		return "Hello from Ferry (node), you said: " + body
 	case "golang-http":
 		return "Hello from Ferry (golang-http), input was: " + body
 	case "go":

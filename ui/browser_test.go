@@ -73,4 +73,12 @@ func TestBrowserInvokeViews(t *testing.T) {
 	s.Do("call /bin", chromedp.SetValue(chromedp.ID("inv-path"), "/bin"), chromedp.Click(chromedp.ID("inv-submit")))
 	s.Wait("a download link", `(() => { const a = document.querySelector("#inv-body-out a[download]"); return !!a && a.href.startsWith("blob:") && a.textContent.includes("256 B"); })()`, 10*time.Second)
 	s.Shot("21-invoke-binary")
+	// A function's answer, opened from the link, must not render as a page
+	// of the portal's origin (a blob: URL has its creator's origin).
+	// (The portal's CSP keeps the test from fetching the blob: record the
+	// type it is made with.)
+	s.Do("watch blob URLs", chromedp.Evaluate[chromedp.Void](`{ const make = URL.createObjectURL; URL.createObjectURL = (b) => { window.blobType = b.type; return make.call(URL, b); }; }`))
+	s.Do("call /pdf", chromedp.SetValue(chromedp.ID("inv-path"), "/pdf"), chromedp.Click(chromedp.ID("inv-submit")))
+	s.Wait("a download link for the PDF", `document.querySelector("#inv-body-out a[download]")?.textContent.includes("application/pdf")`, 10*time.Second)
+	s.Wait("the download made of bytes, not of a document", `window.blobType === "application/octet-stream"`, 10*time.Second)
 }

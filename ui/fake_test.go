@@ -111,7 +111,9 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 		out := []api.FunctionStatus{}
 		for _, s := range f.fns {
 			if s.Namespace == ns(r) {
-				out = append(out, *s)
+				st := *s
+				st.Status = api.StateOf(st) // as the real gateway does
+				out = append(out, st)
 			}
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -125,7 +127,9 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 			http.Error(w, "function not found", 404)
 			return
 		}
-		writeJSON(w, s)
+		st := *s
+		st.Status = api.StateOf(st)
+		writeJSON(w, st)
 	}))
 	deploy := func(w http.ResponseWriter, r *http.Request) {
 		var d api.FunctionDeployment
@@ -251,8 +255,11 @@ func newFake(t *testing.T) (*fakeAPI, *httptest.Server) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"a":1,"b":[1,2]}`))
 			return
-		case "/bin":
+		case "/bin", "/pdf":
 			w.Header().Set("Content-Type", "application/octet-stream")
+			if rest == "/pdf" {
+				w.Header().Set("Content-Type", "application/pdf") // a type the browser would render
+			}
 			for i := 0; i < 256; i++ {
 				w.Write([]byte{byte(i)})
 			}

@@ -68,15 +68,32 @@ type Config struct {
 	// instead of binding UnixSocket, which then only names it: Ferry's
 	// process runtime binds it itself so that no function can take the
 	// name first. 0 = none (an inherited fd is 3 or more).
-	UnixFD      int
-	SecretsBind string // FERRY_SECRETS_BIND
-	WorkdirBind string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
-	TmpBind     string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
-	UID, GID    int    // FERRY_UID / FERRY_GID, -1 = keep
+	UnixFD int
+	// ListenFD and MetricsFD (FERRY_LISTEN_FD, FERRY_METRICS_FD) are
+	// inherited TCP listeners served instead of binding port and
+	// metrics_port: Ferry's process runtime binds them itself and keeps
+	// them for the replica's life, so that no other process can take a
+	// replica's port, before it starts or after it died while the gateway
+	// may still call it. 0 = none.
+	ListenFD, MetricsFD int
+	SecretsBind         string // FERRY_SECRETS_BIND
+	WorkdirBind         string // FERRY_WORKDIR_BIND: bound at /home/app, the cwd
+	TmpBind             string // FERRY_TMP_BIND: bound at /var/openfaas/tmp, the TMPDIR
+	UID, GID            int    // FERRY_UID / FERRY_GID, -1 = keep
 	// Cgroups (FERRY_CGROUPS, colon-separated) are the cgroup dirs the
 	// watchdog joins before anything else, so every process it starts
 	// is born inside its limits.
 	Cgroups []string
+	// TmpfsSize (FERRY_TMPFS_SIZE, bytes) gives the replica a private
+	// tmpfs of that size at /tmp (also seen at /var/tmp) and another at
+	// /dev/shm. 0 = the host's.
+	TmpfsSize int64
+	// PrivateProc (FERRY_PRIVATE_PROC=1) mounts a procfs of its own at
+	// /proc that shows only the processes of the function's own user.
+	PrivateProc bool
+	// ReadOnlyRoot (FERRY_READONLY_ROOT=1) makes every mount read-only
+	// except the private /tmp, /var/tmp, /dev/shm and TMPDIR.
+	ReadOnlyRoot bool
 
 	// FunctionEnv is the environment given to the function: the watchdog's
 	// own minus every FERRY_* variable not in FunctionFerryVars.
@@ -92,7 +109,7 @@ type Config struct {
 }
 
 // FunctionFerryVars are the FERRY_* variables a function may see (chaining
-// through the gateway, issue 2 item 9). Every other FERRY_* variable is
+// through the gateway). Every other FERRY_* variable is
 // removed from the function's environment: they steer the watchdog and the
 // server (readiness fd, secrets dir, uid, admin password...), not functions.
 var FunctionFerryVars = map[string]bool{"FERRY_GATEWAY_URL": true}
@@ -207,12 +224,29 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		fail(fmt.Errorf("FERRY_UNIX_FD=%q is not an inherited file descriptor number (3 or more)", env["FERRY_UNIX_FD"]))
 		c.UnixFD = 0
 	}
+	for _, v := range []struct {
+		name string
+		fd   *int
+	}{{"FERRY_LISTEN_FD", &c.ListenFD}, {"FERRY_METRICS_FD", &c.MetricsFD}} {
+		if *v.fd, err = envInt(env, v.name, 0); err != nil || *v.fd != 0 && *v.fd < 3 {
+			fail(fmt.Errorf("%s=%q is not an inherited file descriptor number (3 or more)", v.name, env[v.name]))
+			*v.fd = 0
+		}
+	}
 	c.SecretsBind = env["FERRY_SECRETS_BIND"]
 	c.WorkdirBind = env["FERRY_WORKDIR_BIND"]
 	c.TmpBind = env["FERRY_TMP_BIND"]
 	if v := env["FERRY_CGROUPS"]; v != "" {
 		c.Cgroups = strings.Split(v, ":")
 	}
+	if v, ok := env["FERRY_TMPFS_SIZE"]; ok {
+		if c.TmpfsSize, err = strconv.ParseInt(v, 10, 64); err != nil || c.TmpfsSize <= 0 {
+			fail(fmt.Errorf("FERRY_TMPFS_SIZE=%q is not a size in bytes", v))
+			c.TmpfsSize = 0
+		}
+	}
+	c.PrivateProc = env["FERRY_PRIVATE_PROC"] == "1"
+	c.ReadOnlyRoot = env["FERRY_READONLY_ROOT"] == "1"
 	if c.UID, err = envInt(env, "FERRY_UID", -1); err != nil {
 		fail(err)
 	}

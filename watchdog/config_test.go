@@ -66,6 +66,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad bool":       {"fprocess=cat", "prefix_logs=maybe"},
 		"bad ready fd":   {"fprocess=cat", "FERRY_READY_FD=x"},
 		"bad uid":        {"fprocess=cat", "FERRY_UID=root"},
+		"bad tmpfs size": {"fprocess=cat", "FERRY_TMPFS_SIZE=64Mi"},
 	}
 	for name, env := range cases {
 		if _, err := ConfigFromEnv(env); err == nil {

@@ -39,6 +39,9 @@
 //	FERRY_UNIX_FD         serve the listening socket inherited as fd n (3 or more) instead of
 //	                      binding FERRY_UNIX_SOCKET, which then names it (the process
 //	                      provider binds a random name itself, so no function takes it first)
+//	FERRY_LISTEN_FD       serve the TCP listener inherited as fd n instead of binding port
+//	FERRY_METRICS_FD      likewise for metrics_port (the process provider binds both and
+//	                      holds them for the replica's life: no other process can take them)
 //
 // FERRY_* variables are removed from the function's environment, except
 // those in FunctionFerryVars (FERRY_GATEWAY_URL).

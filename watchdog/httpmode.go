@@ -46,7 +46,8 @@ func newHTTPProxy(w *watchdog) (*httpProxy, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = w.cfg.FunctionEnv
-	return &httpProxy{w: w, upstream: u, pool: &upstreamPool{addr: host, maxIdle: 4096},
+	owner := &upstreamOwner{uid: w.cfg.UID, strict: w.cfg.ListenFD != 0 || w.cfg.UID >= 0, log: w.log.Printf}
+	return &httpProxy{w: w, upstream: u, pool: &upstreamPool{addr: host, maxIdle: 4096, owner: owner},
 		prefix: strings.TrimSuffix(u.Path, "/"), cmd: cmd}, nil
 }
 
@@ -68,6 +69,7 @@ func (p *httpProxy) start(ctx context.Context) (*fnProcess, error) {
 		return nil, fmt.Errorf("start fprocess %q: %w", p.w.cfg.FProcess, err)
 	}
 	fp := &fnProcess{cmd: cmd, exited: make(chan struct{})}
+	p.pool.owner.pid.Store(int32(cmd.Process.Pid))
 	go func() {
 		err := cmd.Wait()
 		stdout.Close()
@@ -95,16 +97,23 @@ func (p *httpProxy) stop(fp *fnProcess) {
 // listening gives no other event to wait on. The time a replica takes to
 // become ready is cold-start latency, and a refused loopback connect costs
 // microseconds: every 250 us for the first 20 ms (a Go server listens
-// after about 4 ms, Python after about 40), then growing to 10 ms.
+// after about 4 ms, Python after about 40), then growing to 10 ms. A
+// listener that is not the function's never makes the replica ready: the
+// function, unable to bind its port, normally exits, and the supervisor
+// starts the replica again on another port.
 func (p *httpProxy) awaitUpstream(ctx context.Context, fp *fnProcess) error {
-	host := p.pool.addr
 	start := time.Now()
 	delay := 250 * time.Microsecond
+	warned := false
 	for {
-		c, err := net.DialTimeout("tcp", host, time.Second)
+		c, err := p.pool.dial(time.Second)
 		if err == nil {
 			c.Close()
 			return nil
+		}
+		if errors.Is(err, errNotReplica) && !warned {
+			warned = true
+			p.w.log.Printf("SECURITY: upstream %s is held by another process; not ready: %v", p.upstream.Host, err)
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -182,8 +191,12 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "function timed out after exec_timeout="+p.w.cfg.ExecTimeout.String(), http.StatusGatewayTimeout)
 		default:
 			// The call never reached a live function (it died, or refused
-			// the connection): marked as the platform's error, so that the
-			// gateway may give the call to another replica.
+			// the connection, or another process holds its port): marked as
+			// the platform's error, so that the gateway may give the call to
+			// another replica.
+			if errors.Is(err, errNotReplica) {
+				p.w.log.Printf("SECURITY: call not forwarded: upstream %s: %v", p.upstream.Host, err)
+			}
 			w.Header()["X-Openfaas-Internal"] = []string{"watchdog"}
 			http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
 		}
@@ -232,8 +245,11 @@ func (p *httpProxy) serveUpgrade(w http.ResponseWriter, r *http.Request, uri str
 		w.Header()["X-Openfaas-Internal"] = []string{"watchdog"}
 		http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
 	}
-	c, err := net.DialTimeout("tcp", p.pool.addr, 5*time.Second)
+	c, err := p.pool.dial(5 * time.Second)
 	if err != nil {
+		if errors.Is(err, errNotReplica) {
+			p.w.log.Printf("SECURITY: upgrade not forwarded: upstream %s: %v", p.upstream.Host, err)
+		}
 		unreachable(err)
 		return
 	}

@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -325,4 +326,82 @@ func eventuallyLogs(wd *instance, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestTCPListenersInherited: with FERRY_LISTEN_FD and FERRY_METRICS_FD the
+// watchdog serves the TCP listeners its supervisor bound (and holds), not
+// port and metrics_port.
+func TestTCPListenersInherited(t *testing.T) {
+	var files [2]*os.File
+	var addrs [2]string
+	for i := range files {
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = l.Addr().String()
+		if files[i], err = l.File(); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		defer files[i].Close()
+	}
+	// listen takes the fds over (it closes them): give it duplicates.
+	fd0, _ := syscall.Dup(int(files[0].Fd()))
+	fd1, _ := syscall.Dup(int(files[1].Fd()))
+	cfg, err := ConfigFromEnv([]string{"fprocess=cat", "port=1", "metrics_port=2",
+		fmt.Sprintf("FERRY_LISTEN_FD=%d", fd0), fmt.Sprintf("FERRY_METRICS_FD=%d", fd1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, mln, uln, err := listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	defer mln.Close()
+	if uln != nil || ln.Addr().String() != addrs[0] || mln.Addr().String() != addrs[1] {
+		t.Fatalf("serves %v and %v, want %v", ln.Addr(), mln.Addr(), addrs)
+	}
+	for _, name := range []string{"FERRY_LISTEN_FD", "FERRY_METRICS_FD"} {
+		for _, bad := range []string{"1", "-3", "x"} {
+			if _, err := ConfigFromEnv([]string{"fprocess=cat", name + "=" + bad}); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%s: %v, want an error naming it", name, bad, err)
+			}
+		}
+	}
+}
+
+// BenchmarkHTTPModeColdStart is the time from starting the watchdog to
+// ready, with a Go function server (the test binary) as the upstream.
+func BenchmarkHTTPModeColdStart(b *testing.B) {
+	for b.Loop() {
+		addr := fmt.Sprintf("127.0.0.1:%d", benchFreePort(b))
+		env := append(os.Environ(), "healthcheck_interval=0", "mode=http", "fprocess="+os.Args[0],
+			"upstream_url=http://"+addr, "WATCHDOG_TEST_ROLE=echo", "ECHO_ADDR="+addr, "port=0")
+		cfg, err := ConfigFromEnv(env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready := make(chan struct{})
+		cfg.Listener, cfg.MetricsListener, cfg.MetricsPort = ln, nil, -1
+		cfg.Log, cfg.SuppressLock = io.Discard, true
+		cfg.OnReady = func() { close(ready) }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, cfg) }()
+		select {
+		case <-ready:
+		case err := <-done:
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+		b.StartTimer()
+	}
 }

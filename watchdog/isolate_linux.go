@@ -21,8 +21,8 @@ const SecretsMountPath = "/var/openfaas/secrets"
 // unprivileged user may not traverse, is ever seen by the function.
 const WorkdirMountPath = "/home/app"
 
-// TmpMountPath is the replica's private temporary dir (its TMPDIR). The
-// host's /tmp stays visible, so commands given by absolute path keep working.
+// TmpMountPath is the function's temporary dir (its TMPDIR), shared by its
+// replicas and kept across restarts; /tmp is per replica (FERRY_TMPFS_SIZE).
 const TmpMountPath = "/var/openfaas/tmp"
 
 // isolate applies the Ferry supervisor's isolation before the function runs.
@@ -31,11 +31,12 @@ const TmpMountPath = "/var/openfaas/tmp"
 // FERRY_SECRETS_BIND read-only at /var/openfaas/secrets, then drops to
 // FERRY_UID/FERRY_GID. Go's Setuid/Setgid/Setgroups apply to every thread.
 func isolate(cfg *Config, _ *log.Logger) error {
-	if cfg.SecretsBind == "" && cfg.WorkdirBind == "" && cfg.TmpBind == "" && cfg.UID < 0 && cfg.GID < 0 && len(cfg.Cgroups) == 0 {
+	mounts := cfg.SecretsBind != "" || cfg.WorkdirBind != "" || cfg.TmpBind != "" || cfg.TmpfsSize > 0 || cfg.PrivateProc || cfg.ReadOnlyRoot
+	if !mounts && cfg.UID < 0 && cfg.GID < 0 && len(cfg.Cgroups) == 0 {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return errors.New("FERRY_SECRETS_BIND, FERRY_CGROUPS, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
+		return errors.New("FERRY_SECRETS_BIND, FERRY_TMPFS_SIZE, FERRY_PRIVATE_PROC, FERRY_READONLY_ROOT, FERRY_CGROUPS, FERRY_UID and FERRY_GID need the watchdog to run as root; unset them when not root")
 	}
 	ppid := os.Getppid()
 	// Join the replica's cgroups first: an http-mode function is started
@@ -46,7 +47,7 @@ func isolate(cfg *Config, _ *log.Logger) error {
 			return fmt.Errorf("join cgroup %s: %w", dir, err)
 		}
 	}
-	if cfg.SecretsBind != "" || cfg.WorkdirBind != "" || cfg.TmpBind != "" {
+	if mounts {
 		// Private first: the binds below must not propagate back to the
 		// host's namespace (which would show every function's files to all).
 		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
@@ -70,6 +71,9 @@ func isolate(cfg *Config, _ *log.Logger) error {
 		if err := bindDir(cfg.TmpBind, TmpMountPath, false); err != nil {
 			return err
 		}
+	}
+	if err := privateMounts(cfg); err != nil {
+		return err
 	}
 	if cfg.GID >= 0 || cfg.UID >= 0 {
 		if err := syscall.Setgroups([]int{}); err != nil {

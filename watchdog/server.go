@@ -46,7 +46,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if out == nil {
 		out = os.Stderr
 	}
-	logger := log.New(out, "", log.LstdFlags)
+	flags := log.LstdFlags
+	if cfg.ReadyFD >= 0 {
+		// Under ferry's supervisor, which timestamps every line it
+		// captures: a second date would only make each line longer.
+		flags = 0
+	}
+	logger := log.New(out, "", flags)
 
 	// Isolation (secrets mount, privilege drop) happens before anything of
 	// the function runs.
@@ -142,41 +148,63 @@ func Run(ctx context.Context, cfg Config) error {
 
 // listen opens the function and metrics listeners (unless given in cfg).
 func listen(cfg Config) (ln, mln, uln net.Listener, err error) {
+	closeAll := func() {
+		for _, l := range []net.Listener{ln, mln} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
 	ln, mln = cfg.Listener, cfg.MetricsListener
-	if ln == nil {
+	switch {
+	case ln != nil:
+	case cfg.ListenFD != 0:
+		if ln, err = inherited(cfg.ListenFD, "FERRY_LISTEN_FD"); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
 		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 		if ln, err = net.Listen("tcp", addr); err != nil {
 			return nil, nil, nil, fmt.Errorf("listen on %s: %w (set port or bind_address to a free address)", addr, err)
 		}
 	}
-	if mln == nil && cfg.MetricsPort >= 0 {
+	switch {
+	case mln != nil:
+	case cfg.MetricsFD != 0:
+		if mln, err = inherited(cfg.MetricsFD, "FERRY_METRICS_FD"); err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+	case cfg.MetricsPort >= 0:
 		addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.MetricsPort))
 		if mln, err = net.Listen("tcp", addr); err != nil {
-			ln.Close()
+			closeAll()
 			return nil, nil, nil, fmt.Errorf("metrics listen on %s: %w (set metrics_port to a free port, or 0 to disable)", addr, err)
 		}
 	}
 	if cfg.UnixFD >= 3 {
-		f := os.NewFile(uintptr(cfg.UnixFD), cfg.UnixSocket)
-		uln, err = net.FileListener(f)
-		f.Close()
-		if err != nil {
-			ln.Close()
-			if mln != nil {
-				mln.Close()
-			}
-			return nil, nil, nil, fmt.Errorf("FERRY_UNIX_FD=%d is not a listening socket: %w", cfg.UnixFD, err)
+		if uln, err = inherited(cfg.UnixFD, "FERRY_UNIX_FD"); err != nil {
+			closeAll()
+			return nil, nil, nil, err
 		}
 	} else if cfg.UnixSocket != "" {
 		if uln, err = net.Listen("unix", cfg.UnixSocket); err != nil {
-			ln.Close()
-			if mln != nil {
-				mln.Close()
-			}
+			closeAll()
 			return nil, nil, nil, fmt.Errorf("listen on Unix socket %s: %w (unset FERRY_UNIX_SOCKET or give a free name)", cfg.UnixSocket, err)
 		}
 	}
 	return ln, mln, uln, nil
+}
+
+// inherited serves the listening socket passed down as fd.
+func inherited(fd int, name string) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), name)
+	l, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s=%d is not a listening socket: %w", name, fd, err)
+	}
+	return l, nil
 }
 
 // becomeReady marks the watchdog healthy, writes the lock file and signals

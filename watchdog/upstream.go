@@ -3,12 +3,14 @@ package watchdog
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -21,6 +23,7 @@ import (
 type upstreamPool struct {
 	addr    string // host:port to dial
 	maxIdle int
+	owner   *upstreamOwner // nil: every connection is taken as the function's
 
 	mu   sync.Mutex
 	idle []*upConn
@@ -61,7 +64,7 @@ func (p *upstreamPool) get() (uc *upConn, reused bool, err error) {
 		return uc, true, nil
 	}
 	p.mu.Unlock()
-	c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+	c, err := p.dial(5 * time.Second)
 	if err != nil {
 		return nil, false, err
 	}
@@ -69,6 +72,42 @@ func (p *upstreamPool) get() (uc *upConn, reused bool, err error) {
 		tc.SetNoDelay(true)
 	}
 	return &upConn{c: c, br: bufio.NewReaderSize(c, upBufSize), bw: bufio.NewWriterSize(c, upBufSize)}, false, nil
+}
+
+// upstreamOwner tells whether a connection to the upstream reached this
+// replica's function. The upstream port is free until the function binds
+// it, and any process of the machine (another function) may bind it first:
+// a connect that succeeds proves nothing, and the requests sent on it would
+// go, headers and all, to whoever listens. So each new connection is
+// checked once, before anything is written on it (connections are pooled,
+// so a call rarely pays for it).
+type upstreamOwner struct {
+	uid int          // the function's own uid when isolated, else -1
+	pid atomic.Int32 // the function process once started (its tree is searched without a uid)
+	// strict: the loopback is shared with other functions (Ferry's process
+	// runtime), so a kernel that cannot answer fails the check. Elsewhere
+	// (a container of its own, possibly in a sandbox without sock_diag)
+	// that is only logged, once.
+	strict bool
+	warned atomic.Bool
+	log    func(format string, v ...any)
+}
+
+// errNotReplica marks a connection accepted by something other than the
+// replica's function.
+var errNotReplica = errors.New("not this replica's function")
+
+// dial connects to the upstream and checks that the function accepted it.
+func (p *upstreamPool) dial(timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", p.addr, timeout)
+	if err != nil || p.owner == nil {
+		return c, err
+	}
+	if err := p.owner.check(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: %w", errNotReplica, err)
+	}
+	return c, nil
 }
 
 func (p *upstreamPool) put(uc *upConn) {

@@ -61,8 +61,11 @@ func (m *cgroupMgr) threadHomes(dirs []string) ([]string, error) {
 	var homes []string
 	for _, d := range dirs {
 		mount, ctl := m.mem, "memory"
-		if !strings.HasPrefix(d, m.mem+"/") {
+		switch {
+		case strings.HasPrefix(d, m.cpu+"/"):
 			mount, ctl = m.cpu, "cpu"
+		case m.pids != "" && strings.HasPrefix(d, m.pids+"/"):
+			mount, ctl = m.pids, "pids"
 		}
 		path, ok := threadCgroup(string(b), ctl)
 		if !ok {

@@ -7,6 +7,7 @@ type cgroupMgr struct {
 	reason  string
 	mem     string // v1: memory hierarchy mount point
 	cpu     string // v1: cpu hierarchy mount point
+	pids    string // v1: pids hierarchy mount point ("" when not mounted)
 	unified string // v2: mount point
 	// base is "ferry/<id of the data dir>" under each mount: two ferry
 	// servers on one host (tests, e2e runs) never share or kill each
@@ -21,4 +22,17 @@ func (m *cgroupMgr) enabled() bool { return m != nil && m.version != "" }
 type cgroup struct {
 	dirs []string
 	v2   bool
+	// memFile and mem are the memory limit that limitMemory sets (mem 0:
+	// none). It is set apart from the other limits because the spawner's
+	// thread passes through the group (cgjoin_linux.go): any page that
+	// thread touches there is charged to the group, so a limit too small
+	// for it would make the kernel refuse to move it back out, or OOM-kill
+	// ferry itself.
+	memFile string
+	mem     int64
+}
+
+// limits is what a replica's cgroups enforce (0: no limit).
+type limits struct {
+	memBytes, cpuMilli, pids int64
 }

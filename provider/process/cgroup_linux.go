@@ -42,6 +42,9 @@ func detectCgroups() *cgroupMgr {
 			if slices.Contains(opts, "cpu") && m.cpu == "" {
 				m.cpu = mnt
 			}
+			if slices.Contains(opts, "pids") && m.pids == "" {
+				m.pids = mnt
+			}
 		case "cgroup2":
 			if b, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers")); err == nil {
 				c := strings.Fields(string(b))
@@ -58,6 +61,9 @@ func detectCgroups() *cgroupMgr {
 			if err := os.MkdirAll(filepath.Join(root, "ferry"), 0o755); err != nil {
 				m.version, m.reason = "", "cannot create a cgroup under "+root+": "+err.Error()
 			}
+		}
+		if m.pids != "" && os.MkdirAll(filepath.Join(m.pids, "ferry"), 0o755) != nil {
+			m.pids = "" // no pids limit, the rest still works
 		}
 	case m.unified != "":
 		m.version = "v2"
@@ -82,13 +88,16 @@ func v2Enable(parent, rel string) error {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +cpu"), 0); err != nil {
 			return err
 		}
+		// pids is optional: it may be bound to a v1 hierarchy instead.
+		os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+pids"), 0)
 	}
 	return nil
 }
 
 // create makes (or reuses) ferry/<fn>/<replica> with the given limits
-// (0: none).
-func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgroup, error) {
+// (0: none), all but the memory limit: limitMemory sets that one once
+// no thread of ferry is in the group.
+func (m *cgroupMgr) create(fn, replica string, lim limits) (*cgroup, error) {
 	const period = 100000 // µs
 	write := func(dir, file, val string) error {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(val), 0); err != nil {
@@ -105,15 +114,16 @@ func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgrou
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		mem, cpu := "max", "max "+strconv.Itoa(period)
-		if memBytes > 0 {
-			mem = strconv.FormatInt(memBytes, 10)
+		cpu := "max " + strconv.Itoa(period)
+		if lim.cpuMilli > 0 {
+			cpu = strconv.FormatInt(lim.cpuMilli*period/1000, 10) + " " + strconv.Itoa(period)
 		}
-		if cpuMilli > 0 {
-			cpu = strconv.FormatInt(cpuMilli*period/1000, 10) + " " + strconv.Itoa(period)
+		c := &cgroup{dirs: []string{dir}, v2: true, memFile: filepath.Join(dir, "memory.max"), mem: lim.memBytes}
+		err := write(dir, "cpu.max", cpu)
+		if _, serr := os.Stat(filepath.Join(dir, "pids.max")); serr == nil {
+			err = errors.Join(err, write(dir, "pids.max", pidsMax(lim.pids)))
 		}
-		c := &cgroup{dirs: []string{dir}, v2: true}
-		return c, errors.Join(write(dir, "memory.max", mem), write(dir, "cpu.max", cpu))
+		return c, err
 	}
 	// v1: the cpu hierarchy only for a CPU limit. A nested cpu group makes
 	// the scheduler account each switch at every level: measured on the
@@ -121,26 +131,61 @@ func (m *cgroupMgr) create(fn, replica string, memBytes, cpuMilli int64) (*cgrou
 	// call in one (and calls switch threads several times). The memory
 	// group, which also finds every process of the replica, is always made.
 	memDir := filepath.Join(m.mem, m.base, fn, replica)
-	c := &cgroup{dirs: []string{memDir}}
+	c := &cgroup{dirs: []string{memDir}, memFile: filepath.Join(memDir, "memory.limit_in_bytes"), mem: lim.memBytes}
 	cpuDir := filepath.Join(m.cpu, m.base, fn, replica)
-	if cpuMilli > 0 && cpuDir != memDir {
+	if lim.cpuMilli > 0 && cpuDir != memDir {
 		c.dirs = append(c.dirs, cpuDir)
+	}
+	pidsDir := ""
+	if lim.pids > 0 && m.pids != "" && m.pids != m.mem && m.pids != m.cpu {
+		pidsDir = filepath.Join(m.pids, m.base, fn, replica)
+		c.dirs = append(c.dirs, pidsDir)
 	}
 	for _, d := range c.dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	mem := "-1"
-	if memBytes > 0 {
-		mem = strconv.FormatInt(memBytes, 10)
-	}
-	err := write(memDir, "memory.limit_in_bytes", mem)
-	if cpuMilli > 0 {
+	// No limit while the spawner's thread passes through (a group left
+	// behind by a previous start keeps its old one): see limitMemory.
+	err := write(memDir, "memory.limit_in_bytes", "-1")
+	if lim.cpuMilli > 0 {
 		err = errors.Join(err, write(cpuDir, "cpu.cfs_period_us", strconv.Itoa(period)),
-			write(cpuDir, "cpu.cfs_quota_us", strconv.FormatInt(cpuMilli*period/1000, 10)))
+			write(cpuDir, "cpu.cfs_quota_us", strconv.FormatInt(lim.cpuMilli*period/1000, 10)))
+	}
+	if pidsDir != "" {
+		err = errors.Join(err, write(pidsDir, "pids.max", pidsMax(lim.pids)))
 	}
 	return c, err
+}
+
+func pidsMax(n int64) string {
+	if n <= 0 {
+		return "max"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// limitMemory sets the group's memory limit. It is called once the
+// spawner's thread is back in its own groups, right after the watchdog
+// was forked: the watchdog is only starting then, far below any limit
+// at or above the floor (minMemoryBytes), and if it ever were above, the
+// kernel refuses the limit and the replica is not run without one.
+func (c *cgroup) limitMemory() error {
+	if c == nil || c.memFile == "" {
+		return nil
+	}
+	val := strconv.FormatInt(c.mem, 10)
+	if c.mem <= 0 {
+		if !c.v2 {
+			return nil // create left it unlimited
+		}
+		val = "max"
+	}
+	if err := os.WriteFile(c.memFile, []byte(val), 0); err != nil {
+		return fmt.Errorf("set the memory limit of %s: %w", filepath.Dir(c.memFile), err)
+	}
+	return nil
 }
 
 // pids lists the processes in the group.
@@ -192,7 +237,7 @@ func (m *cgroupMgr) removeFunction(fn string) {
 	if !m.enabled() {
 		return
 	}
-	for _, root := range []string{m.mem, m.cpu, m.unified} {
+	for _, root := range []string{m.mem, m.cpu, m.pids, m.unified} {
 		if root == "" {
 			continue
 		}
@@ -212,7 +257,7 @@ func (m *cgroupMgr) reapStale() int {
 		return 0
 	}
 	killed := 0
-	for _, root := range []string{m.mem, m.cpu, m.unified} {
+	for _, root := range []string{m.mem, m.cpu, m.pids, m.unified} {
 		if root == "" {
 			continue
 		}

@@ -30,6 +30,24 @@ import (
 	"github.com/ferryfaas/ferry/store"
 )
 
+// Defaults and floors of what a replica may use.
+const (
+	// DefaultMemoryBytes: OpenFaaS templates' usual limit is 128Mi; twice
+	// that leaves room for a runtime such as Node or Python with a few
+	// concurrent forks, while one function still cannot eat the host.
+	DefaultMemoryBytes = 256 << 20
+	// DefaultPidsMax stops fork bombs while leaving room for a fork-mode
+	// function serving many concurrent calls (one process each) and for
+	// runtimes with many threads (the JVM, Node's pool): threads count.
+	DefaultPidsMax = 512
+	// DefaultTmpBytes is the size of each private tmpfs (/tmp, /dev/shm).
+	// Its pages are charged to the replica's memory limit too.
+	DefaultTmpBytes = 64 << 20
+	// MinMemoryBytes is the least memory limit enforced: below it the
+	// watchdog (a Go program of a few MiB) cannot start.
+	MinMemoryBytes = 16 << 20
+)
+
 // Config wires a process provider. DataDir, Store and Watchdog are required.
 type Config struct {
 	// DataDir holds artifacts, working dirs, secret copies and logs.
@@ -69,9 +87,20 @@ type Config struct {
 	// (no exec_timeout nor write_timeout): the gateway's default, given to
 	// its watchdog, whose own default (10 s) would cut calls short.
 	DefaultTimeout time.Duration
+	// DefaultMemory is the memory limit of a replica whose function sets
+	// none (default DefaultMemoryBytes; negative: none). DefaultPids
+	// limits its processes and threads (default DefaultPidsMax; negative:
+	// none). Both need cgroups (root on Linux).
+	DefaultMemory, DefaultPids int64
+	// TmpSize is the size of the private /tmp (also /var/tmp) and of the
+	// private /dev/shm of each isolated replica (default DefaultTmpBytes).
+	TmpSize int64
 	// UIDRegistry records which block of uids each data dir of the machine
 	// gives its functions (default DefaultUIDRegistry; see uidblock.go).
 	UIDRegistry string
+	// uidCount is how many uids of its block the data dir gives (tests;
+	// default all of them).
+	uidCount int
 }
 
 func (c *Config) withDefaults() error {
@@ -124,6 +153,15 @@ func (c *Config) withDefaults() error {
 	}
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 10 * time.Second
+	}
+	if c.DefaultMemory == 0 {
+		c.DefaultMemory = DefaultMemoryBytes
+	}
+	if c.DefaultPids == 0 {
+		c.DefaultPids = DefaultPidsMax
+	}
+	if c.TmpSize <= 0 {
+		c.TmpSize = DefaultTmpBytes
 	}
 	if c.UIDRegistry == "" {
 		c.UIDRegistry = DefaultUIDRegistry

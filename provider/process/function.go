@@ -290,12 +290,18 @@ func (f *function) status() api.FunctionStatus {
 	st.Conditions = append(st.Conditions, readyCond)
 	if !f.p.isolate {
 		st.Conditions = append(st.Conditions, api.Condition{Type: "Isolated", Status: "False", Reason: "NotIsolated", Time: now,
-			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path)"})
+			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path); /tmp, /var/tmp, /dev/shm and /proc are the host's"})
+		if d.ReadOnlyRootFilesystem {
+			st.Conditions = append(st.Conditions, api.Condition{Type: "ReadOnlyRootFilesystem", Status: "False", Reason: "NotIsolated", Time: now,
+				Message: "readOnlyRootFilesystem is not enforced: " + f.p.noIsolation})
+		}
 	}
 	if f.p.cg.enabled() {
-		if d.Limits != nil && (d.Limits.Memory != "" || d.Limits.CPU != "") {
-			st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "True", Reason: "Cgroups", Time: now, Message: "limits are enforced per replica with cgroup " + f.p.cg.version})
+		msg := "limits are enforced per replica with cgroup " + f.p.cg.version
+		if f.spec.limitNote != "" {
+			msg += ": " + f.spec.limitNote
 		}
+		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "True", Reason: "Cgroups", Time: now, Message: msg})
 	} else {
 		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "False", Reason: "NoCgroups", Time: now,
 			Message: "limits.memory and limits.cpu are not enforced: " + f.p.cg.reason})

@@ -2,9 +2,11 @@ package process
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +74,11 @@ func (p *Provider) Update(_ context.Context, d api.FunctionDeployment) error {
 		return err
 	}
 	rec := f.record()
+	if reflect.DeepEqual(rec.Deployment, d) {
+		// Nothing changed (a second `ferry up`, a GitOps re-apply): keep
+		// the running replicas instead of rolling them for nothing.
+		return nil
+	}
 	rec.Deployment = d
 	if err := p.ensureUID(&rec); err != nil {
 		return err
@@ -113,13 +120,19 @@ func (p *Provider) Delete(_ context.Context, namespace, name string) error {
 	p.cleaning[key] = done
 	p.mu.Unlock()
 	f.shutdown()
+	uid := f.record().UID
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
 		f.slotW.Wait()
 		f.logs.remove()
-		p.removeDirs(namespace, name)
+		gone := p.removeDirs(namespace, name)
 		p.cg.removeFunction(namespace + "-" + name)
+		if gone && p.isolate {
+			if err := p.freeUID(uid); err != nil {
+				p.log.Warn("cannot record a deleted function's uid as free", "uid", uid, "err", err)
+			}
+		}
 		p.mu.Lock()
 		delete(p.cleaning, key)
 		p.mu.Unlock()
@@ -289,10 +302,9 @@ func (p *Provider) sweepOrphans(recs []record) {
 	}
 }
 
-func (p *Provider) removeDirs(ns, name string) {
+func (p *Provider) removeDirs(ns, name string) (gone bool) {
 	d := p.dirs(ns, name)
-	os.RemoveAll(d.code)
-	os.RemoveAll(d.run)
+	return errors.Join(os.RemoveAll(d.code), os.RemoveAll(d.run)) == nil
 }
 
 // removeStaleDir deletes a working dir no replica of f uses any more, after

@@ -225,3 +225,20 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// upstreamWatchdog deploys the watchdog binary as the artifact of an
+// http-mode function whose upstream is a second watchdog: an isolated
+// replica sees a private /tmp, not the test's build dir there. It returns
+// the annotations naming the artifact and the command that runs it.
+func upstreamWatchdog(t *testing.T, e *env) (map[string]string, string) {
+	t.Helper()
+	bin, err := os.ReadFile(watchdogBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := targz(t, entry{name: "wd", body: string(bin), mode: 0o755})
+	if code, body := upload(t, artifactServer(t, e.p), art, ""); code != 201 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	return map[string]string{ArtifactAnnotation: digestOf(art)}, `sh -c 'port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ./wd'`
+}

@@ -25,10 +25,10 @@ import (
 // inherits the outer watchdog's metrics port otherwise).
 func TestHTTPModeReplicasGetOwnPorts(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.NoIsolation = os.Getenv("NOISO") != "" })
-	e.deploy(api.FunctionDeployment{Service: "web",
-		EnvProcess: `sh -c 'port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
-		EnvVars:    map[string]string{"mode": "http"},
-		Labels:     map[string]string{"com.openfaas.scale.min": "2"}})
+	ann, upstream := upstreamWatchdog(t, e)
+	e.deploy(api.FunctionDeployment{Service: "web", EnvProcess: upstream, Annotations: ann,
+		EnvVars: map[string]string{"mode": "http"},
+		Labels:  map[string]string{"com.openfaas.scale.min": "2"}})
 	r := e.waitReady("web", 2)
 	for _, ep := range r.Endpoints {
 		if code, body := invoke(t, ep, "via upstream "+ep.Instance); code != 200 || body != "via upstream "+ep.Instance {

@@ -171,3 +171,36 @@ func listenUnix(name string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// setNoNewPrivs sets no_new_privs on the calling thread (see spawnLoop).
+func setNoNewPrivs() error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0); e != 0 {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", e)
+	}
+	return nil
+}
+
+const prSetNoNewPrivs = 38
+
+// uidsRunning is the set of uids (real, effective, saved or filesystem)
+// that a process has. (Not the owner of /proc/<pid>: a process that
+// dropped to a uid without exec since shows as root there.)
+func uidsRunning() map[int]bool {
+	out := map[int]bool{}
+	names, _ := os.ReadDir("/proc")
+	for _, d := range names {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/status")
+		if i := bytes.Index(b, []byte("\nUid:")); i >= 0 {
+			line, _, _ := bytes.Cut(b[i+5:], []byte("\n"))
+			for _, f := range bytes.Fields(line) {
+				if n, err := strconv.Atoi(string(f)); err == nil {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
+}

@@ -82,14 +82,16 @@ type runResult struct {
 // once starts the watchdog and waits until it exits or the slot stops.
 func (s *slot) once() runResult {
 	f, p, spec := s.f, s.f.p, s.spec
-	port, err := freePort()
+	port, portFile, err := tcpListener()
 	if err != nil {
-		return runResult{msg: err.Error()}
+		return runResult{msg: "watchdog port: " + err.Error()}
 	}
-	mport, err := freePort()
+	defer portFile.Close() // when the replica is down: see tcpListener
+	mport, mportFile, err := tcpListener()
 	if err != nil {
-		return runResult{msg: err.Error()}
+		return runResult{msg: "watchdog metrics port: " + err.Error()}
 	}
+	defer mportFile.Close()
 	env := append(slices.Clip(spec.env), "port="+itoa(port), "metrics_port="+itoa(mport))
 	unix, unixFile := p.unixListener()
 	if unixFile != nil {
@@ -118,11 +120,13 @@ func (s *slot) once() runResult {
 	if unixFile != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, unixFile) // fd 4: FERRY_UNIX_FD
 	}
+	cmd.Env = append(cmd.Env, "FERRY_LISTEN_FD="+itoa(3+len(cmd.ExtraFiles)), "FERRY_METRICS_FD="+itoa(4+len(cmd.ExtraFiles)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, portFile, mportFile)
 	cmd.SysProcAttr = sysProcAttr(p.isolate)
 
 	var cg *cgroup
 	if p.cg.enabled() {
-		if cg, err = p.cg.create(f.ns+"-"+f.name, itoa(s.id), spec.memBytes, spec.cpuMilli); err != nil {
+		if cg, err = p.cg.create(f.ns+"-"+f.name, itoa(s.id), spec.lim); err != nil {
 			p.log.Warn("cannot create cgroup; replica runs without limits", "function", f.name, "err", err)
 		}
 	}

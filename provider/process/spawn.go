@@ -32,26 +32,42 @@ type spawnReq struct {
 // startCmd starts cmd from the spawner's thread, inside cg's groups when
 // cg is not nil (see cgjoin_linux.go).
 func startCmd(cmd *exec.Cmd, mgr *cgroupMgr, cg *cgroup, log *slog.Logger) error {
-	spawner.once.Do(func() {
-		go func() {
-			runtime.LockOSThread() // never unlocked: this thread lives as long as ferry
-			for r := range spawner.reqs {
-				r.done <- r.start()
-			}
-		}()
-	})
+	spawner.once.Do(func() { go spawnLoop() })
 	r := spawnReq{cmd: cmd, cg: cg, mgr: mgr, log: log, done: make(chan error, 1)}
 	spawner.reqs <- r
 	return <-r.done
 }
 
-// start runs on the spawner's thread.
-func (r spawnReq) start() error {
+// spawnLoop serves start requests on a thread of its own. A thread that
+// could not leave a replica's groups is never used again: every later
+// replica would be born in (and charged to) that group. It stays parked,
+// not ended, since its replicas' parent-death signal is tied to it, and a
+// fresh thread takes over.
+func spawnLoop() {
+	runtime.LockOSThread() // never unlocked: this thread lives as long as ferry
+	// no_new_privs belongs to a thread and is inherited by every process
+	// forked from it: no replica gains privileges by running a setuid
+	// binary or one with file capabilities. Only this thread has it.
+	if err := setNoNewPrivs(); err != nil {
+		slog.Error("cannot set no_new_privs on the thread that starts replicas: they may run setuid binaries", "err", err)
+	}
+	for r := range spawner.reqs {
+		stuck, err := r.start()
+		r.done <- err
+		if stuck {
+			go spawnLoop()
+			select {}
+		}
+	}
+}
+
+// start runs on the spawner's thread; stuck reports that the thread is
+// left in a replica's group.
+func (r spawnReq) start() (stuck bool, err error) {
 	if r.cg == nil {
-		return r.cmd.Start()
+		return false, r.cmd.Start()
 	}
 	var back func() error
-	var err error
 	if !r.cg.v2 && !spawner.noThreadJoin.Load() {
 		back, err = r.mgr.enterThread(r.cg.dirs)
 		if err != nil {
@@ -61,13 +77,24 @@ func (r spawnReq) start() error {
 	if back == nil {
 		// The watchdog joins them before it starts anything, so every
 		// process of the replica is born inside.
+		if err := r.cg.limitMemory(); err != nil {
+			return false, err
+		}
 		r.cmd.Env = append(r.cmd.Env, "FERRY_CGROUPS="+strings.Join(r.cg.dirs, ":"))
-		return r.cmd.Start()
+		return false, r.cmd.Start()
 	}
 	err = r.cmd.Start()
 	if berr := back(); berr != nil {
 		spawner.noThreadJoin.Store(true)
-		r.log.Error("the spawner's thread could not leave a replica's cgroups; later replicas join theirs by themselves", "err", berr)
+		stuck = true
+		r.log.Error("the spawner's thread could not leave a replica's cgroups; a new thread starts replicas, which join their groups by themselves", "err", berr)
 	}
-	return err
+	if err == nil {
+		if err = r.cg.limitMemory(); err != nil {
+			// Never run a replica without the limit it was given.
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+		}
+	}
+	return stuck, err
 }

@@ -24,10 +24,12 @@ type runSpec struct {
 	env      []string // without the per-start keys (port, upstream)
 	dir      string   // working dir
 	uid, gid int      // -1: run as ferry's own user
-	memBytes int64    // 0: no limit
-	cpuMilli int64    // 0: no limit
-	grace    time.Duration
-	timeout  time.Duration
+	lim      limits   // what the replica's cgroups enforce
+	// limitNote says how lim differs from the function's limits (a
+	// default, a floor), "" when it does not.
+	limitNote string
+	grace     time.Duration
+	timeout   time.Duration
 	// httpPort: mode http without upstream_url: each replica gets its own
 	// upstream port (given as PORT and http_port).
 	httpPort bool
@@ -35,10 +37,14 @@ type runSpec struct {
 	bare string
 }
 
+// functionPath is every function's PATH unless it sets its own.
+const functionPath = "/usr/local/bin:/usr/bin:/bin"
+
 // reserved env keys are Ferry's to set; a deployment cannot override them.
 var reserved = map[string]bool{
 	"port": true, "bind_address": true, "metrics_port": true,
 	"FERRY_READY_FD": true, "FERRY_SECRETS_BIND": true, "FERRY_WORKDIR_BIND": true, "FERRY_TMP_BIND": true, "FERRY_UID": true, "FERRY_GID": true, "FERRY_CGROUPS": true,
+	"FERRY_TMPFS_SIZE": true, "FERRY_PRIVATE_PROC": true, "FERRY_READONLY_ROOT": true,
 	"FERRY_GATEWAY_URL": true, "FERRY_UNIX_SOCKET": true, "FERRY_UNIX_FD": true,
 }
 
@@ -121,12 +127,10 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	up := strings.TrimSpace(d.EnvVars["upstream_url"])
 	s.httpPort = mode == "http" && (up == "" || strings.HasSuffix(up, ":0") || strings.HasSuffix(up, ":0/"))
 
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/bin:/usr/bin:/bin"
-	}
-	// Only what the function needs: ferry's own environment may hold the
-	// admin password and must not leak into functions.
+	// Only what the function needs: ferry's own environment (its PATH
+	// included, which may name dirs of its admin) must not leak into
+	// functions. A function may set its own PATH in its env.
+	path := functionPath
 	// Isolated replicas see their code at /home/app and a private TMPDIR
 	// (bind mounts made by the watchdog in its own mount namespace), so no
 	// path under the data dir, whose parents may be closed to the
@@ -161,19 +165,18 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	}
 	if p.isolate {
 		env = append(env, "FERRY_SECRETS_BIND="+dirs.secrets, "FERRY_WORKDIR_BIND="+s.dir, "FERRY_TMP_BIND="+dirs.tmp,
-			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid))
+			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid),
+			"FERRY_TMPFS_SIZE="+strconv.FormatInt(p.cfg.TmpSize, 10), "FERRY_PRIVATE_PROC=1")
+		if d.ReadOnlyRootFilesystem {
+			env = append(env, "FERRY_READONLY_ROOT=1")
+		}
 	} else {
 		env = append(env, "secret_mount_path="+dirs.secrets)
 	}
 	s.env = env
 
-	if d.Limits != nil && p.cg.enabled() {
-		if d.Limits.Memory != "" {
-			s.memBytes, _ = api.ParseMemory(d.Limits.Memory)
-		}
-		if d.Limits.CPU != "" {
-			s.cpuMilli, _ = api.ParseCPU(d.Limits.CPU)
-		}
+	if p.cg.enabled() {
+		s.lim, s.limitNote = p.limitsOf(d)
 	}
 	s.timeout = provider.TimeoutOf(d.EnvVars)
 	if s.timeout == 0 && p.cfg.DefaultTimeout > 0 {
@@ -202,6 +205,36 @@ func (p *Provider) ownedDir(dir string, mode os.FileMode, uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// limitsOf is what a replica of d is held to: its own limits, the
+// defaults for those it does not set, and never less than the floors that
+// the watchdog needs to start at all (a limit of "128" bytes, typed for
+// 128Mi, would only make it crash in a loop).
+func (p *Provider) limitsOf(d *api.FunctionDeployment) (limits, string) {
+	lim := limits{memBytes: max(p.cfg.DefaultMemory, 0), pids: max(p.cfg.DefaultPids, 0)}
+	if p.cg.version == "v1" && p.cg.pids == "" {
+		lim.pids = 0 // no pids hierarchy mounted: nothing to enforce it with
+	}
+	var notes []string
+	if d.Limits != nil && d.Limits.Memory != "" {
+		if v, err := api.ParseMemory(d.Limits.Memory); err == nil && v > 0 {
+			lim.memBytes = v
+			if v < MinMemoryBytes {
+				lim.memBytes = MinMemoryBytes
+				notes = append(notes, fmt.Sprintf("limits.memory %q is below the floor of %d MiB, which is enforced instead", d.Limits.Memory, MinMemoryBytes>>20))
+			}
+		}
+	} else if lim.memBytes > 0 {
+		notes = append(notes, fmt.Sprintf("no limits.memory: the default of %d MiB is enforced", lim.memBytes>>20))
+	}
+	if d.Limits != nil && d.Limits.CPU != "" {
+		lim.cpuMilli, _ = api.ParseCPU(d.Limits.CPU)
+	}
+	if lim.pids > 0 {
+		notes = append(notes, fmt.Sprintf("at most %d processes and threads per replica", lim.pids))
+	}
+	return lim, strings.Join(notes, "; ")
 }
 
 func short(s string) string {

@@ -113,5 +113,13 @@ func gone(dir string) bool {
 
 // inBlock reports whether uid belongs to this provider's block.
 func (p *Provider) inBlock(uid int) bool {
-	return uid >= p.uidBase && uid < p.uidBase+uidBlockSize
+	return uid >= p.uidBase && uid < p.uidBase+p.uidCount()
+}
+
+// uidCount is how many uids of its block the data dir gives (tests: fewer).
+func (p *Provider) uidCount() int {
+	if p.cfg.uidCount > 0 {
+		return min(p.cfg.uidCount, uidBlockSize)
+	}
+	return uidBlockSize
 }

@@ -1,13 +1,17 @@
 package process
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/store"
 )
 
 // TestUIDBlocks: each data dir of the machine gets a block of its own,
@@ -93,5 +97,67 @@ func TestLegacyUIDsMoveIntoTheBlock(t *testing.T) {
 	}
 	if _, out := invoke(t, r.Endpoints[0], "read.sh\n"); !strings.Contains(out, "read p") {
 		t.Fatalf("the function cannot read its own code after the move: %q", out)
+	}
+}
+
+// A data dir gives its uids again once their functions are deleted and
+// cleaned up: create/delete cycles go on past the block's size, and a uid
+// that still runs a process is not given.
+func TestUIDsReusedAfterDelete(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.uidCount = 3 })
+	if !e.p.isolate {
+		t.Skip("needs root on Linux")
+	}
+	deleteAndWait := func(name string) {
+		t.Helper()
+		if err := e.p.Delete(t.Context(), ns, name); err != nil {
+			t.Fatal(err)
+		}
+		e.p.mu.Lock()
+		done := e.p.cleaning[store.Key(ns, name)]
+		e.p.mu.Unlock()
+		if done != nil {
+			<-done
+		}
+	}
+	seen := map[int]bool{}
+	for i := range 8 {
+		name := fmt.Sprintf("cycle-%d", i)
+		e.deploy(api.FunctionDeployment{Service: name, EnvProcess: "cat"})
+		if _, out := invoke(t, e.waitReady(name, 1).Endpoints[0], "hi"); out != "hi" {
+			t.Fatalf("cycle %d: %q", i, out)
+		}
+		uid := e.p.lookup(ns, name).record().UID
+		if !e.p.inBlock(uid) {
+			t.Fatalf("cycle %d: uid %d outside the block of 3 at %d", i, uid, e.p.uidBase)
+		}
+		seen[uid] = true
+		deleteAndWait(name)
+	}
+	if len(seen) > 3 {
+		t.Fatalf("uids given: %v", seen)
+	}
+
+	// A process left running as a freed uid keeps it from being given.
+	e.deploy(api.FunctionDeployment{Service: "a", EnvProcess: "cat"})
+	e.deploy(api.FunctionDeployment{Service: "b", EnvProcess: "cat"})
+	e.deploy(api.FunctionDeployment{Service: "c", EnvProcess: "cat"})
+	ua := e.p.lookup(ns, "a").record().UID
+	deleteAndWait("a")
+	straggler := exec.Command("sleep", "30")
+	straggler.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(ua), Gid: uint32(ua)}}
+	if err := straggler.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { straggler.Process.Kill(); straggler.Wait() }()
+	err := e.p.Deploy(t.Context(), api.FunctionDeployment{Service: "d", Namespace: ns, Image: "x", EnvProcess: "cat"})
+	if err == nil || !strings.Contains(err.Error(), "no deleted function's uid is free") {
+		t.Fatalf("deploy while the only free uid runs a process: %v", err)
+	}
+	straggler.Process.Kill()
+	straggler.Wait()
+	e.deploy(api.FunctionDeployment{Service: "d", EnvProcess: "cat"})
+	if got := e.p.lookup(ns, "d").record().UID; got != ua {
+		t.Fatalf("uid %d, want the freed %d", got, ua)
 	}
 }

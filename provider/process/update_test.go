@@ -199,10 +199,10 @@ func TestLimitsCoverHTTPFunction(t *testing.T) {
 	if !e.p.isolate || !e.p.cg.enabled() {
 		t.Skip("needs root and cgroups: " + e.p.cg.reason)
 	}
-	e.deploy(api.FunctionDeployment{Service: "webl",
-		EnvProcess: `sh -c 'port=$PORT metrics_port=0 mode=streaming fprocess=cat exec ` + watchdogBin + `'`,
-		EnvVars:    map[string]string{"mode": "http"},
-		Limits:     &api.Resources{Memory: "64Mi"}})
+	ann, upstream := upstreamWatchdog(t, e)
+	e.deploy(api.FunctionDeployment{Service: "webl", EnvProcess: upstream, Annotations: ann,
+		EnvVars: map[string]string{"mode": "http"},
+		Limits:  &api.Resources{Memory: "64Mi"}})
 	r := e.waitReady("webl", 1)
 	if code, body := invoke(t, r.Endpoints[0], "limited"); code != 200 || body != "limited" {
 		t.Fatalf("invoke: %d %q", code, body)
@@ -246,7 +246,7 @@ func TestStaleCgroupsReaped(t *testing.T) {
 		t.Skip("needs root and cgroups")
 	}
 	e.close()
-	cg, err := e.p.cg.create(ns+"-ghost", "0", 0, 0)
+	cg, err := e.p.cg.create(ns+"-ghost", "0", limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestDeleteRemovesCgroups(t *testing.T) {
 	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat",
 		Limits: &api.Resources{Memory: "64Mi", CPU: "500m"}})
 	e.waitReady("lim", 1)
-	stray, err := e.p.cg.create(ns+"-lim", "7", 0, 100)
+	stray, err := e.p.cg.create(ns+"-lim", "7", limits{cpuMilli: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// durabilityCalls is the figure: 10,000 async calls per run.
+// durabilityCalls is the figure the durability promise is judged on: 10,000 async calls per run.
 const durabilityCalls = 10000
 
 // TestAsyncDurability sends 10,000 async calls with callbacks and kill -9s

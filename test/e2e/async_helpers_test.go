@@ -26,12 +26,11 @@ var (
 // asyncFn builds testdata/asyncfn once.
 func asyncFn(t testing.TB) string {
 	asyncFnOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ferry-e2e-asyncfn-")
+		dir, err := harness.ReplicaTempDir("ferry-e2e-asyncfn-")
 		if err != nil {
 			asyncFnErr = err
 			return
 		}
-		os.Chmod(dir, 0o755)
 		asyncFnPath = filepath.Join(dir, "asyncfn")
 		cmd := exec.Command("go", "build", "-o", asyncFnPath, "./testdata/asyncfn")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -74,7 +74,9 @@ func asyncSuite(t *testing.T, args []string) {
 			{"nope", "", 404},
 			{"afn", "not a url", 400},
 			{"afn", "gopher://127.0.0.1/", 400},
-			{"afn", "http://192.0.2.1/hook", 400}, // outside --callback-allow
+			{"afn", "http://192.0.2.1/hook", 400},            // outside --callback-allow
+			{"afn", f.URL + "/system/functions", 400},        // the gateway's own port, even inside the list
+			{"afn", "http://u:secret@127.0.0.1:9/hook", 400}, // credentials
 		} {
 			hdr := map[string]string{}
 			if c.cb != "" {

@@ -203,33 +203,32 @@ func TestAutoscaleBuiltin(t *testing.T) {
 	})
 }
 
-// TestScaleBadInput: invalid scaling labels are reported on the function
-// (never silently defaulted), and bad alert payloads answer 400/404 with a
-// clear message, through the real gateway.
+// TestScaleBadInput: invalid scaling labels are refused at deploy with a
+// 400 naming every bad one (min=5,max=2 used to start 5 replicas), and bad
+// alert payloads answer 400/404 with a clear message, through the real
+// gateway.
 func TestScaleBadInput(t *testing.T) {
 	f := harness.T(t, harness.Options{})
-	deploy(t, f, map[string]any{"service": "badlabels", "image": "cat", "envProcess": "cat", "labels": map[string]string{
-		"com.openfaas.scale.min": "5", "com.openfaas.scale.max": "2", "com.openfaas.scale.factor": "0",
-		"com.openfaas.scale.zero-duration": "soon",
-	}})
-	code, b, err := f.Do("GET", "/system/function/badlabels", nil)
-	if err != nil || code != 200 {
-		t.Fatalf("get: %d %s %v", code, b, err)
-	}
-	var st struct {
-		Conditions []struct{ Type, Status, Message string }
-	}
-	json.Unmarshal(b, &st)
-	var msg string
-	for _, c := range st.Conditions {
-		if c.Type == "ScaleLabels" && c.Status == "False" {
-			msg = c.Message
+	for _, c := range []struct {
+		labels map[string]string
+		want   []string
+	}{
+		{map[string]string{"com.openfaas.scale.factor": "0", "com.openfaas.scale.zero-duration": "soon",
+			"com.openfaas.scale.zero": "maybe", "com.openfaas.scale.max": "-1"},
+			[]string{`field "labels"`, `com.openfaas.scale.factor="0"`, `com.openfaas.scale.zero-duration="soon"`,
+				`com.openfaas.scale.zero="maybe": want true or false`, `com.openfaas.scale.max="-1"`}},
+		{map[string]string{"com.openfaas.scale.min": "5", "com.openfaas.scale.max": "2"},
+			[]string{"com.openfaas.scale.min=5 is greater than com.openfaas.scale.max=2"}},
+	} {
+		code, b, err := f.Do("POST", "/system/functions", map[string]any{"service": "badlabels", "image": "cat", "envProcess": "cat", "labels": c.labels})
+		for _, want := range c.want {
+			if err != nil || code != 400 || !strings.Contains(string(b), want) {
+				t.Errorf("deploy with %v: %d %s %v; want 400 with %q", c.labels, code, b, err, want)
+			}
 		}
 	}
-	for _, want := range []string{"com.openfaas.scale.factor", "com.openfaas.scale.zero-duration", "not autoscaled"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("ScaleLabels condition %q lacks %q (status %s)", msg, want, b)
-		}
+	if code, b, _ := f.Do("GET", "/system/function/badlabels", nil); code != 404 {
+		t.Fatalf("a refused deployment exists: %d %s", code, b)
 	}
 
 	cases := []struct {
@@ -240,7 +239,6 @@ func TestScaleBadInput(t *testing.T) {
 		{`{"alerts":[`, 400, "not Alertmanager webhook JSON"},
 		{`{"version":"4","status":"firing","alerts":[]}`, 400, `no "alerts"`},
 		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"function_name":"ghost.openfaas-fn"}}]}`, 404, "not found"},
-		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"function_name":"badlabels"}}]}`, 400, "scale.factor"},
 		{`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{}}]}`, 400, "function_name"},
 	}
 	for _, c := range cases {

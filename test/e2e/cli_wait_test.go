@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,5 +38,18 @@ func TestCLIWait(t *testing.T) {
 	oneErrorLine(t, "deploy --wait of a function that cannot start", r, "broken cannot start", "ferry logs broken")
 	if r.Took > 30*time.Second {
 		t.Errorf("the failed wait took %s: it should end as soon as the function crash-loops", r.Took)
+	}
+	// The crash loop is visible at a glance, beside a ready function, and
+	// the default deploy waits too (--no-wait returns at once).
+	r = c.run(dir, "", nil, "list")
+	if r.Code != 0 || !regexp.MustCompile(`(?m)^broken\s+CrashLoop\s`).MatchString(r.Stdout) ||
+		!regexp.MustCompile(`(?m)^waited\s+Ready\s`).MatchString(r.Stdout) {
+		t.Fatalf("list must show each function's STATUS: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = c.run(dir, "", nil, "deploy", "--name", "broken2", "--image", "x", "--fprocess", "/no/such/command", "--env", "mode=http")
+	oneErrorLine(t, "deploy (waits by default) of a function that cannot start", r, "broken2 cannot start", "ferry logs broken2")
+	r = c.run(dir, "", nil, "deploy", "--name", "broken3", "--image", "x", "--fprocess", "/no/such/command", "--no-wait")
+	if r.Code != 0 {
+		t.Fatalf("deploy --no-wait returns once the gateway took it: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

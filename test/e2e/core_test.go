@@ -22,7 +22,7 @@ import (
 
 const ns = "openfaas-fn"
 
-// TestCore drives one `ferry serve` through the core issue's end-to-end
+// TestCore drives one `ferry serve` through the core end-to-end
 // list: three kinds of function, invocation details, streaming, chaining,
 // secrets isolation, logs, scaling, a replica killed under load, and
 // restarts (graceful and kill -9) that bring every function back.

@@ -30,11 +30,10 @@ var (
 // folder every replica user can read.
 func testFunctions(t testing.TB) string {
 	fnOnce.Do(func() {
-		fnDir, fnErr = os.MkdirTemp("", "ferry-e2e-fns-")
+		fnDir, fnErr = harness.ReplicaTempDir("ferry-e2e-fns-")
 		if fnErr != nil {
 			return
 		}
-		os.Chmod(fnDir, 0o755)
 		cmd := exec.Command("go", "build", "-o", filepath.Join(fnDir, "httpfn"), "./testdata/httpfn")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

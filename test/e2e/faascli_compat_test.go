@@ -138,6 +138,8 @@ type fcVersionInfo struct {
 type compatGW struct {
 	url, user, password string
 	t                   *testing.T
+	// secretValue reads a stored secret (in-memory provider only).
+	secretValue func(ns, name string) (string, bool)
 }
 
 // compatGateway is the gateway under test: the real `ferry serve` (via
@@ -157,7 +159,7 @@ func compatGateway(t *testing.T) *compatGW {
 		return &compatGW{url: f.URL, user: f.User, password: f.Password, t: t}
 	}
 	gw := clienttest.Start(t)
-	return &compatGW{url: gw.URL, user: clienttest.User, password: clienttest.Password, t: t}
+	return &compatGW{url: gw.URL, user: clienttest.User, password: clienttest.Password, t: t, secretValue: gw.Provider.SecretValue}
 }
 
 // do sends a request the way faas-cli's proxy.Client does: basic auth
@@ -390,6 +392,18 @@ func TestFaasCLICompat(t *testing.T) {
 		want(t, "POST of an existing secret", st, b, http.StatusConflict)
 		st, _, b = g.do("POST", "/system/secrets", fcSecret{Name: "compat-raw", RawValue: []byte{0, 1, 2}}, true)
 		want(t, "POST of a rawValue secret", st, b, http.StatusOK, http.StatusCreated, http.StatusAccepted)
+		// faas-cli secret apply (and create --from-file) send the file
+		// twice: trimmed as value and as it is as rawValue; then apply
+		// PUTs on a 409. rawValue wins, as in faas-netes.
+		st, _, b = g.do("POST", "/system/secrets", fcSecret{Name: "compat-file", Value: "s3cr3t", RawValue: []byte("s3cr3t\n")}, true)
+		want(t, "POST with value and rawValue (faas-cli secret apply)", st, b, http.StatusOK, http.StatusCreated, http.StatusAccepted)
+		st, _, b = g.do("PUT", "/system/secrets", fcSecret{Name: "compat-file", Value: "n3w", RawValue: []byte("n3w\n")}, true)
+		want(t, "PUT with value and rawValue (faas-cli secret apply)", st, b, http.StatusOK, http.StatusAccepted)
+		if g.secretValue != nil {
+			if v, _ := g.secretValue("openfaas-fn", "compat-file"); v != "n3w\n" {
+				t.Errorf("secret from value and rawValue holds %q, want rawValue %q", v, "n3w\n")
+			}
+		}
 
 		st, _, b = g.do("GET", "/system/secrets", nil, true)
 		// faas-cli secret list accepts 200 and 202.
@@ -416,7 +430,7 @@ func TestFaasCLICompat(t *testing.T) {
 		want(t, "PUT of a missing secret", st, b, http.StatusNotFound)
 
 		// faas-cli secret remove accepts only 200 and 202.
-		for _, name := range []string{"compat-key", "compat-raw"} {
+		for _, name := range []string{"compat-key", "compat-raw", "compat-file"} {
 			st, _, b = g.do("DELETE", "/system/secrets", fcSecret{Name: name}, true)
 			want(t, "DELETE /system/secrets", st, b, http.StatusOK, http.StatusAccepted)
 		}

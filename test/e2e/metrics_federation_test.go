@@ -1,9 +1,8 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"sort"
 	"testing"
 	"time"
@@ -14,21 +13,19 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// scrape GETs the gateway's /metrics (no auth, as Prometheus does) and
-// parses it.
+// scrape GETs the gateway's /metrics (with the admin's basic auth, as the
+// shipped Prometheus config does) and parses it.
 func scrape(t testing.TB, f *harness.Ferry) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(f.URL + "/metrics")
+	code, b, err := f.Do("GET", "/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, b)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("/metrics is not valid text exposition: %v", err)
 	}

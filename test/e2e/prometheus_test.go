@@ -133,19 +133,30 @@ func TestPrometheusAlertScaling(t *testing.T) {
 	}
 }
 
-// TestMetricsAndDurableCounts: /metrics carries the contract names without
-// auth, /system/stats serves the portal's history, and invocationCount
+// TestMetricsAndDurableCounts: /metrics carries the contract names (behind
+// auth on the API port, without it on --metrics-listen), /system/stats serves the portal's history, and invocationCount
 // survives a graceful restart (flushed on shutdown: exact) and a kill -9
 // (at most one --counter-flush interval lost: exact here, as the test
 // waits for a flush first).
 func TestMetricsAndDurableCounts(t *testing.T) {
-	f := harness.T(t, harness.Options{Args: []string{"--counter-flush", "300ms"}})
+	metricsAddr, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := harness.T(t, harness.Options{Args: []string{"--counter-flush", "300ms", "--metrics-listen", metricsAddr}})
+	metricsURL := "http://" + metricsAddr + "/metrics"
+	if resp, err := http.Get(f.URL + "/metrics"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics on the API port without auth should be 401: %v %v", resp, err)
+	}
 	deployCat(t, f, "counted")
 	call := func(n int) { invokeN(t, f, "counted", n) }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	call(10)
-	resp, err := http.Get(f.URL + "/metrics")
+	if code, b, err := f.Do("GET", "/metrics", nil); err != nil || code != 200 || !strings.Contains(string(b), `function_name="counted.openfaas-fn"`) {
+		t.Errorf("/metrics on the API port with auth: %d %v", code, err)
+	}
+	resp, err := http.Get(metricsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +176,7 @@ func TestMetricsAndDurableCounts(t *testing.T) {
 	waitMetric := func(want string) {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			resp, err := http.Get(f.URL + "/metrics")
+			resp, err := http.Get(metricsURL)
 			if err == nil {
 				var b strings.Builder
 				io.Copy(&b, resp.Body)

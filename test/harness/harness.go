@@ -51,10 +51,7 @@ func GoBinary(name, pkg string) (string, error) {
 		return filepath.Join(d, name), nil
 	}
 	if binDir == "" && binErr == nil {
-		if binDir, binErr = os.MkdirTemp("", "ferry-bin-"); binErr == nil {
-			// Replicas may run as unprivileged users: they must reach these.
-			os.Chmod(binDir, 0o755)
-		}
+		binDir, binErr = ReplicaTempDir("ferry-bin-")
 	}
 	if binErr != nil {
 		return "", binErr
@@ -70,6 +67,24 @@ func GoBinary(name, pkg string) (string, error) {
 		binDone[name] = true
 	}
 	return out, nil
+}
+
+// ReplicaTempDir makes a temporary dir that replicas of the process
+// runtime can use by its path, as functions' commands and scripts: open to
+// every user (replicas may run as unprivileged ones) and, as root, not
+// under /tmp, which isolated replicas see as a private tmpfs.
+func ReplicaTempDir(prefix string) (string, error) {
+	base := ""
+	if os.Geteuid() == 0 {
+		if fi, err := os.Stat("/var/cache"); err == nil && fi.IsDir() {
+			base = "/var/cache"
+		}
+	}
+	dir, err := os.MkdirTemp(base, prefix)
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	return dir, err
 }
 
 // Build compiles ferry, ferry-kubernetes and watchdog and returns the

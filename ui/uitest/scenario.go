@@ -161,7 +161,7 @@ func (s *Scenario) steps() {
 		chromedp.SetValue(chromedp.ID("f-env"), "GREETING=hello"),
 		chromedp.SetValue(chromedp.ID("f-fprocess"), "tee /dev/stderr"), chromedp.Click(chromedp.ID("f-submit")))
 	s.Wait("the function page with a ready replica",
-		`location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready / 1 desired")`, 60*time.Second)
+		`location.hash === "#/fn/`+ns+`/`+fnName+`" && (document.getElementById("replicas-value")?.textContent || "").startsWith("1 ready / 1 desired") && document.getElementById("status-value")?.textContent === "Ready"`, 60*time.Second)
 	s.labelled("function page")
 	s.Shot("06-function")
 
@@ -178,6 +178,7 @@ func (s *Scenario) steps() {
 
 	s.Do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/ns/`+ns+`"`))
 	s.Wait("the function in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Replicas"]')?.textContent || "") === "2 / 2"`, 15*time.Second)
+	s.Wait("its status in the list", `(document.querySelector('tr[data-name="`+fnName+`"] td[data-label="Status"]')?.textContent || "") === "Ready"`, 15*time.Second)
 	s.Shot("09-functions")
 	s.Do("phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	s.Wait("the list laid out for a phone", `document.querySelector('tr[data-name="`+fnName+`"]').getBoundingClientRect().width <= 390`, 10*time.Second)

@@ -8,7 +8,7 @@ function listPage(ns) {
   const table = h("table", { class: "fns", id: "functions" },
     h("caption", { class: "sr-only" }, `Functions in namespace ${ns}`),
     h("thead", {}, h("tr", {},
-      h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Image"),
+      h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Image"),
       h("th", { scope: "col", class: "num" }, "Replicas"), h("th", { scope: "col", class: "num" }, "Invocations"),
       h("th", { scope: "col", class: "num" }, "Rate"), h("th", { scope: "col", class: "num" }, "Errors"),
       h("th", { scope: "col", class: "num" }, "p50 / p99"))),
@@ -47,6 +47,8 @@ function listPage(ns) {
       if (!r) { r = listRow(ns, f.name); rows.set(f.name, r); }
       const s = stats && stats.functions ? stats.functions[`${f.name}.${f.namespace || ns}`] : null;
       const ready = f.availableReplicas ?? f.readyReplicas ?? 0;
+      setText(r.status, f.status || "");
+      r.status.className = "status " + stateClass(f.status);
       setText(r.image, f.image);
       setText(r.replicas, `${ready} / ${f.replicas}`);
       r.replicas.className = "num " + (ready >= f.replicas ? (f.replicas ? "ok" : "muted") : "warn");
@@ -65,12 +67,17 @@ function listPage(ns) {
 
 function listRow(ns, name) {
   const td = (label, cls) => h("td", { "data-label": label, class: cls || "" });
-  const r = { image: td("Image", "mono"), replicas: td("Replicas", "num"), inv: td("Invocations", "num"),
+  const r = { status: td("Status"), image: td("Image", "mono"), replicas: td("Replicas", "num"), inv: td("Invocations", "num"),
     rate: td("Rate", "num"), err: td("Errors", "num"), lat: td("p50 / p99", "num") };
   r.tr = h("tr", { "data-name": name },
     h("th", { scope: "row", "data-label": "Name" }, h("a", { href: fnPath(ns, name) }, name)),
-    r.image, r.replicas, r.inv, r.rate, r.err, r.lat);
+    r.status, r.image, r.replicas, r.inv, r.rate, r.err, r.lat);
   return r;
+}
+
+// stateClass colours a function's state (api.StateOf on the gateway).
+function stateClass(s) {
+  return { "Ready": "ok", "Scaled to zero": "muted", "CrashLoop": "bad", "Failed": "bad" }[s] || "warn";
 }
 
 function setText(el, t) { if (el.textContent !== t) el.textContent = t; }

@@ -55,6 +55,7 @@ function fnPage(ns, name) {
       ["Image", h("span", { class: "mono" }, f.image)],
       ["Namespace", f.namespace || ns],
       ["Process", f.envProcess ? h("code", {}, f.envProcess) : "—"],
+      ["Status", h("span", { class: stateClass(f.status), id: "status-value" }, f.status || "")],
       ["Replicas", h("span", { class: ready >= f.replicas ? "ok" : "warn", id: "replicas-value" }, `${ready} ready / ${f.replicas} desired`)],
       ["Invocations", fmtInt(f.invocationCount)],
       ["Created", f.createdAt ? h("time", { datetime: f.createdAt, title: f.createdAt }, fmtAgo(f.createdAt)) : "—"],

@@ -63,7 +63,9 @@ function invokePanel(ns, name) {
       view = h("pre", { class: "body", id: id("body-out") }, text || "(empty body)");
     } else {
       if (blobUrl) URL.revokeObjectURL(blobUrl);
-      blobUrl = URL.createObjectURL(new Blob([buf], { type: ct || "application/octet-stream" }));
+      // Always bytes: a blob: URL has the portal's origin, so a type the
+      // browser renders (PDF, SVG...) opened from the link would run there.
+      blobUrl = URL.createObjectURL(new Blob([buf], { type: "application/octet-stream" }));
       view = h("p", { id: id("body-out") }, h("a", { href: blobUrl, download: `${name}-response`, class: "button" }, `Download the body (${fmtBytes(buf.byteLength)}, ${ct || "binary"})`));
     }
     return [

@@ -1,0 +1,233 @@
+package kafka
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/internal/ports"
+	"github.com/ferryfaas/ferry/trigger"
+	"github.com/ferryfaas/ferry/trigger/triggertest"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// cluster starts a one-broker kfake on 127.0.0.1:port (0: any), keeping its
+// data in dir ("" = memory).
+func cluster(t testing.TB, port int, dir string, topics ...string) *kfake.Cluster {
+	t.Helper()
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, topics...)}
+	if port != 0 {
+		opts = append(opts, kfake.Ports(port))
+	}
+	if dir != "" {
+		opts = append(opts, kfake.DataDir(dir))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// start runs a Kafka source until the test ends (or stop is called).
+func start(t *testing.T, env *triggertest.Env, cfg Config) (stop func()) {
+	t.Helper()
+	if cfg.Metrics == nil {
+		cfg.Metrics = env.Metrics
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		trigger.Run(ctx, env.Index, env.Invoker, slog.Default(), New(cfg))
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func produce(t *testing.T, addrs []string, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fnCalls(name string, async bool) func(triggertest.Call) bool {
+	return func(c triggertest.Call) bool { return c.Function == triggertest.Key(name) && c.Async == async }
+}
+
+// kcat, librdkafka's client, produces a record that invokes the function,
+// and consumes the function's answer from the reply topic: a second
+// implementation of the protocol checks Ferry's.
+func TestKcatRoundTrip(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat not installed (apt-get install kcat)")
+	}
+	c := cluster(t, 0, "", "orders", "answers")
+	defer c.Close()
+	broker := c.ListenAddrs()[0]
+	env := triggertest.Start(t)
+	env.Deploy(t, "echo", map[string]string{"topic": "orders", trigger.AnnotationKafkaReplyTopic: "answers"})
+	start(t, env, Config{Brokers: c.ListenAddrs()})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p := exec.CommandContext(ctx, kcat, "-P", "-b", broker, "-t", "orders", "-k", "order-7", "-H", "X-Tenant=acme")
+	p.Stdin = strings.NewReader("hello from kcat\n")
+	if out, err := p.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	calls := env.WaitCalls(t, 1, 20*time.Second, fnCalls("echo", false))
+	if calls[0].Body != "hello from kcat" || calls[0].Header.Get("X-Kafka-Key") != "order-7" ||
+		calls[0].Header.Get("X-Topic") != "orders" || calls[0].Header.Get("X-Tenant") != "acme" {
+		t.Fatalf("call: %+v", calls[0])
+	}
+	out, err := exec.CommandContext(ctx, kcat, "-C", "-b", broker, "-t", "answers", "-o", "beginning",
+		"-c", "1", "-e", "-q", "-f", "%k|%s|%h\n").Output()
+	if err != nil {
+		t.Fatalf("kcat -C: %v\n%s", err, out)
+	}
+	got := string(out)
+	if !strings.HasPrefix(got, "order-7|hello from kcat|") || !strings.Contains(got, "X-Status=200") ||
+		!strings.Contains(got, "X-Function=echo.openfaas-fn") {
+		t.Fatalf("reply consumed by kcat: %q", got)
+	}
+}
+
+// A failing function is handed to the async queue (retries, dead letters)
+// while the other functions of the same partitions go on; an ordered
+// function gets one call at a time per partition, in offset order.
+func TestFailingFunctionDoesNotBlockPartition(t *testing.T) {
+	c := cluster(t, 0, "", "events")
+	defer c.Close()
+	env := triggertest.Start(t)
+	env.Queue()
+	env.Fail(triggertest.Key("bad"))
+	env.Deploy(t, "good", map[string]string{"topic": "events"})
+	env.Deploy(t, "bad", map[string]string{"topic": "events"})
+	env.Deploy(t, "seq", map[string]string{"topic": "events", trigger.AnnotationKafkaOrdered: "true"})
+	start(t, env, Config{Brokers: c.ListenAddrs()})
+	const n = 30
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(strconv.Itoa(i % 5)), Value: []byte(strconv.Itoa(i))})
+	}
+	produce(t, c.ListenAddrs(), recs...)
+	env.WaitCalls(t, n, 20*time.Second, fnCalls("good", false))
+	env.WaitCalls(t, n, 20*time.Second, fnCalls("bad", true)) // handed over
+	seq := env.WaitCalls(t, n, 20*time.Second, fnCalls("seq", false))
+	last := map[string]int{}
+	for _, c := range seq {
+		p := c.Header.Get("X-Kafka-Partition")
+		off, _ := strconv.Atoi(c.Header.Get("X-Kafka-Offset"))
+		if prev, ok := last[p]; ok && off <= prev {
+			t.Fatalf("ordered function: partition %s offset %d after %d", p, off, prev)
+		}
+		last[p] = off
+	}
+	for _, c := range env.Calls() {
+		if c.Function == triggertest.Key("bad") && c.Async && c.Header.Get("X-Kafka-Offset") == "" {
+			t.Fatalf("queued call lost its record headers: %+v", c)
+		}
+	}
+}
+
+// A batch processed but not committed (the process died between the two)
+// is delivered again to the next member; duplicates carry the offsets of
+// that batch only, and no record is lost.
+func TestCrashBeforeCommitRedelivers(t *testing.T) {
+	c := cluster(t, 0, "", "jobs")
+	defer c.Close()
+	env := triggertest.Start(t)
+	env.Deploy(t, "job", map[string]string{"topic": "jobs"})
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: "jobs", Value: []byte(strconv.Itoa(i))})
+	}
+	produce(t, c.ListenAddrs(), recs...)
+	crashed := make(chan struct{})
+	var once sync.Once
+	stop := start(t, env, Config{Brokers: c.ListenAddrs(), crashBeforeCommit: func() bool {
+		once.Do(func() { close(crashed) })
+		return true
+	}})
+	<-crashed
+	stop()
+	first := len(env.Calls())
+	if first == 0 {
+		t.Fatal("no call before the crash")
+	}
+	start(t, env, Config{Brokers: c.ListenAddrs()})
+	env.WaitCalls(t, first+10, 20*time.Second, fnCalls("job", false))
+	time.Sleep(500 * time.Millisecond)
+	byOffset := map[string]string{} // partition/offset -> body
+	bodies := map[string]bool{}
+	for _, call := range env.Calls() {
+		k := call.Header.Get("X-Kafka-Partition") + "/" + call.Header.Get("X-Kafka-Offset")
+		if b, ok := byOffset[k]; ok && b != call.Body {
+			t.Errorf("offset %s delivered %q and %q", k, b, call.Body)
+		}
+		byOffset[k] = call.Body
+		bodies[call.Body] = true
+	}
+	for i := range 10 {
+		if !bodies[strconv.Itoa(i)] {
+			t.Errorf("record %d never delivered", i)
+		}
+	}
+	if len(byOffset) != 10 || len(env.Calls()) <= 10 {
+		t.Errorf("%d calls over %d offsets, want the uncommitted batch again over 10", len(env.Calls()), len(byOffset))
+	}
+}
+
+// A broker that goes away is reported (metric) and the trigger picks up
+// where it left off once the broker is back.
+func TestBrokerDownReportedAndReconnects(t *testing.T) {
+	port, err := ports.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := cluster(t, port, dir, "ticks")
+	env := triggertest.Start(t)
+	env.Deploy(t, "f", map[string]string{"topic": "ticks"})
+	start(t, env, Config{Brokers: c.ListenAddrs()})
+	produce(t, c.ListenAddrs(), &kgo.Record{Topic: "ticks", Value: []byte("one")})
+	env.WaitCalls(t, 1, 20*time.Second, fnCalls("f", false))
+	addrs := c.ListenAddrs()
+	c.Close()
+	waitGauge(t, env, 0)
+	c = cluster(t, port, dir, "ticks")
+	defer c.Close()
+	waitGauge(t, env, 1)
+	produce(t, addrs, &kgo.Record{Topic: "ticks", Value: []byte("two")})
+	calls := env.WaitCalls(t, 2, 30*time.Second, fnCalls("f", false))
+	if calls[len(calls)-1].Body != "two" {
+		t.Fatalf("calls: %+v", calls)
+	}
+}
+
+func waitGauge(t *testing.T, env *triggertest.Env, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for env.Gauge(t, "kafka") != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("ferry_trigger_connected{trigger=kafka} = %v, want %v", env.Gauge(t, "kafka"), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
