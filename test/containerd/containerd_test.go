@@ -140,7 +140,10 @@ type containerd struct {
 }
 
 func startContainerd(t *testing.T, work string) *containerd {
-	return &containerd{sock: harness.StartContainerd(t, work).Sock}
+	c := &containerd{sock: harness.StartContainerd(t, work).Sock}
+	// runc keeps an (emptied) state folder per namespace.
+	t.Cleanup(func() { os.Remove("/run/containerd/runc/" + ns) })
+	return c
 }
 
 func (c *containerd) ctrArgs(args ...string) []string {
