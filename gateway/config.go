@@ -50,6 +50,9 @@ type Config struct {
 	TrustedFunctionPages bool
 	// Log receives recovered panics and upstream failures (nil: slog.Default()).
 	Log *slog.Logger
+	// LogRequests logs one line per function call (method, path, status,
+	// duration, call id) to Log.
+	LogRequests bool
 
 	// Observer is told about every invocation (metrics, autoscaler).
 	Observer Observer

@@ -63,6 +63,9 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		obs.Started(t.fn)
 		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
 	}
+	if g.cfg.LogRequests {
+		defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), r.Header.Get("X-Call-Id")) }()
+	}
 	g.invoke(w, r, &t, route, start, &code, nil)
 }
 

@@ -80,6 +80,9 @@ func (g *Gateway) Done(c *evproxy.Call, status int) {
 	if obs := g.cfg.Observer; obs != nil {
 		obs.Finished(lc.t.fn, status, time.Since(c.Start))
 	}
+	if g.cfg.LogRequests {
+		g.logCall(c.Method, c.Path, status, time.Since(c.Start), c.CallID)
+	}
 }
 
 // Resume finishes a call whose replica failed in the loop the way
@@ -95,6 +98,9 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 		var code int
 		if obs := g.cfg.Observer; obs != nil {
 			defer func() { obs.Finished(lc.t.fn, code, time.Since(start)) }()
+		}
+		if g.cfg.LogRequests {
+			defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), callID) }()
 		}
 		r.Header["X-Call-Id"] = []string{callID}
 		// Re-read the route, as after any failed attempt: the provider may
