@@ -89,6 +89,12 @@ type Observer interface {
 	Finished(fn string, code int, d time.Duration)
 }
 
+// ColdStartObserver is an Observer that also wants the time a call waited
+// for the function it woke from zero replicas to have a ready one.
+type ColdStartObserver interface {
+	ColdStarted(fn string, d time.Duration)
+}
+
 // Waker brings a function from zero ready replicas to at least one. The
 // gateway calls it, then waits on provider.Route.Changed until a replica is
 // ready. It returns an *api.Error (503 with the reason) when the function

@@ -28,6 +28,8 @@ type Recorder struct {
 	service  *prometheus.GaugeVec
 	inflight *prometheus.GaugeVec
 	ready    *prometheus.GaugeVec
+	// coldStarts: time from a wake-up from zero to the first ready replica.
+	coldStarts *prometheus.HistogramVec
 
 	fns      sync.Map // "name.ns" -> *fnMetrics
 	mu       sync.Mutex
@@ -89,9 +91,19 @@ func NewRecorder() *Recorder {
 	r.ready = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gateway_function_replicas_ready", Help: "Ready replicas of a function.",
 	}, fn)
-	r.reg.MustRegister(r.total, r.seconds, r.started, r.service, r.inflight, r.ready,
+	r.coldStarts = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gateway_function_cold_start_seconds", Help: "Time from a call waking a function at zero replicas to its first ready replica.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, fn)
+	r.reg.MustRegister(r.total, r.seconds, r.started, r.service, r.inflight, r.ready, r.coldStarts,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return r
+}
+
+// ColdStarted records how long a call waited for the function it woke
+// from zero replicas (gateway.ColdStartObserver).
+func (r *Recorder) ColdStarted(fn string, d time.Duration) {
+	r.coldStarts.WithLabelValues(fn).Observe(d.Seconds())
 }
 
 // Registry is where the gateway metrics live (for /metrics and tests).
