@@ -22,8 +22,12 @@ func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 	}
 	if isolate {
 		// The watchdog bind-mounts the function's secrets in its own
-		// mount namespace, invisible to other functions.
-		a.Cloneflags = syscall.CLONE_NEWNS
+		// mount namespace, invisible to other functions. An IPC namespace
+		// of its own: System V segments, semaphores and message queues
+		// (and POSIX queues) outlive their processes, so shared ones would
+		// keep a deleted function's memory pinned outside every limit and
+		// let functions reach each other's.
+		a.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
 	}
 	return a
 }
