@@ -4,8 +4,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
@@ -139,5 +141,29 @@ func TestReplicaIPCIsPrivate(t *testing.T) {
 	}
 	if _, out := invoke(t, e.waitReady("fb", 1).Endpoints[0], "cat /proc/sysvipc/shm"); seen(out) {
 		t.Fatalf("fb sees fa's shared memory segment:\n%s", out)
+	}
+}
+
+// A descriptor ferry was started with and that is not close-on-exec (a
+// launcher's pipe, socket or file) reached every replica and its
+// function, whatever user they run as.
+func TestInheritedFDsStayOutOfReplicas(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// above the descriptors a replica is given, and without O_CLOEXEC, as
+	// an inherited one
+	const fd = 200
+	if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "fa", EnvProcess: "sh"})
+	_, out := invoke(t, e.waitReady("fa", 1).Endpoints[0], "ls /proc/self/fd")
+	if slices.Contains(strings.Fields(out), strconv.Itoa(fd)) {
+		t.Fatalf("fd %d of ferry is open in the replica:\n%s", fd, out)
 	}
 }

@@ -4,10 +4,32 @@ package process
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
+
+// closeRangeCloexec is CLOSE_RANGE_CLOEXEC (Linux 5.11).
+const closeRangeCloexec = 1 << 2
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec.
+// Go opens its own that way, but those ferry was started with (a
+// launcher's pipe, socket or file left open) were passed on to every
+// replica and its function, whatever user they run as.
+func closeInheritedOnExec() {
+	if unix.CloseRange(3, math.MaxUint32, closeRangeCloexec) == nil {
+		return
+	}
+	ents, _ := os.ReadDir("/proc/self/fd") // before Linux 5.11
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
 
 func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
