@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ func (g *Gateway) Plan(c *evproxy.Call) bool {
 	}
 	if max := g.cfg.MaxInvokeBodyBytes; max > 0 && c.ContentLength > max {
 		return false
+	}
+	if c.Authorization != "" && g.auth.anyAdmin(strings.Split(c.Authorization, "\n")) {
+		return false // the goroutine path drops it (prepareHeaders)
 	}
 	route, ok := g.cfg.Provider.Route(t.ns, t.name)
 	if !ok {

@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return nil, err
 	}
+	closeInheritedOnExec()
 	p := &Provider{
 		cfg:      cfg,
 		st:       cfg.Store,
