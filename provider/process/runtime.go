@@ -55,8 +55,9 @@ type Version struct {
 	// function's variables without Ferry's reserved keys, its command,
 	// default timeouts and the gateway's URL. A runtime adds its own keys.
 	Env []string
-	// SecretsDir holds one file per secret of the function (mode 0440,
-	// group GID), rewritten in place when a secret is updated.
+	// SecretsDir holds one file per secret of the function (0440, group
+	// GID; 0400 when not isolated), rewritten in place when a secret is
+	// updated.
 	SecretsDir string
 	// Artifact is the hex SHA-256 of the function's uploaded code in the
 	// artifact store ("" when none); see Provider.ArtifactPath.
