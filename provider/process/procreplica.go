@@ -79,6 +79,11 @@ func (x *procReplica) watch(cmd *exec.Cmd, readyR, stdout, stderr *os.File, unix
 // Stop sends SIGTERM to the watchdog only (it drains and stops its
 // children) and SIGKILL to its process group after grace.
 func (x *procReplica) Stop(ctx context.Context, grace time.Duration) error {
+	select {
+	case <-x.done: // its pid may be another process's by now
+		return nil
+	default:
+	}
 	if grace > 0 {
 		syscall.Kill(x.pid, syscall.SIGTERM)
 		t := time.NewTimer(grace)
