@@ -48,8 +48,12 @@ const (
 	MinMemoryBytes = 16 << 20
 )
 
-// Config wires a process provider. DataDir, Store and Watchdog are required.
+// Config wires a process provider. DataDir, Store and Watchdog are required
+// (Watchdog only for the default runtime).
 type Config struct {
+	// Runtime runs the replicas; nil is the process runtime (watchdogs as
+	// local process groups, see procRuntime).
+	Runtime Runtime
 	// DataDir holds artifacts, working dirs, secret copies and logs.
 	DataDir string
 	Store   *store.Store
@@ -110,11 +114,13 @@ func (c *Config) withDefaults() error {
 	if c.Store == nil {
 		return errors.New("process provider: Store is nil: open the store first (store.Open)")
 	}
-	if len(c.Watchdog) == 0 {
+	if c.Runtime == nil && len(c.Watchdog) == 0 {
 		return errors.New("process provider: Watchdog is empty: give the argv that runs the watchdog binary")
 	}
-	if _, err := exec.LookPath(c.Watchdog[0]); err != nil {
-		return fmt.Errorf("process provider: watchdog %q not found: build it with `go build -o DIR/watchdog ./cmd/watchdog` (%v)", c.Watchdog[0], err)
+	if c.Runtime == nil {
+		if _, err := exec.LookPath(c.Watchdog[0]); err != nil {
+			return fmt.Errorf("process provider: watchdog %q not found: build it with `go build -o DIR/watchdog ./cmd/watchdog` (%v)", c.Watchdog[0], err)
+		}
 	}
 	abs, err := filepath.Abs(c.DataDir)
 	if err != nil {
@@ -183,11 +189,12 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		log:      cfg.Log,
 		fns:      map[string]map[string]*function{},
 		cleaning: map[string]chan struct{}{},
-		kill:     make(chan struct{}),
 		gcStop:   make(chan struct{}),
 		gcDone:   make(chan struct{}),
 		now:      time.Now,
 	}
+	p.killCtx, p.killNow = context.WithCancel(context.Background())
+	var cg *cgroupMgr
 	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
 	sum := sha256.Sum256([]byte(cfg.DataDir))
 	p.dirID = hex.EncodeToString(sum[:6])
@@ -197,14 +204,14 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			return nil, fmt.Errorf("process provider: %w (functions need uids no other Ferry server gives)", err)
 		}
 		p.uidBase = base
-		p.cg = detectCgroups()
-		p.cg.base = "ferry/" + p.dirID
+		cg = detectCgroups()
+		cg.base = "ferry/" + p.dirID
 	} else {
 		p.noIsolation = "ferry is not running as root on Linux"
 		if cfg.NoIsolation {
 			p.noIsolation = "isolation is turned off in ferry's configuration"
 		}
-		p.cg = &cgroupMgr{reason: p.noIsolation + ", so it cannot create cgroups"}
+		cg = &cgroupMgr{reason: p.noIsolation + ", so it cannot create cgroups"}
 	}
 	for _, d := range []string{p.path("artifacts", "sha256"), p.path("artifacts", "tmp"), p.path("logs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -222,8 +229,12 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		os.Chmod(d, 0o700)
 	}
-	if n := p.cg.reapStale(); n > 0 {
-		p.log.Warn("killed processes left by a previous run", "count", n)
+	p.rt = cfg.Runtime
+	if p.rt == nil {
+		if n := cg.reapStale(); n > 0 {
+			p.log.Warn("killed processes left by a previous run", "count", n)
+		}
+		p.rt = &procRuntime{p: p, cg: cg}
 	}
 	if err := p.ensureDefaultNamespace(); err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ func TestReplicaDefaultsIsolate(t *testing.T) {
 	t.Setenv("PATH", os.Getenv("PATH")+":/ferry-serve-path")
 	t.Setenv("FERRY_ADMIN_PASSWORD", "leaked-admin-password")
 	e := newEnv(t, func(c *Config) { c.DefaultPids = 40; c.TmpSize = 8 << 20 })
-	if !e.p.isolate || !e.p.cg.enabled() {
+	if !e.p.isolate || !e.p.cgm().enabled() {
 		t.Skip("needs root on Linux with cgroups")
 	}
 	// "sh" runs each call's body as a script.
@@ -79,8 +79,8 @@ func TestReplicaDefaultsIsolate(t *testing.T) {
 	}
 	// More sleeps than the pids limit: the kernel refuses the forks.
 	run("fa", "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done 2>/dev/null; echo end")
-	grp := filepath.Join(e.p.cg.pids, e.p.cg.base, ns+"-fa", "0")
-	if e.p.cg.pids == "" {
+	grp := filepath.Join(e.p.cgm().pids, e.p.cgm().base, ns+"-fa", "0")
+	if e.p.cgm().pids == "" {
 		t.Skip("no cgroup v1 pids hierarchy")
 	}
 	if b, _ := os.ReadFile(filepath.Join(grp, "pids.max")); strings.TrimSpace(string(b)) != "40" {
