@@ -77,8 +77,9 @@ type Config struct {
 	// StartTimeout kills a replica that is not ready by then (default 60 s).
 	StartTimeout time.Duration
 	// BackoffMin and BackoffMax bound the restart delay of a dying replica
-	// (defaults 200 ms and 10 s); the delay resets once a replica stayed
-	// ready for BackoffMax.
+	// (defaults 200 ms and 5 min, doubling per crash, as Kubernetes backs
+	// off a crash loop); the delay resets once a replica stayed ready for
+	// BackoffMax.
 	BackoffMin, BackoffMax time.Duration
 	// ArtifactGrace is how long an artifact no function uses is kept after
 	// its last upload or check (default 1 h); ArtifactGCInterval is how
@@ -158,7 +159,7 @@ func (c *Config) withDefaults() error {
 		c.BackoffMin = 200 * time.Millisecond
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = 10 * time.Second
+		c.BackoffMax = 5 * time.Minute
 	}
 	if c.DefaultMemory == 0 {
 		c.DefaultMemory = DefaultMemoryBytes

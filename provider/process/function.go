@@ -26,14 +26,16 @@ type function struct {
 	route atomic.Pointer[provider.Route]
 	slotW sync.WaitGroup // live slot supervisors
 
-	mu      sync.Mutex
-	rec     record
-	spec    *runSpec
-	slots   []*slot
-	crash   string // crash-loop explanation, "" when healthy
-	closed  bool   // deleted or provider closing: no new replicas
-	changed chan struct{}
-	usage   usageSample
+	mu    sync.Mutex
+	rec   record
+	spec  *runSpec
+	slots []*slot
+	crash string // crash-loop explanation, "" when healthy
+	// restarts counts replicas that exited and were started again.
+	restarts uint64
+	closed   bool // deleted or provider closing: no new replicas
+	changed  chan struct{}
+	usage    usageSample
 }
 
 func newFunction(p *Provider, rec record, spec *runSpec, logs *logBook) *function {
@@ -231,6 +233,7 @@ func (f *function) slotDown(s *slot) {
 func (f *function) slotCrashed(s *slot, fails int, msg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.restarts++
 	if fails >= crashLoopAfter && !s.stopping {
 		f.crash = "replica " + s.instance + " keeps crashing (" + itoa(fails) + " times in a row; restarting with back-off): " + msg
 	}
@@ -270,7 +273,7 @@ func (f *function) status() api.FunctionStatus {
 		EnvVars: maps.Clone(d.EnvVars), Constraints: slices.Clone(d.Constraints), Secrets: slices.Clone(d.Secrets),
 		Labels: maps.Clone(d.Labels), Annotations: maps.Clone(d.Annotations), Limits: d.Limits, Requests: d.Requests,
 		ReadOnlyRootFilesystem: d.ReadOnlyRootFilesystem,
-		Replicas:               f.rec.Replicas, AvailableReplicas: ready, ReadyReplicas: ready,
+		Replicas:               f.rec.Replicas, AvailableReplicas: ready, ReadyReplicas: ready, Restarts: f.restarts,
 		CreatedAt: f.rec.CreatedAt,
 	}
 	now := time.Now().UTC()

@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // fakeRuntime is a Runtime without processes, for narrow tests of what the
@@ -113,7 +115,11 @@ func fakeEnv(t *testing.T, tweak func(*Config)) (*env, *fakeRuntime) {
 // A replica that keeps dying is restarted with a growing delay, and the
 // function reports the crash loop with the replica's last output.
 func TestSeamCrashLoopBacksOff(t *testing.T) {
-	e, rt := fakeEnv(t, func(c *Config) { c.BackoffMin, c.BackoffMax = 40*time.Millisecond, time.Second })
+	var serverLog harness.LockedBuffer
+	e, rt := fakeEnv(t, func(c *Config) {
+		c.BackoffMin, c.BackoffMax = 40*time.Millisecond, time.Second
+		c.Log = slog.New(slog.NewTextHandler(&serverLog, nil))
+	})
 	e.deploy(api.FunctionDeployment{Service: "loop", EnvVars: map[string]string{"fake": "crash"}})
 	r := e.waitRoute("loop", 10*time.Second, "crash loop reported", func(r provider.Route) bool {
 		return strings.Contains(r.Failure, "keeps crashing") && strings.Contains(r.Failure, "boom")
@@ -138,6 +144,17 @@ func TestSeamCrashLoopBacksOff(t *testing.T) {
 	st, _ := e.p.Get(context.Background(), ns, "loop")
 	if c := st.Conditions[0]; c.Reason != "CrashLoop" || !strings.Contains(c.Message, "boom") {
 		t.Errorf("Ready condition %+v, want CrashLoop with the last output", c)
+	}
+	if st.Restarts < 4 {
+		t.Errorf("restarts %d after %d starts", st.Restarts, len(starts))
+	}
+	// One server log line per attempt, the same output only the first time.
+	logs := serverLog.String()
+	if n := strings.Count(logs, "boom"); n != 1 {
+		t.Errorf("the same crash output logged %d times, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "replica exited again, as before") {
+		t.Errorf("repeated crashes not logged as repeats:\n%s", logs)
 	}
 }
 

@@ -32,6 +32,7 @@ func (s *slot) run() {
 	defer s.f.slotDone(s)
 	cfg := &s.f.p.cfg
 	fails := 0
+	lastMsg := ""
 	for {
 		select {
 		case <-s.stop:
@@ -46,12 +47,21 @@ func (s *slot) run() {
 			fails = 0 // it ran fine for a while: this is not a loop
 		}
 		fails++
-		s.f.p.log.Warn("replica exited; restarting", "function", s.f.name, "namespace", s.f.ns, "instance", s.instance, "why", res.msg, "attempt", fails)
-		s.f.slotCrashed(s, fails, res.msg)
 		delay := cfg.BackoffMin << min(fails-1, 16)
 		if delay > cfg.BackoffMax || delay <= 0 {
 			delay = cfg.BackoffMax
 		}
+		// One line per attempt; the replica's output (in res.msg) only when
+		// it differs from the last attempt's, so a crash loop does not
+		// repeat the same traceback into the server's log.
+		log := s.f.p.log.With("function", s.f.name, "namespace", s.f.ns, "instance", s.instance, "attempt", fails, "next_in", delay)
+		if res.msg == lastMsg {
+			log.Warn("replica exited again, as before; restarting")
+		} else {
+			log.Warn("replica exited; restarting", "why", res.msg)
+		}
+		lastMsg = res.msg
+		s.f.slotCrashed(s, fails, res.msg)
 		t := time.NewTimer(delay)
 		select {
 		case <-s.stop:
