@@ -17,8 +17,8 @@ type natsFlags struct {
 func (n *natsFlags) register(fs *pflag.FlagSet, urlHelp string) {
 	fs.StringVar(&n.url, "nats-url", envOr("FERRY_NATS_URL", ""), urlHelp+" (env FERRY_NATS_URL)")
 	fs.StringVar(&n.creds, "nats-creds", "", "NATS credentials file for --nats-url")
-	fs.StringVar(&n.user, "nats-user", envOr("FERRY_NATS_USER", ""), "NATS user for --nats-url (env FERRY_NATS_USER)")
-	fs.StringVar(&n.password, "nats-password", envOr("FERRY_NATS_PASSWORD", ""), "NATS password for --nats-url (env FERRY_NATS_PASSWORD)")
+	fs.StringVar(&n.user, "nats-user", envOr("FERRY_NATS_USER", ""), "NATS user for --nats-url, or of the embedded NATS under serve --nats-listen (default \"ferry\") (env FERRY_NATS_USER)")
+	fs.StringVar(&n.password, "nats-password", envOr("FERRY_NATS_PASSWORD", ""), "NATS password for --nats-url, or of the embedded NATS under serve --nats-listen (default: generated into DATA/secrets/nats-password) (env FERRY_NATS_PASSWORD)")
 }
 
 func (n *natsFlags) options(name string) queue.ConnectOptions {
