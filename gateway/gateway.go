@@ -28,7 +28,7 @@ type Gateway struct {
 	mux       *http.ServeMux
 	auth      basicAuth
 	origins   *originGuard
-	hosts     *hostGuard // nil: every Host
+	hosts     *hostGuard      // nil: every Host
 	transport *http.Transport // streamed bodies
 	fast      *fastPool       // everything else
 	lb        balancer

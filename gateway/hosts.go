@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 	"strings"
 )
 
@@ -53,10 +52,8 @@ func (h *hostGuard) ok(host string) bool {
 	if i := strings.LastIndexByte(name, ':'); i >= 0 {
 		name = name[:i]
 	}
-	if name != "" && name[0] >= '0' && name[0] <= '9' {
-		if _, err := netip.ParseAddr(name); err == nil {
-			return true
-		}
+	if numeric(name) {
+		return true // browsers parse an all-numeric host as IPv4, never asking DNS
 	}
 	name = strings.TrimSuffix(name, ".")
 	if hasFoldSuffix(name, "localhost") && (len(name) == len("localhost") || name[len(name)-len("localhost")-1] == '.') {
@@ -72,6 +69,16 @@ func (h *hostGuard) ok(host string) bool {
 		}
 	}
 	return false
+}
+
+// numeric reports whether s is digits and dots only.
+func numeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func hasFoldSuffix(s, suffix string) bool {
