@@ -17,8 +17,8 @@ type natsFlags struct {
 func (n *natsFlags) register(fs *pflag.FlagSet, urlHelp string) {
 	fs.StringVar(&n.url, "nats-url", envOr("FERRY_NATS_URL", ""), urlHelp+" (env FERRY_NATS_URL)")
 	fs.StringVar(&n.creds, "nats-creds", "", "NATS credentials file for --nats-url")
-	fs.StringVar(&n.user, "nats-user", envOr("FERRY_NATS_USER", ""), "NATS user for --nats-url (env FERRY_NATS_USER)")
-	fs.StringVar(&n.password, "nats-password", envOr("FERRY_NATS_PASSWORD", ""), "NATS password for --nats-url (env FERRY_NATS_PASSWORD)")
+	fs.StringVar(&n.user, "nats-user", envOr("FERRY_NATS_USER", ""), "NATS user for --nats-url, or of the embedded NATS under serve --nats-listen (default \"ferry\") (env FERRY_NATS_USER)")
+	fs.StringVar(&n.password, "nats-password", envOr("FERRY_NATS_PASSWORD", ""), "NATS password for --nats-url, or of the embedded NATS under serve --nats-listen (default: generated into DATA/secrets/nats-password) (env FERRY_NATS_PASSWORD)")
 }
 
 func (n *natsFlags) options(name string) queue.ConnectOptions {
@@ -33,6 +33,7 @@ type workerFlags struct {
 	ackWait          time.Duration
 	concurrency      int
 	callbackAttempts int
+	callbackPerHost  int
 	allow            []string
 }
 
@@ -43,6 +44,7 @@ func (w *workerFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&w.ackWait, "async-ack-wait", queue.DefaultAckWait, "how long a worker may go silent before its call is given to another worker (running calls report progress every third of it)")
 	fs.IntVar(&w.concurrency, "async-concurrency", 1024, "queued calls one worker runs at once over all functions (per function: label "+queue.LabelMaxInflight+", default 16)")
 	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 12, "deliveries of one X-Callback-Url POST before giving up (back-off 1s doubling to 5m: about 20 minutes)")
+	fs.IntVar(&w.callbackPerHost, "async-callback-per-host", queue.DefaultCallbackPerHost, "X-Callback-Url POSTs one worker sends at once to one receiver (host:port); more wait their turn, so a slow receiver cannot delay other receivers' callbacks")
 	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any host except link-local, cloud metadata, unspecified, multicast and the gateway's own ports; IP or CIDR entries lift those for their addresses, never the own ports); others are refused with 400, and callbacks only connect to them")
 }
 
@@ -50,6 +52,7 @@ func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Me
 	return queue.WorkerConfig{Callbacks: allow,
 		JS: js, GatewayURL: gatewayURL, MaxAttempts: w.maxAttempts,
 		Backoff: queue.Backoff{Min: w.backoffMin, Max: w.backoffMax}, AckWait: w.ackWait,
-		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts, Metrics: m, Log: log,
+		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts,
+		CallbackPerHost: w.callbackPerHost, Metrics: m, Log: log,
 	}
 }

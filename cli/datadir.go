@@ -56,18 +56,49 @@ func adminCredentials(dataDir string, log *slog.Logger) (gateway.Credentials, er
 	if p := os.Getenv("FERRY_ADMIN_PASSWORD"); p != "" {
 		return gateway.Credentials{User: user, Password: p}, nil
 	}
-	if b, err := os.ReadFile(passFile); err == nil && strings.TrimSpace(string(b)) != "" {
+	pass, generated, err := randomSecret(passFile)
+	if err != nil {
+		return gateway.Credentials{}, err
+	}
+	if generated {
+		log.Info("generated an admin password (first start)", "user", user, "password-file", passFile)
+	} else {
 		log.Info("admin credentials", "user", user, "password-file", passFile)
-		return gateway.Credentials{User: user, Password: strings.TrimSpace(string(b))}, nil
+	}
+	return gateway.Credentials{User: user, Password: pass}, nil
+}
+
+// randomSecret reads the secret in path, or writes a new random one there
+// (0600) when the file is missing or empty.
+func randomSecret(path string) (secret string, generated bool, err error) {
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, err
 	}
 	buf := make([]byte, 18)
 	if _, err := rand.Read(buf); err != nil {
-		return gateway.Credentials{}, err
+		return "", false, err
 	}
-	pass := base64.RawURLEncoding.EncodeToString(buf)
-	if err := os.WriteFile(passFile, []byte(pass), 0o600); err != nil {
-		return gateway.Credentials{}, fmt.Errorf("write %s: %w", passFile, err)
+	secret = base64.RawURLEncoding.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
+		return "", false, fmt.Errorf("write %s: %w", path, err)
 	}
-	log.Info("generated an admin password (first start)", "user", user, "password-file", passFile)
-	return gateway.Credentials{User: user, Password: pass}, nil
+	return secret, true, nil
+}
+
+// embeddedNATSCredentials are the user and password the embedded NATS
+// requires when it listens on TCP: --nats-user/--nats-password when given,
+// else user "ferry" and DATA/secrets/nats-password (random, generated on
+// first start). The queue, the triggers and `ferry queue-worker` share them.
+func embeddedNATSCredentials(dataDir, user, password string) (string, string, error) {
+	if user == "" {
+		user = "ferry"
+	}
+	if password != "" {
+		return user, password, nil
+	}
+	p, _, err := randomSecret(filepath.Join(dataDir, "secrets", "nats-password"))
+	return user, p, err
 }

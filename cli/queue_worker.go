@@ -32,9 +32,12 @@ gateway's /function/ route, with retries, dead letters and callbacks.
 shares each queue's durable consumer, so the per-function concurrency label
 (` + queue.LabelMaxInflight + `) holds across all of them.
 
-With the embedded NATS, start serve with --nats-listen so workers can reach it.`,
+With the embedded NATS, start serve with --nats-listen so workers can reach it;
+it then requires user "ferry" and the password serve generated into
+DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 		Example: `  ferry serve --nats-listen 127.0.0.1:4222
-  ferry queue-worker --nats-url nats://127.0.0.1:4222 --gateway http://127.0.0.1:8080`,
+  FERRY_NATS_PASSWORD=$(cat ~/.local/share/ferry/secrets/nats-password) \
+    ferry queue-worker --nats-url nats://127.0.0.1:4222 --nats-user ferry --gateway http://127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if nf.url == "" {

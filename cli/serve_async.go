@@ -58,7 +58,14 @@ func init() {
 					js, err := queue.NewJetStream(nc)
 					return js, nc.Close, err
 				}
-				emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: storeDir, Listen: f.listen, SyncAlways: f.syncAlways})
+				eo := queue.EmbeddedOptions{StoreDir: storeDir, Listen: f.listen, SyncAlways: f.syncAlways}
+				if f.listen != "" {
+					var err error
+					if eo.User, eo.Password, err = embeddedNATSCredentials(s.DataDir, f.nats.user, f.nats.password); err != nil {
+						return nil, nil, err
+					}
+				}
+				emb, err := queue.StartEmbedded(eo)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -68,7 +75,8 @@ func init() {
 					return nil, nil, err
 				}
 				if u := emb.ClientURL(); u != "" {
-					log.Info("embedded NATS is listening", "url", u)
+					log.Info("embedded NATS is listening", "url", u, "user", eo.User,
+						"password", passwordSource(f.nats.password, filepath.Join(s.DataDir, "secrets", "nats-password")))
 				}
 				js, err := queue.NewJetStream(nc)
 				return js, func() { nc.Close(); emb.Shutdown() }, err
@@ -107,6 +115,14 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// passwordSource says where a password is without echoing it.
+func passwordSource(flagValue, file string) string {
+	if flagValue != "" {
+		return "--nats-password"
+	}
+	return file
 }
 
 // listenPorts are the ports of host:port listen addresses (callbacks never

@@ -43,7 +43,7 @@ func init() {
 			}
 			log := s.Log.With("component", "trigger")
 			m := trigger.NewMetrics()
-			dialer, err := serveNATS(fs, subjects)
+			dialer, err := serveNATS(fs, s.DataDir, subjects)
 			if err != nil {
 				return err
 			}
@@ -98,8 +98,9 @@ func init() {
 // serveNATS is the NATS the triggers use inside serve: --nats-url (shared
 // by several gateways: cron claims its ticks there), else the embedded
 // server when it listens (--nats-listen). Nil when there is none, which
-// only the subject trigger needs.
-func serveNATS(fs *pflag.FlagSet, required bool) (*natsDialer, error) {
+// only the subject trigger needs. The embedded server requires the same
+// credentials as the queue's.
+func serveNATS(fs *pflag.FlagSet, dataDir string, required bool) (*natsDialer, error) {
 	get := func(name string) string {
 		if f := fs.Lookup(name); f != nil {
 			return f.Value.String()
@@ -118,6 +119,9 @@ func serveNATS(fs *pflag.FlagSet, required bool) (*natsDialer, error) {
 				host = "127.0.0.1"
 			}
 			o.URL = "nats://" + net.JoinHostPort(host, port)
+			if o.User, o.Password, err = embeddedNATSCredentials(dataDir, o.User, o.Password); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if o.URL == "" {

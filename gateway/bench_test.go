@@ -92,7 +92,8 @@ func benchGateway(b *testing.B, replicas int) string {
 		addrs = append(addrs, benchUpstream(b))
 	}
 	fp.addFunction(ns, "echo", uint64(replicas), addrs...)
-	_, srv := newTestGateway(b, fp, func(c *Config) { c.Observer = &nopObserver{} })
+	// RestrictHosts, as ferry serve on loopback: its Host check is on the path.
+	_, srv := newTestGateway(b, fp, func(c *Config) { c.Observer = &nopObserver{}; c.RestrictHosts = true })
 	return srv.URL + "/function/echo"
 }
 

@@ -43,6 +43,15 @@ type Config struct {
 	// whose pages may make state-changing /system and /ui requests (a UI
 	// hosted elsewhere). The gateway's own origin is always trusted.
 	TrustedOrigins []string
+	// RestrictHosts answers only requests whose Host is an IP literal,
+	// localhost, *.localhost or one of AllowedHosts; others get 421. Set
+	// it for a gateway listening on loopback: it defeats DNS rebinding,
+	// where a web page's own name is re-pointed at 127.0.0.1.
+	RestrictHosts bool
+	// AllowedHosts are more Host names to answer ("gw.example.com",
+	// "*.example.com"), for proxies that keep Host; listing any turns
+	// RestrictHosts on.
+	AllowedHosts []string
 	// TrustedFunctionPages drops the sandbox Content-Security-Policy and
 	// nosniff that function responses get by default: only for gateways
 	// whose every function is a trusted web app that needs the gateway's

@@ -28,6 +28,7 @@ type Gateway struct {
 	mux       *http.ServeMux
 	auth      basicAuth
 	origins   *originGuard
+	hosts     *hostGuard      // nil: every Host
 	transport *http.Transport // streamed bodies
 	fast      *fastPool       // everything else
 	lb        balancer
@@ -85,6 +86,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if g.origins, err = newOriginGuard(cfg.TrustedOrigins); err != nil {
 		return nil, err
 	}
+	if g.hosts, err = newHostGuard(cfg.RestrictHosts, cfg.AllowedHosts); err != nil {
+		return nil, err
+	}
 	g.lb.init()
 	g.ids.init()
 	if err = g.routes(); err != nil {
@@ -111,6 +115,10 @@ func (g *Gateway) Drain() { g.drainOnce.Do(func() { close(g.draining) }) }
 // checks) in front of /system, /ui and /metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.recoverPanic(w, r)
+	if !g.hosts.ok(r.Host) {
+		misdirected(w)
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case IsInvocation(p):

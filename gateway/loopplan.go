@@ -29,8 +29,8 @@ type loopCall struct {
 // address and the request needs none of the goroutine path's slower
 // cases (escaped paths, bodies over the limit, waiting for a replica).
 func (g *Gateway) Plan(c *evproxy.Call) bool {
-	if !IsInvocation(c.Path) || !h1.PlainPath(c.Path) {
-		return false
+	if !IsInvocation(c.Path) || !h1.PlainPath(c.Path) || !g.hosts.ok(c.Host) {
+		return false // a Host not served gets its 421 from ServeHTTP
 	}
 	t, err := parseEscapedPath(c.Path, "/function/", g.cfg.DefaultNamespace, g.nsSuffix)
 	if err != nil {

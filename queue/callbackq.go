@@ -54,7 +54,9 @@ func (w *Worker) queueCallback(ctx context.Context, req *Request, res result) {
 
 // handleCallback delivers one queued callback: acked when the receiver
 // took it (or refused it for good), retried with back-off on network
-// errors and retryable statuses, up to CallbackAttempts deliveries.
+// errors and retryable statuses, up to CallbackAttempts deliveries. When
+// its receiver already has CallbackPerHost deliveries running it waits
+// instead (not counted as an attempt).
 func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 	var cm callbackMsg
 	if err := json.Unmarshal(m.Data(), &cm); err != nil {
@@ -63,6 +65,18 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 		return
 	}
 	ctx := w.runCtx
+	req := &cm.Request
+	host := callbackHost(req.CallbackURL)
+	var seq uint64
+	delivered := 1
+	if md, err := m.Metadata(); err == nil {
+		seq, delivered = md.Sequence.Stream, int(md.NumDelivered)
+	}
+	if !w.cbHosts.acquire(host, w.cfg.CallbackPerHost) {
+		_ = m.NakWithDelay(w.cbHosts.waited(seq)) // not an attempt
+		return
+	}
+	defer w.cbHosts.release(host)
 	res := result{status: cm.Status, header: cm.Header, body: cm.Body, duration: time.Duration(cm.Duration)}
 	if cm.BodyRef != "" {
 		b, err := w.loadBody(ctx, cm.BodyRef)
@@ -72,11 +86,7 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 		}
 		res.body = b
 	}
-	tries := 1
-	if md, err := m.Metadata(); err == nil {
-		tries = int(md.NumDelivered)
-	}
-	req := &cm.Request
+	tries := w.cbHosts.attempts(seq, delivered)
 	code, err := w.postCallback(ctx, req, res)
 	if ctx.Err() != nil && (err != nil || retryableStatus(code)) {
 		_ = m.Nak() // cut short by the shutdown: the next worker delivers it
@@ -86,6 +96,7 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 		_ = m.NakWithDelay(w.cfg.CallbackBackoff.Delay(tries))
 		return
 	}
+	w.cbHosts.done(seq)
 	_ = m.Ack()
 	if cm.BodyRef != "" {
 		w.deleteBody(cm.BodyRef)

@@ -14,7 +14,8 @@ import (
 
 // Embedded is a NATS server with JetStream running inside this process.
 type Embedded struct {
-	srv *server.Server
+	srv            *server.Server
+	user, password string
 }
 
 // EmbeddedOptions configure StartEmbedded.
@@ -28,6 +29,10 @@ type EmbeddedOptions struct {
 	// still written to the file (the kernel has it) before the ack, so it
 	// survives kill -9 of the process; SyncAlways also survives power loss.
 	SyncAlways bool
+	// User and Password are required with Listen: a TCP listener without
+	// them would let any local process or function read every queued call
+	// (headers, callback tokens, results) and delete the streams.
+	User, Password string
 }
 
 // StartEmbedded starts a JetStream-enabled NATS server. It is ready (or has
@@ -58,7 +63,11 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats: --nats-listen %q: bad port", o.Listen)
 		}
+		if o.User == "" || o.Password == "" {
+			return nil, fmt.Errorf("embedded nats: --nats-listen needs a user and password")
+		}
 		opts.Host, opts.Port = host, p
+		opts.Username, opts.Password = o.User, o.Password
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -69,12 +78,16 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded nats: not ready after 30s; check that %s is writable and not used by another ferry", o.StoreDir)
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, user: opts.Username, password: opts.Password}, nil
 }
 
 // Connect opens an in-process client connection.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1))
+	opts := []nats.Option{nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1)}
+	if e.user != "" {
+		opts = append(opts, nats.UserInfo(e.user, e.password))
+	}
+	return nats.Connect("", opts...)
 }
 
 // ClientURL is the TCP URL when a listener was requested, else "".

@@ -74,7 +74,10 @@ func Setup(ctx context.Context, j *JetStream, ackWait time.Duration, bounds *Bou
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       time.Minute, // one POST is bounded by 30 s
 		MaxDeliver:    -1,
-		MaxAckPending: 1024,
+		// Callbacks waiting (Nak'd with a delay) for their receiver's turn
+		// or a retry stay pending: room for them all, as for retries. The
+		// worker bounds the deliveries running at once.
+		MaxAckPending: 100000,
 	})
 	if err != nil {
 		return fmt.Errorf("create callback consumer: %w", err)

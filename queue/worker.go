@@ -41,6 +41,10 @@ type WorkerConfig struct {
 	// the default back-off, about 20 minutes of a receiver being down).
 	CallbackAttempts int
 	CallbackBackoff  Backoff
+	// CallbackPerHost bounds callbacks delivered at once to one receiver
+	// (host:port; default DefaultCallbackPerHost): a slow receiver cannot
+	// hold every delivery slot.
+	CallbackPerHost int
 	// MaxResponse caps the function response kept for the callback (default 64 MiB).
 	MaxResponse int64
 	// Concurrency caps calls running in this worker over all queues (default 1024).
@@ -76,6 +80,7 @@ type Worker struct {
 	draining atomic.Bool
 	gate     sync.RWMutex // see startConsumer
 	sub      *nats.Subscription
+	cbHosts  callbackHosts
 
 	runCtx    context.Context // cancelled by Stop when the grace is over
 	runCancel context.CancelFunc
@@ -103,6 +108,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	if cfg.CallbackAttempts <= 0 {
 		cfg.CallbackAttempts = 12
+	}
+	if cfg.CallbackPerHost <= 0 {
+		cfg.CallbackPerHost = DefaultCallbackPerHost
 	}
 	if cfg.CallbackBackoff.Min <= 0 {
 		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 5 * time.Minute}

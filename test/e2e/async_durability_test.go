@@ -198,7 +198,7 @@ func midEnqueue(accepted, _ int) bool { return accepted >= durabilityCalls/2 }
 // midRun kills a worker once a third of the calls were called back.
 func midRun(_, calledBack int) bool { return calledBack >= durabilityCalls/3 }
 
-// queueWorker is a `ferry queue-worker` process.
+// queueWorker is a `ferry queue-worker` process on f's embedded NATS.
 type queueWorker struct {
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -212,6 +212,9 @@ func startQueueWorker(t *testing.T, f *harness.Ferry, natsURL string, extra []st
 	}
 	args := append([]string{"queue-worker", "--nats-url", natsURL, "--gateway", f.URL}, extra...)
 	cmd := exec.Command(filepath.Join(f.BinDir, "ferry"), args...)
+	// f's embedded NATS requires its credentials; passed by environment,
+	// as a command line is readable by every local user.
+	cmd.Env = append(os.Environ(), "FERRY_NATS_USER=ferry", "FERRY_NATS_PASSWORD="+embeddedNATSPassword(t, f))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -172,7 +172,8 @@ func TestServeCronTwoGatewaysAndSubjects(t *testing.T) {
 	}
 	a := harness.T(t, harness.Options{Args: []string{"--nats-listen", natsAddr,
 		"--trigger-cron", "--trigger-nats-subjects", "--trigger-poll", "200ms"}})
-	b := harness.T(t, harness.Options{Args: []string{"--nats-url", "nats://" + natsAddr,
+	pass := embeddedNATSPassword(t, a)
+	b := harness.T(t, harness.Options{Args: []string{"--nats-url", "nats://" + natsAddr, "--nats-user", "ferry", "--nats-password", pass,
 		"--trigger-cron", "--trigger-poll", "200ms"}})
 	ticker := map[string]string{"topic": "cron-function", "schedule": "* * * * * *"}
 	deployAnnotated(t, a, "ticker", ticker)
@@ -194,7 +195,7 @@ func TestServeCronTwoGatewaysAndSubjects(t *testing.T) {
 		t.Fatalf("%v runs in %.1f s of every-second ticks: want one per tick", ran, ticks)
 	}
 
-	nc, err := nats.Connect("nats://" + natsAddr)
+	nc, err := nats.Connect("nats://"+natsAddr, nats.UserInfo("ferry", pass))
 	if err != nil {
 		t.Fatal(err)
 	}
