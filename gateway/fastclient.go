@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/internal/rawio"
 )
 
@@ -235,7 +235,7 @@ func (c *upConn) leanResponse(p *fastPool, stop func() bool) *http.Response {
 		c.hdr = make(http.Header, 8)
 	}
 	clear(c.hdr)
-	h, ok := h1.PeekResponseHead(c.br, c.hdr)
+	h, ok := http1.PeekResponseHead(c.br, c.hdr)
 	if !ok {
 		return nil
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryfaas/ferry/evproxy"
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/eventloop"
+	"github.com/ferryfaas/ferry/internal/http1"
 )
 
 const (
@@ -92,9 +92,9 @@ func serveFrontLimited(t testing.TB, g *Gateway, front string, lim frontLimits) 
 		t.Fatal(err)
 	}
 	hs := &http.Server{Handler: g, ReadHeaderTimeout: head, IdleTimeout: 30 * time.Second}
-	f := &h1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log, BodyTimeout: lim.body, MaxConns: lim.maxConns}
+	f := &http1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log, BodyTimeout: lim.body, MaxConns: lim.maxConns}
 	if front == "loop" {
-		f.Loop = &evproxy.Server{Planner: g, Fallback: f.ServeConn, Log: g.log, HeadTimeout: head, BodyTimeout: lim.body}
+		f.Loop = &eventloop.Server{Planner: g, Fallback: f.ServeConn, Log: g.log, HeadTimeout: head, BodyTimeout: lim.body}
 	} else if front != "h1" {
 		t.Fatalf("FERRY_TEST_FRONT=%q: use loop, h1 or http", front)
 	}

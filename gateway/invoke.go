@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/upgrade"
 	"github.com/ferryfaas/ferry/provider"
-	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // maxAttempts bounds how often one call is sent: a replica that refused

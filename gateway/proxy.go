@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -50,7 +50,7 @@ func removeHopHeaders(h http.Header) {
 		}
 	}
 	for k := range h {
-		if h1.IsHopHeader(k) {
+		if http1.IsHopHeader(k) {
 			delete(h, k)
 		}
 	}
@@ -84,7 +84,7 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 		// loop sends it): a caller cannot pass off another address.
 		var b []byte
 		for _, v := range prior {
-			b = h1.AppendForwardedFor(b, v)
+			b = http1.AppendForwardedFor(b, v)
 		}
 		host = string(append(b, host...))
 	}
@@ -119,7 +119,7 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		return reqBody{}, tooLarge(max, maxInvokeFlag)
 	}
 	if d, ok := w.(readDeadliner); ok && g.cfg.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
-		// net/http's own server: bound each wait for the body (h1 does it
+		// net/http's own server: bound each wait for the body (http1 does it
 		// itself, and its writer has no read deadline).
 		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}

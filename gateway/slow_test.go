@@ -76,7 +76,7 @@ wait:
 	}
 
 	if testFront == "http" {
-		t.Log("net/http alone has no connection cap (ferry serve puts h1 in front of it): the cap is not tested")
+		t.Log("net/http alone has no connection cap (ferry serve puts http1 in front of it): the cap is not tested")
 		return
 	}
 	// The cap, with heads that have their whole deadline (10 s) to come.

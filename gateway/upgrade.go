@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/upgrade"
 	"github.com/ferryfaas/ferry/provider"
-	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // invokeUpgrade forwards a protocol upgrade (WebSocket) to one ready

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryfaas/ferry/upgrade"
+	"github.com/ferryfaas/ferry/internal/upgrade"
 )
 
 // httpProxy is mode http: fprocess is started once and every request is
