@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryfaas/ferry/internal/eventloop"
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 const (
@@ -39,13 +40,13 @@ func (s *testServer) Close() { s.close() }
 
 // newTestGateway serves a gateway over a fake provider on loopback; tune
 // changes the gateway before it serves.
-func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
+func newTestGateway(t testing.TB, fp *providertest.Provider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
 	return newLimitedGateway(t, fp, edit, frontLimits{}, tune...)
 }
 
 // newLimitedGateway is newTestGateway with the front's limits set.
-func newLimitedGateway(t testing.TB, fp *fakeProvider, edit func(*Config), lim frontLimits, tune ...func(*Gateway)) (*Gateway, *testServer) {
+func newLimitedGateway(t testing.TB, fp *providertest.Provider, edit func(*Config), lim frontLimits, tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
 	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
