@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -33,6 +32,7 @@ type serveFlags struct {
 	maxBody                                                        int64
 	process                                                        processFlags
 	conns                                                          connFlags
+	log                                                            logFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -71,6 +71,7 @@ call with a goroutine per connection instead).`,
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
 	f.process.register(fs)
 	f.conns.register(fs)
+	f.log.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
 			p.Flags(fs)
@@ -80,11 +81,14 @@ call with a goroutine per connection instead).`,
 }
 
 func runServe(parent context.Context, f serveFlags) error {
+	log, err := f.log.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
 	tuneGC()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	governor.Start(ctx, nil) // GOMAXPROCS follows the gateway's load (package governor)
