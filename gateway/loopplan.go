@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferryfaas/ferry/internal/eventloop"
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -96,7 +97,7 @@ func (g *Gateway) Resume(c *eventloop.Call, failed error) http.Handler {
 		if obs := g.cfg.Observer; obs != nil {
 			defer func() { obs.Finished(lc.t.fn, code, time.Since(start)) }()
 		}
-		r.Header["X-Call-Id"] = []string{callID}
+		r.Header[wire.CallID] = []string{callID}
 		// Re-read the route, as after any failed attempt: the provider may
 		// already know the replica is gone.
 		route := lc.route

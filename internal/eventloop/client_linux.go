@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // client states
@@ -390,7 +391,7 @@ func appendError(dst []byte, status int, msg string, closing bool) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, http.StatusText(status)...)
 	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Openfaas-Internal: gateway\r\n"...)
-	dst = appendField(dst, "Date", http1.Date())
+	dst = appendField(dst, "Date", wire.Date())
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(msg)+1), 10)
 	if closing {

@@ -1,10 +1,13 @@
 package eventloop
 
 import (
+	"bytes"
 	"net/textproto"
 	"strconv"
+	"strings"
 
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // field is one request header, scanned in place (canonical name).
@@ -19,12 +22,12 @@ func listed(fs []field, k string) bool {
 		}
 		for v := f.v; v != ""; {
 			var item string
-			if i := indexByte(v, ','); i >= 0 {
+			if i := strings.IndexByte(v, ','); i >= 0 {
 				item, v = v[:i], v[i+1:]
 			} else {
 				item, v = v, ""
 			}
-			if item = trimOWS(item); item != "" && textproto.CanonicalMIMEHeaderKey(item) == k {
+			if item = wire.TrimOWS(item); item != "" && textproto.CanonicalMIMEHeaderKey(item) == k {
 				return true
 			}
 		}
@@ -50,19 +53,19 @@ func inspect(fs []field) (ri reqInfo) {
 	gone := func(k string) bool { return ri.hasConnection && listed(fs, k) }
 	for _, f := range fs {
 		switch f.k {
-		case "X-Call-Id":
+		case wire.CallID:
 			if ri.callID == "" && !gone(f.k) {
 				ri.callID = f.v
 				if f.v == "" {
 					ri.callID = "\x00" // present but empty: not the caller's
 				}
 			}
-		case "X-Forwarded-For":
+		case wire.ForwardedFor:
 			ri.hasXFF = ri.hasXFF || !gone(f.k)
-		case "X-Forwarded-Host":
+		case wire.ForwardedHost:
 			ri.hasXFH = ri.hasXFH || !gone(f.k)
 		case "Accept":
-			ri.acceptEventStream = ri.acceptEventStream || contains(f.v, "text/event-stream")
+			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.v, "text/event-stream")
 		}
 	}
 	if ri.callID == "\x00" {
@@ -84,34 +87,34 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 	dst = append(dst, "\r\n"...)
 	for _, f := range fs {
 		switch {
-		case isHopHeader(f.k), f.k == "Content-Length", f.k == "X-Call-Id", f.k == "X-Start-Time":
+		case wire.IsHopHeader(f.k), f.k == "Content-Length", f.k == wire.CallID, f.k == wire.StartTime:
 			continue
 		case ri.hasConnection && listed(fs, f.k):
 			continue
-		case f.k == "X-Forwarded-For":
+		case f.k == wire.ForwardedFor:
 			continue // one field below, the peer appended
 		}
 		dst = appendField(dst, f.k, f.v)
 	}
-	dst = append(dst, "X-Call-Id: "...)
+	dst = append(dst, wire.CallID+": "...)
 	dst = append(dst, c.CallID...)
-	dst = append(dst, "\r\nX-Start-Time: "...)
+	dst = append(dst, "\r\n"+wire.StartTime+": "...)
 	dst = strconv.AppendInt(dst, c.Start.UnixNano(), 10)
 	dst = append(dst, "\r\n"...)
-	dst = append(dst, "X-Forwarded-For: "...)
+	dst = append(dst, wire.ForwardedFor+": "...)
 	if ri.hasXFF {
 		// The caller's list, then the peer, as a proxy appends itself:
 		// a caller cannot pass off another address as the one that called.
 		for _, f := range fs {
-			if f.k == "X-Forwarded-For" && !(ri.hasConnection && listed(fs, f.k)) {
-				dst = http1.AppendForwardedFor(dst, f.v)
+			if f.k == wire.ForwardedFor && !(ri.hasConnection && listed(fs, f.k)) {
+				dst = wire.AppendForwardedFor(dst, f.v)
 			}
 		}
 	}
 	dst = append(dst, remoteIP...)
 	dst = append(dst, "\r\n"...)
 	if !ri.hasXFH && c.Host != "" {
-		dst = appendField(dst, "X-Forwarded-Host", c.Host)
+		dst = appendField(dst, wire.ForwardedHost, c.Host)
 	}
 	if len(body) > 0 || needsLength(c.Method) {
 		dst = append(dst, "Content-Length: "...)
@@ -137,7 +140,7 @@ func needsLength(m string) bool { return m == "POST" || m == "PUT" || m == "PATC
 // more bytes are needed, -1 if it is not one the loop takes.
 func headEnd(b []byte) int {
 	for i := 0; i < len(b); {
-		j := bytesIndexByte(b[i:], '\n')
+		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			if len(b) > http1.MaxHeadBytes {
 				return -1

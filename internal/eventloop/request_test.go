@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 const (
@@ -409,7 +410,7 @@ func rqModel(in *http.Request, callID string, remote string, body []byte) http.H
 		}
 	}
 	for k := range h {
-		if isHopHeader(k) {
+		if wire.IsHopHeader(k) {
 			delete(h, k)
 		}
 	}

@@ -1,12 +1,14 @@
 package eventloop
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"unsafe"
 
-	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // maxRespHead bounds a replica's response head.
@@ -63,7 +65,7 @@ func scanResponse(b []byte, h *respHead) (int, error) {
 func scanOne(b []byte, h *respHead) (int, error) {
 	end := -1
 	for i := 0; i < len(b); {
-		j := bytesIndexByte(b[i:], '\n')
+		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			break
 		}
@@ -85,7 +87,7 @@ func scanOne(b []byte, h *respHead) (int, error) {
 	}
 	s := unsafe.String(&b[0], end)
 	*h = respHead{fields: h.fields[:0], conn: h.conn[:0], length: -1}
-	line, rest := cutLine(s)
+	line, rest := wire.CutLine(s)
 	if len(line) < 12 || line[:5] != "HTTP/" || (line[5:8] != "1.1" && line[5:8] != "1.0") || line[8] != ' ' {
 		return 0, errBadHead
 	}
@@ -97,16 +99,16 @@ func scanOne(b []byte, h *respHead) (int, error) {
 	http10 := line[5:8] == "1.0"
 	keepAlive := false
 	for rest != "" {
-		line, rest = cutLine(rest)
+		line, rest = wire.CutLine(rest)
 		if line == "" {
 			break
 		}
-		colon := indexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 || !wire.IsToken(line[:colon]) {
 			return 0, errBadHead
 		}
-		k, v := line[:colon], trimOWS(line[colon+1:])
-		if !isValue(v) {
+		k, v := line[:colon], wire.TrimOWS(line[colon+1:])
+		if !wire.IsReceivedFieldValue(v) {
 			return 0, errBadHead
 		}
 		if err := h.add(k, v, &keepAlive); err != nil {
@@ -130,7 +132,7 @@ func scanOne(b []byte, h *respHead) (int, error) {
 		h.encoded = h.encoded && !listed(h.conn, "Content-Encoding")
 	}
 	switch {
-	case !bodyAllowed(code):
+	case !wire.BodyAllowed(code):
 		h.frame = frameLength
 	case h.frame == frameChunked:
 		h.length = -1
@@ -147,7 +149,7 @@ func scanOne(b []byte, h *respHead) (int, error) {
 func (h *respHead) add(k, v string, keepAlive *bool) error {
 	switch len(k) {
 	case 14: // Content-Length
-		if !equalFold(k, "Content-Length") {
+		if !wire.EqualFold(k, "Content-Length") {
 			break
 		}
 		if h.length >= 0 {
@@ -162,32 +164,32 @@ func (h *respHead) add(k, v string, keepAlive *bool) error {
 		}
 		h.length, h.lengthText = n, v
 	case 17: // Transfer-Encoding
-		if !equalFold(k, "Transfer-Encoding") {
+		if !wire.EqualFold(k, "Transfer-Encoding") {
 			break
 		}
-		if !equalFold(v, "chunked") || h.frame == frameChunked {
+		if !wire.EqualFold(v, "chunked") || h.frame == frameChunked {
 			return errors.New("unsupported Transfer-Encoding " + strconv.Quote(v))
 		}
 		h.frame = frameChunked
 	case 10: // Connection
-		if equalFold(k, "Connection") {
-			h.close = h.close || hasToken(v, "close")
-			*keepAlive = *keepAlive || hasToken(v, "keep-alive")
+		if wire.EqualFold(k, "Connection") {
+			h.close = h.close || wire.HasToken(v, "close")
+			*keepAlive = *keepAlive || wire.HasToken(v, "keep-alive")
 			h.conn = append(h.conn, field{"Connection", v})
 		}
 	case 4: // Date
-		h.hasDate = h.hasDate || equalFold(k, "Date")
+		h.hasDate = h.hasDate || wire.EqualFold(k, "Date")
 	case 12: // Content-Type
-		h.hasType = h.hasType || equalFold(k, "Content-Type")
+		h.hasType = h.hasType || wire.EqualFold(k, "Content-Type")
 	case 16: // Content-Encoding
-		h.encoded = h.encoded || equalFold(k, "Content-Encoding")
+		h.encoded = h.encoded || wire.EqualFold(k, "Content-Encoding")
 	case 19: // X-Openfaas-Internal
-		if equalFold(k, "X-Openfaas-Internal") {
+		if wire.EqualFold(k, "X-Openfaas-Internal") {
 			h.internal++
 			h.unreachable = v == "watchdog"
 		}
 	case 7: // Trailer
-		if equalFold(k, "Trailer") && badTrailer(v) {
+		if wire.EqualFold(k, "Trailer") && badTrailer(v) {
 			return errors.New("a Trailer names a framing header")
 		}
 	}
@@ -199,7 +201,7 @@ func (h *respHead) add(k, v string, keepAlive *bool) error {
 // Content-Length, Transfer-Encoding or Trailer.
 func badTrailer(v string) bool {
 	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Trailer"} {
-		if hasToken(v, k) {
+		if wire.HasToken(v, k) {
 			return true
 		}
 	}
@@ -224,22 +226,22 @@ func appendResponseHead(dst []byte, h *respHead, callID, extra string, sniff []b
 	dst = append(dst, "\r\n"...)
 	for _, f := range h.fields {
 		k := f.k
-		if !isCanonical(k) {
+		if !wire.IsCanonical(k) {
 			k = http.CanonicalHeaderKey(k)
 		}
 		switch {
 		case k == "Trailer": // passed through with the chunks' trailer section
-		case isHopHeader(k), k == "X-Call-Id", k == "Content-Length":
+		case wire.IsHopHeader(k), k == wire.CallID, k == "Content-Length":
 			continue
 		case len(h.conn) > 0 && listed(h.conn, k):
 			continue
 		}
 		dst = appendField(dst, k, f.v)
 	}
-	dst = appendField(dst, "X-Call-Id", callID)
+	dst = appendField(dst, wire.CallID, callID)
 	dst = append(dst, extra...)
 	if !h.hasDate {
-		dst = appendField(dst, "Date", http1.Date())
+		dst = appendField(dst, "Date", wire.Date())
 	}
 	if sniff != nil {
 		dst = appendField(dst, "Content-Type", http.DetectContentType(sniff))
@@ -263,33 +265,5 @@ func appendResponseHead(dst []byte, h *respHead, callID, extra string, sniff []b
 // encoding given.
 func sniffs(h *respHead, acceptEventStream bool) bool {
 	return !h.hasType && !h.encoded && h.frame == frameLength && h.length > 0 &&
-		bodyAllowed(h.status) && !acceptEventStream
-}
-
-func bodyAllowed(code int) bool {
-	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
-}
-
-// cutLine splits s at its first LF (a CR before it is dropped).
-func cutLine(s string) (line, rest string) {
-	i := indexByte(s, '\n')
-	if i < 0 {
-		return s, ""
-	}
-	line, rest = s[:i], s[i+1:]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, rest
-}
-
-// isValue: no control characters but HTAB (obs-text passes, as net/http's
-// client lets it).
-func isValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+		wire.BodyAllowed(h.status) && !acceptEventStream
 }

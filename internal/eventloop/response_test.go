@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // rspScan scans s as a response head (with a fresh respHead).
@@ -295,16 +297,16 @@ type rspRawHead struct {
 func rspSplitHeads(s string) []rspRawHead {
 	var heads []rspRawHead
 	for s != "" {
-		line, rest := cutLine(s)
+		line, rest := wire.CutLine(s)
 		st, _ := strconv.Atoi(line[9:12])
 		h := rspRawHead{http10: line[5:8] == "1.0", status: st}
 		for {
-			line, rest = cutLine(rest)
+			line, rest = wire.CutLine(rest)
 			if line == "" {
 				break
 			}
 			k, v, _ := strings.Cut(line, ":")
-			h.fields = append(h.fields, field{textproto.CanonicalMIMEHeaderKey(k), trimOWS(v)})
+			h.fields = append(h.fields, field{textproto.CanonicalMIMEHeaderKey(k), wire.TrimOWS(v)})
 		}
 		heads = append(heads, h)
 		s = rest
@@ -390,7 +392,7 @@ func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 		t.Fatalf("%q: close %v, net/http %v", b, h.close, resp.Close)
 	}
 	chunkedNet := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
-	if !bodyAllowed(h.status) {
+	if !wire.BodyAllowed(h.status) {
 		if h.frame != frameLength || resp.Body != http.NoBody {
 			t.Fatalf("%q: no body for %d: frame %d, net/http body %T", b, h.status, h.frame, resp.Body)
 		}
@@ -425,7 +427,7 @@ func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 	}
 	theirs := resp.Header.Clone()
 	if v, ok := theirs["Connection"]; ok || ours["Connection"] != nil {
-		closes := !final.http10 && slices.ContainsFunc(ours["Connection"], func(v string) bool { return hasToken(v, "close") })
+		closes := !final.http10 && slices.ContainsFunc(ours["Connection"], func(v string) bool { return wire.HasToken(v, "close") })
 		if closes == ok || ok && !slices.Equal(v, ours["Connection"]) {
 			t.Fatalf("%q: Connection %q, net/http %q", b, ours["Connection"], v)
 		}
@@ -433,7 +435,7 @@ func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 	// (Transfer-Encoding present means chunked, but in HTTP/1.0, where
 	// both ignore it.)
 	te := ours["Transfer-Encoding"] != nil && !final.http10
-	if v, ok := theirs["Content-Length"]; ok != (ours["Content-Length"] != nil && !(te && bodyAllowed(h.status))) ||
+	if v, ok := theirs["Content-Length"]; ok != (ours["Content-Length"] != nil && !(te && wire.BodyAllowed(h.status))) ||
 		ok && (len(v) != 1 || v[0] != ours["Content-Length"][0]) {
 		t.Fatalf("%q: Content-Length %q, net/http %q", b, ours["Content-Length"], v)
 	}
@@ -491,7 +493,7 @@ func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
 	var want []field
 	for _, f := range h.fields {
 		k := http.CanonicalHeaderKey(f.k)
-		if k != "Trailer" && (isHopHeader(k) || k == "X-Call-Id" || k == "Content-Length" || rspNamedInConnection(h.fields, k)) {
+		if k != "Trailer" && (wire.IsHopHeader(k) || k == "X-Call-Id" || k == "Content-Length" || rspNamedInConnection(h.fields, k)) {
 			continue
 		}
 		want = append(want, field{k, f.v})
@@ -527,7 +529,7 @@ func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
 		len(resp.Header["Date"]) == 0 && !rspNamedInConnection(h.fields, "Date") {
 		t.Fatalf("%q: caller's head %q", in, out)
 	}
-	if bodyAllowed(h.status) {
+	if wire.BodyAllowed(h.status) {
 		chunked := len(resp.TransferEncoding) == 1
 		if chunked != (h.frame == frameChunked) || !chunked && resp.ContentLength != h.length || closing && !resp.Close {
 			t.Fatalf("%q: caller's head %q: framing %q, %d, close %v", in, out, resp.TransferEncoding, resp.ContentLength, resp.Close)
@@ -566,7 +568,7 @@ func rspOutputFields(t testing.TB, out []byte) []field {
 	var fs []field
 	for _, l := range lines[1:] {
 		k, v, ok := strings.Cut(l, ": ")
-		if !ok || !isToken(k) || !isCanonical(k) {
+		if !ok || !wire.IsToken(k) || !wire.IsCanonical(k) {
 			t.Fatalf("head %q: line %q", s, l)
 		}
 		fs = append(fs, field{k, v})

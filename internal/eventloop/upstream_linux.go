@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 const upBuf = 16 << 10
@@ -323,7 +325,7 @@ func (u *upstream) process() {
 // and whether it ended.
 func (u *upstream) consume(b []byte) (int, bool, error) {
 	switch {
-	case !bodyAllowed(u.head.status):
+	case !wire.BodyAllowed(u.head.status):
 		return 0, true, nil
 	case u.head.frame == frameChunked:
 		return u.chunks.scan(b)

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // Limits of the lean loop; a request beyond them goes to net/http, which
@@ -98,9 +100,9 @@ type Head struct {
 // canonical. The event loop (package eventloop) scans with it too, so that a
 // request it hands back is one this loop takes.
 func ScanHead(s string, fast func(string) bool, field func(i int, k, v string)) (Head, bool) {
-	line, rest := cutLine(s)
+	line, rest := wire.CutLine(s)
 	sp1 := indexByte(line, ' ')
-	if sp1 <= 0 || !isToken(line[:sp1]) {
+	if sp1 <= 0 || !wire.IsToken(line[:sp1]) {
 		return Head{}, false
 	}
 	h := Head{Method: line[:sp1], Size: len(s), ContentLength: -1}
@@ -125,7 +127,7 @@ func ScanHead(s string, fast func(string) bool, field func(i int, k, v string)) 
 		if i >= maxHeaders {
 			return Head{}, false
 		}
-		line, rest = cutLine(rest)
+		line, rest = wire.CutLine(rest)
 		k, v, fok := parseField(line)
 		if !fok {
 			return Head{}, false
@@ -144,10 +146,10 @@ func ScanHead(s string, fast func(string) bool, field func(i int, k, v string)) 
 				return Head{}, false
 			}
 		case "Connection":
-			if hasToken(v, "close") {
+			if wire.HasToken(v, "close") {
 				h.Close = true
 			}
-			if hasToken(v, "upgrade") {
+			if wire.HasToken(v, "upgrade") {
 				return Head{}, false
 			}
 		}
@@ -180,15 +182,15 @@ func parseHead(b []byte, fast func(string) bool) (*head, error) {
 // characters, SP and HTAB (also obs-fold: a line starting with SP).
 func parseField(line string) (k, v string, ok bool) {
 	colon := indexByte(line, ':')
-	if colon <= 0 || !isToken(line[:colon]) {
+	if colon <= 0 || !wire.IsToken(line[:colon]) {
 		return "", "", false
 	}
-	v = trimOWS(line[colon+1:])
-	if !isValue(v) {
+	v = wire.TrimOWS(line[colon+1:])
+	if !wire.IsFieldValue(v) {
 		return "", "", false
 	}
 	k = line[:colon]
-	if !isCanonical(k) {
+	if !wire.IsCanonical(k) {
 		k = textproto.CanonicalMIMEHeaderKey(k)
 	}
 	return k, v, true
@@ -246,11 +248,6 @@ func baseRequest(ctx context.Context, remote string) *http.Request {
 	return (&http.Request{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, RemoteAddr: remote}).WithContext(ctx)
 }
 
-func cutLine(s string) (line, rest string) {
-	i := indexByte(s, '\n')
-	return s[:i-1], s[i+1:]
-}
-
 func indexByte(s string, c byte) int {
 	for i := 0; i < len(s); i++ {
 		if s[i] == c {
@@ -258,42 +255,6 @@ func indexByte(s string, c byte) int {
 		}
 	}
 	return -1
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// tokenChars marks RFC 9110 tchar.
-var tokenChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenChars[s[i]] {
-			return false
-		}
-	}
-	return true
 }
 
 // plainPath: a path net/url would keep as it is (no RawPath), so it needs
@@ -315,7 +276,7 @@ func isHost(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(tokenChars[c] && c != '`' && c != '^' && c != '|' && c != '#' || c == ':' || c == '[' || c == ']' || c == '(' || c == ')' || c == ',' || c == ';' || c == '=') {
+		if !(wire.TokenChars[c] && c != '`' && c != '^' && c != '|' && c != '#' || c == ':' || c == '[' || c == ']' || c == '(' || c == ')' || c == ',' || c == ';' || c == '=') {
 			return false
 		}
 	}
@@ -332,97 +293,7 @@ func isTarget(s string) bool {
 	return true
 }
 
-// isValue: field-vchar, SP and HTAB (obs-text is left to net/http).
-func isValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// isCanonical: the form CanonicalMIMEHeaderKey returns (first letter and
-// letters after '-' upper case, others lower case).
-func isCanonical(k string) bool {
-	upper := true
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return false
-		}
-		upper = c == '-'
-	}
-	return true
-}
-
-// hasToken reports whether the comma-separated list v holds tok (case
-// insensitive).
-func hasToken(v, tok string) bool {
-	for v != "" {
-		var item string
-		if i := indexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			item, v = v, ""
-		}
-		if equalFold(trimOWS(item), tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// HasToken reports whether the comma-separated list v holds tok (case
-// insensitive), as in a Connection header.
-func HasToken(v, tok string) bool { return hasToken(v, tok) }
-
-// TrimOWS trims the optional white space (SP, HTAB) around a field value.
-func TrimOWS(s string) string { return trimOWS(s) }
-
 // PlainPath reports whether a request path is one net/url keeps as it is
 // (no escapes, no characters it would escape): its raw and decoded forms
 // are the same.
 func PlainPath(p string) bool { return plainPath(p) }
-
-// IsToken reports whether s is an RFC 9110 token (a valid header name).
-func IsToken(s string) bool { return isToken(s) }
-
-// IsCanonical reports whether k is in the form CanonicalMIMEHeaderKey
-// returns.
-func IsCanonical(k string) bool { return isCanonical(k) }
-
-// EqualFold compares two strings ASCII case-insensitively (no Unicode
-// folding: "chun\u212aed" is not "chunked").
-func EqualFold(a, b string) bool { return equalFold(a, b) }
-
-// IsHopHeader reports a connection-level header a proxy must not forward
-// (RFC 9110 7.6.1), plus Expect, which the server already answered. The
-// gateway's goroutine path and its event loops share this list.
-func IsHopHeader(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
-		return true
-	}
-	return false
-}

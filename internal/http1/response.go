@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // chunkAfter is how much body is held before the response is committed
@@ -53,7 +53,7 @@ func (w *response) WriteHeader(code int) {
 	w.code = code
 	h := w.header
 	_, typed := h["Content-Type"]
-	if len(h["Content-Length"]) == 1 && typed || !bodyAllowed(code) {
+	if len(h["Content-Length"]) == 1 && typed || !wire.BodyAllowed(code) {
 		// The framing is known: write the head now (buffered), which also
 		// fixes the header as net/http's snapshot would. A gateway relay
 		// of an upstream answer takes this path.
@@ -69,7 +69,7 @@ func (w *response) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !bodyAllowed(w.code) {
+	if !wire.BodyAllowed(w.code) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if !w.commit {
@@ -164,7 +164,7 @@ func (w *response) writeHead(final bool, first []byte) {
 			delete(h, "Content-Length")
 		}
 	}
-	body := bodyAllowed(w.code)
+	body := wire.BodyAllowed(w.code)
 	if _, ok := h["Content-Type"]; !ok && body && len(first) > 0 && len(h["Content-Encoding"]) == 0 {
 		h["Content-Type"] = []string{http.DetectContentType(first)}
 	}
@@ -186,7 +186,7 @@ func (w *response) writeHead(final bool, first []byte) {
 		w.chunked = false
 	}
 	for _, v := range h["Connection"] {
-		if hasToken(v, "close") {
+		if wire.HasToken(v, "close") {
 			w.close = true
 		}
 	}
@@ -204,7 +204,7 @@ func (w *response) writeHead(final bool, first []byte) {
 	}
 	bw.WriteString("\r\n")
 	for k, vv := range h {
-		if k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix) || !isToken(k) {
+		if k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k) {
 			continue // (a key that is not a token could split the head)
 		}
 		for _, v := range vv {
@@ -216,7 +216,7 @@ func (w *response) writeHead(final bool, first []byte) {
 	}
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
-		bw.WriteString(date())
+		bw.WriteString(wire.Date())
 		bw.WriteString("\r\n")
 	}
 	if w.chunked {
@@ -239,7 +239,7 @@ func (w *response) writeHead(final bool, first []byte) {
 func (w *response) writeTrailers() {
 	for _, list := range w.trailers {
 		for _, k := range strings.Split(list, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); !isToken(k) {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); !wire.IsToken(k) {
 				continue
 			}
 			for _, v := range w.header[k] {
@@ -251,7 +251,7 @@ func (w *response) writeTrailers() {
 		}
 	}
 	for k, vv := range w.header {
-		if !strings.HasPrefix(k, http.TrailerPrefix) || !isToken(k[len(http.TrailerPrefix):]) {
+		if !strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k[len(http.TrailerPrefix):]) {
 			continue
 		}
 		for _, v := range vv {
@@ -278,30 +278,4 @@ func cleanValue(v string) string {
 		}
 	}
 	return v
-}
-
-func bodyAllowed(code int) bool {
-	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
-}
-
-// Date is the Date header value now, formatted once per second.
-func Date() string { return date() }
-
-// date is the Date header value, formatted once per second.
-var dateCache atomic.Pointer[struct {
-	sec int64
-	s   string
-}]
-
-func date() string {
-	now := time.Now()
-	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
-		return d.s
-	}
-	d := &struct {
-		sec int64
-		s   string
-	}{now.Unix(), now.UTC().Format(http.TimeFormat)}
-	dateCache.Store(d)
-	return d.s
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net/http"
 	"strings"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // ResponseHead is a response head read by PeekResponseHead: what a proxy
@@ -32,7 +34,7 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 		return h, false
 	}
 	s := string(buf[:end]) // every string below is a slice of this one
-	line, rest := cutLine(s)
+	line, rest := wire.CutLine(s)
 	const proto = "HTTP/1.1 "
 	if len(line) < len(proto)+3 || line[:len(proto)] != proto || len(line) > len(proto)+3 && line[len(proto)+3] != ' ' {
 		return h, false
@@ -48,7 +50,7 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 		return h, false // no body by definition, or informational: net/http's rules
 	}
 	h.Reason = line[len(proto):]
-	if !isValue(h.Reason) {
+	if !wire.IsFieldValue(h.Reason) {
 		return h, false
 	}
 	n := strings.Count(rest, "\n") - 1
@@ -58,7 +60,7 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 	vals := make([]string, n)
 	h.ContentLength = -1
 	for i := 0; rest != "\r\n"; i++ {
-		line, rest = cutLine(rest)
+		line, rest = wire.CutLine(rest)
 		k, v, ok := parseField(line)
 		if !ok {
 			return h, false
@@ -71,7 +73,7 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 				return h, false
 			}
 		case "Connection":
-			if hasToken(v, "close") {
+			if wire.HasToken(v, "close") {
 				h.Close = true
 			}
 		}
