@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/eventloop"
-	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
@@ -29,7 +28,7 @@ type loopCall struct {
 // address and the request needs none of the goroutine path's slower
 // cases (escaped paths, bodies over the limit, waiting for a replica).
 func (g *Gateway) Plan(c *eventloop.Call) bool {
-	if !IsInvocation(c.Path) || !http1.PlainPath(c.Path) {
+	if !IsInvocation(c.Path) || !wire.PlainPath(c.Path) {
 		return false
 	}
 	t, err := parseEscapedPath(c.Path, "/function/", g.cfg.DefaultNamespace, g.nsSuffix)

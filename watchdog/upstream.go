@@ -155,7 +155,6 @@ func (p *upstreamPool) closeIdle() {
 	}
 }
 
-
 // writeHead writes the request line and headers. uri is origin-form.
 func (uc *upConn) writeHead(r *http.Request, uri string, contentLength int64) {
 	bw := uc.bw

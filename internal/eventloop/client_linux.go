@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -54,7 +53,7 @@ type client struct {
 	addField   func(i int, k, v string)
 }
 
-const clientBuf = http1.MaxHeadBytes + 1 // a head at the limit, and one byte to tell it is over
+const clientBuf = wire.MaxHeadBytes + 1 // a head at the limit, and one byte to tell it is over
 
 func newClient(l *loop, fd int, remote string) *client {
 	c := &client{l: l, fd: fd, remote: remote, in: make([]byte, clientBuf), events: evRead}
@@ -129,7 +128,7 @@ func (c *client) next() {
 	}
 	s := string(c.in[:end]) // the call's strings outlive the buffer's reuse
 	c.nf = 0
-	h, ok := http1.ScanHead(s, nil, c.addField)
+	h, ok := wire.ScanHead(s, nil, c.addField)
 	if !ok || c.nf > len(c.fields) || h.Method == http.MethodHead || h.ContentLength > c.l.s.MaxBody {
 		c.fallback(nil)
 		return

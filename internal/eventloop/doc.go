@@ -13,7 +13,7 @@
 // does the same work in nginx's shape.
 //
 // The loop takes only what it does exactly as the goroutine path
-// (packages http1 and gateway) does: it scans request heads with http1.ScanHead,
+// (packages http1 and gateway) does: it scans request heads with wire.ScanHead,
 // and hands a connection back (Server.Fallback) the moment a request is
 // anything else, or the Planner declines it (unknown function, no ready
 // replica, a body over the limit). A call whose replica failed before

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -142,7 +141,7 @@ func headEnd(b []byte) int {
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
-			if len(b) > http1.MaxHeadBytes {
+			if len(b) > wire.MaxHeadBytes {
 				return -1
 			}
 			return 0
@@ -152,14 +151,14 @@ func headEnd(b []byte) int {
 			return -1
 		}
 		if j-i == 1 {
-			if j+1 > http1.MaxHeadBytes {
+			if j+1 > wire.MaxHeadBytes {
 				return -1
 			}
 			return j + 1
 		}
 		i = j + 1
 	}
-	if len(b) >= http1.MaxHeadBytes {
+	if len(b) >= wire.MaxHeadBytes {
 		return -1
 	}
 	return 0

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -27,18 +26,18 @@ var (
 )
 
 // rqScan scans a request head as the loop does (headEnd, then
-// http1.ScanHead collecting the fields), failing the test if the loop would
+// wire.ScanHead collecting the fields), failing the test if the loop would
 // not take it.
-func rqScan(t testing.TB, raw string) (http1.Head, []field, int) {
+func rqScan(t testing.TB, raw string) (wire.Head, []field, int) {
 	t.Helper()
 	end := headEnd([]byte(raw))
 	if end <= 0 {
 		t.Fatalf("headEnd(%q) = %d", raw, end)
 	}
 	var fs []field
-	h, ok := http1.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
+	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
 	if !ok {
-		t.Fatalf("http1.ScanHead refuses %q", raw[:end])
+		t.Fatalf("wire.ScanHead refuses %q", raw[:end])
 	}
 	return h, fs, end
 }
@@ -46,7 +45,7 @@ func rqScan(t testing.TB, raw string) (http1.Head, []field, int) {
 // rqCall is the call the loop makes of a scanned head (Plan routing it
 // to rqAddr, with the target unchanged, and an X-Call-Id of its own when
 // the caller gave none).
-func rqCall(h http1.Head, ri reqInfo) *Call {
+func rqCall(h wire.Head, ri reqInfo) *Call {
 	c := &Call{Method: h.Method, Target: h.Target, Path: h.Path, Host: h.Host, ContentLength: h.ContentLength,
 		Start: rqStart, CallID: ri.callID, Addr: rqAddr, URI: h.Target}
 	if c.CallID == "" {
@@ -127,7 +126,7 @@ func TestAppendRequestHopByHopHeadersDropped(t *testing.T) {
 	if got := req.Header["X-Kept"]; !slices.Equal(got, []string{"4"}) {
 		t.Errorf("X-Kept %q", got)
 	}
-	// Those http1.ScanHead never passes on are dropped too.
+	// Those wire.ScanHead never passes on are dropped too.
 	h, fs, _ := rqScan(t, "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n")
 	fs = append(fs, field{"Transfer-Encoding", "chunked"}, field{"Upgrade", "websocket"}, field{"Expect", "100-continue"},
 		field{"Content-Length", "99"}, field{"X-B", "2"})
@@ -363,10 +362,10 @@ func TestHeadEnd(t *testing.T) {
 	}
 }
 
-// TestHeadEndLimit: a head of http1.MaxHeadBytes is taken, one byte more is
+// TestHeadEndLimit: a head of wire.MaxHeadBytes is taken, one byte more is
 // not; bytes that cannot end a head within the limit are refused.
 func TestHeadEndLimit(t *testing.T) {
-	const max = http1.MaxHeadBytes
+	const max = wire.MaxHeadBytes
 	const pre = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: "
 	mk := func(n int) string { // a head of n bytes
 		return pre + strings.Repeat("p", n-len(pre)-len("\r\n\r\n")) + "\r\n\r\n"
@@ -450,7 +449,7 @@ func rqModelCallID(in *http.Request) string {
 }
 
 // FuzzAppendRequestAgreesWithNetHTTP: for any request the loop takes
-// (headEnd, http1.ScanHead, and a path http1.PlainPath passes, as the gateway's
+// (headEnd, wire.ScanHead, and a path wire.PlainPath passes, as the gateway's
 // Planner requires), net/http reads the inbound request too, the
 // upstream request appendRequest writes parses with http.ReadRequest,
 // and its header and body are those the goroutine path would send for
@@ -482,11 +481,11 @@ func checkRequestAgainstNetHTTP(t testing.TB, raw string) string {
 		return "headEnd refuses"
 	}
 	var fs []field
-	h, ok := http1.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
+	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
 	if !ok {
-		return "http1.ScanHead refuses"
+		return "wire.ScanHead refuses"
 	}
-	if !http1.PlainPath(h.Path) {
+	if !wire.PlainPath(h.Path) {
 		// The gateway's Planner declines these (the loop hands them back
 		// to net/http, which may answer 400 for a bad escape).
 		return "not a plain path"
@@ -506,7 +505,7 @@ func checkRequestAgainstNetHTTP(t testing.TB, raw string) string {
 		return "skip: known divergence: Content-Length -0"
 	}
 	if err != nil {
-		t.Fatalf("http1.ScanHead takes %q, http.ReadRequest refuses it: %v", raw[:end], err)
+		t.Fatalf("wire.ScanHead takes %q, http.ReadRequest refuses it: %v", raw[:end], err)
 	}
 	ri := inspect(fs)
 	c := rqCall(h, ri)

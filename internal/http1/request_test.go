@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // agree checks that whatever the lean parser accepts, net/http reads the
@@ -18,7 +20,7 @@ import (
 // caller smuggle one past the other.
 func agree(t *testing.T, raw []byte) (accepted bool) {
 	t.Helper()
-	br := bufio.NewReaderSize(bytes.NewReader(raw), maxHeaderBytes)
+	br := bufio.NewReaderSize(bytes.NewReader(raw), wire.MaxHeadBytes)
 	h, err := peekHead(br, nil, nil)
 	if err != nil {
 		return false
@@ -103,12 +105,12 @@ func TestParseAgreesWithNetHTTP(t *testing.T) {
 }
 
 func TestLargeHeadFallsBack(t *testing.T) {
-	raw := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", maxHeaderBytes) + "\r\n\r\n"
-	br := bufio.NewReaderSize(strings.NewReader(raw), maxHeaderBytes)
+	raw := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", wire.MaxHeadBytes) + "\r\n\r\n"
+	br := bufio.NewReaderSize(strings.NewReader(raw), wire.MaxHeadBytes)
 	if _, err := peekHead(br, nil, nil); err != errFallback {
-		t.Fatalf("a head over %d bytes: %v, want fallback", maxHeaderBytes, err)
+		t.Fatalf("a head over %d bytes: %v, want fallback", wire.MaxHeadBytes, err)
 	}
-	if br.Buffered() != maxHeaderBytes {
+	if br.Buffered() != wire.MaxHeadBytes {
 		t.Fatalf("the fallback must consume nothing: %d buffered", br.Buffered())
 	}
 }

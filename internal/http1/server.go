@@ -10,10 +10,9 @@
 // context per request; on a 2-core box that was a quarter of the
 // gateway's CPU per call (bench "core").
 //
-// The loop accepts a strict subset of HTTP/1.1 (see parseHead); anything
-// else is judged by net/http, so a request is never read two ways. The
-// same strict subset, for response heads, serves the gateway's upstream
-// client (PeekResponseHead).
+// The loop accepts a strict subset of HTTP/1.1 (wire.ScanHead, which the
+// event loops use too); anything else is judged by net/http, so a request
+// is never read two ways.
 package http1
 
 import (
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // Server serves a listener with the lean loop and net/http behind it.
@@ -257,7 +257,7 @@ type conn struct {
 }
 
 var (
-	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxHeaderBytes) }}
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, wire.MaxHeadBytes) }}
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
 )
 

@@ -1,11 +1,9 @@
-package http1
+package wire
 
 import (
 	"bufio"
 	"net/http"
 	"strings"
-
-	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // ResponseHead is a response head read by PeekResponseHead: what a proxy
@@ -29,12 +27,12 @@ type ResponseHead struct {
 // response is never judged two ways.
 func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok bool) {
 	buf, _ := br.Peek(br.Buffered())
-	end := headEnd(buf)
-	if end <= 0 || end > maxHeaderBytes {
+	end := HeadEnd(buf)
+	if end <= 0 || end > MaxHeadBytes {
 		return h, false
 	}
 	s := string(buf[:end]) // every string below is a slice of this one
-	line, rest := wire.CutLine(s)
+	line, rest := CutLine(s)
 	const proto = "HTTP/1.1 "
 	if len(line) < len(proto)+3 || line[:len(proto)] != proto || len(line) > len(proto)+3 && line[len(proto)+3] != ' ' {
 		return h, false
@@ -50,18 +48,18 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 		return h, false // no body by definition, or informational: net/http's rules
 	}
 	h.Reason = line[len(proto):]
-	if !wire.IsFieldValue(h.Reason) {
+	if !IsFieldValue(h.Reason) {
 		return h, false
 	}
 	n := strings.Count(rest, "\n") - 1
-	if n > maxHeaders {
+	if n > MaxHeaders {
 		return h, false
 	}
 	vals := make([]string, n)
 	h.ContentLength = -1
 	for i := 0; rest != "\r\n"; i++ {
-		line, rest = wire.CutLine(rest)
-		k, v, ok := parseField(line)
+		line, rest = CutLine(rest)
+		k, v, ok := ParseField(line)
 		if !ok {
 			return h, false
 		}
@@ -69,15 +67,15 @@ func PeekResponseHead(br *bufio.Reader, hdr http.Header) (h ResponseHead, ok boo
 		case "Transfer-Encoding", "Trailer", "Pragma":
 			return h, false // (Pragma: net/http may add Cache-Control)
 		case "Content-Length":
-			if h.ContentLength, ok = parseLength(v, h.ContentLength); !ok {
+			if h.ContentLength, ok = ParseLength(v, h.ContentLength); !ok {
 				return h, false
 			}
 		case "Connection":
-			if wire.HasToken(v, "close") {
+			if HasToken(v, "close") {
 				h.Close = true
 			}
 		}
-		addField(hdr, vals, i, k, v)
+		AddField(hdr, vals, i, k, v)
 	}
 	if h.ContentLength < 0 {
 		return h, false // delimited by the connection's end: net/http's job
