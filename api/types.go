@@ -55,10 +55,13 @@ type FunctionStatus struct {
 
 	// Ferry additions (ignored by faas-cli).
 	// Status is StateOf the rest, filled in by the gateway.
-	Status        string         `json:"status,omitempty"`
-	ReadyReplicas uint64         `json:"readyReplicas"`
-	Conditions    []Condition    `json:"conditions,omitempty"`
-	Autoscaler    *ScaleDecision `json:"autoscaler,omitempty"`
+	Status        string `json:"status,omitempty"`
+	ReadyReplicas uint64 `json:"readyReplicas"`
+	// Restarts counts replicas that exited and were started again since
+	// the server started (a crash loop shows here first).
+	Restarts   uint64         `json:"restarts,omitempty"`
+	Conditions []Condition    `json:"conditions,omitempty"`
+	Autoscaler *ScaleDecision `json:"autoscaler,omitempty"`
 }
 
 // FunctionUsage is the resource use summed over a function's replicas.

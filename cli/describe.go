@@ -65,6 +65,9 @@ func describe(w io.Writer, gw string, st api.FunctionStatus, now time.Time) {
 		kv("Process", st.EnvProcess)
 	}
 	kv("Replicas", fmt.Sprintf("%d desired, %d ready, %d available", st.Replicas, st.ReadyReplicas, st.AvailableReplicas))
+	if st.Restarts > 0 {
+		kv("Restarts", fmt.Sprint(st.Restarts))
+	}
 	kv("Invocations", fmtCount(st.InvocationCount))
 	kv("URL", url)
 	kv("Async URL", strings.Replace(url, "/function/", "/async-function/", 1))

@@ -30,6 +30,7 @@ type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
 	timeout, drain                                                 time.Duration
 	maxBody                                                        int64
+	logRequests                                                    bool
 	process                                                        processFlags
 	conns                                                          connFlags
 	log                                                            logFlags
@@ -69,6 +70,7 @@ call with a goroutine per connection instead).`,
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for in-flight calls")
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
+	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
 	f.conns.register(fs)
 	f.log.register(fs)
@@ -124,6 +126,7 @@ func runServe(parent context.Context, f serveFlags) error {
 		Credentials:        creds,
 		DefaultNamespace:   f.namespace,
 		MaxBodyBytes:       f.maxBody,
+		LogRequests:        f.logRequests,
 		MaxInvokeBodyBytes: f.conns.maxInvokeBody,
 		BodyTimeout:        f.conns.body,
 		DefaultTimeout:     f.timeout,

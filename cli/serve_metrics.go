@@ -16,7 +16,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
-var _ gateway.Observer = (*metrics.Recorder)(nil)
+var (
+	_ gateway.Observer          = (*metrics.Recorder)(nil)
+	_ gateway.ColdStartObserver = (*metrics.Recorder)(nil)
+)
 
 // Gateway metrics (/metrics, contract section 5, plus the watchdog metrics
 // of every ready replica the provider exposes, see replicaTargets), the

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ferryfaas/ferry/api"
@@ -24,8 +25,8 @@ func newUpCmd() *cobra.Command {
 	var f deployFlags
 	var w waitFlags
 	var (
-		skipBuild, push, noDeps  bool
-		templatesDir, outDir, wd string
+		skipBuild, push, noDeps, watch bool
+		templatesDir, outDir, wd       string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -40,71 +41,23 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 		Example: `  ferry up
   ferry up -f stack.yml --filter 'api-*'
   ferry up --skip-build              # redeploy without building
+  ferry up --watch                   # redeploy on every save
   ferry up --env LOG_LEVEL=debug --gateway http://10.0.0.5:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := stack.Load(f.file, os.LookupEnv)
-			if err != nil {
+			up := func(only map[string]bool) error {
+				return upOnce(cmd, &r, &f, w, upOptions{skipBuild: skipBuild, push: push, noDeps: noDeps,
+					templatesDir: templatesDir, outDir: outDir, watchdog: wd}, only)
+			}
+			if err := up(nil); err != nil && !watch {
 				return err
+			} else if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ferry up: %v\n", err)
 			}
-			fns, err := stack.Filter(st.Functions, f.filter, f.regex)
-			if err != nil {
-				return err
+			if !watch {
+				return nil
 			}
-			c, err := r.client(st.Provider.Gateway)
-			if err != nil {
-				return err
-			}
-			// Fail fast on a wrong URL or credentials, before long builds.
-			if _, err := c.Info(cmd.Context()); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			for i, fn := range fns {
-				step := fmt.Sprintf("[%d/%d] %s", i+1, len(fns), fn.Name)
-				d := stack.Deployment(fn, "")
-				if !skipBuild && !fn.SkipBuild && fn.Lang != "" {
-					fmt.Fprintf(out, "%s: building (%s)\n", step, fn.Lang)
-					res, err := builder.Build(cmd.Context(), builder.Options{
-						Function:       fn,
-						StackDir:       st.Dir,
-						TemplatesDir:   templatesDir,
-						OutDir:         outDir,
-						Image:          builder.ImageOptions{Enabled: push, Push: push, Format: "oci"},
-						WatchdogBinary: wd,
-						InstallDeps:    !noDeps,
-						Progress:       &prefixWriter{w: out, prefix: "  "},
-					})
-					if err != nil {
-						if strings.Contains(err.Error(), fn.Name) {
-							return fmt.Errorf("build failed: %w", err)
-						}
-						return fmt.Errorf("%s: build failed: %w", fn.Name, err)
-					}
-					digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
-					if err != nil {
-						return fmt.Errorf("%s: %w", fn.Name, err)
-					}
-					if res.ArtifactDigest != "" && res.ArtifactDigest != digest {
-						return fmt.Errorf("%s: artifact %s changed while uploading (digest %s, built %s): run `ferry up` again", fn.Name, res.ArtifactPath, digest, res.ArtifactDigest)
-					}
-					if uploaded {
-						fmt.Fprintf(out, "%s: uploaded %s\n", step, short(digest))
-					} else {
-						fmt.Fprintf(out, "%s: gateway already has %s\n", step, short(digest))
-					}
-					withBuild(&d, fn, res, digest)
-				} else {
-					fmt.Fprintf(out, "%s: not building (image %s)\n", step, d.Image)
-				}
-				if err := f.apply(&d); err != nil {
-					return fmt.Errorf("%s: %v", fn.Name, err)
-				}
-				if err := deployOne(cmd, c, d, w); err != nil {
-					return err
-				}
-			}
-			return nil
+			return watchStack(cmd, f.file, up)
 		},
 	}
 	addRemoteFlags(cmd, &r, false)
@@ -112,12 +65,89 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 	fs := cmd.Flags()
 	w.register(fs)
 	fs.BoolVar(&skipBuild, "skip-build", false, "deploy without building")
+	fs.BoolVarP(&watch, "watch", "w", false, "keep running: rebuild and redeploy a function when its handler folder or the stack file changes (Ctrl+C stops)")
 	fs.BoolVar(&noDeps, "skip-deps", false, "do not install the handler's dependencies (requirements.txt, package.json; Go modules are always fetched by go build)")
 	fs.BoolVar(&push, "push", false, "also build an OCI image and push it to the function's image name")
 	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders (default: the templates built into ferry)")
 	fs.StringVar(&outDir, "build-dir", "", "build output folder (default: build, next to the stack file)")
 	fs.StringVar(&wd, "watchdog", "", "static watchdog binary for --push images")
 	return cmd
+}
+
+// upOptions are up's build settings.
+type upOptions struct {
+	skipBuild, push, noDeps        bool
+	templatesDir, outDir, watchdog string
+}
+
+// upOnce builds, uploads and deploys the stack's functions (only those
+// named in only, when not nil).
+func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOptions, only map[string]bool) error {
+	st, err := stack.Load(f.file, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	fns, err := stack.Filter(st.Functions, f.filter, f.regex)
+	if err != nil {
+		return err
+	}
+	if only != nil {
+		fns = slices.DeleteFunc(fns, func(fn stack.Function) bool { return !only[fn.Name] })
+	}
+	c, err := r.client(st.Provider.Gateway)
+	if err != nil {
+		return err
+	}
+	// Fail fast on a wrong URL or credentials, before long builds.
+	if _, err := c.Info(cmd.Context()); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	for i, fn := range fns {
+		step := fmt.Sprintf("[%d/%d] %s", i+1, len(fns), fn.Name)
+		d := stack.Deployment(fn, "")
+		if !o.skipBuild && !fn.SkipBuild && fn.Lang != "" {
+			fmt.Fprintf(out, "%s: building (%s)\n", step, fn.Lang)
+			res, err := builder.Build(cmd.Context(), builder.Options{
+				Function:       fn,
+				StackDir:       st.Dir,
+				TemplatesDir:   o.templatesDir,
+				OutDir:         o.outDir,
+				Image:          builder.ImageOptions{Enabled: o.push, Push: o.push, Format: "oci"},
+				WatchdogBinary: o.watchdog,
+				InstallDeps:    !o.noDeps,
+				Progress:       &prefixWriter{w: out, prefix: "  "},
+			})
+			if err != nil {
+				if strings.Contains(err.Error(), fn.Name) {
+					return fmt.Errorf("build failed: %w", err)
+				}
+				return fmt.Errorf("%s: build failed: %w", fn.Name, err)
+			}
+			digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
+			if err != nil {
+				return fmt.Errorf("%s: %w", fn.Name, err)
+			}
+			if res.ArtifactDigest != "" && res.ArtifactDigest != digest {
+				return fmt.Errorf("%s: artifact %s changed while uploading (digest %s, built %s): run `ferry up` again", fn.Name, res.ArtifactPath, digest, res.ArtifactDigest)
+			}
+			if uploaded {
+				fmt.Fprintf(out, "%s: uploaded %s\n", step, short(digest))
+			} else {
+				fmt.Fprintf(out, "%s: gateway already has %s\n", step, short(digest))
+			}
+			withBuild(&d, fn, res, digest)
+		} else {
+			fmt.Fprintf(out, "%s: not building (image %s)\n", step, d.Image)
+		}
+		if err := f.apply(&d); err != nil {
+			return fmt.Errorf("%s: %v", fn.Name, err)
+		}
+		if err := deployOne(cmd, c, d, w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // withBuild puts what the build produced into the deployment: the artifact

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestUp builds a bash function with the real builder, uploads the
@@ -77,4 +79,56 @@ functions:
 		t.Errorf("want one error line, got:\n%s", r.stderr)
 	}
 	runCLI(t, "", "up", "-f", file, "--filter", "x", "--regex", "y").fails(t, "not both")
+}
+
+// TestUpWatch: `ferry up --watch` deploys, then redeploys a function when
+// its handler changes (a new artifact), until its context ends.
+func TestUpWatch(t *testing.T) {
+	gw := localGateway(t)
+	defer func(d time.Duration) { watchPoll = d }(watchPoll)
+	watchPoll = 50 * time.Millisecond
+	dir := t.TempDir()
+	handler := writeFile(t, filepath.Join(dir, "hello", "handler.sh"), "#!/bin/bash\necho v1\n")
+	file := writeFile(t, filepath.Join(dir, "stack.yml"), "functions:\n  hello:\n    lang: bash\n    handler: ./hello\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	root := NewRoot()
+	var out harness.LockedBuffer
+	root.SetArgs([]string{"up", "-f", file, "--watch", "--no-wait"})
+	root.SetOut(&out)
+	root.SetErr(&out)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	digest := func() string {
+		st, err := gw.Provider.Get(context.Background(), api.DefaultNamespace, "hello")
+		if err != nil {
+			return ""
+		}
+		return st.Annotations[ArtifactAnnotation]
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("%s: not reached; output:\n%s", what, out.String())
+	}
+	waitFor("first deploy", func() bool { return digest() != "" && strings.Contains(out.String(), "Watching") })
+	first := digest()
+	os.WriteFile(handler, []byte("#!/bin/bash\necho v2\n"), 0o755)
+	waitFor("redeploy after the save", func() bool { return digest() != "" && digest() != first })
+	if !strings.Contains(out.String(), "Change detected in hello") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("up --watch did not stop with its context")
+	}
 }

@@ -28,6 +28,17 @@ func (a *basicAuth) ok(r *http.Request) bool {
 	return uok&pok == 1
 }
 
+// anyAdmin reports whether one of the Authorization values carries the
+// admin's credentials.
+func (a *basicAuth) anyAdmin(vals []string) bool {
+	for _, v := range vals {
+		if a.ok(&http.Request{Header: http.Header{"Authorization": {v}}}) {
+			return true
+		}
+	}
+	return false
+}
+
 var challengeHeader = []string{`Basic realm="ferry"`}
 
 func (a *basicAuth) challenge(w http.ResponseWriter) {

@@ -50,6 +50,9 @@ type Config struct {
 	TrustedFunctionPages bool
 	// Log receives recovered panics and upstream failures (nil: slog.Default()).
 	Log *slog.Logger
+	// LogRequests logs one line per function call (method, path, status,
+	// duration, call id) to Log.
+	LogRequests bool
 
 	// Observer is told about every invocation (metrics, autoscaler).
 	Observer Observer
@@ -84,6 +87,12 @@ type Credentials struct {
 type Observer interface {
 	Started(fn string)
 	Finished(fn string, code int, d time.Duration)
+}
+
+// ColdStartObserver is an Observer that also wants the time a call waited
+// for the function it woke from zero replicas to have a ready one.
+type ColdStartObserver interface {
+	ColdStarted(fn string, d time.Duration)
 }
 
 // Waker brings a function from zero ready replicas to at least one. The

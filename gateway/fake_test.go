@@ -14,7 +14,14 @@ type recordingObserver struct {
 	started  []string
 	finished []string
 	codes    []int
+	cold     []time.Duration
 	done     chan int // when set, gets each finished code
+}
+
+func (o *recordingObserver) ColdStarted(fn string, d time.Duration) {
+	o.mu.Lock()
+	o.cold = append(o.cold, d)
+	o.mu.Unlock()
 }
 
 func (o *recordingObserver) Started(fn string) {

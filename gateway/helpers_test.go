@@ -25,7 +25,7 @@ const (
 )
 
 // testFront is how newTestGateway serves the gateway: "loop" (as ferry
-// serve does: h1 with the event loop in front), "h1" (h1 alone: the
+// serve does: http1 with the event loop in front), "h1" (http1 alone: the
 // goroutine path) or "http" (net/http). scripts/test.sh runs this
 // package's tests with each.
 var testFront = cmp.Or(os.Getenv("FERRY_TEST_FRONT"), "loop")

@@ -63,6 +63,9 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		obs.Started(t.fn)
 		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
 	}
+	if g.cfg.LogRequests {
+		defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), r.Header.Get("X-Call-Id")) }()
+	}
 	g.invoke(w, r, &t, route, start, &code, nil)
 }
 
@@ -237,8 +240,14 @@ func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	var wokeAt time.Time // this call started the function from zero
 	for {
 		if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
+			if !wokeAt.IsZero() {
+				if obs, ok := g.cfg.Observer.(ColdStartObserver); ok {
+					obs.ColdStarted(t.fn, time.Since(wokeAt))
+				}
+			}
 			return ep, c, nil
 		}
 		if len(route.Endpoints) == 0 {
@@ -248,7 +257,7 @@ func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request
 			case route.Desired == 0 && g.cfg.Waker == nil:
 				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s is scaled to zero: scale it up with POST /system/scale-function/%s", t.fn, t.name)
 			case route.Desired == 0 && !*woke:
-				*woke = true
+				*woke, wokeAt = true, time.Now()
 				if err := g.cfg.Waker.Wake(ctx, t.ns, t.name); err != nil {
 					if ctx.Err() != nil {
 						return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)

@@ -380,11 +380,19 @@ func TestScaledToZero(t *testing.T) {
 		go fp.SetEndpoints(ns, name, addr) // ready a little later
 		return nil
 	}}
-	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.Waker = waker })
+	obs := &recordingObserver{}
+	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.Waker, c.Observer = waker, obs })
 	expect(t, call(t, "GET", srv2.URL+"/function/idle", "", false), 200, "awake")
 	if n := waker.calls.Load(); n != 1 {
 		t.Fatalf("Wake called %d times", n)
 	}
+	// The call that woke it reports its cold start; a warm one does not.
+	expect(t, call(t, "GET", srv2.URL+"/function/idle", "", false), 200, "awake")
+	obs.mu.Lock()
+	if len(obs.cold) != 1 || obs.cold[0] <= 0 {
+		t.Errorf("cold starts observed: %v, want one", obs.cold)
+	}
+	obs.mu.Unlock()
 	// A Waker that cannot start the function: its error is the answer.
 	fp.Add(ns, "nostart", 0)
 	_, srv3 := newTestGateway(t, fp, func(c *Config) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ func (g *Gateway) Plan(c *eventloop.Call) bool {
 	}
 	if max := g.cfg.MaxInvokeBodyBytes; max > 0 && c.ContentLength > max {
 		return false
+	}
+	if c.Authorization != "" && g.auth.anyAdmin(strings.Split(c.Authorization, "\n")) {
+		return false // the goroutine path drops it (prepareHeaders)
 	}
 	route, ok := g.cfg.Provider.Route(t.ns, t.name)
 	if !ok {
@@ -80,6 +84,9 @@ func (g *Gateway) Done(c *eventloop.Call, status int) {
 	if obs := g.cfg.Observer; obs != nil {
 		obs.Finished(lc.t.fn, status, time.Since(c.Start))
 	}
+	if g.cfg.LogRequests {
+		g.logCall(c.Method, c.Path, status, time.Since(c.Start), c.CallID)
+	}
 }
 
 // Resume finishes a call whose replica failed in the loop the way
@@ -95,6 +102,9 @@ func (g *Gateway) Resume(c *eventloop.Call, failed error) http.Handler {
 		var code int
 		if obs := g.cfg.Observer; obs != nil {
 			defer func() { obs.Finished(lc.t.fn, code, time.Since(start)) }()
+		}
+		if g.cfg.LogRequests {
+			defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), callID) }()
 		}
 		r.Header[wire.CallID] = []string{callID}
 		// Re-read the route, as after any failed attempt: the provider may

@@ -63,6 +63,12 @@ func removeHopHeaders(h http.Header) {
 func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []string) {
 	h := r.Header
 	removeHopHeaders(h)
+	if v := h["Authorization"]; len(v) > 0 && g.auth.anyAdmin(v) {
+		// A function never sees the admin's password: a browser that
+		// cached it answers a function's 401 with the gateway's realm by
+		// itself, and scripts that send it everywhere would leak it too.
+		delete(h, "Authorization")
+	}
 	vals := make([]string, 4)
 	if v := h[wire.CallID]; len(v) > 0 && v[0] != "" {
 		vals[0] = v[0]

@@ -28,6 +28,9 @@ type Recorder struct {
 	service  *prometheus.GaugeVec
 	inflight *prometheus.GaugeVec
 	ready    *prometheus.GaugeVec
+	// coldStarts: time from a wake-up from zero to the first ready replica.
+	coldStarts *prometheus.HistogramVec
+	restarts   *prometheus.CounterVec
 
 	fns      sync.Map // "name.ns" -> *fnMetrics
 	mu       sync.Mutex
@@ -53,6 +56,7 @@ type fnMetrics struct {
 	lat       latency
 
 	desired   atomic.Uint64
+	restarts  atomic.Uint64 // the provider's count last seen
 	readyReps atomic.Uint64
 
 	ring    ring // per second; written only by Sample
@@ -89,9 +93,22 @@ func NewRecorder() *Recorder {
 	r.ready = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gateway_function_replicas_ready", Help: "Ready replicas of a function.",
 	}, fn)
-	r.reg.MustRegister(r.total, r.seconds, r.started, r.service, r.inflight, r.ready,
+	r.coldStarts = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gateway_function_cold_start_seconds", Help: "Time from a call waking a function at zero replicas to its first ready replica.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, fn)
+	r.restarts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ferry_function_restarts_total", Help: "Replicas of a function that exited and were started again.",
+	}, fn)
+	r.reg.MustRegister(r.total, r.seconds, r.started, r.service, r.inflight, r.ready, r.coldStarts, r.restarts,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return r
+}
+
+// ColdStarted records how long a call waited for the function it woke
+// from zero replicas (gateway.ColdStartObserver).
+func (r *Recorder) ColdStarted(fn string, d time.Duration) {
+	r.coldStarts.WithLabelValues(fn).Observe(d.Seconds())
 }
 
 // Registry is where the gateway metrics live (for /metrics and tests).
@@ -199,6 +216,15 @@ func (r *Recorder) SetReplicas(fn string, desired, ready uint64) {
 	m.ready.Set(float64(ready))
 }
 
+// SetRestarts advances ferry_function_restarts_total of fn to the
+// provider's count n (a count that went down restarted with the server).
+func (r *Recorder) SetRestarts(fn string, n uint64) {
+	m := r.get(fn)
+	if last := m.restarts.Swap(n); n > last {
+		r.restarts.WithLabelValues(fn).Add(float64(n - last))
+	}
+}
+
 // Forget drops the series of functions that are not in keep and have
 // nothing in flight (deleted functions, or names that never existed).
 func (r *Recorder) Forget(keep map[string]bool) {
@@ -218,6 +244,8 @@ func (r *Recorder) Forget(keep map[string]bool) {
 		r.service.DeletePartialMatch(lbl)
 		r.inflight.DeletePartialMatch(lbl)
 		r.ready.DeletePartialMatch(lbl)
+		r.restarts.DeletePartialMatch(lbl)
+		r.coldStarts.DeletePartialMatch(lbl)
 		return true
 	})
 }

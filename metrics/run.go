@@ -29,6 +29,7 @@ func (r *Recorder) Refresh(list []api.FunctionStatus) {
 		fn := FunctionName(&list[i])
 		keep[fn] = true
 		r.SetReplicas(fn, list[i].Replicas, max(list[i].ReadyReplicas, list[i].AvailableReplicas))
+		r.SetRestarts(fn, list[i].Restarts)
 	}
 	r.Forget(keep)
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // forker is modes streaming and serializing: one process per request, the
@@ -134,30 +135,77 @@ func (f *forker) serialize(ctx context.Context, w http.ResponseWriter, r *http.R
 	w.Write(out.Bytes())
 }
 
+// streamHold bounds how long (and how much of) a streaming function's
+// output is held back before the 200 goes out: a function that writes a
+// little and then exits non-zero, the common failure, still gets its 500,
+// while a long stream starts at most this late.
+const (
+	streamHoldFor   = 20 * time.Millisecond
+	streamHoldBytes = 32 << 10
+)
+
 // stream copies stdout to the response as it is produced. The status is held
-// back until the first byte, so a process that fails before writing anything
-// still gets its 500 or 408.
+// back until the process exits, or its output passes streamHoldBytes, or
+// streamHoldFor has passed since its first byte: a process that fails
+// within the hold still gets its 500 or 408.
 func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, run *forkRun) {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
+	held := outBufPool.Get().(*bytes.Buffer)
+	held.Reset()
+	defer func() {
+		if held.Cap() <= 1<<20 {
+			outBufPool.Put(held)
+		}
+	}()
 	flusher, _ := w.(http.Flusher)
+	var hold *time.Timer
+	defer func() {
+		if hold != nil {
+			hold.Stop()
+		}
+	}()
 	started, broken := false, false
+	commit := func() {
+		started = true
+		if ct := f.w.cfg.ContentType; ct != "" {
+			w.Header()["Content-Type"] = []string{ct}
+		}
+		if held.Len() > 0 {
+			if _, werr := w.Write(held.Bytes()); werr != nil {
+				broken = true
+				killGroup(run.cmd)
+			} else if flusher != nil {
+				flusher.Flush()
+			}
+		}
+	}
 	for {
 		n, rerr := run.stdout.Read(buf)
-		if n > 0 && !broken {
-			if !started {
-				started = true
-				if ct := f.w.cfg.ContentType; ct != "" {
-					w.Header()["Content-Type"] = []string{ct}
-				}
+		switch {
+		case n == 0 || broken:
+		case !started:
+			held.Write(buf[:n])
+			if hold == nil {
+				hold = time.AfterFunc(streamHoldFor, run.endHold)
 			}
+			if held.Len() >= streamHoldBytes {
+				commit()
+			}
+		default:
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				broken = true // keep draining so the process can finish
 				killGroup(run.cmd)
 			} else if flusher != nil {
 				flusher.Flush()
 			}
+		}
+		if rerr != nil && run.holdEnded(rerr) {
+			if !started {
+				commit()
+			}
+			continue
 		}
 		if rerr != nil {
 			break
@@ -166,13 +214,13 @@ func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	err := run.wait()
 	switch {
 	case err == nil && !started:
-		if ct := f.w.cfg.ContentType; ct != "" {
-			w.Header()["Content-Type"] = []string{ct}
+		commit()
+		if held.Len() == 0 {
+			w.WriteHeader(http.StatusOK)
 		}
-		w.WriteHeader(http.StatusOK)
 	case err == nil || broken:
 	case !started:
-		f.fail(ctx, w, r, err, run.stderr, nil)
+		f.fail(ctx, w, r, err, run.stderr, held.Bytes())
 	case r.Context().Err() != nil:
 		// the caller hung up; the process was killed for it
 	default:
@@ -196,7 +244,9 @@ func (f *forker) fail(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	msg := combined
 	if stderr != nil {
 		stderr.mu.Lock()
-		msg = append([]byte(nil), stderr.capture.Bytes()...)
+		if len(bytes.TrimSpace(stderr.capture.Bytes())) > 0 {
+			msg = append([]byte(nil), stderr.capture.Bytes()...)
+		}
 		stderr.mu.Unlock()
 	}
 	if len(bytes.TrimSpace(msg)) == 0 {

@@ -210,3 +210,28 @@ func TestHeadersCannotPoseAsRequestVars(t *testing.T) {
 		t.Errorf("env %v", got)
 	}
 }
+
+// TestStreamingFailureAfterOutput: a streaming function that writes and
+// then exits non-zero within the hold is a 500 carrying what it wrote (and
+// so counted as a failed call), not a 200; one that keeps writing past the
+// hold still streams, its first line arriving long before it ends.
+func TestStreamingFailureAfterOutput(t *testing.T) {
+	wd := start(t, testConfig(t, "mode=streaming", "fprocess=echo oops; exit 3"))
+	if code, _, body := call(t, "POST", wd.url+"/", "x"); code != 500 || !strings.Contains(body, "oops") {
+		t.Errorf("got %d %q, want 500 with the function's output", code, body)
+	}
+	wd2 := start(t, testConfig(t, "mode=streaming", "fprocess=echo first; sleep 1; echo second"))
+	began := time.Now()
+	resp, err := client.Get(wd2.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "first\n" || resp.StatusCode != 200 {
+		t.Fatalf("first line %q %v, status %d", line, err, resp.StatusCode)
+	}
+	if took := time.Since(began); took > 600*time.Millisecond {
+		t.Errorf("the first line took %s: a stream must not wait for the process to end", took)
+	}
+}

@@ -27,8 +27,15 @@ var smallBufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &
 // pipes the watchdog owns: os/exec then starts no copying goroutines of its
 // own and allocates no 32 KiB buffers per request.
 type forkRun struct {
-	cmd     *exec.Cmd
-	stdout  *os.File      // read end of the function's stdout
+	cmd    *exec.Cmd
+	stdout *os.File // read end of the function's stdout
+	// dl orders the two users of stdout's read deadline: the exit grace
+	// (set once the process exited) and the streaming hold (see stream).
+	dl struct {
+		sync.Mutex
+		grace     time.Time // set once the process exited
+		holdFired bool      // the hold's deadline, not the grace, ended a read
+	}
 	stderr  *lineLog      // nil when combine_output sends stderr to stdout
 	errDone chan struct{} // closed when stderr is fully logged
 	exit    chan error    // the process's exit
@@ -146,7 +153,10 @@ func (f *forker) start(ctx context.Context, r *http.Request) (*forkRun, error) {
 			grace = defaultExitGrace
 		}
 		deadline := time.Now().Add(grace)
+		run.dl.Lock()
+		run.dl.grace = deadline
 		outR.SetReadDeadline(deadline)
+		run.dl.Unlock()
 		if errR != nil {
 			errR.SetReadDeadline(deadline)
 		}
@@ -164,6 +174,33 @@ func (run *forkRun) wait() error {
 	run.stdout.Close()
 	killGroup(run.cmd)
 	return err
+}
+
+// endHold makes a pending stdout read return now, unless the process
+// already exited (its output is then complete: nothing to wait for).
+func (run *forkRun) endHold() {
+	run.dl.Lock()
+	defer run.dl.Unlock()
+	if run.dl.grace.IsZero() {
+		run.dl.holdFired = true
+		run.stdout.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// holdEnded reports whether err is the hold's deadline (then the read
+// deadline goes back to the exit grace, or none) rather than the grace's.
+func (run *forkRun) holdEnded(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	run.dl.Lock()
+	defer run.dl.Unlock()
+	if !run.dl.holdFired {
+		return false
+	}
+	run.dl.holdFired = false
+	run.stdout.SetReadDeadline(run.dl.grace)
+	return true
 }
 
 // errBody marks a failure to read the caller's request body.

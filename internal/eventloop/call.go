@@ -16,6 +16,9 @@ type Call struct {
 	Start                      time.Time
 	// CallID is the caller's X-Call-Id, if any; Plan sets it when empty.
 	CallID string
+	// Authorization is the caller's Authorization header; when it has
+	// several, their values joined by "\n" (no value holds one).
+	Authorization string
 
 	// Set by Plan.
 	Addr netip.AddrPort // the replica (also its Host header)

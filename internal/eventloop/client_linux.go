@@ -149,7 +149,7 @@ func (c *client) next() {
 	c.body = false
 	c.call = Call{Method: h.Method, Target: h.Target, Path: h.Path, Host: h.Host, ContentLength: h.ContentLength, Start: c.l.now}
 	c.ri = inspect(c.fields[:c.nf])
-	c.call.CallID = c.ri.callID
+	c.call.CallID, c.call.Authorization = c.ri.callID, c.ri.authorization
 	if !c.l.s.Planner.Plan(&c.call) {
 		c.fallback(nil)
 		return

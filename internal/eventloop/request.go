@@ -37,6 +37,7 @@ func listed(fs []field, k string) bool {
 // reqInfo is what the upstream request needs from the inbound headers.
 type reqInfo struct {
 	callID            string // the caller's X-Call-Id (first value)
+	authorization     string // see Call.Authorization
 	hasXFF, hasXFH    bool
 	acceptEventStream bool
 	hasConnection     bool
@@ -63,6 +64,11 @@ func inspect(fs []field) (ri reqInfo) {
 			ri.hasXFF = ri.hasXFF || !gone(f.k)
 		case wire.ForwardedHost:
 			ri.hasXFH = ri.hasXFH || !gone(f.k)
+		case "Authorization":
+			if ri.authorization != "" {
+				ri.authorization += "\n" // rare: a copy only then
+			}
+			ri.authorization += f.v
 		case "Accept":
 			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.v, "text/event-stream")
 		}

@@ -17,8 +17,8 @@ import (
 // watchdog joins by itself and ends up in the same groups.
 func TestSpawnerThreadCarriesReplicaIntoCgroups(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.isolate || e.p.cg.version != "v1" {
-		t.Skip("needs root and cgroup v1: " + e.p.cg.reason)
+	if !e.p.isolate || e.p.cgm().version != "v1" {
+		t.Skip("needs root and cgroup v1: " + e.p.cgm().reason)
 	}
 	t.Cleanup(func() { spawner.noThreadJoin.Store(false) })
 	for _, viaThread := range []bool{true, false} {
@@ -34,8 +34,8 @@ func TestSpawnerThreadCarriesReplicaIntoCgroups(t *testing.T) {
 		if told := strings.Contains("\x00"+string(env), "\x00FERRY_CGROUPS="); told == viaThread {
 			t.Fatalf("%s: watchdog told to join its cgroups = %v, want %v", name, told, !viaThread)
 		}
-		for _, root := range []string{e.p.cg.mem, e.p.cg.cpu} {
-			dir := filepath.Join(root, e.p.cg.base, ns+"-"+name, "0")
+		for _, root := range []string{e.p.cgm().mem, e.p.cgm().cpu} {
+			dir := filepath.Join(root, e.p.cgm().base, ns+"-"+name, "0")
 			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 			if !strings.Contains("\n"+string(procs), "\n"+strconv.Itoa(pid)+"\n") {
 				t.Fatalf("%s: watchdog %d not in %s: %q", name, pid, dir, procs)
@@ -46,7 +46,7 @@ func TestSpawnerThreadCarriesReplicaIntoCgroups(t *testing.T) {
 		}
 		tasks, _ := filepath.Glob("/proc/self/task/*/cgroup")
 		for _, f := range tasks {
-			if b, _ := os.ReadFile(f); strings.Contains(string(b), "/"+e.p.cg.base+"/") {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), "/"+e.p.cgm().base+"/") {
 				t.Fatalf("%s: %s is in a replica's group:\n%s", name, f, b)
 			}
 		}

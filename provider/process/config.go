@@ -48,8 +48,12 @@ const (
 	MinMemoryBytes = 16 << 20
 )
 
-// Config wires a process provider. DataDir, Store and Watchdog are required.
+// Config wires a process provider. DataDir, Store and Watchdog are required
+// (Watchdog only for the default runtime).
 type Config struct {
+	// Runtime runs the replicas; nil is the process runtime (watchdogs as
+	// local process groups, see procRuntime).
+	Runtime Runtime
 	// DataDir holds artifacts, working dirs, secret copies and logs.
 	DataDir string
 	Store   *store.Store
@@ -73,8 +77,9 @@ type Config struct {
 	// StartTimeout kills a replica that is not ready by then (default 60 s).
 	StartTimeout time.Duration
 	// BackoffMin and BackoffMax bound the restart delay of a dying replica
-	// (defaults 200 ms and 10 s); the delay resets once a replica stayed
-	// ready for BackoffMax.
+	// (defaults 200 ms and 5 min, doubling per crash, as Kubernetes backs
+	// off a crash loop); the delay resets once a replica stayed ready for
+	// BackoffMax.
 	BackoffMin, BackoffMax time.Duration
 	// ArtifactGrace is how long an artifact no function uses is kept after
 	// its last upload or check (default 1 h); ArtifactGCInterval is how
@@ -110,11 +115,13 @@ func (c *Config) withDefaults() error {
 	if c.Store == nil {
 		return errors.New("process provider: Store is nil: open the store first (store.Open)")
 	}
-	if len(c.Watchdog) == 0 {
+	if c.Runtime == nil && len(c.Watchdog) == 0 {
 		return errors.New("process provider: Watchdog is empty: give the argv that runs the watchdog binary")
 	}
-	if _, err := exec.LookPath(c.Watchdog[0]); err != nil {
-		return fmt.Errorf("process provider: watchdog %q not found: build it with `go build -o DIR/watchdog ./cmd/watchdog` (%v)", c.Watchdog[0], err)
+	if c.Runtime == nil {
+		if _, err := exec.LookPath(c.Watchdog[0]); err != nil {
+			return fmt.Errorf("process provider: watchdog %q not found: build it with `go build -o DIR/watchdog ./cmd/watchdog` (%v)", c.Watchdog[0], err)
+		}
 	}
 	abs, err := filepath.Abs(c.DataDir)
 	if err != nil {
@@ -152,7 +159,7 @@ func (c *Config) withDefaults() error {
 		c.BackoffMin = 200 * time.Millisecond
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = 10 * time.Second
+		c.BackoffMax = 5 * time.Minute
 	}
 	if c.DefaultMemory == 0 {
 		c.DefaultMemory = DefaultMemoryBytes
@@ -176,17 +183,19 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return nil, err
 	}
+	closeInheritedOnExec()
 	p := &Provider{
 		cfg:      cfg,
 		st:       cfg.Store,
 		log:      cfg.Log,
 		fns:      map[string]map[string]*function{},
 		cleaning: map[string]chan struct{}{},
-		kill:     make(chan struct{}),
 		gcStop:   make(chan struct{}),
 		gcDone:   make(chan struct{}),
 		now:      time.Now,
 	}
+	p.killCtx, p.killNow = context.WithCancel(context.Background())
+	var cg *cgroupMgr
 	p.isolate = !cfg.NoIsolation && os.Geteuid() == 0 && isLinux
 	sum := sha256.Sum256([]byte(cfg.DataDir))
 	p.dirID = hex.EncodeToString(sum[:6])
@@ -196,14 +205,14 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			return nil, fmt.Errorf("process provider: %w (functions need uids no other Ferry server gives)", err)
 		}
 		p.uidBase = base
-		p.cg = detectCgroups()
-		p.cg.base = "ferry/" + p.dirID
+		cg = detectCgroups()
+		cg.base = "ferry/" + p.dirID
 	} else {
 		p.noIsolation = "ferry is not running as root on Linux"
 		if cfg.NoIsolation {
 			p.noIsolation = "isolation is turned off in ferry's configuration"
 		}
-		p.cg = &cgroupMgr{reason: p.noIsolation + ", so it cannot create cgroups"}
+		cg = &cgroupMgr{reason: p.noIsolation + ", so it cannot create cgroups"}
 	}
 	for _, d := range []string{p.path("artifacts", "sha256"), p.path("artifacts", "tmp"), p.path("logs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -221,8 +230,12 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		os.Chmod(d, 0o700)
 	}
-	if n := p.cg.reapStale(); n > 0 {
-		p.log.Warn("killed processes left by a previous run", "count", n)
+	p.rt = cfg.Runtime
+	if p.rt == nil {
+		if n := cg.reapStale(); n > 0 {
+			p.log.Warn("killed processes left by a previous run", "count", n)
+		}
+		p.rt = &procRuntime{p: p, cg: cg}
 	}
 	if err := p.ensureDefaultNamespace(); err != nil {
 		return nil, err

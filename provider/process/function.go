@@ -26,20 +26,22 @@ type function struct {
 	route atomic.Pointer[provider.Route]
 	slotW sync.WaitGroup // live slot supervisors
 
-	mu      sync.Mutex
-	rec     record
-	spec    *runSpec
-	slots   []*slot
-	crash   string // crash-loop explanation, "" when healthy
-	closed  bool   // deleted or provider closing: no new replicas
-	changed chan struct{}
-	usage   usageSample
+	mu    sync.Mutex
+	rec   record
+	spec  *runSpec
+	slots []*slot
+	crash string // crash-loop explanation, "" when healthy
+	// restarts counts replicas that exited and were started again.
+	restarts uint64
+	closed   bool // deleted or provider closing: no new replicas
+	changed  chan struct{}
+	usage    usageSample
 }
 
 func newFunction(p *Provider, rec record, spec *runSpec, logs *logBook) *function {
 	f := &function{p: p, ns: rec.Deployment.Namespace, name: rec.Deployment.Service, rec: rec, spec: spec, logs: logs}
 	f.changed = make(chan struct{})
-	f.route.Store(&provider.Route{Changed: f.changed, Desired: rec.Replicas, Timeout: spec.timeout, Failure: spec.bare})
+	f.route.Store(&provider.Route{Changed: f.changed, Desired: rec.Replicas, Timeout: spec.timeout, Failure: spec.bare()})
 	return f
 }
 
@@ -83,7 +85,7 @@ func (f *function) reconcileLocked() {
 			old = append(old, s)
 		}
 	}
-	if f.spec.bare != "" {
+	if f.spec.bare() != "" {
 		// Nothing of this version can run: stop everything.
 		for _, s := range append(cur, old...) {
 			f.stopLocked(s)
@@ -162,7 +164,9 @@ func (f *function) publishLocked() {
 	var eps []provider.Endpoint
 	for _, s := range f.slots {
 		if s.ready && !s.stopping {
-			eps = append(eps, provider.Endpoint{Address: s.addr, Instance: s.instance, MetricsAddress: s.maddr, Unix: s.unix})
+			ep := s.ep
+			ep.Instance = s.instance
+			eps = append(eps, ep)
 		}
 	}
 	slices.SortFunc(eps, func(a, b provider.Endpoint) int {
@@ -174,7 +178,7 @@ func (f *function) publishLocked() {
 		}
 		return 0
 	})
-	failure := f.spec.bare
+	failure := f.spec.bare()
 	if failure == "" && len(eps) == 0 {
 		failure = f.crash
 	}
@@ -208,13 +212,13 @@ func (f *function) shutdown() {
 
 // Events from slot supervisors.
 
-func (f *function) slotReady(s *slot, addr, maddr, unix string) {
+func (f *function) slotReady(s *slot, ep provider.Endpoint) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s.stopping {
 		return
 	}
-	s.ready, s.addr, s.maddr, s.unix = true, addr, maddr, unix
+	s.ready, s.ep = true, ep
 	f.crash = ""
 	f.reconcileLocked()
 }
@@ -222,13 +226,14 @@ func (f *function) slotReady(s *slot, addr, maddr, unix string) {
 func (f *function) slotDown(s *slot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s.ready, s.pid = false, 0
+	s.ready, s.rep = false, nil
 	f.reconcileLocked()
 }
 
 func (f *function) slotCrashed(s *slot, fails int, msg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.restarts++
 	if fails >= crashLoopAfter && !s.stopping {
 		f.crash = "replica " + s.instance + " keeps crashing (" + itoa(fails) + " times in a row; restarting with back-off): " + msg
 	}
@@ -239,12 +244,13 @@ func (f *function) slotDone(s *slot) {
 	f.mu.Lock()
 	f.slots = slices.DeleteFunc(f.slots, func(x *slot) bool { return x == s })
 	f.reconcileLocked()
-	stale := s.spec != f.spec && s.spec.dir != f.spec.dir &&
-		!slices.ContainsFunc(f.slots, func(x *slot) bool { return x.spec.dir == s.spec.dir })
+	dir := s.spec.prep.Dir
+	stale := dir != "" && s.spec != f.spec && dir != f.spec.prep.Dir &&
+		!slices.ContainsFunc(f.slots, func(x *slot) bool { return x.spec.prep.Dir == dir })
 	closed := f.closed
 	f.mu.Unlock()
 	if stale && !closed {
-		f.p.removeStaleDir(f, s.spec.dir)
+		f.p.removeStaleDir(f, dir)
 	}
 }
 
@@ -267,14 +273,14 @@ func (f *function) status() api.FunctionStatus {
 		EnvVars: maps.Clone(d.EnvVars), Constraints: slices.Clone(d.Constraints), Secrets: slices.Clone(d.Secrets),
 		Labels: maps.Clone(d.Labels), Annotations: maps.Clone(d.Annotations), Limits: d.Limits, Requests: d.Requests,
 		ReadOnlyRootFilesystem: d.ReadOnlyRootFilesystem,
-		Replicas:               f.rec.Replicas, AvailableReplicas: ready, ReadyReplicas: ready,
+		Replicas:               f.rec.Replicas, AvailableReplicas: ready, ReadyReplicas: ready, Restarts: f.restarts,
 		CreatedAt: f.rec.CreatedAt,
 	}
 	now := time.Now().UTC()
 	readyCond := api.Condition{Type: "Ready", Status: "True", Time: now}
 	switch {
-	case f.spec.bare != "":
-		readyCond.Status, readyCond.Reason, readyCond.Message = "False", "CannotRun", f.spec.bare
+	case f.spec.bare() != "":
+		readyCond.Status, readyCond.Reason, readyCond.Message = "False", "CannotRun", f.spec.bare()
 	case f.crash != "":
 		readyCond.Status, readyCond.Reason, readyCond.Message = "False", "CrashLoop", f.crash
 	case f.rec.Replicas == 0:
@@ -288,23 +294,9 @@ func (f *function) status() api.FunctionStatus {
 		readyCond.Message = itoa(int(current)) + " of " + itoa(int(f.rec.Replicas)) + " replicas run the new version"
 	}
 	st.Conditions = append(st.Conditions, readyCond)
-	if !f.p.isolate {
-		st.Conditions = append(st.Conditions, api.Condition{Type: "Isolated", Status: "False", Reason: "NotIsolated", Time: now,
-			Message: f.p.noIsolation + ": replicas run as ferry's own user, so secrets and working dirs are not isolated between functions (secrets are in $secret_mount_path); /tmp, /var/tmp, /dev/shm and /proc are the host's"})
-		if d.ReadOnlyRootFilesystem {
-			st.Conditions = append(st.Conditions, api.Condition{Type: "ReadOnlyRootFilesystem", Status: "False", Reason: "NotIsolated", Time: now,
-				Message: "readOnlyRootFilesystem is not enforced: " + f.p.noIsolation})
-		}
-	}
-	if f.p.cg.enabled() {
-		msg := "limits are enforced per replica with cgroup " + f.p.cg.version
-		if f.spec.limitNote != "" {
-			msg += ": " + f.spec.limitNote
-		}
-		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "True", Reason: "Cgroups", Time: now, Message: msg})
-	} else {
-		st.Conditions = append(st.Conditions, api.Condition{Type: "LimitsEnforced", Status: "False", Reason: "NoCgroups", Time: now,
-			Message: "limits.memory and limits.cpu are not enforced: " + f.p.cg.reason})
+	for _, c := range f.spec.prep.Conditions {
+		c.Time = now
+		st.Conditions = append(st.Conditions, c)
 	}
 	return st
 }

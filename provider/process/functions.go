@@ -127,7 +127,9 @@ func (p *Provider) Delete(_ context.Context, namespace, name string) error {
 		f.slotW.Wait()
 		f.logs.remove()
 		gone := p.removeDirs(namespace, name)
-		p.cg.removeFunction(namespace + "-" + name)
+		if fg, ok := p.rt.(Forgetter); ok {
+			fg.Forget(namespace, name)
+		}
 		if gone && p.isolate {
 			if err := p.freeUID(uid); err != nil {
 				p.log.Warn("cannot record a deleted function's uid as free", "uid", uid, "err", err)
@@ -245,7 +247,8 @@ func (p *Provider) restore(ctx context.Context) error {
 		}
 		if err != nil {
 			p.log.Error("cannot restore function", "function", rec.Deployment.Service, "namespace", rec.Deployment.Namespace, "err", err)
-			spec = &runSpec{gen: 1, uid: -1, gid: -1, bare: "cannot prepare the function after a restart: " + err.Error()}
+			spec = &runSpec{gen: 1, ver: &Version{Deployment: &rec.Deployment, UID: -1, GID: -1},
+				prep: Prepared{Failure: "cannot prepare the function after a restart: " + err.Error()}}
 		}
 		p.register(rec, spec)
 	}
@@ -317,7 +320,7 @@ func (p *Provider) removeStaleDir(f *function, dir string) {
 			return
 		}
 		f.mu.Lock()
-		inUse := f.spec.dir == dir || slices.ContainsFunc(f.slots, func(s *slot) bool { return s.spec.dir == dir })
+		inUse := f.spec.prep.Dir == dir || slices.ContainsFunc(f.slots, func(s *slot) bool { return s.spec.prep.Dir == dir })
 		f.mu.Unlock()
 		if !inUse {
 			os.RemoveAll(dir)

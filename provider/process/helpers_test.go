@@ -174,12 +174,15 @@ func (p *Provider) pids(namespace, name string) map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range f.slots {
-		if s.pid > 0 && !s.stopping {
-			out[s.instance] = s.pid
+		if x, ok := s.rep.(*procReplica); ok && !s.stopping {
+			out[s.instance] = x.pid
 		}
 	}
 	return out
 }
+
+// cgm is the process runtime's cgroup manager.
+func (p *Provider) cgm() *cgroupMgr { return p.rt.(*procRuntime).cg }
 
 // entry is one file of a test archive.
 type entry struct {

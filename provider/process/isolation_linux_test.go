@@ -2,9 +2,12 @@ package process
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
@@ -18,7 +21,7 @@ func TestReplicaDefaultsIsolate(t *testing.T) {
 	t.Setenv("PATH", os.Getenv("PATH")+":/ferry-serve-path")
 	t.Setenv("FERRY_ADMIN_PASSWORD", "leaked-admin-password")
 	e := newEnv(t, func(c *Config) { c.DefaultPids = 40; c.TmpSize = 8 << 20 })
-	if !e.p.isolate || !e.p.cg.enabled() {
+	if !e.p.isolate || !e.p.cgm().enabled() {
 		t.Skip("needs root on Linux with cgroups")
 	}
 	// "sh" runs each call's body as a script.
@@ -76,8 +79,8 @@ func TestReplicaDefaultsIsolate(t *testing.T) {
 	}
 	// More sleeps than the pids limit: the kernel refuses the forks.
 	run("fa", "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done 2>/dev/null; echo end")
-	grp := filepath.Join(e.p.cg.pids, e.p.cg.base, ns+"-fa", "0")
-	if e.p.cg.pids == "" {
+	grp := filepath.Join(e.p.cgm().pids, e.p.cgm().base, ns+"-fa", "0")
+	if e.p.cgm().pids == "" {
 		t.Skip("no cgroup v1 pids hierarchy")
 	}
 	if b, _ := os.ReadFile(filepath.Join(grp, "pids.max")); strings.TrimSpace(string(b)) != "40" {
@@ -99,5 +102,68 @@ func TestReadOnlyRootNotIsolatedSaysSo(t *testing.T) {
 	}
 	if !hasCondition(st, "ReadOnlyRootFilesystem", "not enforced") {
 		t.Fatalf("conditions %+v", st.Conditions)
+	}
+}
+
+// System V IPC objects outlive the processes that made them: without an
+// IPC namespace per replica, a function's shared memory segments (pinned
+// memory, outside any limit once the function is gone) stayed on the host
+// after the function was deleted, visible to every function and to a later
+// function given the same uid.
+func TestReplicaIPCIsPrivate(t *testing.T) {
+	if _, err := exec.LookPath("ipcmk"); err != nil {
+		t.Skip("needs ipcmk (util-linux)")
+	}
+	e := newEnv(t, nil)
+	if !e.p.isolate {
+		t.Skip("needs root on Linux")
+	}
+	e.deploy(api.FunctionDeployment{Service: "fa", EnvProcess: "sh"})
+	e.deploy(api.FunctionDeployment{Service: "fb", EnvProcess: "sh"})
+	_, out := invoke(t, e.waitReady("fa", 1).Endpoints[0], "ipcmk -M 65536 -p 0600; id -u")
+	f := strings.Fields(out)
+	if len(f) < 2 || !strings.Contains(out, "Shared memory id") {
+		t.Fatalf("ipcmk in fa: %q", out)
+	}
+	uid := f[len(f)-1]
+	t.Cleanup(func() { exec.Command("ipcrm", "--shmem-id", f[len(f)-2]).Run() })
+	seen := func(table string) bool {
+		for _, l := range strings.Split(table, "\n")[1:] {
+			// /proc/sysvipc/shm: key shmid perms size cpid lpid nattch uid ...
+			if c := strings.Fields(l); len(c) > 7 && c[7] == uid {
+				return true
+			}
+		}
+		return false
+	}
+	if host, _ := os.ReadFile("/proc/sysvipc/shm"); seen(string(host)) {
+		t.Fatalf("the host sees fa's shared memory segment:\n%s", host)
+	}
+	if _, out := invoke(t, e.waitReady("fb", 1).Endpoints[0], "cat /proc/sysvipc/shm"); seen(out) {
+		t.Fatalf("fb sees fa's shared memory segment:\n%s", out)
+	}
+}
+
+// A descriptor ferry was started with and that is not close-on-exec (a
+// launcher's pipe, socket or file) reached every replica and its
+// function, whatever user they run as.
+func TestInheritedFDsStayOutOfReplicas(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// above the descriptors a replica is given, and without O_CLOEXEC, as
+	// an inherited one
+	const fd = 200
+	if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	e := newEnv(t, nil)
+	e.deploy(api.FunctionDeployment{Service: "fa", EnvProcess: "sh"})
+	_, out := invoke(t, e.waitReady("fa", 1).Endpoints[0], "ls /proc/self/fd")
+	if slices.Contains(strings.Fields(out), strconv.Itoa(fd)) {
+		t.Fatalf("fd %d of ferry is open in the replica:\n%s", fd, out)
 	}
 }

@@ -17,8 +17,8 @@ import (
 // and after a restart of the provider and after the function is deleted.
 func TestTinyMemoryLimitStopsNoOtherStart(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.cg.enabled() {
-		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	if !e.p.cgm().enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cgm().reason)
 	}
 	e.deploy(api.FunctionDeployment{Service: "tiny", EnvProcess: "cat", Limits: &api.Resources{Memory: "128"}})
 	e.deploy(api.FunctionDeployment{Service: "normal", EnvProcess: "cat"})
@@ -40,8 +40,8 @@ func TestTinyMemoryLimitStopsNoOtherStart(t *testing.T) {
 // The floor is enforced instead of the tiny limit, and said so.
 func TestTinyMemoryLimitRaisedToFloor(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.cg.enabled() {
-		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	if !e.p.cgm().enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cgm().reason)
 	}
 	e.deploy(api.FunctionDeployment{Service: "tiny", EnvProcess: "cat", Limits: &api.Resources{Memory: "128"}})
 	e.waitReady("tiny", 1)
@@ -52,8 +52,8 @@ func TestTinyMemoryLimitRaisedToFloor(t *testing.T) {
 	if !hasCondition(st, "LimitsEnforced", "below the floor of 16 MiB") {
 		t.Fatalf("conditions %+v: no word of the floor", st.Conditions)
 	}
-	if e.p.cg.version == "v1" {
-		b, _ := os.ReadFile(filepath.Join(e.p.cg.mem, e.p.cg.base, ns+"-tiny", "0", "memory.limit_in_bytes"))
+	if e.p.cgm().version == "v1" {
+		b, _ := os.ReadFile(filepath.Join(e.p.cgm().mem, e.p.cgm().base, ns+"-tiny", "0", "memory.limit_in_bytes"))
 		if got := strings.TrimSpace(string(b)); got != strconv.Itoa(MinMemoryBytes) {
 			t.Fatalf("memory.limit_in_bytes %s, want %d", got, MinMemoryBytes)
 		}
@@ -74,22 +74,22 @@ func hasCondition(st api.FunctionStatus, typ, text string) bool {
 // cannot hold to it is not run at all.
 func TestSpawnerLeavesGroupOfTinyLimit(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.cg.enabled() {
-		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	if !e.p.cgm().enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cgm().reason)
 	}
-	cg, err := e.p.cg.create(ns+"-raw", "0", limits{memBytes: 128})
+	cg, err := e.p.cgm().create(ns+"-raw", "0", limits{memBytes: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.p.cg.removeFunction(ns + "-raw")
+	defer e.p.cgm().removeFunction(ns + "-raw")
 	cmd := exec.Command("sleep", "5")
-	if err := startCmd(cmd, e.p.cg, cg, e.p.log); err == nil {
+	if err := startCmd(cmd, e.p.cgm(), cg, e.p.log); err == nil {
 		// The kernel may accept the limit for a process still that small.
 		defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	}
 	tasks, _ := filepath.Glob("/proc/self/task/*/cgroup")
 	for _, f := range tasks {
-		if b, _ := os.ReadFile(f); strings.Contains(string(b), "/"+e.p.cg.base+"/") {
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), "/"+e.p.cgm().base+"/") {
 			t.Fatalf("%s is in a replica's group:\n%s", f, b)
 		}
 	}

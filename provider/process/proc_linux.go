@@ -4,10 +4,32 @@ package process
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
+
+// closeRangeCloexec is CLOSE_RANGE_CLOEXEC (Linux 5.11).
+const closeRangeCloexec = 1 << 2
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec.
+// Go opens its own that way, but those ferry was started with (a
+// launcher's pipe, socket or file left open) were passed on to every
+// replica and its function, whatever user they run as.
+func closeInheritedOnExec() {
+	if unix.CloseRange(3, math.MaxUint32, closeRangeCloexec) == nil {
+		return
+	}
+	ents, _ := os.ReadDir("/proc/self/fd") // before Linux 5.11
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
 
 func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
@@ -22,8 +44,12 @@ func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 	}
 	if isolate {
 		// The watchdog bind-mounts the function's secrets in its own
-		// mount namespace, invisible to other functions.
-		a.Cloneflags = syscall.CLONE_NEWNS
+		// mount namespace, invisible to other functions. An IPC namespace
+		// of its own: System V segments, semaphores and message queues
+		// (and POSIX queues) outlive their processes, so shared ones would
+		// keep a deleted function's memory pinned outside every limit and
+		// let functions reach each other's.
+		a.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
 	}
 	return a
 }

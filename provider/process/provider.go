@@ -28,7 +28,8 @@ type Provider struct {
 	uidBase int  // first uid of this data dir's block (isolated only)
 	// noIsolation says why isolate is false.
 	noIsolation string
-	cg          *cgroupMgr
+	// rt starts and stops the replicas (see Runtime).
+	rt Runtime
 	// dirID tells this server's cgroups and sockets from another's on the
 	// same machine (a hash of the data dir).
 	dirID string
@@ -51,9 +52,11 @@ type Provider struct {
 	gcOnce         sync.Once
 	// now is the clock of artifact times (tests replace it).
 	now func() time.Time
-	// kill is closed when Close runs out of time: draining replicas get SIGKILL.
-	kill chan struct{}
-	bg   sync.WaitGroup // supervisors and cleanups
+	// killCtx ends (killNow) when Close runs out of time: draining
+	// replicas are killed.
+	killCtx context.Context
+	killNow context.CancelFunc
+	bg      sync.WaitGroup // supervisors and cleanups
 
 	// afterStaleRemoval is a test hook: called after an old working dir
 	// was removed following an update.
@@ -140,13 +143,18 @@ func (p *Provider) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		close(p.kill)
+		p.killNow()
 		<-done
 	}
+	p.killNow()
 	for _, f := range p.all() {
 		f.logs.close()
-		p.cg.removeFunction(f.ns + "-" + f.name)
+		if fg, ok := p.rt.(Forgetter); ok {
+			fg.Forget(f.ns, f.name)
+		}
 	}
-	p.cg.removeFunction("")
+	if c, ok := p.rt.(Closer); ok {
+		c.Close()
+	}
 	return nil
 }

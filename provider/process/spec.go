@@ -1,12 +1,12 @@
 package process
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,25 +17,19 @@ import (
 // ArtifactAnnotation names the uploaded code of a function: "sha256:<hex>".
 const ArtifactAnnotation = "com.ferryfaas.artifact"
 
-// runSpec is everything needed to start a replica of one version of a
-// function. It is immutable once built; an Update builds a new one.
+// runSpec is one version of a function: what the Provider computed and
+// what its runtime prepared. It is immutable once built; an Update builds
+// a new one.
 type runSpec struct {
-	gen      uint64
-	env      []string // without the per-start keys (port, upstream)
-	dir      string   // working dir
-	uid, gid int      // -1: run as ferry's own user
-	lim      limits   // what the replica's cgroups enforce
-	// limitNote says how lim differs from the function's limits (a
-	// default, a floor), "" when it does not.
-	limitNote string
-	grace     time.Duration
-	timeout   time.Duration
-	// httpPort: mode http without upstream_url: each replica gets its own
-	// upstream port (given as PORT and http_port).
-	httpPort bool
-	// bare explains why this spec cannot run (no command, no artifact).
-	bare string
+	gen     uint64
+	ver     *Version
+	prep    Prepared
+	grace   time.Duration
+	timeout time.Duration
 }
+
+// bare explains why this version cannot run ("" when it can).
+func (s *runSpec) bare() string { return s.prep.Failure }
 
 // functionPath is every function's PATH unless it sets its own.
 const functionPath = "/usr/local/bin:/usr/bin:/bin"
@@ -74,76 +68,62 @@ func artifactOf(d *api.FunctionDeployment) (string, error) {
 	return hex, nil
 }
 
-// prepare builds a runSpec: unpacks the artifact into the working dir,
-// writes the secret copies and computes the environment. It is called under
-// opMu, on deploy, update and restore.
+// prepare builds a runSpec: creates the function's dirs, writes the
+// secret copies, computes the environment every runtime gives, and has
+// the runtime prepare the rest. It is called under opMu, on deploy,
+// update and restore.
 func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 	d := &rec.Deployment
 	dirs := p.dirs(d.Namespace, d.Service)
-	s := &runSpec{gen: gen, uid: -1, gid: -1}
+	v := &Version{Deployment: d, UID: -1, GID: -1, SecretsDir: dirs.secrets}
 	if p.isolate {
-		s.uid, s.gid = rec.UID, rec.GID
+		v.UID, v.GID = rec.UID, rec.GID
 	}
 	digest, err := artifactOf(d)
 	if err != nil {
 		return nil, err
 	}
+	v.Artifact = digest
 	for _, dir := range []string{p.path("functions", d.Namespace), p.path("run", d.Namespace), dirs.code, dirs.run} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	if digest != "" {
-		s.dir = filepath.Join(dirs.code, digest)
-		if err := p.unpack(digest, s.dir, s.uid, s.gid); err != nil {
-			return nil, err
-		}
-	} else {
-		s.dir = filepath.Join(dirs.code, "none")
-		if err := p.ownedDir(s.dir, 0o700, s.uid, s.gid); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.ownedDir(dirs.tmp, 0o700, s.uid, s.gid); err != nil {
+	if err := p.writeSecrets(d.Namespace, d.Secrets, dirs.secrets, v.GID); err != nil {
 		return nil, err
 	}
-	if err := p.writeSecrets(d.Namespace, d.Secrets, dirs.secrets, s.gid); err != nil {
+	v.Env = p.envOf(d)
+	s := &runSpec{gen: gen, ver: v}
+	if s.prep, err = p.rt.Prepare(context.Background(), v); err != nil {
 		return nil, err
 	}
+	s.timeout = provider.TimeoutOf(d.EnvVars)
+	if s.timeout == 0 && p.cfg.DefaultTimeout > 0 {
+		// as TimeoutOf: the watchdog answers at the limit, the gateway a bit later
+		s.timeout = p.cfg.DefaultTimeout + 500*time.Millisecond
+	}
+	drain := time.Second
+	if v, ok := provider.ParseDuration(d.EnvVars["healthcheck_interval"]); ok {
+		drain = v
+	}
+	s.grace = drain + max(s.timeout, 10*time.Second) + 2*time.Second
+	return s, nil
+}
 
-	fprocess := strings.TrimSpace(d.EnvProcess)
-	if fprocess == "" {
-		fprocess = strings.TrimSpace(d.EnvVars["fprocess"])
-	}
-	mode := strings.ToLower(strings.TrimSpace(d.EnvVars["mode"]))
-	if fprocess == "" && mode != "static" {
-		if digest == "" {
-			s.bare = fmt.Sprintf("the process runtime can't run the bare image %q: give the function a command (envProcess, faas-cli --fprocess) or upload its code as an artifact, or use --provider containerd or kubernetes", short(d.Image))
-		} else {
-			s.bare = "the function has an artifact but no command: set envProcess (faas-cli --fprocess) to the command that runs it"
-		}
-	}
-	// No upstream_url, or one on port 0, means "pick a port per replica".
-	up := strings.TrimSpace(d.EnvVars["upstream_url"])
-	s.httpPort = mode == "http" && (up == "" || strings.HasSuffix(up, ":0") || strings.HasSuffix(up, ":0/"))
-
-	// Only what the function needs: ferry's own environment (its PATH
-	// included, which may name dirs of its admin) must not leak into
-	// functions. A function may set its own PATH in its env.
-	path := functionPath
-	// Isolated replicas see their code at /home/app and a private TMPDIR
-	// (bind mounts made by the watchdog in its own mount namespace), so no
-	// path under the data dir, whose parents may be closed to the
-	// function's user, is needed.
-	env := []string{"PATH=" + path, "HOME=" + s.dir, "TMPDIR=" + dirs.tmp}
-	if p.isolate {
-		env = []string{"PATH=" + path, "HOME=/home/app", "TMPDIR=/var/openfaas/tmp"}
-	}
+// envOf is the environment every runtime gives d's replicas: its own
+// variables but Ferry's reserved keys, its command, and the defaults the
+// watchdog needs from the gateway.
+func (p *Provider) envOf(d *api.FunctionDeployment) []string {
+	var env []string
 	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
-		if reserved[k] || k == "fprocess" || (!p.isolate && k == "secret_mount_path") {
+		if reserved[k] || k == "fprocess" {
 			continue
 		}
 		env = append(env, k+"="+d.EnvVars[k])
+	}
+	fprocess := strings.TrimSpace(d.EnvProcess)
+	if fprocess == "" {
+		fprocess = strings.TrimSpace(d.EnvVars["fprocess"])
 	}
 	if fprocess != "" {
 		env = append(env, "fprocess="+fprocess)
@@ -157,38 +137,10 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		// so a short drain is enough for requests already on their way.
 		env = append(env, "healthcheck_interval=1s")
 	}
-	// metrics_port is per replica too (set at start, see slot.once): the
-	// gateway re-exposes the watchdog metrics on its own /metrics.
-	env = append(env, "bind_address=127.0.0.1", "FERRY_READY_FD=3")
 	if p.cfg.GatewayURL != "" {
 		env = append(env, "FERRY_GATEWAY_URL="+p.cfg.GatewayURL)
 	}
-	if p.isolate {
-		env = append(env, "FERRY_SECRETS_BIND="+dirs.secrets, "FERRY_WORKDIR_BIND="+s.dir, "FERRY_TMP_BIND="+dirs.tmp,
-			"FERRY_UID="+strconv.Itoa(s.uid), "FERRY_GID="+strconv.Itoa(s.gid),
-			"FERRY_TMPFS_SIZE="+strconv.FormatInt(p.cfg.TmpSize, 10), "FERRY_PRIVATE_PROC=1")
-		if d.ReadOnlyRootFilesystem {
-			env = append(env, "FERRY_READONLY_ROOT=1")
-		}
-	} else {
-		env = append(env, "secret_mount_path="+dirs.secrets)
-	}
-	s.env = env
-
-	if p.cg.enabled() {
-		s.lim, s.limitNote = p.limitsOf(d)
-	}
-	s.timeout = provider.TimeoutOf(d.EnvVars)
-	if s.timeout == 0 && p.cfg.DefaultTimeout > 0 {
-		// as TimeoutOf: the watchdog answers at the limit, the gateway a bit later
-		s.timeout = p.cfg.DefaultTimeout + 500*time.Millisecond
-	}
-	drain := time.Second
-	if v, ok := provider.ParseDuration(d.EnvVars["healthcheck_interval"]); ok {
-		drain = v
-	}
-	s.grace = drain + max(s.timeout, 10*time.Second) + 2*time.Second
-	return s, nil
+	return env
 }
 
 // ownedDir creates dir with mode, owned by uid/gid when isolated.
@@ -205,36 +157,6 @@ func (p *Provider) ownedDir(dir string, mode os.FileMode, uid, gid int) error {
 		}
 	}
 	return nil
-}
-
-// limitsOf is what a replica of d is held to: its own limits, the
-// defaults for those it does not set, and never less than the floors that
-// the watchdog needs to start at all (a limit of "128" bytes, typed for
-// 128Mi, would only make it crash in a loop).
-func (p *Provider) limitsOf(d *api.FunctionDeployment) (limits, string) {
-	lim := limits{memBytes: max(p.cfg.DefaultMemory, 0), pids: max(p.cfg.DefaultPids, 0)}
-	if p.cg.version == "v1" && p.cg.pids == "" {
-		lim.pids = 0 // no pids hierarchy mounted: nothing to enforce it with
-	}
-	var notes []string
-	if d.Limits != nil && d.Limits.Memory != "" {
-		if v, err := api.ParseMemory(d.Limits.Memory); err == nil && v > 0 {
-			lim.memBytes = v
-			if v < MinMemoryBytes {
-				lim.memBytes = MinMemoryBytes
-				notes = append(notes, fmt.Sprintf("limits.memory %q is below the floor of %d MiB, which is enforced instead", d.Limits.Memory, MinMemoryBytes>>20))
-			}
-		}
-	} else if lim.memBytes > 0 {
-		notes = append(notes, fmt.Sprintf("no limits.memory: the default of %d MiB is enforced", lim.memBytes>>20))
-	}
-	if d.Limits != nil && d.Limits.CPU != "" {
-		lim.cpuMilli, _ = api.ParseCPU(d.Limits.CPU)
-	}
-	if lim.pids > 0 {
-		notes = append(notes, fmt.Sprintf("at most %d processes and threads per replica", lim.pids))
-	}
-	return lim, strings.Join(notes, "; ")
 }
 
 func short(s string) string {

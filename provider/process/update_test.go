@@ -115,8 +115,8 @@ func errString(err error) string {
 // replica runs as the function's own uid.
 func TestLimitsAndUser(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.isolate || !e.p.cg.enabled() {
-		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	if !e.p.isolate || !e.p.cgm().enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cgm().reason)
 	}
 	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat", Limits: &api.Resources{Memory: "64Mi", CPU: "250m"}})
 	e.waitReady("lim", 1)
@@ -127,14 +127,14 @@ func TestLimitsAndUser(t *testing.T) {
 		t.Fatalf("watchdog of lim should run as uid %d:\n%s", uid, status)
 	}
 	var memDir, cpuDir string
-	if e.p.cg.version == "v1" {
-		memDir = filepath.Join(e.p.cg.mem, e.p.cg.base, ns+"-lim", "0")
-		cpuDir = filepath.Join(e.p.cg.cpu, e.p.cg.base, ns+"-lim", "0")
+	if e.p.cgm().version == "v1" {
+		memDir = filepath.Join(e.p.cgm().mem, e.p.cgm().base, ns+"-lim", "0")
+		cpuDir = filepath.Join(e.p.cgm().cpu, e.p.cgm().base, ns+"-lim", "0")
 		expectFile(t, filepath.Join(memDir, "memory.limit_in_bytes"), "67108864")
 		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_quota_us"), "25000")
 		expectFile(t, filepath.Join(cpuDir, "cpu.cfs_period_us"), "100000")
 	} else {
-		memDir = filepath.Join(e.p.cg.unified, e.p.cg.base, ns+"-lim", "0")
+		memDir = filepath.Join(e.p.cgm().unified, e.p.cgm().base, ns+"-lim", "0")
 		cpuDir = memDir
 		expectFile(t, filepath.Join(memDir, "memory.max"), "67108864")
 		expectFile(t, filepath.Join(memDir, "cpu.max"), "25000 100000")
@@ -168,7 +168,7 @@ func TestLimitsAndUser(t *testing.T) {
 		}
 	}
 	e.waitReady("lim", 1)
-	if e.p.cg.version == "v1" {
+	if e.p.cgm().version == "v1" {
 		// The old replica removes its groups as it finishes stopping.
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			_, err := os.Stat(cpuDir)
@@ -196,8 +196,8 @@ func TestLimitsAndUser(t *testing.T) {
 // limit gets no cpu group under cgroup v1.
 func TestLimitsCoverHTTPFunction(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.isolate || !e.p.cg.enabled() {
-		t.Skip("needs root and cgroups: " + e.p.cg.reason)
+	if !e.p.isolate || !e.p.cgm().enabled() {
+		t.Skip("needs root and cgroups: " + e.p.cgm().reason)
 	}
 	ann, upstream := upstreamWatchdog(t, e)
 	e.deploy(api.FunctionDeployment{Service: "webl", EnvProcess: upstream, Annotations: ann,
@@ -212,19 +212,19 @@ func TestLimitsCoverHTTPFunction(t *testing.T) {
 	if len(kids) == 0 {
 		t.Fatal("no function process under the watchdog")
 	}
-	root := e.p.cg.mem
-	if e.p.cg.version == "v2" {
-		root = e.p.cg.unified
+	root := e.p.cgm().mem
+	if e.p.cgm().version == "v2" {
+		root = e.p.cgm().unified
 	}
-	dir := filepath.Join(root, e.p.cg.base, ns+"-webl", "0")
+	dir := filepath.Join(root, e.p.cgm().base, ns+"-webl", "0")
 	procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	for _, k := range append(kids, proc{pid: wd}) {
 		if !strings.Contains("\n"+string(procs), "\n"+strconv.Itoa(k.pid)+"\n") {
 			t.Fatalf("pid %d (of %d under watchdog %d) is not in %s: %q", k.pid, len(kids), wd, dir, procs)
 		}
 	}
-	if e.p.cg.version == "v1" {
-		cpuDir := filepath.Join(e.p.cg.cpu, e.p.cg.base, ns+"-webl", "0")
+	if e.p.cgm().version == "v1" {
+		cpuDir := filepath.Join(e.p.cgm().cpu, e.p.cgm().base, ns+"-webl", "0")
 		if _, err := os.Stat(cpuDir); !os.IsNotExist(err) {
 			t.Fatalf("cpu group %s made for a function without a CPU limit (%v)", cpuDir, err)
 		}
@@ -242,11 +242,11 @@ func expectFile(t *testing.T, path, want string) {
 // Processes a killed ferry left in its cgroups are reaped on the next start.
 func TestStaleCgroupsReaped(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.isolate || !e.p.cg.enabled() {
+	if !e.p.isolate || !e.p.cgm().enabled() {
 		t.Skip("needs root and cgroups")
 	}
 	e.close()
-	cg, err := e.p.cg.create(ns+"-ghost", "0", limits{})
+	cg, err := e.p.cgm().create(ns+"-ghost", "0", limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,13 +280,13 @@ func TestStaleCgroupsReaped(t *testing.T) {
 // (found by a reviewer: nine deploy/delete cycles left nine groups).
 func TestDeleteRemovesCgroups(t *testing.T) {
 	e := newEnv(t, nil)
-	if !e.p.isolate || !e.p.cg.enabled() {
+	if !e.p.isolate || !e.p.cgm().enabled() {
 		t.Skip("needs root and cgroups")
 	}
 	e.deploy(api.FunctionDeployment{Service: "lim", EnvProcess: "cat",
 		Limits: &api.Resources{Memory: "64Mi", CPU: "500m"}})
 	e.waitReady("lim", 1)
-	stray, err := e.p.cg.create(ns+"-lim", "7", limits{cpuMilli: 100})
+	stray, err := e.p.cgm().create(ns+"-lim", "7", limits{cpuMilli: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,50 +9,53 @@ import (
 // usageSample remembers the last CPU reading of a function, so the next
 // one can be turned into cores used in between.
 type usageSample struct {
-	ticks uint64
-	at    time.Time
+	cpu time.Duration
+	at  time.Time
 }
 
-// usage sums CPU and RSS over the replicas' process trees (one /proc scan
-// for all the functions asked about).
+// usage sums what the replicas of each function use, as the runtime
+// measures it (nothing when it cannot), and turns CPU time into cores
+// used since the previous call.
 func (p *Provider) usage(fs []*function) map[*function]*api.FunctionUsage {
-	roots := map[int]bool{}
-	owner := map[int]*function{}
+	out := map[*function]*api.FunctionUsage{}
+	ur, ok := p.rt.(UsageReader)
+	if !ok {
+		return out
+	}
+	var reps []Replica
+	var owner []*function
 	for _, f := range fs {
 		f.mu.Lock()
 		for _, s := range f.slots {
-			if s.pid > 0 {
-				roots[s.pid] = true
-				owner[s.pid] = f
+			if s.rep != nil {
+				reps = append(reps, s.rep)
+				owner = append(owner, f)
 			}
 		}
 		f.mu.Unlock()
 	}
-	out := map[*function]*api.FunctionUsage{}
-	if len(roots) == 0 {
+	if len(reps) == 0 {
 		return out
 	}
-	ticks := map[*function]uint64{}
-	for root, procs := range treeOf(scanProcs(), roots) {
-		f := owner[root]
-		u := out[f]
-		if u == nil {
-			u = &api.FunctionUsage{}
-			out[f] = u
+	cpu := map[*function]time.Duration{}
+	for i, u := range ur.Usage(reps) {
+		f := owner[i]
+		fu := out[f]
+		if fu == nil {
+			fu = &api.FunctionUsage{}
+			out[f] = fu
 		}
-		for _, pr := range procs {
-			u.TotalMemoryBytes += float64(pr.rss * pageSize)
-			ticks[f] += pr.ticks
-		}
+		fu.TotalMemoryBytes += float64(u.MemoryBytes)
+		cpu[f] += u.CPU
 	}
 	now := time.Now()
 	for f, u := range out {
 		f.mu.Lock()
 		last := f.usage
-		f.usage = usageSample{ticks: ticks[f], at: now}
+		f.usage = usageSample{cpu: cpu[f], at: now}
 		f.mu.Unlock()
-		if dt := now.Sub(last.at).Seconds(); !last.at.IsZero() && dt > 0 && ticks[f] >= last.ticks {
-			u.CPU = float64(ticks[f]-last.ticks) / clockTicks / dt
+		if dt := now.Sub(last.at).Seconds(); !last.at.IsZero() && dt > 0 && cpu[f] >= last.cpu {
+			u.CPU = (cpu[f] - last.cpu).Seconds() / dt
 		}
 	}
 	return out

@@ -5,8 +5,6 @@
 package containerd_test
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -20,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,15 +27,14 @@ import (
 )
 
 const (
-	cniDir = "/usr/lib/cni"
-	// subnet is this test's own bridge network; only its addresses are
-	// ever contacted.
-	subnet = "10.88.77.0/24"
+	// subnet is this test's own bridge network, inside the range set aside
+	// for benchmark networks; only its addresses are ever contacted.
+	subnet = "198.18.77.0/24"
 	ns     = "ferry-test"
 )
 
 func TestGoImageRunsUnderContainerd(t *testing.T) {
-	requireTools(t)
+	harness.RequireContainerd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	work, err := os.MkdirTemp("", "ferry-ctd-") // short: socket paths are limited to 108 bytes
@@ -118,74 +114,15 @@ func TestGoImageRunsUnderContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	layoutTar := filepath.Join(work, "layout.tar")
-	tarDir(t, ociRes.ImagePath, layoutTar)
+	if err := harness.TarDir(ociRes.ImagePath, layoutTar); err != nil {
+		t.Fatal(err)
+	}
 	ctr.run(t, "images", "import", layoutTar)
 	ls := ctr.run(t, "images", "ls")
 	if !strings.Contains(ls, "ferry-test/hello-oci:1") || !strings.Contains(ls, ociRes.ImageDigest) {
 		t.Fatalf("OCI import: want ferry-test/hello-oci:1 at %s in\n%s", ociRes.ImageDigest, ls)
 	}
 	t.Logf("OCI layout imported as %s", ociRes.ImageDigest)
-}
-
-// tarDir packs an OCI layout folder for `ctr images import`.
-func tarDir(t *testing.T, dir, out string) {
-	t.Helper()
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		h, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		h.Name = filepath.ToSlash(rel)
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			_, err = tw.Write(b)
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func requireTools(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start containerd and create a network namespace")
-	}
-	for _, bin := range []string{"containerd", "ctr", "runc", "containerd-shim-runc-v2", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed: run scripts/install-deps.sh (containerd, runc, iproute2)", bin)
-		}
-	}
-	for _, p := range []string{"bridge", "host-local", "loopback"} {
-		if _, err := os.Stat(filepath.Join(cniDir, p)); err != nil {
-			t.Skipf("CNI plugin %s/%s missing: run scripts/install-deps.sh (containernetworking-plugins)", cniDir, p)
-		}
-	}
-}
-
-func init() {
-	// containerd needs runc (in /usr/sbin) and the shim on PATH.
-	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin:/usr/bin:/bin")
 }
 
 func buildWatchdog(t *testing.T, _ string) string {
@@ -196,79 +133,16 @@ func buildWatchdog(t *testing.T, _ string) string {
 	return out
 }
 
-// containerd is a daemon this test started.
+// containerd is the daemon this test started, driven with ctr.
 type containerd struct {
 	sock      string
 	netnsPath string
 }
 
 func startContainerd(t *testing.T, work string) *containerd {
-	dir := filepath.Join(work, "ctd")
-	for _, d := range []string{"root", "state", "opt"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := &containerd{sock: filepath.Join(dir, "c.sock")}
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"))
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("containerd", "--config", cfgPath)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	booted := make(chan struct{})
-	var logBuf lockedBuf
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			logBuf.add(sc.Text())
-			if !signalled && strings.Contains(sc.Text(), "containerd successfully booted") {
-				signalled = true
-				close(booted)
-			}
-		}
-	}()
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("containerd log (tail):\n%s", logBuf.tail(40))
-		}
-	})
-	select {
-	case <-booted:
-	case err := <-exited:
-		exited <- err
-		t.Fatalf("containerd exited: %v\n%s", err, logBuf.tail(40))
-	case <-time.After(30 * time.Second):
-		t.Fatalf("containerd did not boot in 30s\n%s", logBuf.tail(40))
-	}
+	c := &containerd{sock: harness.StartContainerd(t, work).Sock}
+	// runc keeps an (emptied) state folder per namespace.
+	t.Cleanup(func() { os.Remove("/run/containerd/runc/" + ns) })
 	return c
 }
 
@@ -349,7 +223,7 @@ func (c *containerd) network(t *testing.T, work string) string {
 		t.Fatalf("CNI bridge result %s: %v", out, err)
 	}
 	ip, _, _ := strings.Cut(res.IPs[0].Address, "/")
-	if !strings.HasPrefix(ip, "10.88.77.") {
+	if !strings.HasPrefix(ip, "198.18.77.") {
 		t.Fatalf("container IP %s is outside the test's subnet %s", ip, subnet)
 	}
 	t.Logf("netns %s on bridge %s, container IP %s", nsName, bridge, ip)
@@ -364,9 +238,9 @@ func cni(command, id, netns, ifname, conf string) ([]byte, error) {
 	if err := json.Unmarshal([]byte(conf), &typ); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(cniDir, typ.Type))
+	cmd := exec.Command(filepath.Join(harness.CNIDir, typ.Type))
 	cmd.Env = append(os.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID=ferry-test-"+id,
-		"CNI_NETNS="+netns, "CNI_IFNAME="+ifname, "CNI_PATH="+cniDir)
+		"CNI_NETNS="+netns, "CNI_IFNAME="+ifname, "CNI_PATH="+harness.CNIDir)
 	cmd.Stdin = strings.NewReader(conf)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -422,32 +296,4 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// lockedBuf keeps containerd's log lines for failure reports.
-type lockedBuf struct {
-	mu    chan struct{}
-	lines []string
-}
-
-func (l *lockedBuf) lock() {
-	if l.mu == nil {
-		l.mu = make(chan struct{}, 1)
-	}
-	l.mu <- struct{}{}
-}
-
-func (l *lockedBuf) add(s string) {
-	l.lock()
-	defer func() { <-l.mu }()
-	l.lines = append(l.lines, s)
-}
-
-func (l *lockedBuf) tail(n int) string {
-	l.lock()
-	defer func() { <-l.mu }()
-	if len(l.lines) > n {
-		return strings.Join(l.lines[len(l.lines)-n:], "\n")
-	}
-	return strings.Join(l.lines, "\n")
 }

@@ -65,7 +65,12 @@ type loadResult struct {
 	sent, ok atomic.Int64
 	mu       sync.Mutex
 	errs     []string
+	done     chan struct{} // closed once every request sent has ended
 }
+
+// wait returns once the load stopped and its requests ended, so that
+// sent and ok count the same requests (one still in flight is no failure).
+func (r *loadResult) wait() { <-r.done }
 
 func (r *loadResult) fail(s string) {
 	r.mu.Lock()
@@ -79,16 +84,17 @@ func (r *loadResult) fail(s string) {
 // or max requests were sent (bounded in count and time). Requests are open
 // loop: a slow answer does not slow the arrival rate.
 func pacedLoad(ctx context.Context, url string, rps int, max int64) *loadResult {
-	res := &loadResult{}
+	res := &loadResult{done: make(chan struct{})}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	var wg sync.WaitGroup
 	go func() {
 		t := time.NewTicker(time.Second / time.Duration(rps))
 		defer t.Stop()
+		defer close(res.done)
+		defer wg.Wait()
 		for res.sent.Load() < max {
 			select {
 			case <-ctx.Done():
-				wg.Wait()
 				return
 			case <-t.C:
 			}
@@ -142,6 +148,7 @@ func TestAutoscaleBuiltin(t *testing.T) {
 		reached := time.Since(start)
 		time.Sleep(2 * time.Second) // keep the load a little longer: replicas must hold
 		stop()
+		load.wait()
 		sent, ok := load.sent.Load(), load.ok.Load()
 		t.Logf("4 ready replicas %s after the load step; %d sent, %d ok, errors %v", reached.Round(time.Millisecond), sent, ok, load.errs)
 		if sent-ok > sent/100 {

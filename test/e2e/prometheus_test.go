@@ -105,6 +105,7 @@ func TestPrometheusAlertScaling(t *testing.T) {
 	waitFn(t, f, "hot", 55*time.Second, "replicas raised by the alert", func(st fnState) bool { return st.Replicas >= 4 })
 	t.Logf("alert raised replicas %s after the load started", time.Since(start).Round(time.Millisecond))
 	stop()
+	load.wait()
 	if sent, ok := load.sent.Load(), load.ok.Load(); sent-ok > sent/100+1 {
 		t.Errorf("%d of %d requests failed: %v", sent-ok, sent, load.errs)
 	}
