@@ -10,15 +10,14 @@ import (
 // CutLine splits s at its first LF; a CR before it is dropped. Without an
 // LF, s is the whole line.
 func CutLine(s string) (line, rest string) {
-	i := strings.IndexByte(s, '\n')
+	i := indexByte(s, '\n')
 	if i < 0 {
 		return s, ""
 	}
-	line, rest = s[:i], s[i+1:]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
+	if i > 0 && s[i-1] == '\r' {
+		return s[:i-1], s[i+1:]
 	}
-	return line, rest
+	return s[:i], s[i+1:]
 }
 
 // TrimOWS trims the optional white space (SP, HTAB) around a field value.
