@@ -1,5 +1,5 @@
 # Shortcuts to the scripts, which do the work (and install what they need).
-.PHONY: build serve test bench bench-core
+.PHONY: build serve test fuzz bench bench-core
 
 build:
 	./scripts/build.sh
@@ -9,6 +9,10 @@ serve:
 
 test:
 	./scripts/test.sh
+
+# Every fuzzer for a fixed budget each (default 30s): make fuzz FUZZTIME=2m
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
 
 # Every scenario once, one table (about 6 minutes): make bench ARGS="-o table.md"
 bench:

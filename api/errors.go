@@ -8,16 +8,32 @@ import (
 
 // Error is an error that carries the HTTP status it should be answered with.
 // Providers and handlers return it; the gateway writes Status and Message.
+// Err is the cause, when there is one: kept so that errors.Is and
+// errors.As still see it (a timeout, a refused connection) behind the
+// status; the client only ever gets Message.
 type Error struct {
 	Status  int
 	Message string
+	Err     error
 }
 
 func (e *Error) Error() string { return e.Message }
 
-// Errorf makes an *Error with a status and a formatted one-line message.
+// Unwrap returns the cause (nil when there is none).
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an *Error with a status and a formatted one-line message;
+// the errors its %w verbs name become its cause, as with fmt.Errorf.
 func Errorf(status int, format string, args ...any) error {
-	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Status: status, Message: err.Error()}
+	switch w := err.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = w.Unwrap()
+	case interface{ Unwrap() []error }:
+		e.Err = errors.Join(w.Unwrap()...)
+	}
+	return e
 }
 
 // NotFound says a named thing does not exist.

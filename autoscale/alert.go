@@ -70,7 +70,7 @@ func NewAlertHandler(p AlertProvider, decisions *Decisions, clock Clock, period 
 func (h *AlertHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxAlertBody+1))
 	if err != nil {
-		writeError(w, api.BadRequest("read alert payload: %v", err))
+		writeError(w, api.BadRequest("read alert payload: %w", err))
 		return
 	}
 	if len(body) > MaxAlertBody {
@@ -79,7 +79,7 @@ func (h *AlertHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var p alertPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		writeError(w, api.BadRequest("alert payload is not Alertmanager webhook JSON: %v", err))
+		writeError(w, api.BadRequest("alert payload is not Alertmanager webhook JSON: %w", err))
 		return
 	}
 	if len(p.Alerts) == 0 {
@@ -122,7 +122,7 @@ func (h *AlertHandler) handle(ctx context.Context, a alert) AlertResult {
 	}
 	pol, err := ParsePolicy(st.Labels)
 	if err != nil {
-		return fail(res, api.BadRequest("function %s: %v", fn, err))
+		return fail(res, api.BadRequest("function %s: %w", fn, err))
 	}
 	cur := st.Replicas
 	res.From, res.To = cur, cur

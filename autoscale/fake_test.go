@@ -5,110 +5,46 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/metrics"
-	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
-// fakeProvider holds functions in memory; Scale changes Replicas at once.
+// fakeProvider is the in-memory provider seen as the autoscaler sees it:
+// functions in the default namespace by name, and a count of Scale calls.
 type fakeProvider struct {
-	mu       sync.Mutex
-	fns      map[string]*api.FunctionStatus
-	scales   []uint64
-	scaleErr error
-	routes   map[string]provider.Route
-	changed  map[string]chan struct{}
-	onScale  func(fn string, n uint64)
+	*providertest.Provider
+	scales  atomic.Int64
+	onScale func(name string, n uint64) // set before use
 }
 
 func newFakeProvider() *fakeProvider {
-	return &fakeProvider{fns: map[string]*api.FunctionStatus{}, routes: map[string]provider.Route{}, changed: map[string]chan struct{}{}}
+	f := &fakeProvider{Provider: providertest.New()}
+	f.OnScale = func(_, name string, n uint64) error {
+		f.scales.Add(1)
+		if f.onScale != nil {
+			f.onScale(name, n)
+		}
+		return nil
+	}
+	return f
 }
 
 func (f *fakeProvider) add(name string, replicas uint64, labels map[string]string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fns[name+".openfaas-fn"] = &api.FunctionStatus{Name: name, Namespace: "openfaas-fn", Replicas: replicas, Labels: labels}
-	f.changed[name+".openfaas-fn"] = make(chan struct{})
+	f.Add(api.DefaultNamespace, name, replicas)
+	f.Edit(api.DefaultNamespace, name, func(fn *providertest.Function) { fn.Deployment.Labels = labels })
 }
 
-func (f *fakeProvider) list(context.Context) ([]api.FunctionStatus, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []api.FunctionStatus
-	for _, st := range f.fns {
-		out = append(out, *st)
-	}
-	return out, nil
+func (f *fakeProvider) list(ctx context.Context) ([]api.FunctionStatus, error) {
+	return f.List(ctx, api.DefaultNamespace)
 }
 
-func (f *fakeProvider) replicas(name string) uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.fns[name+".openfaas-fn"].Replicas
-}
+func (f *fakeProvider) replicas(name string) uint64 { return f.Replicas(api.DefaultNamespace, name) }
 
-func (f *fakeProvider) Get(_ context.Context, ns, name string) (api.FunctionStatus, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	st, ok := f.fns[name+"."+ns]
-	if !ok {
-		return api.FunctionStatus{}, api.NotFound("function", name)
-	}
-	return *st, nil
-}
-
-func (f *fakeProvider) Scale(_ context.Context, ns, name string, n uint64) error {
-	f.mu.Lock()
-	if f.scaleErr != nil {
-		f.mu.Unlock()
-		return f.scaleErr
-	}
-	st, ok := f.fns[name+"."+ns]
-	if !ok {
-		f.mu.Unlock()
-		return api.NotFound("function", name)
-	}
-	st.Replicas = n
-	f.scales = append(f.scales, n)
-	hook := f.onScale
-	f.mu.Unlock()
-	if hook != nil {
-		hook(name+"."+ns, n)
-	}
-	return nil
-}
-
-// setRoute replaces a route and signals its Changed channel.
-func (f *fakeProvider) setRoute(fn string, r provider.Route) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	close(f.changed[fn])
-	f.changed[fn] = make(chan struct{})
-	f.routes[fn] = r
-}
-
-func (f *fakeProvider) Route(ns, name string) (provider.Route, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn := name + "." + ns
-	st, ok := f.fns[fn]
-	if !ok {
-		return provider.Route{}, false
-	}
-	r := f.routes[fn]
-	r.Desired = st.Replicas
-	r.Changed = f.changed[fn]
-	return r, true
-}
-
-func (f *fakeProvider) scaleCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.scales)
-}
+func (f *fakeProvider) scaleCount() int { return int(f.scales.Load()) }
 
 // fakeSource is a settable metrics source.
 type fakeSource struct {

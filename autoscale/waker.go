@@ -64,7 +64,7 @@ func (w *Waker) wake(ctx context.Context, namespace, name, fn string) error {
 	}
 	if r.Desired == 0 {
 		if err := w.p.Scale(ctx, namespace, name, 1); err != nil {
-			return api.Errorf(http.StatusServiceUnavailable, "function %s: cannot scale from zero: %v", fn, err)
+			return api.Errorf(http.StatusServiceUnavailable, "function %s: cannot scale from zero: %w", fn, err)
 		}
 		r, ok = w.p.Route(namespace, name)
 	}

@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/provider"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 func TestWakeSharesOneStart(t *testing.T) {
 	p := newFakeProvider()
 	p.add("z", 0, nil)
 	// The "replica" becomes ready asynchronously after Scale, signalled on Changed.
-	p.onScale = func(fn string, n uint64) {
-		go p.setRoute(fn, provider.Route{Endpoints: []provider.Endpoint{{Address: "127.0.0.1:1"}}})
+	p.onScale = func(name string, n uint64) {
+		go p.SetEndpoints(api.DefaultNamespace, name, "127.0.0.1:1")
 	}
 	w := NewWaker(p, 5*time.Second, RealClock)
 	var woke []string
@@ -54,8 +54,8 @@ func TestWakeSharesOneStart(t *testing.T) {
 func TestWakeFailureIs503WithReason(t *testing.T) {
 	p := newFakeProvider()
 	p.add("broken", 0, nil)
-	p.onScale = func(fn string, n uint64) {
-		go p.setRoute(fn, provider.Route{Failure: "exec: \"./handler\": no such file"})
+	p.onScale = func(name string, n uint64) {
+		go p.Edit(api.DefaultNamespace, name, func(fn *providertest.Function) { fn.Failure = "exec: \"./handler\": no such file" })
 	}
 	w := NewWaker(p, 5*time.Second, RealClock)
 	err := w.Wake(context.Background(), "openfaas-fn", "broken")

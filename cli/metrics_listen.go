@@ -25,7 +25,7 @@ func serveMetricsOn(addr string, c prometheus.Collector, log *slog.Logger) (stop
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("metrics server stopped", "error", err)
+			log.Warn("metrics server stopped", "err", err)
 		}
 	}()
 	return func() { srv.Close() }, nil

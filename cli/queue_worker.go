@@ -22,6 +22,7 @@ func newQueueWorkerCmd() *cobra.Command {
 		gw          string
 		metricsAddr string
 		drain       time.Duration
+		lf          logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "queue-worker",
@@ -45,7 +46,11 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runQueueWorker(ctx, nf, wf, gw, metricsAddr, drain)
+			log, err := lf.logger(os.Stderr)
+			if err != nil {
+				return usageErr(cmd, "%v", err)
+			}
+			return runQueueWorker(ctx, log.With("component", "queue-worker"), nf, wf, gw, metricsAddr, drain)
 		},
 	}
 	fs := cmd.Flags()
@@ -54,11 +59,11 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 	fs.StringVarP(&gw, "gateway", "g", envOr("FERRY_URL", DefaultGateway), "gateway whose /function/ route runs the calls (env FERRY_URL)")
 	fs.StringVar(&metricsAddr, "metrics-listen", "", "serve Prometheus metrics on host:port /metrics (default off)")
 	fs.DurationVar(&drain, "drain", 30*time.Second, "how long shutdown waits for running calls (the rest run again elsewhere)")
+	lf.register(fs)
 	return cmd
 }
 
-func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "queue-worker")
+func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
 	nc, err := queue.ConnectExternal(nf.options("ferry-queue-worker"))
 	if err != nil {
 		return err
@@ -101,7 +106,7 @@ func runQueueWorker(ctx context.Context, nf natsFlags, wf workerFlags, gw, metri
 	dctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := w.Stop(dctx); err != nil {
-		log.Warn("stop", "error", err)
+		log.Warn("stop", "err", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,10 +14,10 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/evproxy"
 	"github.com/ferryfaas/ferry/gateway"
-	"github.com/ferryfaas/ferry/h1"
-	"github.com/ferryfaas/ferry/procs"
+	"github.com/ferryfaas/ferry/internal/eventloop"
+	"github.com/ferryfaas/ferry/internal/governor"
+	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
 	"github.com/ferryfaas/ferry/store"
@@ -34,6 +33,7 @@ type serveFlags struct {
 	logRequests                                                    bool
 	process                                                        processFlags
 	conns                                                          connFlags
+	log                                                            logFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,6 +73,7 @@ call with a goroutine per connection instead).`,
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
 	f.conns.register(fs)
+	f.log.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
 			p.Flags(fs)
@@ -82,14 +83,17 @@ call with a goroutine per connection instead).`,
 }
 
 func runServe(parent context.Context, f serveFlags) error {
+	log, err := f.log.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
 	tuneGC()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	procs.Start(ctx, nil) // GOMAXPROCS follows the gateway's load (package procs)
+	governor.Start(ctx, nil) // GOMAXPROCS follows the gateway's load (package governor)
 
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)
@@ -164,14 +168,14 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	startPprof(log)
 	errc := make(chan error, 1)
-	// Function calls take h1's lean loop; everything else net/http.
-	front := &h1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation,
+	// Function calls take http1's lean loop; everything else net/http.
+	front := &http1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation,
 		BodyTimeout: f.conns.body, MaxConns: f.conns.cap()}
 	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
 		// Plain function calls are proxied by epoll loops (package
-		// evproxy); they hand everything else to h1.
+		// eventloop); they hand everything else to http1.
 		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per two CPUs
-		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
+		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
 	}
 	go func() { errc <- front.Serve(ln) }()

@@ -108,7 +108,7 @@ func init() {
 					reg = s.Metrics
 				}
 				if err := reg.Register(metrics); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-					log.Warn("queue metrics not registered", "error", err)
+					log.Warn("queue metrics not registered", "err", err)
 				}
 				return svc.Run(ctx)
 			})

@@ -72,7 +72,7 @@ func init() {
 			done := make(chan struct{})
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				if err := registerCollector(s.Metrics, m); err != nil {
-					log.Warn("trigger metrics not registered", "error", err)
+					log.Warn("trigger metrics not registered", "err", err)
 				}
 				go func() {
 					defer close(done)

@@ -20,6 +20,7 @@ type triggerRun struct {
 	r           remote
 	metricsAddr string
 	poll        time.Duration
+	log         logFlags
 }
 
 func (t *triggerRun) register(cmd *cobra.Command) {
@@ -27,13 +28,18 @@ func (t *triggerRun) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&t.metricsAddr, "metrics-listen", "", "serve Prometheus metrics on host:port /metrics (default off)")
 	fs.DurationVar(&t.poll, "poll", trigger.DefaultPoll, "how often the deployed functions are re-read from the gateway")
+	t.log.register(fs)
 }
 
 // run follows the gateway's functions through /system/functions (with
 // the credentials every ferry command uses) and runs the source until
 // SIGINT or SIGTERM.
 func (t *triggerRun) run(cmd *cobra.Command, m *trigger.Metrics, build func(log *slog.Logger) (trigger.Source, error)) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "trigger")
+	log, err := t.log.logger(os.Stderr)
+	if err != nil {
+		return usageErr(cmd, "%v", err)
+	}
+	log = log.With("component", "trigger")
 	c, err := t.r.client("")
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"github.com/ferryfaas/ferry/ui/uitest"
 )
 
@@ -19,8 +20,8 @@ import (
 func TestBrowserFunctionGetsNoAdminAuth(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
-	fp := newFake()
-	fp.addFunction(ns, "thief", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
+	fp := providertest.New()
+	fp.Add(ns, "thief", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		a := r.Header.Get("Authorization")
 		mu.Lock()
 		got = append(got, a)
@@ -53,8 +54,8 @@ func TestBrowserFunctionGetsNoAdminAuth(t *testing.T) {
 // The admin's credentials are dropped on every front, in any of several
 // Authorization fields; a function's own scheme still reaches it.
 func TestFunctionAuthorizationForwarded(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Join(r.Header.Values("Authorization"), "|")))
 	}))
 	_, srv := newTestGateway(t, fp, nil)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"strings"
 	"testing"
 )
@@ -8,8 +9,8 @@ import (
 // TestBadInputs is the table of inputs the gateway must refuse, each with
 // its status and a piece of the one-line message that says what is wrong.
 func TestBadInputs(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1)
 	_, srv := newTestGateway(t, fp, func(c *Config) { c.MaxBodyBytes = 4096 })
 	long := strings.Repeat("a", 64)
 	dep := func(extra string) string { return `{"service":"fn1","image":"img"` + extra + `}` }
@@ -131,7 +132,7 @@ func TestBadInputs(t *testing.T) {
 // too big to run: a 1 MB env value crash-looped the function (execve
 // refuses it) instead of being refused.
 func TestOversizedFields(t *testing.T) {
-	_, srv := newTestGateway(t, newFake(), func(c *Config) { c.MaxBodyBytes = 4 << 20 })
+	_, srv := newTestGateway(t, providertest.New(), func(c *Config) { c.MaxBodyBytes = 4 << 20 })
 	big := strings.Repeat("x", 1<<20)
 	for _, c := range []struct{ name, path, body, msg string }{
 		{"env value of 1 MB", "/system/functions", `{"service":"fn1","image":"img","envVars":{"BIG":"` + big + `"}}`, `field "envVars.BIG": the value is 1048576 bytes; the limit is 65536`},
@@ -152,7 +153,7 @@ func TestOversizedFields(t *testing.T) {
 // the file both trimmed as value and as it is as rawValue: the secret is
 // created (it used to be a 400 that faas-cli ignored) and holds rawValue.
 func TestSecretValueAndRawValue(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, nil)
 	for _, m := range []string{"POST", "PUT"} {
 		// "czNjcjN0Cg==" is "s3cr3t\n"
@@ -160,9 +161,7 @@ func TestSecretValueAndRawValue(t *testing.T) {
 		if r.code != 202 {
 			t.Fatalf("%s: got %d %q, want 202", m, r.code, r.body)
 		}
-		fp.mu.Lock()
-		s := fp.secrets[key(ns, "api-key")]
-		fp.mu.Unlock()
+		s, _ := fp.Secret(ns, "api-key")
 		if string(s.RawValue) != "s3cr3t\n" || s.Value != "" {
 			t.Fatalf("%s: stored value %q rawValue %q, want only rawValue \"s3cr3t\\n\"", m, s.Value, s.RawValue)
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"io"
 	"net"
 	"net/http"
@@ -86,12 +87,12 @@ func runCalls(b *testing.B, url string, parallel int) {
 }
 
 func benchGateway(b *testing.B, replicas int) string {
-	fp := newFake()
+	fp := providertest.New()
 	var addrs []string
 	for i := 0; i < replicas; i++ {
 		addrs = append(addrs, benchUpstream(b))
 	}
-	fp.addFunction(ns, "echo", uint64(replicas), addrs...)
+	fp.Add(ns, "echo", uint64(replicas), addrs...)
 	// RestrictHosts, as ferry serve on loopback: its Host check is on the path.
 	_, srv := newTestGateway(b, fp, func(c *Config) { c.Observer = &nopObserver{}; c.RestrictHosts = true })
 	return srv.URL + "/function/echo"
@@ -113,8 +114,8 @@ func BenchmarkInvokeParallel16(b *testing.B) { runCalls(b, benchGateway(b, 1), 1
 // BenchmarkInvokeHandler drives ServeHTTP directly (no client, no inbound
 // server): the gateway's own path plus the upstream round trip.
 func BenchmarkInvokeHandler(b *testing.B) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, benchUpstream(b))
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, benchUpstream(b))
 	g, _ := newTestGateway(b, fp, func(c *Config) { c.Observer = &nopObserver{} })
 	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()

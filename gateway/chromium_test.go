@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"github.com/ferryfaas/ferry/ui/uitest"
 )
 
@@ -21,7 +22,7 @@ import (
 // value join around "=" inside a JSON string) to /system/functions; the
 // browser attaches the cached credentials. Nothing may be deployed.
 func TestBrowserCrossSiteForm(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, nil)
 	tab := uitest.SignedInTab(t, srv.URL, testUser, testPass)
 	for _, host := range []string{"127.0.0.1", "localhost"} { // same site, other port; another site
@@ -53,8 +54,8 @@ func TestBrowserCrossSiteForm(t *testing.T) {
 // without a Content-Type as a fork-mode function's. Its script must not
 // read the portal's storage, read the API or deploy.
 func TestBrowserFunctionPage(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "page", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
+	fp := providertest.New()
+	fp.Add(ns, "page", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = nil
 		w.Write([]byte("<!doctype html><html><body>running<script>" + uitest.ProbeScript("pwned") + "</script></body></html>"))
 	}))

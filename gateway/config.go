@@ -29,7 +29,7 @@ type Config struct {
 	// MaxInvokeBodyBytes limits invocation bodies (0: no limit): 413 over.
 	MaxInvokeBodyBytes int64
 	// BodyTimeout bounds each wait for more of an invocation body served
-	// by net/http (0: none): 408 when it stops coming. (The h1 and evproxy
+	// by net/http (0: none): 408 when it stops coming. (The http1 and eventloop
 	// fronts have their own.)
 	BodyTimeout time.Duration
 	// DefaultTimeout applies to invocations of functions without their own

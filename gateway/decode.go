@@ -24,7 +24,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if errors.As(err, &mb) {
 			return nil, tooLarge(max, "--max-body")
 		}
-		return nil, api.BadRequest("could not read the request body: %v", err)
+		return nil, api.BadRequest("could not read the request body: %w", err)
 	}
 	return b, nil
 }
@@ -74,9 +74,9 @@ func decodeBytes(b []byte, v any, what string) error {
 		return api.BadRequest("malformed JSON at byte %d: %v", se.Offset, se)
 	}
 	if f := failingField(b, v); f != "" {
-		return api.BadRequest("field %q: %v", f, err)
+		return api.BadRequest("field %q: %w", f, err)
 	}
-	return api.BadRequest("invalid %s: %v", what, err)
+	return api.BadRequest("invalid %s: %w", what, err)
 }
 
 // failingField finds which top-level field a custom decoder (such as

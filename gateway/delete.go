@@ -27,5 +27,5 @@ func (g *Gateway) deleteFunction(w http.ResponseWriter, r *http.Request) error {
 
 // fieldError prefixes a validation error with the JSON field it is about.
 func fieldError(field string, err error) error {
-	return api.Errorf(api.StatusOf(err), "field %q: %v", field, err)
+	return api.Errorf(api.StatusOf(err), "field %q: %w", field, err)
 }

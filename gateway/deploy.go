@@ -47,7 +47,7 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	// Refused here rather than only reported by the autoscaler: the
 	// provider starts com.openfaas.scale.min replicas before any check.
 	if err := autoscale.CheckLabels(d.Labels, g.cfg.MaxReplicas); err != nil {
-		return d, api.BadRequest("field \"labels\": %v", err)
+		return d, api.BadRequest("field \"labels\": %w", err)
 	}
 	return d, trigger.ValidateAnnotations(d.Annotations)
 }

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ferryfaas/ferry/h1"
 	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // fastPool is the upstream client for calls whose body is absent or held
@@ -235,7 +235,7 @@ func (c *upConn) leanResponse(p *fastPool, stop func() bool) *http.Response {
 		c.hdr = make(http.Header, 8)
 	}
 	clear(c.hdr)
-	h, ok := h1.PeekResponseHead(c.br, c.hdr)
+	h, ok := wire.PeekResponseHead(c.br, c.hdr)
 	if !ok {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"io"
 	"net"
 	"net/http"
@@ -26,8 +27,8 @@ func TestReplicaRestartOnSamePort(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	first := serveOn(t, ln, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("first")) })
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	for i := 0; i < 3; i++ { // leaves kept-alive connections in the pool
 		expect(t, call(t, "POST", srv.URL+"/function/f", "x", false), 200, "first")
@@ -78,8 +79,8 @@ func TestFastClientEdgeCases(t *testing.T) {
 			w.Write([]byte(r.Method + ":" + string(b)))
 		}
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	u := srv.URL + "/function/f"
 
@@ -140,9 +141,9 @@ func TestPooledConnectionOutlivesCallDeadline(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
-	fp.change(ns, "f", func(fn *fakeFn) { fn.timeout = 150 * time.Millisecond })
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
+	fp.Edit(ns, "f", func(fn *providertest.Function) { fn.Timeout = 150 * time.Millisecond })
 	_, srv := newTestGateway(t, fp, nil)
 	expect(t, call(t, "GET", srv.URL+"/function/f", "", false), 200, "ok")
 	time.Sleep(200 * time.Millisecond) // the first call's deadline passes

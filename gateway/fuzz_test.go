@@ -8,14 +8,15 @@ import (
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 // The fuzz targets run their seed corpora as ordinary tests; run them for
 // longer with e.g. `go test -fuzz FuzzInvokePath ./gateway/`.
 
 func fuzzGateway(t testing.TB) *Gateway {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 0) // scaled to zero: invocations end at once
+	fp := providertest.New()
+	fp.Add(ns, "echo", 0) // scaled to zero: invocations end at once
 	g, err := New(Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass}})
 	if err != nil {
 		t.Fatal(err)

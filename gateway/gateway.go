@@ -141,7 +141,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // IsInvocation reports whether a path is a synchronous function call: the
-// hot path, which the server may give its lean HTTP loop (package h1).
+// hot path, which the server may give its lean HTTP loop (package http1).
 func IsInvocation(path string) bool { return strings.HasPrefix(path, "/function/") }
 
 // needsAuth reports whether a path is /metrics or under /system or /ui.

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryfaas/ferry/evproxy"
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/eventloop"
+	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 )
 
 // testFront is how newTestGateway serves the gateway: "loop" (as ferry
-// serve does: h1 with the event loop in front), "h1" (h1 alone: the
+// serve does: http1 with the event loop in front), "h1" (http1 alone: the
 // goroutine path) or "http" (net/http). scripts/test.sh runs this
 // package's tests with each.
 var testFront = cmp.Or(os.Getenv("FERRY_TEST_FRONT"), "loop")
@@ -39,13 +40,13 @@ func (s *testServer) Close() { s.close() }
 
 // newTestGateway serves a gateway over a fake provider on loopback; tune
 // changes the gateway before it serves.
-func newTestGateway(t testing.TB, fp *fakeProvider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
+func newTestGateway(t testing.TB, fp *providertest.Provider, edit func(*Config), tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
 	return newLimitedGateway(t, fp, edit, frontLimits{}, tune...)
 }
 
 // newLimitedGateway is newTestGateway with the front's limits set.
-func newLimitedGateway(t testing.TB, fp *fakeProvider, edit func(*Config), lim frontLimits, tune ...func(*Gateway)) (*Gateway, *testServer) {
+func newLimitedGateway(t testing.TB, fp *providertest.Provider, edit func(*Config), lim frontLimits, tune ...func(*Gateway)) (*Gateway, *testServer) {
 	t.Helper()
 	cfg := Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -92,9 +93,9 @@ func serveFrontLimited(t testing.TB, g *Gateway, front string, lim frontLimits) 
 		t.Fatal(err)
 	}
 	hs := &http.Server{Handler: g, ReadHeaderTimeout: head, IdleTimeout: 30 * time.Second}
-	f := &h1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log, BodyTimeout: lim.body, MaxConns: lim.maxConns}
+	f := &http1.Server{HTTP: hs, Fast: IsInvocation, Log: g.log, BodyTimeout: lim.body, MaxConns: lim.maxConns}
 	if front == "loop" {
-		f.Loop = &evproxy.Server{Planner: g, Fallback: f.ServeConn, Log: g.log, HeadTimeout: head, BodyTimeout: lim.body}
+		f.Loop = &eventloop.Server{Planner: g, Fallback: f.ServeConn, Log: g.log, HeadTimeout: head, BodyTimeout: lim.body}
 	} else if front != "h1" {
 		t.Fatalf("FERRY_TEST_FRONT=%q: use loop, h1 or http", front)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 // A gateway on loopback answers only Hosts that DNS cannot re-point: a web
@@ -15,8 +17,8 @@ func TestHostGuardDefeatsDNSRebinding(t *testing.T) {
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("secret")) })
 	for _, front := range []string{"loop", "h1", "http"} {
 		t.Run(front, func(t *testing.T) {
-			fp := newFake()
-			fp.addFunction(ns, "echo", 1, addr)
+			fp := providertest.New()
+			fp.Add(ns, "echo", 1, addr)
 			g, err := New(Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass},
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RestrictHosts: true,
 				AllowedHosts: []string{"gw.example.com", "*.proxy.example"}})

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/upgrade"
 	"github.com/ferryfaas/ferry/provider"
-	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // maxAttempts bounds how often one call is sent: a replica that refused
@@ -349,7 +349,8 @@ func timedOut(t *target, timeout time.Duration) error {
 // (both paths).
 func (g *Gateway) replicaFailed(t *target, ep provider.Endpoint, err error) error {
 	g.log.Warn("gateway: replica failed", "function", t.fn, "replica", ep.Address, "err", err)
-	return api.Errorf(http.StatusBadGateway, "function %s: replica %s failed: %s", t.fn, ep.Address, errorMessage(err))
+	return &api.Error{Status: http.StatusBadGateway, Err: err,
+		Message: fmt.Sprintf("function %s: replica %s failed: %s", t.fn, ep.Address, errorMessage(err))}
 }
 
 // fail writes err unless the caller is gone, and returns the status for
@@ -384,5 +385,5 @@ func errReadBody(err error) error {
 	if stalled(err) {
 		return api.Errorf(http.StatusRequestTimeout, "the request body stopped arriving: no bytes within the body timeout (--body-timeout)")
 	}
-	return api.BadRequest("could not read the request body: %v", err)
+	return api.BadRequest("could not read the request body: %w", err)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 const ns = api.DefaultNamespace
@@ -32,9 +33,9 @@ func TestInvokePassesRequestThrough(t *testing.T) {
 		w.WriteHeader(201)
 		w.Write([]byte("reply:" + string(b)))
 	})
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, addr)
-	fp.addFunction("team-a", "echo", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, addr)
+	fp.Add("team-a", "echo", 1, addr)
 	obs := &recordingObserver{}
 	_, srv := newTestGateway(t, fp, func(c *Config) { c.Observer = obs })
 
@@ -89,8 +90,8 @@ func TestLeastInFlight(t *testing.T) {
 		}
 	}
 	a, b := upstream(t, hold("a")), upstream(t, hold("b"))
-	fp := newFake()
-	fp.addFunction(ns, "slow", 2, a, b)
+	fp := providertest.New()
+	fp.Add(ns, "slow", 2, a, b)
 	_, srv := newTestGateway(t, fp, nil)
 
 	// Send one at a time, each waiting for the previous to arrive, so
@@ -128,8 +129,8 @@ func TestRetryOnConnectionRefused(t *testing.T) {
 		got.Add(int64(len(b)))
 		w.Write(b)
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 2, closedAddr(t), good)
+	fp := providertest.New()
+	fp.Add(ns, "f", 2, closedAddr(t), good)
 	_, srv := newTestGateway(t, fp, nil)
 	for i := 0; i < 20; i++ {
 		expect(t, call(t, "POST", srv.URL+"/function/f", "payload", false), 200, "payload")
@@ -155,10 +156,10 @@ func TestRetryWhenReplicaDiesBeforeAnswering(t *testing.T) {
 	// A replica that accepts the request and drops the connection, as one
 	// killed with SIGKILL mid-call does; the provider drops it from the
 	// route as it dies.
-	fp := newFake()
+	fp := providertest.New()
 	var good string
 	dying := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		fp.setEndpoints(ns, "f", good)
+		fp.SetEndpoints(ns, "f", good)
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			conn.Close()
@@ -167,7 +168,7 @@ func TestRetryWhenReplicaDiesBeforeAnswering(t *testing.T) {
 	good = upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
 	_, srv := newTestGateway(t, fp, nil)
 	for i := 0; i < 20; i++ {
-		fp.addFunction(ns, "f", 2, dying, good)
+		fp.Add(ns, "f", 2, dying, good)
 		expect(t, call(t, "POST", srv.URL+"/function/f", "body", false), 200, "body")
 	}
 }
@@ -185,8 +186,8 @@ func TestNoTwinForACallALiveReplicaDropped(t *testing.T) {
 			conn.Close()
 		}
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 2, dropper, upstream(t, func(w http.ResponseWriter, r *http.Request) {
+	fp := providertest.New()
+	fp.Add(ns, "f", 2, dropper, upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		runs.Add(1)
 		io.Copy(w, r.Body)
 	}))
@@ -215,14 +216,14 @@ func TestRetryWhenWatchdogLostItsFunction(t *testing.T) {
 		http.Error(w, "function unreachable: EOF", http.StatusBadGateway)
 	})
 	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
-	fp := newFake()
-	fp.addFunction(ns, "f", 2, lost, good)
+	fp := providertest.New()
+	fp.Add(ns, "f", 2, lost, good)
 	_, srv := newTestGateway(t, fp, nil)
 	for i := 0; i < 20; i++ {
 		expect(t, call(t, "POST", srv.URL+"/function/f", "body", false), 200, "body")
 	}
 	own := upstream(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "my own 502", http.StatusBadGateway) })
-	fp.addFunction(ns, "g", 2, own, good)
+	fp.Add(ns, "g", 2, own, good)
 	got := map[int]int{}
 	for i := 0; i < 20; i++ {
 		got[call(t, "POST", srv.URL+"/function/g", "body", false).code]++
@@ -233,8 +234,8 @@ func TestRetryWhenWatchdogLostItsFunction(t *testing.T) {
 }
 
 func TestAllReplicasFailing502(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, closedAddr(t))
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, closedAddr(t))
 	_, srv := newTestGateway(t, fp, nil, func(g *Gateway) { g.retryWait = 50 * time.Millisecond })
 	r := call(t, "GET", srv.URL+"/function/f", "", false)
 	expect(t, r, 502, "failed")
@@ -246,16 +247,16 @@ func TestAllReplicasFailing502(t *testing.T) {
 func TestRetryWaitsForReplacementReplica(t *testing.T) {
 	// The only replica is dead; the provider replaces it while the call
 	// waits (what a restart after kill -9 looks like).
-	fp := newFake()
-	fp.routed = make(chan struct{}, 8)
-	fp.addFunction(ns, "f", 1, closedAddr(t))
+	fp := providertest.New()
+	fp.Routed = make(chan struct{}, 8)
+	fp.Add(ns, "f", 1, closedAddr(t))
 	good := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("new replica")) })
 	_, srv := newTestGateway(t, fp, nil)
 	done := make(chan result, 1)
 	go func() { done <- call(t, "GET", srv.URL+"/function/f", "", false) }()
-	wait(t, fp.routed, "the first Route (the dead replica is picked)")
-	wait(t, fp.routed, "a second Route, after the refused attempt")
-	fp.setEndpoints(ns, "f", good)
+	wait(t, fp.Routed, "the first Route (the dead replica is picked)")
+	wait(t, fp.Routed, "a second Route, after the refused attempt")
+	fp.SetEndpoints(ns, "f", good)
 	expect(t, wait(t, done, "the call"), 200, "new replica")
 }
 
@@ -273,8 +274,8 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 			}
 		}
 	})
-	fp := newFake()
-	fp.addFunction(ns, "sse", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "sse", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	req, _ := http.NewRequest("GET", srv.URL+"/function/sse", nil)
 	req.Header.Set("Accept", "text/event-stream")
@@ -310,8 +311,8 @@ func TestChunkedResponseStreams(t *testing.T) {
 		<-next
 		w.Write([]byte("second\n"))
 	})
-	fp := newFake()
-	fp.addFunction(ns, "chunky", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "chunky", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	resp, err := http.Get(srv.URL + "/function/chunky")
 	if err != nil {
@@ -330,9 +331,9 @@ func TestChunkedResponseStreams(t *testing.T) {
 
 func TestTimeout504(t *testing.T) {
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	fp := newFake()
-	fp.addFunction(ns, "slow", 1, addr)
-	fp.change(ns, "slow", func(fn *fakeFn) { fn.timeout = 100 * time.Millisecond })
+	fp := providertest.New()
+	fp.Add(ns, "slow", 1, addr)
+	fp.Edit(ns, "slow", func(fn *providertest.Function) { fn.Timeout = 100 * time.Millisecond })
 	_, srv := newTestGateway(t, fp, nil)
 	r := call(t, "GET", srv.URL+"/function/slow", "", false)
 	expect(t, r, 504, "did not answer within 100ms")
@@ -340,34 +341,34 @@ func TestTimeout504(t *testing.T) {
 		t.Fatal("504 must carry X-OpenFaaS-Internal")
 	}
 	// The gateway default applies without a per-function timeout.
-	fp.change(ns, "slow", func(fn *fakeFn) { fn.timeout = 0 })
+	fp.Edit(ns, "slow", func(fn *providertest.Function) { fn.Timeout = 0 })
 	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.DefaultTimeout = 80 * time.Millisecond })
 	expect(t, call(t, "GET", srv2.URL+"/function/slow", "", false), 504, "80ms")
 }
 
 func TestWaitsForStartingReplica(t *testing.T) {
-	fp := newFake()
-	fp.routed = make(chan struct{}, 1)
-	fp.addFunction(ns, "cold", 1) // desired 1, none ready yet
+	fp := providertest.New()
+	fp.Routed = make(chan struct{}, 1)
+	fp.Add(ns, "cold", 1) // desired 1, none ready yet
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("warm")) })
 	_, srv := newTestGateway(t, fp, nil)
 	done := make(chan result, 1)
 	go func() { done <- call(t, "GET", srv.URL+"/function/cold", "", false) }()
-	wait(t, fp.routed, "Route")
-	fp.setEndpoints(ns, "cold", addr)
+	wait(t, fp.Routed, "Route")
+	fp.SetEndpoints(ns, "cold", addr)
 	expect(t, wait(t, done, "the call"), 200, "warm")
 
 	// No replica within the timeout: 503.
-	fp.addFunction(ns, "never", 1)
+	fp.Add(ns, "never", 1)
 	_, srv2 := newTestGateway(t, fp, func(c *Config) { c.DefaultTimeout = 50 * time.Millisecond })
 	expect(t, call(t, "GET", srv2.URL+"/function/never", "", false), 503, "no ready replica")
 }
 
 func TestScaledToZero(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "idle", 0)
-	fp.addFunction(ns, "broken", 1)
-	fp.change(ns, "broken", func(fn *fakeFn) { fn.failure = "image not found" })
+	fp := providertest.New()
+	fp.Add(ns, "idle", 0)
+	fp.Add(ns, "broken", 1)
+	fp.Edit(ns, "broken", func(fn *providertest.Function) { fn.Failure = "image not found" })
 	_, srv := newTestGateway(t, fp, nil)
 	expect(t, call(t, "GET", srv.URL+"/function/idle", "", false), 503, "scaled to zero")
 	expect(t, call(t, "GET", srv.URL+"/function/broken", "", false), 503, "image not found")
@@ -375,8 +376,8 @@ func TestScaledToZero(t *testing.T) {
 	// With a Waker: the gateway wakes, then waits on Changed.
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("awake")) })
 	waker := &funcWaker{f: func(ns, name string) error {
-		fp.change(ns, name, func(fn *fakeFn) { fn.replicas = 1 })
-		go fp.setEndpoints(ns, name, addr) // ready a little later
+		fp.Edit(ns, name, func(fn *providertest.Function) { fn.Replicas = 1 })
+		go fp.SetEndpoints(ns, name, addr) // ready a little later
 		return nil
 	}}
 	obs := &recordingObserver{}
@@ -393,7 +394,7 @@ func TestScaledToZero(t *testing.T) {
 	}
 	obs.mu.Unlock()
 	// A Waker that cannot start the function: its error is the answer.
-	fp.addFunction(ns, "nostart", 0)
+	fp.Add(ns, "nostart", 0)
 	_, srv3 := newTestGateway(t, fp, func(c *Config) {
 		c.Waker = &funcWaker{f: func(string, string) error {
 			return api.Errorf(503, "function nostart cannot start: out of memory")
@@ -404,8 +405,8 @@ func TestScaledToZero(t *testing.T) {
 
 func TestInvokeBodyLimit(t *testing.T) {
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
 	_, srv := newTestGateway(t, fp, func(c *Config) { c.MaxInvokeBodyBytes = 1000 })
 	expect(t, call(t, "POST", srv.URL+"/function/f", strings.Repeat("x", 1001), false), 413, "larger than")
 	expect(t, call(t, "POST", srv.URL+"/function/f", strings.Repeat("x", 1000), false), 200, "")
@@ -422,34 +423,30 @@ func TestInvokeBodyLimit(t *testing.T) {
 }
 
 func TestLogs(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1)
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	fp.logs = []api.LogMessage{
-		{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "one"},
-		{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "two"},
-	}
+	fp.Edit(ns, "echo", func(fn *providertest.Function) {
+		fn.Logs = []api.LogMessage{
+			{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "one"},
+			{Name: "echo", Namespace: ns, Instance: "1", Timestamp: ts, Text: "two"},
+		}
+	})
 	_, srv := newTestGateway(t, fp, nil)
 	r := call(t, "GET", srv.URL+"/system/logs?name=echo&tail=5&since=2026-01-01T00:00:00Z&instance=1", "", true)
 	expect(t, r, 200, `"text":"one"`)
 	if lines := strings.Split(strings.TrimSpace(r.body), "\n"); len(lines) != 2 || r.header.Get("Content-Type") != "application/x-ndjson" {
 		t.Fatalf("ndjson %q (%s)", r.body, r.header.Get("Content-Type"))
 	}
-	fp.mu.Lock()
-	lr := fp.lastLog
-	fp.mu.Unlock()
+	lr := fp.LastLogRequest()
 	if lr.Tail != 5 || lr.Instance != "1" || lr.Since == nil || lr.Namespace != ns || lr.Follow {
 		t.Fatalf("provider got %+v", lr)
 	}
 
 	// follow: each line reaches the client while the stream stays open.
-	ch := make(chan api.LogMessage)
-	fp.mu.Lock()
-	fp.logCh = ch
-	fp.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/system/logs?name=echo&follow=true", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/system/logs?name=echo&follow=true&tail=0", nil)
 	req.SetBasicAuth(testUser, testPass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -458,11 +455,9 @@ func TestLogs(t *testing.T) {
 	defer resp.Body.Close()
 	rd := bufio.NewReader(resp.Body)
 	for i := 0; i < 3; i++ {
-		select {
-		case ch <- api.LogMessage{Name: "echo", Namespace: ns, Text: fmt.Sprint("line", i)}:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the gateway stopped reading the provider's log channel")
-		}
+		// One line at a time: each must reach the client before the next
+		// is printed (the provider drops lines for a follower that lags).
+		fp.Log(ns, "echo", fmt.Sprint("line", i))
 		l, err := rd.ReadString('\n')
 		if err != nil || !strings.Contains(l, fmt.Sprint("line", i)) {
 			t.Fatalf("followed line %d: %q %v", i, l, err)
@@ -476,8 +471,8 @@ func TestClientGoneIsNotAnError(t *testing.T) {
 		close(arrived)
 		<-r.Context().Done()
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
 	obs := &recordingObserver{done: make(chan int, 1)}
 	_, srv := newTestGateway(t, fp, func(c *Config) { c.Observer = obs })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -498,8 +493,8 @@ func TestClientGoneIsNotAnError(t *testing.T) {
 }
 
 func TestConcurrentColdCallsAllWait(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "idle", 0)
+	fp := providertest.New()
+	fp.Add(ns, "idle", 0)
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("awake")) })
 	var once sync.Once
 	start := make(chan struct{})
@@ -512,8 +507,8 @@ func TestConcurrentColdCallsAllWait(t *testing.T) {
 		once.Do(func() {
 			go func() {
 				<-start
-				fp.change(ns, name, func(fn *fakeFn) { fn.replicas = 1 })
-				fp.setEndpoints(ns, name, addr)
+				fp.Edit(ns, name, func(fn *providertest.Function) { fn.Replicas = 1 })
+				fp.SetEndpoints(ns, name, addr)
 			}()
 		})
 		return nil
@@ -534,7 +529,7 @@ func TestConcurrentColdCallsAllWait(t *testing.T) {
 
 func TestUnknownFunctionIsNotObserved(t *testing.T) {
 	obs := &recordingObserver{}
-	_, srv := newTestGateway(t, newFake(), func(c *Config) { c.Observer = obs })
+	_, srv := newTestGateway(t, providertest.New(), func(c *Config) { c.Observer = obs })
 	expect(t, call(t, "GET", srv.URL+"/function/ghost", "", false), 404, "not found")
 	expect(t, call(t, "GET", srv.URL+"/function/Bad", "", false), 400, "invalid")
 	obs.mu.Lock()
@@ -557,8 +552,8 @@ func TestHopHeadersStop(t *testing.T) {
 		w.Header().Set("X-Resp-Keep", "1")
 		w.Write([]byte("ok"))
 	})
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -599,8 +594,8 @@ func TestHopHeadersStop(t *testing.T) {
 // "replica failed", and a warning per request in the log).
 func TestMalformedChunkedBodyIs400(t *testing.T) {
 	echo := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
-	fp := newFake()
-	fp.addFunction(ns, "f", 1, echo)
+	fp := providertest.New()
+	fp.Add(ns, "f", 1, echo)
 	_, srv := newTestGateway(t, fp, nil)
 	for _, body := range []string{"5\nhello\n0\n\n", "ffffffffffffffff1\r\nx\r\n0\r\n\r\n"} {
 		c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))

@@ -7,14 +7,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferryfaas/ferry/evproxy"
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/eventloop"
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
 
-// The gateway plans the event loop's calls (package evproxy) with the
+// The gateway plans the event loop's calls (package eventloop) with the
 // same route, balancer and metrics as its goroutine path.
-var _ evproxy.Planner = (*Gateway)(nil)
+var _ eventloop.Planner = (*Gateway)(nil)
 
 // loopCall is the gateway's state of a call in the event loop.
 type loopCall struct {
@@ -28,8 +28,8 @@ type loopCall struct {
 // Plan takes a call when the function has a ready replica at an IP
 // address and the request needs none of the goroutine path's slower
 // cases (escaped paths, bodies over the limit, waiting for a replica).
-func (g *Gateway) Plan(c *evproxy.Call) bool {
-	if !IsInvocation(c.Path) || !h1.PlainPath(c.Path) || !g.hosts.ok(c.Host) {
+func (g *Gateway) Plan(c *eventloop.Call) bool {
+	if !IsInvocation(c.Path) || !wire.PlainPath(c.Path) || !g.hosts.ok(c.Host) {
 		return false // a Host not served gets its 421 from ServeHTTP
 	}
 	t, err := parseEscapedPath(c.Path, "/function/", g.cfg.DefaultNamespace, g.nsSuffix)
@@ -78,7 +78,7 @@ func (g *Gateway) Plan(c *evproxy.Call) bool {
 }
 
 // Done counts the call's end, as serveInvoke's deferred Finished does.
-func (g *Gateway) Done(c *evproxy.Call, status int) {
+func (g *Gateway) Done(c *eventloop.Call, status int) {
 	lc := c.Token.(*loopCall)
 	lc.inflight.Add(-1)
 	if obs := g.cfg.Observer; obs != nil {
@@ -92,7 +92,7 @@ func (g *Gateway) Done(c *evproxy.Call, status int) {
 // Resume finishes a call whose replica failed in the loop the way
 // serveInvoke would have after that attempt: another replica, waiting
 // for one if needed, with the same call ID, start and deadline.
-func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
+func (g *Gateway) Resume(c *eventloop.Call, failed error) http.Handler {
 	lc := c.Token.(*loopCall)
 	lc.inflight.Add(-1)
 	start, callID := c.Start, c.CallID
@@ -106,7 +106,7 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 		if g.cfg.LogRequests {
 			defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), callID) }()
 		}
-		r.Header["X-Call-Id"] = []string{callID}
+		r.Header[wire.CallID] = []string{callID}
 		// Re-read the route, as after any failed attempt: the provider may
 		// already know the replica is gone.
 		route := lc.route
@@ -119,13 +119,13 @@ func (g *Gateway) Resume(c *evproxy.Call, failed error) http.Handler {
 }
 
 // Timeout is the goroutine path's 504 text.
-func (g *Gateway) Timeout(c *evproxy.Call) string {
+func (g *Gateway) Timeout(c *eventloop.Call) string {
 	lc := c.Token.(*loopCall)
 	return errorMessage(timedOut(&lc.t, lc.timeout))
 }
 
 // BadUpstream is the goroutine path's 502 text.
-func (g *Gateway) BadUpstream(c *evproxy.Call, err error) string {
+func (g *Gateway) BadUpstream(c *eventloop.Call, err error) string {
 	lc := c.Token.(*loopCall)
 	return errorMessage(g.replicaFailed(&lc.t, lc.ep, err))
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 // form content type; the CLIs' requests (no Origin, no Sec-Fetch-*) and
 // the gateway's own pages pass.
 func TestCrossOriginRefused(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, func(c *Config) {
 		c.TrustedOrigins = []string{"https://admin.example"}
 		c.UI = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("portal")) })
@@ -53,7 +54,7 @@ func TestCrossOriginRefused(t *testing.T) {
 	expect(t, call(t, "GET", u+"/system/functions", "", true, "Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site"), 200, "")
 	expect(t, call(t, "GET", u+"/ui/", "", true, "Sec-Fetch-Site", "cross-site"), 200, "portal")
 	// Invocations are the functions' business.
-	fp.addFunction(ns, "fn", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ran")) }))
+	fp.Add(ns, "fn", 1, upstream(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ran")) }))
 	expect(t, call(t, "POST", u+"/function/fn", "x", false, "Origin", "null", "Content-Type", "text/plain"), 200, "ran")
 
 	allowed := []struct {
@@ -77,7 +78,7 @@ func TestCrossOriginRefused(t *testing.T) {
 }
 
 func TestTrustedOriginChecked(t *testing.T) {
-	_, err := New(Config{Provider: newFake(), Credentials: Credentials{User: "a", Password: "b"}, TrustedOrigins: []string{"admin.example/path"}})
+	_, err := New(Config{Provider: providertest.New(), Credentials: Credentials{User: "a", Password: "b"}, TrustedOrigins: []string{"admin.example/path"}})
 	if err == nil || !strings.Contains(err.Error(), "TrustedOrigins") {
 		t.Fatalf("a malformed trusted origin: %v", err)
 	}
@@ -98,9 +99,9 @@ func TestFunctionResponsesSandboxed(t *testing.T) {
 	})
 	for _, front := range []string{"loop", "h1", "http"} {
 		for _, trusted := range []bool{false, true} {
-			fp := newFake()
-			fp.addFunction(ns, "page", 1, page)
-			fp.addFunction(ns, "own", 1, own)
+			fp := providertest.New()
+			fp.Add(ns, "page", 1, page)
+			fp.Add(ns, "own", 1, own)
 			g, err := New(Config{Provider: fp, Credentials: Credentials{User: testUser, Password: testPass}, TrustedFunctionPages: trusted})
 			if err != nil {
 				t.Fatal(err)

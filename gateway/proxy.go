@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferryfaas/ferry/h1"
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -50,7 +50,7 @@ func removeHopHeaders(h http.Header) {
 		}
 	}
 	for k := range h {
-		if h1.IsHopHeader(k) {
+		if wire.IsHopHeader(k) {
 			delete(h, k)
 		}
 	}
@@ -70,35 +70,35 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 		delete(h, "Authorization")
 	}
 	vals := make([]string, 4)
-	if v := h["X-Call-Id"]; len(v) > 0 && v[0] != "" {
+	if v := h[wire.CallID]; len(v) > 0 && v[0] != "" {
 		vals[0] = v[0]
 	} else {
 		vals[0] = g.ids.next()
 	}
 	callID = vals[0:1:1]
-	h["X-Call-Id"] = callID
+	h[wire.CallID] = callID
 	var buf [20]byte
 	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
-	h["X-Start-Time"] = vals[1:2:2]
+	h[wire.StartTime] = vals[1:2:2]
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+	if prior := h[wire.ForwardedFor]; len(prior) > 0 {
 		// The caller's list, then the peer, in one field (as the event
 		// loop sends it): a caller cannot pass off another address.
 		var b []byte
 		for _, v := range prior {
-			b = h1.AppendForwardedFor(b, v)
+			b = wire.AppendForwardedFor(b, v)
 		}
 		host = string(append(b, host...))
 	}
 	vals[2] = host
-	h["X-Forwarded-For"] = vals[2:3:3]
-	if len(h["X-Forwarded-Host"]) == 0 && r.Host != "" {
+	h[wire.ForwardedFor] = vals[2:3:3]
+	if len(h[wire.ForwardedHost]) == 0 && r.Host != "" {
 		vals[3] = r.Host
-		h["X-Forwarded-Host"] = vals[3:4:4]
+		h[wire.ForwardedHost] = vals[3:4:4]
 	}
 	return callID
 }
@@ -125,7 +125,7 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		return reqBody{}, tooLarge(max, maxInvokeFlag)
 	}
 	if d, ok := w.(readDeadliner); ok && g.cfg.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
-		// net/http's own server: bound each wait for the body (h1 does it
+		// net/http's own server: bound each wait for the body (http1 does it
 		// itself, and its writer has no read deadline).
 		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}
@@ -282,7 +282,7 @@ func copyResponse(w http.ResponseWriter, r *http.Request, resp *http.Response, c
 		h[k] = vv
 	}
 	removeHopHeaders(h)
-	h["X-Call-Id"] = callID
+	h[wire.CallID] = callID
 	for k := range resp.Trailer {
 		h.Add("Trailer", k)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
@@ -20,8 +21,8 @@ func TestLogRequests(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, addr)
 	var logs harness.LockedBuffer
 	_, srv := newTestGateway(t, fp, func(c *Config) {
 		c.LogRequests = true

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 func TestFunctionCRUD(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, func(c *Config) {
 		c.Decorate = func(ctx context.Context, st *api.FunctionStatus) { st.InvocationCount = 42 }
 	})
@@ -53,7 +54,7 @@ func TestFunctionCRUD(t *testing.T) {
 }
 
 func TestSecretsNeverReturnValues(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, nil)
 	u := srv.URL + "/system/secrets"
 	expect(t, call(t, "POST", u, `{"name":"db-pass","value":"hunter2"}`, true), 202, "")
@@ -72,7 +73,7 @@ func TestSecretsNeverReturnValues(t *testing.T) {
 }
 
 func TestNamespaces(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	_, srv := newTestGateway(t, fp, nil)
 	u := srv.URL
 	expect(t, call(t, "POST", u+"/system/namespace/team-a", `{"labels":{"team":"a"}}`, true), 201, "")
@@ -93,7 +94,7 @@ func TestNamespaces(t *testing.T) {
 }
 
 func TestInfoHealthAndMounts(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	mark := func(s string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(s)) })
 	}
@@ -109,7 +110,7 @@ func TestInfoHealthAndMounts(t *testing.T) {
 	r := call(t, "GET", u+"/system/info", "", true)
 	expect(t, r, 200, `"sha":"deadbeef"`)
 	var info api.Info
-	if err := json.Unmarshal([]byte(r.body), &info); err != nil || info.Provider.Name != "fake" || info.Version.Release != "1.2.3" || info.Arch == "" {
+	if err := json.Unmarshal([]byte(r.body), &info); err != nil || info.Provider.Name != "memory" || info.Version.Release != "1.2.3" || info.Arch == "" {
 		t.Fatalf("info %s: %v", r.body, err)
 	}
 	expect(t, call(t, "GET", u+"/healthz", "", false), 200, "OK")
@@ -129,7 +130,7 @@ func TestInfoHealthAndMounts(t *testing.T) {
 }
 
 func TestFeaturesOff(t *testing.T) {
-	_, srv := newTestGateway(t, newFake(), nil)
+	_, srv := newTestGateway(t, providertest.New(), nil)
 	u := srv.URL
 	expect(t, call(t, "POST", u+"/async-function/echo", "x", false), 501, "not enabled")
 	expect(t, call(t, "GET", u+"/ui/", "", true), 404, "portal is not enabled")
@@ -138,7 +139,7 @@ func TestFeaturesOff(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	creds := Credentials{User: "a", Password: "b"}
 	cases := map[string]Config{
 		"no provider":       {Credentials: creds},
@@ -155,7 +156,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	_, srv := newTestGateway(t, newFake(), nil)
+	_, srv := newTestGateway(t, providertest.New(), nil)
 	u := srv.URL
 	for _, path := range []string{"/system/functions", "/system/info", "/system/nothing-here", "/ui/", "/x/../system/functions"} {
 		r := call(t, "GET", u+path, "", false)
@@ -184,18 +185,18 @@ func TestAuth(t *testing.T) {
 }
 
 func TestPanicIsRecovered(t *testing.T) {
-	fp := newFake()
-	fp.panicList.Store(true)
+	fp := providertest.New()
+	fp.ListPanics.Store(true)
 	_, srv := newTestGateway(t, fp, nil)
 	expect(t, call(t, "GET", srv.URL+"/system/functions", "", true), 500, "internal error")
-	fp.panicList.Store(false)
+	fp.ListPanics.Store(false)
 	expect(t, call(t, "GET", srv.URL+"/system/functions", "", true), 200, "[]")
 }
 
 func TestDrainEndsFollowAndHealth(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1)
-	fp.logCh = make(chan api.LogMessage) // never sends: a follow stream stays open
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1)
+	// No line is printed: the follow stream stays open until the drain.
 	g, srv := newTestGateway(t, fp, nil)
 	req, _ := http.NewRequest("GET", srv.URL+"/system/logs?name=echo&follow=true", nil)
 	req.SetBasicAuth(testUser, testPass)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"io"
 	"net"
 	"net/http"
@@ -22,8 +23,8 @@ func TestForwardedForAppendsThePeer(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		got <- r.Header.Clone()
 	})
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	for _, body := range []string{"", strings.Repeat("b", 100<<10)} { // held in memory, streamed
 		expect(t, call(t, "POST", srv.URL+"/function/echo", body, false, "X-Forwarded-For", "203.0.113.9"), 200, "")
@@ -42,7 +43,7 @@ func equal(v []string, want ...string) bool {
 // shed, so health and API calls are still served; heads are cut off at
 // their deadline however they trickle.
 func TestSlowCallersDoNotStopTheGateway(t *testing.T) {
-	fp := newFake()
+	fp := providertest.New()
 	lim := frontLimits{head: 400 * time.Millisecond, maxConns: 100}
 	_, srv := newLimitedGateway(t, fp, nil, lim)
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -76,7 +77,7 @@ wait:
 	}
 
 	if testFront == "http" {
-		t.Log("net/http alone has no connection cap (ferry serve puts h1 in front of it): the cap is not tested")
+		t.Log("net/http alone has no connection cap (ferry serve puts http1 in front of it): the cap is not tested")
 		return
 	}
 	// The cap, with heads that have their whole deadline (10 s) to come.
@@ -128,8 +129,8 @@ wait:
 // own) and a streamed one.
 func TestOversizedAndStalledBodies(t *testing.T) {
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1, addr)
 	lim := frontLimits{body: 300 * time.Millisecond}
 	_, srv := newLimitedGateway(t, fp, func(c *Config) {
 		c.MaxInvokeBodyBytes = 256 << 10
@@ -185,8 +186,8 @@ func TestUploadCutByTheReplicaSaysSo(t *testing.T) {
 			c.Close()
 		}
 	})
-	fp := newFake()
-	fp.addFunction(ns, "cut", 1, addr)
+	fp := providertest.New()
+	fp.Add(ns, "cut", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)
 	r := call(t, "POST", srv.URL+"/function/cut", strings.Repeat("x", 4<<20), false)
 	expect(t, r, 502, "while the request body was still being sent")

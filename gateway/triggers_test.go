@@ -1,12 +1,16 @@
 package gateway
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ferryfaas/ferry/provider/providertest"
+)
 
 // A deploy or update whose trigger annotations are malformed is refused
 // with a 400 that names the annotation; valid ones are accepted.
 func TestTriggerAnnotationsValidated(t *testing.T) {
-	fp := newFake()
-	fp.addFunction(ns, "echo", 1)
+	fp := providertest.New()
+	fp.Add(ns, "echo", 1)
 	_, srv := newTestGateway(t, fp, nil)
 	dep := func(name, ann string) string {
 		return `{"service":"` + name + `","image":"img","annotations":{` + ann + `}}`

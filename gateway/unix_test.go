@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ferryfaas/ferry/provider/providertest"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
@@ -21,9 +22,9 @@ func TestInvokeUsesReplicaUnixSocket(t *testing.T) {
 	}))
 	t.Cleanup(tcp.Close)
 
-	fp := newFake()
-	fp.addFunction("openfaas-fn", "ux", 1, tcp.Listener.Addr().String())
-	fp.change("openfaas-fn", "ux", func(fn *fakeFn) { fn.eps[0].Unix = name })
+	fp := providertest.New()
+	fp.Add("openfaas-fn", "ux", 1, tcp.Listener.Addr().String())
+	fp.Edit("openfaas-fn", "ux", func(fn *providertest.Function) { fn.Endpoints[0].Unix = name })
 	_, srv := newTestGateway(t, fp, nil)
 	want := "tcp"
 	if testFront == "loop" {

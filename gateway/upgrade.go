@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/upgrade"
 	"github.com/ferryfaas/ferry/provider"
-	"github.com/ferryfaas/ferry/upgrade"
 )
 
 // invokeUpgrade forwards a protocol upgrade (WebSocket) to one ready
@@ -43,7 +43,7 @@ func (g *Gateway) invokeUpgrade(w http.ResponseWriter, r *http.Request, t *targe
 		Header: r.Header, Upgrade: protocols, Handshake: timeout})
 	switch {
 	case err == upgrade.ErrNotHijackable:
-		*code = g.fail(w, api.Errorf(http.StatusInternalServerError, "function %s: %v", t.fn, err))
+		*code = g.fail(w, api.Errorf(http.StatusInternalServerError, "function %s: %w", t.fn, err))
 	case err != nil:
 		*code = g.fail(w, g.upstreamError(deadline, r, t, ep, &reqBody{}, err, timeout))
 	}

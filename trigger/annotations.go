@@ -90,7 +90,7 @@ func ValidateAnnotations(a map[string]string) error {
 }
 
 func annErr(name string, err error) error {
-	return api.BadRequest("annotation %q: %v", name, err)
+	return api.BadRequest("annotation %q: %w", name, err)
 }
 
 // parseFunction reads a function's subscriptions from its annotations.

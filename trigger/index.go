@@ -83,7 +83,7 @@ func (ix *Index) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := ix.Refresh(ctx); err != nil && ctx.Err() == nil {
-			ix.log.Warn("trigger: cannot list functions", "error", err)
+			ix.log.Warn("trigger: cannot list functions", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -118,7 +118,7 @@ func (ix *Index) Refresh(ctx context.Context) error {
 				// gateway: skip the function, keep the others.
 				ignored[f.Key()] = err.Error()
 				if ix.ignored[f.Key()] != err.Error() {
-					ix.log.Warn("trigger: function ignored", "function", f.Key(), "error", err)
+					ix.log.Warn("trigger: function ignored", "function", f.Key(), "err", err)
 				}
 				continue
 			}

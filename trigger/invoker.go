@@ -132,7 +132,7 @@ func (iv *Invoker) Deliver(ctx context.Context, fn *Function, ev Event) (*Result
 				why = "the gateway has no async queue"
 			}
 		}
-		iv.log.Warn("trigger: call not taken, retrying", "function", fn.Key(), "reason", why, "error", err, "in", wait)
+		iv.log.Warn("trigger: call not taken, retrying", "function", fn.Key(), "reason", why, "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

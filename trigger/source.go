@@ -34,7 +34,7 @@ func Run(ctx context.Context, ix *Index, iv *Invoker, log *slog.Logger, sources 
 				if ctx.Err() != nil {
 					return
 				}
-				log.Warn("trigger stopped, restarting", "trigger", s.Name(), "error", err, "in", wait)
+				log.Warn("trigger stopped, restarting", "trigger", s.Name(), "err", err, "in", wait)
 				select {
 				case <-ctx.Done():
 					return

@@ -13,7 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryfaas/ferry/upgrade"
+	"github.com/ferryfaas/ferry/internal/upgrade"
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // httpProxy is mode http: fprocess is started once and every request is
@@ -205,7 +206,7 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	h := w.Header()
 	for k, vv := range resp.Header {
-		if !isHop(k) {
+		if !wire.IsHopHeader(k) {
 			h[k] = vv
 		}
 	}
@@ -255,7 +256,7 @@ func (p *httpProxy) serveUpgrade(w http.ResponseWriter, r *http.Request, uri str
 	}
 	h := make(http.Header, len(r.Header))
 	for k, vv := range r.Header {
-		if !isHop(k) {
+		if !wire.IsHopHeader(k) {
 			h[k] = vv
 		}
 	}

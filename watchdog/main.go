@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ferryfaas/ferry/procs"
+	"github.com/ferryfaas/ferry/internal/governor"
 )
 
 // Main runs the watchdog as a process: configuration from the environment,
@@ -20,11 +20,11 @@ func Main() int {
 		return 2
 	}
 	// A proxying watchdog (http, static) starts with one P and gets more
-	// as its load needs them (package procs). Fork modes spend their time
+	// as its load needs them (package governor). Fork modes spend their time
 	// in blocking fork, exec and wait calls, whose P another request must
 	// not wait to take over: they keep Go's default.
 	if cfg.Mode == ModeHTTP || cfg.Mode == ModeStatic {
-		procs.Start(context.Background(), func(c *procs.Config) {
+		governor.Start(context.Background(), func(c *governor.Config) {
 			// Every call is a goroutine of its own here, and behind a
 			// gateway it waits on each one: from half a core of load, a
 			// second P takes more queueing off each call than it costs.

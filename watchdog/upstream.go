@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // upstreamPool is a minimal HTTP/1.1 client for the one loopback upstream of
@@ -153,18 +155,6 @@ func (p *upstreamPool) closeIdle() {
 	}
 }
 
-// isHop reports the hop-by-hop headers that are never forwarded
-// (RFC 9110 section 7.6.1), plus Expect: the watchdog's own server already
-// answers 100-continue when the body is read.
-func isHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect":
-		return true
-	}
-	return false
-}
-
 // writeHead writes the request line and headers. uri is origin-form.
 func (uc *upConn) writeHead(r *http.Request, uri string, contentLength int64) {
 	bw := uc.bw
@@ -175,7 +165,7 @@ func (uc *upConn) writeHead(r *http.Request, uri string, contentLength int64) {
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
 	for k, vv := range r.Header {
-		if isHop(k) || k == "Content-Length" || k == "Host" {
+		if wire.IsHopHeader(k) || k == "Content-Length" || k == "Host" {
 			continue
 		}
 		for _, v := range vv {

@@ -1,3 +1,8 @@
+// Package clienttest runs a real Ferry gateway (gateway.New) over an
+// in-memory provider (provider/providertest), for tests of the client, the
+// CLI and faas-cli compatibility. Each deployed function is an httptest
+// server that echoes the request body (path /fail answers 500), and logs
+// one line per call.
 package clienttest
 
 import (
@@ -11,6 +16,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/provider/providertest"
 )
 
 // Credentials of the test gateway.
@@ -22,7 +28,7 @@ const (
 // Gateway is a running test gateway.
 type Gateway struct {
 	URL       string
-	Provider  *Provider
+	Provider  *providertest.Provider
 	Artifacts *Artifacts
 }
 

@@ -271,13 +271,13 @@ func kerr(err error, what string) error {
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return api.Errorf(http.StatusNotFound, "%s: %v", what, err)
+		return api.Errorf(http.StatusNotFound, "%s: %w", what, err)
 	case apierrors.IsAlreadyExists(err), apierrors.IsConflict(err):
-		return api.Errorf(http.StatusConflict, "%s: %v", what, err)
+		return api.Errorf(http.StatusConflict, "%s: %w", what, err)
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return api.Errorf(http.StatusBadRequest, "%s: %v", what, err)
+		return api.Errorf(http.StatusBadRequest, "%s: %w", what, err)
 	case apierrors.IsForbidden(err):
-		return api.Errorf(http.StatusForbidden, "%s: %v", what, err)
+		return api.Errorf(http.StatusForbidden, "%s: %w", what, err)
 	}
-	return api.Errorf(http.StatusBadGateway, "%s: kubernetes API: %v", what, err)
+	return api.Errorf(http.StatusBadGateway, "%s: kubernetes API: %w", what, err)
 }

@@ -166,7 +166,7 @@ func (s *Source) sync(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 			// First sight: remember it, so a tick missed from now on is
 			// caught up after a restart.
 			if err := s.state.set(id, now, s.keep(entries)); err != nil {
-				s.cfg.Log.Warn("cron: cannot save state", "error", err)
+				s.cfg.Log.Warn("cron: cannot save state", "err", err)
 			}
 			continue
 		}
@@ -221,7 +221,7 @@ func (s *Source) fire(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 		if err != nil {
 			// Running unclaimed could run the tick twice; a scheduler
 			// that cannot reach its peers skips it and says so.
-			s.cfg.Log.Error("cron: cannot claim tick (NATS unreachable?), skipped", "function", fn.Key(), "tick", tick, "error", err)
+			s.cfg.Log.Error("cron: cannot claim tick (NATS unreachable?), skipped", "function", fn.Key(), "tick", tick, "err", err)
 			return
 		}
 	}
@@ -244,13 +244,13 @@ func (s *Source) fire(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 		h.Set("X-Cron-Tick", tick.UTC().Format(time.RFC3339))
 		h.Set("X-Cron-Schedule", fn.Schedule)
 		if _, err := iv.Deliver(ctx, &fn, trigger.Event{Source: "cron", Topic: trigger.CronTopic, Header: h}); err != nil {
-			s.cfg.Log.Warn("cron: run interrupted", "function", fn.Key(), "tick", tick, "error", err)
+			s.cfg.Log.Warn("cron: run interrupted", "function", fn.Key(), "tick", tick, "err", err)
 		}
 	})
 }
 
 func (s *Source) saveLast(id string, tick time.Time, entries map[string]*entry) {
 	if err := s.state.set(id, tick, s.keep(entries)); err != nil {
-		s.cfg.Log.Warn("cron: cannot save state", "error", err)
+		s.cfg.Log.Warn("cron: cannot save state", "err", err)
 	}
 }

@@ -147,7 +147,7 @@ func (s *Source) consume(ctx context.Context, changed <-chan struct{}, topics []
 		failed := false
 		fetches.EachError(func(t string, p int32, err error) {
 			failed = true
-			s.cfg.Log.Warn("kafka trigger: fetch failed", "topic", t, "partition", p, "error", err)
+			s.cfg.Log.Warn("kafka trigger: fetch failed", "topic", t, "partition", p, "err", err)
 		})
 		recs := fetches.Records()
 		if len(recs) == 0 {
@@ -168,7 +168,7 @@ func (s *Source) consume(ctx context.Context, changed <-chan struct{}, topics []
 		}
 		if err := cl.CommitRecords(ctx, recs...); err != nil {
 			// Not fatal: the next member redelivers from the last commit.
-			s.cfg.Log.Warn("kafka trigger: commit failed", "error", err)
+			s.cfg.Log.Warn("kafka trigger: commit failed", "err", err)
 		}
 		cl.AllowRebalance()
 	}
@@ -194,7 +194,7 @@ func (s *Source) watchBroker(ctx context.Context, cl *kgo.Client) {
 			if up {
 				s.cfg.Log.Info("kafka trigger: brokers reachable again")
 			} else {
-				s.cfg.Log.Error("kafka trigger: no broker reachable, reconnecting", "brokers", s.cfg.Brokers, "error", err)
+				s.cfg.Log.Error("kafka trigger: no broker reachable, reconnecting", "brokers", s.cfg.Brokers, "err", err)
 			}
 		}
 		select {

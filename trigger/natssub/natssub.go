@@ -100,7 +100,7 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 				sub.fn.Store(&fn)
 				ns, err := nc.QueueSubscribe(subj, QueueGroup(&fn), s.handler(ctx, &wg, iv, sub, subj))
 				if err != nil {
-					s.cfg.Log.Warn("nats trigger: cannot subscribe", "function", fn.Key(), "subject", subj, "error", err)
+					s.cfg.Log.Warn("nats trigger: cannot subscribe", "function", fn.Key(), "subject", subj, "err", err)
 					continue
 				}
 				_ = ns.SetPendingLimits(s.cfg.PendingMsgs, -1)
@@ -150,7 +150,7 @@ func (s *Source) handler(ctx context.Context, wg *sync.WaitGroup, iv *trigger.In
 				reply.Header.Set("X-Status", "202") // queued: the answer goes to the queue's callback
 			}
 			if err := m.RespondMsg(reply); err != nil {
-				s.cfg.Log.Debug("nats trigger: reply lost", "subject", subj, "error", err)
+				s.cfg.Log.Debug("nats trigger: reply lost", "subject", subj, "err", err)
 			}
 		})
 	}

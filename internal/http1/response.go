@@ -1,0 +1,281 @@
+package http1
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferryfaas/ferry/internal/wire"
+)
+
+// chunkAfter is how much body is held before the response is committed
+// without a Content-Length (then chunked), as net/http does: a small
+// answer gets an exact Content-Length.
+const chunkAfter = 2048
+
+// response is the http.ResponseWriter of the lean loop. The head is
+// written when the handler first flushes, writes past chunkAfter, or
+// returns.
+type response struct {
+	bw       *bufio.Writer
+	head     bool        // HEAD request: no body is sent
+	header   http.Header // the handler's, live
+	snap     http.Header // the header as it was at WriteHeader, if copied
+	code     int
+	trailers []string // the declared Trailer header
+	held     []byte   // body bytes not yet committed
+	commit   bool     // the head was written
+	chunked  bool
+	length   int64 // declared Content-Length, -1 if none
+	written  int64
+	close    bool // the connection closes after this response
+	failed   bool // a write to the connection failed
+}
+
+var (
+	_ http.ResponseWriter = (*response)(nil)
+	_ http.Flusher        = (*response)(nil)
+)
+
+func (w *response) Header() http.Header { return w.header }
+
+func (w *response) WriteHeader(code int) {
+	if w.code != 0 || w.commit {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("http1: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 200 {
+		return // informational answers are not relayed by the lean loop
+	}
+	w.code = code
+	h := w.header
+	_, typed := h["Content-Type"]
+	if len(h["Content-Length"]) == 1 && typed || !wire.BodyAllowed(code) {
+		// The framing is known: write the head now (buffered), which also
+		// fixes the header as net/http's snapshot would. A gateway relay
+		// of an upstream answer takes this path.
+		w.writeHead(false, nil)
+		return
+	}
+	// Later changes to the header must not reach the head (only declared
+	// trailers do), as with net/http.
+	w.snap = h.Clone()
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !wire.BodyAllowed(w.code) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if !w.commit {
+		if len(w.held)+len(p) <= chunkAfter {
+			w.held = append(w.held, p...)
+			return len(p), nil
+		}
+		w.writeHead(false, p)
+	}
+	return w.writeBody(p)
+}
+
+// Flush commits the head and sends what is buffered.
+func (w *response) Flush() {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.commit {
+		w.writeHead(false, nil)
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.failed = true
+	}
+}
+
+// finish completes the response after the handler returned.
+func (w *response) finish() {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.commit {
+		w.writeHead(true, nil)
+	}
+	if w.chunked {
+		w.bw.WriteString("0\r\n")
+		w.writeTrailers()
+		w.bw.WriteString("\r\n")
+	}
+	if w.length >= 0 && w.written != w.length && !w.head {
+		w.close = true // short body: the client must not read the next answer into it
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.failed = true
+	}
+}
+
+func (w *response) writeBody(p []byte) (int, error) {
+	if w.length >= 0 && w.written+int64(len(p)) > w.length {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.head {
+		return len(p), nil
+	}
+	if w.chunked {
+		var num [16]byte
+		w.bw.Write(strconv.AppendInt(num[:0], int64(len(p)), 16))
+		w.bw.WriteString("\r\n")
+		w.bw.Write(p)
+		_, err := w.bw.WriteString("\r\n")
+		return w.result(len(p), err)
+	}
+	n, err := w.bw.Write(p)
+	return w.result(n, err)
+}
+
+func (w *response) result(n int, err error) (int, error) {
+	if err != nil {
+		w.failed = true
+	}
+	return n, err
+}
+
+// writeHead writes the status line and headers, choosing the framing:
+// the handler's Content-Length, an exact one when the handler returned
+// with the whole body held (final), chunked otherwise. first is the first
+// body bytes when none are held (for Content-Type sniffing).
+func (w *response) writeHead(final bool, first []byte) {
+	w.commit = true
+	h := w.header
+	if w.snap != nil {
+		h = w.snap
+	}
+	if len(w.held) > 0 {
+		first = w.held
+	}
+	w.length = -1
+	if v := h["Content-Length"]; len(v) == 1 {
+		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
+			w.length = n
+		} else {
+			delete(h, "Content-Length")
+		}
+	}
+	body := wire.BodyAllowed(w.code)
+	if _, ok := h["Content-Type"]; !ok && body && len(first) > 0 && len(h["Content-Encoding"]) == 0 {
+		h["Content-Type"] = []string{http.DetectContentType(first)}
+	}
+	_, trailers := h["Trailer"]
+	switch {
+	case !body:
+		delete(h, "Transfer-Encoding")
+	case w.length >= 0:
+	case final && !trailers:
+		w.length = int64(len(w.held))
+		if !w.head || w.length > 0 {
+			var num [20]byte
+			h["Content-Length"] = []string{string(strconv.AppendInt(num[:0], w.length, 10))}
+		}
+	default:
+		w.chunked = true
+	}
+	if w.head {
+		w.chunked = false
+	}
+	for _, v := range h["Connection"] {
+		if wire.HasToken(v, "close") {
+			w.close = true
+		}
+	}
+	bw := w.bw
+	bw.WriteString("HTTP/1.1 ")
+	if text := http.StatusText(w.code); text != "" {
+		var num [3]byte
+		bw.Write(strconv.AppendInt(num[:0], int64(w.code), 10))
+		bw.WriteByte(' ')
+		bw.WriteString(text)
+	} else {
+		bw.WriteString(strconv.Itoa(w.code))
+		bw.WriteString(" status code ")
+		bw.WriteString(strconv.Itoa(w.code))
+	}
+	bw.WriteString("\r\n")
+	for k, vv := range h {
+		if k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k) {
+			continue // (a key that is not a token could split the head)
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(cleanValue(v))
+			bw.WriteString("\r\n")
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.WriteString(wire.Date())
+		bw.WriteString("\r\n")
+	}
+	if w.chunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if w.close {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	w.trailers = h["Trailer"]
+	if len(w.held) > 0 {
+		held := w.held
+		w.held = nil
+		w.writeBody(held)
+	}
+}
+
+// writeTrailers writes the declared trailers and those set through
+// http.TrailerPrefix, with their values at the end of the handler.
+func (w *response) writeTrailers() {
+	for _, list := range w.trailers {
+		for _, k := range strings.Split(list, ",") {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); !wire.IsToken(k) {
+				continue
+			}
+			for _, v := range w.header[k] {
+				w.bw.WriteString(k)
+				w.bw.WriteString(": ")
+				w.bw.WriteString(cleanValue(v))
+				w.bw.WriteString("\r\n")
+			}
+		}
+	}
+	for k, vv := range w.header {
+		if !strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k[len(http.TrailerPrefix):]) {
+			continue
+		}
+		for _, v := range vv {
+			w.bw.WriteString(k[len(http.TrailerPrefix):])
+			w.bw.WriteString(": ")
+			w.bw.WriteString(cleanValue(v))
+			w.bw.WriteString("\r\n")
+		}
+	}
+}
+
+// cleanValue replaces CR and LF, as net/http does, so that a handler's
+// value cannot split the response.
+func cleanValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\r' || v[i] == '\n' {
+			b := []byte(v)
+			for j := i; j < len(b); j++ {
+				if b[j] == '\r' || b[j] == '\n' {
+					b[j] = ' '
+				}
+			}
+			return string(b)
+		}
+	}
+	return v
+}
