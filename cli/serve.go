@@ -33,6 +33,7 @@ type serveFlags struct {
 	maxBody                                                        int64
 	logRequests                                                    bool
 	process                                                        processFlags
+	ctrd                                                           containerdFlags
 	conns                                                          connFlags
 }
 
@@ -72,6 +73,7 @@ call with a goroutine per connection instead).`,
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
+	f.ctrd.register(fs)
 	f.conns.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
@@ -136,6 +138,9 @@ func runServe(parent context.Context, f serveFlags) error {
 			s.Gateway.System[k] = v
 		}
 	}
+	for k, v := range s.systemRoutes {
+		s.Gateway.System[k] = v
+	}
 	for _, p := range servePlugins {
 		if err := p.Setup(ctx, s); err != nil {
 			ln.Close()
@@ -174,7 +179,7 @@ func runServe(parent context.Context, f serveFlags) error {
 		front.Loop = &evproxy.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
 	}
-	go func() { errc <- front.Serve(ln) }()
+	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 	if err := recordGatewayURL(f.dataDir, url); err != nil {
 		log.Warn("the CLI will not find this server's password by itself", "err", err)
@@ -209,17 +214,27 @@ func runServe(parent context.Context, f serveFlags) error {
 func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provider, error) {
 	switch f.providerName {
 	case "process":
-		wd, err := watchdogArgv(f.watchdog)
-		if err != nil {
-			return nil, err
-		}
 		cfg := process.Config{
-			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
+			DataDir: s.DataDir, Store: s.Store, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
 			DefaultTimeout: f.timeout,
 		}
 		if err := f.process.apply(&cfg); err != nil {
 			return nil, err
+		}
+		switch f.ctrd.runtime {
+		case "process":
+			wd, err := watchdogArgv(f.watchdog)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Watchdog = wd
+		case "containerd":
+			if err := useContainerd(ctx, f, s, &cfg); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("--runtime %q: use process or containerd", f.ctrd.runtime)
 		}
 		return process.New(ctx, cfg)
 	}

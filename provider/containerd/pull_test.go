@@ -68,7 +68,7 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 	}
 
 	// Unused images go; one a replica runs stays.
-	if err := e.rt.RemoveUnusedImages(ctx, nil); err != nil {
+	if err := e.rt.RemoveUnusedImages(ctx, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.rt.client.GetImage(e.rt.ns(ctx), ref); err != nil {
@@ -77,7 +77,7 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 	if err := x.Stop(ctx, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rt.RemoveUnusedImages(ctx, nil); err != nil {
+	if err := e.rt.RemoveUnusedImages(ctx, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.rt.client.GetImage(e.rt.ns(ctx), ref); err == nil {
