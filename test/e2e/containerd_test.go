@@ -1,0 +1,334 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
+	"github.com/ferryfaas/ferry/templates"
+	"github.com/ferryfaas/ferry/test/harness"
+)
+
+// The containerd runtime's own bridge and namespace: only addresses of
+// ctrdSubnet are ever contacted.
+const (
+	ctrdSubnet = "198.18.213.0/24"
+	ctrdPrefix = "198.18.213."
+	ctrdBridge = "ferrye2e0"
+	ctrdNS     = "ferry-e2e"
+)
+
+// The faas-cli flow on `ferry serve --runtime containerd`, over HTTP only:
+// an image built by `ferry build --image` is imported, deployed, called,
+// scaled, updated under load, kept from its neighbours, and removed
+// without a trace; bad images get clear errors.
+func TestContainerdRuntime(t *testing.T) {
+	harness.RequireContainerd(t)
+	work, err := os.MkdirTemp("", "ferry-e2ec-") // short: socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
+	ctd := harness.StartContainerd(t, work)
+	image := probeImage(t, work)
+
+	log := &harness.LockedBuffer{}
+	f, err := harness.Start(harness.Options{DataDir: filepath.Join(work, "data"), Log: log, Args: []string{
+		"--runtime", "containerd", "--containerd-address", ctd.Sock, "--containerd-namespace", ctrdNS,
+		"--containerd-subnet", ctrdSubnet, "--containerd-bridge", ctrdBridge,
+	}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	t.Cleanup(func() {
+		f.Stop()
+		removeBridge(ctrdBridge)
+		if t.Failed() {
+			t.Logf("ferry log:\n%s", log.String())
+		}
+	})
+
+	code, b, err := f.Do("GET", "/system/info", nil)
+	if err != nil || code != 200 || !strings.Contains(string(b), `"orchestration":"containerd"`) {
+		t.Errorf("/system/info: %d %s %v; want the containerd orchestration", code, b, err)
+	}
+
+	// Bad input first: nothing of it may be left behind.
+	code, b, _ = f.Do("POST", "/system/images", "this is not a tar")
+	if code != http.StatusBadRequest || !strings.Contains(string(b), "image archive") {
+		t.Errorf("corrupt tarball: %d %s; want 400 naming the archive", code, b)
+	}
+	// A registry on loopback where nothing listens: refused at once.
+	missing := map[string]any{"service": "ghost", "image": "127.0.0.1:1/nope/ghost:1"}
+	code, b, _ = f.Do("POST", "/system/functions", missing)
+	if code/100 != 4 || !strings.Contains(string(b), "could not be pulled") {
+		t.Errorf("deploy of an image that does not exist: %d %s; want a 4xx saying it could not be pulled", code, b)
+	}
+
+	tarball, err := os.ReadFile(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, b, err = f.Do("POST", "/system/images", tarball)
+	var imported struct{ Images []string }
+	if err != nil || code != http.StatusCreated || json.Unmarshal(b, &imported) != nil || len(imported.Images) == 0 {
+		t.Fatalf("import: %d %s %v", code, b, err)
+	}
+	ref := imported.Images[0]
+
+	// faas-cli deploy: PUT first, POST on 404.
+	fn := map[string]any{"service": "probe", "image": "ferry-test/e2e-probe:1", "envVars": map[string]string{"v": "1"}}
+	if code, b, _ = f.Do("PUT", "/system/functions", fn); code != http.StatusNotFound {
+		t.Fatalf("PUT of a new function: %d %s, want 404", code, b)
+	}
+	deploy(t, f, fn)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := f.WaitReady(ctx, "probe", ns, 1); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, body := invoke(t, f, "POST", "probe", "x", nil); c != 200 || body != "probe" {
+		t.Fatalf("invoke: %d %q (image %s)", c, body, ref)
+	}
+
+	scale := func(n int) {
+		t.Helper()
+		code, b, _ := f.Do("POST", "/system/scale-function/probe", map[string]any{"serviceName": "probe", "replicas": n})
+		if code/100 != 2 {
+			t.Fatalf("scale to %d: %d %s", n, code, b)
+		}
+		waitAvailable(t, f, "probe", n)
+	}
+	scale(3)
+	invokeN(t, f, "probe", 6)
+	scale(1)
+
+	// A rolling update under a bounded load fails no call.
+	var calls, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deadline := time.Now().Add(90 * time.Second)
+			for i := 0; i < 5000 && time.Now().Before(deadline); i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, body, err := f.Invoke("probe", "x")
+				calls.Add(1)
+				if err != nil || c != 200 || body != "probe" {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	fn["envVars"] = map[string]string{"v": "2"}
+	if code, b, _ = f.Do("PUT", "/system/functions", fn); code/100 != 2 {
+		t.Fatalf("update: %d %s", code, b)
+	}
+	waitEnv(t, f, "probe", "v", "2")
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("update under load: %d calls, %d failed", calls.Load(), failed.Load())
+	if failed.Load() != 0 || calls.Load() == 0 {
+		t.Errorf("update under load: %d of %d calls failed", failed.Load(), calls.Load())
+	}
+
+	// A second function reaches the gateway, not probe's replicas.
+	deploy(t, f, map[string]any{"service": "nosy", "image": ref})
+	if err := f.WaitReady(ctx, "nosy", ns, 1); err != nil {
+		t.Fatal(err)
+	}
+	gw := ask(t, f, "nosy", "op=env&name=FERRY_GATEWAY_URL")
+	if !strings.HasPrefix(gw, "http://"+ctrdPrefix+"1:") {
+		t.Errorf("FERRY_GATEWAY_URL=%q, want the bridge's address", gw)
+	}
+	if r := ask(t, f, "nosy", "op=dial&addr="+strings.TrimPrefix(gw, "http://")); r != "ok" {
+		t.Errorf("dial the gateway from a container: %s", r)
+	}
+	self := ask(t, f, "nosy", "op=ip")
+	if !strings.HasPrefix(self, ctrdPrefix) {
+		t.Fatalf("nosy's address %q is not on the bridge", self)
+	}
+	if reached := dialSubnet(t, f, "nosy", self); len(reached) > 0 {
+		t.Errorf("a function reached other replicas directly: %v", reached)
+	}
+
+	for _, name := range []string{"probe", "nosy"} {
+		if code, b, _ := f.Do("DELETE", "/system/functions", map[string]any{"functionName": name}); code/100 != 2 {
+			t.Fatalf("remove %s: %d %s", name, code, b)
+		}
+	}
+	waitNothingLeft(t, ctd.Sock)
+}
+
+// probeImage builds the containerd runtime's probe handler (it reports
+// what a container may do) as a docker archive, as `ferry build --image`
+// does.
+func probeImage(t *testing.T, dir string) string {
+	t.Helper()
+	wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.Lookup("", "golang-http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src")
+	if err := templates.Scaffold(tpl, filepath.Join(src, "probe")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := os.ReadFile(filepath.Join(harness.Root(), "provider/containerd/testdata/probe/handler.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "probe", "handler.go"), h, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := builder.Build(context.Background(), builder.Options{
+		Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: "ferry-test/e2e-probe:1"},
+		StackDir:       src,
+		OutDir:         filepath.Join(dir, "build"),
+		Image:          builder.ImageOptions{Enabled: true, Format: "docker"},
+		WatchdogBinary: wd,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.ImagePath
+}
+
+// ask calls the probe function with a query and returns its answer.
+func ask(t *testing.T, f *harness.Ferry, name, query string) string {
+	t.Helper()
+	c, _, body := invoke(t, f, "GET", name+"?"+query, "", nil)
+	if c != 200 {
+		t.Errorf("%s?%s: %d %s", name, query, c, body)
+	}
+	return body
+}
+
+// dialSubnet has the probe dial port 8080 of the bridge's first addresses
+// (where every replica of this test got one) but its own, and returns
+// those it reached.
+func dialSubnet(t *testing.T, f *harness.Ferry, name, self string) []string {
+	var mu sync.Mutex
+	var reached []string
+	var wg sync.WaitGroup
+	for i := 2; i <= 40; i++ {
+		addr := fmt.Sprintf("%s%d", ctrdPrefix, i)
+		if addr == self {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := ask(t, f, name, "op=dial&addr="+addr+":8080"); r == "ok" {
+				mu.Lock()
+				reached = append(reached, addr)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return reached
+}
+
+// waitAvailable waits until exactly n replicas of name are available.
+func waitAvailable(t *testing.T, f *harness.Ferry, name string, n int) {
+	t.Helper()
+	waitStatus(t, f, name, fmt.Sprintf("%d available replicas", n), func(st fnStatus) bool {
+		return st.AvailableReplicas == n && st.Replicas == n
+	})
+}
+
+// waitEnv waits until the function's status shows env var k=v and all its
+// replicas available.
+func waitEnv(t *testing.T, f *harness.Ferry, name, k, v string) {
+	t.Helper()
+	waitStatus(t, f, name, k+"="+v, func(st fnStatus) bool {
+		return st.EnvVars[k] == v && st.AvailableReplicas == st.Replicas
+	})
+}
+
+type fnStatus struct {
+	Replicas          int               `json:"replicas"`
+	AvailableReplicas int               `json:"availableReplicas"`
+	EnvVars           map[string]string `json:"envVars"`
+}
+
+func waitStatus(t *testing.T, f *harness.Ferry, name, what string, ok func(fnStatus) bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last []byte
+	for time.Now().Before(deadline) {
+		code, b, err := f.Do("GET", "/system/function/"+name, nil)
+		var st fnStatus
+		if err == nil && code == 200 && json.Unmarshal(b, &st) == nil && ok(st) {
+			return
+		}
+		last = b
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s not reached; last status %s", name, what, last)
+}
+
+// waitNothingLeft waits until the runtime's containerd namespace holds no
+// container nor task and no network namespace of it is left.
+func waitNothingLeft(t *testing.T, sock string) {
+	t.Helper()
+	var left string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		left = ""
+		for _, what := range []string{"containers", "tasks"} {
+			out, err := exec.Command("ctr", "-a", sock, "-n", ctrdNS, what, "ls", "-q").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ctr %s ls: %v: %s", what, err, out)
+			}
+			if s := strings.TrimSpace(string(out)); s != "" {
+				left += what + ": " + s + "\n"
+			}
+		}
+		ents, _ := os.ReadDir("/var/run/netns")
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ctrdNS+"_") {
+				left += "netns: " + e.Name() + "\n"
+			}
+		}
+		if left == "" {
+			return
+		}
+	}
+	t.Errorf("left in containerd namespace %s after removal:\n%s", ctrdNS, left)
+}
+
+// removeBridge deletes the test bridge and its firewall chain, which the
+// containerd runtime leaves for its next start.
+func removeBridge(bridge string) {
+	chain := "FERRY-" + bridge
+	for _, dir := range []string{"-i", "-o"} {
+		for exec.Command("iptables", "-w", "5", "-D", "FORWARD", dir, bridge, "-j", chain).Run() == nil {
+		}
+	}
+	exec.Command("iptables", "-w", "5", "-F", chain).Run()
+	exec.Command("iptables", "-w", "5", "-X", chain).Run()
+	exec.Command("ip", "link", "del", bridge).Run()
+}
