@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,6 +152,22 @@ func TestContainerdRuntime(t *testing.T) {
 		t.Errorf("update under load: %d of %d calls failed", failed.Load(), calls.Load())
 	}
 
+	// From zero, the first call is held while one container starts.
+	var cold []time.Duration
+	for i := 0; i < 5; i++ {
+		scale(0)
+		t0 := time.Now()
+		if c, _, body := invoke(t, f, "POST", "probe", "x", nil); c != 200 || body != "probe" {
+			t.Fatalf("call from zero: %d %q", c, body)
+		}
+		cold = append(cold, time.Since(t0))
+	}
+	slices.Sort(cold)
+	t0 := time.Now()
+	invoke(t, f, "POST", "probe", "x", nil)
+	t.Logf("cold start through the gateway: p50 %v (min %v, max %v); a warm call %v", cold[2], cold[0], cold[4], time.Since(t0))
+	scale(1)
+
 	// A second function reaches the gateway, not probe's replicas.
 	deploy(t, f, map[string]any{"service": "nosy", "image": ref})
 	if err := f.WaitReady(ctx, "nosy", ns, 1); err != nil {
@@ -169,6 +186,24 @@ func TestContainerdRuntime(t *testing.T) {
 	}
 	if reached := dialSubnet(t, f, "nosy", self); len(reached) > 0 {
 		t.Errorf("a function reached other replicas directly: %v", reached)
+	}
+
+	// kill -9 of ferry serve: a restart removes the containers it left
+	// and brings every function back at its replica count.
+	f.Kill()
+	if err := f.Relaunch(); err != nil {
+		t.Fatal(err)
+	}
+	waitAvailable(t, f, "probe", 1)
+	waitAvailable(t, f, "nosy", 1)
+	if c, _, body := invoke(t, f, "POST", "probe", "x", nil); c != 200 || body != "probe" {
+		t.Fatalf("invoke after kill -9 and restart: %d %q", c, body)
+	}
+	if n := len(ctrList(t, ctd.Sock, "containers")); n != 2 {
+		t.Errorf("%d containers after the restart, want 2 (one per replica)", n)
+	}
+	if n := len(runtimeNetns()); n != 2 {
+		t.Errorf("network namespaces after the restart: %v, want 2", runtimeNetns())
 	}
 
 	for _, name := range []string{"probe", "nosy"} {
@@ -299,25 +334,40 @@ func waitNothingLeft(t *testing.T, sock string) {
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		left = ""
 		for _, what := range []string{"containers", "tasks"} {
-			out, err := exec.Command("ctr", "-a", sock, "-n", ctrdNS, what, "ls", "-q").CombinedOutput()
-			if err != nil {
-				t.Fatalf("ctr %s ls: %v: %s", what, err, out)
-			}
-			if s := strings.TrimSpace(string(out)); s != "" {
-				left += what + ": " + s + "\n"
+			if ids := ctrList(t, sock, what); len(ids) > 0 {
+				left += what + ": " + strings.Join(ids, " ") + "\n"
 			}
 		}
-		ents, _ := os.ReadDir("/var/run/netns")
-		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), ctrdNS+"_") {
-				left += "netns: " + e.Name() + "\n"
-			}
+		if ns := runtimeNetns(); len(ns) > 0 {
+			left += "netns: " + strings.Join(ns, " ") + "\n"
 		}
 		if left == "" {
 			return
 		}
 	}
 	t.Errorf("left in containerd namespace %s after removal:\n%s", ctrdNS, left)
+}
+
+// ctrList lists the IDs of the runtime's containers or tasks.
+func ctrList(t *testing.T, sock, what string) []string {
+	t.Helper()
+	out, err := exec.Command("ctr", "-a", sock, "-n", ctrdNS, what, "ls", "-q").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr %s ls: %v: %s", what, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// runtimeNetns lists the runtime's network namespaces.
+func runtimeNetns() []string {
+	var out []string
+	ents, _ := os.ReadDir("/var/run/netns")
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ctrdNS+"_") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // removeBridge deletes the test bridge and its firewall chain, which the
