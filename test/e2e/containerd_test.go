@@ -76,6 +76,14 @@ func TestContainerdRuntime(t *testing.T) {
 	if code/100 != 4 || !strings.Contains(string(b), "could not be pulled") {
 		t.Errorf("deploy of an image that does not exist: %d %s; want a 4xx saying it could not be pulled", code, b)
 	}
+	if code, _, _ := f.Do("GET", "/system/function/ghost", nil); code != http.StatusNotFound {
+		t.Errorf("the failed deploy left a function behind: GET answered %d", code)
+	}
+	for _, what := range []string{"images", "content"} {
+		if left := ctrList(t, ctd.Sock, what); len(left) > 0 {
+			t.Errorf("the bad input left %s in containerd: %v", what, left)
+		}
+	}
 
 	tarball, err := os.ReadFile(image)
 	if err != nil {
