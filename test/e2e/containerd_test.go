@@ -42,7 +42,8 @@ func TestContainerdRuntime(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(work) })
 	ctd := harness.StartContainerd(t, work)
-	image := probeImage(t, work)
+	image := probeImage(t, work, "docker", "ferry-test/e2e-probe:1")
+	layout := probeImage(t, work, "oci", "ferry-test/e2e-nosy:1")
 
 	log := &harness.LockedBuffer{}
 	f, err := harness.Start(harness.Options{DataDir: filepath.Join(work, "data"), Log: log, Args: []string{
@@ -176,8 +177,13 @@ func TestContainerdRuntime(t *testing.T) {
 	t.Logf("cold start through the gateway: p50 %v (min %v, max %v); a warm call %v", cold[2], cold[0], cold[4], time.Since(t0))
 	scale(1)
 
-	// A second function reaches the gateway, not probe's replicas.
-	deploy(t, f, map[string]any{"service": "nosy", "image": ref})
+	// A second function, from an OCI layout the CLI imports, reaches the
+	// gateway, not probe's replicas.
+	out := ferryCLI(t, f, "image", "import", layout)
+	if !strings.Contains(out, "Imported docker.io/ferry-test/e2e-nosy:1") {
+		t.Fatalf("ferry image import: %q", out)
+	}
+	deploy(t, f, map[string]any{"service": "nosy", "image": "ferry-test/e2e-nosy:1"})
 	if err := f.WaitReady(ctx, "nosy", ns, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -223,9 +229,8 @@ func TestContainerdRuntime(t *testing.T) {
 }
 
 // probeImage builds the containerd runtime's probe handler (it reports
-// what a container may do) as a docker archive, as `ferry build --image`
-// does.
-func probeImage(t *testing.T, dir string) string {
+// what a container may do) as `ferry build --image --format FORMAT` does.
+func probeImage(t *testing.T, dir, format, ref string) string {
 	t.Helper()
 	wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
 	if err != nil {
@@ -235,7 +240,7 @@ func probeImage(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(dir, "src")
+	src := filepath.Join(dir, "src-"+format)
 	if err := templates.Scaffold(tpl, filepath.Join(src, "probe")); err != nil {
 		t.Fatal(err)
 	}
@@ -247,10 +252,10 @@ func probeImage(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	res, err := builder.Build(context.Background(), builder.Options{
-		Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: "ferry-test/e2e-probe:1"},
+		Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: ref},
 		StackDir:       src,
-		OutDir:         filepath.Join(dir, "build"),
-		Image:          builder.ImageOptions{Enabled: true, Format: "docker"},
+		OutDir:         filepath.Join(dir, "build-"+format),
+		Image:          builder.ImageOptions{Enabled: true, Format: format},
 		WatchdogBinary: wd,
 	})
 	if err != nil {
