@@ -67,7 +67,9 @@ func useContainerd(ctx context.Context, f serveFlags, s *Server, cfg *process.Co
 		return fmt.Errorf("listen on the containers' bridge at %s: %w (choose another --containerd-subnet)", gwAddr, err)
 	}
 	s.ExtraListeners = append(s.ExtraListeners, ln)
-	cfg.Runtime = &containerdrt.Runtime{R: crt, Pull: containerdrt.PullIfMissing(crt)}
+	cfg.Runtime = &containerdrt.Runtime{R: crt, Pull: containerdrt.PullIfMissing(crt, func(ns, name string) ([]byte, error) {
+		return process.SecretValue(s.Store, ns, name)
+	})}
 	s.systemRoutes = containerdrt.ImageRoutes(crt)
 	s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 		go containerdrt.ImageGC(ctx, crt, s.Provider, imageGCInterval, imageGrace, s.Log)

@@ -20,8 +20,10 @@ const MaxImportBytes = 2 << 30
 
 // PullIfMissing is a Pull hook: a function's image is pulled from its
 // registry unless it was imported or pulled already, so that a deploy of
-// an imported image needs no registry and a redeploy no network.
-func PullIfMissing(r *containerd.Runtime) func(ctx context.Context, d *api.FunctionDeployment) error {
+// an imported image needs no registry and a redeploy no network. The
+// registry login comes from the secret named by PullSecretAnnotation,
+// which secret reads.
+func PullIfMissing(r *containerd.Runtime, secret func(namespace, name string) ([]byte, error)) func(ctx context.Context, d *api.FunctionDeployment) error {
 	return func(ctx context.Context, d *api.FunctionDeployment) error {
 		ok, err := r.HasImage(ctx, d.Image)
 		if err != nil {
@@ -30,7 +32,17 @@ func PullIfMissing(r *containerd.Runtime) func(ctx context.Context, d *api.Funct
 		if ok {
 			return nil
 		}
-		if err := r.Pull(ctx, d.Image, nil); err != nil {
+		var auth *containerd.Auth
+		if name := d.Annotations[PullSecretAnnotation]; name != "" {
+			config, err := secret(d.Namespace, name)
+			if err != nil {
+				return api.BadRequest("annotations.%s: secret %q in namespace %q: %v", PullSecretAnnotation, name, d.Namespace, err)
+			}
+			if auth, err = authFor(d.Image, config); err != nil {
+				return api.BadRequest("annotations.%s: secret %q: %v", PullSecretAnnotation, name, err)
+			}
+		}
+		if err := r.Pull(ctx, d.Image, auth); err != nil {
 			// The user's reference is wrong or its registry unreachable:
 			// say so on the deploy rather than as a replica that never starts.
 			return api.BadRequest("image %q is not imported and could not be pulled: %v (import it with POST /system/images or check the reference)", d.Image, err)

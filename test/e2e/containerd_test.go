@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	stdlog "log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,11 @@ import (
 	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/templates"
 	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // The containerd runtime's own bridge and namespace: only addresses of
@@ -85,6 +94,8 @@ func TestContainerdRuntime(t *testing.T) {
 			t.Errorf("the bad input left %s in containerd: %v", what, left)
 		}
 	}
+
+	pullWithSecret(t, f, image)
 
 	tarball, err := os.ReadFile(image)
 	if err != nil {
@@ -226,6 +237,62 @@ func TestContainerdRuntime(t *testing.T) {
 		}
 	}
 	waitNothingLeft(t, ctd.Sock)
+}
+
+// pullWithSecret deploys an image from a registry on loopback that wants a
+// login: refused without the registry secret, pulled with it.
+func pullWithSecret(t *testing.T, f *harness.Ferry, archive string) {
+	t.Helper()
+	const user, pass = "ferry", "s3cret-pw"
+	reg := registry.New(registry.Logger(stdlog.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := tarball.ImageFromPath(archive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/acme/private:1"
+	tag, err := name.NewTag(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+		t.Fatal(err)
+	}
+
+	fn := map[string]any{"service": "private", "image": ref}
+	if code, b, _ := f.Do("POST", "/system/functions", fn); code != http.StatusBadRequest || !strings.Contains(string(b), "could not be pulled") {
+		t.Errorf("deploy of a private image without its secret: %d %s, want 400", code, b)
+	}
+	login := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	config := fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, host, login)
+	if code, b, _ := f.Do("POST", "/system/secrets", map[string]any{"name": "regcred", "value": config}); code/100 != 2 {
+		t.Fatalf("create the registry secret: %d %s", code, b)
+	}
+	fn["annotations"] = map[string]string{"com.ferryfaas.image-pull-secret": "regcred"}
+	deploy(t, f, fn)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.WaitReady(ctx, "private", ns, 1); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, body := invoke(t, f, "POST", "private", "x", nil); c != 200 || body != "probe" {
+		t.Errorf("invoke the pulled image: %d %q", c, body)
+	}
+	if code, b, _ := f.Do("DELETE", "/system/functions", map[string]any{"functionName": "private"}); code/100 != 2 {
+		t.Fatalf("remove: %d %s", code, b)
+	}
+	if code, b, _ := f.Do("DELETE", "/system/secrets", map[string]any{"name": "regcred"}); code/100 != 2 {
+		t.Errorf("delete the registry secret: %d %s", code, b)
+	}
 }
 
 // probeImage builds the containerd runtime's probe handler (it reports
