@@ -45,6 +45,8 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the gateway (REST API, invocation, portal, metrics) and a provider that
 runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
+With --runtime containerd (root, containerd, runc and the CNI plugins) each
+replica is a container of the function's image instead (docs/runtimes.md).
 
 On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
@@ -57,6 +59,7 @@ Function calls are proxied by epoll event loops, one per two CPUs
 call with a goroutine per connection instead).`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
+  ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
   FERRY_ADMIN_PASSWORD=secret ferry serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },

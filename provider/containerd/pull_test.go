@@ -2,18 +2,14 @@ package containerd
 
 import (
 	"context"
-	"io"
-	"log"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -24,17 +20,7 @@ import (
 func TestPullFromLoopbackRegistry(t *testing.T) {
 	e := newEnv(t, 98)
 	const user, pass = "ferry", "s3cret"
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := harness.PrivateRegistry(t, user, pass)
 	if h, _, _ := net.SplitHostPort(host); h != "127.0.0.1" {
 		t.Fatalf("test registry on %s, not loopback", host)
 	}

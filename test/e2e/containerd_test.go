@@ -5,10 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	stdlog "log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +22,6 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -64,7 +60,7 @@ func TestContainerdRuntime(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		f.Stop()
-		removeBridge(ctrdBridge)
+		harness.RemoveBridge(ctrdBridge)
 		if t.Failed() {
 			t.Logf("ferry log:\n%s", log.String())
 		}
@@ -244,17 +240,7 @@ func TestContainerdRuntime(t *testing.T) {
 func pullWithSecret(t *testing.T, f *harness.Ferry, archive string) {
 	t.Helper()
 	const user, pass = "ferry", "s3cret-pw"
-	reg := registry.New(registry.Logger(stdlog.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := harness.PrivateRegistry(t, user, pass)
 	img, err := tarball.ImageFromPath(archive, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -448,17 +434,4 @@ func runtimeNetns() []string {
 		}
 	}
 	return out
-}
-
-// removeBridge deletes the test bridge and its firewall chain, which the
-// containerd runtime leaves for its next start.
-func removeBridge(bridge string) {
-	chain := "FERRY-" + bridge
-	for _, dir := range []string{"-i", "-o"} {
-		for exec.Command("iptables", "-w", "5", "-D", "FORWARD", dir, bridge, "-j", chain).Run() == nil {
-		}
-	}
-	exec.Command("iptables", "-w", "5", "-F", chain).Run()
-	exec.Command("iptables", "-w", "5", "-X", chain).Run()
-	exec.Command("ip", "link", "del", bridge).Run()
 }
