@@ -76,6 +76,15 @@ func TestContainerdRuntime(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(string(b), "image archive") {
 		t.Errorf("corrupt tarball: %d %s; want 400 naming the archive", code, b)
 	}
+	// A real archive cut short.
+	whole, err := os.ReadFile(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, b, _ = f.Do("POST", "/system/images", whole[:len(whole)/2])
+	if code != http.StatusBadRequest {
+		t.Errorf("truncated tarball: %d %s; want 400", code, b)
+	}
 	// A registry on loopback where nothing listens: refused at once.
 	missing := map[string]any{"service": "ghost", "image": "127.0.0.1:1/nope/ghost:1"}
 	code, b, _ = f.Do("POST", "/system/functions", missing)
@@ -93,11 +102,7 @@ func TestContainerdRuntime(t *testing.T) {
 
 	pullWithSecret(t, f, image)
 
-	tarball, err := os.ReadFile(image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, b, err = f.Do("POST", "/system/images", tarball)
+	code, b, err = f.Do("POST", "/system/images", whole)
 	var imported struct{ Images []string }
 	if err != nil || code != http.StatusCreated || json.Unmarshal(b, &imported) != nil || len(imported.Images) == 0 {
 		t.Fatalf("import: %d %s %v", code, b, err)
@@ -225,6 +230,19 @@ func TestContainerdRuntime(t *testing.T) {
 	}
 	if n := len(runtimeNetns()); n != 2 {
 		t.Errorf("network namespaces after the restart: %v, want 2", runtimeNetns())
+	}
+
+	// A restart of containerd is not an exit: the replicas keep serving
+	// and nothing is started twice.
+	if err := ctd.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitAvailable(t, f, "probe", 1)
+	if c, _, body := invoke(t, f, "POST", "probe", "x", nil); c != 200 || body != "probe" {
+		t.Fatalf("invoke after a containerd restart: %d %q", c, body)
+	}
+	if n := len(ctrList(t, ctd.Sock, "containers")); n != 2 {
+		t.Errorf("%d containers after a containerd restart, want 2", n)
 	}
 
 	for _, name := range []string{"probe", "nosy"} {
