@@ -251,6 +251,53 @@ func TestContainerdRuntime(t *testing.T) {
 		}
 	}
 	waitNothingLeft(t, ctd.Sock)
+
+	upToContainers(t, f, work)
+	waitNothingLeft(t, ctd.Sock)
+}
+
+// upToContainers runs `ferry up` against the containerd runtime: it builds
+// an image and imports it, and new code under the same tag rolls out.
+func upToContainers(t *testing.T, f *harness.Ferry, work string) {
+	dir := filepath.Join(work, "up")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ferry := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(f.BinDir, "ferry"), args...)
+		cmd.Dir = dir
+		cmd.Env = append(append(os.Environ(), goCacheEnv(t)...), "FERRY_URL="+f.URL, "FERRY_USER="+f.User, "FERRY_PASSWORD="+f.Password)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ferry %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	ferry("new", "upfn", "--lang", "golang-http")
+	if out := ferry("up"); !strings.Contains(out, "imported docker.io/") {
+		t.Errorf("ferry up against containers did not import an image:\n%s", out)
+	}
+	if c, _, body := invoke(t, f, "POST", "upfn", "x", nil); c != 200 || body != templates.ExpectedReply("golang-http", "x") {
+		t.Fatalf("invoke after ferry up: %d %q", c, body)
+	}
+	v2 := "package function\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc Handle(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, \"v2\") }\n"
+	if err := os.WriteFile(filepath.Join(dir, "upfn", "handler.go"), []byte(v2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ferry("up")
+	var body string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, _, body = invoke(t, f, "POST", "upfn", "x", nil); body == "v2" {
+			break
+		}
+	}
+	if body != "v2" {
+		t.Errorf("the second ferry up (same tag, new code) did not roll out: %q", body)
+	}
+	if code, b, _ := f.Do("DELETE", "/system/functions", map[string]any{"functionName": "upfn"}); code/100 != 2 {
+		t.Fatalf("remove upfn: %d %s", code, b)
+	}
 }
 
 // pullWithSecret deploys an image from a registry on loopback that wants a
