@@ -32,6 +32,7 @@ type serveFlags struct {
 	maxBody                                                        int64
 	logRequests                                                    bool
 	process                                                        processFlags
+	ctrd                                                           containerdFlags
 	conns                                                          connFlags
 	log                                                            logFlags
 }
@@ -44,6 +45,8 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the gateway (REST API, invocation, portal, metrics) and a provider that
 runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
+With --runtime containerd (root, containerd, runc and the CNI plugins) each
+replica is a container of the function's image instead (docs/runtimes.md).
 
 On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
@@ -56,6 +59,7 @@ Function calls are proxied by epoll event loops, one per two CPUs
 call with a goroutine per connection instead).`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
+  ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
   FERRY_ADMIN_PASSWORD=secret ferry serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
@@ -72,6 +76,7 @@ call with a goroutine per connection instead).`,
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
+	f.ctrd.register(fs)
 	f.conns.register(fs)
 	f.log.register(fs)
 	for _, p := range servePlugins {
@@ -140,6 +145,9 @@ func runServe(parent context.Context, f serveFlags) error {
 			s.Gateway.System[k] = v
 		}
 	}
+	for k, v := range s.systemRoutes {
+		s.Gateway.System[k] = v
+	}
 	for _, p := range servePlugins {
 		if err := p.Setup(ctx, s); err != nil {
 			ln.Close()
@@ -178,7 +186,7 @@ func runServe(parent context.Context, f serveFlags) error {
 		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
 	}
-	go func() { errc <- front.Serve(ln) }()
+	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 	if err := recordGatewayURL(f.dataDir, url); err != nil {
 		log.Warn("the CLI will not find this server's password by itself", "err", err)
@@ -213,17 +221,27 @@ func runServe(parent context.Context, f serveFlags) error {
 func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provider, error) {
 	switch f.providerName {
 	case "process":
-		wd, err := watchdogArgv(f.watchdog)
-		if err != nil {
-			return nil, err
-		}
 		cfg := process.Config{
-			DataDir: s.DataDir, Store: s.Store, Watchdog: wd, GatewayURL: s.URL,
+			DataDir: s.DataDir, Store: s.Store, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
 			DefaultTimeout: f.timeout,
 		}
 		if err := f.process.apply(&cfg); err != nil {
 			return nil, err
+		}
+		switch f.ctrd.runtime {
+		case "process":
+			wd, err := watchdogArgv(f.watchdog)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Watchdog = wd
+		case "containerd":
+			if err := useContainerd(ctx, f, s, &cfg); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("--runtime %q: use process or containerd", f.ctrd.runtime)
 		}
 		return process.New(ctx, cfg)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/ferryfaas/ferry/gateway"
@@ -47,6 +48,11 @@ type Server struct {
 	// Handler is the final HTTP handler; plugins may wrap it in OnStart-free
 	// middleware through WrapHandler.
 	WrapHandler []func(http.Handler) http.Handler
+	// ExtraListeners are served by the gateway besides --listen (the
+	// containerd runtime's bridge address, for its replicas).
+	ExtraListeners []net.Listener
+	// systemRoutes are the provider's routes behind auth (images).
+	systemRoutes map[string]http.Handler
 }
 
 // ServePlugin adds a feature to `ferry serve`.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/client"
 	"github.com/ferryfaas/ferry/stack"
 	"github.com/spf13/cobra"
 )
@@ -99,9 +100,12 @@ func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOpti
 		return err
 	}
 	// Fail fast on a wrong URL or credentials, before long builds.
-	if _, err := c.Info(cmd.Context()); err != nil {
+	info, err := c.Info(cmd.Context())
+	if err != nil {
 		return err
 	}
+	// A gateway running containers takes images, not code artifacts.
+	images := info.Provider.Orchestration == "containerd" && !o.push
 	out := cmd.OutOrStdout()
 	for i, fn := range fns {
 		step := fmt.Sprintf("[%d/%d] %s", i+1, len(fns), fn.Name)
@@ -113,7 +117,7 @@ func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOpti
 				StackDir:       st.Dir,
 				TemplatesDir:   o.templatesDir,
 				OutDir:         o.outDir,
-				Image:          builder.ImageOptions{Enabled: o.push, Push: o.push, Format: "oci"},
+				Image:          builder.ImageOptions{Enabled: o.push || images, Push: o.push, Format: "oci"},
 				WatchdogBinary: o.watchdog,
 				InstallDeps:    !o.noDeps,
 				Progress:       &prefixWriter{w: out, prefix: "  "},
@@ -124,19 +128,14 @@ func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOpti
 				}
 				return fmt.Errorf("%s: build failed: %w", fn.Name, err)
 			}
-			digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
+			if images {
+				err = importBuilt(cmd, c, &d, res, step)
+			} else {
+				err = uploadBuilt(cmd, c, &d, fn, res, step)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", fn.Name, err)
 			}
-			if res.ArtifactDigest != "" && res.ArtifactDigest != digest {
-				return fmt.Errorf("%s: artifact %s changed while uploading (digest %s, built %s): run `ferry up` again", fn.Name, res.ArtifactPath, digest, res.ArtifactDigest)
-			}
-			if uploaded {
-				fmt.Fprintf(out, "%s: uploaded %s\n", step, short(digest))
-			} else {
-				fmt.Fprintf(out, "%s: gateway already has %s\n", step, short(digest))
-			}
-			withBuild(&d, fn, res, digest)
 		} else {
 			fmt.Fprintf(out, "%s: not building (image %s)\n", step, d.Image)
 		}
@@ -149,6 +148,46 @@ func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOpti
 	}
 	return nil
 }
+
+// uploadBuilt sends the build's code artifact (unless the gateway has it)
+// and makes d run it.
+func uploadBuilt(cmd *cobra.Command, c *client.Client, d *api.FunctionDeployment, fn stack.Function, res *builder.Result, step string) error {
+	out := cmd.OutOrStdout()
+	digest, uploaded, err := c.UploadArtifact(cmd.Context(), res.ArtifactPath)
+	if err != nil {
+		return err
+	}
+	if res.ArtifactDigest != "" && res.ArtifactDigest != digest {
+		return fmt.Errorf("artifact %s changed while uploading (digest %s, built %s): run `ferry up` again", res.ArtifactPath, digest, res.ArtifactDigest)
+	}
+	if uploaded {
+		fmt.Fprintf(out, "%s: uploaded %s\n", step, short(digest))
+	} else {
+		fmt.Fprintf(out, "%s: gateway already has %s\n", step, short(digest))
+	}
+	withBuild(d, fn, res, digest)
+	return nil
+}
+
+// importBuilt sends the built image to a gateway running containers and
+// makes d run it. The image's digest goes into an annotation so that new
+// code under the same tag still changes the deployment (a rolling update).
+func importBuilt(cmd *cobra.Command, c *client.Client, d *api.FunctionDeployment, res *builder.Result, step string) error {
+	refs, err := c.ImportImage(cmd.Context(), res.ImagePath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: imported %s (%s)\n", step, strings.Join(refs, ", "), short(res.ImageDigest))
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[ImageDigestAnnotation] = res.ImageDigest
+	return nil
+}
+
+// ImageDigestAnnotation records the digest of the image `ferry up`
+// imported for a function.
+const ImageDigestAnnotation = "com.ferryfaas.image-digest"
 
 // withBuild puts what the build produced into the deployment: the artifact
 // annotation, the template's fprocess unless the stack sets one, and the

@@ -190,9 +190,24 @@ func (r *Runtime) plainHTTP(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// HasImage reports whether ref is in the runtime's namespace (not whether
+// it is unpacked: Start unpacks what is missing).
+func (r *Runtime) HasImage(ctx context.Context, ref string) (bool, error) {
+	name, err := normalize(ref)
+	if err != nil {
+		return false, err
+	}
+	_, err = r.client.ImageService().Get(r.ns(ctx), name)
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // RemoveUnusedImages deletes the images neither in inUse nor used by a
-// container; containerd then collects their content and layers.
-func (r *Runtime) RemoveUnusedImages(ctx context.Context, inUse []string) error {
+// container nor imported or pulled within grace (a client imports first
+// and deploys after); containerd then collects their content and layers.
+func (r *Runtime) RemoveUnusedImages(ctx context.Context, inUse []string, grace time.Duration) error {
 	ctx = r.ns(ctx)
 	keep := map[string]bool{}
 	for _, ref := range inUse {
@@ -216,7 +231,8 @@ func (r *Runtime) RemoveUnusedImages(ctx context.Context, inUse []string) error 
 	r.unpacked.Clear()
 	var errs []error
 	for _, i := range list {
-		if keep[i.Name] || strings.HasPrefix(i.Name, "sha256:") && keep[i.Target.Digest.String()] {
+		if keep[i.Name] || strings.HasPrefix(i.Name, "sha256:") && keep[i.Target.Digest.String()] ||
+			time.Since(i.UpdatedAt) < grace {
 			continue
 		}
 		if err := r.client.ImageService().Delete(ctx, i.Name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {

@@ -156,6 +156,17 @@ func (r *Runtime) detach(ctx context.Context, id, nsPath string) error {
 	return r.cni.Remove(ctx, id, nsPath)
 }
 
+// GatewayIPOf is the host's address on the bridge of subnet (a CIDR), as
+// GatewayIP says once a Runtime exists: what a listener for replicas binds
+// before the bridge is up.
+func GatewayIPOf(subnet string) (net.IP, error) {
+	_, n, err := net.ParseCIDR(subnet)
+	if err != nil || n.IP.To4() == nil {
+		return nil, fmt.Errorf("subnet %q is not an IPv4 CIDR", subnet)
+	}
+	return gatewayIP(n), nil
+}
+
 // gatewayIP is the subnet's first address, which host-local gives the
 // bridge itself.
 func gatewayIP(n *net.IPNet) net.IP {

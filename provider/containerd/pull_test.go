@@ -2,18 +2,14 @@ package containerd
 
 import (
 	"context"
-	"io"
-	"log"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -24,17 +20,7 @@ import (
 func TestPullFromLoopbackRegistry(t *testing.T) {
 	e := newEnv(t, 98)
 	const user, pass = "ferry", "s3cret"
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := harness.PrivateRegistry(t, user, pass)
 	if h, _, _ := net.SplitHostPort(host); h != "127.0.0.1" {
 		t.Fatalf("test registry on %s, not loopback", host)
 	}
@@ -68,7 +54,7 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 	}
 
 	// Unused images go; one a replica runs stays.
-	if err := e.rt.RemoveUnusedImages(ctx, nil); err != nil {
+	if err := e.rt.RemoveUnusedImages(ctx, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.rt.client.GetImage(e.rt.ns(ctx), ref); err != nil {
@@ -77,11 +63,19 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 	if err := x.Stop(ctx, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rt.RemoveUnusedImages(ctx, nil); err != nil {
+	// Within its grace an unused image stays: a client imports (or
+	// pulls) first and deploys after.
+	if err := e.rt.RemoveUnusedImages(ctx, nil, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.rt.client.GetImage(e.rt.ns(ctx), ref); err == nil {
-		t.Fatal("an unused image was kept")
+	if ok, err := e.rt.HasImage(ctx, ref); !ok || err != nil {
+		t.Fatalf("an image pulled a moment ago was removed: %v %v", ok, err)
+	}
+	if err := e.rt.RemoveUnusedImages(ctx, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.rt.HasImage(ctx, ref); ok || err != nil {
+		t.Fatalf("an unused image was kept: %v %v", ok, err)
 	}
 	e.requireClean(t)
 }

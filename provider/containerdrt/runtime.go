@@ -33,7 +33,11 @@ var (
 	_ process.Runtime     = (*Runtime)(nil)
 	_ process.UsageReader = (*Runtime)(nil)
 	_ process.Closer      = (*Runtime)(nil)
+	_ process.Namer       = (*Runtime)(nil)
 )
+
+// Name is the orchestration /system/info reports.
+func (a *Runtime) Name() string { return "containerd" }
 
 // version is what Prepare readies for Start.
 type version struct {

@@ -2,12 +2,10 @@ package containerdrt
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,7 +50,7 @@ func TestProviderRunsContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(removeNetwork)
+	t.Cleanup(func() { harness.RemoveBridge(bridge) })
 	f, err := os.Open(image)
 	if err != nil {
 		t.Fatal(err)
@@ -215,19 +213,4 @@ func buildImage(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return res.ImagePath
-}
-
-// removeNetwork deletes the test bridge and its firewall chain (what the
-// containerd runtime sets up on New and leaves for the next one).
-func removeNetwork() {
-	chain := "FERRY-" + bridge
-	for _, dir := range []string{"-i", "-o"} {
-		for exec.Command("iptables", "-w", "5", "-D", "FORWARD", dir, bridge, "-j", chain).Run() == nil {
-		}
-	}
-	exec.Command("iptables", "-w", "5", "-F", chain).Run()
-	exec.Command("iptables", "-w", "5", "-X", chain).Run()
-	if out, err := exec.Command("ip", "link", "del", bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find") {
-		fmt.Fprintf(os.Stderr, "ip link del %s: %v: %s\n", bridge, err, out)
-	}
 }

@@ -72,7 +72,7 @@ func (rt *procRuntime) Prepare(_ context.Context, v *Version) (Prepared, error) 
 	mode := strings.ToLower(strings.TrimSpace(d.EnvVars["mode"]))
 	if fprocess == "" && mode != "static" {
 		if v.Artifact == "" {
-			out.Failure = fmt.Sprintf("the process runtime can't run the bare image %q: give the function a command (envProcess, faas-cli --fprocess) or upload its code as an artifact, or use --provider containerd or kubernetes", short(d.Image))
+			out.Failure = fmt.Sprintf("the process runtime can't run the bare image %q: give the function a command (envProcess, faas-cli --fprocess) or upload its code as an artifact, or run `ferry serve --runtime containerd` (or --provider kubernetes)", short(d.Image))
 		} else {
 			out.Failure = "the function has an artifact but no command: set envProcess (faas-cli --fprocess) to the command that runs it"
 		}

@@ -65,6 +65,9 @@ type Provider struct {
 
 // Info names the provider for /system/info.
 func (p *Provider) Info() api.ProviderInfo {
+	if n, ok := p.rt.(Namer); ok {
+		return api.ProviderInfo{Name: "ferry-" + n.Name(), Orchestration: n.Name()}
+	}
 	return api.ProviderInfo{Name: "ferry-process", Orchestration: "process"}
 }
 

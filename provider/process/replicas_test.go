@@ -122,7 +122,7 @@ func TestBareImageCannotRun(t *testing.T) {
 	e := newEnv(t, nil)
 	e.deploy(api.FunctionDeployment{Service: "bare", Image: "nginx:latest"})
 	r, ok := e.p.Route(ns, "bare")
-	if !ok || !strings.Contains(r.Failure, "can't run the bare image") || !strings.Contains(r.Failure, "--provider containerd or kubernetes") {
+	if !ok || !strings.Contains(r.Failure, "can't run the bare image") || !strings.Contains(r.Failure, "--runtime containerd") {
 		t.Fatalf("route: %+v", r)
 	}
 	st, _ := e.p.Get(context.Background(), ns, "bare")

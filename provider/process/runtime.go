@@ -118,3 +118,9 @@ type Forgetter interface {
 type Closer interface {
 	Close()
 }
+
+// Namer is implemented by a Runtime other than the process runtime: its
+// name ("containerd") is what /system/info reports as the orchestration.
+type Namer interface {
+	Name() string
+}

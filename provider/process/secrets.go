@@ -200,3 +200,16 @@ func writeNew(root *os.Root, name string, b []byte, mode os.FileMode, gid int) e
 	}
 	return err
 }
+
+// SecretValue reads a secret's value from the store: for a runtime that
+// needs one itself (a registry login to pull an image), not for replicas.
+func SecretValue(st *store.Store, namespace, name string) ([]byte, error) {
+	var rec secretRecord
+	if err := st.Get(store.Secrets, store.Key(namespace, name), &rec); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.NotFound("secret", name)
+		}
+		return nil, err
+	}
+	return rec.Value, nil
+}

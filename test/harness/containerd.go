@@ -139,3 +139,18 @@ func (c *Containerd) Tail(n int) string {
 	lines := strings.Split(strings.TrimRight(c.Log.String(), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// RemoveBridge deletes a containerd runtime's bridge and its firewall
+// chain, which the runtime leaves for its next start.
+func RemoveBridge(bridge string) {
+	chain := "FERRY-" + bridge
+	for _, dir := range []string{"-i", "-o"} {
+		for exec.Command("iptables", "-w", "5", "-D", "FORWARD", dir, bridge, "-j", chain).Run() == nil {
+		}
+	}
+	exec.Command("iptables", "-w", "5", "-F", chain).Run()
+	exec.Command("iptables", "-w", "5", "-X", chain).Run()
+	if out, err := exec.Command("ip", "link", "del", bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find") {
+		fmt.Fprintf(os.Stderr, "ip link del %s: %v: %s\n", bridge, err, out)
+	}
+}

@@ -85,6 +85,14 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		fmt.Fprintf(w, "allocated %d MiB", len(b)>>20)
+	case "ip": // this replica's address on the bridge
+		as, _ := net.InterfaceAddrs()
+		for _, a := range as {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				fmt.Fprint(w, n.IP)
+				return
+			}
+		}
 	case "env":
 		fmt.Fprint(w, os.Getenv(q.Get("name")))
 	default:
