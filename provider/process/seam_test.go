@@ -228,14 +228,22 @@ func TestSeamRollingUpdateWaitsForReady(t *testing.T) {
 	if bad := <-watched; bad != "" {
 		t.Error(bad)
 	}
-	_, stops := rt.events()
+	// The old replicas are stopped by their own supervisors once the new
+	// ones took the route: wait for both stops, then check their grace.
 	v1 := 0
-	for _, s := range stops {
-		if s.version == "v1" {
-			v1++
-			if s.grace <= 0 {
-				t.Errorf("v1 replica %s stopped with no grace", s.instance)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, stops := rt.events()
+		v1 = 0
+		for _, s := range stops {
+			if s.version == "v1" {
+				v1++
+				if s.grace <= 0 {
+					t.Fatalf("v1 replica %s stopped with no grace", s.instance)
+				}
 			}
+		}
+		if v1 >= 2 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if v1 != 2 {

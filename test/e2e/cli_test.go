@@ -150,8 +150,8 @@ func TestCLIFlow(t *testing.T) {
 
 	// list: table (header + row) and JSON.
 	table := c.ok(dir, "", "list")
-	if !regexp.MustCompile(`(?m)^NAME\s+INVOCATIONS\s+REPLICAS`).MatchString(table) ||
-		!regexp.MustCompile(`(?m)^`+fn+`\s+\d+\s+1\s*$`).MatchString(table) {
+	if !regexp.MustCompile(`(?m)^NAME\s+STATUS\s+INVOCATIONS\s+REPLICAS`).MatchString(table) ||
+		!regexp.MustCompile(`(?m)^`+fn+`\s+Ready\s+\d+\s+1\s*$`).MatchString(table) {
 		t.Errorf("ferry list table:\n%s", table)
 	}
 	if v := c.ok(dir, "", "list", "-v"); !strings.Contains(v, "e2e/cat") || !strings.Contains(v, "openfaas-fn") {

@@ -48,7 +48,11 @@ func TestInvocationCountFromPrometheus(t *testing.T) {
 	}))
 	defer earlier.Close()
 	dir := t.TempDir()
-	promYML, _ := promcfg.Render(promcfg.Options{Gateway: f.Addr, Alertmanager: "127.0.0.1:1"})
+	pw := filepath.Join(dir, "password") // /metrics needs the admin's basic auth
+	if err := os.WriteFile(pw, []byte(f.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	promYML, _ := promcfg.Render(promcfg.Options{Gateway: f.Addr, Alertmanager: "127.0.0.1:1", PasswordFile: pw})
 	promYML += fmt.Sprintf("  - job_name: earlier-gateway\n    static_configs:\n      - targets: [%q]\n", strings.TrimPrefix(earlier.URL, "http://"))
 	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(promYML), 0o600)
 	os.WriteFile(filepath.Join(dir, "alert.rules.yml"), []byte(promcfg.AlertRulesYML), 0o600)
