@@ -100,9 +100,9 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	}
 	w.cfg.Metrics.Completed.WithLabelValues(fn, strconv.Itoa(res.status)).Inc()
 	if req.CallbackURL != "" {
-		w.queueCallback(ctx, req, res)
+		w.deliverCallback(ctx, req, res)
 	}
-	// Ack after the callback is queued: a crash in between repeats the
+	// Ack after the callback is delivered or queued: a crash in between repeats the
 	// callback with the same call id rather than losing it.
 	_ = m.Ack()
 	if req.BodyRef != "" && !dead {
@@ -133,6 +133,9 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 		hr.Header.Set("X-Forwarded-Host", req.Host)
 	}
 	hr.ContentLength = int64(len(req.Body))
+	if w.cfg.Gateway != nil {
+		return w.invokeLocal(ctx, hr)
+	}
 	start := time.Now()
 	resp, err := w.cfg.Client.Do(hr)
 	if err != nil {
