@@ -9,7 +9,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
+
+func sum(m map[string]uint64) (n uint64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
 
 // callbacksQueued is how many callbacks went through the callback queue.
 func callbacksQueued(t *testing.T, r *rig) uint64 {
@@ -116,5 +125,46 @@ func TestInProcessBrokenOffResponse(t *testing.T) {
 	c := cb.next(t, 10*time.Second)
 	if c.header.Get("X-Function-Status") != "500" || !strings.HasPrefix(c.body, "out\n[the function's response broke off") {
 		t.Fatalf("callback status %q body %q", c.header.Get("X-Function-Status"), c.body)
+	}
+}
+
+// TestDirectCallbackCutByShutdown: when the shutdown's grace ends during
+// a direct callback, the call is handed back (it stays in the queue, to
+// run again with its callback), not acked with the callback lost.
+func TestDirectCallbackCutByShutdown(t *testing.T) {
+	hit, release := make(chan struct{}, 1), make(chan struct{})
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit <- struct{}{}
+		<-release
+	}))
+	defer cb.Close()
+	defer close(release)
+	r := newRig(t, rigOptions{callbackDirect: time.Minute, fn: func(http.ResponseWriter, *http.Request) {}})
+	r.fns.add("openfaas-fn", "echo", nil, nil)
+	post(t, "POST", r.async.URL+"/async-function/echo", nil, map[string]string{"X-Callback-Url": cb.URL, "X-Call-Id": "cut-1"})
+	select {
+	case <-hit:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callback was not attempted")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = r.worker.Stop(ctx)
+	// Whatever the worker sent (an ack or a nak) has been taken in and
+	// applied once a round trip is done and JetStream had a moment.
+	if err := r.js.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	s, err := r.js.JS.Stream(context.Background(), StreamWork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(subjWorkPrefix+">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum(info.State.Subjects); n != 1 {
+		t.Fatalf("the queue holds %d calls after the cut callback, want the call (1)", n)
 	}
 }

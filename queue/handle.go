@@ -99,8 +99,9 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 		w.cfg.Metrics.DeadLetters.WithLabelValues(fn).Inc()
 	}
 	w.cfg.Metrics.Completed.WithLabelValues(fn, strconv.Itoa(res.status)).Inc()
-	if req.CallbackURL != "" {
-		w.deliverCallback(ctx, req, res)
+	if req.CallbackURL != "" && !w.deliverCallback(ctx, req, res) {
+		_ = m.Nak()
+		return
 	}
 	// Ack after the callback is delivered or queued: a crash in between repeats the
 	// callback with the same call id rather than losing it.
