@@ -44,7 +44,7 @@ func (w *workerFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&w.ackWait, "async-ack-wait", queue.DefaultAckWait, "how long a worker may go silent before its call is given to another worker (running calls report progress every third of it)")
 	fs.IntVar(&w.concurrency, "async-concurrency", 1024, "queued calls one worker runs at once over all functions (per function: label "+queue.LabelMaxInflight+", default 16)")
 	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 12, "deliveries of one X-Callback-Url POST before giving up (back-off 1s doubling to 5m: about 20 minutes)")
-	fs.DurationVar(&w.callbackDirect, "async-callback-direct", 2*time.Second, "how long a worker waits for an X-Callback-Url receiver itself before queueing the callback for retries instead (saves a queue write per call; a receiver slower than this may get a callback twice); 0 queues every callback")
+	fs.DurationVar(&w.callbackDirect, "async-callback-direct", 5*time.Second, "how long a worker waits for an X-Callback-Url receiver itself before queueing the callback for retries instead (saves a queue write per call; a receiver slower than this may get a callback twice); 0 queues every callback")
 	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any host except link-local, cloud metadata, unspecified, multicast and the gateway's own ports; IP or CIDR entries lift those for their addresses, never the own ports); others are refused with 400, and callbacks only connect to them")
 }
 
