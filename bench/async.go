@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -21,8 +22,16 @@ import (
 // through the gateway at c=64 (worker off, so only enqueueing is measured;
 // each 202 means the call is on disk in JetStream), beside a synchronous
 // call of the same echo function; and the end-to-end completion rate (202
-// to callback received) for an echo function with the embedded worker.
+// to callback received) for an echo function with the embedded worker,
+// with the defaults and with the worker's fast paths off (the settings
+// before them), each beside the synchronous rate of the same run. CPU per
+// call counts every process (this client, ferry, the function): on a
+// loaded host it varies far less than the rates.
 func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
+
+// asyncBefore turns off the worker's fast paths: the worker calls the
+// gateway over loopback HTTP and queues every callback.
+var asyncBefore = []string{"--queue-worker-in-process=false", "--async-callback-direct=0"}
 
 func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 	dir, echo, err := echoWorkdir("ferry-bench-async-")
@@ -39,7 +48,9 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 		return nil, err
 	}
 	Load(ctx, f.URL+"/function/echo", coreBody, c, d/8, 1_000_000)
+	cpu0 := ProcCPU(os.Getpid()) // this process, ferry and the function below it
 	syncR := Load(ctx, f.URL+"/function/echo", coreBody, c, d, 2_000_000)
+	syncCPU := perCall(ProcCPU(os.Getpid())-cpu0, syncR.Requests)
 	Load(ctx, f.URL+"/async-function/echo", coreBody, c, d/8, 1_000_000)
 	asyncR := Load(ctx, f.URL+"/async-function/echo", coreBody, c, d, 2_000_000)
 	wrkSync, _, haveWrk, err1 := Wrk(ctx, f.URL+"/function/echo", coreBody, c, d)
@@ -51,21 +62,40 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 	env.Logf("   sync c=%d %8.0f req/s; async enqueue c=%d %8.0f req/s p50 %.3f ms p99 %.3f ms errors %d",
 		c, syncR.RPS, c, asyncR.RPS, Ms(asyncR.P50), Ms(asyncR.P99), asyncR.Errors)
 
-	// 2. End to end: enqueue n calls at c=64 with callbacks, embedded worker on.
+	// 2. End to end: enqueue n calls at c=64 with callbacks, embedded
+	// worker on; with the fast paths off and with the defaults, then any
+	// variants named in FERRY_BENCH_ASYNC_AB ("flags;flags"). Two rounds,
+	// the second in reverse order (the first run after the enqueue phase
+	// tends to be slower), each setting's median reported.
 	n := 20000
+	rounds := 2
 	if env.Quick {
-		n = 2000
+		n, rounds = 2000, 1
 	}
-	f, err = startWithEcho(ctx, dir, "e2e", echo)
-	if err != nil {
-		return nil, err
+	settings := [][]string{asyncBefore, nil}
+	for _, v := range strings.Split(os.Getenv("FERRY_BENCH_ASYNC_AB"), ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			settings = append(settings, strings.Fields(v))
+		}
 	}
-	defer f.Stop()
-	done, rate, dups, err := asyncEndToEnd(ctx, f.URL+"/async-function/echo", n, c, 2*time.Minute)
-	if err != nil {
-		return nil, err
+	runs := make([][]asyncRun, len(settings))
+	for r := 0; r < rounds; r++ {
+		for k := range settings {
+			i := k
+			if r%2 == 1 {
+				i = len(settings) - 1 - k
+			}
+			args := settings[i]
+			run, err := asyncVariant(ctx, dir, fmt.Sprint("e2e-", r, "-", i), echo, n, c, args)
+			if err != nil {
+				return nil, err
+			}
+			env.Logf("   async end to end [%s]: %d/%d calls back at %.0f calls/s, %.0f us CPU/call (sync: %.0f us) (%d duplicate callbacks)",
+				strings.Join(args, " "), run.done, n, run.rate, Us(run.cpu), Us(syncCPU), run.dups)
+			runs[i] = append(runs[i], run)
+		}
 	}
-	env.Logf("   async end to end: %d/%d calls back at %.0f calls/s (%d duplicate callbacks)", done, n, rate, dups)
+	before, cur := medianRun(runs[0]), medianRun(runs[1])
 
 	rows := []Row{}
 	if haveWrk {
@@ -78,16 +108,76 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 		{Case: fmt.Sprintf("async enqueue (202) c=%d, Go client", c), Metric: "req/s", Value: asyncR.RPS, Unit: "req/s",
 			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: asyncR.RPS / syncR.RPS},
 		{Case: fmt.Sprintf("async enqueue (202) c=%d, Go client", c), Metric: "p50 / p99", Value: Ms(asyncR.P50), Unit: fmt.Sprintf("ms / %.3f ms", Ms(asyncR.P99))},
-		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d", n, c), Metric: "calls/s (202 to callback)", Value: rate, Unit: "calls/s",
-			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: rate / syncR.RPS},
+		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d", n, c, rounds), Metric: "calls/s (202 to callback)", Value: cur.rate, Unit: "calls/s",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: cur.rate / syncR.RPS,
+			Target: ">= 0.6x", Met: cur.rate >= 0.6*syncR.RPS},
+		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d, fast paths off (%s)", n, c, rounds, strings.Join(asyncBefore, " ")), Metric: "calls/s (202 to callback)", Value: before.rate, Unit: "calls/s",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: before.rate / syncR.RPS},
+		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d", n, c, rounds), Metric: "CPU per call (all processes)", Value: Us(cur.cpu), Unit: "us",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: Us(syncCPU), Ratio: ratio(syncCPU, cur.cpu),
+			Target: ">= 0.6x (sync CPU / async CPU)", Met: ratio(syncCPU, cur.cpu) >= 0.6},
+		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d, fast paths off (%s)", n, c, rounds, strings.Join(asyncBefore, " ")), Metric: "CPU per call (all processes)", Value: Us(before.cpu), Unit: "us",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: Us(syncCPU), Ratio: ratio(syncCPU, before.cpu)},
 	}...)
 	if asyncR.Errors > 0 {
 		rows = append(rows, Row{Case: "async enqueue, Go client", Metric: "errors", Value: float64(asyncR.Errors), Unit: "req"})
 	}
-	if done < n {
-		return rows, fmt.Errorf("only %d of %d async calls were called back within 2 minutes", done, n)
+	for i, rs := range runs {
+		for _, run := range rs {
+			if run.done < n {
+				return rows, fmt.Errorf("only %d of %d async calls were called back within 2 minutes [%s]", run.done, n, strings.Join(settings[i], " "))
+			}
+		}
 	}
 	return rows, nil
+}
+
+// asyncRun is one end-to-end run.
+type asyncRun struct {
+	done int
+	rate float64
+	dups int64
+	cpu  time.Duration // per call, every process
+}
+
+// asyncVariant runs the end-to-end measure on a fresh ferry serve with args.
+func asyncVariant(ctx context.Context, dir, name, echo string, n, c int, args []string) (asyncRun, error) {
+	f, err := startWithEcho(ctx, dir, name, echo, args...)
+	if err != nil {
+		return asyncRun{}, err
+	}
+	defer f.Stop()
+	cpu0 := ProcCPU(os.Getpid())
+	done, rate, dups, err := asyncEndToEnd(ctx, f.URL+"/async-function/echo", n, c, 2*time.Minute)
+	return asyncRun{done: done, rate: rate, dups: dups, cpu: perCall(ProcCPU(os.Getpid())-cpu0, int64(done))}, err
+}
+
+// medianRun is the median rate and CPU per call of runs (the fewest
+// calls back of any, so that a short run is never hidden).
+func medianRun(runs []asyncRun) asyncRun {
+	var rates, cpus []float64
+	m := asyncRun{done: math.MaxInt}
+	for _, r := range runs {
+		rates, cpus = append(rates, r.rate), append(cpus, float64(r.cpu))
+		m.done, m.dups = min(m.done, r.done), m.dups+r.dups
+	}
+	m.rate, m.cpu = median(rates), time.Duration(median(cpus))
+	return m
+}
+
+func perCall(d time.Duration, n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return d / time.Duration(n)
+}
+
+// ratio is a/b, 0 when b is 0.
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // startWithEcho starts ferry serve with the echo function (max_inflight 64).

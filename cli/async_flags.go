@@ -34,6 +34,7 @@ type workerFlags struct {
 	concurrency      int
 	callbackAttempts int
 	callbackPerHost  int
+	callbackDirect   time.Duration
 	allow            []string
 }
 
@@ -45,6 +46,7 @@ func (w *workerFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&w.concurrency, "async-concurrency", 1024, "queued calls one worker runs at once over all functions (per function: label "+queue.LabelMaxInflight+", default 16)")
 	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 12, "deliveries of one X-Callback-Url POST before giving up (back-off 1s doubling to 5m: about 20 minutes)")
 	fs.IntVar(&w.callbackPerHost, "async-callback-per-host", queue.DefaultCallbackPerHost, "X-Callback-Url POSTs one worker sends at once to one receiver (host:port); more wait their turn, so a slow receiver cannot delay other receivers' callbacks")
+	fs.DurationVar(&w.callbackDirect, "async-callback-direct", 5*time.Second, "how long a worker waits for an X-Callback-Url receiver itself before queueing the callback for retries instead (saves a queue write per call; a receiver slower than this may get a callback twice); 0 queues every callback")
 	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any host except link-local, cloud metadata, unspecified, multicast and the gateway's own ports; IP or CIDR entries lift those for their addresses, never the own ports); others are refused with 400, and callbacks only connect to them")
 }
 
@@ -53,6 +55,6 @@ func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Me
 		JS: js, GatewayURL: gatewayURL, MaxAttempts: w.maxAttempts,
 		Backoff: queue.Backoff{Min: w.backoffMin, Max: w.backoffMax}, AckWait: w.ackWait,
 		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts,
-		CallbackPerHost: w.callbackPerHost, Metrics: m, Log: log,
+		CallbackPerHost: w.callbackPerHost, CallbackDirect: w.callbackDirect, Metrics: m, Log: log,
 	}
 }

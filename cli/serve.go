@@ -176,8 +176,12 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	startPprof(log)
 	errc := make(chan error, 1)
-	// Function calls take http1's lean loop; everything else net/http.
-	front := &http1.Server{HTTP: srv, Log: log, Fast: gateway.IsInvocation,
+	// Function and async calls take http1's lean loop; everything else net/http.
+	fast := gateway.IsInvocation
+	if os.Getenv("FERRY_ASYNC_LEAN") != "off" {
+		fast = func(p string) bool { return gateway.IsInvocation(p) || gateway.IsAsyncInvocation(p) }
+	}
+	front := &http1.Server{HTTP: srv, Log: log, Fast: fast,
 		BodyTimeout: f.conns.body, MaxConns: f.conns.cap()}
 	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
 		// Plain function calls are proxied by epoll loops (package

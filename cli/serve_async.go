@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,7 @@ func init() {
 		syncAlways bool
 		maxBody    int64
 		embedded   bool
+		inProcess  bool
 		bounds     queue.Bounds
 	}
 	registerServePlugin(ServePlugin{
@@ -36,6 +39,7 @@ func init() {
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
+			fs.BoolVar(&f.inProcess, "queue-worker-in-process", true, "the worker inside this process hands calls to the gateway directly instead of over a loopback HTTP connection (same route and limits, less work per call)")
 			fs.Int64Var(&f.bounds.PerQueue, "async-max-queued-per-function", queue.DefaultPerQueue, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
 			fs.Int64Var(&f.bounds.Calls, "async-max-queued", queue.DefaultQueuedCalls, "queued calls and pending callbacks over all functions (429 over it)")
 			fs.Int64Var(&f.bounds.Bytes, "async-max-queued-bytes", queue.DefaultQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
@@ -94,6 +98,16 @@ func init() {
 			}
 			if f.embedded {
 				wc := f.worker.config(nil, s.URL, metrics, log, allow)
+				if f.inProcess {
+					// The handler is built after every plugin's Setup; the
+					// first wrapper is handed the gateway itself.
+					gw := &lateHandler{}
+					wc.Gateway = gw
+					s.WrapHandler = append([]func(http.Handler) http.Handler{func(h http.Handler) http.Handler {
+						gw.h.Store(&h)
+						return h
+					}}, s.WrapHandler...)
+				}
 				cfg.Worker = &wc
 			}
 			svc := queue.NewService(cfg)
@@ -123,6 +137,18 @@ func passwordSource(flagValue, file string) string {
 		return "--nats-password"
 	}
 	return file
+}
+
+// lateHandler serves with a handler set once it exists.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := l.h.Load()
+	if h == nil {
+		http.Error(w, "the gateway is not serving yet", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // listenPorts are the ports of host:port listen addresses (callbacks never

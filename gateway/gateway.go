@@ -124,7 +124,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case IsInvocation(p):
 		g.serveInvoke(w, r)
 		return
-	case strings.HasPrefix(p, "/async-function/"):
+	case IsAsyncInvocation(p):
 		g.serveAsync(w, r)
 		return
 	}
@@ -139,6 +139,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mux.ServeHTTP(w, r)
 }
+
+// IsAsyncInvocation reports whether a path is an asynchronous call (an
+// enqueue): like a synchronous call, plain ones take the lean loop.
+func IsAsyncInvocation(path string) bool { return strings.HasPrefix(path, "/async-function/") }
 
 // IsInvocation reports whether a path is a synchronous function call: the
 // hot path, which the server may give its lean HTTP loop (package http1).

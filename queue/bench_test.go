@@ -42,7 +42,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}))
 	defer cb.Close()
 	r := &rig{t: b, fns: &fakeFunctions{}, dir: b.TempDir()}
-	r.start(rigOptions{fn: func(w http.ResponseWriter, req *http.Request) { io.Copy(w, req.Body) }})
+	fn := func(w http.ResponseWriter, req *http.Request) { io.Copy(w, req.Body) }
+	// Unbounded (the bound would refuse a long run), with the worker's
+	// defaults in serve: in-process invoke, direct callbacks.
+	r.start(rigOptions{fn: fn, inProcess: true, callbackDirect: 2 * time.Second,
+		bounds: Bounds{PerQueue: 1 << 40, Calls: 1 << 40}})
 	b.Cleanup(r.stop)
 	r.fns.add("openfaas-fn", "echo", map[string]string{LabelMaxInflight: "64"}, nil)
 	b.ResetTimer()

@@ -52,6 +52,30 @@ func (w *Worker) queueCallback(ctx context.Context, req *Request, res result) {
 	}
 }
 
+// deliverCallback tries the receiver once (within CallbackDirect) and
+// queues the callback only when that attempt did not settle it. The call
+// is acked after this either way, so a crash in between repeats the call
+// and its callback (same call id), as with a queued one; a receiver slower
+// than CallbackDirect may get the callback twice. It reports false when
+// the shutdown cut the attempt short: the call is then handed back rather
+// than acked with its callback lost.
+func (w *Worker) deliverCallback(ctx context.Context, req *Request, res result) bool {
+	if w.cfg.CallbackDirect > 0 {
+		dctx, cancel := context.WithTimeout(ctx, w.cfg.CallbackDirect)
+		code, err := w.postCallback(dctx, req, res)
+		cancel()
+		if err == nil && !retryableStatus(code) {
+			w.callbackAgain(req, code, err, 1, false) // counts and logs it
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	w.queueCallback(ctx, req, res)
+	return true
+}
+
 // handleCallback delivers one queued callback: acked when the receiver
 // took it (or refused it for good), retried with back-off on network
 // errors and retryable statuses, up to CallbackAttempts deliveries. When

@@ -99,10 +99,11 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 		w.cfg.Metrics.DeadLetters.WithLabelValues(fn).Inc()
 	}
 	w.cfg.Metrics.Completed.WithLabelValues(fn, strconv.Itoa(res.status)).Inc()
-	if req.CallbackURL != "" {
-		w.queueCallback(ctx, req, res)
+	if req.CallbackURL != "" && !w.deliverCallback(ctx, req, res) {
+		_ = m.Nak()
+		return
 	}
-	// Ack after the callback is queued: a crash in between repeats the
+	// Ack after the callback is delivered or queued: a crash in between repeats the
 	// callback with the same call id rather than losing it.
 	_ = m.Ack()
 	if req.BodyRef != "" && !dead {
@@ -133,6 +134,9 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 		hr.Header.Set("X-Forwarded-Host", req.Host)
 	}
 	hr.ContentLength = int64(len(req.Body))
+	if w.cfg.Gateway != nil {
+		return w.invokeLocal(ctx, hr)
+	}
 	start := time.Now()
 	resp, err := w.cfg.Client.Do(hr)
 	if err != nil {

@@ -63,14 +63,18 @@ type rig struct {
 }
 
 type rigOptions struct {
-	maxBody     int64
-	maxAttempts int
-	allow       []string
-	fn          http.HandlerFunc
-	noWorker    bool
-	dir         string
-	ackWait     time.Duration
-	bounds      Bounds
+	maxBody        int64
+	maxAttempts    int
+	allow          []string
+	fn             http.HandlerFunc
+	noWorker       bool
+	dir            string
+	ackWait        time.Duration
+	bounds         Bounds
+	callbackDirect time.Duration
+	// inProcess hands calls to fn in process (WorkerConfig.Gateway); the
+	// HTTP gateway then fails the test if it is called.
+	inProcess bool
 }
 
 // newRigB is an enqueue-only rig for benchmarks.
@@ -122,10 +126,18 @@ func (r *rig) start(o rigOptions) {
 		fn := o.fn
 		r.gateway = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) }))
 	}
-	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, MaxAttempts: o.maxAttempts,
+	var local http.Handler
+	if o.inProcess {
+		fn := o.fn
+		local = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) })
+		r.gateway.Config.Handler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			t.Errorf("the in-process worker called the gateway over HTTP")
+		})
+	}
+	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, Gateway: local, MaxAttempts: o.maxAttempts,
 		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-		Metrics:         m, Log: log, Callbacks: allow})
+		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}, CallbackDirect: o.callbackDirect,
+		Metrics: m, Log: log, Callbacks: allow})
 	r.allow = allow
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
 		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify, Bounds: o.bounds})

@@ -27,6 +27,9 @@ type WorkerConfig struct {
 	// synchronous /function/ route (which also wakes functions scaled to
 	// zero), e.g. http://127.0.0.1:8080.
 	GatewayURL string
+	// Gateway, when set, is the gateway's own handler in this process:
+	// calls are handed to it directly instead of over HTTP to GatewayURL.
+	Gateway http.Handler
 	// MaxAttempts is the number of invocations before a call is dead-lettered
 	// (default DefaultMaxAttempts; 1 means no retries).
 	MaxAttempts int
@@ -45,6 +48,11 @@ type WorkerConfig struct {
 	// (host:port; default DefaultCallbackPerHost): a slow receiver cannot
 	// hold every delivery slot.
 	CallbackPerHost int
+	// CallbackDirect, when positive, is how long a worker waits for the
+	// callback receiver itself before queueing the callback instead: a
+	// receiver that answers at once is spared a stream write, a delivery
+	// and an ack per call. 0 queues every callback.
+	CallbackDirect time.Duration
 	// MaxResponse caps the function response kept for the callback (default 64 MiB).
 	MaxResponse int64
 	// Concurrency caps calls running in this worker over all queues (default 1024).
