@@ -1,12 +1,14 @@
 package http1
 
 import (
+	"errors"
 	"bufio"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -125,7 +127,9 @@ func TestCapShedsWaitingConnections(t *testing.T) {
 	}
 	// The first idle ones were shed; the held call was not.
 	idle[0].SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := idle[0].Read(make([]byte, 1)); err != io.EOF {
+	// Closed shows as EOF, or as a reset when the server closed it with its
+	// begun head still unread (the kernel then answers with RST).
+	if _, err := idle[0].Read(make([]byte, 1)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("the oldest waiting connection: %v, want closed", err)
 	}
 	release <- struct{}{}
