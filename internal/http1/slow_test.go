@@ -1,9 +1,9 @@
 package http1
 
 import (
-	"errors"
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
