@@ -251,8 +251,17 @@ func benchFreePort(b *testing.B) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// benchStart runs cfg in-process for a benchmark and returns its base URL.
+// benchStart runs cfg in-process for a benchmark and returns its base URL;
+// it stops when the benchmark ends.
 func benchStart(b *testing.B, cfg Config) string {
+	url, stop := benchRun(b, cfg)
+	b.Cleanup(stop)
+	return url
+}
+
+// benchRun runs cfg in-process until ready and returns its base URL and
+// the function that stops it.
+func benchRun(b *testing.B, cfg Config) (url string, stop func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -264,11 +273,11 @@ func benchStart(b *testing.B, cfg Config) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()
-	b.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-ready:
 	case err := <-done:
+		cancel()
 		b.Fatal(err)
 	}
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done }
 }

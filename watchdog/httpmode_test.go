@@ -2,7 +2,6 @@ package watchdog
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -383,25 +382,9 @@ func BenchmarkHTTPModeColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		ready := make(chan struct{})
-		cfg.Listener, cfg.MetricsListener, cfg.MetricsPort = ln, nil, -1
-		cfg.Log, cfg.SuppressLock = io.Discard, true
-		cfg.OnReady = func() { close(ready) }
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- Run(ctx, cfg) }()
-		select {
-		case <-ready:
-		case err := <-done:
-			b.Fatal(err)
-		}
+		_, stop := benchRun(b, cfg)
 		b.StopTimer()
-		cancel()
-		<-done
+		stop()
 		b.StartTimer()
 	}
 }
