@@ -33,6 +33,16 @@ type CounterStore interface {
 	SaveCounters(ctx context.Context, totals map[string]float64) error
 }
 
+// SharedCounterStore is a CounterStore that several gateways write at once
+// (the cluster's, with gateway replicas): increments are added, never
+// totals overwritten, and every flush learns the other gateways' counts.
+type SharedCounterStore interface {
+	CounterStore
+	// AddCounters adds delta to the totals atomically and returns every
+	// total after the addition (delta may be empty: a read).
+	AddCounters(ctx context.Context, delta map[string]float64) (map[string]float64, error)
+}
+
 // Durable keeps per-function invocation totals across restarts of
 // `ferry serve` and of replicas: the total is what was flushed to the store
 // plus what the Recorder counted since.
@@ -94,10 +104,6 @@ func (d *Durable) Total(fn string) float64 {
 func (d *Durable) Flush() error {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
-	type change struct {
-		total float64
-		cur   seen
-	}
 	changes := map[string]change{}
 	d.mu.Lock()
 	d.rec.fns.Range(func(k, _ any) bool {
@@ -108,6 +114,9 @@ func (d *Durable) Flush() error {
 		return true
 	})
 	d.mu.Unlock()
+	if sh, ok := d.cs.(SharedCounterStore); ok {
+		return d.flushShared(sh, changes)
+	}
 	if len(changes) == 0 {
 		return nil
 	}
@@ -123,6 +132,34 @@ func (d *Durable) Flush() error {
 	d.mu.Lock()
 	for fn, c := range changes {
 		d.base[fn], d.seen[fn] = c.total, c.cur
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+type change struct {
+	total float64
+	cur   seen
+}
+
+// flushShared adds this gateway's counts since the last flush to the
+// shared totals and takes those totals as the new base, so that every
+// gateway shows the count of all of them (one flush interval behind).
+func (d *Durable) flushShared(sh SharedCounterStore, changes map[string]change) error {
+	delta := make(map[string]float64, len(changes))
+	for fn, c := range changes {
+		delta[fn] = c.total - d.base[fn]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	totals, err := sh.AddCounters(ctx, delta)
+	if err != nil {
+		return fmt.Errorf("flush invocation counters: %w", err)
+	}
+	d.mu.Lock()
+	d.base = totals // a function deleted meanwhile is dropped
+	for fn, c := range changes {
+		d.seen[fn] = c.cur
 	}
 	d.mu.Unlock()
 	return nil

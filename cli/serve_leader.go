@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ferryfaas/ferry/provider"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+)
+
+// Several gateways may share one cluster (--provider kubernetes with
+// replicas behind a Service): each serves any call, but the decisions that
+// must be made once (the autoscaler, which also idles functions to zero)
+// are made by the leader of a Lease. With a provider that elects nothing
+// (process) this gateway always leads.
+func init() {
+	var o provider.ElectOptions
+	registerServePlugin(ServePlugin{
+		Name: "leader",
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&o.Name, "leader-lease", "ferry-gateway", "name of the Lease the gateways sharing a cluster elect their leader with (in the gateway's namespace)")
+			fs.StringVar(&o.Identity, "leader-id", "", "this gateway's identity in the Lease (default: host name and a random suffix)")
+			fs.DurationVar(&o.LeaseDuration, "leader-lease-duration", 5*time.Second, "how long followers wait for a silent leader before taking over")
+			fs.DurationVar(&o.RenewDeadline, "leader-renew-deadline", 3*time.Second, "how long the leader retries renewing before it steps down (less than the lease duration)")
+			fs.DurationVar(&o.RetryPeriod, "leader-retry-period", time.Second, "interval between two attempts to take or renew the Lease")
+		},
+		Setup: func(_ context.Context, s *Server) error {
+			l := s.leader()
+			el, ok := s.Provider.(provider.Elector)
+			if ok {
+				if err := checkElectOptions(&o); err != nil {
+					return err
+				}
+			}
+			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
+				if s.Metrics != nil {
+					g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+						Name: "ferry_gateway_leader",
+						Help: "1 while this gateway makes the once-only decisions (autoscaling, scale to zero), else 0.",
+					}, func() float64 {
+						if l.Leading() {
+							return 1
+						}
+						return 0
+					})
+					if err := s.Metrics.Register(g); err != nil {
+						return err
+					}
+				}
+				if ok {
+					s.Log.Info("campaigning for leadership", "identity", o.Identity, "lease", o.Name)
+					go el.Elect(ctx, o, l.begin)
+				} else {
+					go l.begin(ctx)
+				}
+				return nil
+			})
+			return nil
+		},
+	})
+}
+
+// checkElectOptions fills the identity and refuses timings with which a
+// leader could lose its lease while still acting.
+func checkElectOptions(o *provider.ElectOptions) error {
+	if o.Name == "" {
+		return fmt.Errorf("--leader-lease: a name is required")
+	}
+	if o.Identity == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		rand.Read(b)
+		o.Identity = host + "_" + hex.EncodeToString(b)
+	}
+	if o.RetryPeriod <= 0 {
+		return fmt.Errorf("--leader-retry-period %s: must be positive", o.RetryPeriod)
+	}
+	if o.RenewDeadline <= o.RetryPeriod*12/10 {
+		return fmt.Errorf("--leader-renew-deadline %s: must exceed 1.2 × --leader-retry-period (%s)", o.RenewDeadline, o.RetryPeriod)
+	}
+	if o.LeaseDuration <= o.RenewDeadline {
+		return fmt.Errorf("--leader-lease-duration %s: must exceed --leader-renew-deadline (%s)", o.LeaseDuration, o.RenewDeadline)
+	}
+	return nil
+}
