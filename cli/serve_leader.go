@@ -15,8 +15,9 @@ import (
 
 // Several gateways may share one cluster (--provider kubernetes with
 // replicas behind a Service): each serves any call, but the decisions that
-// must be made once (the autoscaler, which also idles functions to zero)
-// are made by the leader of a Lease. With a provider that elects nothing
+// must be made once (the autoscaler, which also idles functions to zero,
+// and the provider's own: reconciling Function objects) are made by the
+// leader of a Lease. With a provider that elects nothing
 // (process) this gateway always leads.
 func init() {
 	var o provider.ElectOptions
@@ -55,6 +56,7 @@ func init() {
 				if ok {
 					s.Log.Info("campaigning for leadership", "identity", o.Identity, "lease", o.Name)
 					go el.Elect(ctx, o, l.begin)
+					go l.whileLeading(ctx, el.Lead)
 				} else {
 					go l.begin(ctx)
 				}

@@ -117,6 +117,9 @@ type Elector interface {
 	// each term this gateway wins, with a context that ends when the term
 	// does; a clean stop (ctx ended) releases the lease at once.
 	Elect(ctx context.Context, o ElectOptions, lead func(ctx context.Context))
+	// Lead does the provider's own once-only work (Kubernetes: reconciling
+	// Function objects) for one term, until ctx ends.
+	Lead(ctx context.Context)
 }
 
 // ElectOptions tune an Elector. A dead leader is replaced after at most
