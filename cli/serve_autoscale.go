@@ -56,7 +56,7 @@ func init() {
 					go func() {
 						defer wg.Done()
 						s.leader().whileLeading(ctx, func(ctx context.Context) {
-							as := autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log})
+							as := autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log, Elsewhere: sh.elsewhere})
 							cur.Store(as)
 							log.Info("autoscaler on: this gateway leads")
 							as.Run(ctx, autoscale.RealClock)

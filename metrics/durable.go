@@ -53,6 +53,7 @@ type Durable struct {
 	flushMu sync.Mutex // one flush at a time; mu is not held during the write
 	mu      sync.Mutex
 	base    map[string]float64 // flushed totals
+	added   map[string]float64 // what this gateway added to a shared store
 	seen    map[string]seen    // Recorder finished count at the last flush
 }
 
@@ -76,7 +77,7 @@ func OpenDurableOn(ctx context.Context, cs CounterStore, rec *Recorder) (*Durabl
 	if base == nil {
 		base = map[string]float64{}
 	}
-	return &Durable{cs: cs, rec: rec, base: base, seen: map[string]seen{}}, nil
+	return &Durable{cs: cs, rec: rec, base: base, seen: map[string]seen{}, added: map[string]float64{}}, nil
 }
 
 // pending is what the recorder counted since the last flush; a recorder
@@ -96,6 +97,14 @@ func (d *Durable) Total(fn string) float64 {
 	defer d.mu.Unlock()
 	p, _ := d.pending(fn)
 	return d.base[fn] + float64(p)
+}
+
+// Elsewhere is fn's flushed total less what this gateway added: with a
+// shared store it grows when other gateways serve fn (as they flush).
+func (d *Durable) Elsewhere(fn string) float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.base[fn] - d.added[fn]
 }
 
 // Flush writes every changed total in one call to the store. The lock that
@@ -160,6 +169,7 @@ func (d *Durable) flushShared(sh SharedCounterStore, changes map[string]change) 
 	d.base = totals // a function deleted meanwhile is dropped
 	for fn, c := range changes {
 		d.seen[fn] = c.cur
+		d.added[fn] += delta[fn]
 	}
 	d.mu.Unlock()
 	return nil

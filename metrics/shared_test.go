@@ -83,6 +83,9 @@ func TestDurableSharedByGateways(t *testing.T) {
 	if ga, gb := a.Total("f.ns"), b.Total("f.ns"); ga != want || gb != want {
 		t.Fatalf("gateways show %v and %v, want %v on both", ga, gb, want)
 	}
+	if got := a.Elsewhere("f.ns"); got != 5+3*7 { // what was there, and B's calls
+		t.Fatalf("A counts %v calls elsewhere, want %v", got, 5+3*7)
+	}
 	call(recB, 2) // not flushed yet: B shows it at once, A after B's flush
 	if got := b.Total("f.ns"); got != want+2 {
 		t.Fatalf("B shows %v, want %v", got, want+2)
