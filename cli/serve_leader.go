@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/ferryfaas/ferry/provider"
@@ -21,6 +22,7 @@ import (
 // (process) this gateway always leads.
 func init() {
 	var o provider.ElectOptions
+	var wg sync.WaitGroup
 	registerServePlugin(ServePlugin{
 		Name: "leader",
 		Flags: func(fs *pflag.FlagSet) {
@@ -55,10 +57,22 @@ func init() {
 				}
 				if ok {
 					s.Log.Info("campaigning for leadership", "identity", o.Identity, "lease", o.Name)
-					go el.Elect(ctx, o, l.begin)
-					go l.whileLeading(ctx, el.Lead)
+					wg.Add(2)
+					go func() { defer wg.Done(); el.Elect(ctx, o, l.begin) }()
+					go func() { defer wg.Done(); l.whileLeading(ctx, el.Lead) }()
 				} else {
 					go l.begin(ctx)
+				}
+				return nil
+			})
+			// Wait for the Lease's release, so the next gateway leads at
+			// once instead of after the lease duration.
+			s.OnStop = append(s.OnStop, func(ctx context.Context) error {
+				done := make(chan struct{})
+				go func() { wg.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-ctx.Done():
 				}
 				return nil
 			})

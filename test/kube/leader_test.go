@@ -43,6 +43,24 @@ func leads(g *harness.Ferry) bool {
 	return err == nil && code == 200 && strings.Contains(string(b), "\nferry_gateway_leader 1")
 }
 
+// whoLeads waits (up to 15 s) for exactly one of a and b to lead.
+func whoLeads(t *testing.T, a, b *harness.Ferry) (leader, follower *harness.Ferry) {
+	t.Helper()
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		switch la, lb := leads(a), leads(b); {
+		case la && lb:
+			t.Fatal("both gateways lead")
+		case la:
+			return a, b
+		case lb:
+			return b, a
+		}
+		if time.Now().After(end) {
+			t.Fatal("no gateway leads")
+		}
+	}
+}
+
 // decided reports whether gateway g made a scaling decision about fn.
 func decided(t *testing.T, g *harness.Ferry, fn string) bool {
 	code, b, err := g.Do("GET", "/system/function/"+fn+"?namespace="+fnNS, nil)
@@ -99,20 +117,7 @@ func TestLeaderAutoscales(t *testing.T) {
 	defer ferry.Do("DELETE", "/system/functions", map[string]string{"functionName": "ha", "namespace": fnNS})
 	waitReady(t, "ha", fnNS, 1)
 
-	var leader, follower *harness.Ferry
-	for end := time.Now().Add(15 * time.Second); leader == nil; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("no gateway leads: gauges %v %v", leads(ferry), leads(g2))
-		}
-		switch a, b := leads(ferry), leads(g2); {
-		case a && b:
-			t.Fatal("both gateways lead")
-		case a:
-			leader, follower = ferry, g2
-		case b:
-			leader, follower = g2, ferry
-		}
-	}
+	leader, follower := whoLeads(t, ferry, g2)
 	holder, _ := cluster.Kubectl("get", "lease", "ferry-gateway", "-n", "openfaas", "-o", "jsonpath={.spec.holderIdentity}")
 	t.Logf("leader %s (lease holder %s)", leader.Addr, strings.TrimSpace(holder))
 
@@ -212,4 +217,28 @@ func TestCountsAcrossGateways(t *testing.T) {
 		}
 	}
 	t.Fatalf("invocationCount %v and %v on the two gateways, %q in the cluster; want %d everywhere", c1, c2, stored, n1+n2)
+}
+
+// TestLeaderStepsDownCleanly: a leader stopped with SIGTERM (a rolling
+// update) releases the Lease, so the other gateway leads within seconds,
+// not after the lease duration.
+func TestLeaderStepsDownCleanly(t *testing.T) {
+	kubeTest(t)
+	g2 := secondGateway(t)
+	leader, follower := whoLeads(t, ferry, g2)
+	start := time.Now()
+	leader.Stop()
+	for !leads(follower) {
+		if time.Since(start) > 4*time.Second {
+			t.Fatalf("no takeover within 4 s of a clean stop (lease duration 5s)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("FIGURE takeover after the leader's clean stop: %s", time.Since(start).Round(time.Millisecond))
+	if leader == ferry {
+		if err := ferry.Relaunch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g2.Stop()
 }
