@@ -197,6 +197,11 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 	if cur != s.lastSeen {
 		// Scaled by someone else (API, alert, wake): start the
 		// stabilisation window again rather than undo it at once.
+		if s.lastSeen == 0 {
+			// Woken from zero, maybe by another gateway whose calls this
+			// one learns of only at its next flush: that is activity.
+			s.lastActive = now
+		}
 		s.lastSeen, s.windowFrom, s.recs = cur, now, nil
 	}
 	if first || cur == 0 || (!p.Managed && !p.Zero) {

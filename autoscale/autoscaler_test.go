@@ -233,3 +233,26 @@ func TestElsewhereCounts(t *testing.T) {
 		t.Fatalf("idle everywhere: %d replicas, want 0", got)
 	}
 }
+
+// A function woken from zero by another gateway (no Touch here, no call
+// seen yet) is not idled again at once.
+func TestWokenElsewhereNotIdled(t *testing.T) {
+	r := newRig(t)
+	r.p.add("api", 1, map[string]string{LabelZero: "true", LabelZeroDuration: "5s"})
+	for i := 0; i < 8 && r.p.replicas("api") != 0; i++ {
+		r.second("api", 0, 0)
+	}
+	if r.p.replicas("api") != 0 {
+		t.Fatal("idle function not scaled to zero")
+	}
+	r.second("api", 0, 0)
+	if err := r.p.Scale(context.Background(), "openfaas-fn", "api", 1); err != nil { // the other gateway's wake
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		r.second("api", 0, 0)
+		if r.p.replicas("api") == 0 {
+			t.Fatalf("woken function idled again %d s after the wake (zero-duration 5s)", i)
+		}
+	}
+}
