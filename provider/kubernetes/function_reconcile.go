@@ -119,7 +119,11 @@ func (p *Provider) syncFunction(ctx context.Context, byNS func(string) cache.Gen
 	if apierrors.IsNotFound(err) {
 		// Gone: remove what was made from it now (the garbage collector
 		// would too, later, and leave the invocation count behind).
-		if dep, err := p.routes.deps.Deployments(ns).Get(name); err == nil && functionOwner(dep) != nil {
+		dep, err := p.routes.deps.Deployments(ns).Get(name)
+		switch {
+		case err != nil: // the garbage collector was first: drop the count
+			p.forgetCounter(ctx, ns, name)
+		case functionOwner(dep) != nil:
 			if err := p.remove(ctx, ns, name, true); err != nil && !api.IsNotFound(err) {
 				return err
 			}
