@@ -64,7 +64,8 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 
 	// 2. End to end: enqueue n calls at c=64 with callbacks, embedded
 	// worker on; with the fast paths off and with the defaults, then any
-	// variants named in FERRY_BENCH_ASYNC_AB ("flags;flags"). Two rounds,
+	// variants named in FERRY_BENCH_ASYNC_AB ("flags;flags", where a
+	// FERRY_X=y word is set in serve's environment instead). Two rounds,
 	// the second in reverse order (the first run after the enqueue phase
 	// tends to be slower), each setting's median reported.
 	n := 20000
@@ -184,11 +185,22 @@ func ratio(a, b time.Duration) float64 {
 func startWithEcho(ctx context.Context, dir, name, echo string, args ...string) (*harness.Ferry, error) {
 	data := filepath.Join(dir, "data-"+name)
 	os.MkdirAll(data, 0o755)
+	// A setting of FERRY_BENCH_ASYNC_AB may name environment variables
+	// (FERRY_QUEUE_CODEC=json) beside flags.
+	var env, flags []string
+	for _, a := range args {
+		if k, _, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "FERRY_") {
+			env = append(env, a)
+		} else {
+			flags = append(flags, a)
+		}
+	}
+	args = flags
 	// The queue's bounds would answer 429 once a run has queued a few
 	// thousand calls: the scenario measures the enqueue path, not them.
 	args = append(args, "--async-max-queued-per-function", "1000000000", "--async-max-queued", "1000000000",
 		"--async-max-queued-bytes", "68719476736")
-	f, err := harness.Start(harness.Options{DataDir: data, Args: args})
+	f, err := harness.Start(harness.Options{DataDir: data, Args: args, Env: env})
 	if err != nil {
 		return nil, err
 	}
