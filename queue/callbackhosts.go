@@ -19,6 +19,17 @@ const DefaultCallbackPerHost = 8
 // never answers do not spin.
 const callbackHostWait = time.Second
 
+// callbackSlotWait is how long a callback waits for its receiver's share
+// of deliveries to free a slot before it is put back: a healthy receiver
+// frees one within milliseconds, and a backlog of its callbacks then flows
+// at its pace instead of being spread over seconds of redelivery delays.
+const callbackSlotWait = 250 * time.Millisecond
+
+// callbackWaitersPerSlot bounds the callbacks waiting for one receiver
+// (per slot of its share), so that a receiver that never answers holds
+// few goroutines beyond its share.
+const callbackWaitersPerSlot = 8
+
 // maxCallbackDeliveries bounds the callbacks one worker delivers at once
 // over all receivers (goroutines and connections).
 const maxCallbackDeliveries = 1024
@@ -35,7 +46,7 @@ const maxWaitsTracked = 100000
 type callbackHosts struct {
 	mu    sync.Mutex
 	total int
-	busy  map[string]int
+	hosts map[string]*hostSlots
 	waits map[uint64]int // stream sequence -> deliveries that only waited
 }
 
@@ -56,27 +67,76 @@ func callbackHost(raw string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// acquire takes one of host's max delivery slots; false when all are busy.
-func (c *callbackHosts) acquire(host string, max int) bool {
+// hostSlots is one receiver's share: a slot is a token in sem.
+type hostSlots struct {
+	sem     chan struct{}
+	waiting int
+}
+
+// acquire takes one of host's max delivery slots, waiting up to wait for
+// one to free (unless too many wait already); false when none did.
+func (c *callbackHosts) acquire(host string, max int, wait time.Duration) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.busy == nil {
-		c.busy, c.waits = map[string]int{}, map[uint64]int{}
+	if c.hosts == nil {
+		c.hosts, c.waits = map[string]*hostSlots{}, map[uint64]int{}
 	}
-	if c.busy[host] >= max || c.total >= maxCallbackDeliveries {
+	h := c.hosts[host]
+	if h == nil {
+		h = &hostSlots{sem: make(chan struct{}, max)}
+		c.hosts[host] = h
+	}
+	if c.total >= maxCallbackDeliveries {
+		c.mu.Unlock()
 		return false
 	}
-	c.busy[host]++
-	c.total++
-	return true
+	select {
+	case h.sem <- struct{}{}:
+		c.total++
+		c.mu.Unlock()
+		return true
+	default:
+	}
+	if wait <= 0 || h.waiting >= max*callbackWaitersPerSlot {
+		c.mu.Unlock()
+		return false
+	}
+	h.waiting++
+	c.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	got := false
+	select {
+	case h.sem <- struct{}{}:
+		got = true
+	case <-t.C:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h.waiting--
+	if got && c.total >= maxCallbackDeliveries {
+		<-h.sem
+		got = false
+	}
+	if got {
+		c.total++
+	}
+	c.forget(host, h)
+	return got
 }
 
 func (c *callbackHosts) release(host string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total--
-	if c.busy[host]--; c.busy[host] <= 0 {
-		delete(c.busy, host)
+	h := c.hosts[host]
+	<-h.sem
+	c.forget(host, h)
+}
+
+// forget drops an idle receiver's entry (c.mu held).
+func (c *callbackHosts) forget(host string, h *hostSlots) {
+	if len(h.sem) == 0 && h.waiting == 0 {
+		delete(c.hosts, host)
 	}
 }
 

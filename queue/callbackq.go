@@ -96,7 +96,7 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 	if md, err := m.Metadata(); err == nil {
 		seq, delivered = md.Sequence.Stream, int(md.NumDelivered)
 	}
-	if !w.cbHosts.acquire(host, w.cfg.CallbackPerHost) {
+	if !w.cbHosts.acquire(host, w.cfg.CallbackPerHost, callbackSlotWait) {
 		_ = m.NakWithDelay(w.cbHosts.waited(seq)) // not an attempt
 		return
 	}
