@@ -183,6 +183,11 @@ func ratio(a, b time.Duration) float64 {
 
 // startWithEcho starts ferry serve with the echo function (max_inflight 64).
 func startWithEcho(ctx context.Context, dir, name, echo string, args ...string) (*harness.Ferry, error) {
+	return startEcho(ctx, dir, name, echo, nil, args)
+}
+
+// startEcho is startWithEcho with annotations on the function.
+func startEcho(ctx context.Context, dir, name, echo string, ann map[string]string, args []string) (*harness.Ferry, error) {
 	data := filepath.Join(dir, "data-"+name)
 	os.MkdirAll(data, 0o755)
 	// A setting of FERRY_BENCH_ASYNC_AB may name environment variables
@@ -205,7 +210,7 @@ func startWithEcho(ctx context.Context, dir, name, echo string, args ...string) 
 		return nil, err
 	}
 	addr, _ := harness.FreeAddr()
-	if err := Deploy(f, map[string]any{"service": "echo", "image": "bench/echo", "envProcess": echo,
+	if err := Deploy(f, map[string]any{"service": "echo", "image": "bench/echo", "envProcess": echo, "annotations": ann,
 		"labels":  map[string]string{"com.openfaas.queue.max_inflight": "64"},
 		"envVars": map[string]string{"mode": "http", "upstream_url": "http://" + addr, "ECHO_ADDR": addr}}); err != nil {
 		f.Stop()
