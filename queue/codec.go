@@ -90,18 +90,12 @@ type reader struct {
 	bad bool
 }
 
-func (d *reader) uvarint() uint64 {
-	v, n := binary.Uvarint([]byte(d.s[d.off:min(len(d.s), d.off+binary.MaxVarintLen64)]))
-	if n <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.off += n
-	return v
-}
+func (d *reader) uvarint() uint64 { return readNum(d, binary.Uvarint) }
+func (d *reader) varint() int64   { return readNum(d, binary.Varint) }
 
-func (d *reader) varint() int64 {
-	v, n := binary.Varint([]byte(d.s[d.off:min(len(d.s), d.off+binary.MaxVarintLen64)]))
+// readNum reads one varint with read (binary.Uvarint or binary.Varint).
+func readNum[T uint64 | int64](d *reader, read func([]byte) (T, int)) T {
+	v, n := read([]byte(d.s[d.off:min(len(d.s), d.off+binary.MaxVarintLen64)]))
 	if n <= 0 {
 		d.bad = true
 		return 0

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -52,12 +53,7 @@ func (m *Metrics) Decorate(_ context.Context, st *api.FunctionStatus) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sources := make([]string, 0, len(m.state))
-	for s := range m.state {
-		sources = append(sources, s)
-	}
-	slices.Sort(sources)
-	for _, src := range sources {
+	for _, src := range slices.Sorted(maps.Keys(m.state)) {
 		if src == "kafka" && !slices.ContainsFunc(f.Topics, KafkaTopic) {
 			continue // only NATS wildcards: the Kafka trigger ignores them
 		}
