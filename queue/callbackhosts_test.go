@@ -144,7 +144,8 @@ func TestQueuedCallbackBacklogFlows(t *testing.T) {
 	}
 	el := time.Since(start)
 	t.Logf("%d queued callbacks in %v (%.0f/s)", n, el.Round(time.Millisecond), n/el.Seconds())
-	if el > 8*time.Second {
+	if el > 12*time.Second && !raceEnabled { // 144/s before (14 s)
+
 		t.Errorf("%d queued callbacks to a healthy receiver took %v", n, el)
 	}
 }
