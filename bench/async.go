@@ -143,8 +143,8 @@ type asyncRun struct {
 	// ratio rate/syncRate: a load spike on the shared host then touches
 	// both sides of the ratio, not one.
 	syncRate, ratio float64
-	dups int64
-	cpu  time.Duration // per call, every process
+	dups            int64
+	cpu             time.Duration // per call, every process
 }
 
 // asyncVariant runs the end-to-end measure on a fresh ferry serve with args.
