@@ -56,7 +56,10 @@ needs them; GOMAXPROCS in the environment fixes the count instead.
 
 Function calls are proxied by epoll event loops, one per two CPUs
 (FERRY_EVENT_LOOPS=N sets the count; FERRY_EVENT_LOOP=off serves every
-call with a goroutine per connection instead).`,
+call with a goroutine per connection instead).
+
+Queued calls are written in a binary framing; FERRY_QUEUE_CODEC=json
+writes the older JSON header (both are read), for a rolling upgrade.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
