@@ -116,7 +116,9 @@ serializeImagePulls: false
 syncFrequency: 5s
 fileCheckFrequency: 5s
 nodeStatusUpdateFrequency: 2s
-`, c.CtrSocket))
+clusterDomain: cluster.local
+clusterDNS: [%q]
+`, c.CtrSocket, dnsIP))
 	p, err := c.start("kubelet", filepath.Join(c.bin, "kubelet"), "--config="+cfg, "--kubeconfig="+c.Kubeconfig,
 		"--root-dir="+root, "--node-ip="+c.NodeIP, "--hostname-override=ferry-node", "--v=1")
 	if err != nil {
