@@ -45,9 +45,9 @@ const (
 	// bridgeIP is the node's address on its own bridge (the pods' gateway).
 	// The API server and CoreDNS listen on it, so pods reach them through
 	// the kubernetes and kube-dns Services without any port on eth0.
-	bridgeIP = "198.18.244.1"
-	dnsIP    = "198.19.0.10" // ClusterIP of kube-dns
-	pauseImage  = "ferry.local/pause:1"
+	bridgeIP   = "198.18.244.1"
+	dnsIP      = "198.19.0.10" // ClusterIP of kube-dns
+	pauseImage = "ferry.local/pause:1"
 )
 
 // Cluster is a running single-node cluster.
