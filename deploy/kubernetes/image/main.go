@@ -92,7 +92,11 @@ func build(sp spec, ref, out, format string) error {
 				files = append(files, entry{name: d, dir: true})
 			}
 		}
-		files = append(files, entry{name: b.dst, data: data, mode: 0o755})
+		mode := int64(0o755)
+		if b.data {
+			mode = 0o644
+		}
+		files = append(files, entry{name: b.dst, data: data, mode: mode})
 	}
 	layer, err := layerOf(files)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -18,7 +19,12 @@ type spec struct {
 	hint       string // how to get a missing input
 }
 
-type file struct{ src, dst string }
+// file is copied from src to dst (a path in the image); executables are
+// 0755, data files (data set) 0644.
+type file struct {
+	src, dst string
+	data     bool
+}
 
 // specFor describes a component's image. The servers' default arguments
 // put every writable path under the data dir, which the chart mounts as a
@@ -27,13 +33,13 @@ func specFor(component, ferry, watchdog, bin string) (spec, error) {
 	switch component {
 	case "ferry":
 		return spec{title: "ferry", data: "/data", ports: []string{"8080/tcp"},
-			files:      []file{{ferry, "usr/bin/ferry-kubernetes"}, {watchdog, "usr/bin/watchdog"}},
+			files:      []file{{src: ferry, dst: "usr/bin/ferry-kubernetes"}, {src: watchdog, dst: "usr/bin/watchdog"}},
 			entrypoint: []string{"/usr/bin/ferry-kubernetes"},
 			cmd:        []string{"serve", "--provider", "kubernetes", "--listen", "0.0.0.0:8080", "--data-dir", "/data"},
 			hint:       "build it first: scripts/build.sh"}, nil
 	case "nats":
 		return spec{title: "nats", data: "/data", ports: []string{"4222/tcp", "8222/tcp"},
-			files:      []file{{or(bin, "nats-server"), "usr/bin/nats-server"}},
+			files:      []file{{src: or(bin, "nats-server"), dst: "usr/bin/nats-server"}},
 			entrypoint: []string{"/usr/bin/nats-server"},
 			cmd:        []string{"-js", "-sd", "/data", "-p", "4222", "-m", "8222"},
 			hint:       "a static nats-server from github.com/nats-io/nats-server/v2: scripts/platform-images.sh"}, nil
@@ -51,8 +57,15 @@ func specFor(component, ferry, watchdog, bin string) (spec, error) {
 		if err != nil {
 			return spec{}, err
 		}
+		if component == "alertmanager" {
+			// Debian's build reads its notification templates from disk.
+			tmpls, _ := filepath.Glob("/usr/share/prometheus/alertmanager/*.tmpl")
+			for _, t := range tmpls {
+				libs = append(libs, file{src: t, dst: t[1:], data: true})
+			}
+		}
 		return spec{title: component, data: "/data", ports: ports,
-			files: append([]file{{src, dst}}, libs...), entrypoint: []string{"/" + dst}, cmd: cmd,
+			files: append([]file{{src: src, dst: dst}}, libs...), entrypoint: []string{"/" + dst}, cmd: cmd,
 			hint: "apt-get install prometheus prometheus-alertmanager (scripts/install-deps.sh)"}, nil
 	}
 	return spec{}, fmt.Errorf("component %q: use ferry, nats, prometheus or alertmanager", component)
@@ -81,7 +94,7 @@ func sharedLibs(bin string) ([]file, error) {
 			p = f[0] // /lib64/ld-linux-x86-64.so.2 (0x...)
 		}
 		if p != "" {
-			libs = append(libs, file{p, strings.TrimPrefix(path.Clean(p), "/")})
+			libs = append(libs, file{src: p, dst: strings.TrimPrefix(path.Clean(p), "/")})
 		}
 	}
 	return libs, nil
