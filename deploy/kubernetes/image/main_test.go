@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -38,18 +39,7 @@ func TestBuild(t *testing.T) {
 		if cf.Config.User != "65534:65534" || !slices.Equal(cf.Config.Entrypoint, []string{"/usr/bin/ferry-kubernetes"}) || cf.Config.Cmd[0] != "serve" {
 			t.Fatalf("config: %+v", cf.Config)
 		}
-		files := map[string]*tar.Header{}
-		tr := tar.NewReader(mutate.Extract(img))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[strings.TrimSuffix(h.Name, "/")] = h
-		}
+		files := imageFiles(t, img)
 		for _, f := range []string{"usr/bin/ferry-kubernetes", "usr/bin/watchdog"} {
 			if h := files[f]; h == nil || h.Mode&0o111 == 0 {
 				t.Fatalf("%s missing or not executable: %+v", f, h)
@@ -101,24 +91,13 @@ func TestDebianServerImages(t *testing.T) {
 		if cf.Config.User != "65534:65534" || cf.Config.Entrypoint[0] != c.entry || !strings.Contains(strings.Join(cf.Config.Cmd, " "), "=/data") {
 			t.Fatalf("%s config: %+v", c.component, cf.Config)
 		}
-		files := map[string]bool{}
-		tr := tar.NewReader(mutate.Extract(img))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[h.Name] = true
-		}
+		files := imageFiles(t, img)
 		libs, _ := sharedLibs(c.bin)
 		if c.component == "alertmanager" {
 			libs = append(libs, file{dst: "usr/share/prometheus/alertmanager/default.tmpl"})
 		}
 		for _, l := range libs {
-			if !files[l.dst] {
+			if files[l.dst] == nil {
 				t.Fatalf("%s image lacks %s (ldd names it)", c.component, l.dst)
 			}
 		}
@@ -128,5 +107,22 @@ func TestDebianServerImages(t *testing.T) {
 func TestUnknownComponent(t *testing.T) {
 	if _, err := specFor("redis", "", "", ""); err == nil || !strings.Contains(err.Error(), "redis") {
 		t.Fatalf("want an error naming the component, got %v", err)
+	}
+}
+
+// imageFiles lists an image's files by path (no trailing slash on dirs).
+func imageFiles(t *testing.T, img v1.Image) map[string]*tar.Header {
+	t.Helper()
+	files := map[string]*tar.Header{}
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.TrimSuffix(h.Name, "/")] = h
 	}
 }
