@@ -149,6 +149,12 @@ func TestChartMatchesKustomize(t *testing.T) {
 	}
 }
 
+func TestChartLint(t *testing.T) {
+	if out, err := exec.Command(helm(t), "lint", "--strict", ".").CombinedOutput(); err != nil {
+		t.Fatalf("helm lint --strict: %v\n%s", err, out)
+	}
+}
+
 // The chart carries OpenFaaS's alert rule as shipped in deploy/prometheus
 // (helm cannot read files outside the chart: this keeps the copy exact).
 func TestChartAlertRulesAreTheShippedOnes(t *testing.T) {
