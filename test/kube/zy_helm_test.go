@@ -24,7 +24,8 @@ import (
 // function deployed through the gateway's Service (a ClusterIP, through
 // kube-proxy) is listed with -l faas_function and invoked through the
 // Service, synchronously and through NATS and the queue worker;
-// Prometheus scrapes the gateway and knows Alertmanager. Then `helm
+// Prometheus scrapes the gateway and knows Alertmanager, and an alert
+// fired at Alertmanager scales the function through /system/alert. Then `helm
 // upgrade` with changed values, and `helm uninstall` leaves nothing of
 // Ferry's in the cluster.
 func TestHelmChart(t *testing.T) {
@@ -61,6 +62,7 @@ func TestHelmChart(t *testing.T) {
 	gw := gatewayViaService(t)
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
+	checkAlertScales(t)
 
 	// Upgrade with changed values: two gateways, a second queue worker;
 	// the generated admin password is kept.
@@ -188,7 +190,8 @@ func gatewayViaService(t *testing.T) *harness.Ferry {
 
 func deployAndInvoke(t *testing.T, gw *harness.Ferry) {
 	t.Helper()
-	code, b, err := gw.Do("POST", "/system/functions", map[string]any{"service": "hfn", "namespace": "openfaas-fn", "image": images["v1"]})
+	code, b, err := gw.Do("POST", "/system/functions", map[string]any{"service": "hfn", "namespace": "openfaas-fn", "image": images["v1"],
+		"labels": map[string]string{"com.openfaas.scale.max": "2"}})
 	if err != nil || code != 202 {
 		t.Fatalf("deploy through the gateway Service: %d %s %v", code, b, err)
 	}
@@ -255,6 +258,22 @@ func checkPrometheusWired(t *testing.T) {
 		}
 	}
 	t.Fatalf("Prometheus does not scrape the gateway or has no Alertmanager:\n%s", last)
+}
+
+// checkAlertScales fires APIHighInvocationRate for hfn at Alertmanager
+// (through its ClusterIP), which must post it to the gateway's
+// /system/alert with the admin password from the mounted Secret: the
+// function goes to its max of 2 replicas.
+func checkAlertScales(t *testing.T) {
+	t.Helper()
+	ip, _ := cluster.Kubectl("get", "svc", "alertmanager", "-n", "openfaas", "-o", "jsonpath={.spec.clusterIP}")
+	alert := `[{"labels": {"alertname": "APIHighInvocationRate", "function_name": "hfn.openfaas-fn", "service": "gateway", "severity": "major"}}]`
+	resp, err := http.Post("http://"+ip+":9093/api/v2/alerts", "application/json", strings.NewReader(alert))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("post alert to Alertmanager: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	waitDeployReady(t, "openfaas-fn", "hfn", 2)
 }
 
 func promGet(url string) string {
