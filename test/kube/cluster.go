@@ -283,17 +283,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 		return err
 	}
 	c.apiArgs = append(c.apiArgs, "--etcd-servers="+client)
-	return c.waitFor(ctx, p, "etcd health", 30*time.Second, func() error {
-		resp, err := http.Get(client + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("etcd health %d", resp.StatusCode)
-		}
-		return nil
-	})
+	return c.waitFor(ctx, p, "etcd health", 30*time.Second, func() error { return httpOK(client + "/health") })
 }
 
 func (c *Cluster) startAPIServer(ctx context.Context) error {

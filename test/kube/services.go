@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 )
@@ -35,15 +34,7 @@ iptables: {minSyncPeriod: 0s, syncPeriod: 30s}
 		return err
 	}
 	return c.waitFor(ctx, p, "kube-proxy /healthz", 60*time.Second, func() error {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", health))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("kube-proxy healthz %d", resp.StatusCode)
-		}
-		return nil
+		return httpOK(fmt.Sprintf("http://127.0.0.1:%d/healthz", health))
 	})
 }
 
@@ -105,13 +96,8 @@ ports:
 		return fmt.Errorf("%v: %s", err, out)
 	}
 	return c.waitFor(ctx, p, "CoreDNS answering through kube-dns", 60*time.Second, func() error {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", ready))
-		if err != nil {
+		if err := httpOK(fmt.Sprintf("http://127.0.0.1:%d/ready", ready)); err != nil {
 			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("coredns ready %d", resp.StatusCode)
 		}
 		// Through the ClusterIP: proves kube-proxy's rules and the route.
 		ips, err := c.Resolve(ctx, dnsIP, "kubernetes.default.svc.cluster.local")
