@@ -84,6 +84,8 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		return nil, err
 	}
 	v.Artifact = digest
+	v.CodeDir = dirs.code
+	v.Unpack = func(dir string) error { return p.unpack(digest, dir, v.UID, v.GID) }
 	for _, dir := range []string{p.path("functions", d.Namespace), p.path("run", d.Namespace), dirs.code, dirs.run} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
