@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // fixture is a wasm runtime and one function version of the guest.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	rt   *Runtime
 	ver  *process.Version
 	prep process.Prepared
@@ -50,7 +50,7 @@ type fixture struct {
 	logs []string
 }
 
-func newFixture(t *testing.T, d *api.FunctionDeployment, env ...string) *fixture {
+func newFixture(t testing.TB, d *api.FunctionDeployment, env ...string) *fixture {
 	t.Helper()
 	tmp := t.TempDir()
 	rt, err := New(cacheDir, 64<<20)
@@ -90,6 +90,12 @@ func unpackGuest(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "main.wasm"), b, 0o644); err != nil {
 		return err
 	}
+	if b, err = os.ReadFile("testdata/echo.wasm"); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "echo.wasm"), b, 0o644); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(dir, "data.txt"), []byte("own file"), 0o644)
 }
 
@@ -125,7 +131,7 @@ func (f *fixture) logged(s string) bool {
 	return false
 }
 
-func call(t *testing.T, url, body string) (int, string) {
+func call(t testing.TB, url, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("X-Test", "hdr")

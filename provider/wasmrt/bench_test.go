@@ -1,0 +1,77 @@
+package wasmrt
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/api"
+)
+
+// BenchmarkColdStart is the cold start of a call without HTTP: a fresh
+// instance of the compiled guest runs to its exit (echoing 5 bytes). It
+// reports the p50 and p99 of one instantiation.
+func BenchmarkColdStart(b *testing.B) {
+	b.Run("go", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{})) })
+	b.Run("echo.wasm", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=echo.wasm")) })
+}
+
+func benchColdStart(b *testing.B, f *fixture) {
+	s := f.prep.Run.(*version)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		var out bytes.Buffer
+		start := time.Now()
+		mod, err := s.mod.r.InstantiateModule(ctx, s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.String() != "hello" {
+			b.Fatalf("echo said %q", out.String())
+		}
+		mod.Close(ctx)
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkCall is one call over HTTP (loopback, keep-alive) to a replica.
+func BenchmarkCall(b *testing.B) {
+	b.Run("go", func(b *testing.B) { benchCall(b, newFixture(b, &api.FunctionDeployment{})) })
+	b.Run("echo.wasm", func(b *testing.B) { benchCall(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=echo.wasm")) })
+}
+
+func benchCall(b *testing.B, f *fixture) {
+	url := f.start() + "/"
+	c := &http.Client{}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Post(url, "text/plain", bytes.NewReader([]byte("hello")))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
