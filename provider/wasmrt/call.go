@@ -118,4 +118,3 @@ func (c *capped) Write(p []byte) (int, error) {
 	}
 	return c.b.Write(p)
 }
-
