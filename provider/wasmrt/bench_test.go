@@ -28,7 +28,7 @@ func benchColdStart(b *testing.B, f *fixture) {
 	for b.Loop() {
 		var out bytes.Buffer
 		start := time.Now()
-		mod, err := s.mod.r.InstantiateModule(ctx, s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
+		mod, err := s.mod.r.InstantiateModule(withMemory(ctx), s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
 		if err != nil {
 			b.Fatal(err)
 		}

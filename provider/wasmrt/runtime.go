@@ -192,7 +192,7 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	compiled, err := r.CompileModule(ctx, bin)
+	compiled, err := r.CompileModule(ctx, mergeData(bin))
 	if err != nil {
 		r.Close(ctx)
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
