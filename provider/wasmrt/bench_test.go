@@ -48,6 +48,7 @@ func BenchmarkCall(b *testing.B) {
 }
 
 func benchCall(b *testing.B, f *fixture) {
+	b.SetParallelism(8) // 16 clients on 2 cores, as the c=16 figures
 	url := f.start() + "/"
 	c := &http.Client{}
 	b.RunParallel(func(pb *testing.PB) {
