@@ -195,6 +195,9 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	compiled, err := r.CompileModule(ctx, mergeData(bin))
 	if err != nil {
 		r.Close(ctx)
+		if strings.Contains(err.Error(), "over limit") {
+			return nil, api.BadRequest("limits.memory is below what %s needs to start: %v", key.file, err)
+		}
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
 	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {

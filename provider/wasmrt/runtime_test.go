@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,14 +202,35 @@ func TestAllocationPastLimitFailsAlone(t *testing.T) {
 
 func TestSandbox(t *testing.T) {
 	url := newFixture(t, &api.FunctionDeployment{}).start()
+	// A host listener the guest is told about must see no connection.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	if code, body := call(t, url+"/?dial", ln.Addr().String()); code != 200 || !strings.HasPrefix(body, "dial: dial tcp "+ln.Addr().String()+": ") {
+		t.Errorf("dial: %d %q", code, body)
+	}
+	select {
+	case <-accepted:
+		t.Error("the guest reached a host socket")
+	case <-time.After(200 * time.Millisecond):
+	}
 	for q, want := range map[string]string{
 		"passwd": "passwd: open /etc/passwd: ",
-		"dial":   "dial: dial tcp 127.0.0.1:80: ",
 		"write":  "write: open /home/app/x: ",
 		"secret": "s3cret<nil>",
 		"own":    "own file<nil>",
 	} {
 		code, body := call(t, url+"/?"+q, "")
+		t.Logf("%s: %d %q", q, code, body)
 		if code != 200 || !strings.HasPrefix(body, want) || strings.HasSuffix(body, "<nil>") != strings.HasSuffix(want, "<nil>") {
 			t.Errorf("%s: %d %q, want %q...", q, code, body, want)
 		}
@@ -216,7 +238,9 @@ func TestSandbox(t *testing.T) {
 }
 
 func TestConcurrentCallsShareNoState(t *testing.T) {
-	url := newFixture(t, &api.FunctionDeployment{}).start()
+	// A long timeout: a hundred Go guests start at once on a shared
+	// machine (under -race too).
+	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start()
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
 	for i := range 100 {
@@ -274,8 +298,13 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %v", c.env, err)
 		}
 	}
+	small := &api.FunctionDeployment{Service: "g", Limits: &api.Resources{Memory: "1Mi"}}
+	v := &process.Version{Deployment: small, Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
+	if _, err := rt.Prepare(context.Background(), v); api.StatusOf(err) != 400 || !strings.Contains(err.Error(), "limits.memory") {
+		t.Errorf("limits.memory 1Mi for a Go guest: %v", err)
+	}
 	d := &api.FunctionDeployment{Service: "g", Limits: &api.Resources{Memory: "lots"}}
-	v := &process.Version{Deployment: d, Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
+	v = &process.Version{Deployment: d, Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
 	if _, err := rt.Prepare(context.Background(), v); api.StatusOf(err) != 400 || !strings.Contains(err.Error(), "limits.memory") {
 		t.Errorf("limits.memory lots: %v", err)
 	}

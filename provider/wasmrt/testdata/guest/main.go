@@ -28,7 +28,9 @@ func main() {
 		_, err := os.ReadFile("/etc/passwd")
 		fmt.Print("passwd: ", err)
 	case "dial":
-		_, err := net.Dial("tcp", "127.0.0.1:80")
+		// The body names a port the host listens on.
+		in, _ := io.ReadAll(os.Stdin)
+		_, err := net.Dial("tcp", string(in))
 		fmt.Print("dial: ", err)
 	case "write":
 		err := os.WriteFile("/home/app/x", []byte("x"), 0o644)

@@ -27,7 +27,8 @@ func Handle(req []byte) string {
 		_, err := os.ReadFile("/etc/passwd")
 		return fmt.Sprint("passwd: ", err)
 	case "dial":
-		_, err := net.Dial("tcp", "127.0.0.1:80")
+		// The body names an address the host listens on.
+		_, err := net.Dial("tcp", string(req))
 		return fmt.Sprint("dial: ", err)
 	case "fail":
 		fmt.Fprintln(os.Stderr, "failing on purpose")
