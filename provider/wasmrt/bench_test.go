@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os/exec"
 	"sort"
 	"testing"
 	"time"
@@ -18,6 +19,22 @@ import (
 func BenchmarkColdStart(b *testing.B) {
 	b.Run("go", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{})) })
 	b.Run("echo.wasm", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=echo.wasm")) })
+	// The same-run baseline: what the process runtime's fork mode does per
+	// call, a fork and exec of the function (cat) echoing the body.
+	b.Run("fork-cat", func(b *testing.B) {
+		lat := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			var out bytes.Buffer
+			cmd := exec.Command("cat")
+			cmd.Stdin, cmd.Stdout = bytes.NewReader([]byte("hello")), &out
+			start := time.Now()
+			if err := cmd.Run(); err != nil || out.String() != "hello" {
+				b.Fatal(err, out.String())
+			}
+			lat = append(lat, time.Since(start))
+		}
+		reportPercentiles(b, lat)
+	})
 }
 
 func benchColdStart(b *testing.B, f *fixture) {
