@@ -59,7 +59,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	mod, err := h.v.mod.r.InstantiateModule(withMemory(ctx), h.v.mod.compiled, mc)
+	mod, err := h.v.mod.r.InstantiateModule(h.v.mod.image.withMemory(ctx), h.v.mod.compiled, mc)
 	if mod != nil {
 		mod.Close(context.Background())
 	}

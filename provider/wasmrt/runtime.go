@@ -89,6 +89,12 @@ type modKey struct {
 type module struct {
 	r        wazero.Runtime
 	compiled wazero.CompiledModule
+	image    *memImage // its initial memory, mapped into each instance
+}
+
+func (m *module) close() {
+	m.r.Close(context.Background())
+	m.image.close()
 }
 
 // version is what Prepare readies for Start.
@@ -192,19 +198,25 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	compiled, err := r.CompileModule(ctx, mergeData(bin))
+	code, image := prepareCode(bin)
+	compiled, err := r.CompileModule(ctx, code)
 	if err != nil {
 		r.Close(ctx)
+		image.close()
 		if strings.Contains(err.Error(), "over limit") {
 			return nil, api.BadRequest("limits.memory is below what %s needs to start: %v", key.file, err)
 		}
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
+	m := &module{r: r, compiled: compiled, image: image}
+	if image != nil && !imageFits(compiled, image.size) {
+		m.close() // the module could never start
+		return nil, api.BadRequest("%s has data segments outside its memory", key.file)
+	}
 	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
-		r.Close(ctx)
+		m.close()
 		return nil, api.BadRequest("%s is not a WASI command (it exports no _start): build a program (package main), not a library", key.file)
 	}
-	m := &module{r: r, compiled: compiled}
 	rt.mods[key] = m
 	rt.users[key] = map[string]bool{fn: true}
 	return m, nil
@@ -218,7 +230,7 @@ func (rt *Runtime) Forget(namespace, name string) {
 	for key, us := range rt.users {
 		delete(us, fn)
 		if len(us) == 0 {
-			rt.mods[key].r.Close(context.Background())
+			rt.mods[key].close()
 			delete(rt.mods, key)
 			delete(rt.users, key)
 		}
@@ -231,11 +243,23 @@ func (rt *Runtime) Close() {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for key, m := range rt.mods {
-		m.r.Close(context.Background())
+		m.close()
 		delete(rt.mods, key)
 		delete(rt.users, key)
 	}
 	rt.cache.Close(context.Background())
+}
+
+// imageFits says whether an initial memory of size bytes lies within the
+// module's own minimum memory, as its data segments must.
+func imageFits(c wazero.CompiledModule, size int) bool {
+	for _, m := range c.ExportedMemories() {
+		return uint64(m.Min())*pageBytes >= uint64(size)
+	}
+	for _, m := range c.ImportedMemories() {
+		return uint64(m.Min())*pageBytes >= uint64(size)
+	}
+	return false
 }
 
 func w0(s string) string {

@@ -35,35 +35,64 @@ type segment struct {
 }
 
 func rewriteData(bin []byte) ([]byte, error) {
-	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
-		return nil, errForm
+	image, at, end, err := layoutData(bin)
+	if err != nil {
+		return nil, err
 	}
-	var out []byte
+	out := append(bin[:at:at], dataSection(runs(image))...)
+	return append(out, bin[end:]...), nil
+}
+
+// splitData takes a module's data out: the module without its data
+// section and the memory image its segments make from address 0, for a
+// runtime that maps the image into each instance instead (no copy).
+func splitData(bin []byte) (mod, image []byte, err error) {
+	image, at, end, err := layoutData(bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(bin[:at:at], bin[end:]...), image, nil
+}
+
+// layoutData finds the data section, at bin[at:end], and lays its
+// segments out as instantiation does: in order, a later one overwriting
+// an earlier one where they overlap.
+func layoutData(bin []byte) (image []byte, at, end int, err error) {
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
+		return nil, 0, 0, errForm
+	}
 	i := 8
 	for i < len(bin) {
 		id := bin[i]
 		n, w := binary.Uvarint(bin[i+1:])
 		if w <= 0 || uint64(len(bin)-i-1-w) < n {
-			return nil, errForm
+			return nil, 0, 0, errForm
 		}
 		body := bin[i+1+w : i+1+w+int(n)]
 		switch id {
 		case 12:
-			return nil, errForm // passive segments are indexed: keep them
+			return nil, 0, 0, errForm // passive segments are indexed: keep them
 		case 11:
 			segs, err := parseData(body)
 			if err != nil {
-				return nil, err
+				return nil, 0, 0, err
 			}
-			if segs, err = merge(segs); err != nil {
-				return nil, err
+			var size uint64
+			for _, s := range segs {
+				size = max(size, uint64(s.off)+uint64(len(s.data)))
 			}
-			out = append(bin[:i:i], dataSection(segs)...)
-			return append(out, bin[i+1+w+int(n):]...), nil
+			if size > 256<<20 {
+				return nil, 0, 0, errForm
+			}
+			image = make([]byte, size)
+			for _, s := range segs {
+				copy(image[s.off:], s.data)
+			}
+			return image, i, i + 1 + w + int(n), nil
 		}
 		i += 1 + w + int(n)
 	}
-	return nil, errForm // no data section
+	return nil, 0, 0, errForm // no data section
 }
 
 // parseData reads segments of the form "flag 0, i32.const offset, end".
@@ -114,29 +143,14 @@ func readSleb(b []byte) (int64, int) {
 	return 0, -1
 }
 
-// merge lays the segments out as instantiation does (in order, a later
-// one overwriting an earlier one) and cuts the result into runs of
-// written bytes, joined across unwritten gaps up to mergeGap: those bytes
-// are zero in a fresh memory, which the run's zeros leave as they are.
-func merge(segs []segment) ([]segment, error) {
-	var size uint64
-	for _, s := range segs {
-		size = max(size, uint64(s.off)+uint64(len(s.data)))
-	}
-	if size > 256<<20 {
-		return nil, errForm
-	}
-	image, written := make([]byte, size), make([]bool, size)
-	for _, s := range segs {
-		copy(image[s.off:], s.data)
-		for i := range s.data {
-			written[int(s.off)+i] = true
-		}
-	}
+// runs cuts a memory image into segments of non-zero bytes, joined
+// across runs of zeros up to mergeGap: a fresh memory is zero, so leaving
+// zeros out or writing them gives the same memory.
+func runs(image []byte) []segment {
 	var out []segment
-	start, end := -1, -1 // the run being built: [start, end) ends on a written byte
-	for i, w := range written {
-		if !w {
+	start, end := -1, -1 // the run being built: [start, end) ends on a non-zero byte
+	for i, c := range image {
+		if c == 0 {
 			continue
 		}
 		if start >= 0 && i-end > mergeGap {
@@ -151,7 +165,7 @@ func merge(segs []segment) ([]segment, error) {
 	if start >= 0 {
 		out = append(out, segment{off: uint32(start), data: image[start:end]})
 	}
-	return out, nil
+	return out
 }
 
 // dataSection encodes segments as a data section (id, size, body).

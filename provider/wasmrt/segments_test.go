@@ -63,3 +63,47 @@ func mustSection(t *testing.T, bin []byte, id byte) []byte {
 	t.Fatalf("no section %d", id)
 	return nil
 }
+
+// TestMappedImageKeepsMemory: an instance of the module without its data
+// section, its memory mapped from the image, starts with the same memory
+// as the original module, and one instance's writes do not reach the next.
+func TestMappedImageKeepsMemory(t *testing.T) {
+	bin, err := os.ReadFile(guestWasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, image := prepareCode(bin)
+	if image == nil {
+		t.Skip("no mapped image on this platform")
+	}
+	defer image.close()
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	want := func() []byte {
+		m, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStartFunctions().WithName("orig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close(ctx)
+		b, _ := m.Memory().Read(0, m.Memory().Size())
+		return bytes.Clone(b)
+	}()
+	compiled, err := r.CompileModule(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		m, err := r.InstantiateModule(image.withMemory(ctx), compiled, wazero.NewModuleConfig().WithStartFunctions().WithName(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := m.Memory().Read(0, m.Memory().Size())
+		if !bytes.Equal(got, want) {
+			t.Fatalf("instance %d: the mapped memory differs from the module's own", i)
+		}
+		m.Memory().WriteUint32Le(64, 0xdeadbeef) // the next instance must not see it
+		m.Close(ctx)
+	}
+}
