@@ -25,7 +25,7 @@ import (
 // provider/wasmrt.
 func init() { Register(Scenario{Name: "wasm", Order: 35, Run: runWasm}) }
 
-const wasmIdleFunctions = 20
+const wasmIdleFunctions = 100
 
 func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	dir, echo, err := echoWorkdir("ferry-bench-wasm-")
