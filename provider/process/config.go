@@ -243,10 +243,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		p.rt = &procRuntime{p: p, cg: cg}
 	}
 	if len(cfg.Runtimes) > 0 {
-		def := "process"
-		if n, ok := p.rt.(Namer); ok {
-			def = n.Name()
-		}
+		def := runtimeName(p.rt)
 		by := maps.Clone(cfg.Runtimes)
 		by[def] = p.rt
 		p.rt = &runtimes{def: def, by: by}

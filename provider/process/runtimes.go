@@ -47,14 +47,9 @@ type pickedReplica struct {
 func (m *runtimes) Name() string { return m.def }
 
 func (m *runtimes) Prepare(ctx context.Context, v *Version) (Prepared, error) {
-	name := m.def
-	if l, ok := v.Deployment.Labels[RuntimeLabel]; ok {
-		name = strings.TrimSpace(l)
-	}
-	rt, ok := m.by[name]
-	if !ok {
-		return Prepared{}, api.BadRequest("label %s=%q: this server runs no such runtime (it runs: %s)",
-			RuntimeLabel, short(name), strings.Join(slices.Sorted(maps.Keys(m.by)), ", "))
+	rt, err := pickRuntime(v.Deployment, m.def, m.by)
+	if err != nil {
+		return Prepared{}, err
 	}
 	out, err := rt.Prepare(ctx, v)
 	out.Run = &picked{rt: rt, run: out.Run}
@@ -69,6 +64,40 @@ func (m *runtimes) Start(ctx context.Context, r ReplicaSpec) (Replica, error) {
 		return nil, err
 	}
 	return pickedReplica{Replica: rep, rt: pk.rt}, nil
+}
+
+// pickRuntime is the runtime d's label names among by (def when it names
+// none); one the server does not run is a 400 naming the label.
+func pickRuntime(d *api.FunctionDeployment, def string, by map[string]Runtime) (Runtime, error) {
+	name := def
+	if l, ok := d.Labels[RuntimeLabel]; ok {
+		name = strings.TrimSpace(l)
+	}
+	rt, ok := by[name]
+	if !ok {
+		return nil, api.BadRequest("label %s=%q: this server runs no such runtime (it runs: %s)",
+			RuntimeLabel, short(name), strings.Join(slices.Sorted(maps.Keys(by)), ", "))
+	}
+	return rt, nil
+}
+
+// checkLabel is pickRuntime for a provider with one runtime: its label
+// may only name that one.
+func checkLabel(rt Runtime, d *api.FunctionDeployment) error {
+	if _, ok := d.Labels[RuntimeLabel]; !ok {
+		return nil
+	}
+	_, err := pickRuntime(d, "", map[string]Runtime{runtimeName(rt): rt})
+	return err
+}
+
+// runtimeName is a runtime's name: its Namer's, "process" for the
+// process runtime.
+func runtimeName(rt Runtime) string {
+	if n, ok := rt.(Namer); ok {
+		return n.Name()
+	}
+	return "process"
 }
 
 // Usage asks each runtime that can measure about its own replicas.

@@ -35,3 +35,15 @@ func TestRuntimeLabelSelects(t *testing.T) {
 		t.Fatalf("unknown runtime: %v", err)
 	}
 }
+
+// With one runtime, a label naming another is a 400 too (a server run
+// with --wasm=false must not run a wasm function as a process).
+func TestRuntimeLabelOneRuntime(t *testing.T) {
+	e, _ := fakeEnv(t, nil)
+	err := e.p.Deploy(context.Background(), api.FunctionDeployment{Service: "w", Namespace: ns, Image: "x", EnvVars: map[string]string{"fake": "ok"},
+		Labels: map[string]string{RuntimeLabel: "wasm"}})
+	if api.StatusOf(err) != 400 || !strings.Contains(err.Error(), RuntimeLabel) {
+		t.Fatalf("wasm label on a process-only server: %v", err)
+	}
+	e.deploy(api.FunctionDeployment{Service: "p", EnvVars: map[string]string{"fake": "ok"}, Labels: map[string]string{RuntimeLabel: "process"}})
+}

@@ -95,6 +95,11 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		return nil, err
 	}
 	v.Env = p.envOf(d)
+	if _, multi := p.rt.(*runtimes); !multi {
+		if err := checkLabel(p.rt, d); err != nil {
+			return nil, err
+		}
+	}
 	s := &runSpec{gen: gen, ver: v}
 	if s.prep, err = p.rt.Prepare(context.Background(), v); err != nil {
 		return nil, err
