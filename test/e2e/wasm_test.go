@@ -156,6 +156,21 @@ func TestWasm(t *testing.T) {
 		t.Logf("first call from zero: %s", time.Since(t0).Round(time.Millisecond))
 	})
 
+	t.Run("restart: compiled code comes from the disk cache", func(t *testing.T) {
+		if ents, _ := os.ReadDir(filepath.Join(f.DataDir, "wasm-cache")); len(ents) == 0 {
+			t.Fatal("nothing in DATA_DIR/wasm-cache")
+		}
+		t0 := time.Now()
+		if err := f.Restart(false); err != nil {
+			t.Fatal(err)
+		}
+		waitReplica(t, f, "wstate")
+		t.Logf("restart to a ready wasm replica: %s", time.Since(t0).Round(time.Millisecond))
+		if code, _, body := invoke(t, f, "POST", "wstate", "back", nil); code != 200 || body != "wasm says: back" {
+			t.Fatalf("after the restart: %d %q", code, body)
+		}
+	})
+
 	t.Run("unknown runtime is a 400 naming the label", func(t *testing.T) {
 		code, b, err := f.Do("POST", "/system/functions", map[string]any{"service": "nope", "image": "cat", "envProcess": "cat",
 			"labels": map[string]string{"com.ferryfaas.runtime": "nope"}})
