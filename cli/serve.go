@@ -49,6 +49,8 @@ runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
 With --runtime containerd (root, containerd, runc and the CNI plugins) each
 replica is a container of the function's image instead (docs/runtimes.md).
+Functions labelled com.ferryfaas.runtime=wasm run beside them as WebAssembly
+modules, a fresh sandbox per call (--wasm, on by default).
 
 On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
