@@ -33,6 +33,10 @@ type Options struct {
 	InstallDeps bool
 }
 
+// RuntimeLabel selects a function's runtime (provider/process.RuntimeLabel,
+// not imported: the builder does not link the provider).
+const RuntimeLabel = "com.ferryfaas.runtime"
+
 // ImageOptions controls the OCI image build.
 type ImageOptions struct {
 	Enabled bool
@@ -59,6 +63,9 @@ type Result struct {
 	// EnvVars the watchdog settings (mode, upstream_url, ...) it needs.
 	EnvProcess string
 	EnvVars    map[string]string
+	// Labels are what the template needs deployed with the function (the
+	// runtime it runs on); the stack's own labels win.
+	Labels map[string]string
 	// ImagePath is the layout folder or archive written (empty when pushed
 	// only) and ImageDigest the manifest digest "sha256:<hex>".
 	ImagePath, ImageDigest string

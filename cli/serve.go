@@ -20,6 +20,7 @@ import (
 	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
+	"github.com/ferryfaas/ferry/provider/wasmrt"
 	"github.com/ferryfaas/ferry/store"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +34,7 @@ type serveFlags struct {
 	logRequests                                                    bool
 	process                                                        processFlags
 	ctrd                                                           containerdFlags
+	wasm                                                           wasmFlags
 	conns                                                          connFlags
 	log                                                            logFlags
 }
@@ -47,6 +49,8 @@ runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
 With --runtime containerd (root, containerd, runc and the CNI plugins) each
 replica is a container of the function's image instead (docs/runtimes.md).
+Functions labelled com.ferryfaas.runtime=wasm run beside them as WebAssembly
+modules, a fresh sandbox per call (--wasm, on by default).
 
 On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
@@ -80,6 +84,7 @@ writes the older JSON header (both are read), for a rolling upgrade.`,
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
 	f.ctrd.register(fs)
+	f.wasm.register(fs)
 	f.conns.register(fs)
 	f.log.register(fs)
 	for _, p := range servePlugins {
@@ -247,8 +252,17 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 			if err := useContainerd(ctx, f, s, &cfg); err != nil {
 				return nil, err
 			}
+		case wasmrt.Name:
+			if err := useWasm(s, &cfg, true); err != nil {
+				return nil, err
+			}
 		default:
-			return nil, fmt.Errorf("--runtime %q: use process or containerd", f.ctrd.runtime)
+			return nil, fmt.Errorf("--runtime %q: use process, containerd or wasm", f.ctrd.runtime)
+		}
+		if f.wasm.enabled && f.ctrd.runtime != wasmrt.Name {
+			if err := useWasm(s, &cfg, false); err != nil {
+				return nil, err
+			}
 		}
 		return process.New(ctx, cfg)
 	}

@@ -23,7 +23,7 @@ type containerdFlags struct {
 }
 
 func (f *containerdFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.runtime, "runtime", envOr("FERRY_RUNTIME", "process"), "process provider: how replicas run: process (trusted code, fastest) or containerd (images, isolation; needs root) (env FERRY_RUNTIME)")
+	fs.StringVar(&f.runtime, "runtime", envOr("FERRY_RUNTIME", "process"), "process provider: how replicas run by default: process (trusted code, fastest), containerd (images, isolation; needs root) or wasm (WebAssembly modules) (env FERRY_RUNTIME)")
 	fs.StringVar(&f.address, "containerd-address", containerd.DefaultAddress, "containerd runtime: containerd's socket")
 	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd runtime: containerd namespace Ferry owns alone (what it finds there on start and did not start is removed)")
 	fs.StringVar(&f.subnet, "containerd-subnet", containerd.DefaultSubnet, "containerd runtime: IPv4 subnet of the replicas' bridge (the gateway also listens on its first address)")

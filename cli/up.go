@@ -191,7 +191,7 @@ const ImageDigestAnnotation = "com.ferryfaas.image-digest"
 
 // withBuild puts what the build produced into the deployment: the artifact
 // annotation, the template's fprocess unless the stack sets one, and the
-// template's env vars under the stack's (the stack wins).
+// template's env vars and labels under the stack's (the stack wins).
 func withBuild(d *api.FunctionDeployment, fn stack.Function, res *builder.Result, digest string) {
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}
@@ -204,6 +204,11 @@ func withBuild(d *api.FunctionDeployment, fn stack.Function, res *builder.Result
 		env := maps.Clone(res.EnvVars)
 		maps.Copy(env, d.EnvVars)
 		d.EnvVars = env
+	}
+	if len(res.Labels) > 0 {
+		labels := maps.Clone(res.Labels)
+		maps.Copy(labels, d.Labels)
+		d.Labels = labels
 	}
 }
 

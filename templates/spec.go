@@ -44,8 +44,12 @@ type Ferry struct {
 	// BaseImage is the image interpreted languages run on; "" = scratch.
 	BaseImage string `yaml:"base_image,omitempty"`
 	// Compile "go" builds the template with `go build` into ./handler and
-	// ships only that binary.
+	// ships only that binary; "go-wasm" builds main.wasm for GOOS=wasip1.
 	Compile string `yaml:"compile,omitempty"`
+	// Runtime is the runtime the function needs (the label
+	// com.ferryfaas.runtime that `ferry up` deploys it with); "" = the
+	// server's default.
+	Runtime string `yaml:"runtime,omitempty"`
 	// HandlerOnly ships the user's handler folder as it is (lang dockerfile).
 	HandlerOnly bool `yaml:"handler_only,omitempty"`
 }
