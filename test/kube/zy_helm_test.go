@@ -56,7 +56,8 @@ func TestHelmChart(t *testing.T) {
 	t.Logf("helm install --wait: %s", time.Since(t0).Round(time.Millisecond))
 	out := kubectlOr("get", "deploy,svc,po", "-n", "openfaas")
 	t.Logf("kubectl get deploy,svc,po -n openfaas\n%s", out)
-	for _, d := range []string{"ferry-gateway", "nats", "queue-worker", "prometheus", "alertmanager"} {
+	waitDeployReady(t, "openfaas", "ferry-gateway", 2)
+	for _, d := range []string{"nats", "queue-worker", "prometheus", "alertmanager"} {
 		waitDeployReady(t, "openfaas", d, 1)
 	}
 	gw := gatewayViaService(t)
@@ -64,13 +65,13 @@ func TestHelmChart(t *testing.T) {
 	checkPrometheusWired(t)
 	checkAlertScales(t)
 
-	// Upgrade with changed values: two gateways, a second queue worker;
+	// Upgrade with changed values: a third gateway, a second queue worker;
 	// the generated admin password is kept.
 	if out, err := helmRun(append([]string{"upgrade", "ferry", chart, "--namespace", "default", "--wait", "--timeout", "3m",
-		"--set", "gateway.replicas=2", "--set", "queueWorker.replicas=2"}, set...)...); err != nil {
+		"--set", "gateway.replicas=3", "--set", "queueWorker.replicas=2"}, set...)...); err != nil {
 		t.Fatalf("helm upgrade: %v\n%s", err, out)
 	}
-	waitDeployReady(t, "openfaas", "ferry-gateway", 2)
+	waitDeployReady(t, "openfaas", "ferry-gateway", 3)
 	waitDeployReady(t, "openfaas", "queue-worker", 2)
 	if code, b, err := gw.Do("GET", "/system/functions?namespace=openfaas-fn", nil); code != 200 || !strings.Contains(string(b), `"hfn"`) {
 		t.Fatalf("after upgrade, with the same password: %d %s %v", code, b, err)
