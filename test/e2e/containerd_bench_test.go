@@ -17,17 +17,6 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// ContainerdFigures is what TestContainerdBenchFigures measures; the
-// benchmark runner (bench/containerd.go) reads it as JSON.
-type ContainerdFigures struct {
-	Generator                 string    // "wrk" or "go"
-	CtrRPS, ProcRPS, RPSRatio float64   // medians over alternating rounds at c=16
-	Rounds                    []float64 // per-round ratios, containerd / process
-	ColdCtr, ColdProc         []float64 // ms, sorted, from zero through the gateway
-	CtrCgroupMiB, ShimMiB     float64   // an idle container replica
-	ProcMiB                   float64   // an idle process replica (the runtime's own reading)
-}
-
 // The containerd runtime's benchmark figures, each beside the process
 // runtime's in the same run: the same golang-http function deployed with
 // `ferry up` to `ferry serve --runtime containerd` and to a process-runtime
@@ -87,7 +76,7 @@ func TestContainerdBenchFigures(t *testing.T) {
 		invokeN(t, f, "gofn", 20)
 	}
 
-	var fig ContainerdFigures
+	var fig bench.ContainerdFigures
 	// Throughput: alternating rounds, so both see the same phase of a
 	// shared machine.
 	load := func(f *harness.Ferry) float64 {
