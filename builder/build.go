@@ -106,12 +106,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	if tpl.Ferry.HandlerOnly && (!o.Image.Enabled || o.ProcessArtifact) {
+		if err := checkProcessDockerfile(handler); err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	}
 	res := &Result{}
 	if tpl.Ferry.Runtime != "" {
 		res.Labels = map[string]string{RuntimeLabel: tpl.Ferry.Runtime}
 	}
 	res.EnvProcess, res.EnvVars, err = runSettings(fn.FProcess, tpl, handler)
-	if err != nil {
+	// An image built from the handler's Dockerfile says how it runs itself.
+	if err != nil && !(tpl.Ferry.HandlerOnly && o.Image.Enabled && !o.ProcessArtifact) {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 
@@ -121,7 +127,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	p.say("artifact %s %s", res.ArtifactPath, res.ArtifactDigest)
 
-	if o.Image.Enabled {
+	if o.Image.Enabled && tpl.Ferry.HandlerOnly {
+		if err := dockerfileImage(ctx, o, workDir, res, outDir, &p); err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	} else if o.Image.Enabled {
 		if err := buildImage(ctx, o, tpl, entries, res, outDir, &p); err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -102,6 +103,11 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	if err := handOver(f.providerName); err != nil {
 		return err
+	}
+	if f.providerName == "process" && f.ctrd.runtime == "containerd" && ContainerdRuntime == nil && runtime.GOOS == "linux" {
+		if err := handOverTo("ferry-containerd", "--runtime containerd"); err != nil {
+			return err
+		}
 	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -249,7 +255,10 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 			}
 			cfg.Watchdog = wd
 		case "containerd":
-			if err := useContainerd(ctx, f, s, &cfg); err != nil {
+			if ContainerdRuntime == nil {
+				return nil, fmt.Errorf("--runtime containerd needs Linux and ferry-containerd next to ferry (build it with scripts/build.sh)")
+			}
+			if err := ContainerdRuntime(ctx, f.ctrd.ContainerdSettings, s, &cfg); err != nil {
 				return nil, err
 			}
 		case wasmrt.Name:
@@ -278,16 +287,22 @@ func handOver(name string) error {
 	if name == "process" || extraProviders[name] != nil {
 		return nil
 	}
+	if name != "kubernetes" {
+		return fmt.Errorf("unknown provider %q: use process or kubernetes", name)
+	}
+	return handOverTo("ferry-"+name, "--provider "+name)
+}
+
+// handOverTo replaces this process with the binary name next to this one,
+// which has what the option asks for linked in.
+func handOverTo(name, option string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(filepath.Dir(self), "ferry-"+name)
+	bin := filepath.Join(filepath.Dir(self), name)
 	if !isExecutable(bin) {
-		if name != "kubernetes" {
-			return fmt.Errorf("unknown provider %q: use process or kubernetes", name)
-		}
-		return fmt.Errorf("--provider %s needs %s (build it with scripts/build.sh)", name, bin)
+		return fmt.Errorf("%s needs %s (build it with scripts/build.sh)", option, bin)
 	}
 	return syscall.Exec(bin, append([]string{bin}, os.Args[1:]...), os.Environ())
 }

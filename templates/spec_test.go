@@ -94,3 +94,17 @@ func TestScaffoldGoWritesGoMod(t *testing.T) {
 		t.Fatalf("handler.sh not executable: %v", err)
 	}
 }
+
+func TestDockerfileSteps(t *testing.T) {
+	df := "FROM x\n\n# RUN commented\nRUN a && \\\n    b\nrun c\nCOPY . .\n"
+	got := DockerfileSteps([]byte(df))
+	want := []DockerfileStep{{1, "FROM", "x"}, {4, "RUN", "a &&  b"}, {6, "RUN", "c"}, {7, "COPY", ". ."}}
+	if len(got) != len(want) {
+		t.Fatalf("steps %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
