@@ -33,7 +33,7 @@ func TestColdStartAndIdleMemory(t *testing.T) {
 	ctx := context.Background()
 	// Another function's replica runs meanwhile, as on any server with
 	// more than one function: its shim serves the new replicas too.
-	e.start(t, ReplicaSpec{Function: "other", Instance: "other-0"})
+	other := e.start(t, ReplicaSpec{Function: "other", Instance: "other-0"})
 	for i := 0; i < coldStarts; i++ {
 		t0 := time.Now()
 		x, err := e.rt.Start(ctx, ReplicaSpec{Function: "probe", Namespace: "fn", Instance: fmt.Sprintf("probe-%d", i),
@@ -67,6 +67,9 @@ func TestColdStartAndIdleMemory(t *testing.T) {
 	t.Logf("cold start to ready, p50 of %d: containerd %s (min %s, max %s); same watchdog+handler as processes %s (min %s)",
 		coldStarts, p50(times), slices.Min(times).Round(100*time.Microsecond), slices.Max(times).Round(100*time.Microsecond),
 		p50(base), slices.Min(base).Round(100*time.Microsecond))
+	if err := other.Stop(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
 	e.requireClean(t)
 }
 
