@@ -34,6 +34,12 @@ func (x *procReplica) Ready() <-chan struct{}      { return x.ready }
 func (x *procReplica) Endpoint() provider.Endpoint { return x.ep }
 func (x *procReplica) Done() <-chan struct{}       { return x.done }
 
+// Release frees the replica's ports (and Unix socket) once the Provider
+// no longer routes calls to it.
+func (x *procReplica) Release() { closeAll(x.files) }
+
+var _ Releaser = (*procReplica)(nil)
+
 func (x *procReplica) Err() error {
 	select {
 	case <-x.done:
@@ -44,7 +50,7 @@ func (x *procReplica) Err() error {
 }
 
 // watch reports readiness and, once the watchdog exited, kills what it
-// left behind and releases its ports.
+// left behind. Its ports stay held until Release.
 func (x *procReplica) watch(cmd *exec.Cmd, readyR, stdout, stderr *os.File, unix string) {
 	var capture sync.WaitGroup
 	capture.Add(2)
@@ -68,7 +74,6 @@ func (x *procReplica) watch(cmd *exec.Cmd, readyR, stdout, stderr *os.File, unix
 			killTree(x.pid, kids, x.cg)
 			x.cg.remove()
 			waitTimeout(&capture, 200*time.Millisecond)
-			closeAll(x.files)
 			x.err = errors.New(exitText(err) + x.tail.text())
 			close(x.done)
 			return

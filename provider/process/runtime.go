@@ -101,6 +101,14 @@ type ReplicaSpec struct {
 	Output func(pid int, line string)
 }
 
+// Releaser is implemented by a Replica that holds something the gateway
+// may still reach after it exited (its ports): the Provider calls Release
+// once, after Done and after it stopped routing calls to the replica, so
+// that nothing else can take what the gateway still dials.
+type Releaser interface {
+	Release()
+}
+
 // Usage is what a replica used: CPU time since it started and memory now.
 type Usage struct {
 	CPU         time.Duration

@@ -115,6 +115,7 @@ func (s *slot) once() runResult {
 			}
 		case <-r.Done():
 			f.slotDown(s)
+			release(r)
 			var up time.Duration
 			if !readyAt.IsZero() {
 				up = time.Since(readyAt)
@@ -127,7 +128,16 @@ func (s *slot) once() runResult {
 		case <-s.stop:
 			f.slotDown(s)
 			r.Stop(p.killCtx, s.spec.grace)
+			release(r)
 			return runResult{stopped: true}
 		}
+	}
+}
+
+// release frees what a replica held for calls still in flight to it, once
+// no call is routed to it any more.
+func release(r Replica) {
+	if x, ok := r.(Releaser); ok {
+		x.Release()
 	}
 }
