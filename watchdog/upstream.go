@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -200,12 +199,11 @@ func writeBody(bw *bufio.Writer, body io.Reader, contentLength int64) error {
 			return err
 		}
 	case contentLength < 0:
-		cw := httputil.NewChunkedWriter(bw)
+		cw := wire.NewChunkedWriter(bw)
 		if _, err := io.Copy(cw, body); err != nil {
 			return err
 		}
 		cw.Close()
-		bw.WriteString("\r\n")
 	}
 	return bw.Flush()
 }

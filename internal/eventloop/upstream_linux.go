@@ -30,7 +30,7 @@ type upstream struct {
 	head     respHead
 	headDone bool
 	left     int64 // frameLength: body bytes to come
-	chunks   chunkScanner
+	chunks   wire.ChunkScanner
 	got      bool // a byte of it arrived
 	answered bool // its head arrived (it may wait for sniffing bytes)
 	extra    bool // bytes beyond it: not reusable
@@ -119,7 +119,7 @@ func (l *loop) put(u *upstream) {
 }
 
 func (u *upstream) reset() {
-	u.n, u.headDone, u.left, u.chunks, u.got, u.extra, u.answered = 0, false, 0, chunkScanner{}, false, false, false
+	u.n, u.headDone, u.left, u.chunks, u.got, u.extra, u.answered = 0, false, 0, wire.ChunkScanner{}, false, false, false
 	u.pause(false)
 }
 
@@ -328,7 +328,7 @@ func (u *upstream) consume(b []byte) (int, bool, error) {
 	case !wire.BodyAllowed(u.head.status):
 		return 0, true, nil
 	case u.head.frame == frameChunked:
-		return u.chunks.scan(b)
+		return u.chunks.Scan(b)
 	case u.head.frame == frameEOF:
 		return len(b), false, nil
 	}

@@ -104,7 +104,7 @@ func (w *response) finish() {
 		w.writeHead(true, nil)
 	}
 	if w.chunked {
-		w.bw.WriteString("0\r\n")
+		w.bw.WriteString(wire.LastChunk)
 		w.writeTrailers()
 		w.bw.WriteString("\r\n")
 	}
@@ -125,12 +125,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if w.chunked {
-		var num [16]byte
-		w.bw.Write(strconv.AppendInt(num[:0], int64(len(p)), 16))
-		w.bw.WriteString("\r\n")
-		w.bw.Write(p)
-		_, err := w.bw.WriteString("\r\n")
-		return w.result(len(p), err)
+		return w.result(wire.WriteChunk(w.bw, p))
 	}
 	n, err := w.bw.Write(p)
 	return w.result(n, err)
