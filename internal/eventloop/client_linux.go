@@ -390,7 +390,7 @@ func appendError(dst []byte, status int, msg string, closing bool) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, http.StatusText(status)...)
 	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Openfaas-Internal: gateway\r\n"...)
-	dst = appendField(dst, "Date", wire.Date())
+	dst = wire.AppendField(dst, "Date", wire.Date())
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(msg)+1), 10)
 	if closing {

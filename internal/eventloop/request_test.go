@@ -426,7 +426,7 @@ func rqModel(in *http.Request, callID string, remote string, body []byte) http.H
 		h["X-Forwarded-Host"] = []string{in.Host}
 	}
 	delete(h, "Content-Length")
-	if len(body) > 0 || needsLength(in.Method) {
+	if len(body) > 0 || in.Method == "POST" || in.Method == "PUT" || in.Method == "PATCH" {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	return h

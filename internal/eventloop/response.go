@@ -236,15 +236,15 @@ func appendResponseHead(dst []byte, h *respHead, callID, extra string, sniff []b
 		case len(h.conn) > 0 && listed(h.conn, k):
 			continue
 		}
-		dst = appendField(dst, k, f.v)
+		dst = wire.AppendField(dst, k, f.v)
 	}
-	dst = appendField(dst, wire.CallID, callID)
+	dst = wire.AppendField(dst, wire.CallID, callID)
 	dst = append(dst, extra...)
 	if !h.hasDate {
-		dst = appendField(dst, "Date", wire.Date())
+		dst = wire.AppendField(dst, "Date", wire.Date())
 	}
 	if sniff != nil {
-		dst = appendField(dst, "Content-Type", http.DetectContentType(sniff))
+		dst = wire.AppendField(dst, "Content-Type", http.DetectContentType(sniff))
 	}
 	switch {
 	case h.frame == frameChunked:

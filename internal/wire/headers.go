@@ -1,6 +1,11 @@
 package wire
 
-import "strings"
+import (
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // The contract's headers: every front adds them to a call on its way to a
 // replica (X-Call-Id also on the answer), as OpenFaaS's gateway does.
@@ -35,4 +40,34 @@ func AppendForwardedFor(dst []byte, prior string) []byte {
 	}
 	dst = append(dst, prior...)
 	return append(dst, ", "...)
+}
+
+// AppendContract appends the contract's headers of a call on its way to
+// a replica: X-Call-Id, X-Start-Time, X-Forwarded-For (the caller's
+// values, prior, then peer) and X-Forwarded-Host when host is not empty
+// (the caller's own one, if any, is kept instead). The gateway's
+// goroutine path puts the same values in its header map (StartTimeValue,
+// AppendForwardedFor).
+func AppendContract(dst []byte, callID string, start time.Time, prior iter.Seq[string], peer, host string) []byte {
+	dst = AppendField(dst, CallID, callID)
+	dst = append(dst, StartTime+": "...)
+	dst = AppendStartTime(dst, start)
+	dst = append(dst, "\r\n"+ForwardedFor+": "...)
+	if prior != nil {
+		for v := range prior {
+			dst = AppendForwardedFor(dst, v)
+		}
+	}
+	dst = append(dst, peer...)
+	dst = append(dst, "\r\n"...)
+	if host != "" {
+		dst = AppendField(dst, ForwardedHost, host)
+	}
+	return dst
+}
+
+// AppendStartTime appends X-Start-Time's value: the time the gateway
+// took the call, in Unix nanoseconds.
+func AppendStartTime(dst []byte, start time.Time) []byte {
+	return strconv.AppendInt(dst, start.UnixNano(), 10)
 }
