@@ -42,6 +42,7 @@ type client struct {
 
 	// the current call
 	call       Call
+	owner      Owner // the Planner's, while the call is planned
 	fields     [64]field
 	nf         int
 	ri         reqInfo
@@ -150,7 +151,7 @@ func (c *client) next() {
 	c.call = Call{Method: h.Method, Target: h.Target, Path: h.Path, Host: h.Host, ContentLength: h.ContentLength, Start: c.l.now}
 	c.ri = inspect(c.fields[:c.nf])
 	c.call.CallID, c.call.Authorization = c.ri.callID, c.ri.authorization
-	if !c.l.s.Planner.Plan(&c.call) {
+	if c.owner = c.l.s.Planner.Plan(&c.call); c.owner == nil {
 		c.fallback(nil)
 		return
 	}
@@ -238,7 +239,7 @@ func (c *client) finish(keepUp bool) {
 			u.close()
 		}
 	}
-	c.l.s.Planner.Done(&c.call, c.status)
+	c.end(c.status)
 	c.call = Call{}
 	copy(c.in, c.in[c.reqLen:c.n])
 	c.n -= c.reqLen
@@ -282,7 +283,7 @@ func (c *client) gone() {
 			c.up, u.c = nil, nil
 			u.close()
 		}
-		c.l.s.Planner.Done(&c.call, status)
+		c.end(status)
 		c.state = cReading
 	}
 	c.close()
@@ -296,7 +297,7 @@ func (c *client) abort() {
 		c.up, u.c = nil, nil
 		u.close()
 	}
-	c.l.s.Planner.Done(&c.call, c.status)
+	c.end(c.status)
 	c.state = cReading
 	c.close()
 }
@@ -348,7 +349,7 @@ func (c *client) onTimer() {
 	case c.state == cReading:
 		c.close() // idle, a head that did not come in time, or a rejection not taken
 	case !c.sent:
-		c.fail(http.StatusGatewayTimeout, c.l.s.Planner.Timeout(&c.call))
+		c.fail(http.StatusGatewayTimeout, c.owner.Timeout())
 	default:
 		c.abort()
 	}
@@ -361,7 +362,16 @@ func (c *client) resume(err error) {
 		c.up, u.c = nil, nil
 		u.close()
 	}
-	c.fallback(c.l.s.Planner.Resume(&c.call, err))
+	o := c.owner
+	c.owner = nil
+	c.fallback(o.Resume(err))
+}
+
+// end hands the call's end to its owner.
+func (c *client) end(status int) {
+	o := c.owner
+	c.owner = nil
+	o.Done(status)
 }
 
 // fallback hands the connection, with what was read from it, to the

@@ -360,7 +360,7 @@ func (c *client) badUpstream(err error) {
 		c.abort()
 		return
 	}
-	c.fail(502, c.l.s.Planner.BadUpstream(&c.call, err))
+	c.fail(502, c.owner.BadUpstream(err))
 }
 
 // abortWith ends a call whose body turned out malformed: the head (if not
