@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +77,7 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 	callID = vals[0:1:1]
 	h[wire.CallID] = callID
 	var buf [20]byte
-	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
+	vals[1] = string(wire.AppendStartTime(buf[:0], start))
 	h[wire.StartTime] = vals[1:2:2]
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 {

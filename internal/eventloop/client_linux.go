@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -61,7 +60,7 @@ func newClient(l *loop, fd int, remote string) *client {
 	c.tm = timer{idx: -1, fire: c.onTimer}
 	c.addField = func(_ int, k, v string) {
 		if c.nf < len(c.fields) {
-			c.fields[c.nf] = field{k, v}
+			c.fields[c.nf] = field{K: k, V: v}
 		}
 		c.nf++
 	}
@@ -395,18 +394,16 @@ func (c *client) fallback(first http.Handler) {
 
 // appendError is the gateway's plain-text error response (writeText).
 func appendError(dst []byte, status int, msg string, closing bool) []byte {
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, http.StatusText(status)...)
-	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Openfaas-Internal: gateway\r\n"...)
+	dst = wire.AppendStatusLine(dst, status)
+	dst = wire.AppendField(dst, "Content-Type", "text/plain; charset=utf-8")
+	dst = wire.AppendField(dst, "X-Content-Type-Options", "nosniff")
+	dst = wire.AppendField(dst, "X-Openfaas-Internal", "gateway")
 	dst = wire.AppendField(dst, "Date", wire.Date())
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(len(msg)+1), 10)
+	dst = wire.AppendContentLength(dst, int64(len(msg)+1))
 	if closing {
-		dst = append(dst, "\r\nConnection: close"...)
+		dst = wire.AppendField(dst, "Connection", "close")
 	}
-	dst = append(dst, "\r\n\r\n"...)
+	dst = append(dst, "\r\n"...)
 	dst = append(dst, msg...)
 	return append(dst, '\n')
 }

@@ -1,36 +1,13 @@
 package eventloop
 
 import (
-	"net/textproto"
 	"strings"
 
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // field is one request header, scanned in place (canonical name).
-type field struct{ k, v string }
-
-// listed reports whether a Connection header in fs names k (those headers
-// are connection-level too).
-func listed(fs []field, k string) bool {
-	for _, f := range fs {
-		if f.k != "Connection" {
-			continue
-		}
-		for v := f.v; v != ""; {
-			var item string
-			if i := strings.IndexByte(v, ','); i >= 0 {
-				item, v = v[:i], v[i+1:]
-			} else {
-				item, v = v, ""
-			}
-			if item = wire.TrimOWS(item); item != "" && textproto.CanonicalMIMEHeaderKey(item) == k {
-				return true
-			}
-		}
-	}
-	return false
-}
+type field = wire.Field
 
 // reqInfo is what the upstream request needs from the inbound headers.
 type reqInfo struct {
@@ -44,31 +21,31 @@ type reqInfo struct {
 // inspect reads the headers the gateway acts on.
 func inspect(fs []field) (ri reqInfo) {
 	for _, f := range fs {
-		if f.k == "Connection" {
+		if f.K == "Connection" {
 			ri.hasConnection = true
 		}
 	}
-	gone := func(k string) bool { return ri.hasConnection && listed(fs, k) }
+	gone := func(k string) bool { return ri.hasConnection && wire.Listed(fs, k) }
 	for _, f := range fs {
-		switch f.k {
+		switch f.K {
 		case wire.CallID:
-			if ri.callID == "" && !gone(f.k) {
-				ri.callID = f.v
-				if f.v == "" {
+			if ri.callID == "" && !gone(f.K) {
+				ri.callID = f.V
+				if f.V == "" {
 					ri.callID = "\x00" // present but empty: not the caller's
 				}
 			}
 		case wire.ForwardedFor:
-			ri.hasXFF = ri.hasXFF || !gone(f.k)
+			ri.hasXFF = ri.hasXFF || !gone(f.K)
 		case wire.ForwardedHost:
-			ri.hasXFH = ri.hasXFH || !gone(f.k)
+			ri.hasXFH = ri.hasXFH || !gone(f.K)
 		case "Authorization":
 			if ri.authorization != "" {
 				ri.authorization += "\n" // rare: a copy only then
 			}
-			ri.authorization += f.v
+			ri.authorization += f.V
 		case "Accept":
-			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.v, "text/event-stream")
+			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.V, "text/event-stream")
 		}
 	}
 	if ri.callID == "\x00" {
@@ -86,20 +63,20 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 	dst = wire.AppendHost(dst, c.Addr)
 	for _, f := range fs {
 		switch {
-		case wire.IsHopHeader(f.k), f.k == "Content-Length", f.k == wire.CallID, f.k == wire.StartTime:
+		case wire.IsHopHeader(f.K), f.K == "Content-Length", f.K == wire.CallID, f.K == wire.StartTime:
 			continue
-		case ri.hasConnection && listed(fs, f.k):
+		case ri.hasConnection && wire.Listed(fs, f.K):
 			continue
-		case f.k == wire.ForwardedFor:
+		case f.K == wire.ForwardedFor:
 			continue // one field, the peer appended: AppendContract
 		}
-		dst = wire.AppendField(dst, f.k, f.v)
+		dst = wire.AppendField(dst, f.K, f.V)
 	}
 	var prior func(yield func(string) bool)
 	if ri.hasXFF {
 		prior = func(yield func(string) bool) {
 			for _, f := range fs {
-				if f.k == wire.ForwardedFor && !(ri.hasConnection && listed(fs, f.k)) && !yield(f.v) {
+				if f.K == wire.ForwardedFor && !(ri.hasConnection && wire.Listed(fs, f.K)) && !yield(f.V) {
 					return
 				}
 			}
