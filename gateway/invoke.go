@@ -158,6 +158,71 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, c *invocation, 
 	}
 }
 
+// ready returns a ready endpoint not in skip. With none, it explains why
+// (503), wakes a function scaled to zero, or waits for c.route.Changed
+// (an event from the provider, not polling) until the deadline.
+func (g *Gateway) ready(ctx context.Context, r *http.Request, c *invocation, skip []string, woke *bool) (provider.Endpoint, *atomic.Int64, error) {
+	t, route := &c.t, &c.route
+	if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
+		return ep, n, nil // the usual case: no waiting, so no timer
+	}
+	ctx, cancel := context.WithDeadline(ctx, c.deadline)
+	defer cancel()
+	var wokeAt time.Time // this call started the function from zero
+	for {
+		if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
+			if !wokeAt.IsZero() {
+				if obs, ok := g.cfg.Observer.(ColdStartObserver); ok {
+					obs.ColdStarted(t.fn, time.Since(wokeAt))
+				}
+			}
+			return ep, n, nil
+		}
+		if len(route.Endpoints) == 0 {
+			switch {
+			case route.Failure != "":
+				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s cannot start: %s", t.fn, route.Failure)
+			case route.Desired == 0 && g.cfg.Waker == nil:
+				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s is scaled to zero: scale it up with POST /system/scale-function/%s", t.fn, t.name)
+			case route.Desired == 0 && !*woke:
+				*woke, wokeAt = true, time.Now()
+				if err := g.cfg.Waker.Wake(ctx, t.ns, t.name); err != nil {
+					if ctx.Err() != nil {
+						return provider.Endpoint{}, nil, g.waitError(r, c)
+					}
+					return provider.Endpoint{}, nil, err
+				}
+				if err := g.reroute(t, route); err != nil {
+					return provider.Endpoint{}, nil, err
+				}
+				continue
+			}
+		}
+		// Replicas are starting, or every ready one failed this call. In
+		// the second case the provider should soon drop the dead replica;
+		// wait for that only a little, then report the failure.
+		var giveUp <-chan time.Time
+		var tm *time.Timer
+		if len(route.Endpoints) > 0 {
+			tm = time.NewTimer(g.retryWait)
+			giveUp = tm.C
+		}
+		select {
+		case <-route.Changed:
+		case <-giveUp:
+			return provider.Endpoint{}, nil, errAllTried
+		case <-ctx.Done():
+			return provider.Endpoint{}, nil, g.waitError(r, c)
+		}
+		if tm != nil {
+			tm.Stop()
+		}
+		if err := g.reroute(t, route); err != nil {
+			return provider.Endpoint{}, nil, err
+		}
+	}
+}
+
 // send makes one attempt, counting it in flight until relay is done.
 func (g *Gateway) send(ctx context.Context, c *invocation, r *http.Request, ep provider.Endpoint, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
 	inflight.Add(1)
@@ -220,71 +285,6 @@ func (g *Gateway) replicaGone(ctx context.Context, c *invocation, ep provider.En
 			return false
 		case <-ctx.Done():
 			return false
-		}
-	}
-}
-
-// ready returns a ready endpoint not in skip. With none, it explains why
-// (503), wakes a function scaled to zero, or waits for c.route.Changed
-// (an event from the provider, not polling) until the deadline.
-func (g *Gateway) ready(ctx context.Context, r *http.Request, c *invocation, skip []string, woke *bool) (provider.Endpoint, *atomic.Int64, error) {
-	t, route := &c.t, &c.route
-	if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
-		return ep, n, nil // the usual case: no waiting, so no timer
-	}
-	ctx, cancel := context.WithDeadline(ctx, c.deadline)
-	defer cancel()
-	var wokeAt time.Time // this call started the function from zero
-	for {
-		if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
-			if !wokeAt.IsZero() {
-				if obs, ok := g.cfg.Observer.(ColdStartObserver); ok {
-					obs.ColdStarted(t.fn, time.Since(wokeAt))
-				}
-			}
-			return ep, n, nil
-		}
-		if len(route.Endpoints) == 0 {
-			switch {
-			case route.Failure != "":
-				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s cannot start: %s", t.fn, route.Failure)
-			case route.Desired == 0 && g.cfg.Waker == nil:
-				return provider.Endpoint{}, nil, api.Errorf(http.StatusServiceUnavailable, "function %s is scaled to zero: scale it up with POST /system/scale-function/%s", t.fn, t.name)
-			case route.Desired == 0 && !*woke:
-				*woke, wokeAt = true, time.Now()
-				if err := g.cfg.Waker.Wake(ctx, t.ns, t.name); err != nil {
-					if ctx.Err() != nil {
-						return provider.Endpoint{}, nil, g.waitError(r, c)
-					}
-					return provider.Endpoint{}, nil, err
-				}
-				if err := g.reroute(t, route); err != nil {
-					return provider.Endpoint{}, nil, err
-				}
-				continue
-			}
-		}
-		// Replicas are starting, or every ready one failed this call. In
-		// the second case the provider should soon drop the dead replica;
-		// wait for that only a little, then report the failure.
-		var giveUp <-chan time.Time
-		var tm *time.Timer
-		if len(route.Endpoints) > 0 {
-			tm = time.NewTimer(g.retryWait)
-			giveUp = tm.C
-		}
-		select {
-		case <-route.Changed:
-		case <-giveUp:
-			return provider.Endpoint{}, nil, errAllTried
-		case <-ctx.Done():
-			return provider.Endpoint{}, nil, g.waitError(r, c)
-		}
-		if tm != nil {
-			tm.Stop()
-		}
-		if err := g.reroute(t, route); err != nil {
-			return provider.Endpoint{}, nil, err
 		}
 	}
 }

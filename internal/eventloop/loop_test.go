@@ -68,22 +68,23 @@ type fakeCall struct {
 	ended    int
 }
 
-func (f *fakeCall) Done(status int) {
-	f.p.mu.Lock()
-	f.ended++
-	if f.ended > 1 {
+// end records one end of the call (the caller holds p.mu).
+func (f *fakeCall) end() {
+	if f.ended++; f.ended > 1 {
 		f.p.twice = true
 	}
+}
+
+func (f *fakeCall) Done(status int) {
+	f.p.mu.Lock()
+	f.end()
 	f.p.done = append(f.p.done, status)
 	f.p.mu.Unlock()
 }
 
 func (f *fakeCall) Resume(failed error) http.Handler {
 	f.p.mu.Lock()
-	f.ended++
-	if f.ended > 1 {
-		f.p.twice = true
-	}
+	f.end()
 	f.p.resumed = append(f.p.resumed, failed)
 	f.p.mu.Unlock()
 	id := strings.Clone(f.id)
