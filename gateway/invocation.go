@@ -35,8 +35,9 @@ type invocation struct {
 	method, path string
 }
 
-// newCall starts a call to t: counted as started from here.
-func (g *Gateway) newCall(t target, route provider.Route, start time.Time) *invocation {
+// newCall starts a call to t: counted as started from here. (A value:
+// the goroutine path keeps it on its stack.)
+func (g *Gateway) newCall(t target, route provider.Route, start time.Time) invocation {
 	timeout := route.Timeout
 	if timeout <= 0 {
 		timeout = g.cfg.DefaultTimeout
@@ -44,7 +45,7 @@ func (g *Gateway) newCall(t target, route provider.Route, start time.Time) *invo
 	if obs := g.cfg.Observer; obs != nil {
 		obs.Started(t.fn)
 	}
-	return &invocation{g: g, t: t, route: route, start: start, timeout: timeout, deadline: start.Add(timeout)}
+	return invocation{g: g, t: t, route: route, start: start, timeout: timeout, deadline: start.Add(timeout)}
 }
 
 // end counts the call's end with the status answered, and logs it.

@@ -62,7 +62,7 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	c := g.newCall(t, route, start)
 	c.id = r.Header.Get(wire.CallID) // until prepareHeaders settles it
 	defer c.end(r.Method, r.URL.Path)
-	g.invoke(w, r, c, nil)
+	g.invoke(w, r, &c, nil)
 }
 
 // attempt is a replica that failed a call, and how.

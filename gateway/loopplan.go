@@ -42,7 +42,8 @@ func (g *Gateway) Plan(lc *eventloop.Call) eventloop.Owner {
 	if err != nil {
 		return nil // a host name: the goroutine path resolves it
 	}
-	c := g.newCall(t, route, lc.Start)
+	c := new(invocation)
+	*c = g.newCall(t, route, lc.Start)
 	lc.Addr, lc.Unix, lc.Deadline = addr, ep.Unix, c.deadline
 	if !g.cfg.TrustedFunctionPages {
 		lc.Headers = functionHeaderLines
