@@ -45,7 +45,7 @@ type RelayHead struct {
 
 // ScanResponse parses a response head at the start of b into h (its
 // fields are views of b). It returns 0 when more bytes are needed.
-// Informational heads (1xx but 101) are skipped: size covers them too.
+// Informational heads (1xx but 101) are skipped: Size covers them too.
 func ScanResponse(b []byte, h *RelayHead) (int, error) {
 	skipped := 0
 	for {
@@ -210,10 +210,11 @@ func badTrailer(v string) bool {
 	return false
 }
 
-// AppendResponseHead writes the caller's response head as the goroutine
-// path (copyResponse through http1's writer) does: hop-by-hop headers and
-// X-Call-Id dropped, the call's X-Call-Id, the Planner's headers, a Date
-// and a sniffed Content-Type added, the status text Go's.
+// AppendResponseHead writes the caller's response head for a relayed h as
+// the gateway's goroutine path (copyResponse through http1's writer) does:
+// hop-by-hop headers and X-Call-Id dropped, the call's X-Call-Id, extra
+// (whole header lines), a Date and a sniffed Content-Type added, the
+// status text Go's.
 func AppendResponseHead(dst []byte, h *RelayHead, callID, extra string, sniff []byte, closing bool) []byte {
 	dst = AppendStatusLine(dst, h.Status)
 	for _, f := range h.fields {
