@@ -72,15 +72,9 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 		}
 		dst = wire.AppendField(dst, f.K, f.V)
 	}
-	var prior func(yield func(string) bool)
-	if ri.hasXFF {
-		prior = func(yield func(string) bool) {
-			for _, f := range fs {
-				if f.K == wire.ForwardedFor && !(ri.hasConnection && wire.Listed(fs, f.K)) && !yield(f.V) {
-					return
-				}
-			}
-		}
+	var prior []field // the caller's X-Forwarded-For, unless its Connection header drops it
+	if ri.hasXFF && !(ri.hasConnection && wire.Listed(fs, wire.ForwardedFor)) {
+		prior = fs
 	}
 	host := c.Host
 	if ri.hasXFH {

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,18 +43,19 @@ func AppendForwardedFor(dst []byte, prior string) []byte {
 }
 
 // AppendContract appends the contract's headers of a call on its way to
-// a replica: X-Call-Id, X-Start-Time, X-Forwarded-For (the caller's
-// values, prior, then peer) and X-Forwarded-Host when host is not empty
-// (the caller's own one, if any, is kept instead). SetContract is the
-// same for a header map.
-func AppendContract(dst []byte, callID string, start time.Time, prior iter.Seq[string], peer, host string) []byte {
+// a replica: X-Call-Id, X-Start-Time, X-Forwarded-For (the X-Forwarded-For
+// values among the caller's fields prior, then peer) and X-Forwarded-Host
+// when host is not empty (the caller's own one, if any, is kept instead).
+// SetContract is the same for a header map. (prior is a slice, not an
+// iterator: a loop over a func would move dst to the heap on every call.)
+func AppendContract(dst []byte, callID string, start time.Time, prior []Field, peer, host string) []byte {
 	dst = AppendField(dst, CallID, callID)
 	dst = append(dst, StartTime+": "...)
 	dst = AppendStartTime(dst, start)
 	dst = append(dst, "\r\n"+ForwardedFor+": "...)
-	if prior != nil {
-		for v := range prior {
-			dst = AppendForwardedFor(dst, v)
+	for _, f := range prior {
+		if f.K == ForwardedFor {
+			dst = AppendForwardedFor(dst, f.V)
 		}
 	}
 	dst = append(dst, peer...)

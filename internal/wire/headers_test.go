@@ -34,7 +34,11 @@ func TestSetContractAgreesWithAppendContract(t *testing.T) {
 			if len(tc.in[ForwardedHost]) > 0 {
 				host = ""
 			}
-			b := AppendContract(nil, id, start, slices.Values(tc.in[ForwardedFor]), "192.0.2.7", host)
+			var prior []Field
+			for _, v := range tc.in[ForwardedFor] {
+				prior = append(prior, Field{K: ForwardedFor, V: v}, Field{K: "X-Other", V: "x"})
+			}
+			b := AppendContract(nil, id, start, prior, "192.0.2.7", host)
 			got, err := textproto.NewReader(bufio.NewReader(strings.NewReader(string(b) + "\r\n"))).ReadMIMEHeader()
 			if err != nil {
 				t.Fatalf("%q: %v", b, err)
