@@ -31,6 +31,11 @@ type Options struct {
 	// DownPeriod is the least time between two scale-down steps (default 5s).
 	DownPeriod time.Duration
 	Log        *slog.Logger
+	// Elsewhere, when set, gives a function's calls counted by the other
+	// gateways sharing the cluster (a cumulative figure that moves in
+	// steps, when they flush their counts): the leader adds their rate to
+	// its own and never idles a function that is busy only through them.
+	Elsewhere func(fn string) float64
 }
 
 // Autoscaler decides replicas once per Tick from load and labels.
@@ -55,6 +60,34 @@ type fnState struct {
 	windowFrom  time.Time // scale-down needs a full window of low need since then
 	recs        []rec     // recommendations within the window, oldest first
 	labelErr    string
+	away        awayRate // calls served by other gateways
+}
+
+// awayRate turns the other gateways' cumulative count, which moves in
+// steps, into a rate: each step's size over the time since the previous
+// step, held until the steps stop coming (twice the last gap).
+type awayRate struct {
+	val  float64
+	at   time.Time // of the last step
+	gap  time.Duration
+	rate float64
+}
+
+func (w *awayRate) sample(v float64, now time.Time) float64 {
+	switch {
+	case w.at.IsZero():
+		w.val, w.at = v, now
+	case v < w.val: // the function was deleted and made again
+		w.val, w.at, w.rate = v, now, 0
+	case v > w.val:
+		if w.gap = now.Sub(w.at); w.gap > 0 {
+			w.rate = (v - w.val) / w.gap.Seconds()
+		}
+		w.val, w.at = v, now
+	case now.Sub(w.at) > 2*w.gap:
+		w.rate = 0
+	}
+	return w.rate
 }
 
 type rec struct {
@@ -144,6 +177,9 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 		}
 	}
 	s.prevT, s.prevStarted, s.prevEpoch = now, c.Started, c.Epoch
+	if a.opt.Elsewhere != nil {
+		rps += s.away.sample(a.opt.Elsewhere(fn), now)
+	}
 	if rps > 0 || c.Inflight > 0 {
 		s.lastActive = now
 	}
@@ -161,6 +197,11 @@ func (a *Autoscaler) tickOne(ctx context.Context, now time.Time, fn string, st *
 	if cur != s.lastSeen {
 		// Scaled by someone else (API, alert, wake): start the
 		// stabilisation window again rather than undo it at once.
+		if s.lastSeen == 0 {
+			// Woken from zero, maybe by another gateway whose calls this
+			// one learns of only at its next flush: that is activity.
+			s.lastActive = now
+		}
 		s.lastSeen, s.windowFrom, s.recs = cur, now, nil
 	}
 	if first || cur == 0 || (!p.Managed && !p.Zero) {

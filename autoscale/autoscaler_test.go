@@ -192,3 +192,67 @@ func TestUnlabelledFunctionsAreLeftAlone(t *testing.T) {
 		t.Fatalf("function without target/type labels was scaled: %d", got)
 	}
 }
+
+// With several gateways the leader sees the others' calls only as their
+// flushed counts (steps every few seconds): it scales on its own rate plus
+// theirs, and does not idle a function busy only through them.
+func TestElsewhereCounts(t *testing.T) {
+	r := newRig(t)
+	var away float64
+	r.a = New(r.p.list, r.src, r.p, r.dec, Options{Window: 10 * time.Second, DownPeriod: 2 * time.Second, Log: quiet,
+		Elsewhere: func(string) float64 { return away }})
+	r.p.add("api", 1, map[string]string{LabelType: "rps", LabelTarget: "50", LabelProportion: "1", LabelMax: "10",
+		LabelZero: "true", LabelZeroDuration: "8s"})
+	r.second("api", 0, 0)
+	// 100 req/s here, 200 req/s elsewhere flushed every 5 s: 6 replicas.
+	for i := 1; i <= 12; i++ {
+		if i%5 == 0 {
+			away += 1000
+		}
+		r.second("api", 100, 0)
+	}
+	if got := r.p.replicas("api"); got != 6 {
+		t.Fatalf("%d replicas for 100 req/s here and 200 elsewhere, want 6", got)
+	}
+	// No calls here for 30 s, a few elsewhere every 5 s: never idled.
+	for i := 1; i <= 30; i++ {
+		if i%5 == 0 {
+			away += 5
+		}
+		r.second("api", 0, 0)
+		if r.p.replicas("api") == 0 {
+			t.Fatalf("idled to zero after %d s while other gateways serve it", i)
+		}
+	}
+	// The other gateways stop too: idled after the steps stop coming and
+	// zero-duration passes.
+	for i := 0; i < 30 && r.p.replicas("api") != 0; i++ {
+		r.second("api", 0, 0)
+	}
+	if got := r.p.replicas("api"); got != 0 {
+		t.Fatalf("idle everywhere: %d replicas, want 0", got)
+	}
+}
+
+// A function woken from zero by another gateway (no Touch here, no call
+// seen yet) is not idled again at once.
+func TestWokenElsewhereNotIdled(t *testing.T) {
+	r := newRig(t)
+	r.p.add("api", 1, map[string]string{LabelZero: "true", LabelZeroDuration: "5s"})
+	for i := 0; i < 8 && r.p.replicas("api") != 0; i++ {
+		r.second("api", 0, 0)
+	}
+	if r.p.replicas("api") != 0 {
+		t.Fatal("idle function not scaled to zero")
+	}
+	r.second("api", 0, 0)
+	if err := r.p.Scale(context.Background(), "openfaas-fn", "api", 1); err != nil { // the other gateway's wake
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		r.second("api", 0, 0)
+		if r.p.replicas("api") == 0 {
+			t.Fatalf("woken function idled again %d s after the wake (zero-duration 5s)", i)
+		}
+	}
+}

@@ -83,19 +83,22 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	p.say("build context %s", workDir)
+	if o.Image.Enabled && tpl.Ferry.Runtime == "wasm" {
+		return nil, fmt.Errorf("function %s: lang %s builds a WebAssembly module for the wasm runtime, not an image: build without --image", fn.Name, fn.Lang)
+	}
 	if o.InstallDeps && !tpl.Ferry.HandlerOnly && tpl.Ferry.Compile == "" {
 		if err := installDeps(ctx, filepath.Join(workDir, tpl.HandlerFolder), &p); err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
 	}
 
-	if tpl.Ferry.Compile == "go" {
-		p.say("go build (CGO_ENABLED=0, -trimpath)")
-		bin, err := compileGo(ctx, workDir, tpl.HandlerFolder, fn.BuildArgs)
+	if target, ok := goTargetOf(tpl.Ferry.Compile); ok {
+		p.say("go build (GOOS=%s GOARCH=%s CGO_ENABLED=0, -trimpath)", target.goos, target.goarch)
+		bin, err := compileGo(ctx, workDir, tpl.HandlerFolder, target, fn.BuildArgs)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
-		entries = []tarEntry{{name: goBinaryName, src: bin, mode: 0o755, typ: tar.TypeReg}}
+		entries = []tarEntry{{name: target.out, src: bin, mode: 0o755, typ: tar.TypeReg}}
 	} else {
 		entries, err = dirEntries(workDir, "")
 		if err != nil {
@@ -103,9 +106,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	if tpl.Ferry.HandlerOnly && (!o.Image.Enabled || o.ProcessArtifact) {
+		if err := checkProcessDockerfile(handler); err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	}
 	res := &Result{}
+	if tpl.Ferry.Runtime != "" {
+		res.Labels = map[string]string{RuntimeLabel: tpl.Ferry.Runtime}
+	}
 	res.EnvProcess, res.EnvVars, err = runSettings(fn.FProcess, tpl, handler)
-	if err != nil {
+	// An image built from the handler's Dockerfile says how it runs itself.
+	if err != nil && !(tpl.Ferry.HandlerOnly && o.Image.Enabled && !o.ProcessArtifact) {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 
@@ -115,7 +127,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	p.say("artifact %s %s", res.ArtifactPath, res.ArtifactDigest)
 
-	if o.Image.Enabled {
+	if o.Image.Enabled && tpl.Ferry.HandlerOnly {
+		if err := dockerfileImage(ctx, o, workDir, res, outDir, &p); err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	} else if o.Image.Enabled {
 		if err := buildImage(ctx, o, tpl, entries, res, outDir, &p); err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}

@@ -161,7 +161,7 @@ func TestBuildErrors(t *testing.T) {
 		{"bad name", stack.Function{Name: "a/b", Lang: "python3", Handler: "./empty"}, false, "bad function name"},
 		{"dockerfile without fprocess", stack.Function{Name: "a", Lang: "dockerfile", Handler: "./empty"}, false, "no fprocess"},
 		{"go compile error", stack.Function{Name: "a", Lang: "go", Handler: "./broken"}, false, "go build of the handler failed"},
-		{"dockerfile image", stack.Function{Name: "a", Lang: "dockerfile", Handler: "./empty", FProcess: "cat"}, true, "need a Dockerfile builder"},
+		{"dockerfile image without a Dockerfile", stack.Function{Name: "a", Lang: "dockerfile", Handler: "./empty", FProcess: "cat"}, true, "add a Dockerfile to the handler folder"},
 		{"bad image name", stack.Function{Name: "a", Lang: "bash", Handler: "./empty", Image: "UPPER/Case:x"}, true, "bad image name"},
 	}
 	for _, c := range cases {

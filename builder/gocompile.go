@@ -28,14 +28,33 @@ const functionGoMod = `module handler/function
 go 1.22
 `
 
-// goBinaryName is what compiled templates produce and run (fprocess ./handler).
-const goBinaryName = "handler"
+// goBinaryName is what compiled templates produce and run (fprocess
+// ./handler); wasmModuleName is what go-wasm templates produce (fprocess
+// main.wasm, run by the wasm runtime).
+const (
+	goBinaryName   = "handler"
+	wasmModuleName = "main.wasm"
+)
+
+// goTarget is what compileGo builds for: GOOS, GOARCH and the file made.
+type goTarget struct{ goos, goarch, out string }
+
+// goTargetOf is the target of a template's `ferry.compile`: "go" is a
+// static binary for this machine, "go-wasm" a WASI preview 1 module.
+func goTargetOf(compile string) (goTarget, bool) {
+	switch compile {
+	case "go":
+		return goTarget{"linux", runtime.GOARCH, goBinaryName}, true
+	case "go-wasm":
+		return goTarget{"wasip1", "wasm", wasmModuleName}, true
+	}
+	return goTarget{}, false
+}
 
 // compileGo builds dir (a copy of a Go template with the handler inside)
-// into dir/handler: static (CGO_ENABLED=0), for linux on the host's
-// architecture, with paths, VCS stamps and build IDs left out so that the
+// into dir/<target.out>: static (CGO_ENABLED=0), for the target, with paths, VCS stamps and build IDs left out so that the
 // same source gives the same bytes.
-func compileGo(ctx context.Context, dir, handlerFolder string, buildArgs map[string]string) (string, error) {
+func compileGo(ctx context.Context, dir, handlerFolder string, target goTarget, buildArgs map[string]string) (string, error) {
 	if err := writeIfMissing(filepath.Join(dir, "go.mod"), rootGoMod); err != nil {
 		return "", err
 	}
@@ -58,13 +77,14 @@ func compileGo(ctx context.Context, dir, handlerFolder string, buildArgs map[str
 			return "", fmt.Errorf("go not found on PATH: install Go to build go and golang-http functions")
 		}
 	}
-	out := filepath.Join(dir, goBinaryName)
+	out := filepath.Join(dir, target.out)
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
 		"-ldflags=-s -w -buildid=", "-o", out, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	// stack.yml build_args (e.g. GOPRIVATE, GOFLAGS) come next, sorted so
-	// the command is stable; the target stays static linux whatever they say.
+	// the command is stable; the target stays what the template says
+	// whatever they say.
 	keys := make([]string, 0, len(buildArgs))
 	for k := range buildArgs {
 		keys = append(keys, k)
@@ -73,7 +93,7 @@ func compileGo(ctx context.Context, dir, handlerFolder string, buildArgs map[str
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+buildArgs[k])
 	}
-	cmd.Env = append(cmd.Env, "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0", "GOOS="+target.goos, "GOARCH="+target.goarch)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {

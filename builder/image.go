@@ -44,9 +44,6 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // as an OCI layout or docker archive and/or pushes it.
 func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries []tarEntry, res *Result, outDir string, p *progress) error {
 	fn := o.Function
-	if tpl.Ferry.HandlerOnly {
-		return fmt.Errorf("lang %s images need a Dockerfile builder: build it with docker or buildah, or use a language template for --image", tpl.Language)
-	}
 	if o.WatchdogBinary == "" {
 		wd, err := FindWatchdog()
 		if err != nil {
@@ -141,17 +138,7 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 	res.ImageDigest = dg.String()
 	p.say("image %s %s", tag.String(), res.ImageDigest)
 
-	format := o.Image.Format
-	if format == "" {
-		format = "oci"
-	}
-	out := o.Image.Output
-	if out == "" && !o.Image.Push {
-		out = filepath.Join(outDir, fn.Name+"-image")
-		if format == "docker" {
-			out += ".tar"
-		}
-	}
+	format, out := imageOutput(o, outDir)
 	if out != "" {
 		switch format {
 		case "oci":
@@ -179,6 +166,23 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 		p.say("pushed %s@%s", tag.String(), res.ImageDigest)
 	}
 	return nil
+}
+
+// imageOutput is the image's format and the file or folder it is written
+// to: --output, else OutDir/<fn>-image(.tar), else "" when only pushed.
+func imageOutput(o Options, outDir string) (format, out string) {
+	format = o.Image.Format
+	if format == "" {
+		format = "oci"
+	}
+	out = o.Image.Output
+	if out == "" && !o.Image.Push {
+		out = filepath.Join(outDir, o.Function.Name+"-image")
+		if format == "docker" {
+			out += ".tar"
+		}
+	}
+	return format, out
 }
 
 // imageEnv is the base image's environment with the watchdog's settings

@@ -24,6 +24,9 @@ func TestTemplatesRunUnderWatchdog(t *testing.T) {
 					t.Skipf("%s is not installed (scripts/install-deps.sh installs it): cannot run the %s template", bin, lang)
 				}
 			}
+			if tpl, _ := templates.Lookup("", lang); tpl.Ferry.Runtime == "wasm" {
+				t.Skip("runs on the wasm runtime, not the watchdog: see TestGoWasmTemplate")
+			}
 			res := buildDefault(t, lang)
 			run := t.TempDir()
 			extractTarGz(t, res.ArtifactPath, run)

@@ -1,7 +1,7 @@
 // Package builder turns a stack.yml function into what Ferry runs: a
 // reproducible artifact (gzip'd tar) for the process runtime and, on request,
 // an OCI image assembled in Go (no Docker) holding the static watchdog and
-// the function.
+// the function, or built from the handler's own Dockerfile with buildah.
 package builder
 
 import (
@@ -28,10 +28,18 @@ type Options struct {
 	WatchdogBinary string
 	// Progress receives one line per build step; nil discards.
 	Progress io.Writer
+	// ProcessArtifact says the artifact will run on the process runtime
+	// even though an image is built too (ferry up --push), so Dockerfile
+	// steps it cannot honour are refused as they are without an image.
+	ProcessArtifact bool
 	// InstallDeps runs pip (requirements.txt) or npm (package.json
 	// dependencies) for the handler. Off by default: builds are offline.
 	InstallDeps bool
 }
+
+// RuntimeLabel selects a function's runtime (provider/process.RuntimeLabel,
+// not imported: the builder does not link the provider).
+const RuntimeLabel = "com.ferryfaas.runtime"
 
 // ImageOptions controls the OCI image build.
 type ImageOptions struct {
@@ -47,6 +55,9 @@ type ImageOptions struct {
 	// BaseLayout is a local OCI layout holding the template's base image;
 	// "" means pull it from its registry.
 	BaseLayout string
+	// Network is buildah's --network for a Dockerfile's RUN steps: "none",
+	// "host" or "private"; "" is buildah's default (a network of its own).
+	Network string
 }
 
 // Result is what Build produced.
@@ -59,6 +70,9 @@ type Result struct {
 	// EnvVars the watchdog settings (mode, upstream_url, ...) it needs.
 	EnvProcess string
 	EnvVars    map[string]string
+	// Labels are what the template needs deployed with the function (the
+	// runtime it runs on); the stack's own labels win.
+	Labels map[string]string
 	// ImagePath is the layout folder or archive written (empty when pushed
 	// only) and ImageDigest the manifest digest "sha256:<hex>".
 	ImagePath, ImageDigest string

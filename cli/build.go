@@ -20,6 +20,7 @@ func newBuildCmd() *cobra.Command {
 	var (
 		file, filter, regex, format, out   string
 		templatesDir, watchdog, baseLayout string
+		network                            string
 		image, push, installDeps           bool
 		parallel                           int
 	)
@@ -36,7 +37,12 @@ With --image, also assemble an OCI image in Go: the static watchdog at
 functions or on the template's base image (pulled, or read from
 --base-layout). It is written as an OCI layout (build/<fn>-image) or a docker
 archive (--format docker, build/<fn>-image.tar), and --push sends it to the
-registry in the function's image: name. Same input, same digests.`,
+registry in the function's image: name. Same input, same digests.
+
+The dockerfile template's image is built from the handler's Dockerfile with
+buildah (apt-get install buildah), every step of it. Without --image, a
+Dockerfile with RUN or ADD steps is refused: the process runtime runs the
+handler folder as it is and cannot honour them.`,
 		Example: `  ferry build
   ferry build -f stack.yml --filter 'api-*' --parallel 4
   ferry build --image --format docker          # then: ctr images import build/<fn>-image.tar
@@ -91,7 +97,7 @@ registry in the function's image: name. Same input, same digests.`,
 						StackDir:       st.Dir,
 						TemplatesDir:   templatesDir,
 						OutDir:         out,
-						Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout},
+						Image:          builder.ImageOptions{Enabled: image || push, Format: format, Push: push, BaseLayout: baseLayout, Network: network},
 						WatchdogBinary: watchdog,
 						Progress:       w,
 						InstallDeps:    installDeps,
@@ -131,6 +137,7 @@ registry in the function's image: name. Same input, same digests.`,
 	fs.StringVar(&watchdog, "watchdog", "", "static watchdog binary for images (default: $FERRY_WATCHDOG, then watchdog beside ferry, then fwatchdog on PATH)")
 	fs.BoolVar(&installDeps, "install-deps", false, "run pip (function/requirements.txt) or npm (package.json dependencies) into the build; needs their registry")
 	fs.StringVar(&baseLayout, "base-layout", "", "OCI layout folder holding the base image of interpreted languages (instead of pulling it)")
+	fs.StringVar(&network, "build-network", "", "network of a Dockerfile's RUN steps under buildah: none, host or private (default: buildah's own, private)")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"oci", "docker"}, cobra.ShellCompDirectiveNoFileComp
 	})

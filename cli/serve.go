@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
+	"github.com/ferryfaas/ferry/provider/wasmrt"
 	"github.com/ferryfaas/ferry/store"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +35,7 @@ type serveFlags struct {
 	logRequests                                                    bool
 	process                                                        processFlags
 	ctrd                                                           containerdFlags
+	wasm                                                           wasmFlags
 	conns                                                          connFlags
 	log                                                            logFlags
 }
@@ -47,6 +50,8 @@ runs the functions. The default provider, "process", needs nothing installed:
 each replica is a supervised process behind the watchdog on a loopback port.
 With --runtime containerd (root, containerd, runc and the CNI plugins) each
 replica is a container of the function's image instead (docs/runtimes.md).
+Functions labelled com.ferryfaas.runtime=wasm run beside them as WebAssembly
+modules, a fresh sandbox per call (--wasm, on by default).
 
 On first start an admin password is generated and written to
 DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
@@ -56,7 +61,10 @@ needs them; GOMAXPROCS in the environment fixes the count instead.
 
 Function calls are proxied by epoll event loops, one per two CPUs
 (FERRY_EVENT_LOOPS=N sets the count; FERRY_EVENT_LOOP=off serves every
-call with a goroutine per connection instead).`,
+call with a goroutine per connection instead).
+
+Queued calls are written in a binary framing; FERRY_QUEUE_CODEC=json
+writes the older JSON header (both are read), for a rolling upgrade.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
@@ -77,6 +85,7 @@ call with a goroutine per connection instead).`,
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
 	f.ctrd.register(fs)
+	f.wasm.register(fs)
 	f.conns.register(fs)
 	f.log.register(fs)
 	for _, p := range servePlugins {
@@ -94,6 +103,11 @@ func runServe(parent context.Context, f serveFlags) error {
 	}
 	if err := handOver(f.providerName); err != nil {
 		return err
+	}
+	if f.providerName == "process" && f.ctrd.runtime == "containerd" && ContainerdRuntime == nil && runtime.GOOS == "linux" {
+		if err := handOverTo("ferry-containerd", "--runtime containerd"); err != nil {
+			return err
+		}
 	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -241,11 +255,23 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 			}
 			cfg.Watchdog = wd
 		case "containerd":
-			if err := useContainerd(ctx, f, s, &cfg); err != nil {
+			if ContainerdRuntime == nil {
+				return nil, fmt.Errorf("--runtime containerd needs Linux and ferry-containerd next to ferry (build it with scripts/build.sh)")
+			}
+			if err := ContainerdRuntime(ctx, f.ctrd.ContainerdSettings, s, &cfg); err != nil {
+				return nil, err
+			}
+		case wasmrt.Name:
+			if err := useWasm(s, &cfg, true); err != nil {
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("--runtime %q: use process or containerd", f.ctrd.runtime)
+			return nil, fmt.Errorf("--runtime %q: use process, containerd or wasm", f.ctrd.runtime)
+		}
+		if f.wasm.enabled && f.ctrd.runtime != wasmrt.Name {
+			if err := useWasm(s, &cfg, false); err != nil {
+				return nil, err
+			}
 		}
 		return process.New(ctx, cfg)
 	}
@@ -261,16 +287,22 @@ func handOver(name string) error {
 	if name == "process" || extraProviders[name] != nil {
 		return nil
 	}
+	if name != "kubernetes" {
+		return fmt.Errorf("unknown provider %q: use process or kubernetes", name)
+	}
+	return handOverTo("ferry-"+name, "--provider "+name)
+}
+
+// handOverTo replaces this process with the binary name next to this one,
+// which has what the option asks for linked in.
+func handOverTo(name, option string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(filepath.Dir(self), "ferry-"+name)
+	bin := filepath.Join(filepath.Dir(self), name)
 	if !isExecutable(bin) {
-		if name != "kubernetes" {
-			return fmt.Errorf("unknown provider %q: use process or kubernetes", name)
-		}
-		return fmt.Errorf("--provider %s needs %s (build it with scripts/build.sh)", name, bin)
+		return fmt.Errorf("%s needs %s (build it with scripts/build.sh)", option, bin)
 	}
 	return syscall.Exec(bin, append([]string{bin}, os.Args[1:]...), os.Environ())
 }

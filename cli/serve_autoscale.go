@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryfaas/ferry/autoscale"
@@ -37,18 +38,32 @@ func init() {
 			s.Gateway.Alert = alerts
 			chainDecorate(s.Gateway, sh.decisions.Decorate)
 
-			var as *autoscale.Autoscaler
-			if enabled {
-				as = autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log})
-				waker.OnWake = as.Touch
+			// One autoscaler per term of leadership: a new leader starts with
+			// every function freshly active, so it never idles to zero a
+			// function whose calls went to the previous leader.
+			var cur atomic.Pointer[autoscale.Autoscaler]
+			waker.OnWake = func(fn string, now time.Time) {
+				if as := cur.Load(); as != nil {
+					as.Touch(fn, now)
+				}
 			}
 			var wg sync.WaitGroup
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				wg.Add(1)
 				go func() { defer wg.Done(); alerts.Run(ctx) }()
-				if as != nil {
+				if enabled {
 					wg.Add(1)
-					go func() { defer wg.Done(); as.Run(ctx, autoscale.RealClock) }()
+					go func() {
+						defer wg.Done()
+						s.leader().whileLeading(ctx, func(ctx context.Context) {
+							as := autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log, Elsewhere: sh.elsewhere})
+							cur.Store(as)
+							log.Info("autoscaler on: this gateway leads")
+							as.Run(ctx, autoscale.RealClock)
+							cur.Store(nil)
+							log.Info("autoscaler off: this gateway no longer leads")
+						})
+					}()
 				}
 				return nil
 			})

@@ -33,7 +33,7 @@ func init() {
 	registerServePlugin(ServePlugin{
 		Name: "metrics",
 		Flags: func(fs *pflag.FlagSet) {
-			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir (a crash loses at most this much)")
+			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir, or the cluster with --provider kubernetes (a crash loses at most this much; gateways sharing a cluster learn each other's counts this late)")
 			fs.StringVar(&listen, "metrics-listen", "", "also serve /metrics without auth on this host:port, for Prometheus (e.g. 127.0.0.1:8082, as OpenFaaS; default off: /metrics on the API port needs the admin's basic auth)")
 			fs.StringVar(&promURL, "prometheus-url", "", "read invocationCount from this Prometheus (e.g. http://127.0.0.1:9090; the local count is shown while it is unreachable)")
 		},
@@ -45,6 +45,9 @@ func init() {
 			if cs, ok := s.Provider.(metrics.CounterStore); ok {
 				// Providers that keep no local state hold the totals themselves.
 				durable, err = metrics.OpenDurableOn(ctx, cs, rec)
+				if _, shared := cs.(metrics.SharedCounterStore); shared && err == nil {
+					sh.elsewhere = durable.Elsewhere
+				}
 			} else {
 				durable, err = metrics.OpenDurable(s.Store, rec)
 			}
@@ -165,6 +168,9 @@ type scaling struct {
 	rec       *metrics.Recorder
 	decisions *autoscale.Decisions
 	list      metrics.ListFunc
+	// elsewhere gives the calls other gateways sharing the cluster served
+	// (nil with a store of this gateway's own); set by the metrics plugin.
+	elsewhere func(fn string) float64
 }
 
 var (

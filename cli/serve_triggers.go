@@ -65,6 +65,8 @@ func init() {
 			if subjects {
 				sources = append(sources, dialer.natsSource(log, m))
 			}
+			// A subscribed function's status says when its broker is down.
+			chainDecorate(s.Gateway, m.Decorate)
 			creds := s.Gateway.Credentials
 			iv := trigger.NewInvoker(client.New(s.URL, creds.User, creds.Password), m, log)
 			// The provider is the catalog: listing it is an in-memory read.

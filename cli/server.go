@@ -53,6 +53,18 @@ type Server struct {
 	ExtraListeners []net.Listener
 	// systemRoutes are the provider's routes behind auth (images).
 	systemRoutes map[string]http.Handler
+	// lead says whether this gateway makes the once-only decisions
+	// (serve_leader.go); use leader().
+	lead *leadership
+}
+
+// leader is this server's leadership, made on first use (plugins' Setup
+// runs in one goroutine).
+func (s *Server) leader() *leadership {
+	if s.lead == nil {
+		s.lead = newLeadership()
+	}
+	return s.lead
 }
 
 // ServePlugin adds a feature to `ferry serve`.

@@ -28,6 +28,7 @@ func newUpCmd() *cobra.Command {
 	var (
 		skipBuild, push, noDeps, watch bool
 		templatesDir, outDir, wd       string
+		network                        string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -38,7 +39,13 @@ installed into the build unless --skip-deps), upload the artifact to the
 gateway (skipped when the gateway already has it), deploy it and wait until
 it is ready. A function whose code and spec did not change keeps its running
 replicas. Functions with skip_build, or without a lang, are
-deployed from their image as ` + "`ferry deploy`" + ` does.`,
+deployed from their image as ` + "`ferry deploy`" + ` does.
+
+Against ` + "`ferry serve --runtime containerd`" + ` each function is built into an
+image and imported instead; the dockerfile template's Dockerfile is then
+built with buildah (apt-get install buildah), every step of it. The process
+runtime runs a Dockerfile's handler folder as it is, so a RUN or ADD step
+there is an error rather than dropped.`,
 		Example: `  ferry up
   ferry up -f stack.yml --filter 'api-*'
   ferry up --skip-build              # redeploy without building
@@ -48,7 +55,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			up := func(only map[string]bool) error {
 				return upOnce(cmd, &r, &f, w, upOptions{skipBuild: skipBuild, push: push, noDeps: noDeps,
-					templatesDir: templatesDir, outDir: outDir, watchdog: wd}, only)
+					templatesDir: templatesDir, outDir: outDir, watchdog: wd, network: network}, only)
 			}
 			if err := up(nil); err != nil && !watch {
 				return err
@@ -72,6 +79,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 	fs.StringVar(&templatesDir, "templates-dir", "", "folder of template/<lang>/ folders (default: the templates built into ferry)")
 	fs.StringVar(&outDir, "build-dir", "", "build output folder (default: build, next to the stack file)")
 	fs.StringVar(&wd, "watchdog", "", "static watchdog binary for --push images")
+	fs.StringVar(&network, "build-network", "", "network of a Dockerfile's RUN steps under buildah: none, host or private (default: buildah's own, private)")
 	return cmd
 }
 
@@ -79,6 +87,7 @@ deployed from their image as ` + "`ferry deploy`" + ` does.`,
 type upOptions struct {
 	skipBuild, push, noDeps        bool
 	templatesDir, outDir, watchdog string
+	network                        string
 }
 
 // upOnce builds, uploads and deploys the stack's functions (only those
@@ -113,14 +122,15 @@ func upOnce(cmd *cobra.Command, r *remote, f *deployFlags, w waitFlags, o upOpti
 		if !o.skipBuild && !fn.SkipBuild && fn.Lang != "" {
 			fmt.Fprintf(out, "%s: building (%s)\n", step, fn.Lang)
 			res, err := builder.Build(cmd.Context(), builder.Options{
-				Function:       fn,
-				StackDir:       st.Dir,
-				TemplatesDir:   o.templatesDir,
-				OutDir:         o.outDir,
-				Image:          builder.ImageOptions{Enabled: o.push || images, Push: o.push, Format: "oci"},
-				WatchdogBinary: o.watchdog,
-				InstallDeps:    !o.noDeps,
-				Progress:       &prefixWriter{w: out, prefix: "  "},
+				Function:        fn,
+				StackDir:        st.Dir,
+				TemplatesDir:    o.templatesDir,
+				OutDir:          o.outDir,
+				Image:           builder.ImageOptions{Enabled: o.push || images, Push: o.push, Format: "oci", Network: o.network},
+				ProcessArtifact: !images,
+				WatchdogBinary:  o.watchdog,
+				InstallDeps:     !o.noDeps,
+				Progress:        &prefixWriter{w: out, prefix: "  "},
 			})
 			if err != nil {
 				if strings.Contains(err.Error(), fn.Name) {
@@ -191,7 +201,7 @@ const ImageDigestAnnotation = "com.ferryfaas.image-digest"
 
 // withBuild puts what the build produced into the deployment: the artifact
 // annotation, the template's fprocess unless the stack sets one, and the
-// template's env vars under the stack's (the stack wins).
+// template's env vars and labels under the stack's (the stack wins).
 func withBuild(d *api.FunctionDeployment, fn stack.Function, res *builder.Result, digest string) {
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}
@@ -204,6 +214,11 @@ func withBuild(d *api.FunctionDeployment, fn stack.Function, res *builder.Result
 		env := maps.Clone(res.EnvVars)
 		maps.Copy(env, d.EnvVars)
 		d.EnvVars = env
+	}
+	if len(res.Labels) > 0 {
+		labels := maps.Clone(res.Labels)
+		maps.Copy(labels, d.Labels)
+		d.Labels = labels
 	}
 }
 

@@ -33,6 +33,16 @@ type CounterStore interface {
 	SaveCounters(ctx context.Context, totals map[string]float64) error
 }
 
+// SharedCounterStore is a CounterStore that several gateways write at once
+// (the cluster's, with gateway replicas): increments are added, never
+// totals overwritten, and every flush learns the other gateways' counts.
+type SharedCounterStore interface {
+	CounterStore
+	// AddCounters adds delta to the totals atomically and returns every
+	// total after the addition (delta may be empty: a read).
+	AddCounters(ctx context.Context, delta map[string]float64) (map[string]float64, error)
+}
+
 // Durable keeps per-function invocation totals across restarts of
 // `ferry serve` and of replicas: the total is what was flushed to the store
 // plus what the Recorder counted since.
@@ -43,6 +53,7 @@ type Durable struct {
 	flushMu sync.Mutex // one flush at a time; mu is not held during the write
 	mu      sync.Mutex
 	base    map[string]float64 // flushed totals
+	added   map[string]float64 // what this gateway added to a shared store
 	seen    map[string]seen    // Recorder finished count at the last flush
 }
 
@@ -66,7 +77,7 @@ func OpenDurableOn(ctx context.Context, cs CounterStore, rec *Recorder) (*Durabl
 	if base == nil {
 		base = map[string]float64{}
 	}
-	return &Durable{cs: cs, rec: rec, base: base, seen: map[string]seen{}}, nil
+	return &Durable{cs: cs, rec: rec, base: base, seen: map[string]seen{}, added: map[string]float64{}}, nil
 }
 
 // pending is what the recorder counted since the last flush; a recorder
@@ -88,16 +99,20 @@ func (d *Durable) Total(fn string) float64 {
 	return d.base[fn] + float64(p)
 }
 
+// Elsewhere is fn's flushed total less what this gateway added: with a
+// shared store it grows when other gateways serve fn (as they flush).
+func (d *Durable) Elsewhere(fn string) float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.base[fn] - d.added[fn]
+}
+
 // Flush writes every changed total in one call to the store. The lock that
 // Total takes is not held while writing, so a slow remote store does not
 // stall listings.
 func (d *Durable) Flush() error {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
-	type change struct {
-		total float64
-		cur   seen
-	}
 	changes := map[string]change{}
 	d.mu.Lock()
 	d.rec.fns.Range(func(k, _ any) bool {
@@ -108,6 +123,9 @@ func (d *Durable) Flush() error {
 		return true
 	})
 	d.mu.Unlock()
+	if sh, ok := d.cs.(SharedCounterStore); ok {
+		return d.flushShared(sh, changes)
+	}
 	if len(changes) == 0 {
 		return nil
 	}
@@ -123,6 +141,35 @@ func (d *Durable) Flush() error {
 	d.mu.Lock()
 	for fn, c := range changes {
 		d.base[fn], d.seen[fn] = c.total, c.cur
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+type change struct {
+	total float64
+	cur   seen
+}
+
+// flushShared adds this gateway's counts since the last flush to the
+// shared totals and takes those totals as the new base, so that every
+// gateway shows the count of all of them (one flush interval behind).
+func (d *Durable) flushShared(sh SharedCounterStore, changes map[string]change) error {
+	delta := make(map[string]float64, len(changes))
+	for fn, c := range changes {
+		delta[fn] = c.total - d.base[fn]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	totals, err := sh.AddCounters(ctx, delta)
+	if err != nil {
+		return fmt.Errorf("flush invocation counters: %w", err)
+	}
+	d.mu.Lock()
+	d.base = totals // a function deleted meanwhile is dropped
+	for fn, c := range changes {
+		d.seen[fn] = c.cur
+		d.added[fn] += delta[fn]
 	}
 	d.mu.Unlock()
 	return nil

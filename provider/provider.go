@@ -107,3 +107,34 @@ type Endpoint struct {
 	// and fall back to Address when it cannot be dialled. Empty: none.
 	Unix string
 }
+
+// Elector is implemented by providers that several gateways share (the
+// cluster is the store, as on Kubernetes). It elects the one gateway that
+// makes the decisions which must be made once: autoscaling, scale to zero.
+// Every gateway still serves every call.
+type Elector interface {
+	// Elect campaigns until ctx ends. lead runs (in its own goroutine) for
+	// each term this gateway wins, with a context that ends when the term
+	// does; a clean stop (ctx ended) releases the lease at once.
+	Elect(ctx context.Context, o ElectOptions, lead func(ctx context.Context))
+	// Lead does the provider's own once-only work (Kubernetes: reconciling
+	// Function objects) for one term, until ctx ends.
+	Lead(ctx context.Context)
+}
+
+// ElectOptions tune an Elector. A dead leader is replaced after at most
+// LeaseDuration + RetryPeriod.
+type ElectOptions struct {
+	// Name of the lock (a Lease on Kubernetes).
+	Name string
+	// Identity of this gateway in the lock; unique per gateway.
+	Identity string
+	// LeaseDuration is how long followers wait before taking over a lease
+	// that was not renewed.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader keeps retrying a renewal before
+	// it gives the term up.
+	RenewDeadline time.Duration
+	// RetryPeriod is the interval between two attempts to get or renew.
+	RetryPeriod time.Duration
+}

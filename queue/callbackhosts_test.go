@@ -111,3 +111,41 @@ func TestCallbackHost(t *testing.T) {
 		}
 	}
 }
+
+// A backlog of queued callbacks to one healthy receiver arrives at the
+// receiver's pace: a callback that finds the receiver's share busy waits
+// for a slot briefly instead of being put back for seconds (a backlog of
+// thousands was spread over minutes).
+func TestQueuedCallbackBacklogFlows(t *testing.T) {
+	r := newRig(t, rigOptions{fn: func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) },
+		bounds: Bounds{PerQueue: 1 << 20, Calls: 1 << 20}})
+	r.fns.add("openfaas-fn", "backlog", map[string]string{LabelMaxInflight: "64"}, nil)
+	cb := newCallbacks(t)
+	const n = 2000
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Go(func() {
+			for i := g; i < n; i += 16 {
+				req, _ := http.NewRequest("POST", r.async.URL+"/async-function/backlog", nil)
+				req.Header.Set("X-Callback-Url", cb.srv.URL)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for range n {
+		cb.next(t, 30*time.Second)
+	}
+	el := time.Since(start)
+	t.Logf("%d queued callbacks in %v (%.0f/s)", n, el.Round(time.Millisecond), n/el.Seconds())
+	if el > 12*time.Second && !raceEnabled { // 144/s before (14 s)
+
+		t.Errorf("%d queued callbacks to a healthy receiver took %v", n, el)
+	}
+}

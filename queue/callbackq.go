@@ -96,11 +96,12 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 	if md, err := m.Metadata(); err == nil {
 		seq, delivered = md.Sequence.Stream, int(md.NumDelivered)
 	}
-	if !w.cbHosts.acquire(host, w.cfg.CallbackPerHost) {
-		_ = m.NakWithDelay(w.cbHosts.waited(seq)) // not an attempt
+	if !w.cbHosts.acquire(host, w.cfg.CallbackPerHost, callbackSlotWait) {
+		_ = m.NakWithDelay(w.cbHosts.waited(seq, host, w.cfg.CallbackPerHost)) // not an attempt
 		return
 	}
-	defer w.cbHosts.release(host)
+	took := time.Now()
+	defer func() { w.cbHosts.release(host, time.Since(took)) }()
 	res := result{status: cm.Status, header: cm.Header, body: cm.Body, duration: time.Duration(cm.Duration)}
 	if cm.BodyRef != "" {
 		b, err := w.loadBody(ctx, cm.BodyRef)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"slices"
 )
 
@@ -33,29 +34,56 @@ type Request struct {
 	// BodyRef names the object holding a body too large to travel inline.
 	BodyRef  string `json:"BodyRef,omitempty"`
 	BodySize int64  `json:"BodySize"`
-	// Body travels after the JSON header in the NATS payload, not in it,
-	// so that it is not base64-encoded.
+	// Body travels after the header in the NATS payload, not in it, so
+	// that it is not base64-encoded.
 	Body []byte `json:"-"`
 }
 
 // FunctionName is "name.namespace", the function_name of gateway metrics.
 func (r *Request) FunctionName() string { return r.Function + "." + r.Namespace }
 
-const codecVersion = 1
+// Two framings of a message, told apart by its first byte. Both are read
+// whatever is written, so workers of either setting share a queue.
+const (
+	// codecJSON: uvarint length of a JSON header, the JSON, the raw body.
+	codecJSON = 1
+	// codecBinary: the same fields as length-prefixed strings and varints,
+	// then the raw body. Reflection-driven JSON of the header map was the
+	// worker's largest single cost per call after the invocation itself.
+	codecBinary = 2
+)
 
-// encode frames a request as: version byte, uvarint length of the JSON
-// header, JSON header, raw body.
+// writeCodec is what encode writes: FERRY_QUEUE_CODEC=json keeps the JSON
+// header (for a queue still read by workers older than the binary codec,
+// during a rolling upgrade).
+var writeCodec = codecFromEnv(os.Getenv("FERRY_QUEUE_CODEC"))
+
+func codecFromEnv(v string) byte {
+	if v == "json" {
+		return codecJSON
+	}
+	return codecBinary
+}
+
+// encode frames a request in writeCodec.
 func (r *Request) encode() ([]byte, error) { return r.appendTo(nil) }
 
 // appendTo is encode into dst's spare capacity (a pooled buffer), so that
 // a large body is not one more allocation per call.
-func (r *Request) appendTo(dst []byte) ([]byte, error) {
+func (r *Request) appendTo(dst []byte) ([]byte, error) { return r.appendCodec(dst, writeCodec) }
+
+func (r *Request) appendCodec(dst []byte, codec byte) ([]byte, error) {
+	if codec == codecBinary {
+		buf := slices.Grow(dst[:0], r.binarySize()+len(r.Body))
+		buf = r.appendBinary(append(buf, codecBinary))
+		return append(buf, r.Body...), nil
+	}
 	meta, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
 	buf := slices.Grow(dst[:0], 1+binary.MaxVarintLen64+len(meta)+len(r.Body))
-	buf = append(buf, codecVersion)
+	buf = append(buf, codecJSON)
 	buf = binary.AppendUvarint(buf, uint64(len(meta)))
 	buf = append(buf, meta...)
 	return append(buf, r.Body...), nil
@@ -64,7 +92,14 @@ func (r *Request) appendTo(dst []byte) ([]byte, error) {
 var errBadMessage = errors.New("queue message is not in Ferry's format")
 
 func decode(data []byte) (*Request, error) {
-	if len(data) < 2 || data[0] != codecVersion {
+	if len(data) < 2 {
+		return nil, errBadMessage
+	}
+	switch data[0] {
+	case codecBinary:
+		return decodeBinary(data[1:])
+	case codecJSON:
+	default:
 		return nil, errBadMessage
 	}
 	n, k := binary.Uvarint(data[1:])

@@ -348,20 +348,29 @@ func (w *Worker) drain() {
 }
 
 // keepAlive tells JetStream the call is still being worked on, so that
-// AckWait never makes a long call run twice.
+// AckWait never makes a long call run twice. A timer that re-arms itself
+// rather than a goroutine and ticker per call: most calls end before the
+// first report is due, and then cost one timer, not a goroutine.
 func (w *Worker) keepAlive(m jetstream.Msg, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock() // the first run may not read t before it is set
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		_ = m.InProgress()
+		mu.Lock()
+		if !stopped {
+			t.Reset(every)
 		}
-	}()
-	return func() { close(done) }
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
+	}
 }

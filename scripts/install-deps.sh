@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 etcd-server
       prometheus prometheus-alertmanager nats-server wrk chromium python3 nodejs
-      openssl procps psmisc python3-pip kcat)
+      openssl procps psmisc python3-pip kcat buildah busybox-static)
 (($#)) && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

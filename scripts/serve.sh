@@ -7,5 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { echo "serve: Go is required (Debian: see README), put it on PATH"; exit 1; }
-./scripts/build.sh ferry watchdog   # the default needs no ferry-kubernetes
+bins=(ferry watchdog)   # the default needs no ferry-kubernetes
+[[ " $* ${FERRY_RUNTIME:-} " == *containerd* ]] && bins+=(ferry-containerd)
+./scripts/build.sh "${bins[@]}"
 exec ./bin/ferry serve "$@"

@@ -18,6 +18,8 @@ func ExpectedReply(lang, body string) string {
 		return "Hello from Ferry (golang-http), input was: " + body
 	case "go":
 		return "Hello from Ferry (go), you said: " + body
+	case "go-wasm":
+		return "Hello from Ferry (go-wasm), you said: " + body
 	case "bash":
 		return strings.TrimRight("Hello from Ferry (bash), you said: "+body, "\n")
 	case "dockerfile":
@@ -33,7 +35,7 @@ func Scaffold(t *Template, dst string) error {
 	if err := copyTree(t.FS, t.HandlerFolder, dst); err != nil {
 		return err
 	}
-	if t.Ferry.Compile == "go" {
+	if t.Ferry.Compile == "go" || t.Ferry.Compile == "go-wasm" {
 		return writeNew(dst+"/go.mod", "module handler/function\n\ngo 1.22\n")
 	}
 	return nil

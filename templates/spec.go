@@ -44,8 +44,12 @@ type Ferry struct {
 	// BaseImage is the image interpreted languages run on; "" = scratch.
 	BaseImage string `yaml:"base_image,omitempty"`
 	// Compile "go" builds the template with `go build` into ./handler and
-	// ships only that binary.
+	// ships only that binary; "go-wasm" builds main.wasm for GOOS=wasip1.
 	Compile string `yaml:"compile,omitempty"`
+	// Runtime is the runtime the function needs (the label
+	// com.ferryfaas.runtime that `ferry up` deploys it with); "" = the
+	// server's default.
+	Runtime string `yaml:"runtime,omitempty"`
 	// HandlerOnly ships the user's handler folder as it is (lang dockerfile).
 	HandlerOnly bool `yaml:"handler_only,omitempty"`
 }
@@ -112,37 +116,57 @@ func load(fsys fs.FS, source string) (*Template, error) {
 	return t, nil
 }
 
-// DockerfileEnv returns the variables set by the ENV lines of a Dockerfile
-// (both `ENV k=v k2="v 2"` and `ENV k v`), later lines winning.
-func DockerfileEnv(dockerfile []byte) map[string]string {
-	env := map[string]string{}
-	var lines []string
+// DockerfileStep is one instruction of a Dockerfile: its keyword in upper
+// case, the rest of its (joined) line, and the line it starts on.
+type DockerfileStep struct {
+	Line        int
+	Instruction string
+	Args        string
+}
+
+// DockerfileSteps splits a Dockerfile into its instructions, joining
+// continued lines and skipping comments and blank lines.
+func DockerfileSteps(dockerfile []byte) []DockerfileStep {
+	var steps []DockerfileStep
 	var cur strings.Builder
+	start := 0
 	sc := bufio.NewScanner(bytes.NewReader(dockerfile))
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		l := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(l, "#") {
+		if strings.HasPrefix(l, "#") || l == "" && cur.Len() == 0 {
 			continue
+		}
+		if cur.Len() == 0 {
+			start = n
 		}
 		if strings.HasSuffix(l, `\`) {
 			cur.WriteString(strings.TrimSuffix(l, `\`) + " ")
 			continue
 		}
 		cur.WriteString(l)
-		lines = append(lines, cur.String())
+		if f := strings.Fields(cur.String()); len(f) > 0 {
+			steps = append(steps, DockerfileStep{Line: start, Instruction: strings.ToUpper(f[0]),
+				Args: strings.TrimSpace(strings.TrimSpace(cur.String())[len(f[0]):])})
+		}
 		cur.Reset()
 	}
-	for _, l := range lines {
-		f := strings.Fields(l)
-		if len(f) < 2 || !strings.EqualFold(f[0], "ENV") {
+	return steps
+}
+
+// DockerfileEnv returns the variables set by the ENV lines of a Dockerfile
+// (both `ENV k=v k2="v 2"` and `ENV k v`), later lines winning.
+func DockerfileEnv(dockerfile []byte) map[string]string {
+	env := map[string]string{}
+	for _, st := range DockerfileSteps(dockerfile) {
+		f := strings.Fields(st.Args)
+		if st.Instruction != "ENV" || len(f) == 0 {
 			continue
 		}
-		rest := strings.TrimSpace(l[len(f[0]):])
-		if !strings.Contains(f[1], "=") {
-			env[f[1]] = unquote(strings.TrimSpace(rest[len(f[1]):]))
+		if !strings.Contains(f[0], "=") {
+			env[f[0]] = unquote(strings.TrimSpace(st.Args[len(f[0]):]))
 			continue
 		}
-		for _, kv := range splitWords(rest) {
+		for _, kv := range splitWords(st.Args) {
 			if k, v, ok := strings.Cut(kv, "="); ok {
 				env[k] = unquote(v)
 			}

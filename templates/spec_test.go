@@ -9,7 +9,7 @@ import (
 )
 
 func TestLanguages(t *testing.T) {
-	want := []string{"bash", "dockerfile", "go", "golang-http", "node", "python3", "python3-http"}
+	want := []string{"bash", "dockerfile", "go", "go-wasm", "golang-http", "node", "python3", "python3-http"}
 	if got := Languages(); !slices.Equal(got, want) {
 		t.Fatalf("Languages() = %v, want %v", got, want)
 	}
@@ -92,5 +92,19 @@ func TestScaffoldGoWritesGoMod(t *testing.T) {
 	Scaffold(tpl, dst)
 	if st, err := os.Stat(filepath.Join(dst, "handler.sh")); err != nil || st.Mode()&0o100 == 0 {
 		t.Fatalf("handler.sh not executable: %v", err)
+	}
+}
+
+func TestDockerfileSteps(t *testing.T) {
+	df := "FROM x\n\n# RUN commented\nRUN a && \\\n    b\nrun c\nCOPY . .\n"
+	got := DockerfileSteps([]byte(df))
+	want := []DockerfileStep{{1, "FROM", "x"}, {4, "RUN", "a &&  b"}, {6, "RUN", "c"}, {7, "COPY", ". ."}}
+	if len(got) != len(want) {
+		t.Fatalf("steps %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }

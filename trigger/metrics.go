@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -8,11 +10,15 @@ import (
 type Metrics struct {
 	calls     *prometheus.CounterVec
 	connected *prometheus.GaugeVec
+
+	mu    sync.Mutex
+	state map[string]brokerState // by trigger, see health.go
 }
 
 // NewMetrics returns the collectors; register them with Register.
 func NewMetrics() *Metrics {
 	return &Metrics{
+		state: map[string]brokerState{},
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_trigger_calls_total",
 			Help: "Events a trigger delivered to a function, by outcome: ok, error (the function answered 4xx), failed (handed to the async queue), queued, dropped.",
@@ -40,16 +46,4 @@ func (m *Metrics) count(source string, fn *Function, outcome string) {
 	if m != nil {
 		m.calls.WithLabelValues(source, fn.Key(), outcome).Inc()
 	}
-}
-
-// SetConnected records whether a trigger reaches its broker.
-func (m *Metrics) SetConnected(source string, up bool) {
-	if m == nil {
-		return
-	}
-	v := 0.0
-	if up {
-		v = 1
-	}
-	m.connected.WithLabelValues(source).Set(v)
 }

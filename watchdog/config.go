@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -104,6 +105,10 @@ type Config struct {
 	MetricsListener net.Listener // used instead of BindAddress:MetricsPort
 	Log             io.Writer    // watchdog and function log lines (default os.Stderr)
 	OnReady         func()       // called once the watchdog is ready
+	// Handler, when set, runs every function call instead of the mode's
+	// handler: another runtime (the wasm runtime) keeps the watchdog's
+	// health, max_inflight, metrics and drain and runs calls its own way.
+	Handler http.Handler
 
 	exitGrace time.Duration // tests: shorter than defaultExitGrace
 }
@@ -262,6 +267,9 @@ func ConfigFromEnv(environ []string) (Config, error) {
 
 // Validate checks the combinations the watchdog cannot run with.
 func (c *Config) Validate() error {
+	if c.Handler != nil {
+		return nil // the embedder runs the calls
+	}
 	switch c.Mode {
 	case ModeHTTP:
 		if c.FProcess == "" {

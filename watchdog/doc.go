@@ -49,7 +49,7 @@
 // Endpoints: /_/health (200; 503 while starting or draining), /_/ready (as
 // health, plus 429 at max_inflight); everything else goes to the function.
 // Fork modes give the function the request as Http_* variables (see
-// requestEnv). Every response carries X-Duration-Seconds. On SIGTERM the
+// RequestEnv). Every response carries X-Duration-Seconds. On SIGTERM the
 // watchdog turns unhealthy, removes the lock file, keeps serving for
 // healthcheck_interval, then finishes in-flight requests and exits 0; in mode
 // http the function then gets SIGTERM (SIGKILL after 5s). If the function of

@@ -6,12 +6,15 @@ import (
 	"strings"
 )
 
-// requestEnv is the environment of a forked function: the function's own
+// RequestEnv is the environment of a forked function: the function's own
 // plus the request as CGI-style variables, as the OpenFaaS classic watchdog
 // sets them: every header as Http_<Header_Name> (dashes become underscores:
 // Http_Content_Type, Http_X_Call_Id), plus Http_Method, Http_Path,
 // Http_Query, Http_ContentLength, Http_Host and Http_Transfer_Encoding.
-func requestEnv(base []string, r *http.Request) []string {
+//
+// Other runtimes that run a function per request (the wasm runtime) build
+// their guest's environment with it too, so every runtime gives the same.
+func RequestEnv(base []string, r *http.Request) []string {
 	env := make([]string, 0, len(base)+len(r.Header)+6)
 	env = append(env, base...)
 	var b strings.Builder

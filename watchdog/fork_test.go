@@ -196,7 +196,7 @@ func TestHeadersCannotPoseAsRequestVars(t *testing.T) {
 	r.Header.Set("Method", "DELETE")
 	r.Header.Set("X-Ok", "kept")
 	got := map[string]string{}
-	for _, kv := range requestEnv(nil, r) {
+	for _, kv := range RequestEnv(nil, r) {
 		k, v, _ := strings.Cut(kv, "=")
 		if _, dup := got[k]; dup {
 			t.Errorf("%s set twice", k)

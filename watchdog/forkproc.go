@@ -46,7 +46,7 @@ type forkRun struct {
 func (f *forker) start(ctx context.Context, r *http.Request) (*forkRun, error) {
 	cmd := exec.CommandContext(ctx, f.path)
 	cmd.Args = f.argv
-	cmd.Env = requestEnv(f.w.cfg.FunctionEnv, r)
+	cmd.Env = RequestEnv(f.w.cfg.FunctionEnv, r)
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return killGroup(cmd) }
 

@@ -75,21 +75,23 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var fnExited <-chan struct{} // http mode: closed when the function exits
 	var fn *fnProcess
-	switch cfg.Mode {
-	case ModeHTTP:
+	switch {
+	case cfg.Handler != nil:
+		w.fn = cfg.Handler
+	case cfg.Mode == ModeHTTP:
 		p, err := newHTTPProxy(w)
 		if err != nil {
 			return err
 		}
 		w.fn = p
-	case ModeStreaming, ModeSerializing:
+	case cfg.Mode == ModeStreaming, cfg.Mode == ModeSerializing:
 		f, err := newForker(w)
 		if err != nil {
 			return err
 		}
 		defer f.devNull.Close()
 		w.fn = f
-	case ModeStatic:
+	case cfg.Mode == ModeStatic:
 		w.fn = newStatic(cfg)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ferryfaas/ferry/provider/containerd/defaults"
 	"net"
 	"os"
 	"path/filepath"
@@ -50,10 +51,10 @@ type Config struct {
 
 // Defaults for users; tests pass subnets inside 198.18.0.0/15.
 const (
-	DefaultAddress   = "/run/containerd/containerd.sock"
-	DefaultNamespace = "ferry"
-	DefaultSubnet    = "10.62.0.0/16"
-	DefaultBridge    = "ferry0"
+	DefaultAddress   = defaults.Address
+	DefaultNamespace = defaults.Namespace
+	DefaultSubnet    = defaults.Subnet
+	DefaultBridge    = defaults.Bridge
 	DefaultCNIBinDir = "/usr/lib/cni"
 	DefaultStateDir  = "/var/lib/ferry/containerd"
 	DefaultMemory    = 256 << 20

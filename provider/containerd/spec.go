@@ -16,6 +16,10 @@ import (
 // secretsPath is where OpenFaaS functions read their secrets.
 const secretsPath = "/var/openfaas/secrets"
 
+// shimGroupAnnotation makes runc's v2 shim serve every container that
+// carries the same value (containerd 1.4 and later).
+const shimGroupAnnotation = "io.containerd.runc.v2.group"
+
 // cpuPeriod is the CFS period CPU limits are expressed in (100 ms, as
 // Kubernetes does).
 const cpuPeriod = 100_000
@@ -49,6 +53,12 @@ func (r *Runtime) specOpts(s *ReplicaSpec, img oci.Image, id, nsPath string) []o
 		}}),
 		oci.WithMemoryLimit(uint64(mem)),
 		oci.WithPidsLimit(pids),
+		// One containerd shim serves every replica of this runtime instead
+		// of one shim each: a replica then costs no 13-19 MiB shim process,
+		// and a start while any replica runs skips spawning one (the
+		// largest part of creating a task after runc itself). The shim
+		// stays on the host side; the containers stay apart.
+		oci.WithAnnotations(map[string]string{shimGroupAnnotation: r.cfg.Namespace}),
 	}
 	if s.CPUMilli > 0 {
 		opts = append(opts, oci.WithCPUCFS(s.CPUMilli*cpuPeriod/1000, cpuPeriod))

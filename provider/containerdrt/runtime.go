@@ -5,13 +5,11 @@
 package containerdrt
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
@@ -89,7 +87,7 @@ func (a *Runtime) Start(ctx context.Context, r process.ReplicaSpec) (process.Rep
 		Function: r.Function, Namespace: r.Namespace, Instance: r.Instance,
 		Image: s.image, Env: s.env, Secrets: secrets,
 		MemoryBytes: s.mem, CPUMilli: s.cpu, ReadOnlyRoot: s.readOnly,
-		Stdout: &lineWriter{emit: emit}, Stderr: &lineWriter{emit: emit},
+		Stdout: &process.LineWriter{Emit: emit}, Stderr: &process.LineWriter{Emit: emit},
 	})
 	if err != nil {
 		return nil, err
@@ -144,31 +142,4 @@ func readSecrets(dir string) (map[string][]byte, error) {
 		out[e.Name()] = b
 	}
 	return out, nil
-}
-
-// lineWriter hands one stream's complete lines to emit.
-type lineWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	emit func(string)
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.emit(strings.TrimRight(string(w.buf[:i]), "\r"))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > 16<<10 {
-		// An over-long line: keep its start, skip the rest.
-		w.emit(string(w.buf[:16<<10]) + " [truncated]")
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
 }

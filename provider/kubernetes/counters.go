@@ -54,10 +54,10 @@ func (p *Provider) readCounters(ctx context.Context) (map[string]float64, *corev
 	return out, cm, nil
 }
 
+var _ metrics.SharedCounterStore = (*Provider)(nil)
+
 // SaveCounters adds what this gateway counted since its last save to the
-// ConfigMap's totals, with optimistic concurrency: two gateways overlapping
-// (a rolling update of the gateway, or several replicas) add up instead of
-// overwriting each other.
+// ConfigMap's totals (see AddCounters).
 func (p *Provider) SaveCounters(ctx context.Context, totals map[string]float64) error {
 	p.counterMu.Lock()
 	defer p.counterMu.Unlock()
@@ -73,13 +73,30 @@ func (p *Provider) SaveCounters(ctx context.Context, totals map[string]float64) 
 	if len(delta) == 0 {
 		return nil
 	}
+	if _, err := p.AddCounters(ctx, delta); err != nil {
+		return err
+	}
+	for k := range delta {
+		p.counterSaved[k] = totals[k]
+	}
+	return nil
+}
+
+// AddCounters adds increments to the ConfigMap's totals with optimistic
+// concurrency, so that gateways writing at once (several replicas, or a
+// rolling update) add up instead of overwriting each other, and returns
+// every total: the other gateways' counts included.
+func (p *Provider) AddCounters(ctx context.Context, delta map[string]float64) (map[string]float64, error) {
 	cms := p.client.CoreV1().ConfigMaps(p.cfg.DefaultNamespace)
 	var err error
 	for try := 0; try < 10; try++ {
 		var cur map[string]float64
 		var cm *corev1.ConfigMap
 		if cur, cm, err = p.readCounters(ctx); err != nil {
-			return err
+			return nil, err
+		}
+		if len(delta) == 0 {
+			return cur, nil
 		}
 		data := map[string]string{}
 		if cm != nil {
@@ -88,7 +105,8 @@ func (p *Provider) SaveCounters(ctx context.Context, totals map[string]float64) 
 			}
 		}
 		for k, d := range delta {
-			data[k] = strconv.FormatFloat(cur[k]+d, 'f', -1, 64)
+			cur[k] += d
+			data[k] = strconv.FormatFloat(cur[k], 'f', -1, 64)
 		}
 		if cm == nil {
 			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: CountersConfigMap, Namespace: p.cfg.DefaultNamespace,
@@ -99,16 +117,13 @@ func (p *Provider) SaveCounters(ctx context.Context, totals map[string]float64) 
 			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		}
 		if err == nil {
-			for k := range delta {
-				p.counterSaved[k] = totals[k]
-			}
-			return nil
+			return cur, nil
 		}
 		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
 			break
 		}
 	}
-	return kerr(err, "update configmap "+CountersConfigMap)
+	return nil, kerr(err, "update configmap "+CountersConfigMap)
 }
 
 // forgetCounter drops a deleted function's total, so that a new function

@@ -19,6 +19,12 @@ import (
 // its namespace is marked for Ferry and its secrets exist, so that a bad
 // request creates nothing.
 func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
+	return p.deploy(ctx, d, nil)
+}
+
+// deploy is Deploy; from, when set, is the Function object the Deployment
+// and Service are made from.
+func (p *Provider) deploy(ctx context.Context, d api.FunctionDeployment, from *origin) error {
 	if err := p.checkNamespace(ctx, d.Namespace); err != nil {
 		return err
 	}
@@ -32,6 +38,7 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 	if err != nil {
 		return err
 	}
+	from.mark(dep, svc)
 	if _, err := p.client.CoreV1().Services(d.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return kerr(err, "create service")
 	}
@@ -47,8 +54,13 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 }
 
 // Update replaces the pod template (a rolling update with no unavailable
-// replica) and keeps the current replica count.
+// replica) and keeps the current replica count. A function made from a
+// Function object is changed through the object only.
 func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
+	return p.update(ctx, d, nil)
+}
+
+func (p *Provider) update(ctx context.Context, d api.FunctionDeployment, from *origin) error {
 	if err := p.checkNamespace(ctx, d.Namespace); err != nil {
 		return err
 	}
@@ -58,6 +70,11 @@ func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
 			return api.NotFound("function", d.Service)
 		}
 		return kerr(err, "get deployment")
+	}
+	if from == nil {
+		if err := managedByObject(cur); err != nil {
+			return err
+		}
 	}
 	if err := p.checkSecrets(ctx, d.Namespace, d.Secrets); err != nil {
 		return err
@@ -71,6 +88,8 @@ func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
 		return err
 	}
 	dep.ResourceVersion = cur.ResourceVersion
+	dep.OwnerReferences = cur.OwnerReferences
+	from.mark(dep, nil)
 	updated, err := p.client.AppsV1().Deployments(d.Namespace).Update(ctx, dep, metav1.UpdateOptions{})
 	if err != nil {
 		return kerr(err, "update deployment")
@@ -83,14 +102,23 @@ func (p *Provider) Update(ctx context.Context, d api.FunctionDeployment) error {
 }
 
 // Delete removes the Deployment (and its pods, in the foreground) and the
-// Service.
+// Service. A function made from a Function object goes with the object.
 func (p *Provider) Delete(ctx context.Context, namespace, name string) error {
+	return p.remove(ctx, namespace, name, false)
+}
+
+func (p *Provider) remove(ctx context.Context, namespace, name string, fromObject bool) error {
 	if err := p.checkNamespace(ctx, namespace); err != nil {
 		return err
 	}
 	cur, err := p.client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err == nil && cur.Labels[LabelFunction] == "" {
 		return api.NotFound("function", name)
+	}
+	if err == nil && !fromObject {
+		if err := managedByObject(cur); err != nil {
+			return err
+		}
 	}
 	fg := metav1.DeletePropagationForeground
 	if err == nil {
@@ -193,7 +221,7 @@ func (p *Provider) status(d *appsv1.Deployment) api.FunctionStatus {
 		}
 	}
 	for k, v := range d.Annotations {
-		if k != "deployment.kubernetes.io/revision" {
+		if k != "deployment.kubernetes.io/revision" && k != annGeneration {
 			st.Annotations[k] = v
 		}
 	}

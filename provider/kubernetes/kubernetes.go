@@ -18,6 +18,7 @@ import (
 	"github.com/ferryfaas/ferry/provider"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -40,6 +41,8 @@ type Config struct {
 	// ImagePullPolicy of function pods: IfNotPresent (default), Always or
 	// Never (images imported into the node's runtime, no registry).
 	ImagePullPolicy string
+	// Dynamic is the client for Function objects (nil: they are ignored).
+	Dynamic dynamic.Interface
 	// NoDirectReadiness turns off the direct /_/ready check of starting pods
 	// of a function with no ready replica (see warm.go): routes then wait
 	// for the kubelet's probe to reach the EndpointSlice.
@@ -48,8 +51,10 @@ type Config struct {
 
 // Provider implements provider.Provider on a Kubernetes cluster.
 type Provider struct {
-	cfg     Config
-	client  kubernetes.Interface
+	cfg    Config
+	client kubernetes.Interface
+	// dyn reads and writes Function objects (nil: they are ignored).
+	dyn     dynamic.Interface
 	factory informers.SharedInformerFactory
 	// nsFactory caches the namespaces marked openfaas=1.
 	nsFactory informers.SharedInformerFactory
@@ -93,6 +98,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Dynamic, err = dynamic.NewForConfig(rc); err != nil {
+		return nil, err
+	}
 	return NewForClient(ctx, client, cfg)
 }
 
@@ -111,7 +119,7 @@ func NewForClient(ctx context.Context, client kubernetes.Interface, cfg Config) 
 	default:
 		return nil, fmt.Errorf("image pull policy %q: use IfNotPresent, Always or Never", cfg.ImagePullPolicy)
 	}
-	p := &Provider{cfg: cfg, client: client, stop: make(chan struct{}), log: cfg.Log}
+	p := &Provider{cfg: cfg, client: client, dyn: cfg.Dynamic, stop: make(chan struct{}), log: cfg.Log}
 	if err := p.ensureDefaultNamespace(ctx); err != nil {
 		return nil, err
 	}

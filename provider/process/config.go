@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,10 @@ type Config struct {
 	// Runtime runs the replicas; nil is the process runtime (watchdogs as
 	// local process groups, see procRuntime).
 	Runtime Runtime
+	// Runtimes are more runtimes, by name, that a function selects with
+	// its RuntimeLabel; the default one (Runtime) is named by its Namer,
+	// "process" for the process runtime.
+	Runtimes map[string]Runtime
 	// DataDir holds artifacts, working dirs, secret copies and logs.
 	DataDir string
 	Store   *store.Store
@@ -236,6 +241,12 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			p.log.Warn("killed processes left by a previous run", "count", n)
 		}
 		p.rt = &procRuntime{p: p, cg: cg}
+	}
+	if len(cfg.Runtimes) > 0 {
+		def := runtimeName(p.rt)
+		by := maps.Clone(cfg.Runtimes)
+		by[def] = p.rt
+		p.rt = &runtimes{def: def, by: by}
 	}
 	if err := p.ensureDefaultNamespace(); err != nil {
 		return nil, err

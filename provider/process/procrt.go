@@ -50,8 +50,8 @@ func (rt *procRuntime) Prepare(_ context.Context, v *Version) (Prepared, error) 
 	s := &procVersion{uid: v.UID, gid: v.GID}
 	out := Prepared{Run: s}
 	if v.Artifact != "" {
-		s.dir = filepath.Join(dirs.code, v.Artifact)
-		if err := p.unpack(v.Artifact, s.dir, s.uid, s.gid); err != nil {
+		s.dir = filepath.Join(v.CodeDir, v.Artifact)
+		if err := v.Unpack(s.dir); err != nil {
 			return out, err
 		}
 	} else {

@@ -62,6 +62,13 @@ type Version struct {
 	// Artifact is the hex SHA-256 of the function's uploaded code in the
 	// artifact store ("" when none); see Provider.ArtifactPath.
 	Artifact string
+	// CodeDir is the function's own dir for its versions' code: a runtime
+	// that runs the artifact's files unpacks each version in a subdir
+	// (named after Artifact) with Unpack, and names it as Prepared.Dir.
+	CodeDir string
+	// Unpack unpacks the artifact into dir (created, owned by UID/GID),
+	// with the provider's checks and limits; nothing when dir exists.
+	Unpack func(dir string) error
 }
 
 // Prepared is one version made ready by a Runtime.

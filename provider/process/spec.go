@@ -84,6 +84,8 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		return nil, err
 	}
 	v.Artifact = digest
+	v.CodeDir = dirs.code
+	v.Unpack = func(dir string) error { return p.unpack(digest, dir, v.UID, v.GID) }
 	for _, dir := range []string{p.path("functions", d.Namespace), p.path("run", d.Namespace), dirs.code, dirs.run} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -93,6 +95,11 @@ func (p *Provider) prepare(rec *record, gen uint64) (*runSpec, error) {
 		return nil, err
 	}
 	v.Env = p.envOf(d)
+	if _, multi := p.rt.(*runtimes); !multi {
+		if err := checkLabel(p.rt, d); err != nil {
+			return nil, err
+		}
+	}
 	s := &runSpec{gen: gen, ver: v}
 	if s.prep, err = p.rt.Prepare(context.Background(), v); err != nil {
 		return nil, err

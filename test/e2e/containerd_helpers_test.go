@@ -172,3 +172,17 @@ func runtimeNetns() []string {
 	}
 	return out
 }
+
+// ferryIn returns a runner of the ferry CLI in dir against f's gateway,
+// with the Go caches of the test's user and any extra environment.
+func ferryIn(t *testing.T, f *harness.Ferry, dir string, env ...string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(f.BinDir, "ferry"), args...)
+		cmd.Dir = dir
+		cmd.Env = append(append(append(os.Environ(), goCacheEnv(t)...),
+			"FERRY_URL="+f.URL, "FERRY_USER="+f.User, "FERRY_PASSWORD="+f.Password), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+}

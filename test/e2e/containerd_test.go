@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -261,16 +260,14 @@ func upToContainers(t *testing.T, f *harness.Ferry, work string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	run := ferryIn(t, f, dir)
 	ferry := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(filepath.Join(f.BinDir, "ferry"), args...)
-		cmd.Dir = dir
-		cmd.Env = append(append(os.Environ(), goCacheEnv(t)...), "FERRY_URL="+f.URL, "FERRY_USER="+f.User, "FERRY_PASSWORD="+f.Password)
-		out, err := cmd.CombinedOutput()
+		out, err := run(args...)
 		if err != nil {
 			t.Fatalf("ferry %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(out)
+		return out
 	}
 	ferry("new", "upfn", "--lang", "golang-http")
 	if out := ferry("up"); !strings.Contains(out, "imported docker.io/") {

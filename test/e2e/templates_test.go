@@ -50,12 +50,8 @@ var templateCases = []templateCase{
 		edit(t, p, "func Handle(w http.ResponseWriter, r *http.Request) {\n",
 			"func Handle(w http.ResponseWriter, r *http.Request) {\n\tfmt.Fprintln(os.Stderr, "+strconv.Quote(m)+")\n")
 	}},
-	{lang: "go", patch: func(t *testing.T, dir, _, m string) {
-		p := filepath.Join(dir, "handler.go")
-		edit(t, p, "import \"fmt\"\n", "import (\n\t\"fmt\"\n\t\"os\"\n)\n")
-		edit(t, p, "func Handle(req []byte) string {\n",
-			"func Handle(req []byte) string {\n\tfmt.Fprintln(os.Stderr, "+strconv.Quote(m)+")\n")
-	}},
+	{lang: "go", patch: patchGoHandler},
+	{lang: "go-wasm", patch: patchGoHandler},
 	{lang: "bash", patch: func(t *testing.T, dir, _, m string) {
 		edit(t, filepath.Join(dir, "handler.sh"), "input=$(cat)\n", "input=$(cat)\necho '"+m+"' >&2\n")
 	}},
@@ -74,6 +70,14 @@ var templateCases = []templateCase{
 		}
 		os.WriteFile(stackFile, append(raw, "    fprocess: sh handler.sh\n"...), 0o644)
 	}, want: func(body string) string { return "dockerfile handler got: " + body }},
+}
+
+// patchGoHandler prints the marker in the go and go-wasm handlers.
+func patchGoHandler(t *testing.T, dir, _, m string) {
+	p := filepath.Join(dir, "handler.go")
+	edit(t, p, "import \"fmt\"\n", "import (\n\t\"fmt\"\n\t\"os\"\n)\n")
+	edit(t, p, "func Handle(req []byte) string {\n",
+		"func Handle(req []byte) string {\n\tfmt.Fprintln(os.Stderr, "+strconv.Quote(m)+")\n")
 }
 
 // TestTemplates takes every shipped template through what a user does:

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/ports"
 	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/nats-io/nats.go"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -269,4 +271,71 @@ func TestServeKafkaFailingFunctionDeadLettered(t *testing.T) {
 			t.Fatalf("dead letter %+v", d)
 		}
 	}
+}
+
+// A Kafka broker that goes down is reported by `ferry describe` of the
+// subscribed function (a KafkaTrigger condition, from /system/function)
+// and by ferry_trigger_connected; once it is back (same port and data)
+// the trigger reconnects and records flow again.
+func TestServeKafkaBrokerDownReported(t *testing.T) {
+	port, err := ports.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	broker := func() *kfake.Cluster {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dir), kfake.SeedTopics(1, "events", "events-out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := broker()
+	brokers := c.ListenAddrs()
+	f := harness.T(t, harness.Options{Args: []string{"--kafka-brokers", brokers[0], "--trigger-poll", "200ms"}})
+	deployAnnotated(t, f, "relay", map[string]string{"topic": "events", "com.ferryfaas.kafka.reply-topic": "events-out"})
+	pc, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	answered := func(v string) func() string {
+		return func() string {
+			for _, vs := range replies(t, brokers, "events-out") {
+				if slices.Contains(vs, v) {
+					return ""
+				}
+			}
+			return "no reply " + v
+		}
+	}
+	produce := func(v string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := pc.ProduceSync(ctx, &kgo.Record{Topic: "events", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(describe, gauge string) func() string {
+		return func() string {
+			out := ferryCLI(t, f, "describe", "relay")
+			_, m, _ := f.Do("GET", "/metrics", nil)
+			if !strings.Contains(out, describe) || !strings.Contains(string(m), `ferry_trigger_connected{trigger="kafka"} `+gauge) {
+				return "describe:\n" + out
+			}
+			return ""
+		}
+	}
+	produce("one")
+	eventually(t, 30*time.Second, "first record answered", answered("one"))
+	eventually(t, 20*time.Second, "broker reported up", state("KafkaTrigger     True    BrokerReachable", "1"))
+
+	c.Close()
+	eventually(t, 20*time.Second, "broker reported down", state("KafkaTrigger     False   BrokerDown: no broker of "+brokers[0], "0"))
+
+	c = broker()
+	defer c.Close()
+	eventually(t, 30*time.Second, "broker reported back", state("KafkaTrigger     True    BrokerReachable", "1"))
+	produce("two")
+	eventually(t, 60*time.Second, "a record after the broker came back answered", answered("two"))
 }

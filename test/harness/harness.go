@@ -87,10 +87,11 @@ func ReplicaTempDir(prefix string) (string, error) {
 	return dir, err
 }
 
-// Build compiles ferry, ferry-kubernetes and watchdog and returns the
-// folder holding them.
+// Build compiles ferry, ferry-kubernetes, ferry-containerd and watchdog
+// and returns the folder holding them.
 func Build() (string, error) {
-	for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"ferry-kubernetes", "./cmd/ferry-kubernetes"}, {"watchdog", "./cmd/watchdog"}} {
+	for _, b := range [][2]string{{"ferry", "./cmd/ferry"}, {"ferry-kubernetes", "./cmd/ferry-kubernetes"},
+		{"ferry-containerd", "./cmd/ferry-containerd"}, {"watchdog", "./cmd/watchdog"}} {
 		if _, err := GoBinary(b[0], b[1]); err != nil {
 			return "", err
 		}

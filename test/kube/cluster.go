@@ -1,11 +1,13 @@
 // Package kube starts a real single-node Kubernetes cluster on this machine
 // for Ferry's end-to-end tests: etcd, kube-apiserver, controller-manager,
 // scheduler (built from k8s.io/kubernetes by build.sh, cached by version),
-// Debian's containerd with its CRI plugin, and the kubelet; then tears it
-// all down (processes, containers, mounts, bridge, netns, iptables, routes,
-// sysctls) when done. No kube-proxy and no cluster DNS: Ferry routes to pod
-// IPs from EndpointSlices, and the Service CIDR is made unreachable so that
-// no packet to a ClusterIP can leave the machine.
+// Debian's containerd with its CRI plugin, the kubelet, kube-proxy
+// (iptables mode) and CoreDNS, so Services, ClusterIPs and *.svc names work
+// as in any cluster; then tears it all down (processes, containers, mounts,
+// bridge, netns, iptables, routes, sysctls) when done. The Service CIDR is
+// routed to the harness's own bridge: kube-proxy's DNAT turns a ClusterIP
+// into a pod IP there, and a ClusterIP with no rule dies there, so no
+// packet to a ClusterIP can leave the machine.
 package kube
 
 import (
@@ -29,21 +31,30 @@ import (
 	"time"
 )
 
-// Version of the Kubernetes binaries the harness uses.
-const Version = "v1.37.2"
+// Versions of the binaries the harness uses (build.sh builds the same).
+const (
+	Version        = "v1.37.2"
+	CoreDNSVersion = "v1.15.0"
+	HelmVersion    = "v4.3.2"
+)
 
 const (
 	serviceCIDR = "198.19.0.0/16"
 	podCIDR     = "198.18.244.0/24"
 	bridgeName  = "ferrykube0"
-	pauseImage  = "ferry.local/pause:1"
+	// bridgeIP is the node's address on its own bridge (the pods' gateway).
+	// The API server and CoreDNS listen on it, so pods reach them through
+	// the kubernetes and kube-dns Services without any port on eth0.
+	bridgeIP   = "198.18.244.1"
+	dnsIP      = "198.19.0.10" // ClusterIP of kube-dns
+	pauseImage = "ferry.local/pause:1"
 )
 
 // Cluster is a running single-node cluster.
 type Cluster struct {
 	Dir        string // work dir (logs in Dir/logs)
 	Kubeconfig string
-	APIServer  string // https://127.0.0.1:PORT
+	APIServer  string // https://198.18.244.1:PORT (the bridge's address)
 	Token      string
 	NodeIP     string
 	CtrSocket  string // containerd socket (namespace k8s.io holds pod images)
@@ -68,12 +79,20 @@ type Options struct {
 }
 
 // BinDir is where build.sh caches the binaries for Version.
-func BinDir() string {
+func BinDir() string { return filepath.Join(cacheDir(), Version) }
+
+// CoreDNSBin and HelmBin are where build.sh caches CoreDNS and helm.
+func CoreDNSBin() string { return filepath.Join(cacheDir(), "coredns", CoreDNSVersion, "coredns") }
+
+// HelmBin is the helm that build.sh builds from helm.sh/helm/v4.
+func HelmBin() string { return filepath.Join(cacheDir(), "helm", HelmVersion, "helm") }
+
+func cacheDir() string {
 	if d := os.Getenv("FERRY_KUBE_CACHE"); d != "" {
-		return filepath.Join(d, Version)
+		return d
 	}
 	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "ferry", "kube", Version)
+	return filepath.Join(home, ".cache", "ferry", "kube")
 }
 
 // Available says why the cluster cannot start here, or "" when it can.
@@ -81,7 +100,7 @@ func Available() string {
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		return "the test cluster needs root on Linux"
 	}
-	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "../coredns/" + CoreDNSVersion + "/coredns"} {
 		if _, err := os.Stat(filepath.Join(BinDir(), b)); err != nil {
 			return "Kubernetes binaries not built: run test/kube/build.sh (" + err.Error() + ")"
 		}
@@ -127,6 +146,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		{"controllers", c.startControllers},
 		{"containerd", c.startContainerd},
 		{"kubelet", c.startKubelet},
+		{"kube-proxy", c.startKubeProxy},
+		{"coredns", c.startDNS},
 	}
 	for _, s := range steps {
 		t0 := time.Now()
@@ -202,18 +223,26 @@ func (c *Cluster) Leftovers() []string {
 // onStop registers a teardown step.
 func (c *Cluster) onStop(f func()) { c.undo = append(c.undo, f) }
 
-// hostSetup snapshots what the cluster may change on the host and makes
-// the Service CIDR unreachable (no kube-proxy here: a ClusterIP must never
-// be routed out of the machine).
+// hostSetup snapshots what the cluster may change on the host, makes the
+// bridge (before the CNI plugin would, so the API server can listen on it)
+// and routes the Service CIDR to it: a ClusterIP must never be routed out
+// of the machine.
 func (c *Cluster) hostSetup() error {
 	if out, _ := exec.Command("ip", "link", "show", bridgeName).CombinedOutput(); !strings.Contains(string(out), "does not exist") {
 		return fmt.Errorf("bridge %s exists: another test cluster is running, or one was not torn down (ip link del %s)", bridgeName, bridgeName)
 	}
 	c.before = TakeSnapshot()
-	if _, err := run("ip", "route", "add", "unreachable", serviceCIDR); err != nil {
-		return fmt.Errorf("%w (is another test cluster running?)", err)
+	for _, args := range [][]string{
+		{"link", "add", bridgeName, "type", "bridge"},
+		{"addr", "add", bridgeIP + "/24", "dev", bridgeName},
+		{"link", "set", bridgeName, "up"},
+		{"route", "add", serviceCIDR, "dev", bridgeName},
+	} {
+		if _, err := run("ip", args...); err != nil {
+			return fmt.Errorf("%w (is another test cluster running?)", err)
+		}
 	}
-	c.onStop(func() { run("ip", "route", "del", "unreachable", serviceCIDR) })
+	c.onStop(func() { run("ip", "route", "del", serviceCIDR, "dev", bridgeName) })
 	out, err := run("ip", "-4", "-o", "addr", "show", "scope", "global")
 	if err != nil {
 		return err
@@ -254,17 +283,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 		return err
 	}
 	c.apiArgs = append(c.apiArgs, "--etcd-servers="+client)
-	return c.waitFor(ctx, p, "etcd health", 30*time.Second, func() error {
-		resp, err := http.Get(client + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("etcd health %d", resp.StatusCode)
-		}
-		return nil
-	})
+	return c.waitFor(ctx, p, "etcd health", 30*time.Second, func() error { return httpOK(client + "/health") })
 }
 
 func (c *Cluster) startAPIServer(ctx context.Context) error {
@@ -282,14 +301,16 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 	c.Token = hex.EncodeToString(tok)
 	writeFile(filepath.Join(pki, "tokens.csv"), c.Token+",admin,admin,system:masters\n")
 	port, _ := freePort()
-	c.APIServer = fmt.Sprintf("https://127.0.0.1:%d", port)
+	c.APIServer = fmt.Sprintf("https://%s:%d", bridgeIP, port)
 	args := append(c.apiArgs,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		// On the bridge, the default endpoint reconciler points the
+		// kubernetes Service at it: pods use the API like in any cluster.
+		"--bind-address="+bridgeIP, "--advertise-address="+bridgeIP, fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir="+pki, "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+filepath.Join(pki, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(pki, "sa.key"),
 		"--service-cluster-ip-range="+serviceCIDR, "--token-auth-file="+filepath.Join(pki, "tokens.csv"),
-		"--authorization-mode=RBAC", "--endpoint-reconciler-type=none",
+		"--authorization-mode=RBAC",
 		"--kubelet-preferred-address-types=InternalIP", "--allow-privileged=true")
 	c.apiArgs = args
 	p, err := c.start("kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), args...)

@@ -17,10 +17,13 @@ import (
 // undoes exactly that (never more: other tests share this machine, so the
 // iptables rules, netns and cgroups of others are left alone).
 
-// sysctls the kubelet or the CNI bridge plugin may change.
+// sysctls the kubelet, kube-proxy or the CNI bridge plugin may change.
 var sysctls = []string{
 	"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
 	"kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes", "net/ipv4/ip_forward",
+	"net/ipv4/conf/all/route_localnet", "net/bridge/bridge-nf-call-iptables",
+	"net/bridge/bridge-nf-call-ip6tables", "net/netfilter/nf_conntrack_max",
+	"net/netfilter/nf_conntrack_tcp_timeout_established", "net/netfilter/nf_conntrack_tcp_timeout_close_wait",
 }
 
 const (

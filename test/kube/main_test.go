@@ -108,7 +108,7 @@ var (
 // and returns a kubeconfig holding a token of the gateway's service account.
 func gatewayKubeconfig() (string, error) {
 	dir := filepath.Join(harness.Root(), "deploy", "kubernetes")
-	for _, f := range []string{"namespaces.yaml", "rbac.yaml"} {
+	for _, f := range []string{"functions-crd.yaml", "namespaces.yaml", "rbac.yaml"} {
 		if out, err := cluster.Kubectl("apply", "-f", filepath.Join(dir, f)); err != nil {
 			return "", fmt.Errorf("%v: %s", err, out)
 		}

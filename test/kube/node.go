@@ -13,7 +13,9 @@ import (
 
 // startContainerd runs Debian's containerd with the CRI plugin, its own
 // root, state and socket, a local pause image and a CNI bridge on the
-// harness's own subnet.
+// harness's own subnet. Pods get no default route, only one for the
+// Service CIDR through the node (kube-proxy's rules live there): nothing a
+// pod sends can leave the machine.
 func (c *Cluster) startContainerd(ctx context.Context) error {
 	base := filepath.Join(c.Dir, "ctrd")
 	cni := filepath.Join(c.Dir, "cni")
@@ -24,11 +26,11 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
   "cniVersion": "0.4.0", "name": %q,
   "plugins": [
     {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": []}},
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": [{"dst": %q, "gw": %q}]}},
     {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "loopback"}
   ]
-}`, cniNetwork, bridgeName, podCIDR))
+}`, cniNetwork, bridgeName, podCIDR, serviceCIDR, bridgeIP))
 	cfg := filepath.Join(c.Dir, "containerd.toml")
 	writeFile(cfg, fmt.Sprintf(`version = 2
 root = %q
@@ -116,7 +118,9 @@ serializeImagePulls: false
 syncFrequency: 5s
 fileCheckFrequency: 5s
 nodeStatusUpdateFrequency: 2s
-`, c.CtrSocket))
+clusterDomain: cluster.local
+clusterDNS: [%q]
+`, c.CtrSocket, dnsIP))
 	p, err := c.start("kubelet", filepath.Join(c.bin, "kubelet"), "--config="+cfg, "--kubeconfig="+c.Kubeconfig,
 		"--root-dir="+root, "--node-ip="+c.NodeIP, "--hostname-override=ferry-node", "--v=1")
 	if err != nil {

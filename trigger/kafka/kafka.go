@@ -85,8 +85,8 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 		var topics []string
 		for _, fn := range fns {
 			for _, t := range fn.Topics {
-				if strings.ContainsAny(t, "*>") {
-					continue // a NATS wildcard, not a Kafka topic
+				if !trigger.KafkaTopic(t) {
+					continue // a NATS wildcard
 				}
 				if byTopic[t] == nil {
 					topics = append(topics, t)
@@ -174,11 +174,13 @@ func (s *Source) consume(ctx context.Context, changed <-chan struct{}, topics []
 	}
 }
 
-// watchBroker reports whether a broker answers (metric and log), every
-// two seconds; the client itself keeps reconnecting.
+// watchBroker reports whether a broker answers (metric, function status
+// and log), every two seconds; the client itself keeps reconnecting. The
+// first answer is reported whichever it is: a broker down at start is
+// not shown as up meanwhile.
 func (s *Source) watchBroker(ctx context.Context, cl *kgo.Client) {
-	up := true
-	s.cfg.Metrics.SetConnected("kafka", true)
+	up, first := false, true
+	brokers := strings.Join(s.cfg.Brokers, ",")
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
@@ -188,12 +190,13 @@ func (s *Source) watchBroker(ctx context.Context, cl *kgo.Client) {
 		if ctx.Err() != nil {
 			return
 		}
-		if now := err == nil; now != up {
-			up = now
-			s.cfg.Metrics.SetConnected("kafka", up)
+		if now := err == nil; now != up || first {
+			up, first = now, false
 			if up {
-				s.cfg.Log.Info("kafka trigger: brokers reachable again")
+				s.cfg.Metrics.SetConnected("kafka", true, "brokers "+brokers)
+				s.cfg.Log.Info("kafka trigger: brokers reachable", "brokers", s.cfg.Brokers)
 			} else {
+				s.cfg.Metrics.SetConnected("kafka", false, "no broker of "+brokers+" answers ("+err.Error()+"); reconnecting")
 				s.cfg.Log.Error("kafka trigger: no broker reachable, reconnecting", "brokers", s.cfg.Brokers, "err", err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/internal/ports"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/ferryfaas/ferry/trigger/triggertest"
@@ -194,8 +195,9 @@ func TestCrashBeforeCommitRedelivers(t *testing.T) {
 	}
 }
 
-// A broker that goes away is reported (metric) and the trigger picks up
-// where it left off once the broker is back.
+// A broker that goes away is reported (metric, and a condition in the
+// subscribed function's status) and the trigger picks up where it left
+// off once the broker is back.
 func TestBrokerDownReportedAndReconnects(t *testing.T) {
 	port, err := ports.Free()
 	if err != nil {
@@ -211,14 +213,38 @@ func TestBrokerDownReportedAndReconnects(t *testing.T) {
 	addrs := c.ListenAddrs()
 	c.Close()
 	waitGauge(t, env, 0)
+	if c := kafkaCondition(t, env, "f"); c.Status != "False" || c.Reason != "BrokerDown" || !strings.Contains(c.Message, addrs[0]) {
+		t.Fatalf("broker down, condition %+v", c)
+	}
 	c = cluster(t, port, dir, "ticks")
 	defer c.Close()
 	waitGauge(t, env, 1)
+	if c := kafkaCondition(t, env, "f"); c.Status != "True" {
+		t.Fatalf("broker back, condition %+v", c)
+	}
 	produce(t, addrs, &kgo.Record{Topic: "ticks", Value: []byte("two")})
 	calls := env.WaitCalls(t, 2, 30*time.Second, fnCalls("f", false))
 	if calls[len(calls)-1].Body != "two" {
 		t.Fatalf("calls: %+v", calls)
 	}
+}
+
+// kafkaCondition is the KafkaTrigger condition of a function's status as
+// the gateway decorates it.
+func kafkaCondition(t *testing.T, env *triggertest.Env, name string) api.Condition {
+	t.Helper()
+	st, err := env.GW.Provider.Get(context.Background(), api.DefaultNamespace, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Metrics.Decorate(context.Background(), &st)
+	for _, c := range st.Conditions {
+		if c.Type == "KafkaTrigger" {
+			return c
+		}
+	}
+	t.Fatalf("no KafkaTrigger condition: %+v", st.Conditions)
+	return api.Condition{}
 }
 
 func waitGauge(t *testing.T, env *triggertest.Env, want float64) {

@@ -64,7 +64,7 @@ func QueueGroup(fn *trigger.Function) string { return "ferry-trigger." + fn.Key(
 func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker) error {
 	nc, err := s.cfg.Connect()
 	if err != nil {
-		s.cfg.Metrics.SetConnected("nats", false)
+		s.cfg.Metrics.SetConnected("nats", false, "cannot connect ("+err.Error()+"); retrying")
 		return err
 	}
 	var wg sync.WaitGroup
@@ -81,8 +81,14 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 	for {
 		if c := nc.IsConnected(); c != up {
 			up = c
-			s.cfg.Metrics.SetConnected("nats", up)
-			if !up {
+			if up {
+				s.cfg.Metrics.SetConnected("nats", true, "connected to "+nc.ConnectedUrlRedacted())
+			} else {
+				detail := "NATS unreachable (" + nc.Status().String()
+				if err := nc.LastError(); err != nil {
+					detail += ": " + err.Error()
+				}
+				s.cfg.Metrics.SetConnected("nats", false, detail+"); reconnecting")
 				s.cfg.Log.Warn("nats trigger: NATS unreachable, reconnecting", "status", nc.Status().String())
 			}
 		}

@@ -3,9 +3,14 @@ package natssub
 import (
 	"context"
 	"log/slog"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/ports"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/ferryfaas/ferry/trigger/triggertest"
@@ -88,4 +93,95 @@ func TestSubjectInvokesFunction(t *testing.T) {
 			t.Fatalf("deleted function called: %+v", c)
 		}
 	}
+}
+
+// A NATS server that goes away (Debian's nats-server, killed) is reported:
+// the gauge drops to 0 and subscribed functions get a False NatsTrigger
+// condition; once a server is back on the same address the connection
+// resubscribes, the state says so, and messages run the function again.
+func TestServerDownReportedAndReconnects(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server is not installed (scripts/install-deps.sh installs it)")
+	}
+	port, err := ports.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	server := func() *exec.Cmd {
+		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				return cmd
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("nats-server did not listen")
+			}
+		}
+	}
+	srv := server()
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	env := triggertest.Start(t)
+	env.Deploy(t, "jobs", map[string]string{"topic": "jobs.new"})
+	nc, err := queue.ConnectExternal(queue.ConnectOptions{URL: "nats://" + addr, Name: "trigger-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	start(t, env, nc)
+	pub, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pub.Close)
+	request := func(body string) {
+		t.Helper()
+		var err error
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			var reply *nats.Msg
+			if reply, err = pub.Request("jobs.new", []byte(body), 500*time.Millisecond); err == nil && string(reply.Data) == body {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("request %q: %v", body, err)
+			}
+		}
+	}
+	state := func(want string, gauge float64) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			st, err := env.GW.Provider.Get(context.Background(), "openfaas-fn", "jobs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.Metrics.Decorate(context.Background(), &st)
+			var got string
+			for _, c := range st.Conditions {
+				if c.Type == "NatsTrigger" {
+					got = c.Status + " " + c.Reason + ": " + c.Message
+				}
+			}
+			if strings.HasPrefix(got, want) && env.Gauge(t, "nats") == gauge {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("NatsTrigger condition %q, gauge %v; want %q, %v", got, env.Gauge(t, "nats"), want, gauge)
+			}
+		}
+	}
+	request("before")
+	state("True BrokerReachable: connected to nats://"+addr, 1)
+
+	srv.Process.Kill()
+	srv.Wait()
+	state("False BrokerDown: NATS unreachable", 0)
+
+	srv = server()
+	state("True BrokerReachable", 1)
+	request("after")
 }

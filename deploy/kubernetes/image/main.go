@@ -1,12 +1,20 @@
-// Command image builds the OCI image of Ferry itself without Docker: the
-// static bin/ferry-kubernetes (ferry with the Kubernetes provider linked
-// in) and bin/watchdog on an empty base, run as the
-// unprivileged user 65534, written as a docker archive (or OCI layout) that
-// `ctr images import` and registries accept. scripts/ferry-image.sh builds
-// the binaries and calls it; the manifests in deploy/kubernetes use the
-// default tag.
+// Command image builds the OCI images of the Ferry platform without
+// Docker, each on an empty base, run as the unprivileged user 65534 with
+// nothing writable but its data dir, written as a docker archive (or OCI
+// layout) that `ctr images import` and registries accept:
+//
+//   - ferry: the static bin/ferry-kubernetes (ferry with the Kubernetes
+//     provider linked in) and bin/watchdog;
+//   - nats: a static nats-server built from its Go module (JetStream);
+//   - prometheus, alertmanager: Debian's binaries with the C library they
+//     are linked against (found with ldd), so no rebuild is needed.
+//
+// Same inputs, same digest: every file time is the epoch. scripts/ferry-image.sh
+// and scripts/platform-images.sh call it; the chart and deploy/kubernetes
+// use the default tags.
 //
 //	go run ./deploy/kubernetes/image -ferry bin/ferry-kubernetes -watchdog bin/watchdog -o ferry-image.tar
+//	go run ./deploy/kubernetes/image -component nats -bin nats-server -tag ferry.local/nats:v2.15.3 -o nats.tar
 package main
 
 import (
@@ -36,42 +44,66 @@ const uid = 65534
 var epoch = time.Unix(0, 0).UTC()
 
 func main() {
-	ferry := flag.String("ferry", "bin/ferry-kubernetes", "static ferry-kubernetes binary (cmd/ferry-kubernetes)")
-	watchdog := flag.String("watchdog", "bin/watchdog", "static watchdog binary")
-	tag := flag.String("tag", DefaultTag, "image reference")
-	out := flag.String("o", "ferry-image.tar", "output: a docker archive, or an OCI layout directory with -format oci")
+	component := flag.String("component", "ferry", "image to build: ferry, nats, prometheus or alertmanager")
+	ferry := flag.String("ferry", "bin/ferry-kubernetes", "ferry: static ferry-kubernetes binary (cmd/ferry-kubernetes)")
+	watchdog := flag.String("watchdog", "bin/watchdog", "ferry: static watchdog binary")
+	bin := flag.String("bin", "", "nats, prometheus, alertmanager: the server binary (default: nats-server on PATH, /usr/bin/prometheus, /usr/bin/prometheus-alertmanager)")
+	tag := flag.String("tag", "", "image reference (default: ferry.local/COMPONENT:dev)")
+	out := flag.String("o", "", "output: a docker archive, or an OCI layout directory with -format oci (default COMPONENT-image.tar)")
 	format := flag.String("format", "docker", "docker (archive tar) or oci (layout directory)")
 	flag.Parse()
-	if err := build(*ferry, *watchdog, *tag, *out, *format); err != nil {
+	if *tag == "" {
+		*tag = "ferry.local/" + *component + ":dev"
+	}
+	if *out == "" {
+		*out = *component + "-image.tar"
+	}
+	sp, err := specFor(*component, *ferry, *watchdog, *bin)
+	if err == nil {
+		err = build(sp, *tag, *out, *format)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferry image:", err)
 		os.Exit(1)
 	}
 	fmt.Println(*tag, "->", *out)
 }
 
-func build(ferry, watchdog, ref, out, format string) error {
+func build(sp spec, ref, out, format string) error {
 	files := []entry{
 		{name: "etc/", dir: true},
-		{name: "etc/passwd", data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/data:/sbin/nologin\n")},
+		{name: "etc/passwd", data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:" + sp.data + ":/sbin/nologin\n")},
 		{name: "etc/group", data: []byte("root:x:0:\nnogroup:x:65534:\n")},
 		{name: "tmp/", dir: true, mode: 0o1777},
-		{name: "data/", dir: true, owner: uid, mode: 0o700},
-		{name: "usr/", dir: true},
-		{name: "usr/bin/", dir: true},
+		{name: sp.data[1:] + "/", dir: true, owner: uid, mode: 0o700},
 	}
-	for _, b := range []struct{ src, dst string }{{ferry, "usr/bin/ferry-kubernetes"}, {watchdog, "usr/bin/watchdog"}} {
+	made := map[string]bool{}
+	for _, f := range files {
+		made[f.name] = true
+	}
+	for _, b := range sp.files {
 		data, err := os.ReadFile(b.src)
 		if err != nil {
-			return fmt.Errorf("%w (build it first: scripts/build.sh)", err)
+			return fmt.Errorf("%w (%s)", err, sp.hint)
 		}
-		files = append(files, entry{name: b.dst, data: data, mode: 0o755})
+		for _, d := range parents(b.dst) {
+			if !made[d] {
+				made[d] = true
+				files = append(files, entry{name: d, dir: true})
+			}
+		}
+		mode := int64(0o755)
+		if b.data {
+			mode = 0o644
+		}
+		files = append(files, entry{name: b.dst, data: data, mode: mode})
 	}
 	layer, err := layerOf(files)
 	if err != nil {
 		return err
 	}
 	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer,
-		History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "ferry image: bin/ferry-kubernetes, bin/watchdog"}})
+		History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "ferry image: " + sp.title}})
 	if err != nil {
 		return err
 	}
@@ -82,14 +114,18 @@ func build(ferry, watchdog, ref, out, format string) error {
 	cf = cf.DeepCopy()
 	cf.Created = v1.Time{Time: epoch}
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	ports := map[string]struct{}{}
+	for _, p := range sp.ports {
+		ports[p] = struct{}{}
+	}
 	cf.Config = v1.Config{
-		Entrypoint:   []string{"/usr/bin/ferry-kubernetes"},
-		Cmd:          []string{"serve", "--provider", "kubernetes", "--listen", "0.0.0.0:8080", "--data-dir", "/data"},
+		Entrypoint:   sp.entrypoint,
+		Cmd:          sp.cmd,
 		User:         fmt.Sprintf("%d:%d", uid, uid),
-		WorkingDir:   "/data",
-		Env:          []string{"HOME=/data", "PATH=/usr/bin"},
-		ExposedPorts: map[string]struct{}{"8080/tcp": {}},
-		Labels:       map[string]string{"org.opencontainers.image.title": "ferry", "org.opencontainers.image.source": "https://github.com/ferryfaas/ferry"},
+		WorkingDir:   sp.data,
+		Env:          []string{"HOME=" + sp.data, "PATH=/usr/bin"},
+		ExposedPorts: ports,
+		Labels:       map[string]string{"org.opencontainers.image.title": sp.title, "org.opencontainers.image.source": "https://github.com/ferryfaas/ferry"},
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
+)
+
+// The wasm runtime beside the process runtime on one `ferry serve`: calls/s
+// at c=16 of an echo run as a fresh WebAssembly instance per call (the
+// hand-assembled echo.wasm, and a Go wasip1 echo) beside the same echo in
+// fork mode (cat: a fork and exec per call) and in http mode, and the
+// p50 of one call at c=1; then the memory of idle wasm functions. The
+// cold start of an instance alone (no HTTP) is BenchmarkColdStart in
+// provider/wasmrt.
+func init() { Register(Scenario{Name: "wasm", Order: 35, Run: runWasm}) }
+
+const wasmIdleFunctions = 100
+
+func runWasm(ctx context.Context, env *Env) ([]Row, error) {
+	dir, echo, err := echoWorkdir("ferry-bench-wasm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	art, err := wasmArtifact(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := harness.Start(harness.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Stop()
+	code, b, err := f.Do("POST", "/system/artifacts", art)
+	if err != nil || code/100 != 2 {
+		return nil, fmt.Errorf("upload the wasm artifact: %d %s %v", code, b, err)
+	}
+	var up struct{ Digest string }
+	json.Unmarshal(b, &up)
+	wasmFn := func(name, module string) map[string]any {
+		return map[string]any{"service": name, "image": "wasm", "envProcess": module,
+			"labels": map[string]string{"com.ferryfaas.runtime": "wasm"}, "annotations": map[string]string{"com.ferryfaas.artifact": up.Digest}}
+	}
+	gAddr, _ := harness.FreeAddr()
+	deps := []map[string]any{
+		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"),
+		{"service": "cat", "image": "cat", "envProcess": "cat"},
+		{"service": "echo-http", "image": "bench/echo", "envProcess": echo,
+			"envVars": map[string]string{"mode": "http", "upstream_url": "http://" + gAddr, "ECHO_ADDR": gAddr}},
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for _, d := range deps {
+		if err := Deploy(f, d); err != nil {
+			return nil, err
+		}
+		if err := f.WaitReady(wctx, d["service"].(string), "openfaas-fn", 1); err != nil {
+			return nil, err
+		}
+	}
+	d := env.Dur(4 * time.Second)
+	res := map[string]LoadResult{}
+	for _, c := range []int{1, 16} {
+		for _, fn := range []string{"wasm-echo", "wasm-go", "cat", "echo-http"} {
+			url := f.URL + "/function/" + fn
+			Load(ctx, url, coreBody, c, d/8, 2_000_000)
+			r := Load(ctx, url, coreBody, c, d, 2_000_000)
+			res[fmt.Sprintf("%s c=%d", fn, c)] = r
+			env.Logf("   %-10s c=%-3d %8.0f req/s p50 %7.3f ms p99 %7.3f ms errors %d", fn, c, r.RPS, Ms(r.P50), Ms(r.P99), r.Errors)
+		}
+	}
+	var rows []Row
+	fork := res["cat c=16"]
+	for _, fn := range []string{"wasm-echo", "wasm-go"} {
+		r := res[fn+" c=16"]
+		rows = append(rows,
+			Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "fork cat c=16",
+				BaselineValue: fork.RPS, Ratio: r.RPS / fork.RPS, Target: ">= 3x", Met: r.RPS >= 3*fork.RPS},
+			Row{Case: fn + " c=16", Metric: "req/s vs http mode", Value: r.RPS, Unit: "req/s", Baseline: "http echo c=16",
+				BaselineValue: res["echo-http c=16"].RPS, Ratio: r.RPS / res["echo-http c=16"].RPS},
+			Row{Case: fn + " c=1", Metric: "p50", Value: Ms(res[fn+" c=1"].P50), Unit: "ms", Baseline: "fork cat c=1",
+				BaselineValue: Ms(res["cat c=1"].P50), Ratio: float64(res[fn+" c=1"].P50) / float64(res["cat c=1"].P50)},
+		)
+	}
+
+	// Memory: idle wasm functions of one module (its compiled code is
+	// shared), a replica each; the server's RSS before and after.
+	runtime.GC()
+	time.Sleep(env.Dur(2 * time.Second))
+	before := RSS(f.PID())
+	for i := range wasmIdleFunctions {
+		name := fmt.Sprintf("idle-%d", i)
+		if err := Deploy(f, wasmFn(name, "echo.wasm")); err != nil {
+			return rows, err
+		}
+		if err := f.WaitReady(wctx, name, "openfaas-fn", 1); err != nil {
+			return rows, err
+		}
+	}
+	time.Sleep(env.Dur(2 * time.Second))
+	per := float64(RSS(f.PID())-before) / wasmIdleFunctions / 1024
+	env.Logf("   idle wasm function: %.0f KB of the server's RSS each (%d functions)", per, wasmIdleFunctions)
+	rows = append(rows, Row{Case: "idle wasm function", Metric: "RSS each", Value: per, Unit: "KB"})
+	return rows, nil
+}
+
+// wasmArtifact packs echo.wasm (provider/wasmrt/testdata) and a Go echo
+// built for wasip1 as main.wasm.
+func wasmArtifact(dir string) ([]byte, error) {
+	_, self, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(self))
+	echo, err := os.ReadFile(filepath.Join(root, "provider", "wasmrt", "testdata", "echo.wasm"))
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(dir, "main.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./bench/wasmecho")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the Go wasm echo: %v: %s", err, b)
+	}
+	goEcho, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, b := range map[string][]byte{"echo.wasm": echo, "main.wasm": goEcho} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+		tw.Write(b)
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes(), nil
+}
