@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // The admin's browser is the attack surface of the management API: it
@@ -115,7 +117,8 @@ var (
 	functionCSPValue = []string{functionCSP}
 	nosniffValue     = []string{"nosniff"}
 	// functionHeaderLines is the same, as the event loop appends them.
-	functionHeaderLines = "Content-Security-Policy: " + functionCSP + "\r\nX-Content-Type-Options: nosniff\r\n"
+	functionHeaderLines = string(wire.AppendField(wire.AppendField(nil,
+		"Content-Security-Policy", functionCSP), "X-Content-Type-Options", "nosniff"))
 )
 
 // sandboxResponse adds the function headers to a response head about to

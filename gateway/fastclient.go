@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -311,44 +310,12 @@ func methodRequest(m string) *http.Request {
 	return otherRequest
 }
 
-// writeRequest writes an HTTP/1.1 request. Header names and values come
-// from a request net/http parsed and validated, plus the gateway's own.
+// writeRequest writes the request: its headers come from a request the
+// front parsed and validated, prepared for the replica (prepareHeaders).
 func writeRequest(bw *bufio.Writer, r *http.Request, addr, suffix string, body []byte) error {
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(suffix)
-	if q := r.URL.RawQuery; q != "" {
-		bw.WriteByte('?')
-		bw.WriteString(q)
-	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(addr)
-	bw.WriteString("\r\n")
-	for k, vv := range r.Header {
-		if k == "Content-Length" || k == "Host" {
-			continue
-		}
-		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-		}
-	}
-	if body != nil || needsLength(r.Method) {
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(body)), 10))
-		bw.WriteString("\r\n")
-	}
-	bw.WriteString("\r\n")
+	bw.Write(wire.AppendRequestHead(bw.AvailableBuffer(), r.Method, suffix, r.URL.RawQuery, addr, r.Header, int64(len(body))))
 	bw.Write(body)
 	return bw.Flush()
-}
-
-// needsLength: methods that carry a body get "Content-Length: 0" when
-// empty, as net/http's client sends.
-func needsLength(m string) bool {
-	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
 }
 
 // fastBody hands the connection back to the pool once the response was

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/internal/upgrade"
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
 
@@ -58,15 +59,10 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, notFound(t.name, t.ns))
 		return
 	}
-	var code int
-	if obs := g.cfg.Observer; obs != nil {
-		obs.Started(t.fn)
-		defer func() { obs.Finished(t.fn, code, time.Since(start)) }()
-	}
-	if g.cfg.LogRequests {
-		defer func() { g.logCall(r.Method, r.URL.Path, code, time.Since(start), r.Header.Get("X-Call-Id")) }()
-	}
-	g.invoke(w, r, &t, route, start, &code, nil)
+	c := g.newCall(t, route, start)
+	c.id = r.Header.Get(wire.CallID) // until prepareHeaders settles it
+	defer c.end(r.Method, r.URL.Path)
+	g.invoke(w, r, &c, nil)
 }
 
 // attempt is a replica that failed a call, and how.
@@ -80,57 +76,54 @@ type attempt struct {
 }
 
 // invoke sends the call to a ready replica, waiting for one if needed,
-// and stores the status answered in *code (also when the response is
-// aborted half-way). prior, if not nil, already failed this call.
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, route provider.Route, start time.Time, code *int, prior *attempt) {
-	timeout := route.Timeout
-	if timeout <= 0 {
-		timeout = g.cfg.DefaultTimeout
-	}
+// and stores the status answered in c.code (also when the response is
+// aborted half-way). prior, if not nil, already failed this call (the
+// event loop's attempt).
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, c *invocation, prior *attempt) {
 	if upgrade.Requested(r) {
-		g.invokeUpgrade(w, r, t, route, start, timeout, code)
+		g.invokeUpgrade(w, r, c)
 		return
 	}
 	// The call's deadline is a time, not a context: the lean upstream
 	// client sets it on the connection, and a timer context per call was
 	// about a tenth of the gateway's CPU. Only http.Transport (streamed
 	// bodies) takes it as a context.
-	deadline := start.Add(timeout)
 	ctx := r.Context()
 	body, err := g.invokeBody(w, r)
 	if err != nil {
-		*code = g.fail(w, err)
+		c.code = g.fail(w, err)
 		return
 	}
 	if body.stream != nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
+		ctx, cancel = context.WithDeadline(ctx, c.deadline)
 		defer cancel()
 	}
-	callID := g.prepareHeaders(r, start)
+	callID := g.prepareHeaders(r, c.start)
+	c.id = callID[0]
 	var tried [maxAttempts + 1]string
 	skip := tried[:0]
 	woke := false
 	var last provider.Endpoint
 	var lastErr error
-	if prior != nil { // the event loop's attempt
+	if prior != nil {
 		skip = append(skip, prior.ep.Address)
 		last, lastErr = prior.ep, prior.err
-		if !prior.atOnce && !g.replicaGone(ctx, t, &route, prior.ep) {
-			*code = g.fail(w, g.upstreamError(deadline, r, t, prior.ep, &body, prior.err, timeout))
+		if !prior.atOnce && !g.replicaGone(ctx, c, prior.ep) {
+			c.code = g.fail(w, g.upstreamError(r, c, prior.ep, &body, prior.err))
 			return
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		ep, inflight, err := g.ready(ctx, deadline, r, t, &route, skip, &woke, timeout)
+		ep, inflight, err := g.ready(ctx, r, c, skip, &woke)
 		if err == errAllTried {
-			err = g.upstreamError(deadline, r, t, last, &body, lastErr, timeout)
+			err = g.upstreamError(r, c, last, &body, lastErr)
 		}
 		if err != nil {
-			*code = g.fail(w, err)
+			c.code = g.fail(w, err)
 			return
 		}
-		resp, err := g.send(ctx, deadline, r, ep, t, &body, inflight)
+		resp, err := g.send(ctx, c, r, ep, &body, inflight)
 		if err == nil && attempt < maxAttempts && unreachableFunction(resp) && body.stream == nil {
 			// The replica's watchdog could not reach its function (it died
 			// under the call): like a dead replica, try another one.
@@ -146,109 +139,44 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, t *target, rout
 			err = errBodyFailed
 		}
 		if err == nil {
-			*code = resp.StatusCode
+			c.code = resp.StatusCode
 			g.relay(w, r, resp, callID, inflight)
 			return
 		}
-		if attempt < maxAttempts && live(ctx, deadline) && g.resendable(ctx, err, &body, t, &route, ep) {
+		if attempt < maxAttempts && live(ctx, c.deadline) && g.resendable(ctx, err, &body, c, ep) {
 			// Re-read the route: the provider may already know the replica is gone.
 			skip = append(skip, ep.Address)
 			last, lastErr = ep, err
-			if err := g.reroute(t, &route); err != nil {
-				*code = g.fail(w, err)
+			if err := g.reroute(&c.t, &c.route); err != nil {
+				c.code = g.fail(w, err)
 				return
 			}
 			continue
 		}
-		*code = g.fail(w, g.upstreamError(deadline, r, t, ep, &body, err, timeout))
+		c.code = g.fail(w, g.upstreamError(r, c, ep, &body, err))
 		return
 	}
 }
 
-// send makes one attempt, counting it in flight until relay is done.
-func (g *Gateway) send(ctx context.Context, deadline time.Time, r *http.Request, ep provider.Endpoint, t *target, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
-	inflight.Add(1)
-	var resp *http.Response
-	var err error
-	if body.stream == nil {
-		resp, err = g.fast.roundTrip(ctx, deadline, r, ep.Address, cleanSuffix(t.suffix), body.mem)
-	} else {
-		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, t.suffix, body))
-	}
-	if err != nil {
-		inflight.Add(-1)
-		return nil, err
-	}
-	return resp, nil
-}
-
-// relay copies the response and ends the in-flight count, also when the
-// copy is aborted.
-func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string, inflight *atomic.Int64) {
-	defer inflight.Add(-1)
-	defer resp.Body.Close()
-	g.sandboxResponse(resp.Header)
-	copyResponse(w, r, resp, callID)
-}
-
-// resendable decides whether a failed attempt may go to another replica:
-// when the connection was refused (nothing sent), or when the replica died
-// before answering (its watchdog lost its function, or it left the route:
-// see replicaGone) and the body can be sent again.
-func (g *Gateway) resendable(ctx context.Context, err error, body *reqBody, t *target, route *provider.Route, ep provider.Endpoint) bool {
-	switch {
-	case body.stream != nil && body.stream.tooLarge.Load():
-		return false
-	case isDialError(err):
-		return body.resendable()
-	}
-	return body.stream == nil && (err == errFunctionUnreachable || g.replicaGone(ctx, t, route, ep))
-}
-
-// replicaGone waits a moment for the provider to drop ep from the route:
-// a replica that died under the call (kill -9) is gone within
-// milliseconds, and the call may go to another one. A replica still there
-// dropped the call itself after it reached the function: sending it to
-// another would run it twice (an async call with retries once ran eight
-// times), so the caller gets the 502.
-func (g *Gateway) replicaGone(ctx context.Context, t *target, route *provider.Route, ep provider.Endpoint) bool {
-	timer := time.NewTimer(g.goneWait)
-	defer timer.Stop()
-	for {
-		if g.reroute(t, route) != nil {
-			return true // the function itself is gone
-		}
-		if !slices.ContainsFunc(route.Endpoints, func(e provider.Endpoint) bool { return e.Address == ep.Address }) {
-			return true
-		}
-		select {
-		case <-route.Changed:
-		case <-timer.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
 // ready returns a ready endpoint not in skip. With none, it explains why
-// (503), wakes a function scaled to zero, or waits for route.Changed (an
-// event from the provider, not polling) until the deadline.
-func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request, t *target, route *provider.Route, skip []string, woke *bool, timeout time.Duration) (provider.Endpoint, *atomic.Int64, error) {
-	if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
-		return ep, c, nil // the usual case: no waiting, so no timer
+// (503), wakes a function scaled to zero, or waits for c.route.Changed
+// (an event from the provider, not polling) until the deadline.
+func (g *Gateway) ready(ctx context.Context, r *http.Request, c *invocation, skip []string, woke *bool) (provider.Endpoint, *atomic.Int64, error) {
+	t, route := &c.t, &c.route
+	if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
+		return ep, n, nil // the usual case: no waiting, so no timer
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	ctx, cancel := context.WithDeadline(ctx, c.deadline)
 	defer cancel()
 	var wokeAt time.Time // this call started the function from zero
 	for {
-		if ep, c, ok := g.lb.pick(route.Endpoints, skip); ok {
+		if ep, n, ok := g.lb.pick(route.Endpoints, skip); ok {
 			if !wokeAt.IsZero() {
 				if obs, ok := g.cfg.Observer.(ColdStartObserver); ok {
 					obs.ColdStarted(t.fn, time.Since(wokeAt))
 				}
 			}
-			return ep, c, nil
+			return ep, n, nil
 		}
 		if len(route.Endpoints) == 0 {
 			switch {
@@ -260,7 +188,7 @@ func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request
 				*woke, wokeAt = true, time.Now()
 				if err := g.cfg.Waker.Wake(ctx, t.ns, t.name); err != nil {
 					if ctx.Err() != nil {
-						return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)
+						return provider.Endpoint{}, nil, g.waitError(r, c)
 					}
 					return provider.Endpoint{}, nil, err
 				}
@@ -284,13 +212,79 @@ func (g *Gateway) ready(ctx context.Context, deadline time.Time, r *http.Request
 		case <-giveUp:
 			return provider.Endpoint{}, nil, errAllTried
 		case <-ctx.Done():
-			return provider.Endpoint{}, nil, g.waitError(ctx, r, t, timeout)
+			return provider.Endpoint{}, nil, g.waitError(r, c)
 		}
 		if tm != nil {
 			tm.Stop()
 		}
 		if err := g.reroute(t, route); err != nil {
 			return provider.Endpoint{}, nil, err
+		}
+	}
+}
+
+// send makes one attempt, counting it in flight until relay is done.
+func (g *Gateway) send(ctx context.Context, c *invocation, r *http.Request, ep provider.Endpoint, body *reqBody, inflight *atomic.Int64) (*http.Response, error) {
+	inflight.Add(1)
+	var resp *http.Response
+	var err error
+	if body.stream == nil {
+		resp, err = g.fast.roundTrip(ctx, c.deadline, r, ep.Address, cleanSuffix(c.t.suffix), body.mem)
+	} else {
+		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, c.t.suffix, body))
+	}
+	if err != nil {
+		inflight.Add(-1)
+		return nil, err
+	}
+	return resp, nil
+}
+
+// relay copies the response and ends the in-flight count, also when the
+// copy is aborted.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, resp *http.Response, callID []string, inflight *atomic.Int64) {
+	defer inflight.Add(-1)
+	defer resp.Body.Close()
+	g.sandboxResponse(resp.Header)
+	copyResponse(w, r, resp, callID)
+}
+
+// resendable decides whether a failed attempt may go to another replica:
+// when the connection was refused (nothing sent), or when the replica died
+// before answering (its watchdog lost its function, or it left the route:
+// see replicaGone) and the body can be sent again.
+func (g *Gateway) resendable(ctx context.Context, err error, body *reqBody, c *invocation, ep provider.Endpoint) bool {
+	switch {
+	case body.stream != nil && body.stream.tooLarge.Load():
+		return false
+	case isDialError(err):
+		return body.resendable()
+	}
+	return body.stream == nil && (err == errFunctionUnreachable || g.replicaGone(ctx, c, ep))
+}
+
+// replicaGone waits a moment for the provider to drop ep from the route:
+// a replica that died under the call (kill -9) is gone within
+// milliseconds, and the call may go to another one. A replica still there
+// dropped the call itself after it reached the function: sending it to
+// another would run it twice (an async call with retries once ran eight
+// times), so the caller gets the 502.
+func (g *Gateway) replicaGone(ctx context.Context, c *invocation, ep provider.Endpoint) bool {
+	timer := time.NewTimer(g.goneWait)
+	defer timer.Stop()
+	for {
+		if g.reroute(&c.t, &c.route) != nil {
+			return true // the function itself is gone
+		}
+		if !slices.ContainsFunc(c.route.Endpoints, func(e provider.Endpoint) bool { return e.Address == ep.Address }) {
+			return true
+		}
+		select {
+		case <-c.route.Changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }
@@ -311,23 +305,23 @@ func live(ctx context.Context, deadline time.Time) bool {
 	return ctx.Err() == nil && time.Now().Before(deadline)
 }
 
-func (g *Gateway) waitError(ctx context.Context, r *http.Request, t *target, timeout time.Duration) error {
+func (g *Gateway) waitError(r *http.Request, c *invocation) error {
 	if r.Context().Err() != nil {
 		return errClientGone
 	}
-	return api.Errorf(http.StatusServiceUnavailable, "function %s has no ready replica after %s: see its status and logs (faas-cli describe / logs %s)", t.fn, timeout, t.name)
+	return api.Errorf(http.StatusServiceUnavailable, "function %s has no ready replica after %s: see its status and logs (faas-cli describe / logs %s)", c.t.fn, c.timeout, c.t.name)
 }
 
 // upstreamError turns a failed attempt into 413, 504 or 502.
-func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, ep provider.Endpoint, body *reqBody, err error, timeout time.Duration) error {
+func (g *Gateway) upstreamError(r *http.Request, c *invocation, ep provider.Endpoint, body *reqBody, err error) error {
 	switch {
 	case body.stream != nil && body.stream.bad.Load() != nil && stalled(*body.stream.bad.Load()):
 		// (net/http ends the request's context when a body read times out.)
 		return errReadBody(*body.stream.bad.Load())
 	case r.Context().Err() != nil:
 		return errClientGone
-	case !time.Now().Before(deadline):
-		return timedOut(t, timeout)
+	case !time.Now().Before(c.deadline):
+		return timedOut(c)
 	case body.stream != nil && body.stream.tooLarge.Load():
 		return tooLarge(g.cfg.MaxInvokeBodyBytes, maxInvokeFlag)
 	case body.stream != nil && body.stream.bad.Load() != nil:
@@ -337,12 +331,12 @@ func (g *Gateway) upstreamError(deadline time.Time, r *http.Request, t *target, 
 		// watchdog's read_timeout) cut a long upload: say so.
 		err = fmt.Errorf("%w (while the request body was still being sent: the function's read_timeout bounds how long an upload may take)", err)
 	}
-	return g.replicaFailed(t, ep, err)
+	return g.replicaFailed(&c.t, ep, err)
 }
 
 // timedOut is the 504 of a call past its deadline (both paths).
-func timedOut(t *target, timeout time.Duration) error {
-	return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", t.fn, timeout)
+func timedOut(c *invocation) error {
+	return api.Errorf(http.StatusGatewayTimeout, "function %s did not answer within %s (set exec_timeout/write_timeout to allow longer)", c.t.fn, c.timeout)
 }
 
 // replicaFailed logs and returns the 502 of a replica that failed a call

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,8 +57,7 @@ func removeHopHeaders(h http.Header) {
 
 // prepareHeaders edits the inbound headers in place for the upstream
 // request (the handler owns them; cloning would cost a map per call) and
-// returns the X-Call-Id value to echo. All added values share one
-// allocation.
+// returns the X-Call-Id value to echo.
 func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []string) {
 	h := r.Header
 	removeHopHeaders(h)
@@ -69,38 +67,12 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 		// itself, and scripts that send it everywhere would leak it too.
 		delete(h, "Authorization")
 	}
-	vals := make([]string, 4)
-	if v := h[wire.CallID]; len(v) > 0 && v[0] != "" {
-		vals[0] = v[0]
-	} else {
-		vals[0] = g.ids.next()
+	peer := r.RemoteAddr
+	if i := strings.LastIndexByte(peer, ':'); i > 0 {
+		peer = peer[:i]
 	}
-	callID = vals[0:1:1]
-	h[wire.CallID] = callID
-	var buf [20]byte
-	vals[1] = string(strconv.AppendInt(buf[:0], start.UnixNano(), 10))
-	h[wire.StartTime] = vals[1:2:2]
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if prior := h[wire.ForwardedFor]; len(prior) > 0 {
-		// The caller's list, then the peer, in one field (as the event
-		// loop sends it): a caller cannot pass off another address.
-		var b []byte
-		for _, v := range prior {
-			b = wire.AppendForwardedFor(b, v)
-		}
-		host = string(append(b, host...))
-	}
-	vals[2] = host
-	h[wire.ForwardedFor] = vals[2:3:3]
-	if len(h[wire.ForwardedHost]) == 0 && r.Host != "" {
-		vals[3] = r.Host
-		h[wire.ForwardedHost] = vals[3:4:4]
-	}
-	return callID
+	peer = strings.TrimSuffix(strings.TrimPrefix(peer, "["), "]")
+	return wire.SetContract(h, g.ids.next, start, peer, r.Host)
 }
 
 // replayMax is the largest body kept in memory so that a request can be

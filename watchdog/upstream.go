@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,7 +33,6 @@ type upConn struct {
 	c     net.Conn
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	num   [20]byte   // scratch for Content-Length
 	wdone chan error // a body writer still running, see release
 	werr  error      // its result, once wdone was received
 }
@@ -155,37 +152,10 @@ func (p *upstreamPool) closeIdle() {
 	}
 }
 
-// writeHead writes the request line and headers. uri is origin-form.
+// writeHead writes the request head. uri is origin-form; contentLength
+// -1 sends the body chunked.
 func (uc *upConn) writeHead(r *http.Request, uri string, contentLength int64) {
-	bw := uc.bw
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(r.Host)
-	bw.WriteString("\r\n")
-	for k, vv := range r.Header {
-		if wire.IsHopHeader(k) || k == "Content-Length" || k == "Host" {
-			continue
-		}
-		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-		}
-	}
-	switch {
-	case contentLength > 0:
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(uc.num[:0], contentLength, 10))
-		bw.WriteString("\r\n")
-	case contentLength < 0:
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
-	case r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH":
-		bw.WriteString("Content-Length: 0\r\n")
-	}
-	bw.WriteString("\r\n")
+	uc.bw.Write(wire.AppendRequestHead(uc.bw.AvailableBuffer(), r.Method, uri, "", r.Host, r.Header, contentLength))
 }
 
 // writeBody sends the body as announced by writeHead and flushes.
@@ -200,12 +170,11 @@ func writeBody(bw *bufio.Writer, body io.Reader, contentLength int64) error {
 			return err
 		}
 	case contentLength < 0:
-		cw := httputil.NewChunkedWriter(bw)
+		cw := wire.NewChunkedWriter(bw)
 		if _, err := io.Copy(cw, body); err != nil {
 			return err
 		}
 		cw.Close()
-		bw.WriteString("\r\n")
 	}
 	return bw.Flush()
 }

@@ -6,11 +6,13 @@ import (
 	"time"
 )
 
-// Call is one request the loop proxies. The loop fills the request half;
-// Planner.Plan fills the upstream half.
+// Call is the loop's view of one request it proxies. The loop fills the
+// request half; Planner.Plan fills the upstream half. The call's state
+// beyond the wire (its function, replica, counters, retries) is the
+// Planner's: Plan returns its Owner, which the loop hands the call's end.
 type Call struct {
 	// The request, as scanned. The strings are views of the loop's buffer,
-	// valid until Done or Resume returns.
+	// valid until the Owner's Done or Resume returns.
 	Method, Target, Path, Host string
 	ContentLength              int64 // -1: no Content-Length
 	Start                      time.Time
@@ -31,26 +33,33 @@ type Call struct {
 	// Headers are whole header lines ("K: V\r\n"...) added to the
 	// caller's response head, as the goroutine path adds them.
 	Headers string
-	Token   any // the Planner's own state
 }
 
-// Planner decides what the loop does with calls. Its methods run on the
-// loop's thread: they must not block.
+// Planner decides which calls the loop takes. Plan runs on the loop's
+// thread: it must not block.
 type Planner interface {
-	// Plan routes a call to a ready replica, counting it as started; false
-	// leaves the request to the goroutine path (nothing is counted then).
-	Plan(c *Call) bool
-	// Done ends a planned call with the status answered (499: the caller
-	// went away; a response cut short keeps its status).
-	Done(c *Call, status int)
-	// Resume ends the loop's attempt at a planned call whose replica
-	// failed before answering (refused, closed, or its watchdog reported
-	// the function unreachable) and returns the handler that finishes the
-	// call off the loop: it retries, waits for replicas and calls Done's
-	// counterpart itself.
-	Resume(c *Call, failed error) http.Handler
-	// Timeout is the 504 message for a call past its deadline; BadUpstream
-	// the 502 message for a replica that answered what cannot be relayed.
-	Timeout(c *Call) string
-	BadUpstream(c *Call, err error) string
+	// Plan routes a call to a ready replica, counting it as started, and
+	// returns the call's owner; nil leaves the request to the goroutine
+	// path (nothing is counted then).
+	Plan(c *Call) Owner
+}
+
+// Owner is the Planner's state of one planned call. The loop ends the
+// call through it exactly once: Done, or Resume. Its methods run on the
+// loop's thread: they must not block.
+type Owner interface {
+	// Done ends the call with the status answered (499: the caller went
+	// away; a response cut short keeps its status).
+	Done(status int)
+	// Resume ends the loop's attempt at the call, whose replica failed
+	// before answering (refused, closed, or its watchdog reported the
+	// function unreachable), and returns the handler that finishes the
+	// call off the loop: it retries, waits for replicas and ends the call
+	// itself.
+	Resume(failed error) http.Handler
+	// Timeout is the 504 message for the call past its deadline;
+	// BadUpstream the 502 message for a replica that answered what cannot
+	// be relayed.
+	Timeout() string
+	BadUpstream(err error) string
 }

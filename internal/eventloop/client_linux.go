@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -42,6 +41,7 @@ type client struct {
 
 	// the current call
 	call       Call
+	owner      Owner // the Planner's, while the call is planned
 	fields     [64]field
 	nf         int
 	ri         reqInfo
@@ -60,7 +60,7 @@ func newClient(l *loop, fd int, remote string) *client {
 	c.tm = timer{idx: -1, fire: c.onTimer}
 	c.addField = func(_ int, k, v string) {
 		if c.nf < len(c.fields) {
-			c.fields[c.nf] = field{k, v}
+			c.fields[c.nf] = field{K: k, V: v}
 		}
 		c.nf++
 	}
@@ -150,7 +150,7 @@ func (c *client) next() {
 	c.call = Call{Method: h.Method, Target: h.Target, Path: h.Path, Host: h.Host, ContentLength: h.ContentLength, Start: c.l.now}
 	c.ri = inspect(c.fields[:c.nf])
 	c.call.CallID, c.call.Authorization = c.ri.callID, c.ri.authorization
-	if !c.l.s.Planner.Plan(&c.call) {
+	if c.owner = c.l.s.Planner.Plan(&c.call); c.owner == nil {
 		c.fallback(nil)
 		return
 	}
@@ -238,7 +238,7 @@ func (c *client) finish(keepUp bool) {
 			u.close()
 		}
 	}
-	c.l.s.Planner.Done(&c.call, c.status)
+	c.end(c.status)
 	c.call = Call{}
 	copy(c.in, c.in[c.reqLen:c.n])
 	c.n -= c.reqLen
@@ -282,7 +282,7 @@ func (c *client) gone() {
 			c.up, u.c = nil, nil
 			u.close()
 		}
-		c.l.s.Planner.Done(&c.call, status)
+		c.end(status)
 		c.state = cReading
 	}
 	c.close()
@@ -296,7 +296,7 @@ func (c *client) abort() {
 		c.up, u.c = nil, nil
 		u.close()
 	}
-	c.l.s.Planner.Done(&c.call, c.status)
+	c.end(c.status)
 	c.state = cReading
 	c.close()
 }
@@ -348,7 +348,7 @@ func (c *client) onTimer() {
 	case c.state == cReading:
 		c.close() // idle, a head that did not come in time, or a rejection not taken
 	case !c.sent:
-		c.fail(http.StatusGatewayTimeout, c.l.s.Planner.Timeout(&c.call))
+		c.fail(http.StatusGatewayTimeout, c.owner.Timeout())
 	default:
 		c.abort()
 	}
@@ -361,7 +361,16 @@ func (c *client) resume(err error) {
 		c.up, u.c = nil, nil
 		u.close()
 	}
-	c.fallback(c.l.s.Planner.Resume(&c.call, err))
+	o := c.owner
+	c.owner = nil
+	c.fallback(o.Resume(err))
+}
+
+// end hands the call's end to its owner.
+func (c *client) end(status int) {
+	o := c.owner
+	c.owner = nil
+	o.Done(status)
 }
 
 // fallback hands the connection, with what was read from it, to the
@@ -385,18 +394,16 @@ func (c *client) fallback(first http.Handler) {
 
 // appendError is the gateway's plain-text error response (writeText).
 func appendError(dst []byte, status int, msg string, closing bool) []byte {
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, http.StatusText(status)...)
-	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nX-Openfaas-Internal: gateway\r\n"...)
-	dst = appendField(dst, "Date", wire.Date())
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(len(msg)+1), 10)
+	dst = wire.AppendStatusLine(dst, status)
+	dst = wire.AppendField(dst, "Content-Type", "text/plain; charset=utf-8")
+	dst = wire.AppendField(dst, "X-Content-Type-Options", "nosniff")
+	dst = wire.AppendField(dst, "X-Openfaas-Internal", "gateway")
+	dst = wire.AppendField(dst, "Date", wire.Date())
+	dst = wire.AppendContentLength(dst, int64(len(msg)+1))
 	if closing {
-		dst = append(dst, "\r\nConnection: close"...)
+		dst = wire.AppendField(dst, "Connection", "close")
 	}
-	dst = append(dst, "\r\n\r\n"...)
+	dst = append(dst, "\r\n"...)
 	dst = append(dst, msg...)
 	return append(dst, '\n')
 }

@@ -17,6 +17,7 @@
 // and hands a connection back (Server.Fallback) the moment a request is
 // anything else, or the Planner declines it (unknown function, no ready
 // replica, a body over the limit). A call whose replica failed before
-// answering is also handed back, with the call's state, so that the
-// goroutine path retries it and waits for replicas as it always has.
+// answering is also handed back to the call's Owner (the Planner's state
+// of it, which the loop never looks into), so that the goroutine path
+// retries it and waits for replicas as it always has.
 package eventloop

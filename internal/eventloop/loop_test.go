@@ -34,12 +34,13 @@ type fakePlanner struct {
 	mu            sync.Mutex
 	done          []int
 	resumed       []error
+	twice         bool // a call was ended twice
 	plans         atomic.Int64
 }
 
-func (p *fakePlanner) Plan(c *Call) bool {
+func (p *fakePlanner) Plan(c *Call) Owner {
 	if !strings.HasPrefix(c.Path, "/function/") || strings.HasPrefix(c.Path, "/function/decline") {
-		return false
+		return nil
 	}
 	p.plans.Add(1)
 	c.Addr = p.addr
@@ -56,34 +57,54 @@ func (p *fakePlanner) Plan(c *Call) bool {
 	if c.CallID == "" {
 		c.CallID = "call-1"
 	}
-	return true
+	return &fakeCall{p: p, path: c.Path, id: c.CallID}
 }
 
-func (p *fakePlanner) Done(c *Call, status int) {
-	p.mu.Lock()
-	p.done = append(p.done, status)
-	p.mu.Unlock()
+// fakeCall is fakePlanner's Owner of one call; ended counts its ends
+// (the loop must end a call exactly once).
+type fakeCall struct {
+	p        *fakePlanner
+	path, id string
+	ended    int
 }
 
-func (p *fakePlanner) Resume(c *Call, failed error) http.Handler {
-	p.mu.Lock()
-	p.resumed = append(p.resumed, failed)
-	p.mu.Unlock()
-	id := c.CallID
+// end records one end of the call (the caller holds p.mu).
+func (f *fakeCall) end() {
+	if f.ended++; f.ended > 1 {
+		f.p.twice = true
+	}
+}
+
+func (f *fakeCall) Done(status int) {
+	f.p.mu.Lock()
+	f.end()
+	f.p.done = append(f.p.done, status)
+	f.p.mu.Unlock()
+}
+
+func (f *fakeCall) Resume(failed error) http.Handler {
+	f.p.mu.Lock()
+	f.end()
+	f.p.resumed = append(f.p.resumed, failed)
+	f.p.mu.Unlock()
+	id := strings.Clone(f.id)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "resumed %s %s %s", r.URL.Path, id, body)
 	})
 }
 
-func (p *fakePlanner) Timeout(c *Call) string { return "too slow: " + c.Path }
-func (p *fakePlanner) BadUpstream(c *Call, err error) string {
+func (f *fakeCall) Timeout() string { return "too slow: " + f.path }
+func (f *fakeCall) BadUpstream(err error) string {
 	return "bad replica: " + err.Error()
 }
 
 func (p *fakePlanner) statuses() ([]int, []error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.twice {
+		panic("a call was ended twice")
+	}
 	return append([]int(nil), p.done...), append([]error(nil), p.resumed...)
 }
 

@@ -1,38 +1,13 @@
 package eventloop
 
 import (
-	"bytes"
-	"net/textproto"
-	"strconv"
 	"strings"
 
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // field is one request header, scanned in place (canonical name).
-type field struct{ k, v string }
-
-// listed reports whether a Connection header in fs names k (those headers
-// are connection-level too).
-func listed(fs []field, k string) bool {
-	for _, f := range fs {
-		if f.k != "Connection" {
-			continue
-		}
-		for v := f.v; v != ""; {
-			var item string
-			if i := strings.IndexByte(v, ','); i >= 0 {
-				item, v = v[:i], v[i+1:]
-			} else {
-				item, v = v, ""
-			}
-			if item = wire.TrimOWS(item); item != "" && textproto.CanonicalMIMEHeaderKey(item) == k {
-				return true
-			}
-		}
-	}
-	return false
-}
+type field = wire.Field
 
 // reqInfo is what the upstream request needs from the inbound headers.
 type reqInfo struct {
@@ -46,31 +21,31 @@ type reqInfo struct {
 // inspect reads the headers the gateway acts on.
 func inspect(fs []field) (ri reqInfo) {
 	for _, f := range fs {
-		if f.k == "Connection" {
+		if f.K == "Connection" {
 			ri.hasConnection = true
 		}
 	}
-	gone := func(k string) bool { return ri.hasConnection && listed(fs, k) }
+	gone := func(k string) bool { return ri.hasConnection && wire.Listed(fs, k) }
 	for _, f := range fs {
-		switch f.k {
+		switch f.K {
 		case wire.CallID:
-			if ri.callID == "" && !gone(f.k) {
-				ri.callID = f.v
-				if f.v == "" {
+			if ri.callID == "" && !gone(f.K) {
+				ri.callID = f.V
+				if f.V == "" {
 					ri.callID = "\x00" // present but empty: not the caller's
 				}
 			}
 		case wire.ForwardedFor:
-			ri.hasXFF = ri.hasXFF || !gone(f.k)
+			ri.hasXFF = ri.hasXFF || !gone(f.K)
 		case wire.ForwardedHost:
-			ri.hasXFH = ri.hasXFH || !gone(f.k)
+			ri.hasXFH = ri.hasXFH || !gone(f.K)
 		case "Authorization":
 			if ri.authorization != "" {
 				ri.authorization += "\n" // rare: a copy only then
 			}
-			ri.authorization += f.v
+			ri.authorization += f.V
 		case "Accept":
-			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.v, "text/event-stream")
+			ri.acceptEventStream = ri.acceptEventStream || strings.Contains(f.V, "text/event-stream")
 		}
 	}
 	if ri.callID == "\x00" {
@@ -81,91 +56,46 @@ func inspect(fs []field) (ri reqInfo) {
 
 // appendRequest writes the upstream request for c: the headers the
 // gateway's goroutine path sends (prepareHeaders, writeRequest): hop-by-hop
-// headers and Host, Content-Length, X-Call-Id, X-Start-Time dropped, then
-// the call's own.
+// headers and Host, Content-Length and the contract's headers dropped,
+// then the call's own.
 func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string, body []byte) []byte {
-	dst = append(dst, c.Method...)
-	dst = append(dst, ' ')
-	dst = append(dst, c.URI...)
-	dst = append(dst, " HTTP/1.1\r\nHost: "...)
-	dst = c.Addr.AppendTo(dst)
-	dst = append(dst, "\r\n"...)
+	dst = wire.AppendRequestLine(dst, c.Method, c.URI, "")
+	dst = wire.AppendHost(dst, c.Addr)
 	for _, f := range fs {
 		switch {
-		case wire.IsHopHeader(f.k), f.k == "Content-Length", f.k == wire.CallID, f.k == wire.StartTime:
+		case wire.IsHopHeader(f.K), f.K == "Content-Length", f.K == wire.CallID, f.K == wire.StartTime:
 			continue
-		case ri.hasConnection && listed(fs, f.k):
+		case ri.hasConnection && wire.Listed(fs, f.K):
 			continue
-		case f.k == wire.ForwardedFor:
-			continue // one field below, the peer appended
+		case f.K == wire.ForwardedFor:
+			continue // one field, the peer appended: AppendContract
 		}
-		dst = appendField(dst, f.k, f.v)
+		dst = wire.AppendField(dst, f.K, f.V)
 	}
-	dst = append(dst, wire.CallID+": "...)
-	dst = append(dst, c.CallID...)
-	dst = append(dst, "\r\n"+wire.StartTime+": "...)
-	dst = strconv.AppendInt(dst, c.Start.UnixNano(), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, wire.ForwardedFor+": "...)
-	if ri.hasXFF {
-		// The caller's list, then the peer, as a proxy appends itself:
-		// a caller cannot pass off another address as the one that called.
-		for _, f := range fs {
-			if f.k == wire.ForwardedFor && !(ri.hasConnection && listed(fs, f.k)) {
-				dst = wire.AppendForwardedFor(dst, f.v)
-			}
-		}
+	var prior []field // the caller's X-Forwarded-For, unless its Connection header drops it
+	if ri.hasXFF && !(ri.hasConnection && wire.Listed(fs, wire.ForwardedFor)) {
+		prior = fs
 	}
-	dst = append(dst, remoteIP...)
-	dst = append(dst, "\r\n"...)
-	if !ri.hasXFH && c.Host != "" {
-		dst = appendField(dst, wire.ForwardedHost, c.Host)
+	host := c.Host
+	if ri.hasXFH {
+		host = "" // the caller's is kept
 	}
-	if len(body) > 0 || needsLength(c.Method) {
-		dst = append(dst, "Content-Length: "...)
-		dst = strconv.AppendInt(dst, int64(len(body)), 10)
-		dst = append(dst, "\r\n"...)
-	}
-	dst = append(dst, "\r\n"...)
+	dst = wire.AppendContract(dst, c.CallID, c.Start, prior, remoteIP, host)
+	dst = wire.EndRequestHead(dst, c.Method, int64(len(body)))
 	return append(dst, body...)
 }
 
-func appendField(dst []byte, k, v string) []byte {
-	dst = append(dst, k...)
-	dst = append(dst, ": "...)
-	dst = append(dst, v...)
-	return append(dst, "\r\n"...)
-}
-
-// needsLength: methods that carry a body get "Content-Length: 0" when
-// empty, as net/http's client sends.
-func needsLength(m string) bool { return m == "POST" || m == "PUT" || m == "PATCH" }
-
-// headEnd is the length of a request head ending in CRLF CRLF in b, 0 if
-// more bytes are needed, -1 if it is not one the loop takes.
+// headEnd is wire.HeadEnd within the loop's read buffer: -1 also for a
+// head that cannot end within wire.MaxHeadBytes.
 func headEnd(b []byte) int {
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			if len(b) > wire.MaxHeadBytes {
-				return -1
-			}
-			return 0
-		}
-		j += i
-		if j == 0 || b[j-1] != '\r' {
-			return -1
-		}
-		if j-i == 1 {
-			if j+1 > wire.MaxHeadBytes {
-				return -1
-			}
-			return j + 1
-		}
-		i = j + 1
-	}
-	if len(b) >= wire.MaxHeadBytes {
+	end := wire.HeadEnd(b)
+	switch {
+	case end > wire.MaxHeadBytes:
 		return -1
+	case end == 0 && len(b) > wire.MaxHeadBytes:
+		return -1
+	case end == 0 && len(b) == wire.MaxHeadBytes && b[len(b)-1] == '\n':
+		return -1 // a line ends at the limit: the head's end cannot fit
 	}
-	return 0
+	return end
 }

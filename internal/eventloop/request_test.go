@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -35,7 +36,7 @@ func rqScan(t testing.TB, raw string) (wire.Head, []field, int) {
 		t.Fatalf("headEnd(%q) = %d", raw, end)
 	}
 	var fs []field
-	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
+	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{K: k, V: v}) })
 	if !ok {
 		t.Fatalf("wire.ScanHead refuses %q", raw[:end])
 	}
@@ -128,8 +129,8 @@ func TestAppendRequestHopByHopHeadersDropped(t *testing.T) {
 	}
 	// Those wire.ScanHead never passes on are dropped too.
 	h, fs, _ := rqScan(t, "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n")
-	fs = append(fs, field{"Transfer-Encoding", "chunked"}, field{"Upgrade", "websocket"}, field{"Expect", "100-continue"},
-		field{"Content-Length", "99"}, field{"X-B", "2"})
+	fs = append(fs, field{K: "Transfer-Encoding", V: "chunked"}, field{K: "Upgrade", V: "websocket"}, field{K: "Expect", V: "100-continue"},
+		field{K: "Content-Length", V: "99"}, field{K: "X-B", V: "2"})
 	ri := inspect(fs)
 	out = appendRequest(nil, rqCall(h, ri), fs, &ri, rqRemote, nil)
 	lines := rqLines(t, out)
@@ -216,26 +217,26 @@ func TestInspect(t *testing.T) {
 		want   reqInfo
 	}{
 		{"nothing", nil, reqInfo{}},
-		{"call id", []field{{"X-Call-Id", "abc"}}, reqInfo{callID: "abc"}},
-		{"first call id", []field{{"X-Call-Id", "abc"}, {"X-Call-Id", "def"}}, reqInfo{callID: "abc"}},
+		{"call id", []field{{K: "X-Call-Id", V: "abc"}}, reqInfo{callID: "abc"}},
+		{"first call id", []field{{K: "X-Call-Id", V: "abc"}, {K: "X-Call-Id", V: "def"}}, reqInfo{callID: "abc"}},
 		// As the goroutine path (gateway's prepareHeaders) reads it: the
 		// first value, if it is not empty; an empty first value is not
 		// passed over for a later one.
-		{"empty first call id", []field{{"X-Call-Id", ""}, {"X-Call-Id", "def"}}, reqInfo{}},
+		{"empty first call id", []field{{K: "X-Call-Id", V: ""}, {K: "X-Call-Id", V: "def"}}, reqInfo{}},
 		{"Connection naming another header",
-			[]field{{"Connection", "x-other"}, {"X-Call-Id", "abc"}}, reqInfo{callID: "abc", hasConnection: true}},
+			[]field{{K: "Connection", V: "x-other"}, {K: "X-Call-Id", V: "abc"}}, reqInfo{callID: "abc", hasConnection: true}},
 		{"call id named in Connection",
-			[]field{{"Connection", "X-Call-Id"}, {"X-Call-Id", "abc"}}, reqInfo{hasConnection: true}},
+			[]field{{K: "Connection", V: "X-Call-Id"}, {K: "X-Call-Id", V: "abc"}}, reqInfo{hasConnection: true}},
 		{"call id named in Connection, any case and spacing",
-			[]field{{"X-Call-Id", "abc"}, {"Connection", "keep-alive,  x-call-id\t"}}, reqInfo{hasConnection: true}},
-		{"forwarded headers", []field{{"X-Forwarded-For", "1.1.1.1"}, {"X-Forwarded-Host", "a"}}, reqInfo{hasXFF: true, hasXFH: true}},
-		{"empty forwarded headers count", []field{{"X-Forwarded-For", ""}, {"X-Forwarded-Host", ""}}, reqInfo{hasXFF: true, hasXFH: true}},
+			[]field{{K: "X-Call-Id", V: "abc"}, {K: "Connection", V: "keep-alive,  x-call-id\t"}}, reqInfo{hasConnection: true}},
+		{"forwarded headers", []field{{K: "X-Forwarded-For", V: "1.1.1.1"}, {K: "X-Forwarded-Host", V: "a"}}, reqInfo{hasXFF: true, hasXFH: true}},
+		{"empty forwarded headers count", []field{{K: "X-Forwarded-For", V: ""}, {K: "X-Forwarded-Host", V: ""}}, reqInfo{hasXFF: true, hasXFH: true}},
 		{"forwarded headers named in Connection",
-			[]field{{"X-Forwarded-For", "1.1.1.1"}, {"X-Forwarded-Host", "a"}, {"Connection", "X-Forwarded-For, X-Forwarded-Host"}},
+			[]field{{K: "X-Forwarded-For", V: "1.1.1.1"}, {K: "X-Forwarded-Host", V: "a"}, {K: "Connection", V: "X-Forwarded-For, X-Forwarded-Host"}},
 			reqInfo{hasConnection: true}},
-		{"event stream", []field{{"Accept", "text/html, text/event-stream;q=0.9"}}, reqInfo{acceptEventStream: true}},
-		{"event stream in a second Accept", []field{{"Accept", "text/html"}, {"Accept", "text/event-stream"}}, reqInfo{acceptEventStream: true}},
-		{"no event stream", []field{{"Accept", "text/html"}}, reqInfo{}},
+		{"event stream", []field{{K: "Accept", V: "text/html, text/event-stream;q=0.9"}}, reqInfo{acceptEventStream: true}},
+		{"event stream in a second Accept", []field{{K: "Accept", V: "text/html"}, {K: "Accept", V: "text/event-stream"}}, reqInfo{acceptEventStream: true}},
+		{"no event stream", []field{{K: "Accept", V: "text/html"}}, reqInfo{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,18 +307,6 @@ func TestAppendRequestForwardedHeaders(t *testing.T) {
 	out := appendRequest(nil, c, fs, &ri, rqRemote, nil)
 	if bytes.Contains(out, []byte("X-Forwarded-Host")) {
 		t.Fatalf("%q", out)
-	}
-}
-
-func TestListed(t *testing.T) {
-	fs := []field{{"X-A", "1"}, {"Connection", " keep-alive ,, x-one\t,X-TWO"}, {"Connection", "three"}, {"X-Four", "Connection"}}
-	for k, want := range map[string]bool{
-		"Keep-Alive": true, "X-One": true, "X-Two": true, "Three": true,
-		"X-A": false, "X-Four": false, "Connection": false, "": false, "X-On": false,
-	} {
-		if got := listed(fs, k); got != want {
-			t.Errorf("listed(%q) = %v, want %v", k, got, want)
-		}
 	}
 }
 
@@ -426,7 +415,7 @@ func rqModel(in *http.Request, callID string, remote string, body []byte) http.H
 		h["X-Forwarded-Host"] = []string{in.Host}
 	}
 	delete(h, "Content-Length")
-	if len(body) > 0 || needsLength(in.Method) {
+	if len(body) > 0 || in.Method == "POST" || in.Method == "PUT" || in.Method == "PATCH" {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	return h
@@ -481,7 +470,7 @@ func checkRequestAgainstNetHTTP(t testing.TB, raw string) string {
 		return "headEnd refuses"
 	}
 	var fs []field
-	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{k, v}) })
+	h, ok := wire.ScanHead(raw[:end], nil, func(_ int, k, v string) { fs = append(fs, field{K: k, V: v}) })
 	if !ok {
 		return "wire.ScanHead refuses"
 	}
@@ -499,7 +488,7 @@ func checkRequestAgainstNetHTTP(t testing.TB, raw string) string {
 		body = body[:h.ContentLength]
 	}
 	in, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw[:end] + body)))
-	if err != nil && slices.ContainsFunc(fs, func(f field) bool { return f.k == "Content-Length" && strings.HasPrefix(f.v, "-") }) {
+	if err != nil && slices.ContainsFunc(fs, func(f field) bool { return f.K == "Content-Length" && strings.HasPrefix(f.V, "-") }) {
 		// Known bug, reported with these tests (http1's parseLength, as
 		// scanResponse, takes "Content-Length: -0"; net/http answers 400).
 		return "skip: known divergence: Content-Length -0"
@@ -527,7 +516,7 @@ func checkRequestAgainstNetHTTP(t testing.TB, raw string) string {
 	if err != nil || string(got) != body {
 		t.Fatalf("%q: upstream body %q, %v; want %q", out, got, err, body)
 	}
-	if want := rqModel(in, c.CallID, rqRemote, []byte(body)); !rspHeaderEqual(up.Header, want) {
+	if want := rqModel(in, c.CallID, rqRemote, []byte(body)); !maps.EqualFunc(up.Header, want, slices.Equal) {
 		t.Fatalf("%q: upstream header\n%q\nthe goroutine path's\n%q", raw[:end], up.Header, want)
 	}
 	return "agree"

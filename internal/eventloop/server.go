@@ -15,7 +15,7 @@ type Server struct {
 	Planner Planner
 	// Fallback serves a connection the loop hands back, with the bytes it
 	// read from it; first, when not nil, serves the first request (a call
-	// the loop began: see Planner.Resume). http1.Server.ServeConn.
+	// the loop began: see Owner.Resume). http1.Server.ServeConn.
 	Fallback func(nc net.Conn, buf []byte, first http.Handler)
 	// IdleTimeout closes a connection waiting for its next request.
 	// HeadTimeout is the absolute deadline of a request head, from its

@@ -27,10 +27,10 @@ type upstream struct {
 	paused     bool
 
 	// the response of the current call
-	head     respHead
+	head     wire.RelayHead
 	headDone bool
-	left     int64 // frameLength: body bytes to come
-	chunks   chunkScanner
+	left     int64 // wire.FrameLength: body bytes to come
+	chunks   wire.ChunkScanner
 	got      bool // a byte of it arrived
 	answered bool // its head arrived (it may wait for sniffing bytes)
 	extra    bool // bytes beyond it: not reusable
@@ -119,7 +119,7 @@ func (l *loop) put(u *upstream) {
 }
 
 func (u *upstream) reset() {
-	u.n, u.headDone, u.left, u.chunks, u.got, u.extra, u.answered = 0, false, 0, chunkScanner{}, false, false, false
+	u.n, u.headDone, u.left, u.chunks, u.got, u.extra, u.answered = 0, false, 0, wire.ChunkScanner{}, false, false, false
 	u.pause(false)
 }
 
@@ -242,7 +242,7 @@ func (u *upstream) closeIdle() {
 func (u *upstream) readable() {
 	c := u.c
 	if u.n == len(u.in) {
-		if u.headDone || len(u.in) >= maxRespHead+upBuf {
+		if u.headDone || len(u.in) >= wire.MaxResponseHead+upBuf {
 			c.badUpstream(errors.New("response head larger than 64 KiB"))
 			return
 		}
@@ -267,7 +267,7 @@ func (u *upstream) process() {
 	body := u.in[:u.n]
 	var head []byte
 	if !u.headDone {
-		hn, err := scanResponse(u.in[:u.n], &u.head)
+		hn, err := wire.ScanResponse(u.in[:u.n], &u.head)
 		if err != nil {
 			c.badUpstream(err)
 			return
@@ -275,14 +275,14 @@ func (u *upstream) process() {
 		if hn == 0 {
 			return
 		}
-		if u.head.unreachable && u.head.status == 502 {
+		if u.head.Unreachable && u.head.Status == 502 {
 			c.resume(errUnreachable)
 			return
 		}
-		u.answered, c.status = true, u.head.status
+		u.answered, c.status = true, u.head.Status
 		var sniff []byte
-		if sniffs(&u.head, c.ri.acceptEventStream) {
-			want := hn + int(min(u.head.length, 512))
+		if wire.Sniffs(&u.head, c.ri.acceptEventStream) {
+			want := hn + int(min(u.head.Length, 512))
 			if u.n < want {
 				if want > len(u.in) {
 					u.in = append(u.in, make([]byte, want-len(u.in))...)
@@ -292,10 +292,10 @@ func (u *upstream) process() {
 			sniff = u.in[hn:want]
 		}
 		u.headDone = true
-		u.left = u.head.length
-		c.status = u.head.status
-		c.closeAfter = c.closeAfter || u.head.frame == frameEOF || c.l.stop
-		head = appendResponseHead(c.l.out[:0], &u.head, c.call.CallID, c.call.Headers, sniff, c.closeAfter)
+		u.left = u.head.Length
+		c.status = u.head.Status
+		c.closeAfter = c.closeAfter || u.head.Frame == wire.FrameEOF || c.l.stop
+		head = wire.AppendResponseHead(c.l.out[:0], &u.head, c.call.CallID, c.call.Headers, sniff, c.closeAfter)
 		c.sent = true
 		body = u.in[hn:u.n]
 	}
@@ -317,7 +317,7 @@ func (u *upstream) process() {
 		return
 	}
 	if done {
-		c.finish(!u.head.close && !u.extra && !c.l.stop)
+		c.finish(!u.head.Close && !u.extra && !c.l.stop)
 	}
 }
 
@@ -325,11 +325,11 @@ func (u *upstream) process() {
 // and whether it ended.
 func (u *upstream) consume(b []byte) (int, bool, error) {
 	switch {
-	case !wire.BodyAllowed(u.head.status):
+	case !wire.BodyAllowed(u.head.Status):
 		return 0, true, nil
-	case u.head.frame == frameChunked:
-		return u.chunks.scan(b)
-	case u.head.frame == frameEOF:
+	case u.head.Frame == wire.FrameChunked:
+		return u.chunks.Scan(b)
+	case u.head.Frame == wire.FrameEOF:
 		return len(b), false, nil
 	}
 	n := int64(len(b))
@@ -346,8 +346,8 @@ func (u *upstream) eof() {
 	switch {
 	case !u.answered:
 		c.resume(errClosed) // before any answer: retried elsewhere
-	case u.head.frame == frameEOF:
-		u.head.close = true
+	case u.head.Frame == wire.FrameEOF:
+		u.head.Close = true
 		c.finish(false)
 	default:
 		c.abort() // cut short
@@ -360,7 +360,7 @@ func (c *client) badUpstream(err error) {
 		c.abort()
 		return
 	}
-	c.fail(502, c.l.s.Planner.BadUpstream(&c.call, err))
+	c.fail(502, c.owner.BadUpstream(err))
 }
 
 // abortWith ends a call whose body turned out malformed: the head (if not

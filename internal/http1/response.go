@@ -104,7 +104,7 @@ func (w *response) finish() {
 		w.writeHead(true, nil)
 	}
 	if w.chunked {
-		w.bw.WriteString("0\r\n")
+		w.bw.WriteString(wire.LastChunk)
 		w.writeTrailers()
 		w.bw.WriteString("\r\n")
 	}
@@ -125,12 +125,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if w.chunked {
-		var num [16]byte
-		w.bw.Write(strconv.AppendInt(num[:0], int64(len(p)), 16))
-		w.bw.WriteString("\r\n")
-		w.bw.Write(p)
-		_, err := w.bw.WriteString("\r\n")
-		return w.result(len(p), err)
+		return w.result(wire.WriteChunk(w.bw, p))
 	}
 	n, err := w.bw.Write(p)
 	return w.result(n, err)
@@ -191,39 +186,23 @@ func (w *response) writeHead(final bool, first []byte) {
 		}
 	}
 	bw := w.bw
-	bw.WriteString("HTTP/1.1 ")
-	if text := http.StatusText(w.code); text != "" {
-		var num [3]byte
-		bw.Write(strconv.AppendInt(num[:0], int64(w.code), 10))
-		bw.WriteByte(' ')
-		bw.WriteString(text)
-	} else {
-		bw.WriteString(strconv.Itoa(w.code))
-		bw.WriteString(" status code ")
-		bw.WriteString(strconv.Itoa(w.code))
-	}
-	bw.WriteString("\r\n")
+	bw.Write(wire.AppendStatusLine(bw.AvailableBuffer(), w.code))
 	for k, vv := range h {
 		if k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k) {
 			continue // (a key that is not a token could split the head)
 		}
 		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(cleanValue(v))
-			bw.WriteString("\r\n")
+			wire.WriteField(bw, k, cleanValue(v))
 		}
 	}
 	if _, ok := h["Date"]; !ok {
-		bw.WriteString("Date: ")
-		bw.WriteString(wire.Date())
-		bw.WriteString("\r\n")
+		wire.WriteField(bw, "Date", wire.Date())
 	}
 	if w.chunked {
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		wire.WriteField(bw, "Transfer-Encoding", "chunked")
 	}
 	if w.close {
-		bw.WriteString("Connection: close\r\n")
+		wire.WriteField(bw, "Connection", "close")
 	}
 	bw.WriteString("\r\n")
 	w.trailers = h["Trailer"]
@@ -243,10 +222,7 @@ func (w *response) writeTrailers() {
 				continue
 			}
 			for _, v := range w.header[k] {
-				w.bw.WriteString(k)
-				w.bw.WriteString(": ")
-				w.bw.WriteString(cleanValue(v))
-				w.bw.WriteString("\r\n")
+				wire.WriteField(w.bw, k, cleanValue(v))
 			}
 		}
 	}
@@ -255,10 +231,7 @@ func (w *response) writeTrailers() {
 			continue
 		}
 		for _, v := range vv {
-			w.bw.WriteString(k[len(http.TrailerPrefix):])
-			w.bw.WriteString(": ")
-			w.bw.WriteString(cleanValue(v))
-			w.bw.WriteString("\r\n")
+			wire.WriteField(w.bw, k[len(http.TrailerPrefix):], cleanValue(v))
 		}
 	}
 }

@@ -395,3 +395,21 @@ func TestSlowHeadIsCut(t *testing.T) {
 		t.Fatalf("a trickled head kept the connection for %s (ReadHeaderTimeout 300ms)", d)
 	}
 }
+
+// An empty Write in the middle of a chunked response writes no chunk: a
+// zero-size chunk is the last one, and would end the body early (and the
+// rest would be read as the next response), as net/http never does.
+func TestEmptyWriteKeepsChunkedBody(t *testing.T) {
+	part := strings.Repeat("a", chunkAfter+1)
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, part)
+		w.Write(nil)
+		io.WriteString(w, "tail")
+	}), nil)
+	rs := exchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n", 2)
+	for i, resp := range rs {
+		if got := body(resp); got != part+"tail" {
+			t.Fatalf("response %d: body of %d bytes, want %d", i, len(got), len(part)+4)
+		}
+	}
+}

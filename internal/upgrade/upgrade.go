@@ -9,13 +9,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
+
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // Requested reports whether r asks for a protocol upgrade.
@@ -65,9 +67,12 @@ func Proxy(w http.ResponseWriter, r *http.Request, u Request) (int, error) {
 	stop := context.AfterFunc(r.Context(), func() { u.Conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	bw := bufio.NewWriter(u.Conn)
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, u.Target, u.Host)
+	bw.Write(wire.AppendRequestLine(bw.AvailableBuffer(), r.Method, u.Target, ""))
+	wire.WriteField(bw, "Host", u.Host)
 	u.Header.WriteSubset(bw, map[string]bool{"Host": true, "Connection": true, "Upgrade": true})
-	fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n\r\n", strings.Join(u.Upgrade, ", "))
+	wire.WriteField(bw, "Connection", "Upgrade")
+	wire.WriteField(bw, "Upgrade", strings.Join(u.Upgrade, ", "))
+	bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil {
 		return 0, err
 	}
@@ -96,7 +101,7 @@ func Proxy(w http.ResponseWriter, r *http.Request, u Request) (int, error) {
 	}
 	defer client.Close()
 	client.SetDeadline(time.Time{})
-	crw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	crw.Write(wire.AppendStatusLine(crw.AvailableBuffer(), http.StatusSwitchingProtocols))
 	resp.Header.Write(crw)
 	crw.WriteString("\r\n")
 	if err := crw.Flush(); err != nil {

@@ -1,16 +1,26 @@
-// Package wire is the HTTP/1.1 text every hand-written part of Ferry's
-// call path shares: the event loops (internal/eventloop), the lean front
-// (internal/http1), the gateway's upstream client and the watchdog's. It
-// holds the strict request-head scanner both fronts use (ScanHead), the
-// response-head reader of the gateway's upstream client
-// (PeekResponseHead), the grammar's small pieces (fields, tokens, header
-// name case, line splitting), the rules a proxy follows (hop-by-hop
-// headers, which statuses carry a body) and the contract's headers
-// (X-Call-Id, X-Start-Time, X-Forwarded-*), each written once so that two
-// paths cannot judge the same bytes two ways.
+// Package wire is Ferry's HTTP/1.1 text: every byte of HTTP the project
+// scans or writes by hand goes through it, so that two paths cannot judge
+// or frame the same bytes two ways. Its users are the event loops
+// (internal/eventloop), the lean front (internal/http1), the gateway's
+// upstream client, the watchdog's, and the upgrade tunnel.
+//
+//   - Request heads in: ScanHead, the strict scanner both fronts share.
+//   - Response heads in: PeekResponseHead (the gateway's lean client: a
+//     strict subset, the rest left to net/http) and ScanResponse (the
+//     event loop's relay: every framing net/http's client takes).
+//   - Chunked bodies: ChunkScanner finds a relayed body's end;
+//     WriteChunk and ChunkedWriter write one.
+//   - Heads out: AppendRequestHead and its parts (the upstream clients),
+//     AppendStatusLine, AppendField, AppendResponseHead (the loop's answer).
+//   - A proxy's rules: hop-by-hop headers (IsHopHeader, Listed), which
+//     statuses carry a body (BodyAllowed), and the contract's headers
+//     (X-Call-Id, X-Start-Time, X-Forwarded-*: AppendContract).
+//   - The grammar's small pieces: tokens, field values, header name case,
+//     lines.
 //
 // What is strict and what is lenient is deliberate: a server (the fronts)
 // takes only a strict subset and leaves the rest to net/http, so a request
 // is never judged two ways; a client (reading a replica's answer) lets
-// through what net/http's client lets through.
+// through what net/http's client lets through. Every scanner and writer
+// has a differential fuzzer against net/http (make fuzz).
 package wire

@@ -1,6 +1,11 @@
 package wire
 
-import "strings"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // The contract's headers: every front adds them to a call on its way to a
 // replica (X-Call-Id also on the answer), as OpenFaaS's gateway does.
@@ -35,4 +40,68 @@ func AppendForwardedFor(dst []byte, prior string) []byte {
 	}
 	dst = append(dst, prior...)
 	return append(dst, ", "...)
+}
+
+// AppendContract appends the contract's headers of a call on its way to
+// a replica: X-Call-Id, X-Start-Time, X-Forwarded-For (the X-Forwarded-For
+// values among the caller's fields prior, then peer) and X-Forwarded-Host
+// when host is not empty (the caller's own one, if any, is kept instead).
+// SetContract is the same for a header map. (prior is a slice, not an
+// iterator: a loop over a func would move dst to the heap on every call.)
+func AppendContract(dst []byte, callID string, start time.Time, prior []Field, peer, host string) []byte {
+	dst = AppendField(dst, CallID, callID)
+	dst = append(dst, StartTime+": "...)
+	dst = AppendStartTime(dst, start)
+	dst = append(dst, "\r\n"+ForwardedFor+": "...)
+	for _, f := range prior {
+		if f.K == ForwardedFor {
+			dst = AppendForwardedFor(dst, f.V)
+		}
+	}
+	dst = append(dst, peer...)
+	dst = append(dst, "\r\n"...)
+	if host != "" {
+		dst = AppendField(dst, ForwardedHost, host)
+	}
+	return dst
+}
+
+// AppendStartTime appends X-Start-Time's value: the time the gateway
+// took the call, in Unix nanoseconds.
+func AppendStartTime(dst []byte, start time.Time) []byte {
+	return strconv.AppendInt(dst, start.UnixNano(), 10)
+}
+
+// SetContract puts the contract's headers in h (a request's header map,
+// hop-by-hop fields already removed), as AppendContract writes them: the
+// caller's X-Call-Id, or newID's when it sent none; X-Start-Time; the
+// caller's X-Forwarded-For values and peer in one field; X-Forwarded-Host
+// unless the caller sent one. It returns the X-Call-Id value to echo. The
+// added values share one allocation: this runs on every call.
+func SetContract(h http.Header, newID func() string, start time.Time, peer, host string) (callID []string) {
+	vals := make([]string, 4)
+	if v := h[CallID]; len(v) > 0 && v[0] != "" {
+		vals[0] = v[0]
+	} else {
+		vals[0] = newID()
+	}
+	callID = vals[0:1:1]
+	h[CallID] = callID
+	var buf [20]byte
+	vals[1] = string(AppendStartTime(buf[:0], start))
+	h[StartTime] = vals[1:2:2]
+	if prior := h[ForwardedFor]; len(prior) > 0 {
+		var b []byte
+		for _, v := range prior {
+			b = AppendForwardedFor(b, v)
+		}
+		peer = string(append(b, peer...))
+	}
+	vals[2] = peer
+	h[ForwardedFor] = vals[2:3:3]
+	if len(h[ForwardedHost]) == 0 && host != "" {
+		vals[3] = host
+		h[ForwardedHost] = vals[3:4:4]
+	}
+	return callID
 }

@@ -1,4 +1,4 @@
-package eventloop
+package wire
 
 import (
 	"bufio"
@@ -11,18 +11,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ferryfaas/ferry/internal/wire"
 )
 
-// rspScan scans s as a response head (with a fresh respHead).
-func rspScan(s string) (*respHead, int, error) {
-	h := new(respHead)
-	n, err := scanResponse([]byte(s), h)
+// rspScan scans s as a response head (with a fresh RelayHead).
+func rspScan(s string) (*RelayHead, int, error) {
+	h := new(RelayHead)
+	n, err := ScanResponse([]byte(s), h)
 	return h, n, err
 }
 
-// rspWant is what a table case expects of scanResponse.
+// rspWant is what a table case expects of ScanResponse.
 type rspWant struct {
 	n           int // -1: the whole input
 	status      int
@@ -43,93 +41,93 @@ func TestScanResponseFraming(t *testing.T) {
 		want rspWant
 	}{
 		{"Content-Length", ok + "Content-Length: 5\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 5}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 5}},
 		{"Content-Length 0", ok + "Content-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"Content-Length with OWS and leading zeros", ok + "content-length: \t007 \r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 7}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 7}},
 		{"largest Content-Length", ok + "Content-Length: 9223372036854775807\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 1<<63 - 1}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 1<<63 - 1}},
 		{"duplicate equal Content-Length", ok + "Content-Length: 5\r\nX-A: b\r\nContent-Length: 5\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 5}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 5}},
 		{"chunked", ok + "Transfer-Encoding: chunked\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameChunked, length: -1}},
+			rspWant{n: -1, status: 200, frame: FrameChunked, length: -1}},
 		{"chunked, any case", ok + "transfer-encoding: ChUnKeD\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameChunked, length: -1}},
+			rspWant{n: -1, status: 200, frame: FrameChunked, length: -1}},
 		{"chunked overrides Content-Length", ok + "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameChunked, length: -1}},
+			rspWant{n: -1, status: 200, frame: FrameChunked, length: -1}},
 		{"chunked overrides a later Content-Length", ok + "Transfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameChunked, length: -1}},
+			rspWant{n: -1, status: 200, frame: FrameChunked, length: -1}},
 		{"close-delimited", ok + "Content-Type: text/plain\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameEOF, length: -1, close: true, hasType: true}},
+			rspWant{n: -1, status: 200, frame: FrameEOF, length: -1, close: true, hasType: true}},
 		{"close-delimited, no headers", ok + "\r\n",
-			rspWant{n: -1, status: 200, frame: frameEOF, length: -1, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameEOF, length: -1, close: true}},
 		{"204 without a length", "HTTP/1.1 204 No Content\r\n\r\n",
-			rspWant{n: -1, status: 204, frame: frameLength, length: -1}},
+			rspWant{n: -1, status: 204, frame: FrameLength, length: -1}},
 		{"204 with chunked", "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n",
-			rspWant{n: -1, status: 204, frame: frameLength, length: -1}},
+			rspWant{n: -1, status: 204, frame: FrameLength, length: -1}},
 		{"304 keeps its Content-Length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n",
-			rspWant{n: -1, status: 304, frame: frameLength, length: 1234}},
+			rspWant{n: -1, status: 304, frame: FrameLength, length: 1234}},
 		{"304 without a length", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
-			rspWant{n: -1, status: 304, frame: frameLength, length: -1}},
+			rspWant{n: -1, status: 304, frame: FrameLength, length: -1}},
 		{"HTTP/1.0 with a length closes", "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 3, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 3, close: true}},
 		{"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 3}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 3}},
 		{"HTTP/1.0 Keep-Alive in a list", "HTTP/1.0 200 OK\r\nConnection: x-a, Keep-Alive\r\nContent-Length: 3\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 3}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 3}},
 		{"HTTP/1.0 keep-alive and close", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 3\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 3, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 3, close: true}},
 		{"HTTP/1.0 keep-alive without a length", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameEOF, length: -1, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameEOF, length: -1, close: true}},
 		{"HTTP/1.0 204 closes", "HTTP/1.0 204 No Content\r\n\r\n",
-			rspWant{n: -1, status: 204, frame: frameLength, length: -1, close: true}},
+			rspWant{n: -1, status: 204, frame: FrameLength, length: -1, close: true}},
 		{"Connection: close", ok + "Connection: close\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0, close: true}},
 		{"close in a list, any case", ok + "Connection: keep-alive, CLOSE\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0, close: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0, close: true}},
 		{"closed is not close", ok + "Connection: closed\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"watchdog's own answer", "HTTP/1.1 502 Bad Gateway\r\nX-Openfaas-Internal: watchdog\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 502, frame: frameLength, length: 0, unreachable: true}},
+			rspWant{n: -1, status: 502, frame: FrameLength, length: 0, unreachable: true}},
 		{"watchdog, any name case", "HTTP/1.1 502 Bad Gateway\r\nx-openfaas-internal: watchdog\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 502, frame: frameLength, length: 0, unreachable: true}},
+			rspWant{n: -1, status: 502, frame: FrameLength, length: 0, unreachable: true}},
 		{"watchdog's value is exact", "HTTP/1.1 502 Bad Gateway\r\nX-Openfaas-Internal: Watchdog\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 502, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 502, frame: FrameLength, length: 0}},
 		{"another internal value", "HTTP/1.1 502 Bad Gateway\r\nX-Openfaas-Internal: gateway\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 502, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 502, frame: FrameLength, length: 0}},
 		{"flags", ok + "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 1, hasDate: true, hasType: true, encoded: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 1, hasDate: true, hasType: true, encoded: true}},
 		{"empty values still count", ok + "Date:\r\nContent-Type:\r\nContent-Encoding:\r\nContent-Length: 1\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 1, hasDate: true, hasType: true, encoded: true}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 1, hasDate: true, hasType: true, encoded: true}},
 		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 2}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 2}},
 		{"mixed line endings", "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 2}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 2}},
 		{"no reason phrase", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"empty reason phrase", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"unknown status", "HTTP/1.1 599 Whatever\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 599, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 599, frame: FrameLength, length: 0}},
 		{"status 999", "HTTP/1.1 999 x\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 999, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 999, frame: FrameLength, length: 0}},
 		{"obs-text in a value", ok + "X-A: caf\xc3\xa9 \x80\xff\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"HTAB in a value", ok + "X-A: a\tb\r\nContent-Length: 0\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 0}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 0}},
 		{"body bytes after the head", ok + "Content-Length: 5\r\n\r\nhello",
-			rspWant{n: len(ok + "Content-Length: 5\r\n\r\n"), status: 200, frame: frameLength, length: 5}},
+			rspWant{n: len(ok + "Content-Length: 5\r\n\r\n"), status: 200, frame: FrameLength, length: 5}},
 		{"the next response after the head", ok + "Content-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
-			rspWant{n: len(ok + "Content-Length: 0\r\n\r\n"), status: 200, frame: frameLength, length: 0}},
+			rspWant{n: len(ok + "Content-Length: 0\r\n\r\n"), status: 200, frame: FrameLength, length: 0}},
 		{"100 Continue skipped", "HTTP/1.1 100 Continue\r\n\r\n" + ok + "Content-Length: 1\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 1}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 1}},
 		{"several 1xx skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 102 Processing\n\n" + ok + "Content-Length: 1\r\n\r\nx",
-			rspWant{n: -1 - 1, status: 200, frame: frameLength, length: 1}},
+			rspWant{n: -1 - 1, status: 200, frame: FrameLength, length: 1}},
 		{"1xx headers do not carry over", "HTTP/1.1 103 Early Hints\r\nConnection: close\r\nDate: x\r\nContent-Type: a/b\r\nContent-Length: 5\r\nX-Openfaas-Internal: watchdog\r\n\r\nHTTP/1.1 502 Bad Gateway\r\n\r\n",
-			rspWant{n: -1, status: 502, frame: frameEOF, length: -1, close: true}},
+			rspWant{n: -1, status: 502, frame: FrameEOF, length: -1, close: true}},
 		{"1xx with a differing length in a later head", "HTTP/1.1 100 Continue\r\nContent-Length: 1\r\n\r\n" + ok + "Content-Length: 2\r\n\r\n",
-			rspWant{n: -1, status: 200, frame: frameLength, length: 2}},
+			rspWant{n: -1, status: 200, frame: FrameLength, length: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,28 +140,28 @@ func TestScanResponseFraming(t *testing.T) {
 			}
 			h, n, err := rspScan(tt.head)
 			if err != nil {
-				t.Fatalf("scanResponse(%q): %v", tt.head, err)
+				t.Fatalf("ScanResponse(%q): %v", tt.head, err)
 			}
-			got := rspWant{n: n, status: h.status, frame: h.frame, length: h.length, close: h.close,
-				unreachable: h.unreachable, hasDate: h.hasDate, hasType: h.hasType, encoded: h.encoded}
+			got := rspWant{n: n, status: h.Status, frame: h.Frame, length: h.Length, close: h.Close,
+				unreachable: h.Unreachable, hasDate: h.hasDate, hasType: h.hasType, encoded: h.encoded}
 			if got != want {
-				t.Fatalf("scanResponse(%q)\n got %+v\nwant %+v", tt.head, got, want)
+				t.Fatalf("ScanResponse(%q)\n got %+v\nwant %+v", tt.head, got, want)
 			}
-			if h.size != n {
-				t.Fatalf("size %d, n %d", h.size, n)
+			if h.Size != n {
+				t.Fatalf("size %d, n %d", h.Size, n)
 			}
 			// Every strict prefix of the head asks for more bytes.
 			for i := 0; i < n; i++ {
-				var h2 respHead
-				if n2, err := scanResponse([]byte(tt.head[:i]), &h2); n2 != 0 || err != nil {
+				var h2 RelayHead
+				if n2, err := ScanResponse([]byte(tt.head[:i]), &h2); n2 != 0 || err != nil {
 					t.Fatalf("prefix %q: %d, %v; want 0, nil", tt.head[:i], n2, err)
 				}
 			}
-			// A respHead reused from an earlier scan gives the same.
-			h3 := &respHead{status: 1, close: true, hasDate: true, unreachable: true, frame: frameChunked,
-				fields: []field{{"Stale", "x"}}, conn: []field{{"Connection", "close"}}}
-			if n3, err := scanResponse([]byte(tt.head), h3); n3 != n || err != nil || h3.close != h.close ||
-				h3.unreachable != h.unreachable || h3.hasDate != h.hasDate || h3.frame != h.frame ||
+			// A RelayHead reused from an earlier scan gives the same.
+			h3 := &RelayHead{Status: 1, Close: true, hasDate: true, Unreachable: true, Frame: FrameChunked,
+				fields: []Field{{"Stale", "x"}}, conn: []Field{{"Connection", "close"}}}
+			if n3, err := ScanResponse([]byte(tt.head), h3); n3 != n || err != nil || h3.Close != h.Close ||
+				h3.Unreachable != h.Unreachable || h3.hasDate != h.hasDate || h3.Frame != h.Frame ||
 				!slices.Equal(h3.fields, h.fields) || !slices.Equal(h3.conn, h.conn) {
 				t.Fatalf("reused head: %d, %v, %+v; fresh: %+v", n3, err, h3, h)
 			}
@@ -181,11 +179,11 @@ func TestScanResponseFields(t *testing.T) {
 	if err != nil || n != len(head) {
 		t.Fatalf("%d, %v", n, err)
 	}
-	wantFields := []field{{"x-lower", "a b"}, {"Connection", "x-lower"}, {"X-Empty", ""}, {"X-Dup", "1"}, {"X-Dup", "2"}, {"connection", "keep-alive, close"}}
+	wantFields := []Field{{"x-lower", "a b"}, {"Connection", "x-lower"}, {"X-Empty", ""}, {"X-Dup", "1"}, {"X-Dup", "2"}, {"connection", "keep-alive, close"}}
 	if !slices.Equal(h.fields, wantFields) {
 		t.Fatalf("fields %q, want %q", h.fields, wantFields)
 	}
-	wantConn := []field{{"Connection", "x-lower"}, {"Connection", "keep-alive, close"}}
+	wantConn := []Field{{"Connection", "x-lower"}, {"Connection", "keep-alive, close"}}
 	if !slices.Equal(h.conn, wantConn) {
 		t.Fatalf("conn %q, want %q", h.conn, wantConn)
 	}
@@ -252,35 +250,35 @@ func TestScanResponseMalformed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, n, err := rspScan(tt.head)
 			if err == nil {
-				t.Fatalf("scanResponse(%q) = %d, nil; want an error", tt.head, n)
+				t.Fatalf("ScanResponse(%q) = %d, nil; want an error", tt.head, n)
 			}
 			if n != 0 {
-				t.Fatalf("scanResponse(%q) = %d with an error", tt.head, n)
+				t.Fatalf("ScanResponse(%q) = %d with an error", tt.head, n)
 			}
 		})
 	}
 }
 
 // TestScanResponseLimit: a head that has not ended is waited for up to
-// maxRespHead bytes, then refused.
+// MaxResponseHead bytes, then refused.
 func TestScanResponseLimit(t *testing.T) {
-	b := []byte("HTTP/1.1 200 OK\r\nX-A: " + strings.Repeat("a", maxRespHead))
-	var h respHead
-	if n, err := scanResponse(b[:maxRespHead], &h); n != 0 || err != nil {
-		t.Fatalf("%d bytes: %d, %v; want 0, nil", maxRespHead, n, err)
+	b := []byte("HTTP/1.1 200 OK\r\nX-A: " + strings.Repeat("a", MaxResponseHead))
+	var h RelayHead
+	if n, err := ScanResponse(b[:MaxResponseHead], &h); n != 0 || err != nil {
+		t.Fatalf("%d bytes: %d, %v; want 0, nil", MaxResponseHead, n, err)
 	}
-	if n, err := scanResponse(b[:maxRespHead+1], &h); n != 0 || err == nil {
-		t.Fatalf("%d bytes: %d, %v; want an error", maxRespHead+1, n, err)
+	if n, err := ScanResponse(b[:MaxResponseHead+1], &h); n != 0 || err == nil {
+		t.Fatalf("%d bytes: %d, %v; want an error", MaxResponseHead+1, n, err)
 	}
 	// Many header lines, none of them too long, count as a whole.
-	lines := []byte("HTTP/1.1 200 OK\r\n" + strings.Repeat("X-A: b\r\n", maxRespHead/8))
-	if n, err := scanResponse(lines, &h); n != 0 || err == nil {
+	lines := []byte("HTTP/1.1 200 OK\r\n" + strings.Repeat("X-A: b\r\n", MaxResponseHead/8))
+	if n, err := ScanResponse(lines, &h); n != 0 || err == nil {
 		t.Fatalf("%d bytes of lines: %d, %v; want an error", len(lines), n, err)
 	}
 	// A head just under the limit is taken.
-	fill := maxRespHead - len("HTTP/1.1 200 OK\r\nX-A: \r\nContent-Length: 0\r\n\r\n")
+	fill := MaxResponseHead - len("HTTP/1.1 200 OK\r\nX-A: \r\nContent-Length: 0\r\n\r\n")
 	whole := "HTTP/1.1 200 OK\r\nX-A: " + strings.Repeat("a", fill) + "\r\nContent-Length: 0\r\n\r\n"
-	if n, err := scanResponse([]byte(whole), &h); n != maxRespHead || err != nil {
+	if n, err := ScanResponse([]byte(whole), &h); n != MaxResponseHead || err != nil {
 		t.Fatalf("head of %d bytes: %d, %v", len(whole), n, err)
 	}
 }
@@ -290,23 +288,23 @@ func TestScanResponseLimit(t *testing.T) {
 type rspRawHead struct {
 	http10 bool
 	status int
-	fields []field
+	fields []Field
 }
 
-// rspSplitHeads splits the n bytes scanResponse took into their heads.
+// rspSplitHeads splits the n bytes ScanResponse took into their heads.
 func rspSplitHeads(s string) []rspRawHead {
 	var heads []rspRawHead
 	for s != "" {
-		line, rest := wire.CutLine(s)
+		line, rest := CutLine(s)
 		st, _ := strconv.Atoi(line[9:12])
 		h := rspRawHead{http10: line[5:8] == "1.0", status: st}
 		for {
-			line, rest = wire.CutLine(rest)
+			line, rest = CutLine(rest)
 			if line == "" {
 				break
 			}
 			k, v, _ := strings.Cut(line, ":")
-			h.fields = append(h.fields, field{textproto.CanonicalMIMEHeaderKey(k), wire.TrimOWS(v)})
+			h.fields = append(h.fields, Field{textproto.CanonicalMIMEHeaderKey(k), TrimOWS(v)})
 		}
 		heads = append(heads, h)
 		s = rest
@@ -315,11 +313,11 @@ func rspSplitHeads(s string) []rspRawHead {
 }
 
 // rspFieldMap is the scanner's fields as an http.Header would hold them.
-func rspFieldMap(fs []field) http.Header {
+func rspFieldMap(fs []Field) http.Header {
 	m := http.Header{}
 	for _, f := range fs {
-		k := http.CanonicalHeaderKey(f.k)
-		m[k] = append(m[k], f.v)
+		k := http.CanonicalHeaderKey(f.K)
+		m[k] = append(m[k], f.V)
 	}
 	return m
 }
@@ -347,71 +345,71 @@ func rspReadNet(b []byte) (*http.Response, int, error) {
 // divergences).
 func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 	t.Helper()
-	var h respHead
-	n, err := scanResponse(b, &h)
+	var h RelayHead
+	n, err := ScanResponse(b, &h)
 	if err != nil {
 		if n != 0 {
 			t.Fatalf("%q: %d bytes with an error", b, n)
 		}
-		return "scanResponse refuses"
+		return "ScanResponse refuses"
 	}
 	if n == 0 {
 		// Only an informational head may have ended (the final one is to
 		// come).
 		if (bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))) && !(len(b) > 9 && b[9] == '1') {
-			t.Fatalf("%q: a head ends in it, scanResponse asks for more", b)
+			t.Fatalf("%q: a head ends in it, ScanResponse asks for more", b)
 		}
 		return "incomplete"
 	}
-	if n != h.size || n > len(b) || h.status < 200 || h.status > 999 {
-		t.Fatalf("%q: n %d, size %d, status %d", b, n, h.size, h.status)
+	if n != h.Size || n > len(b) || h.Status < 200 || h.Status > 999 {
+		t.Fatalf("%q: n %d, size %d, status %d", b, n, h.Size, h.Status)
 	}
 	// The same head with more bytes after it, or split off from them,
 	// scans the same.
-	var h2 respHead
-	if n2, err := scanResponse(b[:n], &h2); n2 != n || err != nil || h2.status != h.status || h2.frame != h.frame ||
-		h2.length != h.length || h2.close != h.close || !slices.Equal(h2.fields, h.fields) {
+	var h2 RelayHead
+	if n2, err := ScanResponse(b[:n], &h2); n2 != n || err != nil || h2.Status != h.Status || h2.Frame != h.Frame ||
+		h2.Length != h.Length || h2.Close != h.Close || !slices.Equal(h2.fields, h.fields) {
 		t.Fatalf("%q: the head alone scans as %d, %v, %+v; with what follows: %d, %+v", b, n2, err, h2, n, h)
 	}
-	if n2, err := scanResponse(b[:n-1], &h2); n2 != 0 || err != nil {
+	if n2, err := ScanResponse(b[:n-1], &h2); n2 != 0 || err != nil {
 		t.Fatalf("%q: the head less a byte: %d, %v", b, n2, err)
 	}
 
 	heads := rspSplitHeads(string(b[:n]))
 	resp, netN, err := rspReadNet(b[:n])
 	if err != nil {
-		t.Fatalf("%q: scanResponse takes %d bytes (status %d), http.ReadResponse refuses: %v", b, n, h.status, err)
+		t.Fatalf("%q: ScanResponse takes %d bytes (status %d), http.ReadResponse refuses: %v", b, n, h.Status, err)
 	}
 	if netN != n {
-		t.Fatalf("%q: scanResponse takes %d bytes, http.ReadResponse %d", b, n, netN)
+		t.Fatalf("%q: ScanResponse takes %d bytes, http.ReadResponse %d", b, n, netN)
 	}
-	if resp.StatusCode != h.status {
-		t.Fatalf("%q: status %d, net/http %d", b, h.status, resp.StatusCode)
+	if resp.StatusCode != h.Status {
+		t.Fatalf("%q: status %d, net/http %d", b, h.Status, resp.StatusCode)
 	}
-	if resp.Close != h.close {
-		t.Fatalf("%q: close %v, net/http %v", b, h.close, resp.Close)
+	if resp.Close != h.Close {
+		t.Fatalf("%q: close %v, net/http %v", b, h.Close, resp.Close)
 	}
 	chunkedNet := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
-	if !wire.BodyAllowed(h.status) {
-		if h.frame != frameLength || resp.Body != http.NoBody {
-			t.Fatalf("%q: no body for %d: frame %d, net/http body %T", b, h.status, h.frame, resp.Body)
+	if !BodyAllowed(h.Status) {
+		if h.Frame != FrameLength || resp.Body != http.NoBody {
+			t.Fatalf("%q: no body for %d: frame %d, net/http body %T", b, h.Status, h.Frame, resp.Body)
 		}
 	} else {
-		switch h.frame {
-		case frameChunked:
-			if !chunkedNet || resp.ContentLength != -1 || h.length != -1 {
+		switch h.Frame {
+		case FrameChunked:
+			if !chunkedNet || resp.ContentLength != -1 || h.Length != -1 {
 				t.Fatalf("%q: chunked, net/http: %q, length %d", b, resp.TransferEncoding, resp.ContentLength)
 			}
-		case frameLength:
-			if chunkedNet || resp.ContentLength != h.length || h.length < 0 {
-				t.Fatalf("%q: length %d, net/http: %q, length %d", b, h.length, resp.TransferEncoding, resp.ContentLength)
+		case FrameLength:
+			if chunkedNet || resp.ContentLength != h.Length || h.Length < 0 {
+				t.Fatalf("%q: length %d, net/http: %q, length %d", b, h.Length, resp.TransferEncoding, resp.ContentLength)
 			}
-		case frameEOF:
-			if chunkedNet || resp.ContentLength != -1 || !h.close {
+		case FrameEOF:
+			if chunkedNet || resp.ContentLength != -1 || !h.Close {
 				t.Fatalf("%q: to the end, net/http: %q, length %d", b, resp.TransferEncoding, resp.ContentLength)
 			}
 		default:
-			t.Fatalf("%q: frame %d", b, h.frame)
+			t.Fatalf("%q: frame %d", b, h.Frame)
 		}
 	}
 
@@ -422,12 +420,12 @@ func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 	// "Pragma: no-cache".
 	final := heads[len(heads)-1]
 	ours := rspFieldMap(h.fields)
-	if !slices.EqualFunc(final.fields, h.fields, func(a, b field) bool { return strings.EqualFold(a.k, b.k) && a.v == b.v }) {
+	if !slices.EqualFunc(final.fields, h.fields, func(a, b Field) bool { return strings.EqualFold(a.K, b.K) && a.V == b.V }) {
 		t.Fatalf("%q: fields %q, the final head's lines %q", b, h.fields, final.fields)
 	}
 	theirs := resp.Header.Clone()
 	if v, ok := theirs["Connection"]; ok || ours["Connection"] != nil {
-		closes := !final.http10 && slices.ContainsFunc(ours["Connection"], func(v string) bool { return wire.HasToken(v, "close") })
+		closes := !final.http10 && slices.ContainsFunc(ours["Connection"], func(v string) bool { return HasToken(v, "close") })
 		if closes == ok || ok && !slices.Equal(v, ours["Connection"]) {
 			t.Fatalf("%q: Connection %q, net/http %q", b, ours["Connection"], v)
 		}
@@ -435,7 +433,7 @@ func checkResponseAgainstNetHTTP(t testing.TB, b []byte) string {
 	// (Transfer-Encoding present means chunked, but in HTTP/1.0, where
 	// both ignore it.)
 	te := ours["Transfer-Encoding"] != nil && !final.http10
-	if v, ok := theirs["Content-Length"]; ok != (ours["Content-Length"] != nil && !(te && wire.BodyAllowed(h.status))) ||
+	if v, ok := theirs["Content-Length"]; ok != (ours["Content-Length"] != nil && !(te && BodyAllowed(h.Status))) ||
 		ok && (len(v) != 1 || v[0] != ours["Content-Length"][0]) {
 		t.Fatalf("%q: Content-Length %q, net/http %q", b, ours["Content-Length"], v)
 	}
@@ -470,17 +468,17 @@ func rspHeaderEqual(a, b http.Header) bool {
 }
 
 // checkResponseHeadOutput writes the caller's head for h as the loop
-// does (closing for a close-delimited body, sniffing when sniffs says
-// so) and checks it against a model of appendResponseHead's rules and
+// does (closing for a close-delimited body, sniffing when Sniffs says
+// so) and checks it against a model of AppendResponseHead's rules and
 // against http.ReadResponse.
-func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
+func checkResponseHeadOutput(t testing.TB, in []byte, h *RelayHead) {
 	t.Helper()
-	closing := h.frame == frameEOF
+	closing := h.Frame == FrameEOF
 	var sniff []byte
-	if sniffs(h, false) {
+	if Sniffs(h, false) {
 		sniff = []byte("<!DOCTYPE html><p>x")
 	}
-	out := appendResponseHead([]byte("prefix"), h, "call-1", "", sniff, closing)
+	out := AppendResponseHead([]byte("prefix"), h, "call-1", "", sniff, closing)
 	if !bytes.HasPrefix(out, []byte("prefix")) {
 		t.Fatalf("the output does not extend dst: %q", out)
 	}
@@ -490,31 +488,31 @@ func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
 	// The model: the fields but hop-by-hop ones (Trailer passes), those
 	// named in Connection, X-Call-Id and Content-Length; then the call's
 	// X-Call-Id, a Date when none was given, the sniffed type, the framing.
-	var want []field
+	var want []Field
 	for _, f := range h.fields {
-		k := http.CanonicalHeaderKey(f.k)
-		if k != "Trailer" && (wire.IsHopHeader(k) || k == "X-Call-Id" || k == "Content-Length" || rspNamedInConnection(h.fields, k)) {
+		k := http.CanonicalHeaderKey(f.K)
+		if k != "Trailer" && (IsHopHeader(k) || k == "X-Call-Id" || k == "Content-Length" || rspNamedInConnection(h.fields, k)) {
 			continue
 		}
-		want = append(want, field{k, f.v})
+		want = append(want, Field{k, f.V})
 	}
-	want = append(want, field{"X-Call-Id", "call-1"})
+	want = append(want, Field{"X-Call-Id", "call-1"})
 	if !h.hasDate {
-		want = append(want, field{"Date", "*"})
+		want = append(want, Field{"Date", "*"})
 	}
 	if sniff != nil {
-		want = append(want, field{"Content-Type", "text/html; charset=utf-8"})
+		want = append(want, Field{"Content-Type", "text/html; charset=utf-8"})
 	}
 	switch {
-	case h.frame == frameChunked:
-		want = append(want, field{"Transfer-Encoding", "chunked"})
-	case h.length >= 0:
-		want = append(want, field{"Content-Length", strconv.FormatInt(h.length, 10)})
+	case h.Frame == FrameChunked:
+		want = append(want, Field{"Transfer-Encoding", "chunked"})
+	case h.Length >= 0:
+		want = append(want, Field{"Content-Length", strconv.FormatInt(h.Length, 10)})
 	}
 	if closing {
-		want = append(want, field{"Connection", "close"})
+		want = append(want, Field{"Connection", "close"})
 	}
-	if !slices.EqualFunc(got, want, func(a, b field) bool { return a.k == b.k && (a.v == b.v || b.v == "*") }) {
+	if !slices.EqualFunc(got, want, func(a, b Field) bool { return a.K == b.K && (a.V == b.V || b.V == "*") }) {
 		t.Fatalf("%q: caller's head\n%q\nwant\n%q", in, got, want)
 	}
 
@@ -522,28 +520,28 @@ func checkResponseHeadOutput(t testing.TB, in []byte, h *respHead) {
 	if err != nil {
 		t.Fatalf("%q: the caller's head %q does not parse: %v", in, out, err)
 	}
-	if resp.StatusCode != h.status {
-		t.Fatalf("%q: caller's status %d, want %d", in, resp.StatusCode, h.status)
+	if resp.StatusCode != h.Status {
+		t.Fatalf("%q: caller's status %d, want %d", in, resp.StatusCode, h.Status)
 	}
 	if resp.Header.Get("X-Call-Id") != "call-1" || len(resp.Header["X-Call-Id"]) != 1 ||
 		len(resp.Header["Date"]) == 0 && !rspNamedInConnection(h.fields, "Date") {
 		t.Fatalf("%q: caller's head %q", in, out)
 	}
-	if wire.BodyAllowed(h.status) {
+	if BodyAllowed(h.Status) {
 		chunked := len(resp.TransferEncoding) == 1
-		if chunked != (h.frame == frameChunked) || !chunked && resp.ContentLength != h.length || closing && !resp.Close {
+		if chunked != (h.Frame == FrameChunked) || !chunked && resp.ContentLength != h.Length || closing && !resp.Close {
 			t.Fatalf("%q: caller's head %q: framing %q, %d, close %v", in, out, resp.TransferEncoding, resp.ContentLength, resp.Close)
 		}
 	}
 }
 
 // rspNamedInConnection reports whether a Connection field of fs names k.
-func rspNamedInConnection(fs []field, k string) bool {
+func rspNamedInConnection(fs []Field, k string) bool {
 	for _, f := range fs {
-		if !strings.EqualFold(f.k, "Connection") {
+		if !strings.EqualFold(f.K, "Connection") {
 			continue
 		}
-		for _, name := range strings.Split(f.v, ",") {
+		for _, name := range strings.Split(f.V, ",") {
 			if http.CanonicalHeaderKey(textproto.TrimString(name)) == k {
 				return true
 			}
@@ -552,10 +550,10 @@ func rspNamedInConnection(fs []field, k string) bool {
 	return false
 }
 
-// rspOutputFields parses a head appendResponseHead wrote, checking its
+// rspOutputFields parses a head AppendResponseHead wrote, checking its
 // shape: a status line, "Name: value" CRLF lines, an empty line, nothing
 // after.
-func rspOutputFields(t testing.TB, out []byte) []field {
+func rspOutputFields(t testing.TB, out []byte) []Field {
 	t.Helper()
 	s := string(out)
 	if !strings.HasSuffix(s, "\r\n\r\n") || strings.Count(s, "\r\n\r\n") != 1 {
@@ -565,23 +563,23 @@ func rspOutputFields(t testing.TB, out []byte) []field {
 		t.Fatalf("head %q has a bare CR or LF", s)
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\r\n\r\n"), "\r\n")
-	var fs []field
+	var fs []Field
 	for _, l := range lines[1:] {
 		k, v, ok := strings.Cut(l, ": ")
-		if !ok || !wire.IsToken(k) || !wire.IsCanonical(k) {
+		if !ok || !IsToken(k) || !IsCanonical(k) {
 			t.Fatalf("head %q: line %q", s, l)
 		}
-		fs = append(fs, field{k, v})
+		fs = append(fs, Field{k, v})
 	}
 	return fs
 }
 
-// FuzzScanResponseAgreesWithNetHTTP: whatever head scanResponse takes,
+// FuzzScanResponseAgreesWithNetHTTP: whatever head ScanResponse takes,
 // http.ReadResponse (as the goroutine path reads replica answers) takes
 // too, with the same length, status, framing, Close and header values;
 // and the caller's head written from it is well-formed. The inputs where
 // the two are known to differ are skipped, each named
-// (rspKnownDivergence); scanResponse refusing what net/http takes is by
+// (rspKnownDivergence); ScanResponse refusing what net/http takes is by
 // design (a stricter subset: obs-fold, spaces around names, unusual
 // status lines are net/http's to judge on the goroutine path) and not
 // compared.
@@ -815,9 +813,9 @@ func TestAppendResponseHead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, n, err := rspScan(tt.head)
 			if err != nil || n != len(tt.head) {
-				t.Fatalf("scanResponse: %d, %v", n, err)
+				t.Fatalf("ScanResponse: %d, %v", n, err)
 			}
-			out := appendResponseHead(nil, h, "call-1", "", tt.sniff, tt.closing)
+			out := AppendResponseHead(nil, h, "call-1", "", tt.sniff, tt.closing)
 			s := string(out)
 			if !strings.HasSuffix(s, "\r\n\r\n") {
 				t.Fatalf("head %q does not end in CRLF CRLF", s)
@@ -844,7 +842,7 @@ func TestAppendResponseHead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("http.ReadResponse(%q): %v", s, err)
 			}
-			if resp.StatusCode != h.status || resp.Header.Get("X-Call-Id") != "call-1" || len(resp.Header["X-Call-Id"]) != 1 || len(resp.Header["Date"]) != 1 {
+			if resp.StatusCode != h.Status || resp.Header.Get("X-Call-Id") != "call-1" || len(resp.Header["X-Call-Id"]) != 1 || len(resp.Header["Date"]) != 1 {
 				t.Fatalf("read back: %d %q", resp.StatusCode, resp.Header)
 			}
 			if tt.closing != resp.Close {
@@ -861,13 +859,13 @@ func TestAppendResponseHeadAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := appendResponseHead([]byte("HTTP/1.1 100 Continue\r\n\r\n"), h, "id", "", nil, false)
+	out := AppendResponseHead([]byte("HTTP/1.1 100 Continue\r\n\r\n"), h, "id", "", nil, false)
 	if !strings.HasPrefix(string(out), "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") {
 		t.Fatalf("%q", out)
 	}
 	for code := 100; code <= 999; code++ {
-		h.status = code
-		line, _, _ := strings.Cut(string(appendResponseHead(nil, h, "id", "", nil, false)), "\r\n")
+		h.Status = code
+		line, _, _ := strings.Cut(string(AppendResponseHead(nil, h, "id", "", nil, false)), "\r\n")
 		want := fmt.Sprintf("HTTP/1.1 %03d %s", code, http.StatusText(code))
 		if http.StatusText(code) == "" {
 			want = fmt.Sprintf("HTTP/1.1 %03d status code %d", code, code)
@@ -900,8 +898,8 @@ func TestSniffs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sniffs(h, tt.eventStream); got != tt.want {
-			t.Errorf("sniffs(%q, %v) = %v, want %v", tt.head, tt.eventStream, got, tt.want)
+		if got := Sniffs(h, tt.eventStream); got != tt.want {
+			t.Errorf("Sniffs(%q, %v) = %v, want %v", tt.head, tt.eventStream, got, tt.want)
 		}
 	}
 }
@@ -919,9 +917,9 @@ func TestRefusesWhatNetHTTPRefuses(t *testing.T) {
 		if _, _, err := rspReadNet([]byte(s)); err == nil {
 			t.Errorf("net/http takes %q", s)
 		}
-		var h respHead
-		if n, err := scanResponse([]byte(s), &h); err == nil {
-			t.Errorf("scanResponse takes %q (%d bytes)", s, n)
+		var h RelayHead
+		if n, err := ScanResponse([]byte(s), &h); err == nil {
+			t.Errorf("ScanResponse takes %q (%d bytes)", s, n)
 		}
 	}
 	// HTTP/1.0: net/http ignores Transfer-Encoding.
@@ -933,9 +931,9 @@ func TestRefusesWhatNetHTTPRefuses(t *testing.T) {
 		if err != nil || resp.TransferEncoding != nil {
 			t.Errorf("net/http reads %q as chunked (%v)", s, err)
 		}
-		var h respHead
-		if _, err := scanResponse([]byte(s), &h); err != nil || h.frame == frameChunked {
-			t.Errorf("scanResponse: %q framed %d (%v), want not chunked", s, h.frame, err)
+		var h RelayHead
+		if _, err := ScanResponse([]byte(s), &h); err != nil || h.Frame == FrameChunked {
+			t.Errorf("ScanResponse: %q framed %d (%v), want not chunked", s, h.Frame, err)
 		}
 	}
 }

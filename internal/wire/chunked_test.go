@@ -1,4 +1,4 @@
-package eventloop
+package wire
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-// chunkResult is what a chunkScanner made of a whole input: where the
+// chunkResult is what a ChunkScanner made of a whole input: where the
 // body ended (-1: not yet), or that it is malformed.
 type chunkResult struct {
 	end int
@@ -36,7 +36,7 @@ func (r chunkResult) String() string {
 // that does consumes a prefix of itself, and an error consumes nothing.
 func chunkFeed(t testing.TB, b []byte, cuts ...int) chunkResult {
 	t.Helper()
-	var s chunkScanner
+	var s ChunkScanner
 	off := 0
 	for i := 0; i <= len(cuts); i++ {
 		hi := len(b)
@@ -44,14 +44,14 @@ func chunkFeed(t testing.TB, b []byte, cuts ...int) chunkResult {
 			hi = cuts[i]
 		}
 		piece := b[off:hi]
-		n, done, err := s.scan(piece)
+		n, done, err := s.Scan(piece)
 		switch {
 		case err != nil:
 			if n != 0 || done {
 				t.Fatalf("scan(%q) (cuts %v) = %d, %v, %v: an error with bytes consumed or done", piece, cuts, n, done, err)
 			}
-			if !errors.Is(err, errChunked) {
-				t.Fatalf("scan error %v, want errChunked", err)
+			if !errors.Is(err, ErrChunked) {
+				t.Fatalf("scan error %v, want ErrChunked", err)
 			}
 			return chunkResult{err: true}
 		case done:
@@ -169,10 +169,10 @@ func TestChunkScannerMalformed(t *testing.T) {
 		{"control character in an extension", "5;a\x01b\r\nhello\r\n0\r\n\r\n"},
 		{"NUL in an extension", "5;\x00\r\nhello\r\n"},
 		{"vertical tab after the size", "5\x0b\r\nhello\r\n"},
-		{"oversized size line (extension)", "5;" + strings.Repeat("a", maxChunkLine) + "\r\nhello\r\n0\r\n\r\n"},
-		{"oversized size line (zeros)", strings.Repeat("0", maxChunkLine+1) + "5\r\n"},
-		{"oversized trailer line", "0\r\nX-A: " + strings.Repeat("b", maxChunkLine) + "\r\n\r\n"},
-		{"oversized trailer section", "0\r\n" + strings.Repeat("X-A: "+strings.Repeat("b", 1000)+"\r\n", maxTrailers/1000+1) + "\r\n"},
+		{"oversized size line (extension)", "5;" + strings.Repeat("a", MaxChunkLine) + "\r\nhello\r\n0\r\n\r\n"},
+		{"oversized size line (zeros)", strings.Repeat("0", MaxChunkLine+1) + "5\r\n"},
+		{"oversized trailer line", "0\r\nX-A: " + strings.Repeat("b", MaxChunkLine) + "\r\n\r\n"},
+		{"oversized trailer section", "0\r\n" + strings.Repeat("X-A: "+strings.Repeat("b", 1000)+"\r\n", MaxTrailers/1000+1) + "\r\n"},
 		{"overflowing size (16 digits, 2^63)", "8000000000000000\r\n"},
 		{"overflowing size (16 digits, max)", "ffffffffffffffff\r\n"},
 		{"overflowing size (17 digits)", "10000000000000000\r\n"},
@@ -191,7 +191,7 @@ func TestChunkScannerMalformed(t *testing.T) {
 }
 
 // TestChunkScannerLimits checks the bounds just inside and outside each
-// limit: a size line of maxChunkLine bytes before its LF is taken (its CR
+// limit: a size line of MaxChunkLine bytes before its LF is taken (its CR
 // counts, its LF does not), as net/http's reader takes 4095 bytes before
 // CRLF; sizes up to 2^63-1 are taken.
 func TestChunkScannerLimits(t *testing.T) {
@@ -201,12 +201,12 @@ func TestChunkScannerLimits(t *testing.T) {
 		body string
 		want chunkResult
 	}{
-		{"size line of 4095 bytes and CRLF", ext(maxChunkLine-1) + "\r\nx\r\n0\r\n\r\n", chunkResult{end: -2}},
-		{"size line of 4096 bytes and CRLF", ext(maxChunkLine) + "\r\nx\r\n0\r\n\r\n", chunkResult{err: true}},
-		{"size line of 4096 bytes and LF", ext(maxChunkLine) + "\nx\r\n0\r\n\r\n", chunkResult{end: -2}},
-		{"size line of 4097 bytes and LF", ext(maxChunkLine+1) + "\nx\r\n0\r\n\r\n", chunkResult{err: true}},
-		{"trailer line of 4095 bytes and CRLF", "0\r\nX:" + strings.Repeat("v", maxChunkLine-3) + "\r\n\r\n", chunkResult{end: -2}},
-		{"trailer line of 4096 bytes and CRLF", "0\r\nX:" + strings.Repeat("v", maxChunkLine-2) + "\r\n\r\n", chunkResult{err: true}},
+		{"size line of 4095 bytes and CRLF", ext(MaxChunkLine-1) + "\r\nx\r\n0\r\n\r\n", chunkResult{end: -2}},
+		{"size line of 4096 bytes and CRLF", ext(MaxChunkLine) + "\r\nx\r\n0\r\n\r\n", chunkResult{err: true}},
+		{"size line of 4096 bytes and LF", ext(MaxChunkLine) + "\nx\r\n0\r\n\r\n", chunkResult{end: -2}},
+		{"size line of 4097 bytes and LF", ext(MaxChunkLine+1) + "\nx\r\n0\r\n\r\n", chunkResult{err: true}},
+		{"trailer line of 4095 bytes and CRLF", "0\r\nX:" + strings.Repeat("v", MaxChunkLine-3) + "\r\n\r\n", chunkResult{end: -2}},
+		{"trailer line of 4096 bytes and CRLF", "0\r\nX:" + strings.Repeat("v", MaxChunkLine-2) + "\r\n\r\n", chunkResult{err: true}},
 		{"largest size", "7fffffffffffffff\r\nabc", chunkResult{end: -1}},
 		{"largest size, leading zeros", "000007fffffffffffffff\r\nabc", chunkResult{end: -1}},
 	}
@@ -230,7 +230,7 @@ func TestChunkScannerLimits(t *testing.T) {
 	// The trailer section is bounded as a whole too: just under the
 	// limit passes.
 	line := "X-A: " + strings.Repeat("b", 1000) + "\r\n"
-	n := (maxTrailers - 2) / len(line)
+	n := (MaxTrailers - 2) / len(line)
 	b := []byte("0\r\n" + strings.Repeat(line, n) + "\r\n")
 	if got := chunkFeed(t, b); got != (chunkResult{end: len(b)}) {
 		t.Fatalf("trailer section of %d bytes: %v", len(b)-3, got)
@@ -245,12 +245,12 @@ func TestChunkScannerLongChunkManyFeeds(t *testing.T) {
 	fmt.Fprintf(&b, "%x\r\n", len(data))
 	b.Write(data)
 	b.WriteString("\r\n0\r\n\r\nNEXT")
-	var s chunkScanner
+	var s ChunkScanner
 	in := b.Bytes()
 	off := 0
 	for step := 1; off < len(in); step = step%7 + 1 {
 		hi := min(off+step, len(in))
-		n, done, err := s.scan(in[off:hi])
+		n, done, err := s.Scan(in[off:hi])
 		if err != nil {
 			t.Fatalf("at %d: %v", off, err)
 		}
@@ -377,12 +377,12 @@ func chunkExtHasControl(b []byte) bool {
 
 // chunkLongTrailerLine reports whether the trailer section after the
 // last-chunk line (b from there) has a line longer than the scanner's
-// maxChunkLine bound; net/http bounds only the whole section, by its
+// MaxChunkLine bound; net/http bounds only the whole section, by its
 // read buffer (8 KiB here).
 func chunkLongTrailerLine(b []byte) bool {
 	for len(b) > 0 {
 		line, rest, _ := bytes.Cut(b, []byte("\n"))
-		if len(line) > maxChunkLine { // the bytes before its LF, CR included
+		if len(line) > MaxChunkLine { // the bytes before its LF, CR included
 			return true
 		}
 		if len(bytes.TrimSuffix(line, []byte("\r"))) == 0 {
@@ -410,7 +410,7 @@ func chunkLongTrailerLine(b []byte) bool {
 // with a 502 or a closed connection, never with a wrong framing):
 //   - a chunk extension holding a control character other than HTAB
 //     (net/http never parses extensions);
-//   - a trailer line over maxChunkLine bytes (net/http bounds the trailer
+//   - a trailer line over MaxChunkLine bytes (net/http bounds the trailer
 //     section only as a whole, by its read buffer).
 //
 // The other way round the scanner is more lenient, by design (it passes
@@ -479,7 +479,7 @@ func checkChunkAgainstNetHTTP(t testing.TB, b []byte, seed uint64) (outcome stri
 		return "net/http rejects the trailer section"
 	}
 	if chunkLongTrailerLine(b[last:]) {
-		return "skip: trailer line over maxChunkLine, rejected by the scanner only"
+		return "skip: trailer line over MaxChunkLine, rejected by the scanner only"
 	}
 	if want := (chunkResult{end: end}); whole != want {
 		t.Fatalf("%q: net/http ends the body at %d (last chunk at %d), the scanner: %v", b, end, last, whole)
