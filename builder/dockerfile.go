@@ -61,13 +61,9 @@ func dockerfileImage(ctx context.Context, o Options, ctxDir string, res *Result,
 	if err != nil {
 		return errNoBuildah
 	}
-	ref := fn.Image
-	if ref == "" {
-		ref = fn.Name + ":latest"
-	}
-	tag, err := name.NewTag(ref)
+	tag, err := imageTag(fn)
 	if err != nil {
-		return fmt.Errorf("bad image name %q: fix `image:` in stack.yml (%v)", ref, err)
+		return err
 	}
 	dest, out, err := imageDestination(o, tag, outDir)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/templates"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,13 +56,9 @@ func buildImage(ctx context.Context, o Options, tpl *templates.Template, entries
 	if err != nil || !wd.Mode().IsRegular() {
 		return fmt.Errorf("watchdog binary %s not found: build it with scripts/build.sh or pass --watchdog PATH", o.WatchdogBinary)
 	}
-	ref := fn.Image
-	if ref == "" {
-		ref = fn.Name + ":latest"
-	}
-	tag, err := name.NewTag(ref)
+	tag, err := imageTag(fn)
 	if err != nil {
-		return fmt.Errorf("bad image name %q: fix `image:` in stack.yml (%v)", ref, err)
+		return err
 	}
 
 	base, err := baseImage(ctx, o, tpl, p)
@@ -276,4 +273,18 @@ func layerFromBytes(gz []byte, mt types.MediaType) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(gz)), nil
 	}, tarball.WithMediaType(mt))
+}
+
+// imageTag is the image a function's build is named: stack.yml's image,
+// else NAME:latest.
+func imageTag(fn stack.Function) (name.Tag, error) {
+	ref := fn.Image
+	if ref == "" {
+		ref = fn.Name + ":latest"
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("bad image name %q: fix `image:` in stack.yml (%v)", ref, err)
+	}
+	return tag, nil
 }

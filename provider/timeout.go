@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -41,4 +42,24 @@ func TimeoutOf(env map[string]string) time.Duration {
 		return 0
 	}
 	return max + 500*time.Millisecond
+}
+
+// EndsWithin waits until done is closed, for at most grace or until ctx
+// ends, and says whether it was closed: a replica's Stop gives its
+// watchdog grace to drain before it kills it.
+func EndsWithin(ctx context.Context, done <-chan struct{}, grace time.Duration) bool {
+	t := time.NewTimer(max(grace, 0))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }

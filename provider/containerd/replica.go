@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	"github.com/ferryfaas/ferry/provider"
 )
 
 // Labels on every replica's container: Reap reads them back.
@@ -330,13 +331,8 @@ func (x *Replica) Stop(ctx context.Context, grace time.Duration) error {
 	if err := task.Kill(kctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		task.Kill(kctx, syscall.SIGKILL, ctd.WithKillAll)
 	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-x.done:
+	if provider.EndsWithin(ctx, x.done, grace) {
 		return nil
-	case <-t.C:
-	case <-ctx.Done():
 	}
 	x.getTask().Kill(x.r.ns(context.WithoutCancel(ctx)), syscall.SIGKILL, ctd.WithKillAll)
 	select {

@@ -91,13 +91,8 @@ func (x *procReplica) Stop(ctx context.Context, grace time.Duration) error {
 	}
 	if grace > 0 {
 		syscall.Kill(x.pid, syscall.SIGTERM)
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		select {
-		case <-x.done:
+		if provider.EndsWithin(ctx, x.done, grace) {
 			return nil
-		case <-t.C:
-		case <-ctx.Done():
 		}
 	}
 	syscall.Kill(-x.pid, syscall.SIGKILL)

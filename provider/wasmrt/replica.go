@@ -65,13 +65,8 @@ func (x *replica) Stop(ctx context.Context, grace time.Duration) error {
 	if grace <= 0 {
 		x.kill()
 	}
-	t := time.NewTimer(max(grace, 0))
-	defer t.Stop()
-	select {
-	case <-x.done:
+	if provider.EndsWithin(ctx, x.done, grace) {
 		return nil
-	case <-t.C:
-	case <-ctx.Done():
 	}
 	x.kill()
 	<-x.done
