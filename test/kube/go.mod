@@ -11,6 +11,7 @@ require (
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 )
 
 replace github.com/ferryfaas/ferry => ../..
