@@ -67,3 +67,20 @@ func TestLogFlagsBadValue(t *testing.T) {
 		t.Fatalf("serve --help lists no log flags:\n%s", out)
 	}
 }
+
+// Knobs that were environment-only are flags too, listed by --help, and a
+// bad value is refused naming the flag; the environment still sets their
+// defaults.
+func TestServeKnobsAreFlags(t *testing.T) {
+	isolate(t)
+	out := runCLI(t, "", "serve", "--help").stdout
+	for _, flag := range []string{"--event-loop", "--event-loops", "--async-lean", "--queue-codec", "--kube-image-pull-policy", "--kube-direct-readiness"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("serve --help does not list %s", flag)
+		}
+	}
+	runCLI(t, "", "serve", "--event-loops", "-1", "--listen", "127.0.0.1:0").fails(t, `--event-loops -1: use 0`)
+	runCLI(t, "", "serve", "--queue-codec", "xml", "--listen", "127.0.0.1:0").fails(t, `--queue-codec "xml": use binary or json`)
+	t.Setenv("FERRY_QUEUE_CODEC", "yaml")
+	runCLI(t, "", "serve", "--listen", "127.0.0.1:0").fails(t, `--queue-codec "yaml"`)
+}

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -30,6 +29,7 @@ func init() { register(newServeCmd) }
 
 type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
+	kube                                                           KubeSettings
 	timeout, drain                                                 time.Duration
 	maxBody                                                        int64
 	logRequests                                                    bool
@@ -60,11 +60,11 @@ The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
 needs them; GOMAXPROCS in the environment fixes the count instead.
 
 Function calls are proxied by epoll event loops, one per two CPUs
-(FERRY_EVENT_LOOPS=N sets the count; FERRY_EVENT_LOOP=off serves every
-call with a goroutine per connection instead).
+(--event-loops N sets the count; --event-loop=false serves every call with
+a goroutine per connection instead).
 
-Queued calls are written in a binary framing; FERRY_QUEUE_CODEC=json
-writes the older JSON header (both are read), for a rolling upgrade.`,
+Queued calls are written in a binary framing; --queue-codec json writes
+the older JSON header (both are read), for a rolling upgrade.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
@@ -77,6 +77,8 @@ writes the older JSON header (both are read), for a rolling upgrade.`,
 	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
 	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
+	fs.StringVar(&f.kube.ImagePullPolicy, "kube-image-pull-policy", envOr("FERRY_KUBE_IMAGE_PULL_POLICY", "IfNotPresent"), "kubernetes provider: function pods' imagePullPolicy: IfNotPresent, Always or Never (env FERRY_KUBE_IMAGE_PULL_POLICY)")
+	fs.BoolVar(&f.kube.DirectReadiness, "kube-direct-readiness", envOr("FERRY_KUBE_DIRECT_READINESS", "1") != "0", "kubernetes provider: route to a starting pod as soon as its watchdog answers /_/ready; false waits for the kubelet's probe to reach the EndpointSlice (env FERRY_KUBE_DIRECT_READINESS=0)")
 	fs.StringVar(&f.watchdog, "watchdog", "", "watchdog binary for the process provider (default: 'watchdog' next to ferry, else `ferry watchdog`)")
 	fs.StringVar(&f.namespace, "default-namespace", api.DefaultNamespace, "namespace for requests that name none")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
@@ -99,6 +101,9 @@ writes the older JSON header (both are read), for a rolling upgrade.`,
 func runServe(parent context.Context, f serveFlags) error {
 	log, err := f.log.logger(os.Stderr)
 	if err != nil {
+		return err
+	}
+	if err := f.conns.check(); err != nil {
 		return err
 	}
 	if err := handOver(f.providerName); err != nil {
@@ -134,7 +139,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	url := "http://" + loopbackURLHost(ln.Addr().String())
 
 	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, DefaultNamespace: f.namespace,
-		Kubeconfig: f.kubeconfig, Store: st, Log: log}
+		Kubeconfig: f.kubeconfig, Kube: f.kube, Store: st, Log: log}
 	s.Provider, err = newProvider(ctx, f, s)
 	if err != nil {
 		ln.Close()
@@ -192,16 +197,15 @@ func runServe(parent context.Context, f serveFlags) error {
 	errc := make(chan error, 1)
 	// Function and async calls take http1's lean loop; everything else net/http.
 	fast := gateway.IsInvocation
-	if os.Getenv("FERRY_ASYNC_LEAN") != "off" {
+	if f.conns.asyncLean {
 		fast = func(p string) bool { return gateway.IsInvocation(p) || gateway.IsAsyncInvocation(p) }
 	}
 	front := &http1.Server{HTTP: srv, Log: log, Fast: fast,
 		BodyTimeout: f.conns.body, MaxConns: f.conns.cap()}
-	if os.Getenv("FERRY_EVENT_LOOP") != "off" {
+	if f.conns.eventLoop {
 		// Plain function calls are proxied by epoll loops (package
 		// eventloop); they hand everything else to http1.
-		loops, _ := strconv.Atoi(os.Getenv("FERRY_EVENT_LOOPS")) // 0: one per two CPUs
-		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: loops,
+		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: f.conns.eventLoops,
 			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
 	}
 	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()

@@ -28,6 +28,7 @@ func init() {
 		maxBody    int64
 		embedded   bool
 		inProcess  bool
+		codec      string
 		bounds     queue.Bounds
 	}
 	registerServePlugin(ServePlugin{
@@ -39,6 +40,7 @@ func init() {
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
+			fs.StringVar(&f.codec, "queue-codec", envOr("FERRY_QUEUE_CODEC", "binary"), "how queued calls are written: binary, or json for workers older than the binary framing during a rolling upgrade (both are read) (env FERRY_QUEUE_CODEC)")
 			fs.BoolVar(&f.inProcess, "queue-worker-in-process", true, "the worker inside this process hands calls to the gateway directly instead of over a loopback HTTP connection (same route and limits, less work per call)")
 			fs.Int64Var(&f.bounds.PerQueue, "async-max-queued-per-function", queue.DefaultPerQueue, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
 			fs.Int64Var(&f.bounds.Calls, "async-max-queued", queue.DefaultQueuedCalls, "queued calls and pending callbacks over all functions (429 over it)")
@@ -46,6 +48,9 @@ func init() {
 			fs.DurationVar(&f.bounds.DeadLetterTTL, "async-dead-letter-ttl", queue.DefaultDeadLetterTTL, "how long dead letters are kept before they expire")
 		},
 		Setup: func(_ context.Context, s *Server) error {
+			if err := queue.SetWriteCodec(f.codec); err != nil {
+				return err
+			}
 			allow, err := queue.ParseAllowList(f.worker.allow)
 			if err != nil {
 				return err

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -13,6 +15,11 @@ type connFlags struct {
 	head, idle, body time.Duration
 	maxConns         int
 	maxInvokeBody    int64
+	// How calls are served: epoll loops (eventLoops of them, 0: one per
+	// two CPUs) or a goroutine per connection; async enqueues on the lean
+	// front or net/http. Switchable so each optimisation can be measured.
+	eventLoop, asyncLean bool
+	eventLoops           int
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -21,6 +28,26 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.body, "body-timeout", 30*time.Second, "a function call's body that stops arriving for this long is answered 408 (bodies up to 64 KiB: must arrive whole within it)")
 	fs.IntVar(&c.maxConns, "max-conns", 0, "most callers' connections open at once; at the cap the ones waiting longest for a request are closed (0: half the open-file limit, at most 65536)")
 	fs.Int64Var(&c.maxInvokeBody, "max-invoke-body", 64<<20, "function call body limit in bytes, 413 over it (0: no limit)")
+	fs.BoolVar(&c.eventLoop, "event-loop", envOr("FERRY_EVENT_LOOP", "on") != "off", "proxy function calls with epoll event loops; false serves every call with a goroutine per connection (env FERRY_EVENT_LOOP=off)")
+	fs.IntVar(&c.eventLoops, "event-loops", envInt("FERRY_EVENT_LOOPS", 0), "how many event loops (0: one per two CPUs) (env FERRY_EVENT_LOOPS)")
+	fs.BoolVar(&c.asyncLean, "async-lean", envOr("FERRY_ASYNC_LEAN", "on") != "off", "enqueue async calls on the lean HTTP/1.1 front; false: through net/http (env FERRY_ASYNC_LEAN=off)")
+}
+
+// check refuses settings that cannot work, naming the flag.
+func (c *connFlags) check() error {
+	if c.eventLoops < 0 {
+		return fmt.Errorf("--event-loops %d: use 0 (one per two CPUs) or more", c.eventLoops)
+	}
+	return nil
+}
+
+// envInt is an integer default from the environment (def when unset or
+// not a number: the flag's check then sees def).
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(envOr(k, "")); err == nil {
+		return n
+	}
+	return def
 }
 
 // cap is the connection cap: half the descriptor limit by default, the

@@ -173,20 +173,13 @@ type scaling struct {
 	elsewhere func(fn string) float64
 }
 
-var (
-	scalingMu  sync.Mutex
-	scalingFor = map[*Server]*scaling{}
-)
-
+// sharedScaling is s's scaling, made on first use (plugins' Setup runs in
+// one goroutine).
 func sharedScaling(s *Server) *scaling {
-	scalingMu.Lock()
-	defer scalingMu.Unlock()
-	if sh := scalingFor[s]; sh != nil {
-		return sh
+	if s.scale == nil {
+		s.scale = &scaling{rec: metrics.NewRecorder(), decisions: autoscale.NewDecisions(), list: cachedList(s, 500*time.Millisecond)}
 	}
-	sh := &scaling{rec: metrics.NewRecorder(), decisions: autoscale.NewDecisions(), list: cachedList(s, 500*time.Millisecond)}
-	scalingFor[s] = sh
-	return sh
+	return s.scale
 }
 
 // cachedList lists every function of every namespace, reusing a listing

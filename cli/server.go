@@ -26,6 +26,8 @@ type Server struct {
 	DataDir string
 	// Kubeconfig for providers that talk to a cluster (--kubeconfig).
 	Kubeconfig string
+	// Kube are the kubernetes provider's settings (--kube-*).
+	Kube KubeSettings
 	// DefaultNamespace for requests that name none.
 	DefaultNamespace string
 	Store            *store.Store
@@ -56,6 +58,9 @@ type Server struct {
 	// lead says whether this gateway makes the once-only decisions
 	// (serve_leader.go); use leader().
 	lead *leadership
+	// scale is what the metrics and autoscale plugins share; use
+	// sharedScaling().
+	scale *scaling
 }
 
 // leader is this server's leadership, made on first use (plugins' Setup
@@ -65,6 +70,17 @@ func (s *Server) leader() *leadership {
 		s.lead = newLeadership()
 	}
 	return s.lead
+}
+
+// KubeSettings are the kubernetes provider's own flags. They are parsed by
+// every ferry binary, so that the default one can hand them over to
+// ferry-kubernetes unchanged.
+type KubeSettings struct {
+	// ImagePullPolicy of function pods: IfNotPresent, Always or Never.
+	ImagePullPolicy string
+	// DirectReadiness routes to a starting pod once its watchdog answers,
+	// before the kubelet's probe reaches the EndpointSlice.
+	DirectReadiness bool
 }
 
 // ServePlugin adds a feature to `ferry serve`.

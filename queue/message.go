@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -63,6 +64,21 @@ func codecFromEnv(v string) byte {
 		return codecJSON
 	}
 	return codecBinary
+}
+
+// SetWriteCodec chooses what queued calls are written in: "binary" (the
+// default) or "json" (readable by workers older than the binary codec).
+// Both are always read. Call it before the queue is used.
+func SetWriteCodec(name string) error {
+	switch name {
+	case "binary":
+		writeCodec = codecBinary
+	case "json":
+		writeCodec = codecJSON
+	default:
+		return fmt.Errorf("--queue-codec %q: use binary or json", name)
+	}
+	return nil
 }
 
 // encode frames a request in writeCodec.

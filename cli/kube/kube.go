@@ -6,18 +6,13 @@
 // cmd/ferry-kubernetes imports it, and `ferry serve --provider kubernetes`
 // hands over to that binary.
 //
-// Settings of this provider only are read from the environment, because
-// the default ferry binary parses the flags before handing over:
-//
-//	FERRY_KUBE_IMAGE_PULL_POLICY  function pods' imagePullPolicy: IfNotPresent (default), Always, Never
-//	FERRY_KUBE_DIRECT_READINESS   0 turns off routing to a starting pod as soon as its
-//	                              watchdog answers /_/ready (scale from zero then waits
-//	                              for the kubelet's probe to reach the EndpointSlice)
+// Its settings are flags of every ferry binary (--kube-image-pull-policy,
+// --kube-direct-readiness, in cli.KubeSettings), so that the default
+// binary parses them before handing over.
 package kube
 
 import (
 	"context"
-	"os"
 
 	"github.com/ferryfaas/ferry/cli"
 	"github.com/ferryfaas/ferry/provider"
@@ -30,8 +25,8 @@ func init() {
 			Kubeconfig:        s.Kubeconfig,
 			DefaultNamespace:  s.DefaultNamespace,
 			Log:               s.Log.With("provider", "kubernetes"),
-			ImagePullPolicy:   os.Getenv("FERRY_KUBE_IMAGE_PULL_POLICY"),
-			NoDirectReadiness: os.Getenv("FERRY_KUBE_DIRECT_READINESS") == "0",
+			ImagePullPolicy:   s.Kube.ImagePullPolicy,
+			NoDirectReadiness: !s.Kube.DirectReadiness,
 		})
 	})
 }

@@ -117,7 +117,7 @@ func NewForClient(ctx context.Context, client kubernetes.Interface, cfg Config) 
 		cfg.ImagePullPolicy = string(corev1.PullIfNotPresent)
 	case corev1.PullIfNotPresent, corev1.PullAlways, corev1.PullNever:
 	default:
-		return nil, fmt.Errorf("image pull policy %q: use IfNotPresent, Always or Never", cfg.ImagePullPolicy)
+		return nil, fmt.Errorf("--kube-image-pull-policy %q: use IfNotPresent, Always or Never", cfg.ImagePullPolicy)
 	}
 	p := &Provider{cfg: cfg, client: client, dyn: cfg.Dynamic, stop: make(chan struct{}), log: cfg.Log}
 	if err := p.ensureDefaultNamespace(ctx); err != nil {
