@@ -64,6 +64,16 @@ func TestHelmChart(t *testing.T) {
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
 	checkAlertScales(t)
+	// Faults and figures on the installed platform (zy_faults_test.go).
+	t.Run("GatewayPodDeleted", func(t *testing.T) { testGatewayPodDeleted(t, gw) })
+	t.Run("NATSAndWorkerDeleted", func(t *testing.T) { testNATSAndWorkerDeleted(t, gw) })
+	t.Run("LeaderDies", func(t *testing.T) { testLeaderPodDies(t, gw) })
+	t.Run("Bench", func(t *testing.T) {
+		f := benchInCluster(t, gw)
+		if out := os.Getenv("FERRY_KUBE_HELM_BENCH_OUT"); out != "" {
+			os.WriteFile(out, []byte(f+"\n"), 0o644)
+		}
+	})
 
 	// Upgrade with changed values: a third gateway, a second queue worker;
 	// the generated admin password is kept.

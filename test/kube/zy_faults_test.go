@@ -1,0 +1,480 @@
+package kube
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
+)
+
+// Faults on the helm-installed platform: run as subtests of TestHelmChart,
+// which builds the images and installs the chart once. Every figure is
+// logged with FIGURE for the performance notes.
+
+// receiver collects async callbacks on the node's bridge address, where
+// pods reach the host.
+type receiver struct {
+	URL  string
+	mu   sync.Mutex
+	seen map[string]int // X-Call-Id → callbacks received
+	bad  []string       // callbacks whose call did not answer 200
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", bridgeIP+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{URL: "http://" + ln.Addr().String() + "/cb", seen: map[string]int{}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		io.Copy(io.Discard, q.Body)
+		r.mu.Lock()
+		id := q.Header.Get("X-Call-Id")
+		r.seen[id]++
+		if st := q.Header.Get("X-Function-Status"); st != "200" {
+			r.bad = append(r.bad, id+": "+st)
+		}
+		r.mu.Unlock()
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return r
+}
+
+// wait waits (up to d) for a callback of every id and returns those
+// missing, the callbacks for ids never sent, and the duplicates.
+func (r *receiver) wait(ids []string, d time.Duration) (missing, unknown []string, dups int) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for end := time.Now().Add(d); ; time.Sleep(500 * time.Millisecond) {
+		r.mu.Lock()
+		missing, unknown, dups = nil, nil, 0
+		for _, id := range ids {
+			if r.seen[id] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		for id, n := range r.seen {
+			if !want[id] {
+				unknown = append(unknown, id)
+			} else {
+				dups += n - 1
+			}
+		}
+		r.mu.Unlock()
+		if len(missing) == 0 || time.Now().After(end) {
+			return
+		}
+	}
+}
+
+func (r *receiver) received() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+// sendAsync queues one call with a caller-given X-Call-Id, retrying with
+// the same id (the queue drops the duplicate) until it is accepted or 60 s
+// pass. It returns how many attempts were refused.
+func sendAsync(c *http.Client, gw *harness.Ferry, fn, id, callback string) (refused int, err error) {
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest("POST", gw.URL+"/async-function/"+fn, strings.NewReader(id))
+		req.Header.Set("X-Call-Id", id)
+		req.Header.Set("X-Callback-Url", callback)
+		resp, e := c.Do(req)
+		if e == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 202 {
+				return refused, nil
+			}
+			e = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		refused++
+		if time.Now().After(end) {
+			return refused, fmt.Errorf("async %s never accepted: %v", id, e)
+		}
+	}
+}
+
+// loadResult counts the calls of a bounded load.
+type loadResult struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	errs       []string
+	lat        []time.Duration
+}
+
+func (l *loadResult) fail(s string) {
+	l.failed.Add(1)
+	l.mu.Lock()
+	if len(l.errs) < 10 {
+		l.errs = append(l.errs, time.Now().Format("15:04:05.000")+" "+s)
+	}
+	l.mu.Unlock()
+}
+
+// load calls fn through url from c workers with a keep-alive client (as a
+// service in the cluster would), pausing pause between calls, for at most
+// d and max calls in all, or until stop is closed (nil: never).
+func load(url, fn string, c int, pause, d time.Duration, max int64, keepLat bool, stop <-chan struct{}) *loadResult {
+	res := &loadResult{}
+	cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: c}}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			for time.Now().Before(end) && n.Add(1) <= max {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				t0 := time.Now()
+				resp, err := cl.Post(url+"/function/"+fn, "text/plain", strings.NewReader("x"))
+				if err != nil {
+					res.fail(err.Error())
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					res.fail(fmt.Sprintf("%d %s", resp.StatusCode, b))
+					continue
+				}
+				res.ok.Add(1)
+				if keepLat {
+					lat = append(lat, time.Since(t0))
+				}
+				if pause > 0 {
+					time.Sleep(pause)
+				}
+			}
+			res.mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	cl.CloseIdleConnections()
+	return res
+}
+
+// gatewayPods lists the gateway's pods (names).
+func gatewayPods(t *testing.T) []string {
+	t.Helper()
+	out, err := cluster.Kubectl("get", "po", "-n", "openfaas", "-l", "app.kubernetes.io/name=ferry-gateway",
+		"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")
+	if err != nil {
+		t.Fatal(out)
+	}
+	return strings.Fields(out)
+}
+
+// restarts sums the container restarts of the platform's pods by
+// Deployment name.
+func restarts(t *testing.T) string {
+	out, _ := cluster.Kubectl("get", "po", "-n", "openfaas", "-o",
+		`jsonpath={range .items[*]}{.metadata.labels.app\.kubernetes\.io/name}={.status.containerStatuses[0].restartCount} {end}`)
+	return strings.TrimSpace(out)
+}
+
+// noRestarts fails when a platform container restarted (a crash, not a
+// pod the test deleted: those come back as new pods with 0 restarts).
+func noRestarts(t *testing.T) {
+	t.Helper()
+	for _, f := range strings.Fields(restarts(t)) {
+		if !strings.HasSuffix(f, "=0") {
+			t.Errorf("a platform container restarted: %s\n%s", restarts(t), kubectlOr("get", "po", "-n", "openfaas"))
+			return
+		}
+	}
+}
+
+// testGatewayPodDeleted deletes one gateway pod (a rolling update or a node
+// drain does the same) under a steady load through the Service: at most
+// 0.1% of the calls may fail, and every async call accepted meanwhile runs.
+func testGatewayPodDeleted(t *testing.T, gw *harness.Ferry) {
+	rcv := newReceiver(t)
+	pods := gatewayPods(t)
+	if len(pods) != 2 {
+		t.Fatalf("gateway pods %v, want 2", pods)
+	}
+	var ids []string
+	var asyncRefused atomic.Int64
+	stop := make(chan struct{})
+	asyncDone := make(chan error, 1)
+	go func() {
+		c := &http.Client{Timeout: 35 * time.Second}
+		for i := 0; i < 400; i++ {
+			select {
+			case <-stop:
+				asyncDone <- nil
+				return
+			default:
+			}
+			id := fmt.Sprintf("gwdel-%d", i)
+			ids = append(ids, id)
+			n, err := sendAsync(c, gw, "hfn", id, rcv.URL)
+			asyncRefused.Add(int64(n))
+			if err != nil {
+				asyncDone <- err
+				return
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+		asyncDone <- nil
+	}()
+	deleted := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(3 * time.Second)
+		t0 := time.Now()
+		out, err := cluster.Kubectl("delete", "pod", pods[0], "-n", "openfaas", "--wait=true", "--timeout=90s")
+		if err != nil {
+			t.Errorf("delete %s: %v %s", pods[0], err, out)
+		}
+		deleted <- time.Since(t0)
+	}()
+	start := time.Now()
+	res := load(gw.URL, "hfn", 6, 5*time.Millisecond, 25*time.Second, 12000, false, nil)
+	took := time.Since(start)
+	close(stop)
+	if err := <-asyncDone; err != nil {
+		t.Error(err)
+	}
+	gone := <-deleted
+	waitDeployReady(t, "openfaas", "ferry-gateway", 2)
+	missing, unknown, dups := rcv.wait(ids, 90*time.Second)
+	total := res.ok.Load() + res.failed.Load()
+	t.Logf("FIGURE gateway pod deleted under load (c=6 through the Service ClusterIP): %d calls in %s, %d failed (%.3f%%); pod gone in %s; %d async calls sent meanwhile (%d attempts refused and retried with the same X-Call-Id), %d missing, %d duplicates",
+		total, took.Round(time.Millisecond), res.failed.Load(), 100*float64(res.failed.Load())/float64(max(total, 1)), gone.Round(time.Millisecond),
+		len(ids), asyncRefused.Load(), len(missing), dups)
+	if len(res.errs) > 0 {
+		t.Logf("first failures: %s", strings.Join(res.errs, "\n"))
+	}
+	if total < 1000 {
+		t.Errorf("only %d calls: the load says nothing", total)
+	}
+	if res.failed.Load()*1000 > total {
+		t.Errorf("%d of %d calls failed, over 0.1%%", res.failed.Load(), total)
+	}
+	if len(missing) > 0 || len(unknown) > 0 {
+		t.Errorf("async calls lost: %d missing (%v), callbacks for calls never sent: %v", len(missing), head(missing), unknown)
+	}
+	noRestarts(t)
+}
+
+// testNATSAndWorkerDeleted queues 1,000 calls, then deletes the NATS pod
+// and the queue worker's pod while they run: every call runs (a call may
+// run twice, with the same X-Call-Id), and no platform container crashes
+// waiting for NATS.
+func testNATSAndWorkerDeleted(t *testing.T, gw *harness.Ferry) {
+	rcv := newReceiver(t)
+	const n = 1000
+	ids := make([]string, n)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errc := make(chan error, 8)
+	t0 := time.Now()
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 35 * time.Second}
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				id := fmt.Sprintf("natsdel-%d", i)
+				ids[i] = id
+				r, err := sendAsync(c, gw, "hfn", id, rcv.URL)
+				refused.Add(int64(r))
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	queued := time.Since(t0)
+	before := rcv.received()
+	t1 := time.Now()
+	if out, err := cluster.Kubectl("delete", "pod", "-n", "openfaas", "-l", "app.kubernetes.io/name in (nats,queue-worker)", "--wait=true", "--timeout=90s"); err != nil {
+		t.Fatalf("delete NATS and queue-worker pods: %v %s", err, out)
+	}
+	gone := time.Since(t1)
+	waitDeployReady(t, "openfaas", "nats", 1)
+	waitDeployReady(t, "openfaas", "queue-worker", 1)
+	back := time.Since(t1)
+	missing, unknown, dups := rcv.wait(ids, 3*time.Minute)
+	all := time.Since(t1)
+	t.Logf("FIGURE NATS and queue-worker pods deleted with %d async calls queued in %s (%d refused attempts retried with the same X-Call-Id) and %d already called back: pods gone in %s, both ready again %s after the delete, every call back %s after it: %d missing, %d duplicates (same X-Call-Id), %d unknown; failed calls: %d",
+		n, queued.Round(time.Millisecond), refused.Load(), before, gone.Round(time.Millisecond), back.Round(time.Millisecond), all.Round(time.Millisecond),
+		len(missing), dups, len(unknown), len(rcv.bad))
+	if len(missing) > 0 || len(unknown) > 0 {
+		t.Errorf("async calls lost: %d missing (%v); callbacks for calls never sent: %v", len(missing), head(missing), unknown)
+	}
+	noRestarts(t)
+}
+
+func head(s []string) []string {
+	if len(s) > 5 {
+		return s[:5]
+	}
+	return s
+}
+
+// leaderPod names the gateway pod holding the Lease (its identity is the
+// pod's host name and a suffix).
+func leaderPod(t *testing.T) string {
+	t.Helper()
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		holder, _ := cluster.Kubectl("get", "lease", "ferry-gateway", "-n", "openfaas", "-o", "jsonpath={.spec.holderIdentity}")
+		for _, p := range gatewayPods(t) {
+			if holder != "" && strings.HasPrefix(strings.TrimSpace(holder), p) {
+				return p
+			}
+		}
+	}
+	t.Fatal("no gateway pod holds the Lease")
+	return ""
+}
+
+// testLeaderPodDies kills the leader gateway's process (SIGKILL: no chance
+// to release the Lease) and loads a function with an rps target through
+// the Service: the other replica takes over and scales it within 10 s.
+func testLeaderPodDies(t *testing.T, gw *harness.Ferry) {
+	code, b, err := gw.Do("POST", "/system/functions", map[string]any{"service": "hlead", "namespace": fnNS, "image": images["v1"],
+		"labels": map[string]string{"com.openfaas.scale.type": "rps", "com.openfaas.scale.target": "5",
+			"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"}})
+	if code != 202 {
+		t.Fatalf("deploy hlead: %d %s %v", code, b, err)
+	}
+	defer gw.Do("DELETE", "/system/functions", map[string]string{"functionName": "hlead", "namespace": fnNS})
+	waitDeployReady(t, fnNS, "hlead", 1)
+	leader := leaderPod(t)
+	cid, _ := cluster.Kubectl("get", "po", leader, "-n", "openfaas", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+	cid = strings.TrimPrefix(strings.TrimSpace(cid), "containerd://")
+	killed := time.Now()
+	if out, err := run("ctr", "-a", cluster.CtrSocket, "-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", cid); err != nil {
+		t.Fatalf("kill the leader %s (%s): %v %s", leader, cid, err, out)
+	}
+	var res *loadResult
+	loaded, stop := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(loaded)
+		res = load(gw.URL, "hlead", 4, 10*time.Millisecond, 40*time.Second, 8000, false, stop)
+	}()
+	var takeover, grew time.Duration
+	for end := killed.Add(30 * time.Second); time.Now().Before(end) && (takeover == 0 || grew == 0); time.Sleep(200 * time.Millisecond) {
+		if takeover == 0 {
+			holder, _ := cluster.Kubectl("get", "lease", "ferry-gateway", "-n", "openfaas", "-o", "jsonpath={.spec.holderIdentity}")
+			if h := strings.TrimSpace(holder); h != "" && !strings.HasPrefix(h, leader) {
+				takeover = time.Since(killed)
+			}
+		}
+		if grew == 0 {
+			r, _ := cluster.Kubectl("get", "deploy", "hlead", "-n", fnNS, "-o", "jsonpath={.spec.replicas}")
+			if r = strings.TrimSpace(r); r != "" && r != "0" && r != "1" {
+				grew = time.Since(killed)
+			}
+		}
+	}
+	close(stop)
+	<-loaded
+	t.Logf("FIGURE in-cluster leader gateway SIGKILLed: Lease taken over after %s, autoscaling resumed (hlead scaled up under load through the Service) %s after the kill; %d calls, %d failed while the killed container's endpoint was removed",
+		takeover.Round(time.Millisecond), grew.Round(time.Millisecond), res.ok.Load()+res.failed.Load(), res.failed.Load())
+	if takeover == 0 || grew == 0 || grew > 10*time.Second {
+		t.Errorf("after the leader's death: takeover %s, scale-up %s after the kill; want a scale-up within 10 s", takeover, grew)
+	}
+	waitDeployReady(t, "openfaas", "ferry-gateway", 2)
+}
+
+// benchInCluster compares, in the same run on the same cluster and
+// function, a call through the in-cluster gateway's Service with one
+// through a gateway running on the host (out of the cluster): throughput
+// at c=16 over alternating rounds, and the 0→1 cold start.
+func benchInCluster(t *testing.T, in *harness.Ferry) string {
+	tok, err := cluster.Kubectl("create", "token", "ferry-gateway", "-n", "openfaas", "--duration=1h")
+	if err != nil {
+		t.Fatal(tok)
+	}
+	kc, err := cluster.KubeconfigFor("ferry-gateway", strings.TrimSpace(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := harness.Start(harness.Options{Args: []string{"--provider", "kubernetes", "--kubeconfig", kc, "--autoscale=false"},
+		Env: []string{"FERRY_KUBE_IMAGE_PULL_POLICY=Never"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Stop()
+	if code, body, err := invokeRetry(out, "hfn", "warm"); code != 200 {
+		t.Fatalf("hfn through the host gateway: %d %q %v", code, body, err)
+	}
+	// Alternating 3 s rounds at c=16, 3 of each; medians.
+	var rIn, rOut, pIn, pOut []float64
+	for i := 0; i < 6; i++ {
+		g, r, p := in, &rIn, &pIn
+		if i%2 == 1 {
+			g, r, p = out, &rOut, &pOut
+		}
+		t0 := time.Now()
+		res := load(g.URL, "hfn", 16, 0, 3*time.Second, 200000, true, nil)
+		if res.failed.Load() > 0 {
+			t.Errorf("round %d: %d failed: %v", i, res.failed.Load(), res.errs)
+		}
+		*r = append(*r, float64(res.ok.Load())/time.Since(t0).Seconds())
+		sort.Slice(res.lat, func(a, b int) bool { return res.lat[a] < res.lat[b] })
+		if len(res.lat) > 0 {
+			*p = append(*p, float64(res.lat[len(res.lat)/2].Microseconds())/1000)
+		}
+	}
+	// Cold start 0→1: the same function, scaled to zero and called once
+	// through each gateway, 5 tries each.
+	code, b, err := in.Do("POST", "/system/functions", map[string]any{"service": "cold", "namespace": fnNS, "image": images["v1"],
+		"envVars": map[string]string{"healthcheck_interval": "500ms"}})
+	if code != 202 {
+		t.Fatalf("deploy cold: %d %s %v", code, b, err)
+	}
+	defer in.Do("DELETE", "/system/functions", map[string]string{"functionName": "cold", "namespace": fnNS})
+	waitDeployReady(t, fnNS, "cold", 1)
+	cIn := coldSeries(t, in, 5)
+	cOut := coldSeries(t, out, 5)
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 }
+	f := fmt.Sprintf("%f %f %f %f %f %f %f %f", median(rIn), median(rOut), median(pIn), median(pOut), ms(cIn[2]), ms(cOut[2]), ms(cIn[0]), ms(cIn[4]))
+	t.Logf("FIGURE invocation c=16 (Go client, 3 alternating 3 s rounds each): through the in-cluster Service %.0f req/s (p50 %.2f ms), through the gateway on the host %.0f req/s (p50 %.2f ms): ratio %.2f; rounds in %v out %v",
+		median(rIn), median(pIn), median(rOut), median(pOut), median(rIn)/median(rOut), rIn, rOut)
+	t.Logf("FIGURE cold start 0->1 (5 tries each): through the in-cluster Service p50 %s (min %s, max %s); through the gateway on the host p50 %s (min %s, max %s): ratio %.2f",
+		cIn[2].Round(time.Microsecond), cIn[0].Round(time.Microsecond), cIn[4].Round(time.Microsecond),
+		cOut[2].Round(time.Microsecond), cOut[0].Round(time.Microsecond), cOut[4].Round(time.Microsecond), ms(cIn[2])/ms(cOut[2]))
+	return f
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
