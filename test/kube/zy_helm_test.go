@@ -60,6 +60,9 @@ func TestHelmChart(t *testing.T) {
 	for _, d := range []string{"nats", "queue-worker", "prometheus", "alertmanager"} {
 		waitDeployReady(t, "openfaas", d, 1)
 	}
+	// Pods start in any order: the gateways and the queue worker wait for
+	// NATS rather than crash and restart.
+	noNewRestarts(t, nil)
 	gw := gatewayViaService(t)
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
