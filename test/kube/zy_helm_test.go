@@ -199,7 +199,23 @@ func gatewayViaService(t *testing.T) *harness.Ferry {
 		t.Fatal(err)
 	}
 	pw, _ := base64.StdEncoding.DecodeString(enc)
-	return &harness.Ferry{URL: "http://" + ip + ":8080", User: "admin", Password: string(pw)}
+	// Ready pods are not yet a Service that answers: the EndpointSlice and
+	// then kube-proxy's rules follow (until then the ClusterIP refuses).
+	url := "http://" + ip + ":8080"
+	c := &http.Client{Timeout: 2 * time.Second}
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := c.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the gateway Service %s does not answer: %v %v", url, resp, err)
+		}
+	}
+	return &harness.Ferry{URL: url, User: "admin", Password: string(pw)}
 }
 
 func deployAndInvoke(t *testing.T, gw *harness.Ferry) {
