@@ -99,3 +99,32 @@ func TestQueueWorkerWaitsForNATS(t *testing.T) {
 		t.Fatalf("worker: %v", err)
 	}
 }
+
+// Refused credentials are a configuration error: the worker exits at once
+// saying so, rather than waiting for ever.
+func TestQueueWorkerRefusedCredentialsExit(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir(), Listen: addr, User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	cmd := newQueueWorkerCmd()
+	cmd.SetArgs([]string{"--nats-url", "nats://" + addr, "--nats-user", "u", "--nats-password", "wrong", "--gateway", "http://127.0.0.1:1"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(t.Context()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Fatalf("want an authorization error, got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker kept waiting with refused credentials")
+	}
+}

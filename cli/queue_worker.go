@@ -104,12 +104,12 @@ func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf work
 // waitQueue connects to NATS and sets up the queue, retrying (1 s, then up
 // to 10 s apart) until it works or ctx ends: NATS may start after this
 // worker or be restarting, and exiting would only have the worker
-// restarted with a growing back-off.
+// restarted with a growing back-off. Refused credentials end it at once.
 func waitQueue(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags) (*queue.JetStream, error) {
 	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
 		js, err := connectQueue(ctx, nf, wf)
-		if err == nil {
-			return js, nil
+		if err == nil || queue.Refused(err) {
+			return js, err
 		}
 		log.Warn("NATS not ready; retrying", "err", err, "in", wait)
 		select {

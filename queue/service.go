@@ -70,7 +70,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return nil
 	}
 	_, err := s.start()
-	if err == nil || !s.cfg.Retry {
+	if err == nil || !s.cfg.Retry || Refused(err) {
 		return err
 	}
 	s.cfg.Log.Warn("async queue not started yet; retrying", "err", err)
