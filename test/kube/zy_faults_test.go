@@ -296,6 +296,15 @@ func testGatewayPodDeleted(t *testing.T, gw *harness.Ferry) {
 // call may run twice, with the same X-Call-Id), and no platform container
 // crashes waiting for NATS.
 func testNATSAndWorkerDeleted(t *testing.T, gw *harness.Ferry) {
+	// One call at a time (across all workers): the queue holds hundreds
+	// of calls when the pods go, rather than the worker keeping up.
+	code, b, err := gw.Do("POST", "/system/functions", map[string]any{"service": "hq", "namespace": fnNS, "image": images["v1"],
+		"labels": map[string]string{"com.openfaas.queue.max_inflight": "1"}})
+	if code != 202 {
+		t.Fatalf("deploy hq: %d %s %v", code, b, err)
+	}
+	defer gw.Do("DELETE", "/system/functions", map[string]string{"functionName": "hq", "namespace": fnNS})
+	waitDeployReady(t, fnNS, "hq", 1)
 	rcv := newReceiver(t)
 	before := restarts(t)
 	const n = 1000
@@ -319,7 +328,7 @@ func testNATSAndWorkerDeleted(t *testing.T, gw *harness.Ferry) {
 			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
 				id := fmt.Sprintf("natsdel-%d", i)
 				ids[i] = id
-				r, err := sendAsync(c, gw, "hfn", id, rcv.URL)
+				r, err := sendAsync(c, gw, "hq", id, rcv.URL)
 				refused.Add(int64(r))
 				if err != nil {
 					errc <- err
