@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/queue"
 )
@@ -47,4 +50,81 @@ func TestQueueDeadLettersCLI(t *testing.T) {
 	}
 	t.Setenv("FERRY_PASSWORD", "wrong")
 	runCLI(t, "", "queue", "dead-letters", "list", "--gateway", srv.URL).fails(t, "authentication failed")
+}
+
+// A queue worker started before its NATS (pods started together, or NATS
+// restarting) waits for it instead of exiting (and being restarted with a
+// growing back-off).
+func TestQueueWorkerWaitsForNATS(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there until NATS starts below
+	cmd := newQueueWorkerCmd()
+	cmd.SetArgs([]string{"--nats-url", "nats://" + addr, "--nats-user", "u", "--nats-password", "p",
+		"--gateway", "http://127.0.0.1:1", "--drain", "1s"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the worker exited without NATS: %v", err)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir(), Listen: addr, User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	nc, err := queue.ConnectExternal(queue.ConnectOptions{URL: "nats://" + addr, User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := queue.NewJetStream(nc)
+	// The worker sets up the queue's streams once connected.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := js.JS.Stream(context.Background(), queue.StreamWork); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the worker did not set up the queue once NATS was up")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+}
+
+// Refused credentials are a configuration error: the worker exits at once
+// saying so, rather than waiting for ever.
+func TestQueueWorkerRefusedCredentialsExit(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir(), Listen: addr, User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	cmd := newQueueWorkerCmd()
+	cmd.SetArgs([]string{"--nats-url", "nats://" + addr, "--nats-user", "u", "--nats-password", "wrong", "--gateway", "http://127.0.0.1:1"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(t.Context()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Fatalf("want an authorization error, got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker kept waiting with refused credentials")
+	}
 }

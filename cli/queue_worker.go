@@ -64,21 +64,11 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 }
 
 func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
-	nc, err := queue.ConnectExternal(nf.options("ferry-queue-worker"))
+	js, err := waitQueue(ctx, log, nf, wf)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := queue.NewJetStream(nc)
-	if err != nil {
-		return err
-	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = queue.Setup(sctx, js, wf.ackWait, nil)
-	cancel()
-	if err != nil {
-		return err
-	}
+	defer js.NC.Close()
 	m := queue.NewMetrics(js)
 	if metricsAddr != "" {
 		stop, err := serveMetricsOn(metricsAddr, m, log)
@@ -109,4 +99,41 @@ func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf work
 		log.Warn("stop", "err", err)
 	}
 	return nil
+}
+
+// waitQueue connects to NATS and sets up the queue, retrying (1 s, then up
+// to 10 s apart) until it works or ctx ends: NATS may start after this
+// worker or be restarting, and exiting would only have the worker
+// restarted with a growing back-off. Refused credentials end it at once.
+func waitQueue(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags) (*queue.JetStream, error) {
+	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
+		js, err := connectQueue(ctx, nf, wf)
+		if err == nil || queue.Refused(err) {
+			return js, err
+		}
+		log.Warn("NATS not ready; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func connectQueue(ctx context.Context, nf natsFlags, wf workerFlags) (*queue.JetStream, error) {
+	nc, err := queue.ConnectExternal(nf.options("ferry-queue-worker"))
+	if err != nil {
+		return nil, err
+	}
+	js, err := queue.NewJetStream(nc)
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = queue.Setup(sctx, js, wf.ackWait, nil)
+		cancel()
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return js, nil
 }

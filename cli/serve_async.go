@@ -97,6 +97,9 @@ func init() {
 				// to serve; otherwise on the first async call, so that a
 				// server that never queues does not run a NATS server.
 				Eager: f.nats.url != "" || f.listen != "" || hasFiles(filepath.Join(storeDir, "jetstream")),
+				// An external NATS may come up after this gateway (pods
+				// start in any order); the embedded one failing is final.
+				Retry: f.nats.url != "",
 				Enqueuer: queue.EnqueuerConfig{Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
 					MaxBody: f.maxBody, Callbacks: allow, Bounds: f.bounds},
 				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -111,6 +112,12 @@ type ConnectOptions struct {
 	User     string
 	Password string
 	Name     string
+}
+
+// Refused reports whether err is NATS refusing the credentials: a
+// configuration error, which waiting for NATS does not fix.
+func Refused(err error) bool {
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked)
 }
 
 // ConnectExternal dials an external NATS server; it keeps reconnecting for

@@ -36,6 +36,10 @@ type ServiceConfig struct {
 	Connect func() (js *JetStream, close func(), err error)
 	// Eager starts at Run instead of on first use.
 	Eager bool
+	// Retry keeps trying an eager start that failed (an external NATS not
+	// up yet, e.g. a pod started beside it) instead of failing Run: the
+	// gateway serves everything else meanwhile, async calls get 503.
+	Retry bool
 	// Enqueuer is the enqueue configuration without JS/OnNewQueue.
 	Enqueuer EnqueuerConfig
 	// Worker, if not nil, runs a worker in this process (JS is filled in).
@@ -62,11 +66,39 @@ func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.runCx = ctx
 	s.mu.Unlock()
-	if s.cfg.Eager {
-		_, err := s.start()
+	if !s.cfg.Eager {
+		return nil
+	}
+	_, err := s.start()
+	if err == nil || !s.cfg.Retry || Refused(err) {
 		return err
 	}
+	s.cfg.Log.Warn("async queue not started yet; retrying", "err", err)
+	go s.retryStart(ctx)
 	return nil
+}
+
+// retryStart tries start again, a second apart and then up to 10 s apart,
+// until it succeeds (an async call may start it first) or ctx ends.
+func (s *Service) retryStart(ctx context.Context) {
+	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		_, err := s.start()
+		if err == nil || s.isDone() {
+			return
+		}
+		s.cfg.Log.Warn("async queue not started yet; retrying", "err", err, "in", min(2*wait, 10*time.Second))
+	}
+}
+
+func (s *Service) isDone() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
 }
 
 // start connects, sets up streams and starts the worker, once.

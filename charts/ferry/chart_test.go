@@ -129,7 +129,8 @@ func TestChartMatchesKustomize(t *testing.T) {
 				pod := []any{"spec", "template", "spec"}
 				c := append(slices.Clone(pod), "containers", 0)
 				paths = [][]any{{"spec", "selector"}, {"spec", "strategy"}, append(slices.Clone(pod), "securityContext"),
-					append(slices.Clone(pod), "serviceAccountName"), append(slices.Clone(c), "securityContext"),
+					append(slices.Clone(pod), "serviceAccountName"), append(slices.Clone(pod), "terminationGracePeriodSeconds"),
+					append(slices.Clone(c), "securityContext"), append(slices.Clone(c), "lifecycle"),
 					append(slices.Clone(c), "ports"), append(slices.Clone(c), "readinessProbe"),
 					append(slices.Clone(c), "livenessProbe"), append(slices.Clone(c), "volumeMounts")}
 				wantArgs, _ := get(want, append(slices.Clone(c), "args")...).([]any)
@@ -222,6 +223,18 @@ func TestChartValues(t *testing.T) {
 		if objs[k] != nil {
 			t.Errorf("%s rendered although turned off", k)
 		}
+	}
+
+	// No stop delay: no preStop hook, and the grace period is the drain's.
+	objs, err = render(t, "gateway.stopDelaySeconds=0", "gateway.drainSeconds=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := get(objs["Deployment/openfaas/ferry-gateway"], "spec", "template", "spec")
+	if get(pod, "containers", 0, "lifecycle") != nil || get(pod, "terminationGracePeriodSeconds") != 15 ||
+		!strings.Contains(fmt.Sprint(get(pod, "containers", 0, "args")), "--drain=10s") {
+		t.Errorf("stopDelaySeconds=0, drainSeconds=10: lifecycle %v, grace %v, args %v", get(pod, "containers", 0, "lifecycle"),
+			get(pod, "terminationGracePeriodSeconds"), get(pod, "containers", 0, "args"))
 	}
 
 	if _, err := render(t, "nats.enabled=false"); err == nil || !strings.Contains(err.Error(), "nats.external.url") {

@@ -60,10 +60,23 @@ func TestHelmChart(t *testing.T) {
 	for _, d := range []string{"nats", "queue-worker", "prometheus", "alertmanager"} {
 		waitDeployReady(t, "openfaas", d, 1)
 	}
+	// Pods start in any order: the gateways and the queue worker wait for
+	// NATS rather than crash and restart.
+	noNewRestarts(t, nil)
 	gw := gatewayViaService(t)
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
 	checkAlertScales(t)
+	// Faults and figures on the installed platform (zy_faults_test.go).
+	t.Run("GatewayPodDeleted", func(t *testing.T) { testGatewayPodDeleted(t, gw) })
+	t.Run("NATSAndWorkerDeleted", func(t *testing.T) { testNATSAndWorkerDeleted(t, gw) })
+	t.Run("LeaderDies", func(t *testing.T) { testLeaderPodDies(t, gw) })
+	t.Run("Bench", func(t *testing.T) {
+		f := benchInCluster(t, gw)
+		if out := os.Getenv("FERRY_KUBE_HELM_BENCH_OUT"); out != "" {
+			os.WriteFile(out, []byte(f+"\n"), 0o644)
+		}
+	})
 
 	// Upgrade with changed values: a third gateway, a second queue worker;
 	// the generated admin password is kept.
@@ -186,7 +199,23 @@ func gatewayViaService(t *testing.T) *harness.Ferry {
 		t.Fatal(err)
 	}
 	pw, _ := base64.StdEncoding.DecodeString(enc)
-	return &harness.Ferry{URL: "http://" + ip + ":8080", User: "admin", Password: string(pw)}
+	// Ready pods are not yet a Service that answers: the EndpointSlice and
+	// then kube-proxy's rules follow (until then the ClusterIP refuses).
+	url := "http://" + ip + ":8080"
+	c := &http.Client{Timeout: 2 * time.Second}
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := c.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the gateway Service %s does not answer: %v %v", url, resp, err)
+		}
+	}
+	return &harness.Ferry{URL: url, User: "admin", Password: string(pw)}
 }
 
 func deployAndInvoke(t *testing.T, gw *harness.Ferry) {
