@@ -3,7 +3,7 @@
 # end-to-end tests against the real binary and real components (NATS,
 # containerd, Prometheus, Alertmanager, Chromium), and the Kubernetes suite on
 # a real single-node cluster. Installs what it needs first; the Kubernetes
-# binaries are built once (about 25 min on 2 cores) in parallel with the
+# binaries are built once (about 40 min on 2 cores: control plane, kubelet, kube-proxy, CoreDNS, helm) in parallel with the
 # other suites and cached under ~/.cache/ferry/kube/VERSION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
