@@ -85,12 +85,24 @@ func (s *Scenario) logsFilter() {
 func (s *Scenario) charts() {
 	s.T.Helper()
 	s.Wait("charts with labelled axes", `document.querySelectorAll("#chart-rate svg text").length >= 4 && [...document.querySelectorAll("#chart-rate svg text")].some((t) => /^\d\d:\d\d$/.test(t.textContent))`, 15*time.Second)
-	xy, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]float64](`(() => { document.querySelector("#chart-rate svg").scrollIntoView({ block: "center" }); const r2 = document.querySelector("#chart-rate svg").getBoundingClientRect(); return [r2.left + r2.width * 0.8, r2.top + r2.height / 2]; })()`))
-	if err != nil || len(xy) != 2 {
-		s.fail("chart position: %v", err)
+	// New log lines above the charts can move them from under the pointer
+	// between measuring and hovering (the readout then rightly goes): hover
+	// again where the chart is now, a few times.
+	const readout = `!document.querySelector("#chart-rate .tip").hidden && document.querySelector("#chart-rate .tip").textContent.includes("requests/s")`
+	for try := 1; ; try++ {
+		xy, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]float64](`(() => { document.querySelector("#chart-rate svg").scrollIntoView({ block: "center" }); const r2 = document.querySelector("#chart-rate svg").getBoundingClientRect(); return [r2.left + r2.width * 0.8, r2.top + r2.height / 2]; })()`))
+		if err != nil || len(xy) != 2 {
+			s.fail("chart position: %v", err)
+		}
+		s.Do("hover the rate chart", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
+		err = s.holds(readout, 4*time.Second)
+		if err == nil {
+			break
+		}
+		if try == 3 {
+			s.fail("no readout after hovering the rate chart %d times: %v", try, err)
+		}
 	}
-	s.Do("hover the rate chart", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
-	s.Wait("the readout", `!document.querySelector("#chart-rate .tip").hidden && document.querySelector("#chart-rate .tip").textContent.includes("requests/s")`, 10*time.Second)
 	s.Shot("08a-chart-hover")
 	s.Do("leave the chart", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
 	// The keyboard reads the same values: focus a chart, press an arrow.

@@ -373,15 +373,20 @@ func (s *Scenario) Wait(what, predicate string, timeout time.Duration) {
 			s.T.Logf("waited %v for %s", d.Round(time.Millisecond), what)
 		}
 	}()
+	if err := s.holds(predicate, timeout); err != nil {
+		s.fail("waiting for %s (%v): %v", what, timeout, err)
+	}
+}
+
+// holds polls a JavaScript predicate until it holds or timeout passes.
+func (s *Scenario) holds(predicate string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(s.ctx, timeout+5*time.Second)
 	defer cancel()
 	// An element the page has not rendered yet makes the predicate throw:
 	// that means "not yet", not a failure.
 	guarded := "(() => { try { return !!(" + predicate + "); } catch (e) { return false; } })()"
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		s.fail("waiting for %s (%v): %v", what, timeout, err)
-	}
+	return err
 }
 
 // labelled fails when a visible form control has no label.
