@@ -103,13 +103,7 @@ func TestTLSAndSASL(t *testing.T) {
 			if c.mech != "" {
 				c.sec.SASLUser, c.sec.SASLPassword = "ferry", "s3cret"
 			}
-			opts, err := c.sec.Options()
-			if err != nil {
-				t.Fatal(err)
-			}
-			env := triggertest.Start(t)
-			env.Deploy(t, "f", map[string]string{"topic": "secure"})
-			start(t, env, Config{Brokers: cl.ListenAddrs(), Opts: opts, Auth: c.sec.Auth()})
+			env, opts := startSecure(t, cl, c.sec)
 			produceWith(t, cl.ListenAddrs(), opts, &kgo.Record{Topic: "secure", Value: []byte("over " + c.name)})
 			calls := env.WaitCalls(t, 1, 20*time.Second, fnCalls("f", false))
 			if calls[0].Body != "over "+c.name {
@@ -137,13 +131,7 @@ func TestRefusedConnectionReported(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl := secureCluster(t, &ca, c.mech, "secure")
-			opts, err := c.sec.Options()
-			if err != nil {
-				t.Fatal(err)
-			}
-			env := triggertest.Start(t)
-			env.Deploy(t, "f", map[string]string{"topic": "secure"})
-			start(t, env, Config{Brokers: cl.ListenAddrs(), Opts: opts, Auth: c.sec.Auth()})
+			env, _ := startSecure(t, cl, c.sec)
 			waitGauge(t, env, 0)
 			cond := kafkaCondition(t, env, "f")
 			if cond.Status != "False" || cond.Reason != "BrokerDown" || !strings.Contains(cond.Message, c.want) {
@@ -157,6 +145,21 @@ func TestRefusedConnectionReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startSecure runs a Kafka source with the settings sec against cl, for
+// a function f subscribed to the topic "secure"; opts are the client
+// options sec gives, for a producer.
+func startSecure(t *testing.T, cl *kfake.Cluster, sec Security) (*triggertest.Env, []kgo.Opt) {
+	t.Helper()
+	opts, err := sec.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := triggertest.Start(t)
+	env.Deploy(t, "f", map[string]string{"topic": "secure"})
+	start(t, env, Config{Brokers: cl.ListenAddrs(), Opts: opts, Auth: sec.Auth()})
+	return env, opts
 }
 
 func produceWith(t *testing.T, addrs []string, opts []kgo.Opt, recs ...*kgo.Record) {
