@@ -235,3 +235,19 @@ func gz(b []byte) []byte {
 	zw.Close()
 	return buf.Bytes()
 }
+
+// Links that stay inside when followed through each other are kept (npm's
+// node_modules/.bin links, a "current" link to a versioned dir).
+func TestSymlinkChainsInsideAccepted(t *testing.T) {
+	art := targz(t,
+		entry{name: "node_modules/pkg/bin/tool", body: "x"},
+		entry{name: "node_modules/.bin/tool", typ: tar.TypeSymlink, link: "../pkg/bin/tool"},
+		entry{name: "current", typ: tar.TypeSymlink, link: "node_modules/.bin"},
+		entry{name: "up", typ: tar.TypeSymlink, link: "current/../pkg"},
+		entry{name: "self", typ: tar.TypeSymlink, link: "."},
+		entry{name: "self/again", typ: tar.TypeSymlink, link: "self"},
+	)
+	if err := extract(bytes.NewReader(art), nil, extractLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
+		t.Fatal(err)
+	}
+}
