@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/queue"
 	"github.com/robfig/cron/v3"
 )
 
@@ -102,6 +103,9 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 			return f, annErr(AnnotationTopic, err)
 		}
 		for _, t := range topics {
+			if r := reserved(t); r != "" {
+				return f, annErr(AnnotationTopic, fmt.Errorf("%q reaches %s, a subject reserved for Ferry's async queue and NATS inboxes: pick a topic outside %s", t, r, strings.Join(queue.ReservedSubjects, " ")))
+			}
 			if t == CronTopic {
 				f.Cron = true
 			} else {
@@ -141,6 +145,31 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 		f.ReplyTopic = t[0]
 	}
 	return f, nil
+}
+
+// reserved returns the reserved subject pattern a topic (a NATS subject,
+// wildcards allowed) can match a subject of, or "".
+func reserved(topic string) string {
+	for _, r := range queue.ReservedSubjects {
+		if overlap(strings.Split(topic, "."), strings.Split(r, ".")) {
+			return r
+		}
+	}
+	return ""
+}
+
+// overlap says whether two subject patterns match a subject in common.
+func overlap(a, b []string) bool {
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] == ">" || b[0] == ">" {
+			return true
+		}
+		if a[0] != "*" && b[0] != "*" && a[0] != b[0] {
+			return false
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) == len(b)
 }
 
 func boolAnn(a map[string]string, name string) (bool, error) {
