@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryfaas/ferry/queue"
 	"github.com/ferryfaas/ferry/trigger/triggertest"
-	"github.com/nats-io/nats.go"
 )
 
 // Messages wait in the subscription's buffer while the function's slots
@@ -19,19 +17,7 @@ func TestFloodOfLargeMessagesBounded(t *testing.T) {
 	env := triggertest.Start(t)
 	env.Delay(3 * time.Second) // every slot busy while the flood arrives
 	env.Deploy(t, "slow", map[string]string{"topic": "flood"})
-	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	conn := func() *nats.Conn {
-		nc, err := emb.Connect("test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
+	conn := embedded(t)
 	start(t, env, conn())
 	pub := conn()
 	for deadline := time.Now().Add(10 * time.Second); len(env.Calls()) == 0; time.Sleep(50 * time.Millisecond) {
