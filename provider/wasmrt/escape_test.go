@@ -2,10 +2,12 @@ package wasmrt
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider/process"
@@ -58,5 +60,28 @@ func TestSymlinkLeavingHomeAppNotFollowed(t *testing.T) {
 	code, body := call(t, url+"/?read", "/home/app/l/other-secret")
 	if strings.Contains(body, "OTHER") {
 		t.Fatalf("the guest read a file outside /home/app through a symlink: %d %q", code, body)
+	}
+}
+
+// exec_timeout must stop a guest that sleeps, as it stops one that loops.
+// wazero's poll_oneoff sleeps in the host (time.Sleep) without looking at
+// the call's context, so a guest's time.Sleep(20s) under exec_timeout=1s
+// ran the full 20 s, holding its max_inflight slot and its memory, and the
+// caller got no 408 but a cut connection at the end.
+func TestSleepStoppedAtTimeout(t *testing.T) {
+	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=1s").start()
+	start := time.Now()
+	req, _ := http.NewRequest("POST", url+"/?sleep", strings.NewReader("10s"))
+	resp, err := http.DefaultClient.Do(req)
+	took := time.Since(start)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if err != nil || resp.StatusCode != http.StatusRequestTimeout || took > 5*time.Second {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.Fatalf("a guest sleeping 10s under exec_timeout=1s: %d %v after %s, want 408 within a few seconds", code, err, took.Round(time.Millisecond))
 	}
 }
