@@ -46,10 +46,17 @@ var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hou
 	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule parses a schedule annotation.
-func ParseSchedule(s string) (cron.Schedule, error) {
+func ParseSchedule(s string) (sch cron.Schedule, err error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("empty schedule")
 	}
+	// The parser panics on some input ("TZ=" with no fields after it); a
+	// schedule is untrusted text, read in the triggers' own goroutines.
+	defer func() {
+		if recover() != nil {
+			sch, err = nil, fmt.Errorf("%.80q: a time zone prefix (TZ= or CRON_TZ=) must be followed by a zone, a space and the schedule", s)
+		}
+	}()
 	return scheduleParser.Parse(s)
 }
 
