@@ -38,6 +38,17 @@ func main() {
 	case "secret":
 		b, err := os.ReadFile("/var/openfaas/secrets/token")
 		fmt.Print(string(b), err)
+	case "read":
+		// The body names a file to read.
+		in, _ := io.ReadAll(os.Stdin)
+		b, err := os.ReadFile(string(in))
+		fmt.Print(string(b), err)
+	case "sleep":
+		// The body is how long.
+		in, _ := io.ReadAll(os.Stdin)
+		d, _ := time.ParseDuration(string(in))
+		time.Sleep(d)
+		fmt.Print("slept ", d)
 	case "own":
 		b, err := os.ReadFile("data.txt")
 		fmt.Print(string(b), err)
