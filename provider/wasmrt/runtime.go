@@ -195,6 +195,13 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	if err != nil {
 		return nil, err
 	}
+	bin, tables, err := capTables(bin)
+	if err != nil {
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+	}
+	if limit := uint64(key.pages) * pageBytes; tables > limit {
+		return nil, api.BadRequest("limits.memory: the tables of %s take %d MiB in every call, more than the limit of %d MiB: raise limits.memory or give the tables a smaller maximum", key.file, tables>>20, limit>>20)
+	}
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
