@@ -1,0 +1,40 @@
+package wasmrt
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// BudgetFlag names the setting that sizes the budget, for the messages of
+// refused calls.
+const BudgetFlag = "--wasm-memory-budget (env FERRY_WASM_MEMORY_BUDGET)"
+
+// admit reserves the call's initial memory; when the budget cannot hold
+// it, it answers the refusal itself and returns nil.
+func (h *handler) admit(ctx context.Context, w http.ResponseWriter) *lease {
+	initial := h.v.mod.initial
+	if l := admit(ctx, h.budget, h.use, initial); l != nil {
+		return l
+	}
+	h.refuse(w, initial)
+	return nil
+}
+
+// refuse answers a call the budget could not hold (need: the bytes it
+// asked for): 503 with a Retry-After, saying which limit and what to set.
+// The guest's own output is not returned: it only says it ran out of
+// memory.
+func (h *handler) refuse(w http.ResponseWriter, need uint64) {
+	b := h.budget
+	msg := fmt.Sprintf("wasm memory budget exhausted: this call needed %s more while calls in flight hold %s of the server's %s; retry, or raise %s, or lower limits.memory",
+		mib(need), mib(b.Reserved()), mib(b.Limit()), BudgetFlag)
+	if need > b.Limit() {
+		msg = fmt.Sprintf("wasm memory budget too small: this call needs %s to start, more than the server's whole %s; raise %s",
+			mib(need), mib(b.Limit()), BudgetFlag)
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -1,0 +1,141 @@
+package wasmrt
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// admitWait is how long a call waits for the budget to hold its initial
+// memory before it is refused: long enough for calls in flight to finish,
+// short enough that a flood is answered rather than queued.
+const admitWait = time.Second
+
+// lease is one call's share of the budget: what its instance's memory
+// holds, returned when the call ends whatever way it ends.
+type lease struct {
+	b     *Budget
+	use   *usage
+	start time.Time
+
+	mu       sync.Mutex
+	prepaid  uint64 // reserved at admission, not yet drawn by a memory
+	held     uint64 // drawn by memories
+	mems     []*budgeted
+	refusal  uint64 // bytes of a growth the budget refused: it, not the guest, failed the call
+	released bool
+}
+
+// admit reserves the initial memory of a call (initial bytes), waiting
+// briefly for it; nil when the budget cannot hold it.
+func admit(ctx context.Context, b *Budget, use *usage, initial uint64) *lease {
+	if !b.wait(ctx, initial, admitWait) {
+		b.refused.Add(1)
+		return nil
+	}
+	use.memory.Add(int64(initial))
+	return &lease{b: b, use: use, prepaid: initial, start: time.Now()}
+}
+
+// withMemory makes the instances created with ctx back their linear
+// memory with im's (see memImage.allocate), each growth reserved from the
+// budget first: a growth the budget cannot hold fails as memory.grow
+// fails (the guest sees -1), never the server.
+func (l *lease) withMemory(ctx context.Context, im *memImage) context.Context {
+	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(_, maxBytes uint64) experimental.LinearMemory {
+		m := &budgeted{l: l, inner: im.allocate(maxBytes)}
+		l.mu.Lock()
+		l.mems = append(l.mems, m)
+		l.mu.Unlock()
+		return m
+	}))
+}
+
+// grow reserves n more bytes for a memory, from what was prepaid first.
+// A memory's first allocation (must) is taken even past the budget:
+// wazero cannot fail it gracefully, and admission reserved it already.
+func (l *lease) grow(n uint64, must bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return false // nothing runs after release; nothing may be held
+	}
+	from := min(n, l.prepaid)
+	if n > from {
+		if ok := l.b.take(n-from, must); !ok {
+			l.refusal = n - from
+			return false
+		}
+		l.use.memory.Add(int64(n - from))
+	}
+	l.prepaid -= from
+	l.held += n
+	return true
+}
+
+// refused is the growth the budget refused this call, in bytes (0: none).
+func (l *lease) refused() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusal
+}
+
+// release frees the memories wazero has not freed (an instantiation that
+// failed half-way) and returns everything the call held. Idempotent.
+func (l *lease) release() {
+	l.mu.Lock()
+	if l.released {
+		l.mu.Unlock()
+		return
+	}
+	l.released = true
+	mems, n := l.mems, l.prepaid+l.held
+	l.prepaid, l.held, l.mems = 0, 0, nil
+	if l.refusal > 0 {
+		l.b.refused.Add(1)
+	}
+	l.mu.Unlock()
+	for _, m := range mems {
+		m.Free()
+	}
+	l.use.memory.Add(-int64(n))
+	l.use.busy.Add(int64(time.Since(l.start)))
+	l.b.give(n)
+}
+
+// budgeted is a linear memory whose growth the budget pays for.
+type budgeted struct {
+	l     *lease
+	inner experimental.LinearMemory
+	mu    sync.Mutex
+	size  uint64 // reserved for this memory so far
+	freed bool
+}
+
+func (m *budgeted) Reallocate(size uint64) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.freed {
+		return nil
+	}
+	if size > m.size {
+		if !m.l.grow(size-m.size, m.size == 0) {
+			return nil
+		}
+		m.size = size
+	}
+	return m.inner.Reallocate(size)
+}
+
+// Free unmaps the memory once (wazero's close, then the lease's release);
+// its reservation goes back with the lease.
+func (m *budgeted) Free() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.freed {
+		m.freed = true
+		m.inner.Free()
+	}
+}
