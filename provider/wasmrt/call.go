@@ -90,7 +90,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "function stopped: its replica is shutting down", http.StatusServiceUnavailable)
 		return
 	case l.refused() > 0:
-		h.refuse(w, l.refused())
+		h.refuse(w, l.refused(), "more")
 		return
 	}
 	// A non-zero exit or a trap: 500 with what it said, as the fork modes.

@@ -17,21 +17,21 @@ func (h *handler) admit(ctx context.Context, w http.ResponseWriter) *lease {
 	if l := admit(ctx, h.budget, h.use, initial); l != nil {
 		return l
 	}
-	h.refuse(w, initial)
+	h.refuse(w, initial, "to start")
 	return nil
 }
 
 // refuse answers a call the budget could not hold (need: the bytes it
-// asked for): 503 with a Retry-After, saying which limit and what to set.
-// The guest's own output is not returned: it only says it ran out of
-// memory.
-func (h *handler) refuse(w http.ResponseWriter, need uint64) {
+// asked for, what: "to start" or "more"): 503 with a Retry-After, saying
+// which limit and what to set. The guest's own output is not returned:
+// it only says it ran out of memory.
+func (h *handler) refuse(w http.ResponseWriter, need uint64, what string) {
 	b := h.budget
-	msg := fmt.Sprintf("wasm memory budget exhausted: this call needed %s more while calls in flight hold %s of the server's %s; retry, or raise %s, or lower limits.memory",
-		mib(need), mib(b.Reserved()), mib(b.Limit()), BudgetFlag)
+	msg := fmt.Sprintf("wasm memory budget exhausted: this call asked for %s %s while calls in flight hold %s of the server's %s; retry, or raise %s, or lower limits.memory",
+		mib(need), what, mib(b.Reserved()), mib(b.Limit()), BudgetFlag)
 	if need > b.Limit() {
-		msg = fmt.Sprintf("wasm memory budget too small: this call needs %s to start, more than the server's whole %s; raise %s",
-			mib(need), mib(b.Limit()), BudgetFlag)
+		msg = fmt.Sprintf("wasm memory budget too small: this call asked for %s %s, more than the server's whole %s; raise %s, or lower limits.memory",
+			mib(need), what, mib(b.Limit()), BudgetFlag)
 	}
 	w.Header().Set("Retry-After", "1")
 	http.Error(w, msg, http.StatusServiceUnavailable)

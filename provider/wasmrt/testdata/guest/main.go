@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"time"
+	"unsafe"
 )
 
 // state would leak between calls if an instance were reused.
@@ -41,6 +42,10 @@ func main() {
 	case "own":
 		b, err := os.ReadFile("data.txt")
 		fmt.Print(string(b), err)
+	case "trap":
+		// A load past the end of linear memory: a WebAssembly trap, not
+		// an exit.
+		fmt.Print(*(*byte)(unsafe.Pointer(uintptr(0xfffffff0))))
 	case "fail":
 		fmt.Fprintln(os.Stderr, "failing on purpose")
 		os.Exit(3)
