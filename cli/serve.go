@@ -266,14 +266,14 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 				return nil, err
 			}
 		case wasmrt.Name:
-			if err := useWasm(s, &cfg, true); err != nil {
+			if err := f.wasm.use(s, &cfg, true); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, fmt.Errorf("--runtime %q: use process, containerd or wasm", f.ctrd.runtime)
 		}
 		if f.wasm.enabled && f.ctrd.runtime != wasmrt.Name {
-			if err := useWasm(s, &cfg, false); err != nil {
+			if err := f.wasm.use(s, &cfg, false); err != nil {
 				return nil, err
 			}
 		}
