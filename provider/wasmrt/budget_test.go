@@ -178,3 +178,16 @@ func readAll(resp *http.Response) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+func TestBudgetGrowthWaitsBriefly(t *testing.T) {
+	f, url := budgetFixture(t, 300<<20, "exec_timeout=60s")
+	f.rt.Budget.take(200<<20, false)
+	go func() { time.Sleep(300 * time.Millisecond); f.rt.Budget.give(200 << 20) }()
+	if code, body := call(t, url+"/?alloc", ""); code != 200 {
+		t.Fatalf("a growth while memory is returned: %d %q", code, body)
+	}
+	settled(t, f.rt.Budget)
+	if n := f.rt.Budget.Refused(); n != 0 {
+		t.Fatalf("refused %d", n)
+	}
+}

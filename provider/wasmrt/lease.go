@@ -8,16 +8,18 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// admitWait is how long a call waits for the budget to hold its initial
-// memory before it is refused: long enough for calls in flight to finish,
-// short enough that a flood is answered rather than queued.
-const admitWait = time.Second
+// memoryWait is how long a call waits for the budget to hold its initial
+// memory, or a growth, before it is refused: long enough for calls in
+// flight to finish, short enough that a flood is answered rather than
+// queued (and that calls all waiting on each other give up).
+const memoryWait = time.Second
 
 // lease is one call's share of the budget: what its instance's memory
 // holds, returned when the call ends whatever way it ends.
 type lease struct {
 	b     *Budget
 	use   *usage
+	ctx   context.Context // the call's: a wait for memory ends with it
 	start time.Time
 
 	mu       sync.Mutex
@@ -31,12 +33,12 @@ type lease struct {
 // admit reserves the initial memory of a call (initial bytes), waiting
 // briefly for it; nil when the budget cannot hold it.
 func admit(ctx context.Context, b *Budget, use *usage, initial uint64) *lease {
-	if !b.wait(ctx, initial, admitWait) {
+	if !b.wait(ctx, initial, memoryWait) {
 		b.refused.Add(1)
 		return nil
 	}
 	use.memory.Add(int64(initial))
-	return &lease{b: b, use: use, prepaid: initial, start: time.Now()}
+	return &lease{b: b, use: use, ctx: ctx, prepaid: initial, start: time.Now()}
 }
 
 // withMemory makes the instances created with ctx back their linear
@@ -53,24 +55,33 @@ func (l *lease) withMemory(ctx context.Context, im *memImage) context.Context {
 	}))
 }
 
-// grow reserves n more bytes for a memory, from what was prepaid first.
-// A memory's first allocation (must) is taken even past the budget:
-// wazero cannot fail it gracefully, and admission reserved it already.
+// grow reserves n more bytes for a memory, from what was prepaid first,
+// waiting briefly for the rest as admission does: a call holding a little
+// may wait for calls holding more to end. A memory's first allocation
+// (must) is taken even past the budget: wazero cannot fail it gracefully,
+// and admission reserved it already.
 func (l *lease) grow(n uint64, must bool) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.released {
+		l.mu.Unlock()
 		return false // nothing runs after release; nothing may be held
 	}
 	from := min(n, l.prepaid)
-	if n > from {
-		if ok := l.b.take(n-from, must); !ok {
-			l.refusal = n - from
-			return false
-		}
-		l.use.memory.Add(int64(n - from))
-	}
 	l.prepaid -= from
+	l.mu.Unlock()
+	need := n - from
+	ok := need == 0 || l.b.take(need, must) || l.b.wait(l.ctx, need, memoryWait)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !ok || l.released {
+		if ok {
+			l.b.give(need)
+		}
+		l.prepaid += from
+		l.refusal = need
+		return false
+	}
+	l.use.memory.Add(int64(need))
 	l.held += n
 	return true
 }
