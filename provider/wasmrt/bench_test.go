@@ -48,7 +48,7 @@ func benchColdStart(b *testing.B, f *fixture) {
 	for b.Loop() {
 		var out bytes.Buffer
 		start := time.Now()
-		l := admit(ctx, f.rt.Budget, &use, s.mod.initial)
+		l := admit(ctx, f.rt.Budget, &use, s.mod, admission(s.mod, f.rt.Budget))
 		mod, err := s.mod.r.InstantiateModule(l.withMemory(ctx, s.mod.image), s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
 		if err != nil {
 			b.Fatal(err)

@@ -191,3 +191,31 @@ func TestBudgetGrowthWaitsBriefly(t *testing.T) {
 		t.Fatalf("refused %d", n)
 	}
 }
+
+func TestAdmissionLearnsThePeak(t *testing.T) {
+	m := &module{initial: 4 << 20}
+	b := NewBudget(100 << 20)
+	if n := admission(m, b); n != 4<<20 {
+		t.Fatalf("first call: %d", n)
+	}
+	l := admit(context.Background(), b, new(usage), m, admission(m, b))
+	if !l.grow(4<<20, true) || !l.grow(60<<20, false) {
+		t.Fatal("growth within the budget refused")
+	}
+	l.release()
+	if n := admission(m, b); n != 64<<20 {
+		t.Fatalf("after a call of 64 MiB: %d", n)
+	}
+	for range 30 {
+		l := admit(context.Background(), b, new(usage), m, admission(m, b))
+		l.grow(4<<20, true)
+		l.release()
+	}
+	if n := admission(m, b); n != 4<<20 || b.Reserved() != 0 {
+		t.Fatalf("after 30 small calls: %d, reserved %d", n, b.Reserved())
+	}
+	m.peak.Store(200 << 20) // past the budget: not asked for
+	if n := admission(m, b); n != 4<<20 {
+		t.Fatalf("a peak past the budget: %d", n)
+	}
+}

@@ -10,14 +10,14 @@ import (
 // refused calls.
 const BudgetFlag = "--wasm-memory-budget (env FERRY_WASM_MEMORY_BUDGET)"
 
-// admit reserves the call's initial memory; when the budget cannot hold
-// it, it answers the refusal itself and returns nil.
+// admit reserves what the call needs to start; when the budget cannot
+// hold it, it answers the refusal itself and returns nil.
 func (h *handler) admit(ctx context.Context, w http.ResponseWriter) *lease {
-	initial := h.v.mod.initial
-	if l := admit(ctx, h.budget, h.use, initial); l != nil {
+	want := admission(h.v.mod, h.budget)
+	if l := admit(ctx, h.budget, h.use, h.v.mod, want); l != nil {
 		return l
 	}
-	h.refuse(w, initial, "to start")
+	h.refuse(w, want, "to start")
 	return nil
 }
 

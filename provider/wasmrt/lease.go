@@ -19,6 +19,7 @@ const memoryWait = time.Second
 type lease struct {
 	b     *Budget
 	use   *usage
+	mod   *module
 	ctx   context.Context // the call's: a wait for memory ends with it
 	start time.Time
 
@@ -30,15 +31,27 @@ type lease struct {
 	released bool
 }
 
-// admit reserves the initial memory of a call (initial bytes), waiting
-// briefly for it; nil when the budget cannot hold it.
-func admit(ctx context.Context, b *Budget, use *usage, initial uint64) *lease {
-	if !b.wait(ctx, initial, memoryWait) {
+// admission is what a call of m reserves before it starts: its initial
+// memory, or what its calls reached lately if more. Calls admitted on
+// their initial memory alone would all start, then all wait for each
+// other to grow; a function's calls are alike enough that its last peak
+// says what the next call needs. A peak past the whole budget is not
+// asked for: the call would be refused before it could lower it.
+func admission(m *module, b *Budget) uint64 {
+	if p := m.peak.Load(); p > m.initial && (b.limit == 0 || p <= b.limit) {
+		return p
+	}
+	return m.initial
+}
+
+// admit reserves a call's admission (want bytes), waiting briefly for
+// it; nil when the budget cannot hold it.
+func admit(ctx context.Context, b *Budget, use *usage, m *module, want uint64) *lease {
+	if !b.wait(ctx, want, memoryWait) {
 		b.refused.Add(1)
 		return nil
 	}
-	use.memory.Add(int64(initial))
-	return &lease{b: b, use: use, ctx: ctx, prepaid: initial, start: time.Now()}
+	return &lease{b: b, use: use, mod: m, ctx: ctx, prepaid: want, start: time.Now()}
 }
 
 // withMemory makes the instances created with ctx back their linear
@@ -81,7 +94,7 @@ func (l *lease) grow(n uint64, must bool) bool {
 		l.refusal = need
 		return false
 	}
-	l.use.memory.Add(int64(need))
+	l.use.memory.Add(int64(n))
 	l.held += n
 	return true
 }
@@ -102,7 +115,7 @@ func (l *lease) release() {
 		return
 	}
 	l.released = true
-	mems, n := l.mems, l.prepaid+l.held
+	mems, held, n := l.mems, l.held, l.prepaid+l.held
 	l.prepaid, l.held, l.mems = 0, 0, nil
 	if l.refusal > 0 {
 		l.b.refused.Add(1)
@@ -111,8 +124,12 @@ func (l *lease) release() {
 	for _, m := range mems {
 		m.Free()
 	}
-	l.use.memory.Add(-int64(n))
+	l.use.memory.Add(-int64(held))
 	l.use.busy.Add(int64(time.Since(l.start)))
+	// The peak decays by an eighth a call: one big call does not make
+	// every later one reserve as much for long.
+	p := l.mod.peak.Load()
+	l.mod.peak.Store(max(held, p-p/8))
 	l.b.give(n)
 }
 

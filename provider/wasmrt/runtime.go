@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
@@ -94,8 +95,9 @@ type modKey struct {
 type module struct {
 	r        wazero.Runtime
 	compiled wazero.CompiledModule
-	image    *memImage // its initial memory, mapped into each instance
-	initial  uint64    // bytes of linear memory an instance starts with
+	image    *memImage     // its initial memory, mapped into each instance
+	initial  uint64        // bytes of linear memory an instance starts with
+	peak     atomic.Uint64 // bytes its calls reached lately (see admission)
 }
 
 func (m *module) close() {
