@@ -100,8 +100,43 @@ func (b *Budget) give(n uint64) {
 
 // usage is what a replica's calls use: the wall time spent in guest calls
 // (guests run on the server's own threads, so their CPU time cannot be
-// told apart) and the linear memory of its live instances.
+// told apart) and the linear memory of its live instances. Calls in
+// flight count as they run, so a long call does not show as a burst when
+// it ends.
 type usage struct {
-	busy   atomic.Int64 // nanoseconds
 	memory atomic.Int64 // bytes
+
+	mu     sync.Mutex
+	done   time.Duration // of the calls that ended
+	n      int64         // calls in flight
+	starts time.Duration // sum of their starts, since epoch
+}
+
+// epoch is the zero of usage's monotonic clock.
+var epoch = time.Now()
+
+func (u *usage) begin() time.Duration {
+	at := time.Since(epoch)
+	u.mu.Lock()
+	u.n++
+	u.starts += at
+	u.mu.Unlock()
+	return at
+}
+
+func (u *usage) end(start time.Duration) {
+	at := time.Since(epoch)
+	u.mu.Lock()
+	u.n--
+	u.starts -= start
+	u.done += at - start
+	u.mu.Unlock()
+}
+
+// busy is the wall time the replica's calls have spent so far.
+func (u *usage) busy() time.Duration {
+	at := time.Since(epoch)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.done + time.Duration(u.n)*at - u.starts
 }

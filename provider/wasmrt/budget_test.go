@@ -166,6 +166,10 @@ func TestUsage(t *testing.T) {
 	if u[0].MemoryBytes <= 0 {
 		t.Fatalf("a looping call: usage %+v", u[0])
 	}
+	time.Sleep(300 * time.Millisecond)
+	if u := f.rt.Usage([]process.Replica{x}); u[0].CPU < 200*time.Millisecond {
+		t.Fatalf("a call looping for 300ms and more, in flight: usage %+v", u[0])
+	}
 	<-done
 	u = f.rt.Usage([]process.Replica{x})
 	if u[0].MemoryBytes != 0 || u[0].CPU < 900*time.Millisecond {

@@ -21,7 +21,7 @@ type lease struct {
 	use   *usage
 	mod   *module
 	ctx   context.Context // the call's: a wait for memory ends with it
-	start time.Time
+	start time.Duration   // see usage.begin
 
 	mu       sync.Mutex
 	prepaid  uint64 // reserved at admission, not yet drawn by a memory
@@ -51,7 +51,7 @@ func admit(ctx context.Context, b *Budget, use *usage, m *module, want uint64) *
 		b.refused.Add(1)
 		return nil
 	}
-	return &lease{b: b, use: use, mod: m, ctx: ctx, prepaid: want, start: time.Now()}
+	return &lease{b: b, use: use, mod: m, ctx: ctx, prepaid: want, start: use.begin()}
 }
 
 // withMemory makes the instances created with ctx back their linear
@@ -125,7 +125,7 @@ func (l *lease) release() {
 		m.Free()
 	}
 	l.use.memory.Add(-int64(held))
-	l.use.busy.Add(int64(time.Since(l.start)))
+	l.use.end(l.start)
 	// The peak decays by an eighth a call: one big call does not make
 	// every later one reserve as much for long.
 	p := l.mod.peak.Load()

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider/process"
@@ -277,7 +276,7 @@ func (rt *Runtime) Usage(rs []process.Replica) []process.Usage {
 	out := make([]process.Usage, len(rs))
 	for i, r := range rs {
 		if x, ok := r.(*replica); ok {
-			out[i] = process.Usage{CPU: time.Duration(x.use.busy.Load()), MemoryBytes: x.use.memory.Load()}
+			out[i] = process.Usage{CPU: x.use.busy(), MemoryBytes: x.use.memory.Load()}
 		}
 	}
 	return out
