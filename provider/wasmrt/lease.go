@@ -91,7 +91,9 @@ func (l *lease) grow(n uint64, must bool) bool {
 			l.b.give(need)
 		}
 		l.prepaid += from
-		l.refusal = need
+		if l.ctx.Err() == nil { // else the call was stopped, not refused
+			l.refusal = need
+		}
 		return false
 	}
 	l.use.memory.Add(int64(n))
@@ -115,7 +117,7 @@ func (l *lease) release() {
 		return
 	}
 	l.released = true
-	mems, held, n := l.mems, l.held, l.prepaid+l.held
+	mems, held, n, refusal := l.mems, l.held, l.prepaid+l.held, l.refusal
 	l.prepaid, l.held, l.mems = 0, 0, nil
 	if l.refusal > 0 {
 		l.b.refused.Add(1)
@@ -127,9 +129,10 @@ func (l *lease) release() {
 	l.use.memory.Add(-int64(held))
 	l.use.end(l.start)
 	// The peak decays by an eighth a call: one big call does not make
-	// every later one reserve as much for long.
+	// every later one reserve as much for long. A refused call counts
+	// what it asked for: the next ones wait at admission for it instead.
 	p := l.mod.peak.Load()
-	l.mod.peak.Store(max(held, p-p/8))
+	l.mod.peak.Store(max(held+refusal, p-p/8))
 	l.b.give(n)
 }
 
