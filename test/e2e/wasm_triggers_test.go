@@ -30,19 +30,8 @@ func TestWasmTriggerPortalUsage(t *testing.T) {
 	waitReplica(t, f, "wsub")
 
 	t.Run("NATS subject trigger", func(t *testing.T) {
-		nc, err := nats.Connect("nats://"+natsAddr, nats.UserInfo("ferry", embeddedNATSPassword(t, f)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		var reply *nats.Msg
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			if reply, err = nc.Request("wasm.jobs", []byte("job-1"), time.Second); err == nil || time.Now().After(deadline) {
-				break
-			}
-		}
-		if err != nil || string(reply.Data) != "job-1" {
-			t.Fatalf("request on wasm.jobs: %v %+v", err, reply)
+		if got := natsAsk(t, natsAddr, embeddedNATSPassword(t, f), "wasm.jobs", "job-1"); got != "job-1" {
+			t.Fatalf("request on wasm.jobs: %q", got)
 		}
 		if n := invocations(t, f, "wsub"); n != 1 {
 			t.Fatalf("wsub invoked %v times", n)
@@ -87,6 +76,28 @@ func TestWasmTriggerPortalUsage(t *testing.T) {
 			t.Fatalf("after a call of 2 s: %+v, want at most one core (the guest time of one call) and no memory", u)
 		}
 	})
+}
+
+// natsAsk sends a request on a subject of the NATS at addr (user ferry),
+// retrying for 20 s while no trigger has subscribed yet, and returns the
+// reply.
+func natsAsk(t *testing.T, addr, pass, subject, body string) string {
+	t.Helper()
+	nc, err := nats.Connect("nats://"+addr, nats.UserInfo("ferry", pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var reply *nats.Msg
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if reply, err = nc.Request(subject, []byte(body), time.Second); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("request on %s: %v", subject, err)
+	}
+	return string(reply.Data)
 }
 
 type usageView struct {
