@@ -106,6 +106,9 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := f.conns.check(); err != nil {
 		return err
 	}
+	if _, err := f.wasm.budgetBytes(); err != nil {
+		return err // before anything is written to the data dir
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
