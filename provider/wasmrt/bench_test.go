@@ -42,12 +42,14 @@ func BenchmarkColdStart(b *testing.B) {
 func benchColdStart(b *testing.B, f *fixture) {
 	s := f.prep.Run.(*version)
 	ctx := context.Background()
+	var use usage
 	lat := make([]time.Duration, 0, b.N)
 	cpu0 := cpuTime()
 	for b.Loop() {
 		var out bytes.Buffer
 		start := time.Now()
-		mod, err := s.mod.r.InstantiateModule(s.mod.image.withMemory(ctx), s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
+		l := admit(ctx, f.rt.Budget, &use, s.mod, admission(s.mod, f.rt.Budget))
+		mod, err := s.mod.r.InstantiateModule(l.withMemory(ctx, s.mod.image), s.mod.compiled, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,6 +57,7 @@ func benchColdStart(b *testing.B, f *fixture) {
 			b.Fatalf("echo said %q", out.String())
 		}
 		mod.Close(ctx)
+		l.release()
 		lat = append(lat, time.Since(start))
 	}
 	reportPercentiles(b, lat, cpuTime()-cpu0)

@@ -34,6 +34,8 @@ type handler struct {
 	v      *version
 	kill   context.Context // done: the replica is killed, abort the call
 	output func(pid int, line string)
+	budget *Budget // the server's, shared by all wasm functions
+	use    *usage  // the replica's
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,10 +61,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	mod, err := h.v.mod.r.InstantiateModule(h.v.mod.image.withMemory(ctx), h.v.mod.compiled, mc)
+	l := h.admit(ctx, w)
+	if l == nil {
+		return
+	}
+	defer l.release()
+	mod, err := h.v.mod.r.InstantiateModule(l.withMemory(ctx, h.v.mod.image), h.v.mod.compiled, mc)
 	if mod != nil {
 		mod.Close(context.Background())
 	}
+	l.release()
 	h.log(errb.Bytes())
 	if err == nil {
 		if ct := h.v.cfg.ContentType; ct != "" {
@@ -80,6 +88,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case h.kill.Err() != nil:
 		http.Error(w, "function stopped: its replica is shutting down", http.StatusServiceUnavailable)
+		return
+	case l.refused() > 0:
+		h.refuse(w, l.refused(), "more")
 		return
 	}
 	// A non-zero exit or a trap: 500 with what it said, as the fork modes.

@@ -80,7 +80,7 @@ func growModule(n int64) []byte {
 		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
 	}
 	code := []byte{0, 0xd0, 0x70, 0x41} // no locals; ref.null func; i32.const
-	for { // signed LEB128 of n
+	for {                               // signed LEB128 of n
 		b := byte(n & 0x7f)
 		n >>= 7
 		if (n == 0 && b&0x40 == 0) || (n == -1 && b&0x40 != 0) {
