@@ -38,7 +38,16 @@ type Server struct {
 	loops []*loop
 	next  atomic.Uint64 // the loop the next connection goes to
 	open  atomic.Int64  // callers' connections held by the loops
+	// draining is set by Drain: answers say Connection: close.
+	draining atomic.Bool
 }
+
+// Drain makes every answer from now on carry Connection: close and close
+// its connection after it, while the loops keep serving: a caller learns
+// from its next answer to reconnect (to another gateway) instead of
+// finding its keep-alive connection closed under a request. Connections
+// waiting for a request stay open for it until Shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) defaults() {
 	if s.IdleTimeout <= 0 {
