@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
@@ -25,7 +26,7 @@ func init() {
 	var wg sync.WaitGroup
 	registerServePlugin(ServePlugin{
 		Name: "leader",
-		Flags: func(fs *pflag.FlagSet) {
+		Flags: func(fs *pflag.FlagSet, _ *serveconfig.Config) {
 			fs.StringVar(&o.Name, "leader-lease", "ferry-gateway", "name of the Lease the gateways sharing a cluster elect their leader with (in the gateway's namespace)")
 			fs.StringVar(&o.Identity, "leader-id", "", "this gateway's identity in the Lease (default: host name and a random suffix)")
 			fs.DurationVar(&o.LeaseDuration, "leader-lease-duration", 5*time.Second, "how long followers wait for a silent leader before taking over")

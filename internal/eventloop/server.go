@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 )
 
 // Server is the loop as the accept loop sees it (http1.Loop).
@@ -51,13 +53,13 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) defaults() {
 	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = 120 * time.Second
+		s.IdleTimeout = serveconfig.IdleTimeout
 	}
 	if s.HeadTimeout <= 0 {
-		s.HeadTimeout = 10 * time.Second
+		s.HeadTimeout = serveconfig.ReadHeaderTimeout
 	}
 	if s.BodyTimeout <= 0 {
-		s.BodyTimeout = 30 * time.Second
+		s.BodyTimeout = serveconfig.BodyTimeout
 	}
 	if s.MaxBody <= 0 {
 		s.MaxBody = 64 << 10
