@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"reflect"
 	"strings"
@@ -26,18 +25,7 @@ func FuzzUpgradeHeadAgreesWithNetHTTP(f *testing.F) {
 		if _, err := url.ParseRequestURI(target); err != nil {
 			t.Skip("a bad escape: no client holds it")
 		}
-		h := http.Header{}
-		for _, line := range strings.Split(fields, "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
-			if v = TrimOWS(v); !IsToken(k) || !IsFieldValue(v) {
-				t.Skip("not a field a server takes")
-			}
-			k = textproto.CanonicalMIMEHeaderKey(k)
-			h[k] = append(h[k], v)
-		}
+		h := fuzzHeader(t, fields)
 		protos := strings.Split(protocols, ",")
 		head := AppendUpgradeHead(nil, method, target, host, h, protos)
 		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
