@@ -18,7 +18,8 @@ func TestServeFlagDefaultsAreServeconfigs(t *testing.T) {
 		"read-header-timeout": "10s", "idle-timeout": "2m0s", "body-timeout": "30s",
 		"max-conns": "0", "max-invoke-body": "67108864", "event-loops": "0",
 		"autoscale-window": "30s", "autoscale-down-period": "5s", "wake-timeout": "30s", "alert-step-period": "10s",
-		"counter-flush": "5s",
+		"counter-flush":         "5s",
+		"leader-lease-duration": "5s", "leader-renew-deadline": "3s", "leader-retry-period": "1s",
 		"async-max-body": "1048576", "async-max-queued-per-function": "1000", "async-max-queued": "100000",
 		"async-max-queued-bytes": "1073741824", "async-dead-letter-ttl": "168h0m0s",
 		"trigger-poll": "2s", "trigger-cron-grace": "10m0s",
@@ -60,6 +61,7 @@ func TestServeRefusesOutOfRange(t *testing.T) {
 		{"--async-max-queued=0", "--async-max-queued: must be > 0, got 0"},
 		{"--autoscale-window=-2s", "--autoscale-window: must be > 0, got -2s"},
 		{"--drain-keepalive=-1s", "--drain-keepalive: must be >= 0, got -1s"},
+		{"--leader-renew-deadline=6s", "--leader-lease-duration: must be > --leader-renew-deadline (6s), got 5s"},
 	} {
 		runCLI(t, "", "serve", tc[0], "--listen", "127.0.0.1:0").fails(t, tc[1])
 	}

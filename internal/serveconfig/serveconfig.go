@@ -31,6 +31,10 @@ const (
 
 	CounterFlush = 5 * time.Second
 
+	LeaderLeaseDuration = 5 * time.Second
+	LeaderRenewDeadline = 3 * time.Second
+	LeaderRetryPeriod   = time.Second
+
 	AsyncMaxBody              = 1 << 20
 	AsyncMaxQueuedPerFunction = 1000
 	AsyncMaxQueued            = 100000
@@ -63,6 +67,10 @@ type Config struct {
 
 	CounterFlush time.Duration `flag:"counter-flush"`
 
+	LeaderLeaseDuration time.Duration `flag:"leader-lease-duration"`
+	LeaderRenewDeadline time.Duration `flag:"leader-renew-deadline"`
+	LeaderRetryPeriod   time.Duration `flag:"leader-retry-period"`
+
 	AsyncMaxBody              int64         `flag:"async-max-body"`
 	AsyncMaxQueuedPerFunction int64         `flag:"async-max-queued-per-function"`
 	AsyncMaxQueued            int64         `flag:"async-max-queued"`
@@ -82,6 +90,9 @@ func Defaults() Config {
 		AutoscaleWindow: AutoscaleWindow, AutoscaleDownPeriod: AutoscaleDownPeriod,
 		WakeTimeout: WakeTimeout, AlertStepPeriod: AlertStepPeriod,
 		CounterFlush:              CounterFlush,
+		LeaderLeaseDuration:       LeaderLeaseDuration,
+		LeaderRenewDeadline:       LeaderRenewDeadline,
+		LeaderRetryPeriod:         LeaderRetryPeriod,
 		AsyncMaxBody:              AsyncMaxBody,
 		AsyncMaxQueuedPerFunction: AsyncMaxQueuedPerFunction,
 		AsyncMaxQueued:            AsyncMaxQueued,
@@ -113,6 +124,11 @@ func (c *Config) Validate() error {
 		positive("--wake-timeout", c.WakeTimeout),
 		positive("--alert-step-period", c.AlertStepPeriod),
 		positive("--counter-flush", c.CounterFlush),
+		// A leader must not lose its lease while it still acts: client-go's
+		// own rules (renewing retries jitter up to 1.2 × the period).
+		positive("--leader-retry-period", c.LeaderRetryPeriod),
+		above("--leader-renew-deadline", c.LeaderRenewDeadline, c.LeaderRetryPeriod*12/10, "1.2 × --leader-retry-period"),
+		above("--leader-lease-duration", c.LeaderLeaseDuration, c.LeaderRenewDeadline, "--leader-renew-deadline"),
 		positive("--async-max-body", c.AsyncMaxBody),
 		positive("--async-max-queued-per-function", c.AsyncMaxQueuedPerFunction),
 		positive("--async-max-queued", c.AsyncMaxQueued),
@@ -130,6 +146,14 @@ func positive[T number](key string, v T) error {
 		return nil
 	}
 	return fmt.Errorf("%s: must be > 0, got %v", key, v)
+}
+
+// above refuses v unless it exceeds min, which is what other names.
+func above[T number](key string, v, min T, other string) error {
+	if v > min {
+		return nil
+	}
+	return fmt.Errorf("%s: must be > %s (%v), got %v", key, other, min, v)
 }
 
 func notNegative[T number](key string, v T) error {

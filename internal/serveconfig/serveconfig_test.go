@@ -46,6 +46,9 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.CounterFlush = 0 }, "--counter-flush: must be > 0, got 0s"},
 		{func(c *Config) { c.AsyncMaxQueuedBytes = -1 }, "--async-max-queued-bytes: must be > 0, got -1"},
 		{func(c *Config) { c.TriggerCronGrace = 0 }, "--trigger-cron-grace: must be > 0, got 0s"},
+		{func(c *Config) { c.LeaderRetryPeriod = 0 }, "--leader-retry-period: must be > 0, got 0s"},
+		{func(c *Config) { c.LeaderRenewDeadline = time.Second }, "--leader-renew-deadline: must be > 1.2 × --leader-retry-period (1.2s), got 1s"},
+		{func(c *Config) { c.LeaderLeaseDuration = 3 * time.Second }, "--leader-lease-duration: must be > --leader-renew-deadline (3s), got 3s"},
 	} {
 		c := Defaults()
 		tc.edit(&c)
