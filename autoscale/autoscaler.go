@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/metrics"
 )
 
@@ -98,10 +99,10 @@ type rec struct {
 // New makes an autoscaler; call Run (or Tick from tests).
 func New(list metrics.ListFunc, src Source, scaler Scaler, decisions *Decisions, opt Options) *Autoscaler {
 	if opt.Window <= 0 {
-		opt.Window = 30 * time.Second
+		opt.Window = serveconfig.AutoscaleWindow
 	}
 	if opt.DownPeriod <= 0 {
-		opt.DownPeriod = 5 * time.Second
+		opt.DownPeriod = serveconfig.AutoscaleDownPeriod
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()

@@ -79,7 +79,7 @@ func TestServeKnobsAreFlags(t *testing.T) {
 			t.Errorf("serve --help does not list %s", flag)
 		}
 	}
-	runCLI(t, "", "serve", "--event-loops", "-1", "--listen", "127.0.0.1:0").fails(t, `--event-loops -1: use 0`)
+	runCLI(t, "", "serve", "--event-loops", "-1", "--listen", "127.0.0.1:0").fails(t, `--event-loops: must be >= 0, got -1`)
 	runCLI(t, "", "serve", "--queue-codec", "xml", "--listen", "127.0.0.1:0").fails(t, `--queue-codec "xml": use binary or json`)
 	t.Setenv("FERRY_QUEUE_CODEC", "yaml")
 	runCLI(t, "", "serve", "--listen", "127.0.0.1:0").fails(t, `--queue-codec "yaml"`)

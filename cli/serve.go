@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
-	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/internal/eventloop"
 	"github.com/ferryfaas/ferry/internal/governor"
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/process"
 	"github.com/ferryfaas/ferry/provider/wasmrt"
@@ -30,8 +30,7 @@ func init() { register(newServeCmd) }
 type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
 	kube                                                           KubeSettings
-	timeout, drain                                                 time.Duration
-	maxBody                                                        int64
+	cfg                                                            serveconfig.Config
 	logRequests                                                    bool
 	process                                                        processFlags
 	ctrd                                                           containerdFlags
@@ -41,7 +40,7 @@ type serveFlags struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var f serveFlags
+	f := serveFlags{cfg: serveconfig.Defaults()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ferry gateway and function runtime",
@@ -81,18 +80,20 @@ the older JSON header (both are read), for a rolling upgrade.`,
 	fs.BoolVar(&f.kube.DirectReadiness, "kube-direct-readiness", envOr("FERRY_KUBE_DIRECT_READINESS", "1") != "0", "kubernetes provider: route to a starting pod as soon as its watchdog answers /_/ready; false waits for the kubelet's probe to reach the EndpointSlice (env FERRY_KUBE_DIRECT_READINESS=0)")
 	fs.StringVar(&f.watchdog, "watchdog", "", "watchdog binary for the process provider (default: 'watchdog' next to ferry, else `ferry watchdog`)")
 	fs.StringVar(&f.namespace, "default-namespace", api.DefaultNamespace, "namespace for requests that name none")
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
-	fs.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for in-flight calls")
-	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "API request body limit in bytes")
+	c := &f.cfg // (the defaults are serveconfig's: flags show them as they are)
+	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "default invocation timeout (a function's exec_timeout/write_timeout env overrides)")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for in-flight calls")
+	fs.DurationVar(&c.DrainKeepAlive, "drain-keepalive", c.DrainKeepAlive, "on shutdown, how long callers' connections are still served (within --drain), every answer with Connection: close, before those waiting for a request are closed: keep-alive callers reconnect elsewhere instead of meeting a closed connection")
+	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "API request body limit in bytes")
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
 	f.process.register(fs)
 	f.ctrd.register(fs)
 	f.wasm.register(fs)
-	f.conns.register(fs)
+	f.conns.register(fs, c)
 	f.log.register(fs)
 	for _, p := range servePlugins {
 		if p.Flags != nil {
-			p.Flags(fs)
+			p.Flags(fs, c)
 		}
 	}
 	return cmd
@@ -103,7 +104,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := f.conns.check(); err != nil {
+	if err := f.cfg.Validate(); err != nil {
 		return err
 	}
 	if _, err := f.wasm.budgetBytes(); err != nil {
@@ -142,7 +143,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	url := "http://" + loopbackURLHost(ln.Addr().String())
 
 	s := &Server{Addr: ln.Addr().String(), URL: url, DataDir: f.dataDir, DefaultNamespace: f.namespace,
-		Kubeconfig: f.kubeconfig, Kube: f.kube, Store: st, Log: log}
+		Kubeconfig: f.kubeconfig, Kube: f.kube, Store: st, Log: log, Config: f.cfg}
 	s.Provider, err = newProvider(ctx, f, s)
 	if err != nil {
 		ln.Close()
@@ -152,11 +153,11 @@ func runServe(parent context.Context, f serveFlags) error {
 		Provider:           s.Provider,
 		Credentials:        creds,
 		DefaultNamespace:   f.namespace,
-		MaxBodyBytes:       f.maxBody,
+		MaxBodyBytes:       f.cfg.MaxBody,
 		LogRequests:        f.logRequests,
-		MaxInvokeBodyBytes: f.conns.maxInvokeBody,
-		BodyTimeout:        f.conns.body,
-		DefaultTimeout:     f.timeout,
+		MaxInvokeBodyBytes: f.cfg.MaxInvokeBody,
+		BodyTimeout:        f.cfg.BodyTimeout,
+		DefaultTimeout:     f.cfg.Timeout,
 		Version:            api.VersionInfo{SHA: Commit, Release: Version},
 		System:             map[string]http.Handler{},
 	}
@@ -185,7 +186,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	for _, w := range s.WrapHandler {
 		h = w(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: f.conns.head, IdleTimeout: f.conns.idle}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: f.cfg.ReadHeaderTimeout, IdleTimeout: f.cfg.IdleTimeout}
 	srv.RegisterOnShutdown(gw.Drain)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
@@ -204,12 +205,12 @@ func runServe(parent context.Context, f serveFlags) error {
 		fast = func(p string) bool { return gateway.IsInvocation(p) || gateway.IsAsyncInvocation(p) }
 	}
 	front := &http1.Server{HTTP: srv, Log: log, Fast: fast,
-		BodyTimeout: f.conns.body, MaxConns: f.conns.cap()}
+		BodyTimeout: f.cfg.BodyTimeout, MaxConns: connCap(f.cfg.MaxConns)}
 	if f.conns.eventLoop {
 		// Plain function calls are proxied by epoll loops (package
 		// eventloop); they hand everything else to http1.
-		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: f.conns.eventLoops,
-			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.conns.body, MaxBody: 64 << 10, Log: log}
+		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: f.cfg.EventLoops,
+			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.cfg.BodyTimeout, MaxBody: 64 << 10, Log: log}
 	}
 	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
@@ -225,9 +226,11 @@ func runServe(parent context.Context, f serveFlags) error {
 			log.Error("server failed", "err", err)
 		}
 	}
-	log.Info("shutting down: draining in-flight calls", "max", f.drain)
-	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	log.Info("shutting down: draining in-flight calls", "max", f.cfg.Drain)
+	dctx, cancel := context.WithTimeout(context.Background(), f.cfg.Drain)
 	defer cancel()
+	gw.Drain() // (readiness fails from here)
+	front.Drain(dctx, f.cfg.DrainKeepAlive)
 	front.Shutdown(dctx)
 	cancelRun()
 	for i := len(s.OnStop) - 1; i >= 0; i-- {
@@ -249,7 +252,7 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 		cfg := process.Config{
 			DataDir: s.DataDir, Store: s.Store, GatewayURL: s.URL,
 			Log: s.Log.With("provider", "process"), DefaultNamespace: f.namespace,
-			DefaultTimeout: f.timeout,
+			DefaultTimeout: f.cfg.Timeout,
 		}
 		if err := f.process.apply(&cfg); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
@@ -25,27 +26,25 @@ func init() {
 		worker     workerFlags
 		listen     string
 		syncAlways bool
-		maxBody    int64
 		embedded   bool
 		inProcess  bool
 		codec      string
-		bounds     queue.Bounds
 	}
 	registerServePlugin(ServePlugin{
 		Name: "async queue",
-		Flags: func(fs *pflag.FlagSet) {
+		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			f.nats.register(fs, "use this NATS server or cluster for the queue instead of the embedded one")
 			f.worker.register(fs)
 			fs.StringVar(&f.listen, "nats-listen", "", "also serve the embedded NATS on host:port (for queue-worker processes); default in-process only")
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
-			fs.Int64Var(&f.maxBody, "async-max-body", queue.DefaultMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
+			fs.Int64Var(&c.AsyncMaxBody, "async-max-body", c.AsyncMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
 			fs.StringVar(&f.codec, "queue-codec", envOr("FERRY_QUEUE_CODEC", "binary"), "how queued calls are written: binary, or json for workers older than the binary framing during a rolling upgrade (both are read) (env FERRY_QUEUE_CODEC)")
 			fs.BoolVar(&f.inProcess, "queue-worker-in-process", true, "the worker inside this process hands calls to the gateway directly instead of over a loopback HTTP connection (same route and limits, less work per call)")
-			fs.Int64Var(&f.bounds.PerQueue, "async-max-queued-per-function", queue.DefaultPerQueue, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
-			fs.Int64Var(&f.bounds.Calls, "async-max-queued", queue.DefaultQueuedCalls, "queued calls and pending callbacks over all functions (429 over it)")
-			fs.Int64Var(&f.bounds.Bytes, "async-max-queued-bytes", queue.DefaultQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
-			fs.DurationVar(&f.bounds.DeadLetterTTL, "async-dead-letter-ttl", queue.DefaultDeadLetterTTL, "how long dead letters are kept before they expire")
+			fs.Int64Var(&c.AsyncMaxQueuedPerFunction, "async-max-queued-per-function", c.AsyncMaxQueuedPerFunction, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
+			fs.Int64Var(&c.AsyncMaxQueued, "async-max-queued", c.AsyncMaxQueued, "queued calls and pending callbacks over all functions (429 over it)")
+			fs.Int64Var(&c.AsyncMaxQueuedBytes, "async-max-queued-bytes", c.AsyncMaxQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
+			fs.DurationVar(&c.AsyncDeadLetterTTL, "async-dead-letter-ttl", c.AsyncDeadLetterTTL, "how long dead letters are kept before they expire")
 		},
 		Setup: func(_ context.Context, s *Server) error {
 			if err := queue.SetWriteCodec(f.codec); err != nil {
@@ -101,7 +100,9 @@ func init() {
 				// start in any order); the embedded one failing is final.
 				Retry: f.nats.url != "",
 				Enqueuer: queue.EnqueuerConfig{Functions: s.Provider, DefaultNamespace: s.Gateway.DefaultNamespace,
-					MaxBody: f.maxBody, Callbacks: allow, Bounds: f.bounds},
+					MaxBody: s.Config.AsyncMaxBody, Callbacks: allow, Bounds: queue.Bounds{
+						PerQueue: s.Config.AsyncMaxQueuedPerFunction, Calls: s.Config.AsyncMaxQueued,
+						Bytes: s.Config.AsyncMaxQueuedBytes, DeadLetterTTL: s.Config.AsyncDeadLetterTTL}},
 				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
 			}
 			if f.embedded {

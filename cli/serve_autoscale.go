@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferryfaas/ferry/autoscale"
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/spf13/pflag"
 )
 
@@ -17,24 +18,24 @@ var _ gateway.Waker = (*autoscale.Waker)(nil)
 // (the Waker, always on), and the Alertmanager sink POST /system/alert.
 func init() {
 	var (
-		enabled                bool
-		window, down, wake, ap time.Duration
+		enabled bool
 	)
 	registerServePlugin(ServePlugin{
 		Name: "autoscale",
-		Flags: func(fs *pflag.FlagSet) {
+		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			fs.BoolVar(&enabled, "autoscale", true, "scale functions that set com.openfaas.scale.target or .type from their load, and idle those with scale.zero=true (false when Prometheus alerts drive scaling)")
-			fs.DurationVar(&window, "autoscale-window", 30*time.Second, "scale-down stabilisation window: replicas go down only to the highest need seen within it")
-			fs.DurationVar(&down, "autoscale-down-period", 5*time.Second, "least time between two scale-down steps")
-			fs.DurationVar(&wake, "wake-timeout", 30*time.Second, "how long a request to a function at zero replicas waits for one to start")
-			fs.DurationVar(&ap, "alert-step-period", 10*time.Second, "after an alert resolves, time between scale-down steps toward min")
+			fs.DurationVar(&c.AutoscaleWindow, "autoscale-window", c.AutoscaleWindow, "scale-down stabilisation window: replicas go down only to the highest need seen within it")
+			fs.DurationVar(&c.AutoscaleDownPeriod, "autoscale-down-period", c.AutoscaleDownPeriod, "least time between two scale-down steps")
+			fs.DurationVar(&c.WakeTimeout, "wake-timeout", c.WakeTimeout, "how long a request to a function at zero replicas waits for one to start")
+			fs.DurationVar(&c.AlertStepPeriod, "alert-step-period", c.AlertStepPeriod, "after an alert resolves, time between scale-down steps toward min")
 		},
 		Setup: func(_ context.Context, s *Server) error {
+			c := s.Config
 			sh := sharedScaling(s)
 			log := s.Log.With("component", "autoscale")
-			waker := autoscale.NewWaker(s.Provider, wake, autoscale.RealClock)
+			waker := autoscale.NewWaker(s.Provider, c.WakeTimeout, autoscale.RealClock)
 			s.Gateway.Waker = waker
-			alerts := autoscale.NewAlertHandler(s.Provider, sh.decisions, autoscale.RealClock, ap, log)
+			alerts := autoscale.NewAlertHandler(s.Provider, sh.decisions, autoscale.RealClock, c.AlertStepPeriod, log)
 			s.Gateway.Alert = alerts
 			chainDecorate(s.Gateway, sh.decisions.Decorate)
 
@@ -56,7 +57,7 @@ func init() {
 					go func() {
 						defer wg.Done()
 						s.leader().whileLeading(ctx, func(ctx context.Context) {
-							as := autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: window, DownPeriod: down, Log: log, Elsewhere: sh.elsewhere})
+							as := autoscale.New(sh.list, sh.rec, s.Provider, sh.decisions, autoscale.Options{Window: c.AutoscaleWindow, DownPeriod: c.AutoscaleDownPeriod, Log: log, Elsewhere: sh.elsewhere})
 							cur.Store(as)
 							log.Info("autoscaler on: this gateway leads")
 							as.Run(ctx, autoscale.RealClock)

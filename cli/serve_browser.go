@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/spf13/pflag"
 )
 
@@ -17,7 +18,7 @@ func init() {
 	var hosts []string
 	registerServePlugin(ServePlugin{
 		Name: "browser",
-		Flags: func(fs *pflag.FlagSet) {
+		Flags: func(fs *pflag.FlagSet, _ *serveconfig.Config) {
 			fs.StringSliceVar(&trusted, "trusted-origin", nil, "web origins (scheme://host[:port]) whose pages may make state-changing /system and /ui calls, for a UI hosted elsewhere (default: the gateway's own pages only)")
 			fs.StringSliceVar(&hosts, "allowed-host", nil, "more Host names to answer (name or *.domain; repeatable), for a proxy that keeps Host: on a loopback --listen only IP addresses, localhost and *.localhost are answered (DNS rebinding defence), others get 421; on other addresses every Host is, unless this is given")
 			fs.BoolVar(&sandbox, "function-sandbox", true, "answer function calls with Content-Security-Policy: sandbox and nosniff, so function pages run in an opaque origin and cannot use the portal's or the API's credentials (turn off only when every function is a trusted web app)")

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
@@ -25,17 +25,18 @@ func init() {
 	var wg sync.WaitGroup
 	registerServePlugin(ServePlugin{
 		Name: "leader",
-		Flags: func(fs *pflag.FlagSet) {
+		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			fs.StringVar(&o.Name, "leader-lease", "ferry-gateway", "name of the Lease the gateways sharing a cluster elect their leader with (in the gateway's namespace)")
 			fs.StringVar(&o.Identity, "leader-id", "", "this gateway's identity in the Lease (default: host name and a random suffix)")
-			fs.DurationVar(&o.LeaseDuration, "leader-lease-duration", 5*time.Second, "how long followers wait for a silent leader before taking over")
-			fs.DurationVar(&o.RenewDeadline, "leader-renew-deadline", 3*time.Second, "how long the leader retries renewing before it steps down (less than the lease duration)")
-			fs.DurationVar(&o.RetryPeriod, "leader-retry-period", time.Second, "interval between two attempts to take or renew the Lease")
+			fs.DurationVar(&c.LeaderLeaseDuration, "leader-lease-duration", c.LeaderLeaseDuration, "how long followers wait for a silent leader before taking over")
+			fs.DurationVar(&c.LeaderRenewDeadline, "leader-renew-deadline", c.LeaderRenewDeadline, "how long the leader retries renewing before it steps down (less than the lease duration)")
+			fs.DurationVar(&c.LeaderRetryPeriod, "leader-retry-period", c.LeaderRetryPeriod, "interval between two attempts to take or renew the Lease")
 		},
 		Setup: func(_ context.Context, s *Server) error {
 			l := s.leader()
 			el, ok := s.Provider.(provider.Elector)
 			if ok {
+				o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = s.Config.LeaderLeaseDuration, s.Config.LeaderRenewDeadline, s.Config.LeaderRetryPeriod
 				if err := checkElectOptions(&o); err != nil {
 					return err
 				}
@@ -81,8 +82,9 @@ func init() {
 	})
 }
 
-// checkElectOptions fills the identity and refuses timings with which a
-// leader could lose its lease while still acting.
+// checkElectOptions fills the identity and refuses a Lease with no name
+// (serveconfig refused timings with which a leader could lose its lease
+// while still acting).
 func checkElectOptions(o *provider.ElectOptions) error {
 	if o.Name == "" {
 		return fmt.Errorf("--leader-lease: a name is required")
@@ -92,15 +94,6 @@ func checkElectOptions(o *provider.ElectOptions) error {
 		b := make([]byte, 4)
 		rand.Read(b)
 		o.Identity = host + "_" + hex.EncodeToString(b)
-	}
-	if o.RetryPeriod <= 0 {
-		return fmt.Errorf("--leader-retry-period %s: must be positive", o.RetryPeriod)
-	}
-	if o.RenewDeadline <= o.RetryPeriod*12/10 {
-		return fmt.Errorf("--leader-renew-deadline %s: must exceed 1.2 × --leader-retry-period (%s)", o.RenewDeadline, o.RetryPeriod)
-	}
-	if o.LeaseDuration <= o.RenewDeadline {
-		return fmt.Errorf("--leader-lease-duration %s: must exceed --leader-renew-deadline (%s)", o.LeaseDuration, o.RenewDeadline)
 	}
 	return nil
 }

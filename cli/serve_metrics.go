@@ -11,6 +11,7 @@ import (
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/autoscale"
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/metrics"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
@@ -28,12 +29,11 @@ var (
 // loses at most one interval of counts), or read from Prometheus with
 // --prometheus-url.
 func init() {
-	var flush time.Duration
 	var promURL, listen string
 	registerServePlugin(ServePlugin{
 		Name: "metrics",
-		Flags: func(fs *pflag.FlagSet) {
-			fs.DurationVar(&flush, "counter-flush", metrics.DefaultFlushInterval, "how often invocation totals are written to the data dir, or the cluster with --provider kubernetes (a crash loses at most this much; gateways sharing a cluster learn each other's counts this late)")
+		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
+			fs.DurationVar(&c.CounterFlush, "counter-flush", c.CounterFlush, "how often invocation totals are written to the data dir, or the cluster with --provider kubernetes (a crash loses at most this much; gateways sharing a cluster learn each other's counts this late)")
 			fs.StringVar(&listen, "metrics-listen", "", "also serve /metrics without auth on this host:port, for Prometheus (e.g. 127.0.0.1:8082, as OpenFaaS; default off: /metrics on the API port needs the admin's basic auth)")
 			fs.StringVar(&promURL, "prometheus-url", "", "read invocationCount from this Prometheus (e.g. http://127.0.0.1:9090; the local count is shown while it is unreachable)")
 		},
@@ -53,9 +53,6 @@ func init() {
 			}
 			if err != nil {
 				return err
-			}
-			if flush <= 0 {
-				flush = metrics.DefaultFlushInterval
 			}
 			s.Gateway.Observer = rec
 			s.Metrics = rec.Registry() // other features (the queue) add their metrics here
@@ -89,7 +86,7 @@ func init() {
 				go func() { defer wg.Done(); rec.Run(ctx, sh.list, s.Log) }()
 				go func() {
 					defer wg.Done()
-					durable.Run(ctx, flush, func(err error) { s.Log.Warn("metrics", "err", err) })
+					durable.Run(ctx, s.Config.CounterFlush, func(err error) { s.Log.Warn("metrics", "err", err) })
 				}()
 				return nil
 			})
@@ -112,7 +109,7 @@ func serveMetricsOnly(s *Server, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Gateway.Metrics)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: serveconfig.ReadHeaderTimeout, IdleTimeout: serveconfig.IdleTimeout}
 	s.OnStart = append(s.OnStart, func(context.Context) error {
 		go srv.Serve(ln)
 		s.Log.Info("metrics without auth", "url", "http://"+ln.Addr().String()+"/metrics")

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"time"
 
 	"github.com/ferryfaas/ferry/client"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/ferryfaas/ferry/trigger"
-	"github.com/ferryfaas/ferry/trigger/cron"
 	"github.com/spf13/pflag"
 )
 
@@ -23,19 +22,17 @@ func init() {
 		fs       *pflag.FlagSet
 		kf       kafkaFlags
 		cronOn   bool
-		grace    time.Duration
 		subjects bool
-		poll     time.Duration
 	)
 	registerServePlugin(ServePlugin{
 		Name: "triggers",
-		Flags: func(f *pflag.FlagSet) {
+		Flags: func(f *pflag.FlagSet, c *serveconfig.Config) {
 			fs = f
 			kf.register(f, "Kafka brokers (host:port,...): functions answer the topics of their `topic` annotation (default off)")
 			f.BoolVar(&cronOn, "trigger-cron", false, "run functions annotated `topic: cron-function` on their `schedule` (once per tick across gateways sharing --nats-url)")
-			f.DurationVar(&grace, "trigger-cron-grace", cron.DefaultGrace, "a cron tick missed while serve was down still runs (once) if it is at most this old")
+			f.DurationVar(&c.TriggerCronGrace, "trigger-cron-grace", c.TriggerCronGrace, "a cron tick missed while serve was down still runs (once) if it is at most this old")
 			f.BoolVar(&subjects, "trigger-nats-subjects", false, "functions answer the NATS subjects of their `topic` annotation, on --nats-url or the embedded NATS of --nats-listen")
-			f.DurationVar(&poll, "trigger-poll", trigger.DefaultPoll, "how often triggers re-read the deployed functions (deploys, updates and deletes take effect within it)")
+			f.DurationVar(&c.TriggerPoll, "trigger-poll", c.TriggerPoll, "how often triggers re-read the deployed functions (deploys, updates and deletes take effect within it)")
 		},
 		Setup: func(_ context.Context, s *Server) error {
 			if !cronOn && !subjects && len(kf.brokers) == 0 {
@@ -56,7 +53,7 @@ func init() {
 				sources = append(sources, src)
 			}
 			if cronOn {
-				src, err := cronSource(filepath.Join(s.DataDir, "triggers", "cron.json"), grace, dialer, log)
+				src, err := cronSource(filepath.Join(s.DataDir, "triggers", "cron.json"), s.Config.TriggerCronGrace, dialer, log)
 				if err != nil {
 					return err
 				}
@@ -70,7 +67,7 @@ func init() {
 			creds := s.Gateway.Credentials
 			iv := trigger.NewInvoker(client.New(s.URL, creds.User, creds.Password), m, log)
 			// The provider is the catalog: listing it is an in-memory read.
-			ix := trigger.NewIndex(s.Provider, poll, log)
+			ix := trigger.NewIndex(s.Provider, s.Config.TriggerPoll, log)
 			done := make(chan struct{})
 			s.OnStart = append(s.OnStart, func(ctx context.Context) error {
 				if err := registerCollector(s.Metrics, m); err != nil {

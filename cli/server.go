@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/ferryfaas/ferry/gateway"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,8 @@ type Server struct {
 	// DefaultNamespace for requests that name none.
 	DefaultNamespace string
 	Store            *store.Store
+	// Config is serve's numeric settings, validated (its flags).
+	Config serveconfig.Config
 	// Provider runs the functions; set before plugins run.
 	Provider provider.Provider
 	// Gateway is filled by plugins (hooks, mounted handlers) before the
@@ -86,8 +89,9 @@ type KubeSettings struct {
 // ServePlugin adds a feature to `ferry serve`.
 type ServePlugin struct {
 	Name string
-	// Flags registers the plugin's flags on `ferry serve`.
-	Flags func(fs *pflag.FlagSet)
+	// Flags registers the plugin's flags on `ferry serve`; the numeric ones
+	// are c's fields, defaults and all (Setup finds them in s.Config).
+	Flags func(fs *pflag.FlagSet, c *serveconfig.Config)
 	// Setup runs after the store and provider exist and before the gateway
 	// is built; it fills s.Gateway hooks and appends OnStart/OnStop.
 	Setup func(ctx context.Context, s *Server) error

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 )
 
-// Defaults for zero Config fields.
+// Defaults for zero Config fields (those of ferry serve's flags).
 const (
-	defaultMaxBody     = 1 << 20
-	defaultTimeout     = 60 * time.Second
+	defaultMaxBody     = serveconfig.MaxBody
+	defaultTimeout     = serveconfig.Timeout
 	defaultMaxReplicas = 1000
 )
 

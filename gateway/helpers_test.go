@@ -30,10 +30,13 @@ const (
 // package's tests with each.
 var testFront = cmp.Or(os.Getenv("FERRY_TEST_FRONT"), "loop")
 
-// testServer is the served gateway: its URL, and Close.
+// testServer is the served gateway: its URL, Close, and drain, which
+// starts a graceful stop as ferry serve does on SIGTERM (the gateway's
+// Drain, then the front's) and returns at once.
 type testServer struct {
 	URL   string
 	close func()
+	drain func()
 }
 
 func (s *testServer) Close() { s.close() }
@@ -86,7 +89,7 @@ func serveFrontLimited(t testing.TB, g *Gateway, front string, lim frontLimits) 
 		s := httptest.NewUnstartedServer(g)
 		s.Config.ReadHeaderTimeout = head
 		s.Start()
-		return &testServer{URL: s.URL, close: s.Close}
+		return &testServer{URL: s.URL, close: s.Close, drain: func() { g.Drain(); s.Config.SetKeepAlivesEnabled(false) }}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -107,6 +110,9 @@ func serveFrontLimited(t testing.TB, g *Gateway, front string, lim frontLimits) 
 			defer cancel()
 			f.Shutdown(ctx)
 		})
+	}, drain: func() {
+		g.Drain()
+		f.Drain(context.Background(), 0) // (0: no wait, only the switch)
 	}}
 }
 

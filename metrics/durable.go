@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/store"
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,7 +20,7 @@ const counterPrefix = "invocations/"
 // DefaultFlushInterval is how often Durable writes totals. A crash of
 // `ferry serve` (kill -9) loses at most the invocations of one interval;
 // a clean shutdown loses none (Close flushes).
-const DefaultFlushInterval = 5 * time.Second
+const DefaultFlushInterval = serveconfig.CounterFlush
 
 // saveTimeout bounds one write of totals to a remote CounterStore.
 const saveTimeout = 10 * time.Second

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -29,10 +30,10 @@ type Bounds struct {
 
 // Default bounds, sized for one machine.
 const (
-	DefaultPerQueue      = 1000
-	DefaultQueuedCalls   = 100000
-	DefaultQueuedBytes   = 1 << 30
-	DefaultDeadLetterTTL = 7 * 24 * time.Hour
+	DefaultPerQueue      = serveconfig.AsyncMaxQueuedPerFunction
+	DefaultQueuedCalls   = serveconfig.AsyncMaxQueued
+	DefaultQueuedBytes   = serveconfig.AsyncMaxQueuedBytes
+	DefaultDeadLetterTTL = serveconfig.AsyncDeadLetterTTL
 )
 
 // withDefaults fills unset (zero or negative) bounds.

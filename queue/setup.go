@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -13,7 +14,7 @@ import (
 // Defaults; flags override them.
 const (
 	DefaultMaxInflight = 16
-	DefaultMaxBody     = 1 << 20
+	DefaultMaxBody     = serveconfig.AsyncMaxBody
 	DefaultMaxAttempts = 8
 	DefaultBackoffMin  = 2 * time.Second
 	DefaultBackoffMax  = 2 * time.Minute

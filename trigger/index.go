@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/robfig/cron/v3"
 )
 
@@ -43,7 +44,7 @@ type Catalog interface {
 }
 
 // DefaultPoll is how often the Index re-reads the function list.
-const DefaultPoll = 2 * time.Second
+const DefaultPoll = serveconfig.TriggerPoll
 
 // Index follows the deployed functions. It polls the Catalog: there is no
 // change feed every provider offers, a list is one in-memory read inside

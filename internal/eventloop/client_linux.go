@@ -246,7 +246,7 @@ func (c *client) finish(keepUp bool) {
 	if len(c.in) > 4*clientBuf && c.n <= clientBuf {
 		c.in = append(make([]byte, 0, clientBuf), c.in[:c.n]...)[:clientBuf]
 	}
-	if c.closeAfter || c.l.stop {
+	if c.closeAfter || c.l.noKeepAlive() {
 		c.closing = true
 		if len(c.out) == 0 {
 			c.close()
@@ -321,7 +321,7 @@ func (c *client) fail(status int, msg string) {
 		u.close()
 	}
 	c.status, c.sent = status, true
-	out := appendError(c.l.out[:0], status, msg, c.closeAfter || c.l.stop)
+	out := appendError(c.l.out[:0], status, msg, c.closeAfter || c.l.noKeepAlive())
 	c.l.out = out[:0]
 	if c.write(out) {
 		c.finish(false)

@@ -227,6 +227,11 @@ func (l *loop) takeAdds() {
 	}
 }
 
+// noKeepAlive reports whether every answer closes its connection: the
+// loop is stopping, or the server drains (callers are told to reconnect
+// elsewhere before their connection is closed under them).
+func (l *loop) noKeepAlive() bool { return l.stop || l.s.draining.Load() }
+
 // closeIdle closes the callers waiting for a request (all of them when
 // force) and every idle replica connection.
 func (l *loop) closeIdle(force bool) {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 )
 
 // Server is the loop as the accept loop sees it (http1.Loop).
@@ -38,17 +40,26 @@ type Server struct {
 	loops []*loop
 	next  atomic.Uint64 // the loop the next connection goes to
 	open  atomic.Int64  // callers' connections held by the loops
+	// draining is set by Drain: answers say Connection: close.
+	draining atomic.Bool
 }
+
+// Drain makes every answer from now on carry Connection: close and close
+// its connection after it, while the loops keep serving: a caller learns
+// from its next answer to reconnect (to another gateway) instead of
+// finding its keep-alive connection closed under a request. Connections
+// waiting for a request stay open for it until Shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) defaults() {
 	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = 120 * time.Second
+		s.IdleTimeout = serveconfig.IdleTimeout
 	}
 	if s.HeadTimeout <= 0 {
-		s.HeadTimeout = 10 * time.Second
+		s.HeadTimeout = serveconfig.ReadHeaderTimeout
 	}
 	if s.BodyTimeout <= 0 {
-		s.BodyTimeout = 30 * time.Second
+		s.BodyTimeout = serveconfig.BodyTimeout
 	}
 	if s.MaxBody <= 0 {
 		s.MaxBody = 64 << 10

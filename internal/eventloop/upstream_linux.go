@@ -294,7 +294,7 @@ func (u *upstream) process() {
 		u.headDone = true
 		u.left = u.head.Length
 		c.status = u.head.Status
-		c.closeAfter = c.closeAfter || u.head.Frame == wire.FrameEOF || c.l.stop
+		c.closeAfter = c.closeAfter || u.head.Frame == wire.FrameEOF || c.l.noKeepAlive()
 		head = wire.AppendResponseHead(c.l.out[:0], &u.head, c.call.CallID, c.call.Headers, sniff, c.closeAfter)
 		c.sent = true
 		body = u.in[hn:u.n]

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ferryfaas/ferry/internal/wire"
 )
@@ -31,6 +32,9 @@ type response struct {
 	written  int64
 	close    bool // the connection closes after this response
 	failed   bool // a write to the connection failed
+	// draining, when true as the head is written, closes the connection
+	// after this response (Server.Drain).
+	draining *atomic.Bool
 }
 
 var (
@@ -184,6 +188,9 @@ func (w *response) writeHead(final bool, first []byte) {
 		if wire.HasToken(v, "close") {
 			w.close = true
 		}
+	}
+	if w.draining != nil && w.draining.Load() {
+		w.close = true
 	}
 	bw := w.bw
 	bw.Write(wire.AppendStatusLine(bw.AvailableBuffer(), w.code))

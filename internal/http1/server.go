@@ -66,6 +66,7 @@ type Server struct {
 	waiting  map[net.Conn]time.Time // net/http's connections between requests
 	open     atomic.Int64           // connections served here and by net/http
 	shutting atomic.Bool
+	draining atomic.Bool
 	done     chan struct{}
 }
 
@@ -73,6 +74,8 @@ type Server struct {
 type Loop interface {
 	// Add takes nc over; false leaves it to the Server.
 	Add(nc net.Conn) bool
+	// Drain makes its answers close their connections (Server.Drain).
+	Drain()
 	// Shutdown stops taking connections and waits for its calls to end.
 	Shutdown(ctx context.Context) error
 	// Open is how many connections it holds; Shed asks it to close the n
@@ -163,6 +166,35 @@ func (s *Server) track(c *conn, add, force bool) bool {
 		delete(s.conns, c)
 	}
 	return true
+}
+
+// Drain is the start of a graceful stop, for up to d (less when ctx ends
+// or no connection is left): the server still accepts and serves, but
+// every answer says Connection: close and its connection closes after it,
+// so that keep-alive callers reconnect (to another gateway) instead of
+// sending a request on a connection Shutdown is closing. A connection
+// waiting for a request stays open for it. Call Shutdown after.
+func (s *Server) Drain(ctx context.Context, d time.Duration) {
+	s.draining.Store(true)
+	// net/http answers with Connection: close from here (and closes the
+	// connections it holds idle: few, its paths are not the calls).
+	s.HTTP.SetKeepAlivesEnabled(false)
+	if s.Loop != nil {
+		s.Loop.Drain()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.Open() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Shutdown stops accepting, closes idle connections and waits for the
@@ -352,7 +384,7 @@ func (c *conn) serveOne(h *head) bool {
 	// The response and its header map are the connection's, reused: a
 	// handler may not keep them after it returns.
 	clear(c.hdr)
-	c.resp = response{bw: c.bw, head: h.Method == http.MethodHead, header: c.hdr, close: h.Close, held: c.resp.held[:0]}
+	c.resp = response{bw: c.bw, head: h.Method == http.MethodHead, header: c.hdr, close: h.Close, held: c.resp.held[:0], draining: &c.s.draining}
 	w := &c.resp
 	if body.n == 0 {
 		c.watch.arm()

@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-
 	"io"
 	"net"
 	"net/http"
@@ -43,8 +42,9 @@ type Request struct {
 	Target string
 	// Host is the Host header to send.
 	Host string
-	// Header is what to send besides Host, Connection and Upgrade (any of
-	// those in it are skipped).
+	// Header is what to send besides Host, Connection and Upgrade (those
+	// and the other hop-by-hop fields in it are skipped, as Content-Length:
+	// the request goes on with no body).
 	Header http.Header
 	// Upgrade is the inbound request's Upgrade header value(s).
 	Upgrade []string
@@ -66,14 +66,7 @@ func Proxy(w http.ResponseWriter, r *http.Request, u Request) (int, error) {
 	}
 	stop := context.AfterFunc(r.Context(), func() { u.Conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	bw := bufio.NewWriter(u.Conn)
-	bw.Write(wire.AppendRequestLine(bw.AvailableBuffer(), r.Method, u.Target, ""))
-	wire.WriteField(bw, "Host", u.Host)
-	u.Header.WriteSubset(bw, map[string]bool{"Host": true, "Connection": true, "Upgrade": true})
-	wire.WriteField(bw, "Connection", "Upgrade")
-	wire.WriteField(bw, "Upgrade", strings.Join(u.Upgrade, ", "))
-	bw.WriteString("\r\n")
-	if err := bw.Flush(); err != nil {
+	if _, err := u.Conn.Write(wire.AppendUpgradeHead(nil, r.Method, u.Target, u.Host, u.Header, u.Upgrade)); err != nil {
 		return 0, err
 	}
 	br := bufio.NewReader(u.Conn)
@@ -101,9 +94,8 @@ func Proxy(w http.ResponseWriter, r *http.Request, u Request) (int, error) {
 	}
 	defer client.Close()
 	client.SetDeadline(time.Time{})
-	crw.Write(wire.AppendStatusLine(crw.AvailableBuffer(), http.StatusSwitchingProtocols))
-	resp.Header.Write(crw)
-	crw.WriteString("\r\n")
+	head := wire.AppendStatusLine(crw.AvailableBuffer(), http.StatusSwitchingProtocols)
+	crw.Write(append(wire.AppendHeader(head, resp.Header), "\r\n"...))
 	if err := crw.Flush(); err != nil {
 		return http.StatusSwitchingProtocols, nil
 	}

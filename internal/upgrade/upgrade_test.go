@@ -120,3 +120,50 @@ func TestRequested(t *testing.T) {
 		t.Error("Connection: upgrade without an Upgrade header")
 	}
 }
+
+// The upgrade goes on with this hop's own connection fields only: a
+// caller's hop-by-hop fields (a proxy's credentials among them) and a
+// Content-Length (the request goes on with no body) stop here, whatever
+// the caller left in Header.
+func TestHopFieldsStop(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			seen <- nil
+			return
+		}
+		seen <- req.Header
+		io.WriteString(c, "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n")
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"X-Seen": {"yes"}, "Proxy-Authorization": {"Basic c2VjcmV0"}, "Keep-Alive": {"timeout=5"},
+		"Content-Length": {"3"}, "Te": {"trailers"}}
+	r := httptest.NewRequest("GET", "/ws", nil)
+	w := httptest.NewRecorder()
+	if code, err := Proxy(w, r, Request{Conn: c, Target: "/ws", Host: "fn", Header: h, Upgrade: []string{"websocket"}, Handshake: 5 * time.Second}); err != nil || code != 426 {
+		t.Fatalf("got %d %v", code, err)
+	}
+	got := <-seen
+	for _, k := range []string{"Proxy-Authorization", "Keep-Alive", "Content-Length", "Te"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s: %q went upstream", k, v)
+		}
+	}
+	if got.Get("X-Seen") != "yes" || got.Get("Upgrade") != "websocket" || got.Get("Connection") != "Upgrade" {
+		t.Errorf("upstream saw %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // The head writers: requests for the project's three upstream clients
@@ -19,6 +20,23 @@ import (
 // h comes from a request net/http or the fronts parsed and validated,
 // plus the caller's own fields.
 func AppendRequestHead(dst []byte, method, target, query, host string, h http.Header, n int64) []byte {
+	return EndRequestHead(appendRequestFields(dst, method, target, query, host, h), method, n)
+}
+
+// AppendUpgradeHead appends the head of a protocol upgrade (WebSocket)
+// sent on to the next hop: AppendRequestHead's line and fields, no body,
+// and the hop's own Connection: Upgrade with the protocols asked for
+// (Upgrade being hop-by-hop, each hop states it again).
+func AppendUpgradeHead(dst []byte, method, target, host string, h http.Header, protocols []string) []byte {
+	dst = appendRequestFields(dst, method, target, "", host, h)
+	dst = AppendField(dst, "Connection", "Upgrade")
+	dst = AppendField(dst, "Upgrade", strings.Join(protocols, ", "))
+	return append(dst, "\r\n"...)
+}
+
+// appendRequestFields appends the request line, Host and the fields of h
+// a proxy forwards.
+func appendRequestFields(dst []byte, method, target, query, host string, h http.Header) []byte {
 	dst = AppendRequestLine(dst, method, target, query)
 	dst = AppendField(dst, "Host", host)
 	for k, vv := range h {
@@ -29,7 +47,18 @@ func AppendRequestHead(dst []byte, method, target, query, host string, h http.He
 			dst = AppendField(dst, k, v)
 		}
 	}
-	return EndRequestHead(dst, method, n)
+	return dst
+}
+
+// AppendHeader appends every field of h (a response head's, as
+// http.ReadResponse read it).
+func AppendHeader(dst []byte, h http.Header) []byte {
+	for k, vv := range h {
+		for _, v := range vv {
+			dst = AppendField(dst, k, v)
+		}
+	}
+	return dst
 }
 
 // AppendRequestLine appends "METHOD TARGET[?QUERY] HTTP/1.1".

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -28,7 +29,7 @@ import (
 const ClaimBucket = "ferry_cron_ticks"
 
 // DefaultGrace is how late a missed tick may still run.
-const DefaultGrace = 10 * time.Minute
+const DefaultGrace = serveconfig.TriggerCronGrace
 
 // Config of a cron source.
 type Config struct {
