@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/containerd/v2/core/snapshots"
 
 	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/ferryfaas/ferry/test/harness/probeimage"
 )
 
 // probeRef is the test image: a golang-http function (testdata/probe)
@@ -53,10 +54,10 @@ func probeImage(t *testing.T) string {
 			return
 		}
 		probe.dir = dir
-		if probe.path, probe.err = harness.ProbeImage(dir, "docker", "ferry-test/probe:1"); probe.err != nil {
+		if probe.path, probe.err = probeimage.Build(dir, "docker", "ferry-test/probe:1"); probe.err != nil {
 			return
 		}
-		layout, err := harness.ProbeImage(dir, "oci", "ferry-test/probe-oci:1")
+		layout, err := probeimage.Build(dir, "oci", "ferry-test/probe-oci:1")
 		if err == nil {
 			probe.oci = filepath.Join(dir, "probe-oci.tar")
 			err = harness.TarDir(layout, probe.oci)

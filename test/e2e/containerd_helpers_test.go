@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/test/harness"
+	"github.com/ferryfaas/ferry/test/harness/probeimage"
 )
 
-// probeImage builds the probe image under dir (see harness.ProbeImage).
+// probeImage builds the probe image under dir (see probeimage.Build).
 func probeImage(t *testing.T, dir, format, ref string) string {
 	t.Helper()
-	path, err := harness.ProbeImage(dir, format, ref)
+	path, err := probeimage.Build(dir, format, ref)
 	if err != nil {
 		t.Fatal(err)
 	}

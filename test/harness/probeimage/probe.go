@@ -1,4 +1,7 @@
-package harness
+// Package probeimage builds the containerd runtime's probe image for tests. It
+// is apart from package harness because it uses builder, whose own tests
+// use the harness.
+package probeimage
 
 import (
 	"context"
@@ -8,14 +11,15 @@ import (
 	"github.com/ferryfaas/ferry/builder"
 	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/templates"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// ProbeImage builds the containerd runtime's probe function (its handler
+// Build builds the containerd runtime's probe function (its handler
 // reports what a container may do) under dir, as `ferry build --image
 // --format FORMAT` does, and returns the image's path: a docker archive
 // for "docker", an OCI layout directory for "oci".
-func ProbeImage(dir, format, ref string) (string, error) {
-	wd, err := GoBinary("watchdog", "./cmd/watchdog")
+func Build(dir, format, ref string) (string, error) {
+	wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
 	if err != nil {
 		return "", err
 	}
@@ -27,7 +31,7 @@ func ProbeImage(dir, format, ref string) (string, error) {
 	if err := templates.Scaffold(tpl, filepath.Join(src, "probe")); err != nil {
 		return "", err
 	}
-	h, err := os.ReadFile(filepath.Join(Root(), "provider/containerd/testdata/probe/handler.go"))
+	h, err := os.ReadFile(filepath.Join(harness.Root(), "provider/containerd/testdata/probe/handler.go"))
 	if err != nil {
 		return "", err
 	}
