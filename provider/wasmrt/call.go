@@ -59,10 +59,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	mod, err := h.v.mod.r.InstantiateModule(h.v.mod.image.withMemory(ctx), h.v.mod.compiled, mc)
-	if mod != nil {
-		mod.Close(context.Background())
-	}
+	err := h.v.run(ctx, mc)
 	h.log(errb.Bytes())
 	if err == nil {
 		if ct := h.v.cfg.ContentType; ct != "" {

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,11 +91,17 @@ type module struct {
 	r        wazero.Runtime
 	compiled wazero.CompiledModule
 	image    *memImage // its initial memory, mapped into each instance
+	reactor  *reactor  // nil: a command module
 }
 
 func (m *module) close() {
 	m.r.Close(context.Background())
 	m.image.close()
+	if m.reactor != nil {
+		for _, s := range m.reactor.snaps {
+			s.close()
+		}
+	}
 }
 
 // version is what Prepare readies for Start.
@@ -104,6 +111,7 @@ type version struct {
 	env   []string            // the guest's environment but the request's
 	cfg   watchdog.Config     // timeouts, max_inflight, content type
 	pages uint32
+	snap  *snapshot // a reactor module's calls start from it
 }
 
 // Prepare unpacks the artifact, compiles its module (or finds it compiled)
@@ -152,6 +160,16 @@ func (rt *Runtime) Prepare(ctx context.Context, v *process.Version) (process.Pre
 		base: wazero.NewModuleConfig().WithName("").WithArgs(args...).WithFSConfig(fsc).
 			WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader),
 	}
+	if mod.reactor != nil {
+		// What _initialize may read: arguments, environment, secrets.
+		key := strings.Join(append(append(slices.Clone(args), s.env...), v.SecretsDir), "\x00")
+		snap, failure, err := mod.reactor.snapshot(ctx, mod, s.base, s.env, key)
+		if err != nil || failure != "" {
+			out.Failure = failure
+			return out, err
+		}
+		s.snap = snap
+	}
 	out.Run = s
 	out.Conditions = []api.Condition{
 		{Type: "Isolated", Status: "True", Reason: "WebAssembly", Message: "each call runs in a fresh WebAssembly instance: no network, only its own code (/home/app) and secrets read-only"},
@@ -199,6 +217,10 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	code, image := prepareCode(bin)
+	rx, isReactor := asReactor(code)
+	if isReactor {
+		code = rx.code
+	}
 	compiled, err := r.CompileModule(ctx, code)
 	if err != nil {
 		r.Close(ctx)
@@ -208,14 +230,14 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		}
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
-	m := &module{r: r, compiled: compiled, image: image}
+	m := &module{r: r, compiled: compiled, image: image, reactor: rx}
 	if image != nil && !imageFits(compiled, image.size) {
 		m.close() // the module could never start
 		return nil, api.BadRequest("%s has data segments outside its memory", key.file)
 	}
-	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
+	if _, ok := compiled.ExportedFunctions()["_start"]; !ok && !isReactor {
 		m.close()
-		return nil, api.BadRequest("%s is not a WASI command (it exports no _start): build a program (package main), not a library", key.file)
+		return nil, api.BadRequest("%s is neither a WASI command (it exports no _start) nor a reactor exporting %s and %s: build a program (package main) or a reactor (-buildmode=c-shared with //go:wasmexport %s)", key.file, initExport, handleExport, handleExport)
 	}
 	rt.mods[key] = m
 	rt.users[key] = map[string]bool{fn: true}

@@ -19,9 +19,10 @@ import (
 )
 
 // guestWasm is testdata/guest built for wasip1, once per test run;
-// cacheDir is the compilation cache the tests share (compiling the guest
-// takes seconds).
-var guestWasm, cacheDir string
+// reactorWasm is testdata/fn in the go-wasm template's shim, built as
+// ferry up builds it; cacheDir is the compilation cache the tests share
+// (compiling the guest takes seconds).
+var guestWasm, reactorWasm, cacheDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wasmrt-guest-")
@@ -33,6 +34,10 @@ func TestMain(m *testing.M) {
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build the guest: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	if reactorWasm, err = buildReactor(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "build the reactor guest: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -95,6 +100,12 @@ func unpackGuest(dir string) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "echo.wasm"), b, 0o644); err != nil {
+		return err
+	}
+	if b, err = os.ReadFile(reactorWasm); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reactor.wasm"), b, 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "data.txt"), []byte("own file"), 0o644)
