@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,10 +17,11 @@ import (
 	"github.com/ferryfaas/ferry/provider/process"
 )
 
-// guestWasm is testdata/guest built for wasip1, once per test run;
-// reactorWasm is testdata/fn in the go-wasm template's shim, built as
-// ferry up builds it; cacheDir is the compilation cache the tests share
-// (compiling the guest takes seconds).
+// guestWasm and reactorWasm are testdata/fn built for wasip1 once per
+// test run: as a command (a shim reading stdin, as any Go program) and
+// as the go-wasm template's reactor, built as ferry up builds it;
+// cacheDir is the compilation cache the tests share (compiling a Go
+// guest takes seconds).
 var guestWasm, reactorWasm, cacheDir string
 
 func TestMain(m *testing.M) {
@@ -29,15 +29,16 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	guestWasm, cacheDir = filepath.Join(dir, "main.wasm"), filepath.Join(dir, "cache")
-	cmd := exec.Command("go", "build", "-o", guestWasm, "./testdata/guest")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build the guest: %v\n%s", err, out)
-		os.Exit(1)
+	cacheDir = filepath.Join(dir, "cache")
+	shim, err := os.ReadFile("../../templates/_template/go-wasm/main.go")
+	if err == nil {
+		guestWasm, err = buildGuest(dir, "main.wasm", commandShim, "")
 	}
-	if reactorWasm, err = buildReactor(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "build the reactor guest: %v\n", err)
+	if err == nil {
+		reactorWasm, err = buildGuest(dir, "reactor.wasm", string(shim), "c-shared")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build the guests: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -183,7 +184,12 @@ func TestNonZeroExitIs500WithOutput(t *testing.T) {
 }
 
 func TestLoopStoppedAtTimeoutNextCallWorks(t *testing.T) {
-	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start()
+	loopStoppedNextCallWorks(t, newFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start())
+}
+
+// loopStoppedNextCallWorks: a looping call at url (exec_timeout 300ms) is
+// stopped with a 408 and the next call works.
+func loopStoppedNextCallWorks(t *testing.T, url string) {
 	start := time.Now()
 	code, body := call(t, url+"/?loop", "")
 	if code != http.StatusRequestTimeout || time.Since(start) > 3*time.Second {
@@ -195,8 +201,12 @@ func TestLoopStoppedAtTimeoutNextCallWorks(t *testing.T) {
 }
 
 func TestAllocationPastLimitFailsAlone(t *testing.T) {
-	f := newFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}})
-	url := f.start()
+	allocationFailsAlone(t, newFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}}).start())
+}
+
+// allocationFailsAlone: a call at url (limits.memory 64Mi) allocating
+// 256 MiB fails with a 500, the call beside it and the next one work.
+func allocationFailsAlone(t *testing.T, url string) {
 	var wg sync.WaitGroup
 	var okCode, allocCode int
 	wg.Add(2)
@@ -251,7 +261,12 @@ func TestSandbox(t *testing.T) {
 func TestConcurrentCallsShareNoState(t *testing.T) {
 	// A long timeout: a hundred Go guests start at once on a shared
 	// machine (under -race too).
-	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start()
+	concurrentCallsShareNoState(t, newFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start())
+}
+
+// concurrentCallsShareNoState: a hundred concurrent calls at url each
+// see only their own state.
+func concurrentCallsShareNoState(t *testing.T, url string) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
 	for i := range 100 {
@@ -321,7 +336,12 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestCompilationCacheSurvivesRestart(t *testing.T) {
+func TestCompilationCacheSurvivesRestart(t *testing.T) { cacheSurvivesRestart(t) }
+
+// cacheSurvivesRestart prepares a version of the guest twice, each time in
+// a new runtime on one cache directory, and checks the second compiles
+// nothing.
+func cacheSurvivesRestart(t *testing.T, env ...string) {
 	dir := t.TempDir()
 	prepare := func() time.Duration {
 		rt, err := New(dir, 0)
@@ -329,7 +349,7 @@ func TestCompilationCacheSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rt.Close()
-		v := &process.Version{Deployment: &api.FunctionDeployment{Service: "g"}, UID: -1, GID: -1,
+		v := &process.Version{Deployment: &api.FunctionDeployment{Service: "g"}, UID: -1, GID: -1, Env: env,
 			Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
 		start := time.Now()
 		if _, err := rt.Prepare(context.Background(), v); err != nil {

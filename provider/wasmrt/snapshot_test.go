@@ -1,28 +1,41 @@
 package wasmrt
 
 import (
+	"cmp"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
 )
 
-// buildReactor builds testdata/fn inside the go-wasm template's shim as
-// a reactor, the way `ferry up` lays the template out and builds it.
-func buildReactor(dir string) (string, error) {
-	src := filepath.Join(dir, "reactor-src")
+// commandShim makes testdata/fn a WASI command: a program reading the
+// body on stdin, run from its start at every call.
+const commandShim = `package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"handler/function"
+)
+
+func main() {
+	in, _ := io.ReadAll(os.Stdin)
+	fmt.Print(function.Handle(in))
+}
+`
+
+// buildGuest builds testdata/fn inside shim (a main package) into
+// dir/out, laid out as ferry up lays out a Go template.
+func buildGuest(dir, out, shim, buildmode string) (string, error) {
+	src := filepath.Join(dir, out+"-src")
 	if err := os.MkdirAll(filepath.Join(src, "function"), 0o700); err != nil {
-		return "", err
-	}
-	shim, err := os.ReadFile("../../templates/_template/go-wasm/main.go")
-	if err != nil {
 		return "", err
 	}
 	fn, err := os.ReadFile("testdata/fn/handler.go")
@@ -30,7 +43,7 @@ func buildReactor(dir string) (string, error) {
 		return "", err
 	}
 	for name, body := range map[string]string{
-		"main.go":             string(shim),
+		"main.go":             shim,
 		"go.mod":              "module handler\n\ngo 1.22\n\nrequire handler/function v0.0.0\n\nreplace handler/function => ./function\n",
 		"function/go.mod":     "module handler/function\n\ngo 1.22\n",
 		"function/handler.go": string(fn),
@@ -39,8 +52,8 @@ func buildReactor(dir string) (string, error) {
 			return "", err
 		}
 	}
-	out := filepath.Join(dir, "reactor.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
+	out = filepath.Join(dir, out)
+	cmd := exec.Command("go", "build", "-buildmode="+cmp.Or(buildmode, "default"), "-o", out, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -87,51 +100,15 @@ func TestSnapshotSkipsInit(t *testing.T) {
 }
 
 func TestSnapshotConcurrentCallsShareNoState(t *testing.T) {
-	url := reactorFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start()
-	var wg sync.WaitGroup
-	errs := make(chan string, 100)
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := fmt.Sprintf("call-%d", i)
-			if code, body := call(t, url+"/?state", in); code != 200 || body != "|"+in {
-				errs <- fmt.Sprintf("%s: %d %q", in, code, body)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
+	concurrentCallsShareNoState(t, reactorFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start())
 }
 
 func TestSnapshotLoopStoppedAtTimeoutNextCallWorks(t *testing.T) {
-	url := reactorFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start()
-	start := time.Now()
-	if code, body := call(t, url+"/?loop", ""); code != http.StatusRequestTimeout || time.Since(start) > 3*time.Second {
-		t.Fatalf("loop: %d %q after %s", code, body, time.Since(start))
-	}
-	if code, body := call(t, url+"/", "again"); code != 200 || body != "again" {
-		t.Fatalf("after the loop: %d %q", code, body)
-	}
+	loopStoppedNextCallWorks(t, reactorFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start())
 }
 
 func TestSnapshotAllocationPastLimitFailsAlone(t *testing.T) {
-	url := reactorFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}}).start()
-	var wg sync.WaitGroup
-	var okCode, allocCode int
-	wg.Add(2)
-	go func() { defer wg.Done(); allocCode, _ = call(t, url+"/?alloc", "") }()
-	go func() { defer wg.Done(); okCode, _ = call(t, url+"/", "x") }()
-	wg.Wait()
-	if allocCode != 500 || okCode != 200 {
-		t.Fatalf("alloc %d, echo beside it %d", allocCode, okCode)
-	}
-	if code, body := call(t, url+"/", "y"); code != 200 || body != "y" {
-		t.Fatalf("after: %d %q", code, body)
-	}
+	allocationFailsAlone(t, reactorFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}}).start())
 }
 
 // TestSnapshotRandomness: crypto/rand reads the host's randomness per
@@ -154,4 +131,11 @@ func TestSnapshotRandomness(t *testing.T) {
 		t.Errorf("crypto/rand repeated between calls: %v", seen["crand"])
 	}
 	t.Logf("math/rand/v2 over 3 calls: %v", seen["mrand"])
+}
+
+// TestSnapshotCompiledFromCacheAfterRestart: the module rewritten from a
+// snapshot is the same bytes after a restart (Go's start leaves its
+// globals and memory size the same), so it comes from the disk cache.
+func TestSnapshotCompiledFromCacheAfterRestart(t *testing.T) {
+	cacheSurvivesRestart(t, "fprocess=reactor.wasm")
 }
