@@ -5,9 +5,12 @@
 // it: the body is stdin, stdout the response, the request in Http_*
 // variables, stderr the function's log. A replica is the watchdog's HTTP
 // server (health, max_inflight, metrics, drain) with a handler that
-// instantiates the module per call. The guest sees no network, no host
-// file but its own code and secrets (read-only), a linear memory capped by
-// limits.memory, and is stopped at exec_timeout.
+// instantiates the module per call. A reactor module (exports
+// _initialize and handle, as the go-wasm template builds) starts its
+// calls from a snapshot taken once after _initialize (snapshot.go), so a
+// Go guest does not pay its runtime's start per call. The guest sees no
+// network, no host file but its own code and secrets (read-only), a
+// linear memory capped by limits.memory, and is stopped at exec_timeout.
 package wasmrt
 
 import (

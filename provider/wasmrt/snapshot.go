@@ -85,7 +85,9 @@ func (rx *reactor) snapshot(ctx context.Context, m *module, base wazero.ModuleCo
 		return nil, "", fmt.Errorf("wasm runtime: instantiating the module: %w", err)
 	}
 	defer mod.Close(context.Background())
-	if _, err := mod.ExportedFunction(initExport).Call(ctx); err != nil && !exitedZero(err) {
+	// Any exit, even with status 0, is a failure: a module that has
+	// exited has no state to serve calls from.
+	if _, err := mod.ExportedFunction(initExport).Call(ctx); err != nil {
 		return nil, fmt.Sprintf("the module's %s failed: %v: %s", initExport, err, short(strings.TrimSpace(stderr.String()))), nil
 	}
 	values := map[int]uint64{}

@@ -2,6 +2,7 @@ package wasmrt
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/provider/process"
 )
 
 // commandShim makes testdata/fn a WASI command: a program reading the
@@ -138,4 +140,20 @@ func TestSnapshotRandomness(t *testing.T) {
 // globals and memory size the same), so it comes from the disk cache.
 func TestSnapshotCompiledFromCacheAfterRestart(t *testing.T) {
 	cacheSurvivesRestart(t, "fprocess=reactor.wasm")
+}
+
+// TestSnapshotInitFailureFailsTheVersion: a panic in a package init is
+// the version's failure, with what the guest said.
+func TestSnapshotInitFailureFailsTheVersion(t *testing.T) {
+	rt, err := New(cacheDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	v := &process.Version{Deployment: &api.FunctionDeployment{Service: "g"}, UID: -1, GID: -1,
+		Env: []string{"fprocess=reactor.wasm", "fail_init=1"}, Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
+	prep, err := rt.Prepare(context.Background(), v)
+	if err != nil || !strings.Contains(prep.Failure, "init failing on purpose") {
+		t.Fatalf("prepare: %v, failure %q", err, prep.Failure)
+	}
 }

@@ -22,6 +22,12 @@ var (
 	greeting = os.Getenv("greeting")
 )
 
+func init() {
+	if os.Getenv("fail_init") != "" {
+		panic("init failing on purpose")
+	}
+}
+
 func Handle(req []byte) string {
 	switch os.Getenv("Http_Query") {
 	case "loop":
