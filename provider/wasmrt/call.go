@@ -59,7 +59,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	err := h.v.run(ctx, mc)
+	err := h.v.run(ctx, mc, imageMemory)
 	h.log(errb.Bytes())
 	if err == nil {
 		if ct := h.v.cfg.ContentType; ct != "" {

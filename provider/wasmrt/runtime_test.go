@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,11 +18,10 @@ import (
 	"github.com/ferryfaas/ferry/provider/process"
 )
 
-// guestWasm and reactorWasm are testdata/fn built for wasip1 once per
-// test run: as a command (a shim reading stdin, as any Go program) and
-// as the go-wasm template's reactor, built as ferry up builds it;
-// cacheDir is the compilation cache the tests share (compiling a Go
-// guest takes seconds).
+// guestWasm is testdata/guest built for wasip1 (a command), once per
+// test run; reactorWasm is testdata/fn in the go-wasm template's shim, a
+// reactor built as ferry up builds it; cacheDir is the compilation cache
+// the tests share (compiling a Go guest takes seconds).
 var guestWasm, reactorWasm, cacheDir string
 
 func TestMain(m *testing.M) {
@@ -29,16 +29,15 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	cacheDir = filepath.Join(dir, "cache")
-	shim, err := os.ReadFile("../../templates/_template/go-wasm/main.go")
-	if err == nil {
-		guestWasm, err = buildGuest(dir, "main.wasm", commandShim, "")
+	guestWasm, cacheDir = filepath.Join(dir, "main.wasm"), filepath.Join(dir, "cache")
+	cmd := exec.Command("go", "build", "-o", guestWasm, "./testdata/guest")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build the guest: %v\n%s", err, out)
+		os.Exit(1)
 	}
-	if err == nil {
-		reactorWasm, err = buildGuest(dir, "reactor.wasm", string(shim), "c-shared")
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build the guests: %v\n", err)
+	if reactorWasm, err = buildReactor(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "build the reactor guest: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()

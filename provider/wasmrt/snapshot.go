@@ -128,8 +128,8 @@ func (rx *reactor) snapshot(ctx context.Context, m *module, base wazero.ModuleCo
 // call runs one call: a fresh instance of the snapshot, no start
 // function, its handler called. Its memory is a private mapping of the
 // saved memory, so what a call writes no other call sees.
-func (s *snapshot) call(ctx context.Context, mc wazero.ModuleConfig) error {
-	mod, err := s.r.InstantiateModule(s.image.withMemory(ctx), s.compiled, mc.WithStartFunctions())
+func (s *snapshot) call(ctx context.Context, mc wazero.ModuleConfig, mem memoryFor) error {
+	mod, err := s.r.InstantiateModule(mem(ctx, s.image), s.compiled, mc.WithStartFunctions())
 	if err != nil {
 		return err
 	}
@@ -152,13 +152,20 @@ func exitedZero(err error) bool {
 	return errors.As(err, &ee) && ee.ExitCode() == 0
 }
 
-// run runs one call of v in a fresh instance: the snapshot's handler for
-// a reactor module, the command module to its exit otherwise.
-func (v *version) run(ctx context.Context, mc wazero.ModuleConfig) error {
+// memoryFor makes the instances created with the context it returns
+// start with image as their memory (memImage.withMemory).
+type memoryFor func(ctx context.Context, image *memImage) context.Context
+
+func imageMemory(ctx context.Context, image *memImage) context.Context { return image.withMemory(ctx) }
+
+// run runs one call of v in a fresh instance whose memory mem provides:
+// the snapshot's handler for a reactor module, the command module to its
+// exit otherwise.
+func (v *version) run(ctx context.Context, mc wazero.ModuleConfig, mem memoryFor) error {
 	if v.snap != nil {
-		return v.snap.call(ctx, mc)
+		return v.snap.call(ctx, mc, mem)
 	}
-	mod, err := v.mod.r.InstantiateModule(v.mod.image.withMemory(ctx), v.mod.compiled, mc)
+	mod, err := v.mod.r.InstantiateModule(mem(ctx, v.mod.image), v.mod.compiled, mc)
 	if mod != nil {
 		mod.Close(context.Background())
 	}

@@ -1,7 +1,6 @@
 package wasmrt
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -15,29 +14,15 @@ import (
 	"github.com/ferryfaas/ferry/provider/process"
 )
 
-// commandShim makes testdata/fn a WASI command: a program reading the
-// body on stdin, run from its start at every call.
-const commandShim = `package main
-
-import (
-	"fmt"
-	"io"
-	"os"
-
-	"handler/function"
-)
-
-func main() {
-	in, _ := io.ReadAll(os.Stdin)
-	fmt.Print(function.Handle(in))
-}
-`
-
-// buildGuest builds testdata/fn inside shim (a main package) into
-// dir/out, laid out as ferry up lays out a Go template.
-func buildGuest(dir, out, shim, buildmode string) (string, error) {
-	src := filepath.Join(dir, out+"-src")
+// buildReactor builds testdata/fn inside the go-wasm template's shim as
+// a reactor, laid out and built as ferry up builds a Go template.
+func buildReactor(dir string) (string, error) {
+	src := filepath.Join(dir, "reactor-src")
 	if err := os.MkdirAll(filepath.Join(src, "function"), 0o700); err != nil {
+		return "", err
+	}
+	shim, err := os.ReadFile("../../templates/_template/go-wasm/main.go")
+	if err != nil {
 		return "", err
 	}
 	fn, err := os.ReadFile("testdata/fn/handler.go")
@@ -45,7 +30,7 @@ func buildGuest(dir, out, shim, buildmode string) (string, error) {
 		return "", err
 	}
 	for name, body := range map[string]string{
-		"main.go":             shim,
+		"main.go":             string(shim),
 		"go.mod":              "module handler\n\ngo 1.22\n\nrequire handler/function v0.0.0\n\nreplace handler/function => ./function\n",
 		"function/go.mod":     "module handler/function\n\ngo 1.22\n",
 		"function/handler.go": string(fn),
@@ -54,8 +39,8 @@ func buildGuest(dir, out, shim, buildmode string) (string, error) {
 			return "", err
 		}
 	}
-	out = filepath.Join(dir, out)
-	cmd := exec.Command("go", "build", "-buildmode="+cmp.Or(buildmode, "default"), "-o", out, ".")
+	out := filepath.Join(dir, "reactor.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -1,6 +1,6 @@
 // Package function is the wasm runtime's test function in the go-wasm
-// template's reactor form: what it does is chosen by the query string, as
-// testdata/guest does as a command.
+// template's reactor form: what it does is chosen by the query string,
+// the same cases as testdata/guest (a command) and a few of its own.
 package function
 
 import (
