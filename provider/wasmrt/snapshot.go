@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,8 @@ func asReactor(code []byte) (*reactor, bool) {
 		return nil, false
 	}
 	exports := exportNames(secs)
-	if exports["_start"] || !exports[initExport] || !exports[handleExport] {
-		return nil, false
+	if exports["_start"] || !exports[initExport] || !exports[handleExport] || !slices.ContainsFunc(secs, definesMemory) {
+		return nil, false // a module importing its memory is served as a command would be: refused
 	}
 	globals, err := globalsOf(secs)
 	if err != nil {
@@ -118,7 +119,7 @@ func (rx *reactor) snapshot(ctx context.Context, m *module, base wazero.ModuleCo
 	compiled, err := m.r.CompileModule(ctx, code)
 	if err != nil {
 		image.close()
-		return nil, "", fmt.Errorf("wasm runtime: compiling the module from its snapshot: %w", err)
+		return nil, fmt.Sprintf("the module cannot run from a snapshot of its %s: %v", initExport, err), nil
 	}
 	s = &snapshot{r: m.r, compiled: compiled, image: image}
 	rx.snaps[key] = s
@@ -171,3 +172,7 @@ func (v *version) run(ctx context.Context, mc wazero.ModuleConfig, mem memoryFor
 	}
 	return err
 }
+
+// definesMemory says whether s is a memory section: the minimum a call's
+// memory starts at is rewritten there.
+func definesMemory(s section) bool { return s.id == 5 }
