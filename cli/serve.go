@@ -106,6 +106,9 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := f.conns.check(); err != nil {
 		return err
 	}
+	if _, err := f.wasm.budgetBytes(); err != nil {
+		return err // before anything is written to the data dir
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
@@ -266,14 +269,14 @@ func newProvider(ctx context.Context, f serveFlags, s *Server) (provider.Provide
 				return nil, err
 			}
 		case wasmrt.Name:
-			if err := useWasm(s, &cfg, true); err != nil {
+			if err := f.wasm.use(s, &cfg, true); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, fmt.Errorf("--runtime %q: use process, containerd or wasm", f.ctrd.runtime)
 		}
 		if f.wasm.enabled && f.ctrd.runtime != wasmrt.Name {
-			if err := useWasm(s, &cfg, false); err != nil {
+			if err := f.wasm.use(s, &cfg, false); err != nil {
 				return nil, err
 			}
 		}

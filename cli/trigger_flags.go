@@ -49,7 +49,7 @@ func (k *kafkaFlags) source(log *slog.Logger, m *trigger.Metrics) (trigger.Sourc
 	if err != nil {
 		return nil, err
 	}
-	return kafka.New(kafka.Config{Brokers: k.brokers, Group: k.group, Opts: opts, SessionTimeout: k.sessionTimeout,
+	return kafka.New(kafka.Config{Brokers: k.brokers, Group: k.group, Opts: opts, Auth: k.sec.Auth(), SessionTimeout: k.sessionTimeout,
 		Log: log.With("trigger", "kafka"), Metrics: m}), nil
 }
 

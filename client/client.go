@@ -40,6 +40,16 @@ type Client struct {
 // first call.
 func New(gatewayURL, user, password string) *Client {
 	gw, err := NormalizeGateway(gatewayURL)
+	// Credentials in the URL are used as given ones, and taken out of
+	// Gateway: commands print and log it.
+	if u, perr := url.Parse(gw); err == nil && perr == nil && u.User != nil {
+		if password == "" {
+			user = u.User.Username()
+			password, _ = u.User.Password()
+		}
+		u.User = nil
+		gw = u.String()
+	}
 	if user == "" {
 		user = "admin"
 	}

@@ -44,10 +44,23 @@ func (g *Gateway) parseDeployment(r *http.Request, b []byte) (api.FunctionDeploy
 	if err := d.Validate(g.cfg.DefaultNamespace); err != nil {
 		return d, err
 	}
+	return d, CheckDeployment(&d, g.cfg.MaxReplicas)
+}
+
+// CheckDeployment runs the checks of a valid deployment that need more
+// than its own types: the scaling labels against the replica cap (0: the
+// default cap) and the trigger annotations. The gateway runs it on every
+// deploy and update; a provider that takes deployments from elsewhere
+// (Kubernetes Function objects) must run it too, or a function refused
+// over the API could still subscribe to a reserved subject through it.
+func CheckDeployment(d *api.FunctionDeployment, maxReplicas uint64) error {
+	if maxReplicas == 0 {
+		maxReplicas = defaultMaxReplicas
+	}
 	// Refused here rather than only reported by the autoscaler: the
 	// provider starts com.openfaas.scale.min replicas before any check.
-	if err := autoscale.CheckLabels(d.Labels, g.cfg.MaxReplicas); err != nil {
-		return d, api.BadRequest("field \"labels\": %w", err)
+	if err := autoscale.CheckLabels(d.Labels, maxReplicas); err != nil {
+		return api.BadRequest("field \"labels\": %w", err)
 	}
-	return d, trigger.ValidateAnnotations(d.Annotations)
+	return trigger.ValidateAnnotations(d.Annotations)
 }

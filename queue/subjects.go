@@ -32,6 +32,12 @@ const (
 	callbackConsumer   = "callbacks"
 )
 
+// ReservedSubjects are the subjects the queue publishes on, and the
+// inboxes its JetStream requests are answered on: nothing else may
+// subscribe to them (a subscriber reads every queued call and result, and
+// could answer JetStream's requests).
+var ReservedSubjects = []string{subjWorkPrefix + ">", subjRetryPrefix + ">", subjDeadPrefix + ">", subjCallbackPrefix + ">", "_INBOX.>"}
+
 // Labels and annotations read from a function.
 const (
 	// LabelMaxInflight caps concurrent queued calls of a function (or of its

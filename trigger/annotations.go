@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/queue"
 	"github.com/robfig/cron/v3"
 )
 
@@ -45,10 +46,17 @@ var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hou
 	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule parses a schedule annotation.
-func ParseSchedule(s string) (cron.Schedule, error) {
+func ParseSchedule(s string) (sch cron.Schedule, err error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("empty schedule")
 	}
+	// The parser panics on some input ("TZ=" with no fields after it); a
+	// schedule is untrusted text, read in the triggers' own goroutines.
+	defer func() {
+		if recover() != nil {
+			sch, err = nil, fmt.Errorf("%.80q: a time zone prefix (TZ= or CRON_TZ=) must be followed by a zone, a space and the schedule", s)
+		}
+	}()
 	return scheduleParser.Parse(s)
 }
 
@@ -102,6 +110,9 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 			return f, annErr(AnnotationTopic, err)
 		}
 		for _, t := range topics {
+			if r := reserved(t); r != "" {
+				return f, annErr(AnnotationTopic, fmt.Errorf("%q reaches %s, a subject reserved for Ferry's async queue and NATS inboxes: pick a topic outside %s", t, r, strings.Join(queue.ReservedSubjects, " ")))
+			}
 			if t == CronTopic {
 				f.Cron = true
 			} else {
@@ -141,6 +152,31 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 		f.ReplyTopic = t[0]
 	}
 	return f, nil
+}
+
+// reserved returns the reserved subject pattern a topic (a NATS subject,
+// wildcards allowed) can match a subject of, or "".
+func reserved(topic string) string {
+	for _, r := range queue.ReservedSubjects {
+		if overlap(strings.Split(topic, "."), strings.Split(r, ".")) {
+			return r
+		}
+	}
+	return ""
+}
+
+// overlap says whether two subject patterns match a subject in common.
+func overlap(a, b []string) bool {
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] == ">" || b[0] == ">" {
+			return true
+		}
+		if a[0] != "*" && b[0] != "*" && a[0] != b[0] {
+			return false
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) == len(b)
 }
 
 func boolAnn(a map[string]string, name string) (bool, error) {

@@ -50,3 +50,22 @@ func TestValidateAnnotations(t *testing.T) {
 		}
 	}
 }
+
+// A function subscribed to the queue's subjects received every queued
+// call of every function (bodies, Authorization, callback tokens) and
+// answered JetStream's acknowledgement inboxes; one on _INBOX.> got every
+// reply. Such topics are refused, wildcards included.
+func TestTopicsReservedSubjects(t *testing.T) {
+	for _, topic := range []string{"ferry.async.>", "ferry.>", ">", "*.async.fn.openfaas-fn.victim",
+		"ferry.callback.*.*", "ferry.dead.>", "ferry.retry.x", "_INBOX.>", "*.*.*.*.*", "orders,ferry.*.>"} {
+		err := ValidateAnnotations(map[string]string{"topic": topic})
+		if api.StatusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), `"topic"`) || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("topic %q: %v, want a 400 naming the annotation and saying the subjects are reserved", topic, err)
+		}
+	}
+	for _, topic := range []string{"ferry", "ferry.events", "ferryx.async.a", "orders.>", "*", "events.*", "my.ferry.async.x", "_inbox_archive"} {
+		if err := ValidateAnnotations(map[string]string{"topic": topic}); err != nil {
+			t.Errorf("topic %q: %v", topic, err)
+		}
+	}
+}

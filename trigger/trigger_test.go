@@ -2,6 +2,7 @@ package trigger_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,5 +91,29 @@ func TestInvokerBoundsInFlight(t *testing.T) {
 	wg.Wait()
 	if peak.Load() != 2 || len(env.Calls()) != 8 {
 		t.Fatalf("peak %d in flight over %d calls, want 2 over 8", peak.Load(), len(env.Calls()))
+	}
+}
+
+// robfig/cron's parser panics on a time zone prefix with nothing after it
+// ("TZ=", "CRON_TZ="). At deploy that was a 500; a function that reached
+// the index around the gateway's validation (a Kubernetes Function object,
+// an older data dir, another OpenFaaS gateway polled by `ferry trigger
+// cron`) panicked the trigger's refresh. Now a 400 naming the annotation,
+// and the function is skipped like any malformed one.
+func TestSchedulePanickingTheParser(t *testing.T) {
+	for _, s := range []string{"TZ=", "CRON_TZ=", "TZ=UTC"} {
+		err := trigger.ValidateAnnotations(map[string]string{"topic": "cron-function", "schedule": s})
+		if api.StatusOf(err) != 400 || !strings.Contains(err.Error(), `"schedule"`) {
+			t.Errorf("schedule %q: %v, want a 400 naming the annotation", s, err)
+		}
+	}
+	env := triggertest.Start(t)
+	env.Deploy(t, "tz", map[string]string{"topic": "cron-function", "schedule": "TZ="})
+	env.Deploy(t, "ok", map[string]string{"topic": "cron-function", "schedule": "@every 1m"})
+	if err := env.Index.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fns, _ := env.Index.Snapshot(); len(fns) != 1 || fns[0].Name != "ok" {
+		t.Fatalf("index: %+v", fns)
 	}
 }

@@ -242,10 +242,10 @@ func TestChartValues(t *testing.T) {
 	}
 }
 
-// The Prometheus and Alertmanager configs the chart renders pass Debian's
+// The Prometheus and Alertmanager configs (the triggers' scrape job too) the chart renders pass Debian's
 // promtool and amtool, the same builds the images carry.
 func TestChartMonitoringConfigsValid(t *testing.T) {
-	objs, err := render(t)
+	objs, err := render(t, "triggers.nats.enabled=true") // with the triggers' scrape job
 	if err != nil {
 		t.Fatal(err)
 	}

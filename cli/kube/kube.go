@@ -14,7 +14,9 @@ package kube
 import (
 	"context"
 
+	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/cli"
+	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/ferryfaas/ferry/provider/kubernetes"
 )
@@ -27,6 +29,7 @@ func init() {
 			Log:               s.Log.With("provider", "kubernetes"),
 			ImagePullPolicy:   s.Kube.ImagePullPolicy,
 			NoDirectReadiness: !s.Kube.DirectReadiness,
+			Check:             func(d *api.FunctionDeployment) error { return gateway.CheckDeployment(d, 0) },
 		})
 	})
 }

@@ -17,9 +17,6 @@ import (
 
 	"github.com/containerd/containerd/v2/core/snapshots"
 
-	"github.com/ferryfaas/ferry/builder"
-	"github.com/ferryfaas/ferry/stack"
-	"github.com/ferryfaas/ferry/templates"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
@@ -50,48 +47,16 @@ func probeImage(t *testing.T) string {
 	probe.once.Do(func() {
 		t0 := time.Now()
 		defer func() { t.Logf("probe image built in %s", time.Since(t0).Round(time.Millisecond)) }()
-		wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
-		if err != nil {
-			probe.err = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "ferry-probe-")
 		if err != nil {
 			probe.err = err
 			return
 		}
 		probe.dir = dir
-		tpl, err := templates.Lookup("", "golang-http")
-		if err == nil {
-			err = templates.Scaffold(tpl, filepath.Join(dir, "probe"))
-		}
-		if err == nil {
-			var src []byte
-			if src, err = os.ReadFile("testdata/probe/handler.go"); err == nil {
-				err = os.WriteFile(filepath.Join(dir, "probe", "handler.go"), src, 0o644)
-			}
-		}
-		if err != nil {
-			probe.err = err
+		if probe.path, probe.err = harness.ProbeImage(dir, "docker", "ferry-test/probe:1"); probe.err != nil {
 			return
 		}
-		build := func(format, ref string) (string, error) {
-			res, err := builder.Build(context.Background(), builder.Options{
-				Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: ref},
-				StackDir:       dir,
-				OutDir:         filepath.Join(dir, "build-"+format),
-				Image:          builder.ImageOptions{Enabled: true, Format: format},
-				WatchdogBinary: wd,
-			})
-			if err != nil {
-				return "", err
-			}
-			return res.ImagePath, nil
-		}
-		if probe.path, probe.err = build("docker", "ferry-test/probe:1"); probe.err != nil {
-			return
-		}
-		layout, err := build("oci", "ferry-test/probe-oci:1")
+		layout, err := harness.ProbeImage(dir, "oci", "ferry-test/probe-oci:1")
 		if err == nil {
 			probe.oci = filepath.Join(dir, "probe-oci.tar")
 			err = harness.TarDir(layout, probe.oci)

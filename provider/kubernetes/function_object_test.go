@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/gateway"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -67,10 +68,14 @@ func readyOf(t *testing.T, p *Provider, name string) metav1.Condition {
 // deleting the object removes the function.
 func TestSyncFunctionObject(t *testing.T) {
 	p, cs := newFake(t)
+	// The check cli/kube wires in: an object passes the REST API's checks.
+	p.cfg.Check = func(d *api.FunctionDeployment) error { return gateway.CheckDeployment(d, 0) }
+	badTopic := fnObject("badtopic", "badtopic", "")
+	badTopic.Object["spec"].(map[string]any)["annotations"] = map[string]any{"topic": "ferry.async.>"}
 	ctx := context.Background()
 	p.dyn = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{FunctionGVR: "FunctionList"},
-		fnObject("good", "good", ""), fnObject("badmem", "badmem", "lots"), fnObject("badname", "other", ""))
+		fnObject("good", "good", ""), fnObject("badmem", "badmem", "lots"), fnObject("badname", "other", ""), badTopic)
 	byNS := func(ns string) cache.GenericNamespaceLister { return dynLister{p, ns} }
 	key := func(n string) string { return api.DefaultNamespace + "/" + n }
 
@@ -101,7 +106,7 @@ func TestSyncFunctionObject(t *testing.T) {
 		}
 	}
 
-	for name, says := range map[string]string{"badmem": `"limits.memory"`, "badname": `"spec.name"`} {
+	for name, says := range map[string]string{"badmem": `"limits.memory"`, "badname": `"spec.name"`, "badtopic": "topic"} {
 		if err := p.syncFunction(ctx, byNS, key(name)); err != nil {
 			t.Fatal(err)
 		}

@@ -151,6 +151,9 @@ func (p *Provider) syncFunction(ctx context.Context, byNS func(string) cache.Gen
 func (p *Provider) applyFunction(ctx context.Context, fo *functionObject) (metav1.Condition, error) {
 	gen, ns, name := fo.Metadata.Generation, fo.Metadata.Namespace, fo.Metadata.Name
 	d, err := fo.deployment()
+	if err == nil && p.cfg.Check != nil {
+		err = p.cfg.Check(&d)
+	}
 	if err != nil {
 		return condition(gen, false, "InvalidSpec", "%v", err), nil
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	// of a function with no ready replica (see warm.go): routes then wait
 	// for the kubelet's probe to reach the EndpointSlice.
 	NoDirectReadiness bool
+	// Check runs on a Function object's deployment after its own
+	// validation: the checks the gateway runs on a REST deploy (scaling
+	// labels, trigger annotations), so that objects pass the same ones.
+	Check func(*api.FunctionDeployment) error
 }
 
 // Provider implements provider.Provider on a Kubernetes cluster.

@@ -153,6 +153,18 @@ func TestBadArchivesRejected(t *testing.T) {
 		{"symlink escaping", targz(t, entry{name: "l", typ: tar.TypeSymlink, link: "../../etc/passwd"}), "outside"},
 		{"absolute symlink", targz(t, entry{name: "l", typ: tar.TypeSymlink, link: "/etc/passwd"}), "relative path"},
 		{"nested symlink escaping", targz(t, entry{name: "a/b/l", typ: tar.TypeSymlink, link: "../../../x"}), "outside"},
+		// Each link alone stays inside; followed one through the other,
+		// "l" is the parent of the tree (a guest reading through it
+		// reaches every file of the host).
+		{"symlink chain escaping", targz(t,
+			entry{name: "d1/d2", typ: tar.TypeSymlink, link: ".."},
+			entry{name: "l", typ: tar.TypeSymlink, link: "d1/d2/.."}), "outside"},
+		{"symlink chain escaping, link first", targz(t,
+			entry{name: "l", typ: tar.TypeSymlink, link: "d1/d2/.."},
+			entry{name: "d1/d2", typ: tar.TypeSymlink, link: ".."}), "outside"},
+		{"symlink created through a symlinked dir", targz(t,
+			entry{name: "s", typ: tar.TypeSymlink, link: "."},
+			entry{name: "s/up", typ: tar.TypeSymlink, link: ".."}), "outside"},
 		{"hard link outside", targz(t, entry{name: "h", typ: tar.TypeLink, link: "/etc/passwd"}), "hard links"},
 		{"char device", targz(t, entry{name: "null", typ: tar.TypeChar}), "device"},
 		{"block device", targz(t, entry{name: "sda", typ: tar.TypeBlock}), "device"},
@@ -222,4 +234,20 @@ func gz(b []byte) []byte {
 	zw.Write(b)
 	zw.Close()
 	return buf.Bytes()
+}
+
+// Links that stay inside when followed through each other are kept (npm's
+// node_modules/.bin links, a "current" link to a versioned dir).
+func TestSymlinkChainsInsideAccepted(t *testing.T) {
+	art := targz(t,
+		entry{name: "node_modules/pkg/bin/tool", body: "x"},
+		entry{name: "node_modules/.bin/tool", typ: tar.TypeSymlink, link: "../pkg/bin/tool"},
+		entry{name: "current", typ: tar.TypeSymlink, link: "node_modules/.bin"},
+		entry{name: "up", typ: tar.TypeSymlink, link: "current/../pkg"},
+		entry{name: "self", typ: tar.TypeSymlink, link: "."},
+		entry{name: "self/again", typ: tar.TypeSymlink, link: "self"},
+	)
+	if err := extract(bytes.NewReader(art), nil, extractLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
+		t.Fatal(err)
+	}
 }

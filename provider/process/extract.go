@@ -21,7 +21,8 @@ type extractLimits struct {
 
 // extract reads a gzip'd tar and, when root is not nil, writes it there.
 // With root nil it only validates (on upload). It rejects absolute paths,
-// "..", symlinks pointing outside the tree, hard links to anything but an
+// "..", symlinks pointing outside the tree (alone or followed through
+// each other), hard links to anything but an
 // earlier regular file, devices and fifos, and archives over the limits.
 // os.Root keeps every write inside the tree even through in-tree symlinks.
 func extract(r io.Reader, root *os.Root, lim extractLimits) error {
@@ -37,6 +38,7 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 	var total int64
 	files := 0
 	regular := map[string]bool{}
+	links := linkTree{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -74,6 +76,7 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 				}
 			}
 			regular[name] = true
+			links.drop(name)
 		case tar.TypeDir:
 			if root != nil {
 				if err := root.MkdirAll(name, 0o755); err != nil {
@@ -87,6 +90,9 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 			}
 			if j := path.Join(path.Dir(name), t); j == ".." || strings.HasPrefix(j, "../") {
 				return bad("symlink points outside the archive")
+			}
+			if !links.add(name, t) {
+				return bad("symlink is created through a symlink that points outside the archive")
 			}
 			if root != nil {
 				if err := mkParent(root, name); err != nil {
@@ -112,12 +118,16 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 				}
 			}
 			regular[name] = true
+			links.drop(name)
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 			return bad("device and fifo entries are not allowed")
 		case tar.TypeXGlobalHeader:
 		default:
 			return bad(fmt.Sprintf("entry type %q is not allowed", h.Typeflag))
 		}
+	}
+	if err := links.check(); err != nil {
+		return api.BadRequest("artifact: %v", err)
 	}
 	// Drain the gzip trailer so a truncated upload is caught.
 	if _, err := io.Copy(io.Discard, zr); err != nil {

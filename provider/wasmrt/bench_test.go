@@ -45,12 +45,16 @@ func BenchmarkColdStart(b *testing.B) {
 func benchColdStart(b *testing.B, f *fixture) {
 	s := f.prep.Run.(*version)
 	ctx := context.Background()
+	var use usage
 	lat := make([]time.Duration, 0, b.N)
 	cpu0 := cpuTime()
 	for b.Loop() {
 		var out bytes.Buffer
 		start := time.Now()
-		if err := s.run(ctx, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard), imageMemory); err != nil {
+		l := admit(ctx, f.rt.Budget, &use, s.mod, admission(s.mod, f.rt.Budget))
+		err := s.run(ctx, s.base.WithStdin(bytes.NewReader([]byte("hello"))).WithStdout(&out).WithStderr(io.Discard), l.withMemory)
+		l.release()
+		if err != nil {
 			b.Fatal(err)
 		}
 		if out.String() != "hello" {

@@ -34,6 +34,8 @@ type handler struct {
 	v      *version
 	kill   context.Context // done: the replica is killed, abort the call
 	output func(pid int, line string)
+	budget *Budget // the server's, shared by all wasm functions
+	use    *usage  // the replica's
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +61,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	err := h.v.run(ctx, mc, imageMemory)
+	l := h.admit(ctx, w)
+	if l == nil {
+		return
+	}
+	defer l.release()
+	err := h.v.run(ctx, mc, l.withMemory)
+	l.release()
 	h.log(errb.Bytes())
 	if err == nil {
 		if ct := h.v.cfg.ContentType; ct != "" {
@@ -77,6 +85,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case h.kill.Err() != nil:
 		http.Error(w, "function stopped: its replica is shutting down", http.StatusServiceUnavailable)
+		return
+	case l.refused() > 0:
+		h.refuse(w, l.refused(), "more")
 		return
 	}
 	// A non-zero exit or a trap: 500 with what it said, as the fork modes.

@@ -81,6 +81,7 @@ func (im *memImage) withMemory(ctx context.Context) context.Context {
 	}))
 }
 
+// allocate is one instance's linear memory, as withMemory describes.
 func (im *memImage) allocate(maxBytes uint64) experimental.LinearMemory {
 	if maxBytes > 0 && maxBytes <= 1<<32 && (im == nil || uint64(im.size) <= maxBytes) {
 		b, err := unix.Mmap(-1, 0, int(maxBytes), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
@@ -134,18 +135,3 @@ func (m *mapped) Free() {
 		m.buf = nil
 	}
 }
-
-// sliceMemory is wazero's own way: a Go slice, copied as it grows.
-type sliceMemory struct{ buf []byte }
-
-func (m *sliceMemory) Reallocate(size uint64) []byte {
-	if size > uint64(cap(m.buf)) {
-		b := make([]byte, size)
-		copy(b, m.buf[:cap(m.buf)])
-		m.buf = b
-	}
-	m.buf = m.buf[:size]
-	return m.buf
-}
-
-func (m *sliceMemory) Free() { m.buf = nil }

@@ -17,6 +17,7 @@ type replica struct {
 	err           error
 	stop          context.CancelFunc // drain, as SIGTERM does to a watchdog
 	kill          context.CancelFunc // abort the calls still running
+	use           usage
 }
 
 // Start serves one replica on loopback: the watchdog's server, with the
@@ -41,7 +42,7 @@ func (rt *Runtime) Start(_ context.Context, r process.ReplicaSpec) (process.Repl
 	cfg.Listener, cfg.MetricsListener, cfg.Log = ln, mln, logw
 	cfg.ReadyFD, cfg.UID, cfg.GID, cfg.SuppressLock = -1, -1, -1, true
 	cfg.OnReady = func() { close(x.ready) }
-	cfg.Handler = &handler{v: s, kill: killCtx, output: r.Output}
+	cfg.Handler = &handler{v: s, kill: killCtx, output: r.Output, budget: rt.Budget, use: &x.use}
 	go func() {
 		defer close(x.done)
 		defer kill()

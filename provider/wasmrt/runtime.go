@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/provider/process"
@@ -49,6 +50,9 @@ type Runtime struct {
 	// DefaultMemory caps the linear memory of a call of a function that
 	// sets no limits.memory (bytes; <= 0: wazero's 4 GiB).
 	DefaultMemory int64
+	// Budget bounds the memory of all calls together; set it before the
+	// first Start (New's counts without bounding).
+	Budget *Budget
 
 	cache wazero.CompilationCache
 	mu    sync.Mutex
@@ -59,10 +63,11 @@ type Runtime struct {
 }
 
 var (
-	_ process.Runtime   = (*Runtime)(nil)
-	_ process.Forgetter = (*Runtime)(nil)
-	_ process.Closer    = (*Runtime)(nil)
-	_ process.Namer     = (*Runtime)(nil)
+	_ process.Runtime     = (*Runtime)(nil)
+	_ process.Forgetter   = (*Runtime)(nil)
+	_ process.Closer      = (*Runtime)(nil)
+	_ process.Namer       = (*Runtime)(nil)
+	_ process.UsageReader = (*Runtime)(nil)
 )
 
 // New returns a wasm runtime whose compiled code is cached in cacheDir,
@@ -75,7 +80,7 @@ func New(cacheDir string, defaultMemory int64) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasm runtime: compilation cache: %w", err)
 	}
-	return &Runtime{DefaultMemory: defaultMemory, cache: cache, mods: map[modKey]*module{}, users: map[modKey]map[string]bool{}}, nil
+	return &Runtime{DefaultMemory: defaultMemory, Budget: NewBudget(0), cache: cache, mods: map[modKey]*module{}, users: map[modKey]map[string]bool{}}, nil
 }
 
 // Name is what /system/info reports when wasm is the default runtime.
@@ -93,8 +98,10 @@ type modKey struct {
 type module struct {
 	r        wazero.Runtime
 	compiled wazero.CompiledModule
-	image    *memImage // its initial memory, mapped into each instance
-	reactor  *reactor  // nil: a command module
+	image    *memImage     // its initial memory, mapped into each instance
+	initial  uint64        // bytes of linear memory an instance starts with
+	peak     atomic.Uint64 // bytes its calls reached lately (see admission)
+	reactor  *reactor      // nil: a command module
 }
 
 func (m *module) close() {
@@ -216,6 +223,13 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	if err != nil {
 		return nil, err
 	}
+	bin, tables, err := capTables(bin)
+	if err != nil {
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+	}
+	if limit := uint64(key.pages) * pageBytes; tables > limit {
+		return nil, api.BadRequest("limits.memory: the tables of %s take %d MiB in every call, more than the limit of %d MiB: raise limits.memory or give the tables a smaller maximum", key.file, tables>>20, limit>>20)
+	}
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
@@ -233,8 +247,8 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		}
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
-	m := &module{r: r, compiled: compiled, image: image, reactor: rx}
-	if image != nil && !imageFits(compiled, image.size) {
+	m := &module{r: r, compiled: compiled, image: image, initial: minMemory(compiled), reactor: rx}
+	if image != nil && m.initial < uint64(image.size) {
 		m.close() // the module could never start
 		return nil, api.BadRequest("%s has data segments outside its memory", key.file)
 	}
@@ -275,16 +289,29 @@ func (rt *Runtime) Close() {
 	rt.cache.Close(context.Background())
 }
 
-// imageFits says whether an initial memory of size bytes lies within the
-// module's own minimum memory, as its data segments must.
-func imageFits(c wazero.CompiledModule, size int) bool {
+// minMemory is the module's initial linear memory in bytes: its data
+// segments must lie within it.
+func minMemory(c wazero.CompiledModule) uint64 {
 	for _, m := range c.ExportedMemories() {
-		return uint64(m.Min())*pageBytes >= uint64(size)
+		return uint64(m.Min()) * pageBytes
 	}
 	for _, m := range c.ImportedMemories() {
-		return uint64(m.Min())*pageBytes >= uint64(size)
+		return uint64(m.Min()) * pageBytes
 	}
-	return false
+	return 0
+}
+
+// Usage reports, for each replica, the wall time its calls spent in the
+// guest (they run on the server's threads, whose CPU time cannot be told
+// apart per call) and the linear memory its live instances hold.
+func (rt *Runtime) Usage(rs []process.Replica) []process.Usage {
+	out := make([]process.Usage, len(rs))
+	for i, r := range rs {
+		if x, ok := r.(*replica); ok {
+			out[i] = process.Usage{CPU: x.use.busy(), MemoryBytes: x.use.memory.Load()}
+		}
+	}
+	return out
 }
 
 func w0(s string) string {

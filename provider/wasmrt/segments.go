@@ -102,6 +102,12 @@ func parseData(b []byte) ([]segment, error) {
 		return nil, errForm
 	}
 	b = b[w:]
+	// The count is the module's word: a segment takes at least 5 bytes,
+	// so a count the section cannot hold is a lie, and reserving room for
+	// it (a 49-byte module claimed 2^42) was a fatal out of memory.
+	if count > uint64(len(b))/5 {
+		return nil, errForm
+	}
 	segs := make([]segment, 0, count)
 	for range count {
 		if len(b) < 2 || b[0] != 0 || b[1] != 0x41 {

@@ -157,8 +157,6 @@ func exitedZero(err error) bool {
 // start with image as their memory (memImage.withMemory).
 type memoryFor func(ctx context.Context, image *memImage) context.Context
 
-func imageMemory(ctx context.Context, image *memImage) context.Context { return image.withMemory(ctx) }
-
 // run runs one call of v in a fresh instance whose memory mem provides:
 // the snapshot's handler for a reactor module, the command module to its
 // exit otherwise.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,46 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryfaas/ferry/builder"
-	"github.com/ferryfaas/ferry/stack"
-	"github.com/ferryfaas/ferry/templates"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
-// probeImage builds the containerd runtime's probe handler (it reports
-// what a container may do) as `ferry build --image --format FORMAT` does.
+// probeImage builds the probe image under dir (see harness.ProbeImage).
 func probeImage(t *testing.T, dir, format, ref string) string {
 	t.Helper()
-	wd, err := harness.GoBinary("watchdog", "./cmd/watchdog")
+	path, err := harness.ProbeImage(dir, format, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := templates.Lookup("", "golang-http")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "src-"+format)
-	if err := templates.Scaffold(tpl, filepath.Join(src, "probe")); err != nil {
-		t.Fatal(err)
-	}
-	h, err := os.ReadFile(filepath.Join(harness.Root(), "provider/containerd/testdata/probe/handler.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(src, "probe", "handler.go"), h, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := builder.Build(context.Background(), builder.Options{
-		Function:       stack.Function{Name: "probe", Lang: "golang-http", Handler: "./probe", Image: ref},
-		StackDir:       src,
-		OutDir:         filepath.Join(dir, "build-"+format),
-		Image:          builder.ImageOptions{Enabled: true, Format: format},
-		WatchdogBinary: wd,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.ImagePath
+	return path
 }
 
 // ask calls the probe function with a query and returns its answer.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ferryfaas/ferry/internal/ports"
 	"github.com/ferryfaas/ferry/test/harness"
-	"github.com/nats-io/nats.go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -197,19 +196,8 @@ func TestServeCronTwoGatewaysAndSubjects(t *testing.T) {
 		t.Fatalf("%v runs in %.1f s of every-second ticks: want one per tick", ran, ticks)
 	}
 
-	nc, err := nats.Connect("nats://"+natsAddr, nats.UserInfo("ferry", pass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	var reply *nats.Msg
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if reply, err = nc.Request("greetings.new", []byte("hi"), time.Second); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil || string(reply.Data) != "hi" {
-		t.Fatalf("request on greetings.new: %v %+v", err, reply)
+	if got := natsAsk(t, natsAddr, pass, "greetings.new", "hi"); got != "hi" {
+		t.Fatalf("request on greetings.new: %q", got)
 	}
 	if n := invocations(t, a, "greet"); n != 1 {
 		t.Fatalf("greet invoked %v times", n)

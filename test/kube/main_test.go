@@ -123,7 +123,7 @@ func gatewayKubeconfig() (string, error) {
 // buildFunctionImage makes the test function with `ferry new` and `ferry
 // build --image`, as a user would, and imports it into the node's
 // containerd. The handler answers with its version, its pod name and, on
-// /secret?name=S, the content of the secret file.
+// /secret?name=S, the content of the secret file; it logs every call.
 func buildFunctionImage(bin, version string) (string, error) {
 	dir, err := os.MkdirTemp("", "kfn-")
 	if err != nil {
@@ -155,7 +155,8 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	host, _ := os.Hostname()
-	fmt.Fprintf(os.Stderr, "kfn handled %s\n", r.URL.Path)
+	// The trigger headers let a test count the runs of each cron tick.
+	fmt.Fprintf(os.Stderr, "kfn handled %s tick=%s topic=%s\n", r.URL.Path, r.Header.Get("X-Cron-Tick"), r.Header.Get("X-Topic"))
 	fmt.Fprintf(w, "VERSION %s %s", host, body)
 }
 `

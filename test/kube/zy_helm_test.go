@@ -25,7 +25,9 @@ import (
 // kube-proxy) is listed with -l faas_function and invoked through the
 // Service, synchronously and through NATS and the queue worker;
 // Prometheus scrapes the gateway and knows Alertmanager, and an alert
-// fired at Alertmanager scales the function through /system/alert. Then `helm
+// fired at Alertmanager scales the function through /system/alert; the
+// cron and NATS triggers' Deployments run their functions
+// (zy_helm_triggers_test.go). Then `helm
 // upgrade` with changed values, and `helm uninstall` leaves nothing of
 // Ferry's in the cluster.
 func TestHelmChart(t *testing.T) {
@@ -47,7 +49,9 @@ func TestHelmChart(t *testing.T) {
 		"--set", "prometheus.image=" + tags["prometheus"], "--set", "alertmanager.image=" + tags["alertmanager"],
 		// Never pull: every image is on the node, and a pull would reach
 		// for a registry off this machine.
-		"--set", "imagePullPolicy=Never", "--set", "nats.persistence.storageClass=ferry-local"}
+		"--set", "imagePullPolicy=Never", "--set", "nats.persistence.storageClass=ferry-local",
+		// Two replicas each (the default) of the cron and NATS triggers.
+		"--set", "triggers.cron.enabled=true", "--set", "triggers.nats.enabled=true"}
 	chart := filepath.Join(harness.Root(), "charts", "ferry")
 	t0 := time.Now()
 	if out, err := helmRun(append([]string{"install", "ferry", chart, "--namespace", "default", "--wait", "--timeout", "3m"}, set...)...); err != nil {
@@ -60,6 +64,9 @@ func TestHelmChart(t *testing.T) {
 	for _, d := range []string{"nats", "queue-worker", "prometheus", "alertmanager"} {
 		waitDeployReady(t, "openfaas", d, 1)
 	}
+	for _, d := range []string{"ferry-trigger-cron", "ferry-trigger-nats"} {
+		waitDeployReady(t, "openfaas", d, 2)
+	}
 	// Pods start in any order: the gateways and the queue worker wait for
 	// NATS rather than crash and restart.
 	noNewRestarts(t, nil)
@@ -67,6 +74,7 @@ func TestHelmChart(t *testing.T) {
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
 	checkAlertScales(t)
+	t.Run("Triggers", func(t *testing.T) { testTriggers(t, gw) })
 	// Faults and figures on the installed platform (zy_faults_test.go).
 	t.Run("GatewayPodDeleted", func(t *testing.T) { testGatewayPodDeleted(t, gw) })
 	t.Run("NATSAndWorkerDeleted", func(t *testing.T) { testNATSAndWorkerDeleted(t, gw) })

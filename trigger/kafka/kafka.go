@@ -18,6 +18,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferryfaas/ferry/trigger"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -38,7 +40,10 @@ type Config struct {
 	Brokers []string
 	Group   string // default DefaultGroup
 	// Opts are extra client options: TLS and SASL (see Options), client id.
-	Opts    []kgo.Opt
+	Opts []kgo.Opt
+	// Auth says whom the client authenticates as (Security.Auth), so a
+	// refusal can name the credentials without showing the password.
+	Auth    string
 	Log     *slog.Logger
 	Metrics *trigger.Metrics
 	// MaxPollRecords bounds one batch (default 500): with the per-function
@@ -196,7 +201,7 @@ func (s *Source) watchBroker(ctx context.Context, cl *kgo.Client) {
 				s.cfg.Metrics.SetConnected("kafka", true, "brokers "+brokers)
 				s.cfg.Log.Info("kafka trigger: brokers reachable", "brokers", s.cfg.Brokers)
 			} else {
-				s.cfg.Metrics.SetConnected("kafka", false, "no broker of "+brokers+" answers ("+err.Error()+"); reconnecting")
+				s.cfg.Metrics.SetConnected("kafka", false, s.downDetail(brokers, err))
 				s.cfg.Log.Error("kafka trigger: no broker reachable, reconnecting", "brokers", s.cfg.Brokers, "err", err)
 			}
 		}
@@ -206,6 +211,17 @@ func (s *Source) watchBroker(ctx context.Context, cl *kgo.Client) {
 		case <-t.C:
 		}
 	}
+}
+
+// downDetail says why no broker answers. A broker refusing the SASL
+// credentials answers SASL_AUTHENTICATION_FAILED, or (kfake, and brokers
+// cut off mid-handshake) just closes the connection, which reaches the
+// ping as a bare EOF: with SASL configured, that is said in words.
+func (s *Source) downDetail(brokers string, err error) string {
+	if s.cfg.Auth != "" && (errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return "brokers " + brokers + " refuse the credentials (" + s.cfg.Auth + ") or closed the connection while authenticating (" + err.Error() + "); reconnecting"
+	}
+	return "no broker of " + brokers + " answers (" + err.Error() + "); reconnecting"
 }
 
 // process delivers a batch: partitions in parallel; per partition, each

@@ -56,14 +56,7 @@ func start(t *testing.T, env *triggertest.Env, cfg Config) (stop func()) {
 
 func produce(t *testing.T, addrs []string, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produceWith(t, addrs, nil, recs...)
 }
 
 func fnCalls(name string, async bool) func(triggertest.Call) bool {

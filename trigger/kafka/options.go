@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -72,4 +73,13 @@ func (s Security) Options() ([]kgo.Opt, error) {
 		return nil, fmt.Errorf("--kafka-sasl-mechanism %q: use plain, scram-sha-256 or scram-sha-512", s.SASLMechanism)
 	}
 	return opts, nil
+}
+
+// Auth describes the SASL identity for messages ("" without SASL): the
+// mechanism and user, never the password.
+func (s Security) Auth() string {
+	if s.SASLMechanism == "" {
+		return ""
+	}
+	return "SASL " + strings.ToLower(s.SASLMechanism) + " as user " + strconv.Quote(s.SASLUser)
 }

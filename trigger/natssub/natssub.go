@@ -29,10 +29,13 @@ type Config struct {
 	Connect func() (*nats.Conn, error)
 	Log     *slog.Logger
 	Metrics *trigger.Metrics
-	// PendingMsgs bounds the messages buffered per subscription while the
-	// function's slots are busy (default 1024); NATS drops beyond it and
-	// reports a slow consumer.
-	PendingMsgs int
+	// PendingMsgs and PendingBytes bound what is buffered per
+	// subscription while the function's slots are busy (default 1024
+	// messages, 64 MiB); NATS drops beyond either and reports a slow
+	// consumer. Without the byte bound a publisher of large messages
+	// grew the process by a GiB per subscription.
+	PendingMsgs  int
+	PendingBytes int
 }
 
 // Source is the NATS subject trigger.
@@ -45,6 +48,9 @@ func New(cfg Config) *Source {
 	}
 	if cfg.PendingMsgs <= 0 {
 		cfg.PendingMsgs = 1024
+	}
+	if cfg.PendingBytes <= 0 {
+		cfg.PendingBytes = nats.DefaultSubPendingBytesLimit
 	}
 	return &Source{cfg: cfg}
 }
@@ -109,7 +115,7 @@ func (s *Source) Run(ctx context.Context, ix *trigger.Index, iv *trigger.Invoker
 					s.cfg.Log.Warn("nats trigger: cannot subscribe", "function", fn.Key(), "subject", subj, "err", err)
 					continue
 				}
-				_ = ns.SetPendingLimits(s.cfg.PendingMsgs, -1)
+				_ = ns.SetPendingLimits(s.cfg.PendingMsgs, s.cfg.PendingBytes)
 				sub.sub = ns
 				subs[key] = sub
 			}

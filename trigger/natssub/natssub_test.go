@@ -27,19 +27,15 @@ func start(t *testing.T, env *triggertest.Env, nc *nats.Conn) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// A message on a subscribed subject runs the function once even with two
-// gateways subscribed; a request gets the answer; a removed function is
-// unsubscribed.
-func TestSubjectInvokesFunction(t *testing.T) {
-	env := triggertest.Start(t)
-	env.Deploy(t, "orders", map[string]string{"topic": "orders.created, orders.paid"})
-	env.Deploy(t, "audit", map[string]string{"topic": "orders.*"})
+// embedded starts an embedded NATS server and returns a dialer of
+// connections to it, closed when the test ends.
+func embedded(t *testing.T) func() *nats.Conn {
 	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	conn := func() *nats.Conn {
+	return func() *nats.Conn {
 		nc, err := emb.Connect("test")
 		if err != nil {
 			t.Fatal(err)
@@ -47,10 +43,21 @@ func TestSubjectInvokesFunction(t *testing.T) {
 		t.Cleanup(nc.Close)
 		return nc
 	}
+}
+
+// A message on a subscribed subject runs the function once even with two
+// gateways subscribed; a request gets the answer; a removed function is
+// unsubscribed.
+func TestSubjectInvokesFunction(t *testing.T) {
+	env := triggertest.Start(t)
+	env.Deploy(t, "orders", map[string]string{"topic": "orders.created, orders.paid"})
+	env.Deploy(t, "audit", map[string]string{"topic": "orders.*"})
+	conn := embedded(t)
 	start(t, env, conn())
 	start(t, env, conn()) // a second gateway
 	pub := conn()
 	var reply *nats.Msg
+	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; { // until subscribed
 		if reply, err = pub.Request("orders.created", []byte("order 1"), 500*time.Millisecond); err == nil || time.Now().After(deadline) {
 			break

@@ -15,6 +15,12 @@ nats://nats.{{ .Values.namespace }}.svc:4222
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when any event trigger is enabled (a template returns text). */}}
+{{- define "ferry.triggersOn" -}}
+{{- $t := .Values.triggers -}}
+{{- if or $t.kafka.enabled $t.cron.enabled $t.nats.enabled }}true{{ end -}}
+{{- end -}}
+
 {{/* The Secret holding the admin password. */}}
 {{- define "ferry.authSecret" -}}
 {{- default "ferry-admin" .Values.basicAuth.existingSecret -}}

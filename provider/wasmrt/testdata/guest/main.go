@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"time"
+	"unsafe"
 )
 
 // state would leak between calls if an instance were reused.
@@ -21,6 +22,13 @@ func main() {
 	case "alloc":
 		b := make([]byte, 256<<20)
 		for i := range b {
+			b[i] = 1
+		}
+		fmt.Print(len(b))
+	case "grow":
+		// As alloc, one write a page: fast enough for the budget's tests.
+		b := make([]byte, 256<<20)
+		for i := 0; i < len(b); i += 4096 {
 			b[i] = 1
 		}
 		fmt.Print(len(b))
@@ -38,9 +46,24 @@ func main() {
 	case "secret":
 		b, err := os.ReadFile("/var/openfaas/secrets/token")
 		fmt.Print(string(b), err)
+	case "read":
+		// The body names a file to read.
+		in, _ := io.ReadAll(os.Stdin)
+		b, err := os.ReadFile(string(in))
+		fmt.Print(string(b), err)
+	case "sleep":
+		// The body is how long.
+		in, _ := io.ReadAll(os.Stdin)
+		d, _ := time.ParseDuration(string(in))
+		time.Sleep(d)
+		fmt.Print("slept ", d)
 	case "own":
 		b, err := os.ReadFile("data.txt")
 		fmt.Print(string(b), err)
+	case "trap":
+		// A load past the end of linear memory: a WebAssembly trap, not
+		// an exit.
+		fmt.Print(*(*byte)(unsafe.Pointer(uintptr(0xfffffff0))))
 	case "fail":
 		fmt.Fprintln(os.Stderr, "failing on purpose")
 		os.Exit(3)
