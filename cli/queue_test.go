@@ -62,7 +62,10 @@ func TestQueueWorkerWaitsForNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there until NATS starts below
+	// Held until NATS starts below, speaking no NATS: a port freed here
+	// could be taken by another package's NATS, with other credentials,
+	// which the worker rightly takes for a configuration error.
+	defer ln.Close()
 	cmd := newQueueWorkerCmd()
 	cmd.SetArgs([]string{"--nats-url", "nats://" + addr, "--nats-user", "u", "--nats-password", "p",
 		"--gateway", "http://127.0.0.1:1", "--drain", "1s"})
@@ -74,6 +77,7 @@ func TestQueueWorkerWaitsForNATS(t *testing.T) {
 		t.Fatalf("the worker exited without NATS: %v", err)
 	case <-time.After(1500 * time.Millisecond):
 	}
+	ln.Close()
 	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir(), Listen: addr, User: "u", Password: "p"})
 	if err != nil {
 		t.Fatal(err)

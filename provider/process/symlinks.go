@@ -2,7 +2,10 @@ package process
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -82,4 +85,33 @@ func (lt linkTree) check() error {
 		}
 	}
 	return nil
+}
+
+// CheckTree judges the symlinks of an unpacked tree as an archive's are
+// judged at upload: for a runtime that reads the tree with the host's path
+// resolution, on trees unpacked before that judgement was made.
+func CheckTree(dir string) error {
+	lt := linkTree{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if path.IsAbs(target) {
+			return fmt.Errorf("symlink %q points outside the tree (to an absolute path)", short(rel))
+		}
+		lt[filepath.ToSlash(rel)] = target
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return lt.check()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferryfaas/ferry/watchdog"
 	"github.com/tetratelabs/wazero/sys"
@@ -55,7 +56,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer context.AfterFunc(h.kill, cancel)()
 
-	mc := h.v.base.WithStdin(in).WithStdout(&capped{b: out}).WithStderr(&capped{b: errb})
+	mc := h.v.base.WithStdin(in).WithStdout(&capped{b: out}).WithStderr(&capped{b: errb}).WithNanosleep(sleepWithin(ctx))
 	for _, kv := range watchdog.RequestEnv(h.v.env, r) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			mc = mc.WithEnv(k, v)
@@ -125,4 +126,19 @@ func (c *capped) Write(p []byte) (int, error) {
 		return 0, errOutputFull
 	}
 	return c.b.Write(p)
+}
+
+// sleepWithin is a guest's sleep, cut short when its call ends: a sleeping
+// guest runs no code at which the runtime could stop it at exec_timeout,
+// and would hold its max_inflight slot and its memory for as long as it
+// asked to sleep.
+func sleepWithin(ctx context.Context) sys.Nanosleep {
+	return func(ns int64) {
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }

@@ -135,6 +135,12 @@ func (rt *Runtime) Prepare(ctx context.Context, v *process.Version) (process.Pre
 	if err := v.Unpack(dir); err != nil {
 		return process.Prepared{}, err
 	}
+	// The mount below follows links with the host's resolution: a tree
+	// unpacked before archives' link chains were judged may hold one
+	// that leads out of it.
+	if err := process.CheckTree(dir); err != nil {
+		return process.Prepared{}, api.BadRequest("the function's code: %v: upload it again", err)
+	}
 	out := process.Prepared{Dir: dir}
 	file, args := DefaultModule, []string{DefaultModule}
 	// Every call runs the module whatever mode the function names; the
