@@ -75,7 +75,8 @@ func (rx *reactor) snapshot(ctx context.Context, m *module, base wazero.ModuleCo
 	ctx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
-	mc := base.WithStdin(bytes.NewReader(nil)).WithStdout(&capped{b: &stderr}).WithStderr(&capped{b: &stderr}).WithStartFunctions()
+	mc := base.WithStdin(bytes.NewReader(nil)).WithStdout(&capped{b: &stderr}).WithStderr(&capped{b: &stderr}).
+		WithNanosleep(sleepWithin(ctx)).WithStartFunctions()
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			mc = mc.WithEnv(k, v)
