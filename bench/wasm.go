@@ -7,18 +7,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // The wasm runtime beside the process runtime on one `ferry serve`: calls/s
 // at c=16 of an echo run as a fresh WebAssembly instance per call (the
-// hand-assembled echo.wasm, and a Go wasip1 echo) beside the same echo in
+// hand-assembled echo.wasm, a Go wasip1 echo as a command, and the same
+// echo built by the go-wasm template as `ferry up` builds it, a reactor
+// whose calls start from a snapshot taken after Go's start) beside the same echo in
 // fork mode (cat: a fork and exec per call) and in http mode, and the
 // p50 of one call at c=1; then the memory of idle wasm functions. The
 // cold start of an instance alone (no HTTP) is BenchmarkColdStart in
@@ -46,15 +51,25 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	if err != nil || code/100 != 2 {
 		return nil, fmt.Errorf("upload the wasm artifact: %d %s %v", code, b, err)
 	}
-	var up struct{ Digest string }
+	var up, snapUp struct{ Digest string }
 	json.Unmarshal(b, &up)
+	snapArt, err := wasmReactorArtifact(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if code, b, err = f.Do("POST", "/system/artifacts", snapArt); err != nil || code/100 != 2 {
+		return nil, fmt.Errorf("upload the reactor artifact: %d %s %v", code, b, err)
+	}
+	json.Unmarshal(b, &snapUp)
 	wasmFn := func(name, module string) map[string]any {
 		return map[string]any{"service": name, "image": "wasm", "envProcess": module,
 			"labels": map[string]string{"com.ferryfaas.runtime": "wasm"}, "annotations": map[string]string{"com.ferryfaas.artifact": up.Digest}}
 	}
+	snapFn := wasmFn("wasm-go-snap", "main.wasm")
+	snapFn["annotations"] = map[string]string{"com.ferryfaas.artifact": snapUp.Digest}
 	gAddr, _ := harness.FreeAddr()
 	deps := []map[string]any{
-		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"),
+		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"), snapFn,
 		{"service": "cat", "image": "cat", "envProcess": "cat"},
 		{"service": "echo-http", "image": "bench/echo", "envProcess": echo,
 			"envVars": map[string]string{"mode": "http", "upstream_url": "http://" + gAddr, "ECHO_ADDR": gAddr}},
@@ -72,7 +87,7 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	d := env.Dur(4 * time.Second)
 	res := map[string]LoadResult{}
 	for _, c := range []int{1, 16} {
-		for _, fn := range []string{"wasm-echo", "wasm-go", "cat", "echo-http"} {
+		for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap", "cat", "echo-http"} {
 			url := f.URL + "/function/" + fn
 			Load(ctx, url, coreBody, c, d/8, 2_000_000)
 			r := Load(ctx, url, coreBody, c, d, 2_000_000)
@@ -82,7 +97,7 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	}
 	var rows []Row
 	fork := res["cat c=16"]
-	for _, fn := range []string{"wasm-echo", "wasm-go"} {
+	for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap"} {
 		r := res[fn+" c=16"]
 		rows = append(rows,
 			Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "fork cat c=16",
@@ -145,4 +160,23 @@ func wasmArtifact(dir string) ([]byte, error) {
 	tw.Close()
 	gz.Close()
 	return buf.Bytes(), nil
+}
+
+// wasmReactorArtifact builds an echo with the go-wasm template, as
+// `ferry up` does, and returns the artifact it makes.
+func wasmReactorArtifact(ctx context.Context, dir string) ([]byte, error) {
+	fn := filepath.Join(dir, "snapecho")
+	if err := os.MkdirAll(fn, 0o700); err != nil {
+		return nil, err
+	}
+	src := "package function\n\nfunc Handle(req []byte) string { return string(req) }\n"
+	if err := os.WriteFile(filepath.Join(fn, "handler.go"), []byte(src), 0o600); err != nil {
+		return nil, err
+	}
+	res, err := builder.Build(ctx, builder.Options{Function: stack.Function{Name: "snapecho", Lang: "go-wasm", Handler: "./snapecho"},
+		StackDir: dir, Progress: io.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("build the go-wasm echo: %w", err)
+	}
+	return os.ReadFile(res.ArtifactPath)
 }

@@ -36,17 +36,23 @@ const (
 	wasmModuleName = "main.wasm"
 )
 
-// goTarget is what compileGo builds for: GOOS, GOARCH and the file made.
-type goTarget struct{ goos, goarch, out string }
+// goTarget is what compileGo builds for: GOOS, GOARCH, the file made and
+// the build mode ("" = a program).
+type goTarget struct{ goos, goarch, out, buildmode string }
 
 // goTargetOf is the target of a template's `ferry.compile`: "go" is a
-// static binary for this machine, "go-wasm" a WASI preview 1 module.
+// static binary for this machine, "go-wasm" a WASI preview 1 command
+// module, "go-wasm-reactor" a WASI reactor (its shim exports handle; the
+// wasm runtime starts each call from a snapshot taken after the Go
+// runtime's start, which a command would pay per call).
 func goTargetOf(compile string) (goTarget, bool) {
 	switch compile {
 	case "go":
-		return goTarget{"linux", runtime.GOARCH, goBinaryName}, true
+		return goTarget{"linux", runtime.GOARCH, goBinaryName, ""}, true
 	case "go-wasm":
-		return goTarget{"wasip1", "wasm", wasmModuleName}, true
+		return goTarget{"wasip1", "wasm", wasmModuleName, ""}, true
+	case "go-wasm-reactor":
+		return goTarget{"wasip1", "wasm", wasmModuleName, "c-shared"}, true
 	}
 	return goTarget{}, false
 }
@@ -78,8 +84,11 @@ func compileGo(ctx context.Context, dir, handlerFolder string, target goTarget, 
 		}
 	}
 	out := filepath.Join(dir, target.out)
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -buildid=", "-o", out, ".")
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", out}
+	if target.buildmode != "" {
+		args = append(args, "-buildmode="+target.buildmode)
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(args, ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	// stack.yml build_args (e.g. GOPRIVATE, GOFLAGS) come next, sorted so

@@ -14,8 +14,8 @@ import (
 )
 
 // TestGoWasmTemplate builds the go-wasm template's default handler into a
-// WASI module, labelled for the wasm runtime, and runs it as that runtime
-// does: body on stdin, reply on stdout.
+// WASI reactor, labelled for the wasm runtime, and runs it as that runtime
+// does: _initialize, then handle with the body on stdin, reply on stdout.
 func TestGoWasmTemplate(t *testing.T) {
 	res := buildDefault(t, "go-wasm")
 	if res.EnvProcess != wasmModuleName || res.Labels[RuntimeLabel] != "wasm" {
@@ -32,11 +32,19 @@ func TestGoWasmTemplate(t *testing.T) {
 	defer r.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	var out bytes.Buffer
-	mod, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStdin(strings.NewReader("ferry")).WithStdout(&out))
+	mod, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStdin(strings.NewReader("ferry")).WithStdout(&out).
+		WithStartFunctions("_initialize"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod.Close(ctx)
+	defer mod.Close(ctx)
+	handle := mod.ExportedFunction("handle")
+	if handle == nil {
+		t.Fatal("the module exports no handle")
+	}
+	if _, err := handle.Call(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if want := templates.ExpectedReply("go-wasm", "ferry"); out.String() != want {
 		t.Fatalf("reply %q, want %q", out.String(), want)
 	}

@@ -35,7 +35,7 @@ func Scaffold(t *Template, dst string) error {
 	if err := copyTree(t.FS, t.HandlerFolder, dst); err != nil {
 		return err
 	}
-	if t.Ferry.Compile == "go" || t.Ferry.Compile == "go-wasm" {
+	if t.Ferry.Compile == "go" || strings.HasPrefix(t.Ferry.Compile, "go-wasm") {
 		return writeNew(dst+"/go.mod", "module handler/function\n\ngo 1.22\n")
 	}
 	return nil

@@ -44,7 +44,8 @@ type Ferry struct {
 	// BaseImage is the image interpreted languages run on; "" = scratch.
 	BaseImage string `yaml:"base_image,omitempty"`
 	// Compile "go" builds the template with `go build` into ./handler and
-	// ships only that binary; "go-wasm" builds main.wasm for GOOS=wasip1.
+	// ships only that binary; "go-wasm" builds main.wasm for GOOS=wasip1,
+	// "go-wasm-reactor" the same as a reactor (-buildmode=c-shared).
 	Compile string `yaml:"compile,omitempty"`
 	// Runtime is the runtime the function needs (the label
 	// com.ferryfaas.runtime that `ferry up` deploys it with); "" = the

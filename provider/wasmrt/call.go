@@ -67,10 +67,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer l.release()
-	mod, err := h.v.mod.r.InstantiateModule(l.withMemory(ctx, h.v.mod.image), h.v.mod.compiled, mc)
-	if mod != nil {
-		mod.Close(context.Background())
-	}
+	err := h.v.run(ctx, mc, l.withMemory)
 	l.release()
 	h.log(errb.Bytes())
 	if err == nil {

@@ -5,9 +5,12 @@
 // it: the body is stdin, stdout the response, the request in Http_*
 // variables, stderr the function's log. A replica is the watchdog's HTTP
 // server (health, max_inflight, metrics, drain) with a handler that
-// instantiates the module per call. The guest sees no network, no host
-// file but its own code and secrets (read-only), a linear memory capped by
-// limits.memory, and is stopped at exec_timeout.
+// instantiates the module per call. A reactor module (exports
+// _initialize and handle, as the go-wasm template builds) starts its
+// calls from a snapshot taken once after _initialize (snapshot.go), so a
+// Go guest does not pay its runtime's start per call. The guest sees no
+// network, no host file but its own code and secrets (read-only), a
+// linear memory capped by limits.memory, and is stopped at exec_timeout.
 package wasmrt
 
 import (
@@ -18,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,11 +101,17 @@ type module struct {
 	image    *memImage     // its initial memory, mapped into each instance
 	initial  uint64        // bytes of linear memory an instance starts with
 	peak     atomic.Uint64 // bytes its calls reached lately (see admission)
+	reactor  *reactor      // nil: a command module
 }
 
 func (m *module) close() {
 	m.r.Close(context.Background())
 	m.image.close()
+	if m.reactor != nil {
+		for _, s := range m.reactor.snaps {
+			s.close()
+		}
+	}
 }
 
 // version is what Prepare readies for Start.
@@ -111,6 +121,7 @@ type version struct {
 	env   []string            // the guest's environment but the request's
 	cfg   watchdog.Config     // timeouts, max_inflight, content type
 	pages uint32
+	snap  *snapshot // a reactor module's calls start from it
 }
 
 // Prepare unpacks the artifact, compiles its module (or finds it compiled)
@@ -164,6 +175,16 @@ func (rt *Runtime) Prepare(ctx context.Context, v *process.Version) (process.Pre
 		env: append([]string{"HOME=/home/app", "PWD=/home/app"}, cfg.FunctionEnv...),
 		base: wazero.NewModuleConfig().WithName("").WithArgs(args...).WithFSConfig(fsc).
 			WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader),
+	}
+	if mod.reactor != nil {
+		// What _initialize may read: arguments, environment, secrets.
+		key := strings.Join(append(append(slices.Clone(args), s.env...), v.SecretsDir), "\x00")
+		snap, failure, err := mod.reactor.snapshot(ctx, mod, s.base, s.env, key)
+		if err != nil || failure != "" {
+			out.Failure = failure
+			return out, err
+		}
+		s.snap = snap
 	}
 	out.Run = s
 	out.Conditions = []api.Condition{
@@ -219,6 +240,10 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		WithCloseOnContextDone(true).WithMemoryLimitPages(key.pages).WithCompilationCache(rt.cache))
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	code, image := prepareCode(bin)
+	rx, isReactor := asReactor(code)
+	if isReactor {
+		code = rx.code
+	}
 	compiled, err := r.CompileModule(ctx, code)
 	if err != nil {
 		r.Close(ctx)
@@ -228,14 +253,14 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		}
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
-	m := &module{r: r, compiled: compiled, image: image, initial: minMemory(compiled)}
+	m := &module{r: r, compiled: compiled, image: image, initial: minMemory(compiled), reactor: rx}
 	if image != nil && m.initial < uint64(image.size) {
 		m.close() // the module could never start
 		return nil, api.BadRequest("%s has data segments outside its memory", key.file)
 	}
-	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
+	if _, ok := compiled.ExportedFunctions()["_start"]; !ok && !isReactor {
 		m.close()
-		return nil, api.BadRequest("%s is not a WASI command (it exports no _start): build a program (package main), not a library", key.file)
+		return nil, api.BadRequest("%s is neither a WASI command (it exports no _start) nor a reactor exporting %s and %s: build a program (package main) or a reactor (-buildmode=c-shared with //go:wasmexport %s)", key.file, initExport, handleExport, handleExport)
 	}
 	rt.mods[key] = m
 	rt.users[key] = map[string]bool{fn: true}

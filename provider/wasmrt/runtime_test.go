@@ -18,10 +18,11 @@ import (
 	"github.com/ferryfaas/ferry/provider/process"
 )
 
-// guestWasm is testdata/guest built for wasip1, once per test run;
-// cacheDir is the compilation cache the tests share (compiling the guest
-// takes seconds).
-var guestWasm, cacheDir string
+// guestWasm is testdata/guest built for wasip1 (a command), once per
+// test run; reactorWasm is testdata/fn in the go-wasm template's shim, a
+// reactor built as ferry up builds it; cacheDir is the compilation cache
+// the tests share (compiling a Go guest takes seconds).
+var guestWasm, reactorWasm, cacheDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wasmrt-guest-")
@@ -33,6 +34,10 @@ func TestMain(m *testing.M) {
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build the guest: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	if reactorWasm, err = buildReactor(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "build the reactor guest: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -95,6 +100,12 @@ func unpackGuest(dir string) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "echo.wasm"), b, 0o644); err != nil {
+		return err
+	}
+	if b, err = os.ReadFile(reactorWasm); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reactor.wasm"), b, 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "data.txt"), []byte("own file"), 0o644)
@@ -172,7 +183,12 @@ func TestNonZeroExitIs500WithOutput(t *testing.T) {
 }
 
 func TestLoopStoppedAtTimeoutNextCallWorks(t *testing.T) {
-	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start()
+	loopStoppedNextCallWorks(t, newFixture(t, &api.FunctionDeployment{}, "exec_timeout=300ms").start())
+}
+
+// loopStoppedNextCallWorks: a looping call at url (exec_timeout 300ms) is
+// stopped with a 408 and the next call works.
+func loopStoppedNextCallWorks(t *testing.T, url string) {
 	start := time.Now()
 	code, body := call(t, url+"/?loop", "")
 	if code != http.StatusRequestTimeout || time.Since(start) > 3*time.Second {
@@ -184,8 +200,12 @@ func TestLoopStoppedAtTimeoutNextCallWorks(t *testing.T) {
 }
 
 func TestAllocationPastLimitFailsAlone(t *testing.T) {
-	f := newFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}})
-	url := f.start()
+	allocationFailsAlone(t, newFixture(t, &api.FunctionDeployment{Limits: &api.Resources{Memory: "64Mi"}}).start())
+}
+
+// allocationFailsAlone: a call at url (limits.memory 64Mi) allocating
+// 256 MiB fails with a 500, the call beside it and the next one work.
+func allocationFailsAlone(t *testing.T, url string) {
 	var wg sync.WaitGroup
 	var okCode, allocCode int
 	wg.Add(2)
@@ -240,7 +260,12 @@ func TestSandbox(t *testing.T) {
 func TestConcurrentCallsShareNoState(t *testing.T) {
 	// A long timeout: a hundred Go guests start at once on a shared
 	// machine (under -race too).
-	url := newFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start()
+	concurrentCallsShareNoState(t, newFixture(t, &api.FunctionDeployment{}, "exec_timeout=60s").start())
+}
+
+// concurrentCallsShareNoState: a hundred concurrent calls at url each
+// see only their own state.
+func concurrentCallsShareNoState(t *testing.T, url string) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
 	for i := range 100 {
@@ -310,7 +335,12 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestCompilationCacheSurvivesRestart(t *testing.T) {
+func TestCompilationCacheSurvivesRestart(t *testing.T) { cacheSurvivesRestart(t) }
+
+// cacheSurvivesRestart prepares a version of the guest twice, each time in
+// a new runtime on one cache directory, and checks the second compiles
+// nothing.
+func cacheSurvivesRestart(t *testing.T, env ...string) {
 	dir := t.TempDir()
 	prepare := func() time.Duration {
 		rt, err := New(dir, 0)
@@ -318,7 +348,7 @@ func TestCompilationCacheSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rt.Close()
-		v := &process.Version{Deployment: &api.FunctionDeployment{Service: "g"}, UID: -1, GID: -1,
+		v := &process.Version{Deployment: &api.FunctionDeployment{Service: "g"}, UID: -1, GID: -1, Env: env,
 			Artifact: "a", CodeDir: t.TempDir(), Unpack: unpackGuest}
 		start := time.Now()
 		if _, err := rt.Prepare(context.Background(), v); err != nil {
