@@ -17,28 +17,19 @@ const tableEntryBytes = 8
 // tables take in each instance, for the caller to count against the
 // limit. A table section of a form it does not know is an error.
 func capTables(bin []byte) ([]byte, uint64, error) {
-	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
+	secs, err := sections(bin)
+	if err != nil {
 		return bin, 0, nil // the compiler says what is wrong
 	}
-	for i := 8; i < len(bin); {
-		id := bin[i]
-		n, w := binary.Uvarint(bin[i+1:])
-		if w <= 0 || uint64(len(bin)-i-1-w) < n {
-			return bin, 0, nil
-		}
-		start, end := i+1+w, i+1+w+int(n)
-		if id != 4 {
-			i = end
+	for _, sec := range secs {
+		if sec.id != 4 {
 			continue
 		}
-		body, size, err := boundTables(bin[start:end])
+		body, size, err := boundTables(sec.body)
 		if err != nil {
 			return nil, 0, err
 		}
-		out := append(bin[:i:i], 4)
-		out = binary.AppendUvarint(out, uint64(len(body)))
-		out = append(out, body...)
-		return append(out, bin[end:]...), size, nil
+		return replaceSection(bin, sec, 4, body), size, nil
 	}
 	return bin, 0, nil
 }
