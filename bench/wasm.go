@@ -67,8 +67,15 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	}
 	snapFn := wasmFn("wasm-go-snap", "main.wasm")
 	snapFn["annotations"] = map[string]string{"com.ferryfaas.artifact": snapUp.Digest}
+	// The same Go echo as wasm-go, built for the host: "the same echo in
+	// fork mode", whose every call also pays Go's start.
+	goFork, err := harness.GoBinary("wasmecho", "./bench/wasmecho")
+	if err != nil {
+		return nil, err
+	}
 	gAddr, _ := harness.FreeAddr()
 	deps := []map[string]any{
+		{"service": "go-fork", "image": "go-fork", "envProcess": goFork},
 		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"), snapFn,
 		{"service": "cat", "image": "cat", "envProcess": "cat"},
 		{"service": "echo-http", "image": "bench/echo", "envProcess": echo,
@@ -87,7 +94,7 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	d := env.Dur(4 * time.Second)
 	res := map[string]LoadResult{}
 	for _, c := range []int{1, 16} {
-		for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap", "cat", "echo-http"} {
+		for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap", "cat", "go-fork", "echo-http"} {
 			url := f.URL + "/function/" + fn
 			Load(ctx, url, coreBody, c, d/8, 2_000_000)
 			r := Load(ctx, url, coreBody, c, d, 2_000_000)
@@ -99,6 +106,11 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	fork := res["cat c=16"]
 	for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap"} {
 		r := res[fn+" c=16"]
+		if fn != "wasm-echo" {
+			gf := res["go-fork c=16"]
+			rows = append(rows, Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "the same Go echo, fork mode, c=16",
+				BaselineValue: gf.RPS, Ratio: r.RPS / gf.RPS, Target: ">= 3x", Met: r.RPS >= 3*gf.RPS})
+		}
 		rows = append(rows,
 			Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "fork cat c=16",
 				BaselineValue: fork.RPS, Ratio: r.RPS / fork.RPS, Target: ">= 3x", Met: r.RPS >= 3*fork.RPS},
