@@ -163,6 +163,12 @@ func (s *Source) sync(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 		e := &entry{fn: fn, next: fn.Next(now)}
 		entries[id] = e
 		last, ok := s.state.get(id)
+		if !ok && s.claims != nil {
+			// Where no local state survives (a new pod of the cluster's
+			// trigger Deployment), the shared claims say when the
+			// function last ran, or was first seen, on any scheduler.
+			last, ok = s.lastShared(ctx, id, now)
+		}
 		if !ok {
 			// First sight: remember it, so a tick missed from now on is
 			// caught up after a restart.
@@ -212,8 +218,7 @@ func (s *Source) fire(ctx context.Context, wg *sync.WaitGroup, iv *trigger.Invok
 		return
 	}
 	if s.claims != nil {
-		sum := sha256.Sum256([]byte(id))
-		key := "tick." + hex.EncodeToString(sum[:12]) + "." + strconv.FormatInt(tick.Unix(), 10)
+		key := "tick." + claimID(id) + "." + strconv.FormatInt(tick.Unix(), 10)
 		_, err := s.claims.Create(ctx, key, []byte(s.host))
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			s.saveLast(id, tick, entries)
@@ -254,4 +259,43 @@ func (s *Source) saveLast(id string, tick time.Time, entries map[string]*entry) 
 	if err := s.state.set(id, tick, s.keep(entries)); err != nil {
 		s.cfg.Log.Warn("cron: cannot save state", "err", err)
 	}
+}
+
+// claimID names an entry in the claim bucket's keys.
+func claimID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:12])
+}
+
+// lastShared is the entry's latest claimed tick, or the time any
+// scheduler first saw it, from the claim bucket; ok false (after noting
+// now as first sight) when the bucket knows nothing of it. An unreachable
+// bucket counts as knowing nothing: no catch-up rather than a guess.
+func (s *Source) lastShared(ctx context.Context, id string, now time.Time) (last time.Time, ok bool) {
+	c := claimID(id)
+	seenKey := "seen." + c
+	if _, err := s.claims.Create(ctx, seenKey, []byte(strconv.FormatInt(now.Unix(), 10))); err == nil {
+		return time.Time{}, false // the first scheduler to see it
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		s.cfg.Log.Warn("cron: cannot read the shared ticks, no catch-up", "err", err)
+		return time.Time{}, false
+	}
+	if e, err := s.claims.Get(ctx, seenKey); err == nil {
+		if sec, err := strconv.ParseInt(string(e.Value()), 10, 64); err == nil {
+			last, ok = time.Unix(sec, 0), true
+		}
+	}
+	keys, err := s.claims.ListKeysFiltered(ctx, "tick."+c+".*")
+	if err != nil {
+		return last, ok
+	}
+	defer keys.Stop()
+	for k := range keys.Keys() {
+		if sec, err := strconv.ParseInt(k[len("tick.")+len(c)+1:], 10, 64); err == nil {
+			if t := time.Unix(sec, 0); !ok || t.After(last) {
+				last, ok = t, true
+			}
+		}
+	}
+	return last, ok
 }

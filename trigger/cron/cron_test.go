@@ -98,22 +98,7 @@ func TestMissedTickRunsOnceAfterRestart(t *testing.T) {
 		return isTick(triggertest.Key("tick"))(c) && tick.After(down.Add(-time.Second))
 	})
 	stop()
-	var missed int
-	seen := map[string]bool{}
-	for _, c := range env.Calls() {
-		v := c.Header.Get("X-Cron-Tick")
-		if seen[v] {
-			t.Errorf("tick %s ran twice", v)
-		}
-		seen[v] = true
-		tick, _ := time.Parse(time.RFC3339, v)
-		if tick.After(down) && !tick.After(up) {
-			missed++
-		}
-	}
-	if missed != 1 {
-		t.Errorf("%d ticks from the downtime ran, want exactly the latest one; calls: %+v", missed, env.Calls())
-	}
+	checkOneMissed(t, env, down, up)
 }
 
 // Only the latest tick missed within the grace window runs after a
@@ -148,5 +133,66 @@ func TestMissedTickGraceWindow(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("grace %v: ran %v, want %v", c.grace, got, c.want)
 		}
+	}
+}
+
+// With no local state (a new pod of the cluster's trigger Deployment), a
+// tick missed while every scheduler was down is caught up from the shared
+// claims, once.
+func TestMissedTickCaughtUpFromSharedClaims(t *testing.T) {
+	env := triggertest.Start(t)
+	env.Deploy(t, "tick", everySecond)
+	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Shutdown)
+	scheduler := func() func() {
+		nc, err := emb.Connect("gateway")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := func(ctx context.Context) (jetstream.KeyValue, error) { return OpenClaims(ctx, js) }
+		return run(t, env, Config{Claims: claims, Grace: time.Minute})
+	}
+	stop := scheduler()
+	env.WaitCalls(t, 1, 5*time.Second, isTick(triggertest.Key("tick")))
+	stop()
+	down := time.Now()
+	time.Sleep(2500 * time.Millisecond)
+	up := time.Now()
+	stop = scheduler()
+	env.WaitCalls(t, 2, 5*time.Second, func(c triggertest.Call) bool {
+		tick, _ := time.Parse(time.RFC3339, c.Header.Get("X-Cron-Tick"))
+		return isTick(triggertest.Key("tick"))(c) && tick.After(down.Add(-time.Second))
+	})
+	stop()
+	checkOneMissed(t, env, down, up)
+}
+
+// checkOneMissed checks that no tick ran twice and that exactly one tick
+// of the downtime (down, up] ran.
+func checkOneMissed(t *testing.T, env *triggertest.Env, down, up time.Time) {
+	t.Helper()
+	var missed int
+	seen := map[string]bool{}
+	for _, c := range env.Calls() {
+		v := c.Header.Get("X-Cron-Tick")
+		if seen[v] {
+			t.Errorf("tick %s ran twice", v)
+		}
+		seen[v] = true
+		tick, _ := time.Parse(time.RFC3339, v)
+		if tick.After(down) && !tick.After(up) {
+			missed++
+		}
+	}
+	if missed != 1 {
+		t.Errorf("%d ticks from the downtime ran, want exactly the latest one; calls: %+v", missed, env.Calls())
 	}
 }
