@@ -39,20 +39,7 @@ func tableModule(tables int, min uint64) []byte {
 // module (400) or a call allocates about what its limit allows.
 func TestTablesCountInMemoryLimit(t *testing.T) {
 	mod := tableModule(2, 1<<27) // 2 GiB a call
-	rt, err := New(cacheDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	v := &process.Version{Deployment: &api.FunctionDeployment{Service: "tables", Namespace: "ferry-fn",
-		Limits: &api.Resources{Memory: "16Mi"}}, UID: -1, GID: -1,
-		Env: []string{"healthcheck_interval=0", "fprocess=tables.wasm"}, Artifact: "abc", CodeDir: t.TempDir(),
-		Unpack: func(dir string) error {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, "tables.wasm"), mod, 0o644)
-		}}
+	rt, v := moduleVersion(t, "tables", mod)
 	prep, err := rt.Prepare(context.Background(), v)
 	if api.StatusOf(err) == 400 {
 		t.Logf("refused at deploy: %v", err)
@@ -103,20 +90,7 @@ func growModule(n int64) []byte {
 // growth would be in the host's heap, outside every limit.
 func TestTableGrowthCapped(t *testing.T) {
 	mod := growModule(1<<27 - 2) // 1 GiB of entries
-	rt, err := New(cacheDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	v := &process.Version{Deployment: &api.FunctionDeployment{Service: "grow", Namespace: "ferry-fn",
-		Limits: &api.Resources{Memory: "16Mi"}}, UID: -1, GID: -1,
-		Env: []string{"healthcheck_interval=0", "fprocess=grow.wasm"}, Artifact: "abc", CodeDir: t.TempDir(),
-		Unpack: func(dir string) error {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, "grow.wasm"), mod, 0o644)
-		}}
+	rt, v := moduleVersion(t, "grow", mod)
 	prep, err := rt.Prepare(context.Background(), v)
 	if err != nil {
 		t.Fatal(err)
@@ -156,4 +130,24 @@ func TestBoundTables(t *testing.T) {
 			t.Errorf("% x: % x, %d, %v; want % x, %d", c.in, out, size, err, c.out, c.size)
 		}
 	}
+}
+
+// moduleVersion is a runtime and a version of a function limited to 16Mi
+// whose artifact is mod as NAME.wasm.
+func moduleVersion(t *testing.T, name string, mod []byte) (*Runtime, *process.Version) {
+	t.Helper()
+	rt, err := New(cacheDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	return rt, &process.Version{Deployment: &api.FunctionDeployment{Service: name, Namespace: "ferry-fn",
+		Limits: &api.Resources{Memory: "16Mi"}}, UID: -1, GID: -1,
+		Env: []string{"healthcheck_interval=0", "fprocess=" + name + ".wasm"}, Artifact: "abc", CodeDir: t.TempDir(),
+		Unpack: func(dir string) error {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name+".wasm"), mod, 0o644)
+		}}
 }

@@ -48,17 +48,7 @@ func TestOncePerTickWithTwoSchedulers(t *testing.T) {
 	t.Cleanup(emb.Shutdown)
 	var stops []func()
 	for i := range 2 {
-		nc, err := emb.Connect("gateway")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		claims := func(ctx context.Context) (jetstream.KeyValue, error) { return OpenClaims(ctx, js) }
-		stops = append(stops, run(t, env, Config{Claims: claims, StatePath: filepath.Join(t.TempDir(), "s.json"), Log: slog.Default().With("gw", i)}))
+		stops = append(stops, run(t, env, Config{Claims: claimsOn(t, emb), StatePath: filepath.Join(t.TempDir(), "s.json"), Log: slog.Default().With("gw", i)}))
 	}
 	env.WaitCalls(t, 3, 10*time.Second, isTick(triggertest.Key("tick")))
 	for _, s := range stops {
@@ -147,19 +137,7 @@ func TestMissedTickCaughtUpFromSharedClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	scheduler := func() func() {
-		nc, err := emb.Connect("gateway")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		claims := func(ctx context.Context) (jetstream.KeyValue, error) { return OpenClaims(ctx, js) }
-		return run(t, env, Config{Claims: claims, Grace: time.Minute})
-	}
+	scheduler := func() func() { return run(t, env, Config{Claims: claimsOn(t, emb), Grace: time.Minute}) }
 	stop := scheduler()
 	env.WaitCalls(t, 1, 5*time.Second, isTick(triggertest.Key("tick")))
 	stop()
@@ -195,4 +173,20 @@ func checkOneMissed(t *testing.T, env *triggertest.Env, down, up time.Time) {
 	if missed != 1 {
 		t.Errorf("%d ticks from the downtime ran, want exactly the latest one; calls: %+v", missed, env.Calls())
 	}
+}
+
+// claimsOn opens the claim bucket on emb through a connection of its own,
+// as each gateway has.
+func claimsOn(t *testing.T, emb *queue.Embedded) func(context.Context) (jetstream.KeyValue, error) {
+	t.Helper()
+	nc, err := emb.Connect("gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context) (jetstream.KeyValue, error) { return OpenClaims(ctx, js) }
 }
