@@ -29,6 +29,7 @@ type WorkerConfig struct {
 	GatewayURL string
 	// Gateway, when set, is the gateway's own handler in this process:
 	// calls are handed to it directly instead of over HTTP to GatewayURL.
+	// If it is also a LocalGateway, calls skip its routing (InvokeLocal).
 	Gateway http.Handler
 	// MaxAttempts is the number of invocations before a call is dead-lettered
 	// (default DefaultMaxAttempts; 1 means no retries).
@@ -76,8 +77,10 @@ type WorkerConfig struct {
 type Worker struct {
 	cfg WorkerConfig
 	id  string // sent as X-Queue-Worker, for tracing which worker ran a call
-	log *slog.Logger
-	sem chan struct{}
+	// gwHost is GatewayURL's host: the Host of calls handed over in process.
+	gwHost string
+	log    *slog.Logger
+	sem    chan struct{}
 
 	mu      sync.Mutex
 	queues  map[string]jetstream.ConsumeContext
@@ -146,7 +149,12 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	host, _ := os.Hostname()
-	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
+	var gwHost string
+	if u, err := url.Parse(cfg.GatewayURL); err == nil {
+		gwHost = u.Host
+	}
+	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost,
+		log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
 }
 
 // callbackClient follows no redirect: an allowed target could otherwise

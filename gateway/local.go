@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
+)
+
+// InvokeLocal runs a call that comes from this process (the queue worker
+// inside `ferry serve`) on the invoke path of /function/: the same route,
+// replica choice, scale from zero, function timeout, metrics and request
+// log, without a URL to build, parse and route, and without copying a
+// body the caller already holds in memory. path is the escaped sub-path
+// ("" or "/..."); r carries the method, query, headers and context, and
+// its Body is ignored. The caller was authorised when the call was
+// accepted, so neither auth nor the Host guard applies here.
+func (g *Gateway) InvokeLocal(w http.ResponseWriter, r *http.Request, name, ns, path string, body []byte) {
+	start := time.Now()
+	defer g.recoverPanic(w, r)
+	t, err := parseEscapedPath(name+"."+ns+path, "", g.cfg.DefaultNamespace, g.nsSuffix)
+	if err != nil {
+		g.writeError(w, err)
+		return
+	}
+	route, ok := g.cfg.Provider.Route(t.ns, t.name)
+	if !ok {
+		g.writeError(w, notFound(t.name, t.ns))
+		return
+	}
+	r.Body, r.ContentLength = &localBody{b: body}, int64(len(body))
+	c := g.newCall(t, route, start)
+	c.id = r.Header.Get(wire.CallID)
+	defer func() {
+		p := ""
+		if g.cfg.LogRequests {
+			p = "/function/" + t.fn + t.suffix
+		}
+		c.end(r.Method, p)
+	}()
+	g.invoke(w, r, &c, nil)
+}
+
+// localBody is a body handed over in memory by InvokeLocal: invokeBody
+// takes its bytes as they are (replayable whatever their size).
+type localBody struct {
+	b   []byte
+	off int
+}
+
+func (l *localBody) Read(p []byte) (int, error) {
+	if l.off >= len(l.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, l.b[l.off:])
+	l.off += n
+	return n, nil
+}
+
+func (*localBody) Close() error { return nil }
