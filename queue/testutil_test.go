@@ -160,7 +160,7 @@ func (r *rig) start(o rigOptions) {
 	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, Gateway: local, MaxAttempts: o.maxAttempts,
 		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}, CallbackDirect: o.callbackDirect,
-		Metrics: m, Log: log, Callbacks: allow})
+		Metrics: m, Log: log, Callbacks: allow, CallbackTransport: transports["lean"]})
 	r.allow = allow
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
 		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify, Bounds: o.bounds})

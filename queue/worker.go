@@ -70,7 +70,14 @@ type WorkerConfig struct {
 	// Callbacks is the callback allow-list (nil: any target not refused
 	// by default).
 	Callbacks *AllowList
+	// CallbackTransport, when set, builds the default CallbackClient's
+	// transport around the guarded dialer, with fallback for what it does
+	// not take (gateway.NewLeanTransport: no connection goroutines).
+	CallbackTransport func(dial DialFunc, fallback http.RoundTripper) http.RoundTripper
 }
+
+// DialFunc opens a connection (net.Dialer.DialContext's signature).
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Worker pulls queued calls and runs them. Several workers (processes) can
 // share the queues: each queue is one durable pull consumer.
@@ -145,7 +152,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.Client = &http.Client{Transport: newTransport(nil)}
 	}
 	if cfg.CallbackClient == nil {
-		cfg.CallbackClient = callbackClient(cfg.Callbacks)
+		cfg.CallbackClient = callbackClient(cfg.Callbacks, cfg.CallbackTransport)
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	host, _ := os.Hostname()
@@ -161,10 +168,14 @@ func NewWorker(cfg WorkerConfig) *Worker {
 // send the POST anywhere. It dials only what allow permits (refusing by
 // default what no anonymous caller may reach), and ignores HTTP(S)_PROXY:
 // the proxy's address would be checked instead of the target's.
-func callbackClient(allow *AllowList) *http.Client {
+func callbackClient(allow *AllowList, lean func(DialFunc, http.RoundTripper) http.RoundTripper) *http.Client {
 	t := newTransport(nil)
 	t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
-	return &http.Client{Transport: t, Timeout: 30 * time.Second,
+	var rt http.RoundTripper = t
+	if lean != nil {
+		rt = lean(t.DialContext, t)
+	}
+	return &http.Client{Transport: rt, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
