@@ -86,8 +86,11 @@ type Worker struct {
 	id  string // sent as X-Queue-Worker, for tracing which worker ran a call
 	// gwHost is GatewayURL's host: the Host of calls handed over in process.
 	gwHost string
-	log    *slog.Logger
-	sem    chan struct{}
+	// cbTransport is the transport of the CallbackClient NewWorker built
+	// (nil when one was given), called without the client's wrapping.
+	cbTransport http.RoundTripper
+	log         *slog.Logger
+	sem         chan struct{}
 
 	mu      sync.Mutex
 	queues  map[string]jetstream.ConsumeContext
@@ -151,8 +154,10 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Transport: newTransport(nil)}
 	}
+	var cbTransport http.RoundTripper
 	if cfg.CallbackClient == nil {
 		cfg.CallbackClient = callbackClient(cfg.Callbacks, cfg.CallbackTransport)
+		cbTransport = cfg.CallbackClient.Transport
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	host, _ := os.Hostname()
@@ -160,7 +165,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if u, err := url.Parse(cfg.GatewayURL); err == nil {
 		gwHost = u.Host
 	}
-	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost,
+	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost, cbTransport: cbTransport,
 		log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
 }
 
@@ -175,7 +180,7 @@ func callbackClient(allow *AllowList, lean func(DialFunc, http.RoundTripper) htt
 	if lean != nil {
 		rt = lean(t.DialContext, t)
 	}
-	return &http.Client{Transport: rt, Timeout: 30 * time.Second,
+	return &http.Client{Transport: rt, Timeout: callbackTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
