@@ -68,7 +68,9 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	g := w.cfg.Metrics.InFlight.WithLabelValues(fn)
 	g.Inc()
 	res := w.invoke(ctx, req)
-	noteBody(len(req.Body) + len(res.body))
+	// Counted when the call is over (callback included): a release that
+	// ran while it still held its body would leave that garbage behind.
+	defer noteBody(len(req.Body) + len(res.body))
 	g.Dec()
 	<-w.sem
 	if ctx.Err() != nil || (res.err != nil && w.draining.Load()) {
