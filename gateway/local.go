@@ -4,8 +4,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // InvokeLocal runs a call that comes from this process (the queue worker
@@ -24,22 +22,12 @@ func (g *Gateway) InvokeLocal(w http.ResponseWriter, r *http.Request, name, ns, 
 		g.writeError(w, err)
 		return
 	}
-	route, ok := g.cfg.Provider.Route(t.ns, t.name)
-	if !ok {
-		g.writeError(w, notFound(t.name, t.ns))
-		return
-	}
 	r.Body, r.ContentLength = &localBody{b: body}, int64(len(body))
-	c := g.newCall(t, route, start)
-	c.id = r.Header.Get(wire.CallID)
-	defer func() {
-		p := ""
-		if g.cfg.LogRequests {
-			p = "/function/" + t.fn + t.suffix
-		}
-		c.end(r.Method, p)
-	}()
-	g.invoke(w, r, &c, nil)
+	p := ""
+	if g.cfg.LogRequests {
+		p = "/function/" + t.fn + t.suffix
+	}
+	g.serveTarget(w, r, t, start, p)
 }
 
 // localBody is a body handed over in memory by InvokeLocal: invokeBody
