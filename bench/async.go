@@ -30,8 +30,8 @@ import (
 func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
 
 // asyncBefore turns off the worker's fast paths: the worker calls the
-// gateway over loopback HTTP and queues every callback.
-var asyncBefore = []string{"--queue-worker-in-process=false", "--async-callback-direct=0"}
+// gateway over loopback HTTP and queues every callback, sent by net/http.
+var asyncBefore = []string{"--queue-worker-in-process=false", "--async-callback-direct=0", "--async-callback-lean=false"}
 
 func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 	dir, echo, err := echoWorkdir("ferry-bench-async-")
