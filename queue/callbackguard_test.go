@@ -246,3 +246,31 @@ func TestCallbackCredentialsNeverLogged(t *testing.T) {
 		t.Errorf("RedactURL kept credentials: %s", got)
 	}
 }
+
+type countingRT struct {
+	n  atomic.Int32
+	rt http.RoundTripper
+}
+
+func (c *countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// TestCallbackTransportIsUsed: a worker given CallbackTransport (serve's
+// --async-callback-lean) sends its callbacks through it, built around the
+// allow-list dialer.
+func TestCallbackTransportIsUsed(t *testing.T) {
+	rcv, hits := target(t, nil)
+	var built atomic.Int32
+	rt := &countingRT{}
+	w := NewWorker(WorkerConfig{CallbackAttempts: 1, CallbackTransport: func(d DialFunc, fb http.RoundTripper) http.RoundTripper {
+		built.Add(1)
+		rt.rt = transports["lean"](d, fb)
+		return rt
+	}})
+	w.callback(t.Context(), &Request{CallID: "c1", Function: "f", Namespace: "ns", CallbackURL: rcv.URL + "/cb"}, result{status: 200})
+	if built.Load() != 1 || rt.n.Load() != 1 || hits.Load() != 1 {
+		t.Fatalf("transport built %d times, used %d times; receiver hit %d times", built.Load(), rt.n.Load(), hits.Load())
+	}
+}
