@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"io"
 	"net/http"
 	"time"
 )
@@ -22,28 +21,10 @@ func (g *Gateway) InvokeLocal(w http.ResponseWriter, r *http.Request, name, ns, 
 		g.writeError(w, err)
 		return
 	}
-	r.Body, r.ContentLength = &localBody{b: body}, int64(len(body))
+	r.Body, r.ContentLength = &memBody{b: body}, int64(len(body)) // taken as it is by invokeBody
 	p := ""
 	if g.cfg.LogRequests {
 		p = "/function/" + t.fn + t.suffix
 	}
 	g.serveTarget(w, r, t, start, p)
 }
-
-// localBody is a body handed over in memory by InvokeLocal: invokeBody
-// takes its bytes as they are (replayable whatever their size).
-type localBody struct {
-	b   []byte
-	off int
-}
-
-func (l *localBody) Read(p []byte) (int, error) {
-	if l.off >= len(l.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, l.b[l.off:])
-	l.off += n
-	return n, nil
-}
-
-func (*localBody) Close() error { return nil }

@@ -101,9 +101,10 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		// itself, and its writer has no read deadline).
 		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}
-	switch lb, local := r.Body.(*localBody); {
+	switch mb, local := r.Body.(*memBody); {
 	case local:
-		return reqBody{mem: lb.b, n: cl}, nil
+		// Handed over in memory (InvokeLocal): replayable whatever its size.
+		return reqBody{mem: mb.b, n: cl}, nil
 	case cl == 0 || r.Body == nil || r.Body == http.NoBody:
 		return reqBody{}, nil
 	case cl > 0 && cl <= replayMax:
