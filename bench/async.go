@@ -30,8 +30,8 @@ import (
 func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
 
 // asyncBefore turns off the worker's fast paths: the worker calls the
-// gateway over loopback HTTP and queues every callback.
-var asyncBefore = []string{"--queue-worker-in-process=false", "--async-callback-direct=0"}
+// gateway over loopback HTTP and queues every callback, sent by net/http.
+var asyncBefore = []string{"--queue-worker-in-process=false", "--async-callback-direct=0", "--async-callback-lean=false"}
 
 func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 	dir, echo, err := echoWorkdir("ferry-bench-async-")
@@ -67,9 +67,13 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 	// variants named in FERRY_BENCH_ASYNC_AB ("flags;flags", where a
 	// FERRY_X=y word is set in serve's environment instead). Two rounds,
 	// the second in reverse order (the first run after the enqueue phase
-	// tends to be slower), each setting's median reported.
+	// tends to be slower), each setting's median reported;
+	// FERRY_BENCH_ASYNC_ROUNDS sets another number of rounds.
 	n := 20000
 	rounds := 2
+	if r, err := strconv.Atoi(os.Getenv("FERRY_BENCH_ASYNC_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
 	if env.Quick {
 		n, rounds = 2000, 1
 	}

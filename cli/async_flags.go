@@ -2,8 +2,10 @@ package cli
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
+	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/spf13/pflag"
 )
@@ -35,6 +37,7 @@ type workerFlags struct {
 	callbackAttempts int
 	callbackPerHost  int
 	callbackDirect   time.Duration
+	callbackLean     bool
 	allow            []string
 }
 
@@ -47,11 +50,18 @@ func (w *workerFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&w.callbackAttempts, "async-callback-attempts", 12, "deliveries of one X-Callback-Url POST before giving up (back-off 1s doubling to 5m: about 20 minutes)")
 	fs.IntVar(&w.callbackPerHost, "async-callback-per-host", queue.DefaultCallbackPerHost, "X-Callback-Url POSTs one worker sends at once to one receiver (host:port); more wait their turn, so a slow receiver cannot delay other receivers' callbacks")
 	fs.DurationVar(&w.callbackDirect, "async-callback-direct", 5*time.Second, "how long a worker waits for an X-Callback-Url receiver itself before queueing the callback for retries instead (saves a queue write per call; a receiver slower than this may get a callback twice); 0 queues every callback")
+	fs.BoolVar(&w.callbackLean, "async-callback-lean", true, "send plain-HTTP callbacks on the gateway's lean client (written and read on the worker's goroutine, same dial guard); false: net/http's transport")
 	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any host except link-local, cloud metadata, unspecified, multicast and the gateway's own ports; IP or CIDR entries lift those for their addresses, never the own ports); others are refused with 400, and callbacks only connect to them")
 }
 
 func (w *workerFlags) config(js *queue.JetStream, gatewayURL string, m *queue.Metrics, log *slog.Logger, allow *queue.AllowList) queue.WorkerConfig {
-	return queue.WorkerConfig{Callbacks: allow,
+	var lean func(queue.DialFunc, http.RoundTripper) http.RoundTripper
+	if w.callbackLean {
+		lean = func(dial queue.DialFunc, fallback http.RoundTripper) http.RoundTripper {
+			return gateway.NewLeanTransport(dial, 30*time.Second, fallback)
+		}
+	}
+	return queue.WorkerConfig{Callbacks: allow, CallbackTransport: lean,
 		JS: js, GatewayURL: gatewayURL, MaxAttempts: w.maxAttempts,
 		Backoff: queue.Backoff{Min: w.backoffMin, Max: w.backoffMax}, AckWait: w.ackWait,
 		Concurrency: w.concurrency, CallbackAttempts: w.callbackAttempts,

@@ -74,7 +74,7 @@ func TestLogFlagsBadValue(t *testing.T) {
 func TestServeKnobsAreFlags(t *testing.T) {
 	isolate(t)
 	out := runCLI(t, "", "serve", "--help").stdout
-	for _, flag := range []string{"--event-loop", "--event-loops", "--async-lean", "--queue-codec", "--kube-image-pull-policy", "--kube-direct-readiness"} {
+	for _, flag := range []string{"--event-loop", "--event-loops", "--async-lean", "--queue-codec", "--queue-worker-direct", "--async-callback-lean", "--kube-image-pull-policy", "--kube-direct-readiness"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not list %s", flag)
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/ferryfaas/ferry/gateway"
 	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,7 @@ func init() {
 		syncAlways bool
 		embedded   bool
 		inProcess  bool
+		direct     bool
 		codec      string
 	}
 	registerServePlugin(ServePlugin{
@@ -41,6 +43,7 @@ func init() {
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
 			fs.StringVar(&f.codec, "queue-codec", envOr("FERRY_QUEUE_CODEC", "binary"), "how queued calls are written: binary, or json for workers older than the binary framing during a rolling upgrade (both are read) (env FERRY_QUEUE_CODEC)")
 			fs.BoolVar(&f.inProcess, "queue-worker-in-process", true, "the worker inside this process hands calls to the gateway directly instead of over a loopback HTTP connection (same route and limits, less work per call)")
+			fs.BoolVar(&f.direct, "queue-worker-direct", true, "with --queue-worker-in-process, calls are handed to the gateway's invoke path as they are (no URL built, parsed and routed, the body not copied); false: through its HTTP handler")
 			fs.Int64Var(&c.AsyncMaxQueuedPerFunction, "async-max-queued-per-function", c.AsyncMaxQueuedPerFunction, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
 			fs.Int64Var(&c.AsyncMaxQueued, "async-max-queued", c.AsyncMaxQueued, "queued calls and pending callbacks over all functions (429 over it)")
 			fs.Int64Var(&c.AsyncMaxQueuedBytes, "async-max-queued-bytes", c.AsyncMaxQueuedBytes, "bytes the queue may hold on disk, large bodies included (429 over it; dead letters are capped at the same size, oldest dropped)")
@@ -112,6 +115,9 @@ func init() {
 					// first wrapper is handed the gateway itself.
 					gw := &lateHandler{}
 					wc.Gateway = gw
+					if f.direct {
+						wc.Gateway = &lateInvoker{gw}
+					}
 					s.WrapHandler = append([]func(http.Handler) http.Handler{func(h http.Handler) http.Handler {
 						gw.h.Store(&h)
 						return h
@@ -160,6 +166,22 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*h).ServeHTTP(w, r)
 }
 
+// lateInvoker is a lateHandler whose handler is the gateway, which the
+// worker may hand calls over to without routing them.
+type lateInvoker struct{ *lateHandler }
+
+func (l lateInvoker) InvokeLocal(w http.ResponseWriter, r *http.Request, name, ns, path string, body []byte) {
+	var lg queue.LocalGateway
+	if h := l.h.Load(); h != nil {
+		lg, _ = (*h).(queue.LocalGateway)
+	}
+	if lg == nil {
+		http.Error(w, "the gateway is not serving yet", http.StatusServiceUnavailable)
+		return
+	}
+	lg.InvokeLocal(w, r, name, ns, path, body)
+}
+
 // listenPorts are the ports of host:port listen addresses (callbacks never
 // reach them on this host).
 func listenPorts(addrs ...string) []int {
@@ -184,3 +206,6 @@ func hasFiles(dir string) bool {
 	names, _ := d.Readdirnames(1)
 	return len(names) > 0
 }
+
+// The gateway takes calls handed over by the worker in this process.
+var _ queue.LocalGateway = (*gateway.Gateway)(nil)

@@ -29,6 +29,9 @@ type fastPool struct {
 	closed bool
 	swept  time.Time // last sweep for expired connections
 	dialer net.Dialer
+	// dial, when set, opens connections instead of dialer (LeanTransport's
+	// guarded dialer).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 const (
@@ -73,9 +76,16 @@ func (p *fastPool) get(ctx context.Context, deadline time.Time, addr string) (c 
 	}
 	p.idle[addr] = list
 	p.mu.Unlock()
-	d := p.dialer
-	d.Deadline = deadline
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	var nc net.Conn
+	if p.dial != nil {
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		nc, err = p.dial(dctx, "tcp", addr)
+		cancel()
+	} else {
+		d := p.dialer
+		d.Deadline = deadline
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -142,8 +152,16 @@ func (p *fastPool) purge(addr string) {
 // close closes every idle connection and stops pooling.
 func (p *fastPool) close() {
 	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.closeIdle()
+}
+
+// closeIdle closes every idle connection.
+func (p *fastPool) closeIdle() {
+	p.mu.Lock()
 	all := p.idle
-	p.idle, p.closed = map[string][]*upConn{}, true
+	p.idle = map[string][]*upConn{}
 	p.mu.Unlock()
 	for _, list := range all {
 		for _, c := range list {

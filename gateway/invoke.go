@@ -54,6 +54,12 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, err)
 		return
 	}
+	g.serveTarget(w, r, t, start, r.URL.Path)
+}
+
+// serveTarget runs a call to t (from its route to its end, logged as
+// path), whether it came over HTTP or from this process (InvokeLocal).
+func (g *Gateway) serveTarget(w http.ResponseWriter, r *http.Request, t target, start time.Time, path string) {
 	route, ok := g.cfg.Provider.Route(t.ns, t.name)
 	if !ok {
 		g.writeError(w, notFound(t.name, t.ns))
@@ -61,7 +67,7 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	c := g.newCall(t, route, start)
 	c.id = r.Header.Get(wire.CallID) // until prepareHeaders settles it
-	defer c.end(r.Method, r.URL.Path)
+	defer c.end(r.Method, path)
 	g.invoke(w, r, &c, nil)
 }
 

@@ -101,7 +101,10 @@ func (g *Gateway) invokeBody(w http.ResponseWriter, r *http.Request) (reqBody, e
 		// itself, and its writer has no read deadline).
 		r.Body = &stallBody{ReadCloser: r.Body, d: d, wait: g.cfg.BodyTimeout}
 	}
-	switch {
+	switch mb, local := r.Body.(*memBody); {
+	case local:
+		// Handed over in memory (InvokeLocal): replayable whatever its size.
+		return reqBody{mem: mb.b, n: cl}, nil
 	case cl == 0 || r.Body == nil || r.Body == http.NoBody:
 		return reqBody{}, nil
 	case cl > 0 && cl <= replayMax:

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,7 +14,7 @@ import (
 // statuses. The message stays unacked (and kept alive) meanwhile.
 func (w *Worker) callback(ctx context.Context, req *Request, res result) {
 	for i := 1; ; i++ {
-		code, err := w.postCallback(ctx, req, res)
+		code, err := w.postCallback(ctx, req, res, callbackTimeout)
 		if !w.callbackAgain(req, code, err, i, ctx.Err() != nil) {
 			return
 		}
@@ -46,8 +47,12 @@ func (w *Worker) callbackAgain(req *Request, code int, err error, tries int, noT
 	return true
 }
 
-func (w *Worker) postCallback(ctx context.Context, req *Request, res result) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+// callbackTimeout bounds one callback POST.
+const callbackTimeout = 30 * time.Second
+
+// postCallback POSTs the result once, within timeout.
+func (w *Worker) postCallback(ctx context.Context, req *Request, res result, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.CallbackURL, bytes.NewReader(res.body))
 	if err != nil {
@@ -56,23 +61,31 @@ func (w *Worker) postCallback(ctx context.Context, req *Request, res result) (in
 	// Credentials are refused at enqueue; a call queued before that rule
 	// must not send them either.
 	hr.URL.User = nil
+	h := hr.Header
 	for k, v := range res.header {
 		if !hopHeader(k) {
-			hr.Header[k] = v
+			h[k] = v
 		}
 	}
-	hr.Header.Set("X-Call-Id", req.CallID)
-	hr.Header.Set("X-Function-Name", req.FunctionName())
-	hr.Header.Set("X-Function-Status", strconv.Itoa(res.status))
-	hr.Header.Set("X-Duration-Seconds", strconv.FormatFloat(res.duration.Seconds(), 'f', 6, 64))
-	hr.Header.Set("X-Retry", strconv.Itoa(req.Attempt))
-	hr.Header.Set("X-Retry-Max", strconv.Itoa(w.cfg.MaxAttempts-1))
+	h["X-Call-Id"] = []string{req.CallID}
+	h["X-Function-Name"] = []string{req.FunctionName()}
+	h["X-Function-Status"] = []string{strconv.Itoa(res.status)}
+	h["X-Duration-Seconds"] = []string{strconv.FormatFloat(res.duration.Seconds(), 'f', 6, 64)}
+	h["X-Retry"] = []string{strconv.Itoa(req.Attempt)}
+	h["X-Retry-Max"] = []string{strconv.Itoa(w.cfg.MaxAttempts - 1)}
 	hr.ContentLength = int64(len(res.body))
-	resp, err := w.cfg.CallbackClient.Do(hr)
+	var resp *http.Response
+	if w.cbTransport != nil {
+		// The client this worker built: its timeout and refusal to
+		// follow redirects are those of ctx and of a bare transport.
+		resp, err = w.cbTransport.RoundTrip(hr)
+	} else {
+		resp, err = w.cfg.CallbackClient.Do(hr)
+	}
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	_, _ = bytes.NewBuffer(nil).ReadFrom(http.MaxBytesReader(nil, resp.Body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ferryfaas/ferry/gateway"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/test/harness"
 )
@@ -29,6 +31,15 @@ func target(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) 
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &hits
+}
+
+// transports are the callback client's: net/http's, and the gateway's
+// lean client; every guard holds for both.
+var transports = map[string]func(DialFunc, http.RoundTripper) http.RoundTripper{
+	"net/http": nil,
+	"lean": func(d DialFunc, fb http.RoundTripper) http.RoundTripper {
+		return gateway.NewLeanTransport(d, 30*time.Second, fb)
+	},
 }
 
 func postTo(c *http.Client, url string) (int, error) {
@@ -57,19 +68,21 @@ func TestCallbackDialGuard(t *testing.T) {
 		{[]string{"10.0.0.0/8"}, "http://localhost:" + port + "/", false}, // as if it had been rebound after enqueue
 		{nil, "http://127.0.0.1:" + port + "/", true},
 	}
-	for _, c := range cases {
-		allow, err := ParseAllowList(c.allow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := hits.Load()
-		_, err = postTo(callbackClient(allow), c.url)
-		reached := hits.Load() > before
-		if (err == nil) != c.ok || reached != c.ok {
-			t.Errorf("allow %v, %s: error %v, reached %v; want allowed=%v", c.allow, c.url, err, reached, c.ok)
-		}
-		if !c.ok && err != nil && !strings.Contains(err.Error(), "allow-list") {
-			t.Errorf("refusal does not name the allow-list: %v", err)
+	for name, lean := range transports {
+		for _, c := range cases {
+			allow, err := ParseAllowList(c.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := hits.Load()
+			_, err = postTo(callbackClient(allow, lean), c.url)
+			reached := hits.Load() > before
+			if (err == nil) != c.ok || reached != c.ok {
+				t.Errorf("%s: allow %v, %s: error %v, reached %v; want allowed=%v", name, c.allow, c.url, err, reached, c.ok)
+			}
+			if !c.ok && err != nil && !strings.Contains(err.Error(), "allow-list") {
+				t.Errorf("%s: refusal does not name the allow-list: %v", name, err)
+			}
 		}
 	}
 }
@@ -81,12 +94,14 @@ func TestCallbackFollowsNoRedirect(t *testing.T) {
 	outer, _ := target(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, inner.URL+"/internal", http.StatusTemporaryRedirect)
 	})
-	code, err := postTo(callbackClient(nil), outer.URL)
-	if err != nil || code != http.StatusTemporaryRedirect {
-		t.Fatalf("got %d, %v: want the 307 itself", code, err)
-	}
-	if innerHits.Load() != 0 {
-		t.Fatal("the callback followed the redirect")
+	for name, lean := range transports {
+		code, err := postTo(callbackClient(nil, lean), outer.URL)
+		if err != nil || code != http.StatusTemporaryRedirect {
+			t.Fatalf("%s: got %d, %v: want the 307 itself", name, code, err)
+		}
+		if innerHits.Load() != 0 {
+			t.Fatalf("%s: the callback followed the redirect", name)
+		}
 	}
 }
 
@@ -169,6 +184,12 @@ func mustReq(t *testing.T, url, callback string) *http.Request {
 // sent, on what the name resolves to then: a name accepted at enqueue and
 // re-pointed at the metadata service or at the gateway gets nothing.
 func TestCallbackDialTimeRefusal(t *testing.T) {
+	for name, lean := range transports {
+		t.Run(name, func(t *testing.T) { callbackDialTimeRefusal(t, lean) })
+	}
+}
+
+func callbackDialTimeRefusal(t *testing.T, lean func(DialFunc, http.RoundTripper) http.RoundTripper) {
 	gw, gwHits := target(t, nil) // stands for the gateway's own listener
 	rcv, rcvHits := target(t, nil)
 	var rebound atomic.Bool
@@ -180,7 +201,7 @@ func TestCallbackDialTimeRefusal(t *testing.T) {
 		}
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 	}
-	c := callbackClient(a)
+	c := callbackClient(a, lean)
 	rebindURL := fmt.Sprintf("http://rebind.example:%d/", portOfServer(t, rcv))
 	if err := a.ValidateCallback(t.Context(), rebindURL); err != nil {
 		t.Fatalf("enqueue-time check refused %s: %v", rebindURL, err)
@@ -223,5 +244,33 @@ func TestCallbackCredentialsNeverLogged(t *testing.T) {
 	}
 	if got := RedactURL(u); strings.Contains(got, "s3cret") || strings.Contains(got, "alice") {
 		t.Errorf("RedactURL kept credentials: %s", got)
+	}
+}
+
+type countingRT struct {
+	n  atomic.Int32
+	rt http.RoundTripper
+}
+
+func (c *countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// TestCallbackTransportIsUsed: a worker given CallbackTransport (serve's
+// --async-callback-lean) sends its callbacks through it, built around the
+// allow-list dialer.
+func TestCallbackTransportIsUsed(t *testing.T) {
+	rcv, hits := target(t, nil)
+	var built atomic.Int32
+	rt := &countingRT{}
+	w := NewWorker(WorkerConfig{CallbackAttempts: 1, CallbackTransport: func(d DialFunc, fb http.RoundTripper) http.RoundTripper {
+		built.Add(1)
+		rt.rt = transports["lean"](d, fb)
+		return rt
+	}})
+	w.callback(t.Context(), &Request{CallID: "c1", Function: "f", Namespace: "ns", CallbackURL: rcv.URL + "/cb"}, result{status: 200})
+	if built.Load() != 1 || rt.n.Load() != 1 || hits.Load() != 1 {
+		t.Fatalf("transport built %d times, used %d times; receiver hit %d times", built.Load(), rt.n.Load(), hits.Load())
 	}
 }

@@ -89,9 +89,18 @@ func (a *AllowList) check(ctx context.Context, host string, port int) string {
 		return "it is a cloud metadata name"
 	}
 	byName := a.byName(host)
-	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	defer cancel()
-	addrs, err := a.lookup(ctx, host)
+	var addrs []netip.Addr
+	var err error
+	if ip, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
+		// An address (the usual loopback or in-cluster receiver): nothing
+		// to resolve, so no timer to arm for it on every enqueue.
+		one := [1]netip.Addr{ip}
+		addrs = one[:]
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		addrs, err = a.lookup(rctx, host)
+		cancel()
+	}
 	if err != nil {
 		if !a.Empty() && !byName {
 			return "it is not in the callback allow-list (--callback-allow) and does not resolve"

@@ -170,11 +170,14 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 		weight = r.ContentLength
 	}
 	weight = min(weight, storingMemory)
-	wctx, wcancel := context.WithTimeout(r.Context(), 10*time.Second)
-	err = e.storing.Acquire(wctx, weight)
-	wcancel()
-	if err != nil {
-		return "", api.Errorf(http.StatusServiceUnavailable, "the queue is busy storing other calls; retry")
+	if !e.storing.TryAcquire(weight) {
+		// Only a wait needs its bound (a timer per call otherwise).
+		wctx, wcancel := context.WithTimeout(r.Context(), 10*time.Second)
+		err = e.storing.Acquire(wctx, weight)
+		wcancel()
+		if err != nil {
+			return "", api.Errorf(http.StatusServiceUnavailable, "the queue is busy storing other calls; retry")
+		}
 	}
 	defer e.storing.Release(weight)
 	buf := e.bufs.Get().(*bytes.Buffer)

@@ -112,6 +112,39 @@ func TestInProcessInvoke(t *testing.T) {
 	}
 }
 
+// TestDirectInvoke: a worker given a LocalGateway hands it the call's
+// parts (no URL to route: its handler fails the test if used), and judges
+// the answer the same way: a 429 is retried, then the answer is called
+// back with the call's id.
+func TestDirectInvoke(t *testing.T) {
+	var runs atomic.Int32
+	r := newRig(t, rigOptions{inProcess: true, direct: true, fn: func(w http.ResponseWriter, req *http.Request) {
+		if runs.Add(1) == 1 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		b, _ := io.ReadAll(req.Body)
+		w.Header().Set("X-Fn", req.Method+" "+req.URL.Path+"?"+req.URL.RawQuery+" "+req.Header.Get("X-Custom")+" "+
+			req.Header.Get("X-Call-Id")+" "+req.Host+" "+req.Header.Get("X-Forwarded-Host"))
+		if req.Header.Get("X-Queue-Worker") == "" {
+			w.Header().Set("X-Fn", "no X-Queue-Worker")
+		}
+		w.WriteHeader(201)
+		w.Write(b)
+	}})
+	r.fns.add("openfaas-fn", "echo", nil, nil)
+	cb := newCallbacks(t)
+	post(t, http.MethodPut, r.async.URL+"/async-function/echo/sub%2Fx?a=1", []byte("hello"),
+		map[string]string{"X-Custom": "v", "X-Callback-Url": cb.srv.URL, "X-Call-Id": "direct-1"})
+	c := cb.next(t, 20*time.Second)
+	host := strings.TrimPrefix(r.gateway.URL, "http://")
+	want := "PUT /function/echo.openfaas-fn/sub%2Fx?a=1 v direct-1 " + host + " " + strings.TrimPrefix(r.async.URL, "http://")
+	if c.body != "hello" || c.header.Get("X-Function-Status") != "201" || c.header.Get("X-Retry") != "1" || c.header.Get("X-Fn") != want {
+		t.Fatalf("callback %q status %q retry %q X-Fn %q, want %q", c.body, c.header.Get("X-Function-Status"),
+			c.header.Get("X-Retry"), c.header.Get("X-Fn"), want)
+	}
+}
+
 // TestInProcessBrokenOffResponse: the gateway aborting a response cut
 // short upstream is a 500 with what was written, as over HTTP.
 func TestInProcessBrokenOffResponse(t *testing.T) {

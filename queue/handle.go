@@ -68,7 +68,9 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	g := w.cfg.Metrics.InFlight.WithLabelValues(fn)
 	g.Inc()
 	res := w.invoke(ctx, req)
-	noteBody(len(req.Body) + len(res.body))
+	// Counted when the call is over (callback included): a release that
+	// ran while it still held its body would leave that garbage behind.
+	defer noteBody(len(req.Body) + len(res.body))
 	g.Dec()
 	<-w.sem
 	if ctx.Err() != nil || (res.err != nil && w.draining.Load()) {
@@ -115,6 +117,9 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.InvokeTimeout)
 	defer cancel()
+	if lg, ok := w.cfg.Gateway.(LocalGateway); ok {
+		return w.invokeDirect(ctx, lg, req)
+	}
 	u := w.cfg.GatewayURL + "/function/" + req.Function + "." + req.Namespace + req.Path
 	if req.QueryString != "" {
 		u += "?" + req.QueryString
@@ -123,16 +128,7 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	if err != nil {
 		return result{status: http.StatusBadRequest, err: nil, body: []byte("bad queued request: " + err.Error())}
 	}
-	for k, v := range req.Header {
-		if !hopHeader(k) {
-			hr.Header[k] = v
-		}
-	}
-	hr.Header.Set("X-Call-Id", req.CallID)
-	hr.Header.Set("X-Queue-Worker", w.id)
-	if req.Host != "" {
-		hr.Header.Set("X-Forwarded-Host", req.Host)
-	}
+	w.callHeaders(hr.Header, req)
 	hr.ContentLength = int64(len(req.Body))
 	if w.cfg.Gateway != nil {
 		return w.invokeLocal(ctx, hr)
@@ -156,6 +152,20 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	// The whole call, body included, as OpenFaaS's queue worker times it:
 	// a streaming watchdog's X-Duration-Seconds is its time to first byte.
 	return result{status: resp.StatusCode, header: resp.Header, body: body, duration: d}
+}
+
+// callHeaders are the headers a queued call is invoked with.
+func (w *Worker) callHeaders(h http.Header, req *Request) {
+	for k, v := range req.Header {
+		if !hopHeader(k) {
+			h[k] = v
+		}
+	}
+	h["X-Call-Id"] = []string{req.CallID}
+	h["X-Queue-Worker"] = []string{w.id}
+	if req.Host != "" {
+		h["X-Forwarded-Host"] = []string{req.Host}
+	}
 }
 
 func hopHeader(k string) bool {

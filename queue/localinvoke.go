@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -11,9 +12,15 @@ import (
 // worker inside `ferry serve`): the same route, hooks and limits as over
 // HTTP, without a loopback connection and its request and response
 // encoded and parsed once more on each side.
-func (w *Worker) invokeLocal(ctx context.Context, hr *http.Request) (res result) {
+func (w *Worker) invokeLocal(ctx context.Context, hr *http.Request) result {
 	hr.RemoteAddr = "127.0.0.1:0" // as the worker's loopback connection would show
 	hr.RequestURI = hr.URL.RequestURI()
+	hr = hr.WithContext(ctx)
+	return w.serveLocal(hr, func(rw http.ResponseWriter) { w.cfg.Gateway.ServeHTTP(rw, hr) })
+}
+
+// serveLocal runs serve, a handler of this process, into a buffer.
+func (w *Worker) serveLocal(hr *http.Request, serve func(http.ResponseWriter)) (res result) {
 	rw := &bufferWriter{header: http.Header{}, max: w.cfg.MaxResponse}
 	start := time.Now()
 	defer func() {
@@ -25,11 +32,32 @@ func (w *Worker) invokeLocal(ctx context.Context, hr *http.Request) (res result)
 			res = result{status: http.StatusInternalServerError, header: rw.header, body: body, duration: time.Since(start)}
 		}
 	}()
-	w.cfg.Gateway.ServeHTTP(rw, hr.WithContext(ctx))
+	serve(rw)
 	if rw.status == 0 {
 		rw.status = http.StatusOK
 	}
 	return result{status: rw.status, header: rw.header, body: rw.body, duration: time.Since(start)}
+}
+
+// LocalGateway is the gateway of this process seen from the worker inside
+// `ferry serve` (gateway.Gateway): a call is handed over in parts, with
+// its body, instead of as a request to route.
+type LocalGateway interface {
+	InvokeLocal(w http.ResponseWriter, r *http.Request, name, namespace, path string, body []byte)
+}
+
+// invokeDirect is invokeLocal without a URL to build and parse or a
+// route to find: the gateway's invoke path, as /function/ takes it.
+func (w *Worker) invokeDirect(ctx context.Context, lg LocalGateway, req *Request) (res result) {
+	hr := (&http.Request{
+		Method: req.Method, URL: &url.URL{Path: "/function/" + req.FunctionName() + req.Path, RawQuery: req.QueryString},
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: make(http.Header, len(req.Header)+4),
+		Host: w.gwHost, RemoteAddr: "127.0.0.1:0",
+	}).WithContext(ctx)
+	w.callHeaders(hr.Header, req)
+	return w.serveLocal(hr, func(rw http.ResponseWriter) {
+		lg.InvokeLocal(rw, hr, req.Function, req.Namespace, req.Path, req.Body)
+	})
 }
 
 // bufferWriter keeps a response in memory, up to max bytes of body (the

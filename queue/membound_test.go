@@ -110,3 +110,54 @@ func TestBurstMemoryComesBack(t *testing.T) {
 		t.Errorf("heap grew by %s after the burst drained", fmt.Sprintf("%.1f MB", float64(after-before)/1e6))
 	}
 }
+
+// TestMemoryComesBackAfterSlowCallbacks: the release after a burst waits
+// until the calls are over, callbacks included. It once counted a call
+// when its function answered: with a callback receiver slower than the
+// release's quiet second, the collection ran while every call still held
+// its body, and that garbage then stayed (the rare failure of the burst
+// test above on a loaded host).
+func TestMemoryComesBackAfterSlowCallbacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 64 MB through the queue")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cli/gc.go
+	var called atomic.Int32
+	slow, _ := target(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * releaseQuiet)
+		called.Add(1)
+	})
+	r := newRig(t, rigOptions{maxBody: 2 << 20, callbackDirect: time.Minute, fn: func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+	}})
+	r.fns.add("openfaas-fn", "burst", map[string]string{LabelMaxInflight: "64"}, nil)
+	hdr := map[string]string{"X-Callback-Url": slow.URL}
+	post(t, "POST", r.async.URL+"/async-function/burst", nil, hdr) // warm up
+	for called.Load() < 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(2 * releaseQuiet)
+	before := heapInUse()
+	const calls = 64
+	body := bytes.Repeat([]byte("x"), 1_000_000)
+	for i := 0; i < calls; i++ {
+		if resp := post(t, "POST", r.async.URL+"/async-function/burst", body, hdr); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("enqueue %d: %d", i, resp.StatusCode)
+		}
+	}
+	body = nil
+	deadline := time.Now().Add(60 * time.Second)
+	for called.Load() < 1+calls && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if called.Load() < 1+calls {
+		t.Fatalf("%d of %d callbacks arrived", called.Load()-1, calls)
+	}
+	time.Sleep(3 * releaseQuiet) // idle: no allocation drives a collection
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("heap in use: %.1f MB before, %.1f MB after %d calls of 1 MB with slow callbacks", float64(before)/1e6, float64(ms.HeapInuse)/1e6, calls)
+	if ms.HeapInuse > before+32<<20 {
+		t.Errorf("heap grew by %.1f MB after the calls and their callbacks were over", float64(ms.HeapInuse-before)/1e6)
+	}
+}

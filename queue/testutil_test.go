@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -75,6 +76,25 @@ type rigOptions struct {
 	// inProcess hands calls to fn in process (WorkerConfig.Gateway); the
 	// HTTP gateway then fails the test if it is called.
 	inProcess bool
+	// direct (with inProcess) hands them over as LocalGateway.InvokeLocal
+	// does; the handler's ServeHTTP then fails the test.
+	direct bool
+}
+
+// directGateway is a LocalGateway serving fn with the parts handed over.
+type directGateway struct {
+	t  testing.TB
+	fn http.HandlerFunc
+}
+
+func (d directGateway) ServeHTTP(http.ResponseWriter, *http.Request) {
+	d.t.Errorf("the worker routed a call through the handler instead of InvokeLocal")
+}
+
+func (d directGateway) InvokeLocal(w http.ResponseWriter, r *http.Request, name, ns, path string, body []byte) {
+	r.URL.Path = "/function/" + name + "." + ns + path
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	d.fn(w, r)
 }
 
 // newRigB is an enqueue-only rig for benchmarks.
@@ -130,6 +150,9 @@ func (r *rig) start(o rigOptions) {
 	if o.inProcess {
 		fn := o.fn
 		local = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) })
+		if o.direct {
+			local = directGateway{t: t, fn: fn}
+		}
 		r.gateway.Config.Handler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			t.Errorf("the in-process worker called the gateway over HTTP")
 		})
@@ -137,7 +160,7 @@ func (r *rig) start(o rigOptions) {
 	r.worker = NewWorker(WorkerConfig{JS: r.js, GatewayURL: r.gateway.URL, Gateway: local, MaxAttempts: o.maxAttempts,
 		Backoff:         Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		CallbackBackoff: Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}, CallbackDirect: o.callbackDirect,
-		Metrics: m, Log: log, Callbacks: allow})
+		Metrics: m, Log: log, Callbacks: allow, CallbackTransport: transports["lean"]})
 	r.allow = allow
 	r.enq = NewEnqueuer(EnqueuerConfig{JS: r.js, Functions: r.fns, MaxBody: o.maxBody, Callbacks: allow,
 		AckWait: o.ackWait, Metrics: m, Log: log, OnNewQueue: r.worker.Notify, Bounds: o.bounds})

@@ -29,6 +29,7 @@ type WorkerConfig struct {
 	GatewayURL string
 	// Gateway, when set, is the gateway's own handler in this process:
 	// calls are handed to it directly instead of over HTTP to GatewayURL.
+	// If it is also a LocalGateway, calls skip its routing (InvokeLocal).
 	Gateway http.Handler
 	// MaxAttempts is the number of invocations before a call is dead-lettered
 	// (default DefaultMaxAttempts; 1 means no retries).
@@ -69,15 +70,27 @@ type WorkerConfig struct {
 	// Callbacks is the callback allow-list (nil: any target not refused
 	// by default).
 	Callbacks *AllowList
+	// CallbackTransport, when set, builds the default CallbackClient's
+	// transport around the guarded dialer, with fallback for what it does
+	// not take (gateway.NewLeanTransport: no connection goroutines).
+	CallbackTransport func(dial DialFunc, fallback http.RoundTripper) http.RoundTripper
 }
+
+// DialFunc opens a connection (net.Dialer.DialContext's signature).
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Worker pulls queued calls and runs them. Several workers (processes) can
 // share the queues: each queue is one durable pull consumer.
 type Worker struct {
 	cfg WorkerConfig
 	id  string // sent as X-Queue-Worker, for tracing which worker ran a call
-	log *slog.Logger
-	sem chan struct{}
+	// gwHost is GatewayURL's host: the Host of calls handed over in process.
+	gwHost string
+	// cbTransport is the transport of the CallbackClient NewWorker built
+	// (nil when one was given), called without the client's wrapping.
+	cbTransport http.RoundTripper
+	log         *slog.Logger
+	sem         chan struct{}
 
 	mu      sync.Mutex
 	queues  map[string]jetstream.ConsumeContext
@@ -141,22 +154,33 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Transport: newTransport(nil)}
 	}
+	var cbTransport http.RoundTripper
 	if cfg.CallbackClient == nil {
-		cfg.CallbackClient = callbackClient(cfg.Callbacks)
+		cfg.CallbackClient = callbackClient(cfg.Callbacks, cfg.CallbackTransport)
+		cbTransport = cfg.CallbackClient.Transport
 	}
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	host, _ := os.Hostname()
-	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
+	var gwHost string
+	if u, err := url.Parse(cfg.GatewayURL); err == nil {
+		gwHost = u.Host
+	}
+	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost, cbTransport: cbTransport,
+		log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
 }
 
 // callbackClient follows no redirect: an allowed target could otherwise
 // send the POST anywhere. It dials only what allow permits (refusing by
 // default what no anonymous caller may reach), and ignores HTTP(S)_PROXY:
 // the proxy's address would be checked instead of the target's.
-func callbackClient(allow *AllowList) *http.Client {
+func callbackClient(allow *AllowList, lean func(DialFunc, http.RoundTripper) http.RoundTripper) *http.Client {
 	t := newTransport(nil)
 	t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
-	return &http.Client{Transport: t, Timeout: 30 * time.Second,
+	var rt http.RoundTripper = t
+	if lean != nil {
+		rt = lean(t.DialContext, t)
+	}
+	return &http.Client{Transport: rt, Timeout: callbackTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
