@@ -1,6 +1,10 @@
 package queue
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ferryfaas/ferry/queue/subjects"
+)
 
 // Layout of the JetStream objects (all created idempotently by Setup):
 //
@@ -21,22 +25,16 @@ const (
 	StreamDead   = "FERRY_ASYNC_DEAD"
 	BodiesBucket = "FERRY_ASYNC_BODIES"
 
-	subjWorkPrefix  = "ferry.async."
-	subjRetryPrefix = "ferry.retry."
-	subjDeadPrefix  = "ferry.dead."
+	subjWorkPrefix  = subjects.Work
+	subjRetryPrefix = subjects.Retry
+	subjDeadPrefix  = subjects.Dead
 	retryConsumer   = "retry"
 	// Callbacks wait on a subject of their own: a call's result is queued
 	// there and the call acked, so a slow or absent receiver never holds
 	// its function's concurrency slot.
-	subjCallbackPrefix = "ferry.callback."
+	subjCallbackPrefix = subjects.Callback
 	callbackConsumer   = "callbacks"
 )
-
-// ReservedSubjects are the subjects the queue publishes on, and the
-// inboxes its JetStream requests are answered on: nothing else may
-// subscribe to them (a subscriber reads every queued call and result, and
-// could answer JetStream's requests).
-var ReservedSubjects = []string{subjWorkPrefix + ">", subjRetryPrefix + ">", subjDeadPrefix + ">", subjCallbackPrefix + ">", "_INBOX.>"}
 
 // Labels and annotations read from a function.
 const (

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/queue"
+	"github.com/ferryfaas/ferry/queue/subjects"
 	"github.com/robfig/cron/v3"
 )
 
@@ -111,7 +111,7 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 		}
 		for _, t := range topics {
 			if r := reserved(t); r != "" {
-				return f, annErr(AnnotationTopic, fmt.Errorf("%q reaches %s, a subject reserved for Ferry's async queue and NATS inboxes: pick a topic outside %s", t, r, strings.Join(queue.ReservedSubjects, " ")))
+				return f, annErr(AnnotationTopic, fmt.Errorf("%q reaches %s, a subject reserved for Ferry's async queue and NATS inboxes: pick a topic outside %s", t, r, strings.Join(subjects.Reserved, " ")))
 			}
 			if t == CronTopic {
 				f.Cron = true
@@ -157,7 +157,7 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 // reserved returns the reserved subject pattern a topic (a NATS subject,
 // wildcards allowed) can match a subject of, or "".
 func reserved(topic string) string {
-	for _, r := range queue.ReservedSubjects {
+	for _, r := range subjects.Reserved {
 		if overlap(strings.Split(topic, "."), strings.Split(r, ".")) {
 			return r
 		}
