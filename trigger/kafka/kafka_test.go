@@ -216,9 +216,13 @@ func TestBrokerDownReportedAndReconnects(t *testing.T) {
 		t.Fatalf("broker back, condition %+v", c)
 	}
 	produce(t, addrs, &kgo.Record{Topic: "ticks", Value: []byte("two")})
-	calls := env.WaitCalls(t, 2, 30*time.Second, fnCalls("f", false))
-	if calls[len(calls)-1].Body != "two" {
-		t.Fatalf("calls: %+v", calls)
+	// At least once: "one" comes again when its commit did not reach the
+	// broker before it went down, with the same offset.
+	env.WaitCalls(t, 1, 30*time.Second, func(c triggertest.Call) bool { return fnCalls("f", false)(c) && c.Body == "two" })
+	for _, c := range env.Calls() {
+		if c.Body != "two" && (c.Body != "one" || c.Header.Get("X-Kafka-Offset") != "0") {
+			t.Fatalf("unexpected call %+v", c)
+		}
 	}
 }
 
