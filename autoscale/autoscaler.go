@@ -110,10 +110,14 @@ func New(list metrics.ListFunc, src Source, scaler Scaler, decisions *Decisions,
 	return &Autoscaler{list: list, src: src, scaler: scaler, decisions: decisions, opt: opt, fns: map[string]*fnState{}}
 }
 
-// Run ticks every second until ctx ends.
+// Run ticks at once and then every second until ctx ends. The first tick
+// only takes each function's baseline (a rate needs two samples), so
+// taking it at once lets a new leader decide one second after it took
+// over rather than two.
 func (a *Autoscaler) Run(ctx context.Context, clock Clock) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	a.Tick(ctx, clock.Now())
 	for {
 		select {
 		case <-ctx.Done():

@@ -256,3 +256,25 @@ func TestWokenElsewhereNotIdled(t *testing.T) {
 		}
 	}
 }
+
+// A new autoscaler (a new leader's) takes its baseline when it starts, so
+// the first rate, and the first decision, come one tick later.
+func TestRunSamplesAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.p.add("api", 1, map[string]string{LabelType: "rps", LabelTarget: "50", LabelProportion: "1", LabelMax: "10"})
+	clock := &fakeClock{t: r.now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.a.Run(ctx, clock) }()
+	// The ticker's first tick is a second away: a baseline taken before
+	// it can only come from the tick at start.
+	deadline := time.Now().Add(900 * time.Millisecond)
+	for time.Now().Before(deadline) && !r.a.sampled("api.openfaas-fn") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if !r.a.sampled("api.openfaas-fn") {
+		t.Fatal("no baseline taken when Run started")
+	}
+}

@@ -77,3 +77,11 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) Now() time.Time { return c.t }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// sampled reports whether fn has a baseline sample.
+func (a *Autoscaler) sampled(fn string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.fns[fn]
+	return s != nil && !s.prevT.IsZero()
+}

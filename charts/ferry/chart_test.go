@@ -226,14 +226,15 @@ func TestChartValues(t *testing.T) {
 	}
 
 	// No stop delay: no preStop hook, and the grace period is the drain's.
-	objs, err = render(t, "gateway.stopDelaySeconds=0", "gateway.drainSeconds=10")
+	objs, err = render(t, "gateway.stopDelaySeconds=0", "gateway.drainSeconds=10", "gateway.counterFlush=3s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	pod := get(objs["Deployment/openfaas/ferry-gateway"], "spec", "template", "spec")
 	if get(pod, "containers", 0, "lifecycle") != nil || get(pod, "terminationGracePeriodSeconds") != 15 ||
-		!strings.Contains(fmt.Sprint(get(pod, "containers", 0, "args")), "--drain=10s") {
-		t.Errorf("stopDelaySeconds=0, drainSeconds=10: lifecycle %v, grace %v, args %v", get(pod, "containers", 0, "lifecycle"),
+		!strings.Contains(fmt.Sprint(get(pod, "containers", 0, "args")), "--drain=10s") ||
+		!strings.Contains(fmt.Sprint(get(pod, "containers", 0, "args")), "--counter-flush=3s") {
+		t.Errorf("stopDelaySeconds=0, drainSeconds=10, counterFlush=3s: lifecycle %v, grace %v, args %v", get(pod, "containers", 0, "lifecycle"),
 			get(pod, "terminationGracePeriodSeconds"), get(pod, "containers", 0, "args"))
 	}
 
