@@ -48,7 +48,9 @@ if [ "$kube" = 1 ]; then
   fi
 fi
 passed=$(grep -c '^ok ' "$log/go-test.log" || true)
-failed=$(grep -c '^FAIL' "$log/go-test.log" || true)
+# One line per failed package or suite ("FAIL<tab>pkg", "FAIL kubernetes
+# e2e"), not go test's bare "FAIL" that follows each.
+failed=$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' "$log/go-test.log" || true)
 echo "logs: $log"
 echo "$passed passed, $failed failed"
 exit $status
