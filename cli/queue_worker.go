@@ -66,6 +66,12 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
 	js, err := waitQueue(ctx, log, nf, wf)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while NATS was not ready or the queue was being set
+			// up: nothing ran, nothing to drain, not a failure.
+			log.Info("stopped before the queue was ready", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer js.NC.Close()
