@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +38,8 @@ func cluster(t testing.TB, port int, dir string, topics ...string) *kfake.Cluste
 	return c
 }
 
-// start runs a Kafka source until the test ends (or stop is called).
+// start runs a Kafka source until the test ends (or stop is called),
+// logging to cfg.Log when set (default slog.Default()).
 func start(t *testing.T, env *triggertest.Env, cfg Config) (stop func()) {
 	t.Helper()
 	if cfg.Metrics == nil {
@@ -46,7 +49,11 @@ func start(t *testing.T, env *triggertest.Env, cfg Config) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		trigger.Run(ctx, env.Index, env.Invoker, slog.Default(), New(cfg))
+		log := cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		trigger.Run(ctx, env.Index, env.Invoker, log, New(cfg))
 	}()
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); <-done }) }
@@ -67,36 +74,85 @@ func fnCalls(name string, async bool) func(triggertest.Call) bool {
 // and consumes the function's answer from the reply topic: a second
 // implementation of the protocol checks Ferry's.
 func TestKcatRoundTrip(t *testing.T) {
-	kcat, err := exec.LookPath("kcat")
-	if err != nil {
-		t.Skip("kcat not installed (apt-get install kcat)")
-	}
+	k := newKcat(t)
 	c := cluster(t, 0, "", "orders", "answers")
 	defer c.Close()
-	broker := c.ListenAddrs()[0]
 	env := triggertest.Start(t)
 	env.Deploy(t, "echo", map[string]string{"topic": "orders", trigger.AnnotationKafkaReplyTopic: "answers"})
 	start(t, env, Config{Brokers: c.ListenAddrs()})
+	kcatRoundTrip(t, env, k, c.ListenAddrs()[0], "hello from kcat")
+}
 
+// kcat runs Debian's kcat (librdkafka) with args (security settings,
+// -X ...) added to every command.
+type kcat struct {
+	path string
+	args []string
+}
+
+// newKcat finds kcat, or skips the test.
+func newKcat(t *testing.T, args ...string) kcat {
+	t.Helper()
+	p, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat not installed (apt-get install kcat)")
+	}
+	return kcat{p, args}
+}
+
+// with is k with args added.
+func (k kcat) with(args ...string) kcat {
+	return kcat{k.path, append(slices.Clone(k.args), args...)}
+}
+
+// run runs kcat with stdin, for at most 30s, and returns its stdout (and
+// its stderr, in the error).
+func (k kcat) run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := exec.CommandContext(ctx, kcat, "-P", "-b", broker, "-t", "orders", "-k", "order-7", "-H", "X-Tenant=acme")
-	p.Stdin = strings.NewReader("hello from kcat\n")
-	if out, err := p.CombinedOutput(); err != nil {
-		t.Fatalf("kcat -P: %v\n%s", err, out)
+	cmd := exec.CommandContext(ctx, k.path, append(append([]string(nil), args...), k.args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kcat %s: %w\n%s", args[0], err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// produce produces one record (key, header, value) to topic.
+func (k kcat) produce(t *testing.T, broker, topic, key, header, value string) error {
+	t.Helper()
+	_, err := k.run(t, value+"\n", "-P", "-b", broker, "-t", topic, "-k", key, "-H", header)
+	return err
+}
+
+// consumeOne reads the first record of topic as "key|value|headers".
+func (k kcat) consumeOne(t *testing.T, broker, topic string) (string, error) {
+	t.Helper()
+	return k.run(t, "", "-C", "-b", broker, "-t", topic, "-o", "beginning", "-c", "1", "-e", "-q", "-f", "%k|%s|%h\n")
+}
+
+// kcatRoundTrip has kcat produce body (key order-7, header X-Tenant=acme)
+// to "orders", checks the call of the function "echo" it makes, and has
+// kcat consume echo's answer from "answers".
+func kcatRoundTrip(t *testing.T, env *triggertest.Env, k kcat, broker, body string) {
+	t.Helper()
+	if err := k.produce(t, broker, "orders", "order-7", "X-Tenant=acme", body); err != nil {
+		t.Fatal(err)
 	}
 	calls := env.WaitCalls(t, 1, 20*time.Second, fnCalls("echo", false))
-	if calls[0].Body != "hello from kcat" || calls[0].Header.Get("X-Kafka-Key") != "order-7" ||
+	if calls[0].Body != body || calls[0].Header.Get("X-Kafka-Key") != "order-7" ||
 		calls[0].Header.Get("X-Topic") != "orders" || calls[0].Header.Get("X-Tenant") != "acme" {
 		t.Fatalf("call: %+v", calls[0])
 	}
-	out, err := exec.CommandContext(ctx, kcat, "-C", "-b", broker, "-t", "answers", "-o", "beginning",
-		"-c", "1", "-e", "-q", "-f", "%k|%s|%h\n").Output()
+	got, err := k.consumeOne(t, broker, "answers")
 	if err != nil {
-		t.Fatalf("kcat -C: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	got := string(out)
-	if !strings.HasPrefix(got, "order-7|hello from kcat|") || !strings.Contains(got, "X-Status=200") ||
+	if !strings.HasPrefix(got, "order-7|"+body+"|") || !strings.Contains(got, "X-Status=200") ||
 		!strings.Contains(got, "X-Function=echo.openfaas-fn") {
 		t.Fatalf("reply consumed by kcat: %q", got)
 	}
