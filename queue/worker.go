@@ -76,10 +76,6 @@ type WorkerConfig struct {
 	CallbackTransport func(dial DialFunc, fallback http.RoundTripper) http.RoundTripper
 }
 
-// handlerIdle is how long a goroutine that ran a queued call waits for the
-// next one before it exits.
-const handlerIdle = 10 * time.Second
-
 // DialFunc opens a connection (net.Dialer.DialContext's signature).
 type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -112,7 +108,6 @@ type Worker struct {
 	discCtx   context.Context
 	discStop  context.CancelFunc
 	handlers  sync.WaitGroup
-	run       *runner
 }
 
 // NewWorker applies defaults.
@@ -170,7 +165,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if u, err := url.Parse(cfg.GatewayURL); err == nil {
 		gwHost = u.Host
 	}
-	return &Worker{cfg: cfg, run: newRunner(handlerIdle), id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost, cbTransport: cbTransport,
+	return &Worker{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + nuid.Next()[:6], gwHost: gwHost, cbTransport: cbTransport,
 		log: cfg.Log, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]jetstream.ConsumeContext{}}
 }
 
@@ -310,10 +305,10 @@ func (w *Worker) startConsumer(name string, h func(m jetstream.Msg, progress tim
 			return
 		}
 		w.handlers.Add(1)
-		w.run.Go(func() {
+		go func() {
 			defer w.handlers.Done()
 			h(m, progress)
-		})
+		}()
 	}, jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if errors.Is(err, jetstream.ErrConsumerDeleted) {
 			w.mu.Lock()
