@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,10 +16,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/ferryfaas/ferry/trigger/triggertest"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -243,7 +242,7 @@ func TestKcatWrongPasswordReported(t *testing.T) {
 	if err := k.produce(t, cl.ListenAddrs()[0], "orders", "order-7", "X-Tenant=acme", "waiting"); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs harness.LockedBuffer
 	env := triggertest.Start(t)
 	env.Deploy(t, "echo", map[string]string{"topic": "orders"})
 	cfg := secureConfig(t, cl, Security{CAFile: ca.caFile, SASLMechanism: "scram-sha-256", SASLUser: "ferry", SASLPassword: wrong})
@@ -322,25 +321,6 @@ func kcatCluster(t *testing.T, ca testCA, mech string, topics ...string) *kfake.
 		return &resp, nil, true
 	})
 	return cl
-}
-
-// syncBuffer is a bytes.Buffer for a logger written from several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func produceWith(t *testing.T, addrs []string, opts []kgo.Opt, recs ...*kgo.Record) {
