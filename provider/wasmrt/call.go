@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -99,6 +100,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var ee *sys.ExitError
 	if len(bytes.TrimSpace(msg)) == 0 || !errors.As(err, &ee) {
 		msg = append(append(msg[:len(msg):len(msg)], err.Error()...), '\n')
+		if strings.Contains(err.Error(), "unreachable") {
+			msg = fmt.Appendf(msg, "(the guest reached an unreachable instruction, or its calls nested deeper than %d)\n", maxCallDepth)
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -61,7 +61,7 @@ func globalsOf(secs []section) ([]global, error) {
 	for _, s := range secs {
 		switch s.id {
 		case 2:
-			n, err := importedGlobals(s.body)
+			_, n, err := importCounts(s.body)
 			if err != nil {
 				return nil, err
 			}
@@ -122,32 +122,32 @@ func constExprLen(b []byte) int {
 	return n + 1
 }
 
-// importedGlobals counts the globals of an import section.
-func importedGlobals(b []byte) (int, error) {
+// importCounts counts the functions and the globals of an import section.
+func importCounts(b []byte) (funcs, globals int, err error) {
 	count, w := binary.Uvarint(b)
 	if w <= 0 {
-		return 0, errForm
+		return 0, 0, errForm
 	}
 	b = b[w:]
-	globals := 0
 	for range count {
 		for range 2 { // module and field names
 			n, w := binary.Uvarint(b)
 			if w <= 0 || uint64(len(b)-w) < n {
-				return 0, errForm
+				return 0, 0, errForm
 			}
 			b = b[w+int(n):]
 		}
 		if len(b) < 2 {
-			return 0, errForm
+			return 0, 0, errForm
 		}
 		kind := b[0]
 		b = b[1:]
 		switch kind {
 		case 0: // function: type index
+			funcs++
 			_, w := binary.Uvarint(b)
 			if w <= 0 {
-				return 0, errForm
+				return 0, 0, errForm
 			}
 			b = b[w:]
 		case 1: // table: reftype, limits
@@ -155,28 +155,28 @@ func importedGlobals(b []byte) (int, error) {
 			fallthrough
 		case 2: // memory: limits
 			if len(b) == 0 {
-				return 0, errForm
+				return 0, 0, errForm
 			}
 			flag := b[0]
 			b = b[1:]
 			for range 1 + int(flag&1) {
 				_, w := binary.Uvarint(b)
 				if w <= 0 {
-					return 0, errForm
+					return 0, 0, errForm
 				}
 				b = b[w:]
 			}
 		case 3: // global: valtype, mut
 			if len(b) < 2 {
-				return 0, errForm
+				return 0, 0, errForm
 			}
 			b = b[2:]
 			globals++
 		default:
-			return 0, errForm
+			return 0, 0, errForm
 		}
 	}
-	return globals, nil
+	return funcs, globals, nil
 }
 
 // exportGlobals adds an export of each mutable global the module defines

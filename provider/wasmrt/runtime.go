@@ -233,6 +233,9 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	if err != nil {
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
+	if bin, err = capDepth(bin); err != nil {
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+	}
 	if limit := uint64(key.pages) * pageBytes; tables > limit {
 		return nil, api.BadRequest("limits.memory: the tables of %s take %d MiB in every call, more than the limit of %d MiB: raise limits.memory or give the tables a smaller maximum", key.file, tables>>20, limit>>20)
 	}

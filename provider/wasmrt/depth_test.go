@@ -1,0 +1,92 @@
+package wasmrt
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// recursionModule is a WASI command whose _start calls rec(n), with rec
+// recursing n levels deep (n < 0: without end) and returning n.
+func recursionModule(n int64) []byte {
+	sec := func(id byte, body []byte) []byte {
+		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
+	}
+	body := func(code ...byte) []byte { return append(binary.AppendUvarint(nil, uint64(len(code))), code...) }
+	start := append(appendI32([]byte{0, 0x41}, n), 0x10, 1, 0x1a, 0x0b) // i32.const n; call rec; drop
+	// rec(x): if x == 0 { 0 } else { rec(x-1) + 1 }; x < 0 never reaches 0.
+	rec := []byte{0, 0x20, 0, 0x45, 0x04, 0x7f, 0x41, 0, 0x05,
+		0x20, 0, 0x41, 1, 0x6b, 0x10, 1, 0x41, 1, 0x6a, 0x0b, 0x0b}
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, sec(1, []byte{2, 0x60, 0, 0, 0x60, 1, 0x7f, 1, 0x7f})...)
+	m = append(m, sec(3, []byte{2, 0, 1})...)
+	m = append(m, sec(5, []byte{1, 0, 1})...)
+	m = append(m, sec(7, append([]byte{1, 6}, "_start\x00\x00"...))...)
+	code := append([]byte{2}, body(start...)...)
+	return append(m, sec(10, append(code, body(rec...)...))...)
+}
+
+// A guest recursing without end used to be stopped by wazero only once
+// its stack, in the host's heap and outside every limit, had grown to
+// about 160 MiB. The depth cap stops it within a few MiB, with a message.
+func TestRunawayRecursionStoppedEarly(t *testing.T) {
+	rt, v := moduleVersion(t, "recurse", recursionModule(-1))
+	prep, err := rt.Prepare(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := (&fixture{t: t, rt: rt, ver: v, prep: prep}).start()
+	code, body, got := callAllocating(t, url)
+	if code != 500 || !strings.Contains(body, "nested deeper than") {
+		t.Errorf("runaway recursion: %d %.300q", code, body)
+	}
+	if got > 32<<20 {
+		t.Errorf("runaway recursion allocated %d MiB in the host, want a few", got>>20)
+	}
+	t.Logf("runaway recursion: %d, %d KiB allocated in the host", code, got>>10)
+}
+
+// Recursion within the cap runs as before, and deeper is refused.
+func TestRecursionWithinDepth(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want int
+	}{{10_000, 200}, {maxCallDepth - 10, 200}, {maxCallDepth + 10, 500}} {
+		rt, v := moduleVersion(t, "recurse", recursionModule(c.n))
+		prep, err := rt.Prepare(context.Background(), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := (&fixture{t: t, rt: rt, ver: v, prep: prep}).start()
+		if code, body := call(t, url+"/", ""); code != c.want {
+			t.Errorf("recursion %d deep: %d %.200q, want %d", c.n, code, body, c.want)
+		}
+	}
+}
+
+// The rewritten module is valid for wazero with and without a global
+// section of its own, and keeps its exports and start.
+func TestCapDepthCompiles(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	for _, mod := range [][]byte{recursionModule(3), tableModule(1, 1), growModule(1)} {
+		out, err := capDepth(mod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm, err := r.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("% x: %v", out, err)
+		}
+		if _, ok := cm.ExportedFunctions()["_start"]; !ok {
+			t.Fatal("_start lost")
+		}
+	}
+	if _, err := capDepth([]byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x5f\x00\x00")); err == nil {
+		t.Error("a type section of an unknown form was accepted")
+	}
+}
