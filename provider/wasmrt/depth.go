@@ -22,6 +22,10 @@ const maxCallDepth = 50_000
 // depth in a new global, traps past maxCallDepth and calls the original
 // body, appended after the module's functions. A module without functions
 // is returned as it is; a section of a form it does not know is an error.
+// Frames unwound by a wasm exception skip their count's decrement, so a
+// guest throwing through many levels many times in one call (each call is
+// a fresh instance) would reach the cap early; no compiler for WASI
+// preview 1 that Ferry builds with emits exceptions.
 func capDepth(bin []byte) ([]byte, error) {
 	secs, err := sections(bin)
 	if err != nil {
