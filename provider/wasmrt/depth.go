@@ -130,7 +130,7 @@ func appendThunk(out []byte, depth uint64, params int, inner uint64) []byte {
 	b = append(b, 0x41, 1, 0x6a)
 	b = g(b, 0x24) // i32.const 1; i32.add; global.set depth
 	b = g(b, 0x23)
-	b = appendI32(append(b, 0x41), maxCallDepth)
+	b = appendSleb(append(b, 0x41), maxCallDepth)
 	b = append(b, 0x4b, 0x04, 0x40, 0x00, 0x0b) // i32.gt_u; if; unreachable; end
 	for p := range params {
 		b = binary.AppendUvarint(append(b, 0x20), uint64(p)) // local.get p
@@ -141,18 +141,6 @@ func appendThunk(out []byte, depth uint64, params int, inner uint64) []byte {
 	b = g(b, 0x24) // i32.const 1; i32.sub; global.set depth
 	b = append(b, 0x0b)
 	return append(binary.AppendUvarint(out, uint64(len(b))), b...)
-}
-
-// appendI32 appends v as a signed LEB128.
-func appendI32(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
 
 // paramTypes reads a type section: each function type's param types.

@@ -16,7 +16,7 @@ func recursionModule(n int64) []byte {
 		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
 	}
 	body := func(code ...byte) []byte { return append(binary.AppendUvarint(nil, uint64(len(code))), code...) }
-	start := append(appendI32([]byte{0, 0x41}, n), 0x10, 1, 0x1a, 0x0b) // i32.const n; call rec; drop
+	start := append(appendSleb([]byte{0, 0x41}, n), 0x10, 1, 0x1a, 0x0b) // i32.const n; call rec; drop
 	// rec(x): if x == 0 { 0 } else { rec(x-1) + 1 }; x < 0 never reaches 0.
 	rec := []byte{0, 0x20, 0, 0x45, 0x04, 0x7f, 0x41, 0, 0x05,
 		0x20, 0, 0x41, 1, 0x6b, 0x10, 1, 0x41, 1, 0x6a, 0x0b, 0x0b}

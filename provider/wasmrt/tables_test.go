@@ -61,16 +61,7 @@ func growModule(n int64) []byte {
 	sec := func(id byte, body []byte) []byte {
 		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
 	}
-	code := []byte{0, 0xd0, 0x70, 0x41} // no locals; ref.null func; i32.const
-	for {                               // signed LEB128 of n
-		b := byte(n & 0x7f)
-		n >>= 7
-		if (n == 0 && b&0x40 == 0) || (n == -1 && b&0x40 != 0) {
-			code = append(code, b)
-			break
-		}
-		code = append(code, b|0x80)
-	}
+	code := appendSleb([]byte{0, 0xd0, 0x70, 0x41}, n) // no locals; ref.null func; i32.const n
 	code = append(code, 0xfc, 0x0f, 0, 0x1a, 0x0b) // table.grow 0; drop; end
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = append(m, sec(1, []byte{1, 0x60, 0, 0})...)
