@@ -62,7 +62,7 @@ func growModule(n int64) []byte {
 		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
 	}
 	code := appendSleb([]byte{0, 0xd0, 0x70, 0x41}, n) // no locals; ref.null func; i32.const n
-	code = append(code, 0xfc, 0x0f, 0, 0x1a, 0x0b) // table.grow 0; drop; end
+	code = append(code, 0xfc, 0x0f, 0, 0x1a, 0x0b)     // table.grow 0; drop; end
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = append(m, sec(1, []byte{1, 0x60, 0, 0})...)
 	m = append(m, sec(3, []byte{1, 0})...)
