@@ -32,6 +32,26 @@ func scrape(t testing.TB, f *harness.Ferry) map[string]*dto.MetricFamily {
 	return mfs
 }
 
+// completeScrape scrapes until one fetched all the replicas, at least
+// want (up to ten tries).
+func completeScrape(t *testing.T, f *harness.Ferry, want float64) map[string]*dto.MetricFamily {
+	t.Helper()
+	var mfs map[string]*dto.MetricFamily
+	for try := 0; try < 10; try++ {
+		if try > 0 {
+			time.Sleep(300 * time.Millisecond) // past the fan-out's reuse window
+		}
+		mfs = scrape(t, f)
+		errs := mfs["ferry_replica_metrics_scrape_errors"].GetMetric()
+		tgts := mfs["ferry_replica_metrics_scrape_targets"].GetMetric()
+		if len(errs) == 1 && len(tgts) == 1 && errs[0].GetGauge().GetValue() == 0 && tgts[0].GetGauge().GetValue() >= want {
+			return mfs
+		}
+		t.Logf("scrape %d incomplete: errors %v, targets %v", try, errs, tgts)
+	}
+	return mfs
+}
+
 // replicaSeries returns the series of family name for fn, by instance.
 func replicaSeries(mfs map[string]*dto.MetricFamily, name, fn string) map[string][]*dto.Metric {
 	out := map[string][]*dto.Metric{}
@@ -68,7 +88,12 @@ func TestWatchdogMetricsOnGateway(t *testing.T) {
 		}
 	}
 
-	mfs := scrape(t, f)
+	// A scrape leaves out a replica that does not answer within the
+	// fan-out's bound (1 s; counted in ferry_replica_metrics_scrape_errors),
+	// and the functions it lists may be up to 500 ms old (the listing the
+	// autoscaler shares): just after a deploy it can miss the function.
+	// Judge a complete scrape.
+	mfs := completeScrape(t, f, 2)
 	fn := "cat." + ns
 	totals := replicaSeries(mfs, "http_requests_total", fn)
 	var sum float64
