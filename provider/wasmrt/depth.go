@@ -1,8 +1,11 @@
 package wasmrt
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/tetratelabs/wazero"
 )
 
 // maxCallDepth bounds how deeply a guest's calls may nest. wazero grows a
@@ -202,4 +205,16 @@ func uvarints(b []byte) ([]uint64, error) {
 		return nil, errForm
 	}
 	return out, nil
+}
+
+// validate checks a module as written, with wazero's interpreter (which
+// validates without generating machine code).
+func validate(ctx context.Context, bin []byte) error {
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer r.Close(ctx)
+	m, err := r.CompileModule(ctx, bin)
+	if err != nil {
+		return err
+	}
+	return m.Close(ctx)
 }

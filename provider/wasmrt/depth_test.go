@@ -90,3 +90,27 @@ func TestCapDepthCompiles(t *testing.T) {
 		t.Error("a type section of an unknown form was accepted")
 	}
 }
+
+// A module whose code sets the global index the depth counter will take
+// (invalid as written) could reset the count and recurse without end: it
+// is refused at deploy.
+func TestDepthCounterOutOfReach(t *testing.T) {
+	sec := func(id byte, body []byte) []byte {
+		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
+	}
+	// _start: i32.const 0; global.set 0; end (the module has no globals).
+	code := []byte{0, 0x41, 0, 0x24, 0, 0x0b}
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, sec(1, []byte{1, 0x60, 0, 0})...)
+	m = append(m, sec(3, []byte{1, 0})...)
+	m = append(m, sec(5, []byte{1, 0, 1})...)
+	m = append(m, sec(7, append([]byte{1, 6}, "_start\x00\x00"...))...)
+	m = append(m, sec(10, append(binary.AppendUvarint([]byte{1}, uint64(len(code))), code...))...)
+	if out, err := capDepth(m); err != nil || validate(context.Background(), out) != nil {
+		t.Fatalf("the rewritten module should be valid (that is the danger): %v", err)
+	}
+	rt, v := moduleVersion(t, "reset", m)
+	if _, err := rt.Prepare(context.Background(), v); err == nil || !strings.Contains(err.Error(), "global") {
+		t.Fatalf("a module naming a global it does not have: %v, want a 400 naming the global", err)
+	}
+}

@@ -233,6 +233,12 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	if err != nil {
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
+	// The depth counter is a global the module did not have: code naming
+	// its index (invalid as written, valid once rewritten) could reset the
+	// count, so the module is validated as written first.
+	if err := validate(ctx, bin); err != nil {
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+	}
 	if bin, err = capDepth(bin); err != nil {
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
