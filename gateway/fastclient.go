@@ -46,7 +46,8 @@ func newFastPool() *fastPool {
 // upConn is one connection to a replica with its buffers.
 type upConn struct {
 	net.Conn
-	addr   string
+	addr   string // the replica's host:port (its Host header)
+	key    string // its pool: the Unix socket it was dialled on, or addr
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	hdr    http.Header // of the current lean response
@@ -58,23 +59,30 @@ type upConn struct {
 // nothing was processed, so the call is sent again on a new connection.
 var errStale = errors.New("kept-alive connection was closed by the replica")
 
-// get pops the most recently used idle connection, or dials.
-func (p *fastPool) get(ctx context.Context, deadline time.Time, addr string) (c *upConn, reused bool, err error) {
+// get pops the most recently used idle connection, or dials: the
+// replica's Unix socket when it has one (as the event loops do: no TCP/IP
+// stack on either side of the hop), its TCP address otherwise or when the
+// socket cannot be dialled.
+func (p *fastPool) get(ctx context.Context, deadline time.Time, addr, unix string) (c *upConn, reused bool, err error) {
+	key := addr
+	if unix != "" && p.dial == nil {
+		key = unix // a path or an '@' name, never a host:port
+	}
 	now := time.Now()
 	p.mu.Lock()
-	list := p.idle[addr]
+	list := p.idle[key]
 	for len(list) > 0 {
 		c = list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
 		if now.Sub(c.idleAt) < fastIdleTimeout {
-			p.idle[addr] = list
+			p.idle[key] = list
 			p.mu.Unlock()
 			return c, true, nil
 		}
 		c.Close()
 	}
-	p.idle[addr] = list
+	p.idle[key] = list
 	p.mu.Unlock()
 	var nc net.Conn
 	if p.dial != nil {
@@ -84,13 +92,19 @@ func (p *fastPool) get(ctx context.Context, deadline time.Time, addr string) (c 
 	} else {
 		d := p.dialer
 		d.Deadline = deadline
-		nc, err = d.DialContext(ctx, "tcp", addr)
+		if key != addr {
+			nc, err = d.DialContext(ctx, "unix", unix)
+		}
+		if nc == nil {
+			// Pooled under key even then: the next call reuses it.
+			nc, err = d.DialContext(ctx, "tcp", addr)
+		}
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	nc = rawio.Wrap(nc)
-	c = &upConn{Conn: nc, addr: addr, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	c = &upConn{Conn: nc, addr: addr, key: key, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
 	return c, false, nil
 }
@@ -99,12 +113,12 @@ func (p *fastPool) put(c *upConn) {
 	now := time.Now()
 	c.idleAt = now
 	p.mu.Lock()
-	if p.closed || len(p.idle[c.addr]) >= fastMaxIdlePerHost {
+	if p.closed || len(p.idle[c.key]) >= fastMaxIdlePerHost {
 		p.mu.Unlock()
 		c.Close()
 		return
 	}
-	p.idle[c.addr] = append(p.idle[c.addr], c)
+	p.idle[c.key] = append(p.idle[c.key], c)
 	var expired []*upConn
 	if now.Sub(p.swept) > fastIdleTimeout/3 {
 		p.swept = now
@@ -138,11 +152,11 @@ func (p *fastPool) sweepLocked(now time.Time) (expired []*upConn) {
 	return expired
 }
 
-// purge closes the idle connections of an address (its replica restarted).
-func (p *fastPool) purge(addr string) {
+// purge closes the idle connections of a pool (its replica restarted).
+func (p *fastPool) purge(key string) {
 	p.mu.Lock()
-	list := p.idle[addr]
-	delete(p.idle, addr)
+	list := p.idle[key]
+	delete(p.idle, key)
 	p.mu.Unlock()
 	for _, c := range list {
 		c.Close()
@@ -170,12 +184,13 @@ func (p *fastPool) closeIdle() {
 	}
 }
 
-// roundTrip sends r (its headers already prepared) with body to addr and
+// roundTrip sends r (its headers already prepared) with body to the
+// replica at addr (through unix, its Unix socket, when not empty) and
 // returns the response with its headers read; the body is read by the
 // caller, and closing it returns the connection to the pool.
-func (p *fastPool) roundTrip(ctx context.Context, deadline time.Time, r *http.Request, addr, suffix string, body []byte) (*http.Response, error) {
+func (p *fastPool) roundTrip(ctx context.Context, deadline time.Time, r *http.Request, addr, unix, suffix string, body []byte) (*http.Response, error) {
 	for fresh := false; ; fresh = true {
-		c, reused, err := p.get(ctx, deadline, addr)
+		c, reused, err := p.get(ctx, deadline, addr, unix)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +200,7 @@ func (p *fastPool) roundTrip(ctx context.Context, deadline time.Time, r *http.Re
 		}
 		c.Close()
 		if err == errStale && !fresh && live(ctx, deadline) {
-			p.purge(addr) // its siblings are stale too
+			p.purge(c.key) // its siblings are stale too
 			continue
 		}
 		return nil, err

@@ -235,7 +235,7 @@ func (g *Gateway) send(ctx context.Context, c *invocation, r *http.Request, ep p
 	var resp *http.Response
 	var err error
 	if body.stream == nil {
-		resp, err = g.fast.roundTrip(ctx, c.deadline, r, ep.Address, cleanSuffix(c.t.suffix), body.mem)
+		resp, err = g.fast.roundTrip(ctx, c.deadline, r, ep.Address, ep.Unix, cleanSuffix(c.t.suffix), body.mem)
 	} else {
 		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, c.t.suffix, body))
 	}

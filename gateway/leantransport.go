@@ -54,7 +54,7 @@ func (t *LeanTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if target == "" {
 		target = "/"
 	}
-	resp, err := t.pool.roundTrip(ctx, deadline, r, addr, target, body)
+	resp, err := t.pool.roundTrip(ctx, deadline, r, addr, "", target, body)
 	if err != nil {
 		return nil, err
 	}

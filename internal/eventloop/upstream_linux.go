@@ -88,6 +88,17 @@ func (l *loop) dial(addr dest) (*upstream, error) {
 		u.connecting = true
 	default:
 		syscall.Close(fd)
+		if family == syscall.AF_UNIX {
+			// A Unix connect fails at once (no one holds the name, or
+			// its backlog is full): the replica's TCP address is the
+			// fallback, pooled with the calls that asked for the socket
+			// so that the next one reuses it instead of dialling again.
+			u, err := l.dial(dest{addr: addr.addr})
+			if u != nil {
+				u.addr = addr
+			}
+			return u, err
+		}
 		return nil, &dialError{err}
 	}
 	u.events = evRead
