@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"sort"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/watchdog"
+	"github.com/tetratelabs/wazero"
 )
 
 // BenchmarkColdStart is the cold start of a call without HTTP: a fresh
@@ -154,4 +156,88 @@ func reportPercentiles(b *testing.B, lat []time.Duration, cpu time.Duration) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkPrepare is what a deploy or a restart does to the Go guest
+// before it can run: validating the module as written (the depth cap's
+// safeguard; remembered across restarts) and the depth rewrite, beside
+// their baselines: compiling it
+// to machine code without a cache (a first deploy) and from the on-disk
+// cache (a restart).
+func BenchmarkPrepare(b *testing.B) {
+	bin, err := os.ReadFile(guestWasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("validate", func(b *testing.B) {
+		for b.Loop() {
+			if err := validate(ctx, bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What a restart pays instead: the module's record (a hash, a stat).
+	b.Run("validate-remembered", func(b *testing.B) {
+		rt, err := New(b.TempDir(), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close()
+		if err := rt.validateOnce(ctx, bin); err != nil {
+			b.Fatal(err)
+		}
+		n := validations.Load()
+		for b.Loop() {
+			if err := rt.validateOnce(ctx, bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if validations.Load() != n {
+			b.Fatal("validated again")
+		}
+	})
+	b.Run("cap-depth", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := capDepth(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("compile", func(b *testing.B) {
+		capped, err := capDepth(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			r := wazero.NewRuntime(ctx)
+			if _, err := r.CompileModule(ctx, capped); err != nil {
+				b.Fatal(err)
+			}
+			r.Close(ctx)
+		}
+	})
+	// A restart's compile: from the on-disk compilation cache.
+	b.Run("compile-cached", func(b *testing.B) {
+		capped, err := capDepth(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cache, err := wazero.NewCompilationCacheWithDir(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cache.Close(ctx)
+		compile := func() {
+			r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
+			if _, err := r.CompileModule(ctx, capped); err != nil {
+				b.Fatal(err)
+			}
+			r.Close(ctx)
+		}
+		compile() // fills the cache
+		for b.Loop() {
+			compile()
+		}
+	})
 }

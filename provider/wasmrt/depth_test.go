@@ -3,6 +3,7 @@ package wasmrt
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,23 +95,60 @@ func TestCapDepthCompiles(t *testing.T) {
 // A module whose code sets the global index the depth counter will take
 // (invalid as written) could reset the count and recurse without end: it
 // is refused at deploy.
-func TestDepthCounterOutOfReach(t *testing.T) {
+// startModule is a module with one memory page and a _start whose body
+// is code (locals and instructions, without the final end).
+func startModule(code ...byte) []byte {
 	sec := func(id byte, body []byte) []byte {
 		return append(binary.AppendUvarint([]byte{id}, uint64(len(body))), body...)
 	}
-	// _start: i32.const 0; global.set 0; end (the module has no globals).
-	code := []byte{0, 0x41, 0, 0x24, 0, 0x0b}
+	code = append(append([]byte{0}, code...), 0x0b)
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = append(m, sec(1, []byte{1, 0x60, 0, 0})...)
 	m = append(m, sec(3, []byte{1, 0})...)
 	m = append(m, sec(5, []byte{1, 0, 1})...)
 	m = append(m, sec(7, append([]byte{1, 6}, "_start\x00\x00"...))...)
-	m = append(m, sec(10, append(binary.AppendUvarint([]byte{1}, uint64(len(code))), code...))...)
+	return append(m, sec(10, append(binary.AppendUvarint([]byte{1}, uint64(len(code))), code...))...)
+}
+
+func TestDepthCounterOutOfReach(t *testing.T) {
+	// _start: i32.const 0; global.set 0 (the module has no globals).
+	m := startModule(0x41, 0, 0x24, 0)
 	if out, err := capDepth(m); err != nil || validate(context.Background(), out) != nil {
 		t.Fatalf("the rewritten module should be valid (that is the danger): %v", err)
 	}
 	rt, v := moduleVersion(t, "reset", m)
 	if _, err := rt.Prepare(context.Background(), v); err == nil || !strings.Contains(err.Error(), "global") {
 		t.Fatalf("a module naming a global it does not have: %v, want a 400 naming the global", err)
+	}
+}
+
+// A module is validated as written once per server: a restart (a new
+// runtime on the same cache) finds the record; an invalid module leaves
+// none and is refused every time.
+func TestValidationRemembered(t *testing.T) {
+	dir := t.TempDir()
+	prepare := func(name string, mod []byte) error {
+		rt, v := moduleVersionIn(t, dir, name, mod)
+		_, err := rt.Prepare(context.Background(), v)
+		return err
+	}
+	good := startModule(0x01) // nop
+	n0 := validations.Load()
+	for i := range 2 {
+		if err := prepare(fmt.Sprint("good", i), good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := validations.Load() - n0; n != 1 {
+		t.Fatalf("a valid module deployed, then prepared again after a restart, was validated %d times, want 1", n)
+	}
+	bad := startModule(0x41, 0, 0x24, 0)
+	for i := range 2 {
+		if err := prepare(fmt.Sprint("bad", i), bad); err == nil || !strings.Contains(err.Error(), "global") {
+			t.Fatalf("try %d: %v, want a 400 naming the global", i, err)
+		}
+	}
+	if n := validations.Load() - n0; n != 3 {
+		t.Fatalf("%d validations, want 3: an invalid module is validated each time", n)
 	}
 }

@@ -54,9 +54,10 @@ type Runtime struct {
 	// first Start (New's counts without bounding).
 	Budget *Budget
 
-	cache wazero.CompilationCache
-	mu    sync.Mutex
-	mods  map[modKey]*module
+	cache    wazero.CompilationCache
+	cacheDir string
+	mu       sync.Mutex
+	mods     map[modKey]*module
 	// users says which functions ("ns/name") use each module, so a
 	// module is closed once no function does.
 	users map[modKey]map[string]bool
@@ -80,7 +81,7 @@ func New(cacheDir string, defaultMemory int64) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasm runtime: compilation cache: %w", err)
 	}
-	return &Runtime{DefaultMemory: defaultMemory, Budget: NewBudget(0), cache: cache, mods: map[modKey]*module{}, users: map[modKey]map[string]bool{}}, nil
+	return &Runtime{DefaultMemory: defaultMemory, Budget: NewBudget(0), cache: cache, cacheDir: cacheDir, mods: map[modKey]*module{}, users: map[modKey]map[string]bool{}}, nil
 }
 
 // Name is what /system/info reports when wasm is the default runtime.
@@ -235,8 +236,9 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	}
 	// The depth counter is a global the module did not have: code naming
 	// its index (invalid as written, valid once rewritten) could reset the
-	// count, so the module is validated as written first.
-	if err := validate(ctx, bin); err != nil {
+	// count, so the module is validated as written first (once per
+	// module: see validateOnce).
+	if err := rt.validateOnce(ctx, bin); err != nil {
 		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
 	}
 	if bin, err = capDepth(bin); err != nil {

@@ -118,7 +118,13 @@ func TestBoundTables(t *testing.T) {
 // whose artifact is mod as NAME.wasm.
 func moduleVersion(t *testing.T, name string, mod []byte) (*Runtime, *process.Version) {
 	t.Helper()
-	rt, err := New(cacheDir, 0)
+	return moduleVersionIn(t, cacheDir, name, mod)
+}
+
+// moduleVersionIn is moduleVersion with the runtime's cache in dir.
+func moduleVersionIn(t *testing.T, dir, name string, mod []byte) (*Runtime, *process.Version) {
+	t.Helper()
+	rt, err := New(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
