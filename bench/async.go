@@ -24,7 +24,9 @@ import (
 // call of the same echo function; and the end-to-end completion rate (202
 // to callback received) for an echo function with the embedded worker,
 // with the defaults and with the worker's fast paths off (the settings
-// before them), each beside the synchronous rate of the same run. CPU per
+// before them), each beside the synchronous rate of the same run; and the
+// same without callbacks (fire and forget, each call's end read from the
+// worker's metrics). CPU per
 // call counts every process (this client, ferry, the function): on a
 // loaded host it varies far less than the rates.
 func init() { Register(Scenario{Name: "async", Order: 50, Run: runAsync}) }
@@ -95,8 +97,9 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 			if err != nil {
 				return nil, err
 			}
-			env.Logf("   async end to end [%s]: %d/%d calls back at %.0f calls/s, %.0f us CPU/call (sync: %.0f us) (%d duplicate callbacks); sync just before %.0f calls/s: %.2fx",
-				strings.Join(args, " "), run.done, n, run.rate, Us(run.cpu), Us(syncCPU), run.dups, run.syncRate, run.rate/run.syncRate)
+			env.Logf("   async end to end [%s]: %d/%d calls back at %.0f calls/s, %.0f us CPU/call (sync: %.0f us) (%d duplicate callbacks); sync just before %.0f calls/s: %.2fx; without callbacks %.0f calls/s (%.2fx), %.0f us CPU/call",
+				strings.Join(args, " "), run.done, n, run.rate, Us(run.cpu), Us(syncCPU), run.dups, run.syncRate, run.rate/run.syncRate,
+				run.quiet, run.quietRatio, Us(run.quietCPU))
 			runs[i] = append(runs[i], run)
 		}
 	}
@@ -118,6 +121,10 @@ func runAsync(ctx context.Context, env *Env) ([]Row, error) {
 		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d, each paired with sync calls on its serve just before", n, c, rounds), Metric: "calls/s (ratio: median of the pairs')", Value: cur.rate, Unit: "calls/s",
 			Baseline: fmt.Sprintf("sync /function c=%d, median", c), BaselineValue: cur.syncRate, Ratio: cur.ratio,
 			Target: ">= 0.6x", Met: cur.ratio >= 0.6},
+		{Case: fmt.Sprintf("async echo end to end without callbacks, %d calls c=%d, median of %d, each paired with sync calls on its serve", n, c, rounds), Metric: "calls/s (202 to the worker's completion)", Value: cur.quiet, Unit: "calls/s",
+			Baseline: fmt.Sprintf("sync /function c=%d, median", c), BaselineValue: cur.syncRate, Ratio: cur.quietRatio},
+		{Case: fmt.Sprintf("async echo end to end without callbacks, %d calls c=%d, median of %d", n, c, rounds), Metric: "CPU per call (all processes)", Value: Us(cur.quietCPU), Unit: "us",
+			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: Us(syncCPU), Ratio: ratio(syncCPU, cur.quietCPU)},
 		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d, fast paths off (%s)", n, c, rounds, strings.Join(asyncBefore, " ")), Metric: "calls/s (202 to callback)", Value: before.rate, Unit: "calls/s",
 			Baseline: fmt.Sprintf("sync /function c=%d", c), BaselineValue: syncR.RPS, Ratio: before.rate / syncR.RPS},
 		{Case: fmt.Sprintf("async echo end to end, %d calls c=%d, median of %d", n, c, rounds), Metric: "CPU per call (all processes)", Value: Us(cur.cpu), Unit: "us",
@@ -149,6 +156,12 @@ const asyncLimit = 6 * time.Minute
 type asyncRun struct {
 	done int
 	rate float64
+	// quiet is the same measure without X-Callback-Url (the common use:
+	// fire and forget), each call's end seen in the worker's
+	// ferry_queue_completed_total; quietCPU its CPU per call.
+	quiet      float64
+	quietRatio float64
+	quietCPU   time.Duration
 	// syncRate is synchronous calls/s on the same serve just before, and
 	// ratio rate/syncRate: a load spike on the shared host then touches
 	// both sides of the ratio, not one.
@@ -168,22 +181,100 @@ func asyncVariant(ctx context.Context, dir, name, echo string, n, c int, d time.
 	syncR := Load(ctx, f.URL+"/function/echo", coreBody, c, d/2, 1_000_000)
 	cpu0 := ProcCPU(os.Getpid())
 	done, rate, dups, err := asyncEndToEnd(ctx, f.URL+"/async-function/echo", n, c, asyncLimit)
-	return asyncRun{done: done, rate: rate, dups: dups, cpu: perCall(ProcCPU(os.Getpid())-cpu0, int64(done)),
-		syncRate: syncR.RPS, ratio: rate / max(syncR.RPS, 1)}, err
+	run := asyncRun{done: done, rate: rate, dups: dups, cpu: perCall(ProcCPU(os.Getpid())-cpu0, int64(done)),
+		syncRate: syncR.RPS, ratio: rate / max(syncR.RPS, 1)}
+	if err != nil || done < n {
+		return run, err
+	}
+	cpu0 = ProcCPU(os.Getpid())
+	qdone, qrate, err := asyncNoCallback(ctx, f, n, c, asyncLimit)
+	run.quiet, run.quietRatio = qrate, qrate/max(syncR.RPS, 1)
+	run.quietCPU = perCall(ProcCPU(os.Getpid())-cpu0, int64(qdone))
+	if err == nil && qdone < n {
+		err = fmt.Errorf("only %d of %d async calls without a callback completed within %s", qdone, n, asyncLimit)
+	}
+	return run, err
+}
+
+// asyncNoCallback enqueues n calls without a callback with c workers and
+// returns how many the worker completed (its ferry_queue_completed_total
+// over this run, read every 20 ms) and the rate from the first enqueue to
+// the reading that saw the last.
+func asyncNoCallback(ctx context.Context, f *harness.Ferry, n, c int, limit time.Duration) (done int, rate float64, err error) {
+	completed := func() (int, error) {
+		code, body, err := f.Do("GET", "/metrics", nil)
+		if err != nil || code != http.StatusOK {
+			return 0, fmt.Errorf("read /metrics: %d %v", code, err)
+		}
+		sum := 0.0
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, "ferry_queue_completed_total{") {
+				v, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+				sum += v
+			}
+		}
+		return int(sum), nil
+	}
+	base, err := completed()
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	client := NewClient(c)
+	defer client.CloseIdleConnections()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", f.URL+"/async-function/echo", strings.NewReader(coreBody))
+				req.Header.Set("X-Call-Id", "q-"+strconv.FormatInt(i, 10))
+				if resp, err := client.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for ctx.Err() == nil {
+		got, err := completed()
+		if err != nil {
+			return done, 0, err
+		}
+		if done = got - base; done >= n {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if done > 0 {
+		rate = float64(done) / time.Since(start).Seconds()
+	}
+	return done, rate, nil
 }
 
 // medianRun is the median rate and CPU per call of runs (the fewest
 // calls back of any, so that a short run is never hidden).
 func medianRun(runs []asyncRun) asyncRun {
-	var rates, cpus, syncs, ratios []float64
+	var rates, cpus, syncs, ratios, quiets, quietRatios, quietCPUs []float64
 	m := asyncRun{done: math.MaxInt}
 	for _, r := range runs {
 		rates, cpus = append(rates, r.rate), append(cpus, float64(r.cpu))
 		syncs, ratios = append(syncs, r.syncRate), append(ratios, r.ratio)
+		quiets, quietRatios = append(quiets, r.quiet), append(quietRatios, r.quietRatio)
+		quietCPUs = append(quietCPUs, float64(r.quietCPU))
 		m.done, m.dups = min(m.done, r.done), m.dups+r.dups
 	}
 	m.rate, m.cpu = median(rates), time.Duration(median(cpus))
 	m.syncRate, m.ratio = median(syncs), median(ratios)
+	m.quiet, m.quietRatio, m.quietCPU = median(quiets), median(quietRatios), time.Duration(median(quietCPUs))
 	return m
 }
 
