@@ -221,29 +221,8 @@ func asyncNoCallback(ctx context.Context, f *harness.Ferry, n, c int, limit time
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	client := NewClient(c)
-	defer client.CloseIdleConnections()
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				req, _ := http.NewRequestWithContext(ctx, "POST", f.URL+"/async-function/echo", strings.NewReader(coreBody))
-				req.Header.Set("X-Call-Id", "q-"+strconv.FormatInt(i, 10))
-				if resp, err := client.Do(req); err == nil {
-					resp.Body.Close()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	enqueue(ctx, f.URL+"/async-function/echo", "q-", "", n, c)
 	for ctx.Err() == nil {
 		got, err := completed()
 		if err != nil {
@@ -370,9 +349,26 @@ func asyncEndToEnd(ctx context.Context, url string, n, c int, limit time.Duratio
 
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	start := time.Now()
+	enqueue(ctx, url, "b-", cb, n, c)
+	select {
+	case <-all:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	done = len(seen)
+	if done > 0 {
+		rate = float64(done) / last.Sub(start).Seconds()
+	}
+	return done, rate, extra.Load(), nil
+}
+
+// enqueue POSTs n calls to url with c workers, each with X-Call-Id prefix
+// and its number, and X-Callback-Url callback when not empty.
+func enqueue(ctx context.Context, url, prefix, callback string, n, c int) {
 	client := NewClient(c)
 	defer client.CloseIdleConnections()
-	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < c; w++ {
@@ -385,26 +381,15 @@ func asyncEndToEnd(ctx context.Context, url string, n, c int, limit time.Duratio
 					return
 				}
 				req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(coreBody))
-				req.Header.Set("X-Call-Id", "b-"+strconv.FormatInt(i, 10))
-				req.Header.Set("X-Callback-Url", cb)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
+				req.Header.Set("X-Call-Id", prefix+strconv.FormatInt(i, 10))
+				if callback != "" {
+					req.Header.Set("X-Callback-Url", callback)
 				}
-				resp.Body.Close()
+				if resp, err := client.Do(req); err == nil {
+					resp.Body.Close()
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	select {
-	case <-all:
-	case <-ctx.Done():
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	done = len(seen)
-	if done > 0 {
-		rate = float64(done) / last.Sub(start).Seconds()
-	}
-	return done, rate, extra.Load(), nil
 }
