@@ -93,17 +93,27 @@ func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf work
 		allow.OwnPorts = append(listenPorts(metricsAddr), queue.URLPort(u))
 	}
 	w := queue.NewWorker(wf.config(js, gw, m, log, allow))
+	stop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), drain)
+		defer cancel()
+		if err := w.Stop(dctx); err != nil {
+			log.Warn("stop", "err", err)
+		}
+	}
 	if err := w.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Stopped while the worker was finding its queues: what it
+			// started is stopped, and that is not a failure.
+			log.Info("stopped while starting", "err", err)
+			stop()
+			return nil
+		}
 		return err
 	}
 	log.Info("queue worker running", "nats", nf.url, "gateway", gw)
 	<-ctx.Done()
 	log.Info("stopping: waiting for running calls", "max", drain)
-	dctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	if err := w.Stop(dctx); err != nil {
-		log.Warn("stop", "err", err)
-	}
+	stop()
 	return nil
 }
 
