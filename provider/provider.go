@@ -104,8 +104,8 @@ type Endpoint struct {
 	// Unix is a Unix socket of the same watchdog ('@' first: a Linux
 	// abstract name) when the replica runs on the gateway's machine; the
 	// gateway calls through it (event loops and pooled client), skipping
-	// the TCP/IP stack,
-	// and fall back to Address when it cannot be dialled. Empty: none.
+	// the TCP/IP stack, and falls back to Address when it cannot be
+	// dialled. Empty: none.
 	Unix string
 }
 
