@@ -112,13 +112,13 @@ func TestPoolSweepsExpiredConnections(t *testing.T) {
 	p := newFastPool()
 	a, b := net.Pipe()
 	defer b.Close()
-	old := &upConn{Conn: a, addr: "gone:1"}
+	old := &upConn{Conn: a, addr: "gone:1", key: "gone:1"}
 	p.put(old)
 	old.idleAt = old.idleAt.Add(-2 * fastIdleTimeout) // its replica went away long ago
 	p.swept = p.swept.Add(-fastIdleTimeout)
 	c, d := net.Pipe()
 	defer d.Close()
-	p.put(&upConn{Conn: c, addr: "live:1"})
+	p.put(&upConn{Conn: c, addr: "live:1", key: "live:1"})
 	if _, ok := p.idle["gone:1"]; ok {
 		t.Fatal("expired connection kept")
 	}

@@ -26,7 +26,8 @@ import (
 // fakePlanner routes /function/{path} to one replica address; the path's
 // first segment "refused" routes to a closed port, "unix" to the
 // replica's Unix socket (its Addr kept for the Host header) and
-// "unixgone" to a Unix socket nobody listens on.
+// "unixgone" to a Unix socket nobody listens on, "unixdead" to one with
+// a refused TCP address too.
 type fakePlanner struct {
 	addr, refused netip.AddrPort
 	unix          string
@@ -49,6 +50,8 @@ func (p *fakePlanner) Plan(c *Call) Owner {
 		c.Addr = p.refused
 	case strings.HasPrefix(c.Path, "/function/unixgone"):
 		c.Unix = p.unix + "-gone"
+	case strings.HasPrefix(c.Path, "/function/unixdead"):
+		c.Unix, c.Addr = p.unix+"-gone", p.refused
 	case strings.HasPrefix(c.Path, "/function/unix"):
 		c.Unix = p.unix
 	}

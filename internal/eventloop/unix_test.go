@@ -15,7 +15,8 @@ import (
 // TestUnixUpstream: a call planned with a Unix socket reaches the replica
 // through it (an abstract name), with the TCP address as its Host, and
 // the connection is pooled for the next call; a socket nobody listens on
-// is a failed replica, resumed like a refused TCP connection.
+// leaves the call to the TCP address, and a replica refused on both is
+// resumed like a refused TCP connection.
 func TestUnixUpstream(t *testing.T) {
 	var conns atomic.Int64
 	name := harness.ServeUnix(t, &http.Server{
@@ -49,14 +50,20 @@ func TestUnixUpstream(t *testing.T) {
 		t.Errorf("%d connections to the Unix socket for 3 sequential calls, want 1 (pooled)", n)
 	}
 
-	resp, err := http.Post(r.url+"/function/unixgone/y", "text/plain", strings.NewReader("again"))
-	if err != nil {
-		t.Fatal(err)
+	post := func(path string) string {
+		resp, err := http.Post(r.url+path, "text/plain", strings.NewReader("again"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := "resumed /function/unixgone/y call-1 again"; string(b) != want {
-		t.Fatalf("a dead Unix socket answered %q, want %q", b, want)
+	if got := post("/function/unixgone/y"); got != "tcp" {
+		t.Fatalf("a Unix socket nobody listens on: answered %q, want the TCP address's %q", got, "tcp")
+	}
+	if got, want := post("/function/unixdead/y"), "resumed /function/unixdead/y call-1 again"; got != want {
+		t.Fatalf("a dead replica (no socket, TCP refused) answered %q, want %q", got, want)
 	}
 	if _, resumed := r.planner.statuses(); len(resumed) != 1 {
 		t.Fatalf("resumed %d calls, want 1", len(resumed))
