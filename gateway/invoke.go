@@ -234,7 +234,12 @@ func (g *Gateway) send(ctx context.Context, c *invocation, r *http.Request, ep p
 	inflight.Add(1)
 	var resp *http.Response
 	var err error
-	if body.stream == nil {
+	// The pooled client writes the whole body before it reads the answer.
+	// A body larger than replayMax (only ever handed over in memory, by
+	// InvokeLocal) could fill the sockets while a function that answers as
+	// it reads (cat) waits for its answer to be read: http.Transport reads
+	// the answer while it writes.
+	if body.stream == nil && len(body.mem) <= replayMax {
 		resp, err = g.fast.roundTrip(ctx, c.deadline, r, ep.Address, ep.Unix, cleanSuffix(c.t.suffix), body.mem)
 	} else {
 		resp, err = g.transport.RoundTrip(upstreamRequest(ctx, r, ep, c.t.suffix, body))

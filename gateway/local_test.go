@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"github.com/ferryfaas/ferry/test/harness"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryfaas/ferry/provider/providertest"
 )
@@ -88,5 +91,47 @@ func TestInvokeLocal(t *testing.T) {
 	defer obs.mu.Unlock()
 	if len(obs.started) != 3 || len(obs.codes) != 3 || obs.codes[0] != 200 || obs.codes[1] != 429 || obs.started[0] != "echo."+ns {
 		t.Fatalf("observed started %v finished %v codes %v", obs.started, obs.finished, obs.codes)
+	}
+}
+
+// A large body handed over in process reaches a function that answers as
+// it reads (cat, the README's echo) and comes back whole: written whole
+// before its answer was read, it used to fill the sockets both ways and
+// hang until the function's timeout.
+func TestInvokeLocalLargeBodyToStreamingFunction(t *testing.T) {
+	cat := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).EnableFullDuplex()
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := r.Body.Read(buf)
+			w.Write(buf[:n])
+			w.(http.Flusher).Flush()
+			if err != nil {
+				return
+			}
+		}
+	})
+	// Served on a Unix socket too, as process replicas are: its buffers
+	// (about 200 KiB each way) fill long before loopback TCP's.
+	addr := upstream(t, cat)
+	unix := harness.ServeUnix(t, &http.Server{Handler: cat})
+	fp := providertest.New()
+	fp.Add(ns, "cat", 1, addr)
+	fp.Edit(ns, "cat", func(fn *providertest.Function) { fn.Endpoints[0].Unix = unix })
+	g, _ := newTestGateway(t, fp, nil)
+	body := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16) // 4 MiB
+	rw := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.InvokeLocal(rw, localRequest("POST", "", "X-Call-Id", "big"), "cat", ns, "", body)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a 4 MiB body to a function that echoes as it reads did not come back within 20 s")
+	}
+	if rw.Code != 200 || !bytes.Equal(rw.Body.Bytes(), body) {
+		t.Fatalf("answer %d, %d bytes, want 200 and the %d bytes sent", rw.Code, rw.Body.Len(), len(body))
 	}
 }
