@@ -17,8 +17,8 @@ import (
 
 // localRequest is a call as the queue worker hands it over.
 func localRequest(method, query string, hdr ...string) *http.Request {
-	r := (&http.Request{Method: method, URL: &url.URL{RawQuery: query}, Header: http.Header{}, Host: "127.0.0.1:8080",
-		RemoteAddr: "127.0.0.1:0"}).WithContext(context.Background())
+	r := (&http.Request{Method: method, URL: &url.URL{RawQuery: query}, Header: http.Header{}, Host: "127.0.0.1:8080"}).
+		WithContext(context.Background())
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -133,5 +133,26 @@ func TestInvokeLocalLargeBodyToStreamingFunction(t *testing.T) {
 	}
 	if rw.Code != 200 || !bytes.Equal(rw.Body.Bytes(), body) {
 		t.Fatalf("answer %d, %d bytes, want 200 and the %d bytes sent", rw.Code, rw.Body.Len(), len(body))
+	}
+}
+
+// TestAsyncForwardedFor: a queued call handed over in process (no peer:
+// its X-Forwarded-For was completed at enqueue) reaches the function with
+// the caller's list as it is. With this process's address added after
+// it, a function trusting the last entry took every anonymous async
+// caller for a local one.
+func TestAsyncForwardedFor(t *testing.T) {
+	got := make(chan []string, 2)
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Values("X-Forwarded-For") })
+	fp := providertest.New()
+	fp.Add(ns, "fn", 1, addr)
+	g, _ := newTestGateway(t, fp, nil)
+	g.InvokeLocal(httptest.NewRecorder(), localRequest("POST", "", "X-Forwarded-For", "198.51.100.7, 203.0.113.9"), "fn", ns, "", nil)
+	if xff := <-got; len(xff) != 1 || xff[0] != "198.51.100.7, 203.0.113.9" {
+		t.Fatalf("X-Forwarded-For %q, want the queued call's own list", xff)
+	}
+	g.InvokeLocal(httptest.NewRecorder(), localRequest("POST", ""), "fn", ns, "", nil)
+	if xff := <-got; len(xff) != 0 {
+		t.Fatalf("X-Forwarded-For %q with no list and no peer, want none", xff)
 	}
 }

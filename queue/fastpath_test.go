@@ -97,7 +97,7 @@ func TestDirectCallbackFallsBackToTheQueue(t *testing.T) {
 func TestInProcessInvoke(t *testing.T) {
 	r := newRig(t, rigOptions{inProcess: true, fn: func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
-		w.Header().Set("X-Fn", req.Method+" "+req.URL.Path+"?"+req.URL.RawQuery+" "+req.Header.Get("X-Custom")+" "+req.RemoteAddr)
+		w.Header().Set("X-Fn", req.Method+" "+req.URL.Path+"?"+req.URL.RawQuery+" "+req.Header.Get("X-Custom")+" ["+req.RemoteAddr+"]")
 		w.WriteHeader(201)
 		w.Write(b)
 	}})
@@ -107,7 +107,7 @@ func TestInProcessInvoke(t *testing.T) {
 		map[string]string{"X-Custom": "v", "X-Callback-Url": cb.srv.URL, "X-Call-Id": "local-1"})
 	c := cb.next(t, 10*time.Second)
 	if c.body != "hello" || c.header.Get("X-Function-Status") != "201" ||
-		c.header.Get("X-Fn") != "PUT /function/echo.openfaas-fn/sub?a=1 v 127.0.0.1:0" {
+		c.header.Get("X-Fn") != "PUT /function/echo.openfaas-fn/sub?a=1 v []" { // no peer: see invokeDirect
 		t.Fatalf("callback %q status %q X-Fn %q", c.body, c.header.Get("X-Function-Status"), c.header.Get("X-Fn"))
 	}
 }

@@ -13,7 +13,7 @@ import (
 // HTTP, without a loopback connection and its request and response
 // encoded and parsed once more on each side.
 func (w *Worker) invokeLocal(ctx context.Context, hr *http.Request) result {
-	hr.RemoteAddr = "127.0.0.1:0" // as the worker's loopback connection would show
+	hr.RemoteAddr = "" // see invokeDirect
 	hr.RequestURI = hr.URL.RequestURI()
 	hr = hr.WithContext(ctx)
 	return w.serveLocal(hr, func(rw http.ResponseWriter) { w.cfg.Gateway.ServeHTTP(rw, hr) })
@@ -52,7 +52,10 @@ func (w *Worker) invokeDirect(ctx context.Context, lg LocalGateway, req *Request
 	hr := (&http.Request{
 		Method: req.Method, URL: &url.URL{Path: "/function/" + req.FunctionName() + req.Path, RawQuery: req.QueryString},
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: make(http.Header, len(req.Header)+4),
-		Host: w.gwHost, RemoteAddr: "127.0.0.1:0",
+		// No peer: the stored X-Forwarded-For already ends with the
+		// caller's address, taken at enqueue. This process's own address
+		// after it would be what a function trusting the last entry saw.
+		Host: w.gwHost, RemoteAddr: "",
 	}).WithContext(ctx)
 	w.callHeaders(hr.Header, req)
 	return w.serveLocal(hr, func(rw http.ResponseWriter) {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,7 +76,10 @@ func AppendStartTime(dst []byte, start time.Time) []byte {
 // SetContract puts the contract's headers in h (a request's header map,
 // hop-by-hop fields already removed), as AppendContract writes them: the
 // caller's X-Call-Id, or newID's when it sent none; X-Start-Time; the
-// caller's X-Forwarded-For values and peer in one field; X-Forwarded-Host
+// caller's X-Forwarded-For values and peer in one field (peer empty: a
+// call this process made for a caller whose address the values already
+// end with, as a queued call's do; they are kept as they are);
+// X-Forwarded-Host
 // unless the caller sent one. It returns the X-Call-Id value to echo. The
 // added values share one allocation: this runs on every call.
 func SetContract(h http.Header, newID func() string, start time.Time, peer, host string) (callID []string) {
@@ -95,10 +99,17 @@ func SetContract(h http.Header, newID func() string, start time.Time, peer, host
 		for _, v := range prior {
 			b = AppendForwardedFor(b, v)
 		}
+		if peer == "" {
+			b = bytes.TrimSuffix(b, []byte(", "))
+		}
 		peer = string(append(b, peer...))
 	}
-	vals[2] = peer
-	h[ForwardedFor] = vals[2:3:3]
+	if peer == "" {
+		delete(h, ForwardedFor)
+	} else {
+		vals[2] = peer
+		h[ForwardedFor] = vals[2:3:3]
+	}
 	if len(h[ForwardedHost]) == 0 && host != "" {
 		vals[3] = host
 		h[ForwardedHost] = vals[3:4:4]

@@ -54,3 +54,18 @@ func TestSetContractAgreesWithAppendContract(t *testing.T) {
 		})
 	}
 }
+
+// With no peer (a queued call handed over in process) the caller's list
+// is kept as it is, and no list at all means no X-Forwarded-For.
+func TestSetContractWithoutPeer(t *testing.T) {
+	h := http.Header{ForwardedFor: {"198.51.100.1", "203.0.113.9"}}
+	SetContract(h, func() string { return "id" }, time.Now(), "", "gw")
+	if got := h[ForwardedFor]; len(got) != 1 || got[0] != "198.51.100.1, 203.0.113.9" {
+		t.Fatalf("X-Forwarded-For %q, want the caller's list joined, nothing added", got)
+	}
+	h = http.Header{}
+	SetContract(h, func() string { return "id" }, time.Now(), "", "gw")
+	if got, ok := h[ForwardedFor]; ok {
+		t.Fatalf("X-Forwarded-For %q with no list and no peer, want none", got)
+	}
+}
