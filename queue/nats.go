@@ -67,6 +67,13 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		if o.User == "" || o.Password == "" {
 			return nil, fmt.Errorf("embedded nats: --nats-listen needs a user and password")
 		}
+		// The server logs nothing here (NoLog) and, unable to listen,
+		// would only be "not ready" after 30 s: try the address first.
+		ln, err := net.Listen("tcp", o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: --nats-listen %s: %w (another program holds it: pick another address)", o.Listen, err)
+		}
+		ln.Close()
 		opts.Host, opts.Port = host, p
 		opts.Username, opts.Password = o.User, o.Password
 	}

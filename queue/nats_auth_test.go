@@ -2,6 +2,8 @@ package queue
 
 import (
 	"net"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -48,4 +50,22 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// An address another program holds is an error at once that names it,
+// not a 30 s wait ending in "not ready".
+func TestEmbeddedListenAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	start := time.Now()
+	_, err = StartEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Listen: ln.Addr().String(), User: "u", Password: "p"})
+	if err == nil || !strings.Contains(err.Error(), "--nats-listen "+ln.Addr().String()) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("%v, want an error naming the address in use", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
+	}
 }
