@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
@@ -21,6 +23,10 @@ type DeadLetterHandlers struct {
 // List answers the dead letters as JSON.
 func (d *DeadLetterHandlers) List() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := onlyParams(r, "function", "limit"); err != nil {
+			writeError(w, err)
+			return
+		}
 		limit, err := limitOf(r)
 		if err != nil {
 			writeError(w, err)
@@ -40,6 +46,17 @@ func (d *DeadLetterHandlers) List() http.Handler {
 // Redrive re-queues dead letters and answers a RedriveResult.
 func (d *DeadLetterHandlers) Redrive() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// What to redrive is said in the query alone: a selection sent any
+		// other way (a JSON body, a misspelt parameter) would otherwise be
+		// ignored, and everything redriven.
+		if err := onlyParams(r, "function", "seq", "limit"); err != nil {
+			writeError(w, err)
+			return
+		}
+		if r.ContentLength > 0 || r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			writeError(w, api.BadRequest("redrive takes no body: select with the query parameters function, seq and limit"))
+			return
+		}
 		limit, err := limitOf(r)
 		if err != nil {
 			writeError(w, err)
@@ -59,6 +76,16 @@ func (d *DeadLetterHandlers) Redrive() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, res)
 	})
+}
+
+// onlyParams refuses a query parameter other than those named.
+func onlyParams(r *http.Request, names ...string) error {
+	for k := range r.URL.Query() {
+		if !slices.Contains(names, k) {
+			return api.BadRequest("unknown query parameter %q: this route takes %s", k, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 func limitOf(r *http.Request) (int, error) {
