@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -148,6 +149,10 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 		t, err := ParseTopics(v)
 		if err != nil || len(t) != 1 || strings.ContainsAny(t[0], "*>") {
 			return f, annErr(AnnotationKafkaReplyTopic, fmt.Errorf("%q: name one topic", v))
+		}
+		if slices.Contains(f.Topics, t[0]) {
+			// Each answer would be consumed and answered again, forever.
+			return f, annErr(AnnotationKafkaReplyTopic, fmt.Errorf("%q is one of the function's own topics (annotation %q): the answers would run it again, in a loop", t[0], AnnotationTopic))
 		}
 		f.ReplyTopic = t[0]
 	}

@@ -17,6 +17,7 @@ func TestValidateAnnotations(t *testing.T) {
 		{"topic": "cron-function", "schedule": "*/5 * * * *"},
 		{"topic": "cron-function", "schedule": "*/10 * * * * *"}, // seconds
 		{"topic": "cron-function", "schedule": "@every 30s"},
+		{"topic": "orders", AnnotationKafkaReplyTopic: "orders-answers"},
 		{"topic": "a", AnnotationAsync: "true", AnnotationConcurrency: "64", AnnotationKafkaOrdered: "false", AnnotationKafkaReplyTopic: "answers"},
 		{"unrelated": "anything"},
 	}
@@ -42,6 +43,8 @@ func TestValidateAnnotations(t *testing.T) {
 		{map[string]string{AnnotationAsync: "maybe"}, AnnotationAsync},
 		{map[string]string{AnnotationConcurrency: "2000"}, AnnotationConcurrency},
 		{map[string]string{AnnotationKafkaReplyTopic: "a.*"}, AnnotationKafkaReplyTopic},
+		// Its answers would be consumed and answered again, forever.
+		{map[string]string{"topic": "orders, answers", AnnotationKafkaReplyTopic: " answers "}, AnnotationKafkaReplyTopic},
 	}
 	for _, c := range bad {
 		err := ValidateAnnotations(c.a)
