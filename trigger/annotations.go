@@ -2,8 +2,10 @@ package trigger
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/queue/subjects"
@@ -45,8 +47,30 @@ const MaxConcurrency = 1024
 var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
 	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// ParseSchedule parses a schedule annotation.
-func ParseSchedule(s string) (sch cron.Schedule, err error) {
+// ParseSchedule parses a schedule annotation, refusing schedules the
+// parser takes but that cannot mean what they say.
+func ParseSchedule(s string) (cron.Schedule, error) {
+	sch, err := parseSchedule(s)
+	if err != nil {
+		return nil, err
+	}
+	if _, every := sch.(cron.ConstantDelaySchedule); every {
+		// The parser raises anything below 1 s (0s, -1s, 1ms included) to
+		// 1 s, the trigger's resolution: it ran every second.
+		_, d, _ := strings.Cut(s, "@every ")
+		if dur, err := time.ParseDuration(strings.TrimSpace(d)); err != nil || dur < time.Second {
+			return nil, fmt.Errorf("%.80q: @every needs at least 1s", s)
+		}
+	}
+	// Next looks five years ahead and answers the zero time when nothing
+	// matches there (30 February): such a schedule never fires.
+	if sch.Next(time.Now()).IsZero() {
+		return nil, fmt.Errorf("%.80q never fires (no time matches it in the next five years)", s)
+	}
+	return sch, nil
+}
+
+func parseSchedule(s string) (sch cron.Schedule, err error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("empty schedule")
 	}
@@ -148,6 +172,10 @@ func parseFunction(name, namespace string, a map[string]string) (Function, error
 		t, err := ParseTopics(v)
 		if err != nil || len(t) != 1 || strings.ContainsAny(t[0], "*>") {
 			return f, annErr(AnnotationKafkaReplyTopic, fmt.Errorf("%q: name one topic", v))
+		}
+		if slices.Contains(f.Topics, t[0]) {
+			// Each answer would be consumed and answered again, forever.
+			return f, annErr(AnnotationKafkaReplyTopic, fmt.Errorf("%q is one of the function's own topics (annotation %q): the answers would run it again, in a loop", t[0], AnnotationTopic))
 		}
 		f.ReplyTopic = t[0]
 	}

@@ -17,6 +17,9 @@ func TestValidateAnnotations(t *testing.T) {
 		{"topic": "cron-function", "schedule": "*/5 * * * *"},
 		{"topic": "cron-function", "schedule": "*/10 * * * * *"}, // seconds
 		{"topic": "cron-function", "schedule": "@every 30s"},
+		{"topic": "cron-function", "schedule": "@every 1s"},
+		{"topic": "cron-function", "schedule": "CRON_TZ=Europe/Paris 0 0 29 2 *"}, // leap days
+		{"topic": "orders", AnnotationKafkaReplyTopic: "orders-answers"},
 		{"topic": "a", AnnotationAsync: "true", AnnotationConcurrency: "64", AnnotationKafkaOrdered: "false", AnnotationKafkaReplyTopic: "answers"},
 		{"unrelated": "anything"},
 	}
@@ -42,6 +45,16 @@ func TestValidateAnnotations(t *testing.T) {
 		{map[string]string{AnnotationAsync: "maybe"}, AnnotationAsync},
 		{map[string]string{AnnotationConcurrency: "2000"}, AnnotationConcurrency},
 		{map[string]string{AnnotationKafkaReplyTopic: "a.*"}, AnnotationKafkaReplyTopic},
+		// Its answers would be consumed and answered again, forever.
+		{map[string]string{"topic": "orders, answers", AnnotationKafkaReplyTopic: " answers "}, AnnotationKafkaReplyTopic},
+		// The parser made these every second, the trigger's resolution.
+		{map[string]string{"topic": "cron-function", "schedule": "@every 0s"}, "schedule"},
+		{map[string]string{"topic": "cron-function", "schedule": "@every -1s"}, "schedule"},
+		{map[string]string{"topic": "cron-function", "schedule": "@every 1ms"}, "schedule"},
+		{map[string]string{"topic": "cron-function", "schedule": "TZ=UTC @every 999ms"}, "schedule"},
+		// Never fires: 30 February, 31 April.
+		{map[string]string{"topic": "cron-function", "schedule": "0 0 30 2 *"}, "schedule"},
+		{map[string]string{"topic": "cron-function", "schedule": "0 0 0 31 4 *"}, "schedule"},
 	}
 	for _, c := range bad {
 		err := ValidateAnnotations(c.a)

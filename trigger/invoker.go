@@ -3,12 +3,15 @@ package trigger
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ferryfaas/ferry/client"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Event is one message to deliver.
@@ -90,13 +93,20 @@ func (iv *Invoker) Acquire(ctx context.Context, fn *Function) (release func(), e
 // dead-letters it, so a failing function never holds up the source. When
 // the gateway cannot take the call at all, Deliver waits and tries again;
 // it returns an error only when ctx ends first (the event is then not
-// delivered and must not be acknowledged). Call with a slot from Acquire.
+// delivered and must not be acknowledged). An event that cannot be sent
+// over HTTP at all is dropped (logged and counted): retrying it cannot
+// help. Call with a slot from Acquire.
 func (iv *Invoker) Deliver(ctx context.Context, fn *Function, ev Event) (*Result, error) {
 	wait := iv.Backoff
 	async := fn.Async
 	for {
 		res, err := iv.call(ctx, fn, ev, async)
 		switch {
+		case errors.Is(err, errUnsendable):
+			// Not the gateway's fault: retrying held up the source for good.
+			iv.metrics.count(ev.Source, fn, "dropped")
+			iv.log.Warn("trigger: event cannot be sent, dropped", "function", fn.Key(), "topic", ev.Topic, "err", err)
+			return nil, nil
 		case err != nil:
 		case async && res.Status == http.StatusAccepted:
 			iv.metrics.count(ev.Source, fn, "queued")
@@ -154,13 +164,23 @@ func retryable(code int) bool {
 	return false
 }
 
+// errUnsendable is a request net/http refuses to send: the same event
+// fails the same way every time.
+var errUnsendable = errors.New("the request cannot be sent over HTTP")
+
 func (iv *Invoker) call(ctx context.Context, fn *Function, ev Event, async bool) (*Result, error) {
-	h := ev.Header.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
+	h := sendable(ev.Header)
 	h.Set("X-Topic", ev.Topic)
 	h.Set("X-Connector", "ferry-"+ev.Source)
+	// The topic can still be unsendable: a NATS wildcard matches subjects
+	// with control characters.
+	for k, vs := range h {
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, fmt.Errorf("%w: header %s has %.80q", errUnsendable, k, v)
+			}
+		}
+	}
 	res, err := iv.c.Invoke(ctx, client.InvokeRequest{Name: fn.Name, Namespace: fn.Namespace,
 		Header: h, Body: bytes.NewReader(ev.Body), Async: async})
 	if err != nil {
@@ -170,4 +190,27 @@ func (iv *Invoker) call(ctx context.Context, fn *Function, ev Event, async bool)
 		return nil, err
 	}
 	return &Result{Status: res.Status, Header: res.Header, Body: res.Body}, nil
+}
+
+// sendable is a copy of h without the headers net/http refuses to send (a
+// name that is not an HTTP token, a value with control characters). An
+// event carries whatever its producer put in it: one such header failed
+// the request before it left, forever, and the trigger retried it as
+// "gateway unreachable", holding up its source. The event goes without it.
+func sendable(h http.Header) http.Header {
+	out := make(http.Header, len(h)+2)
+	for k, vs := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		// Canonical, so that "x-topic" from a NATS header cannot stand
+		// beside (and, in the client, replace) the X-Topic set here.
+		ck := http.CanonicalHeaderKey(k)
+		for _, v := range vs {
+			if httpguts.ValidHeaderFieldValue(v) {
+				out[ck] = append(out[ck], v)
+			}
+		}
+	}
+	return out
 }

@@ -117,3 +117,19 @@ func TestSchedulePanickingTheParser(t *testing.T) {
 		t.Fatalf("index: %+v", fns)
 	}
 }
+
+// An event whose request net/http refuses to build (here a subject with a
+// control character, which a NATS wildcard matches, as X-Topic) fails the
+// same way every time: it is dropped, not retried as "gateway unreachable"
+// for as long as the source runs.
+func TestUnsendableEventDropped(t *testing.T) {
+	env := triggertest.Start(t)
+	env.Deploy(t, "fn", map[string]string{"topic": "t.*"})
+	fns, _ := env.Index.Snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := env.Invoker.Deliver(ctx, &fns[0], trigger.Event{Source: "test", Topic: "t.\x01"})
+	if err != nil || res != nil || len(env.Calls()) != 0 {
+		t.Fatalf("got %+v, %v and calls %+v; want the event dropped at once", res, err, env.Calls())
+	}
+}

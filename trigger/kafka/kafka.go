@@ -302,7 +302,9 @@ func (s *Source) deliver(ctx context.Context, cl *kgo.Client, iv *trigger.Invoke
 	return cl.ProduceSync(ctx, reply).FirstErr()
 }
 
-// headerSafe keeps binary keys and header values out of HTTP headers.
+// headerSafe keeps binary keys and header values out of HTTP headers
+// (what HTTP itself cannot carry is dropped by the invoker, for every
+// trigger).
 func headerSafe(s string) bool {
 	if !utf8.ValidString(s) || len(s) > 4096 {
 		return false

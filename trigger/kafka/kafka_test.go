@@ -310,3 +310,35 @@ func waitGauge(t *testing.T, env *triggertest.Env, want float64) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A record with a header HTTP cannot carry ("Bad Header": not a token)
+// failed its call before it left; the trigger retried it as "gateway
+// unreachable" forever and never committed, so no later record of the
+// topic ran. Now it runs without that header, and the offsets move on.
+func TestUnsendableHeaderDropped(t *testing.T) {
+	c := cluster(t, 0, "", "orders")
+	defer c.Close()
+	env := triggertest.Start(t)
+	env.Deploy(t, "fn", map[string]string{"topic": "orders"})
+	stop := start(t, env, Config{Brokers: c.ListenAddrs()})
+	produce(t, c.ListenAddrs(),
+		&kgo.Record{Topic: "orders", Key: []byte("k"), Value: []byte("poison"), Headers: []kgo.RecordHeader{
+			{Key: "Bad Header", Value: []byte("x")}, {Key: "Kept", Value: []byte("y")}}},
+		&kgo.Record{Topic: "orders", Key: []byte("k"), Value: []byte("next")})
+	calls := env.WaitCalls(t, 2, 20*time.Second, fnCalls("fn", false))
+	for _, call := range calls {
+		if call.Body == "poison" && (call.Header.Get("Kept") != "y" || len(call.Header.Values("Bad Header")) != 0) {
+			t.Errorf("poison record's headers: %v", call.Header)
+		}
+	}
+	time.Sleep(time.Second) // the commit, after the batch
+	stop()
+	// Committed: a new member of the group starts after them.
+	start(t, env, Config{Brokers: c.ListenAddrs()})
+	produce(t, c.ListenAddrs(), &kgo.Record{Topic: "orders", Key: []byte("k"), Value: []byte("third")})
+	env.WaitCalls(t, 3, 20*time.Second, fnCalls("fn", false))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(env.Calls()); n != 3 {
+		t.Fatalf("%d calls, want 3 (the poison record committed, not redelivered): %+v", n, env.Calls())
+	}
+}

@@ -2,6 +2,8 @@ package natssub
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -196,4 +198,69 @@ func TestServerDownReportedAndReconnects(t *testing.T) {
 	srv = server()
 	state("True BrokerReachable", 1)
 	request("after")
+}
+
+// A message with a header HTTP cannot carry (a name that is not a token,
+// a value with a control character) failed its call before it left; the
+// trigger retried it forever, in every slot of the function, so later
+// messages never ran. Now it runs without those headers.
+func TestUnsendableHeaderDropped(t *testing.T) {
+	env := triggertest.Start(t)
+	env.Deploy(t, "fn", map[string]string{"topic": "orders", trigger.AnnotationConcurrency: "1"})
+	port, err := ports.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := queue.StartEmbedded(queue.EmbeddedOptions{StoreDir: t.TempDir(),
+		Listen: "127.0.0.1:" + strconv.Itoa(port), User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Shutdown)
+	nc, err := emb.Connect("trigger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	start(t, env, nc)
+	// nats.go refuses to send a header name HTTP could not carry, other
+	// clients do not: the protocol, by hand.
+	raw, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	hdr := "NATS/1.0\r\nBad Header: x\r\nBad-Value: a\x01b\r\nKept: y\r\n\r\n"
+	body := "poison"
+	hpub := fmt.Sprintf("HPUB orders %d %d\r\n%s%s\r\n", len(hdr), len(hdr)+len(body), hdr, body)
+	if _, err := fmt.Fprintf(raw, "CONNECT {\"user\":\"u\",\"pass\":\"p\",\"headers\":true,\"verbose\":false}\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(env.Calls()) == 0; { // until subscribed
+		if _, err := io.WriteString(raw, hpub+"PUB orders 4\r\nnext\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no call")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Published until the first call: each round is one poison message
+	// then a normal one, so both kinds ran.
+	calls := env.WaitCalls(t, 2, 5*time.Second, func(triggertest.Call) bool { return true })
+	var poison, next int
+	for _, c := range env.Calls() {
+		switch c.Body {
+		case "poison":
+			poison++
+			if c.Header.Get("Kept") != "y" || c.Header.Get("Bad-Value") != "" || len(c.Header.Values("Bad Header")) != 0 {
+				t.Errorf("poison message's headers: %v", c.Header)
+			}
+		case "next":
+			next++
+		}
+	}
+	if poison == 0 || next == 0 {
+		t.Fatalf("%d poison and %d normal calls, want both: %+v", poison, next, calls)
+	}
 }
