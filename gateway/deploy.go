@@ -5,6 +5,7 @@ import (
 
 	"github.com/ferryfaas/ferry/api"
 	"github.com/ferryfaas/ferry/autoscale"
+	"github.com/ferryfaas/ferry/queue/subjects"
 	"github.com/ferryfaas/ferry/trigger"
 )
 
@@ -61,6 +62,11 @@ func CheckDeployment(d *api.FunctionDeployment, maxReplicas uint64) error {
 	// provider starts com.openfaas.scale.min replicas before any check.
 	if err := autoscale.CheckLabels(d.Labels, maxReplicas); err != nil {
 		return api.BadRequest("field \"labels\": %w", err)
+	}
+	// The queue would only log and ignore these when the first async call
+	// comes: refused here, the caller learns at once.
+	if err := subjects.CheckLabels(d.Labels, d.Annotations); err != nil {
+		return err
 	}
 	return trigger.ValidateAnnotations(d.Annotations)
 }

@@ -3,8 +3,8 @@ package queue
 import (
 	"net"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )

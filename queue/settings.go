@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/queue/subjects"
 )
 
 // settingsOf reads a function's queue token and concurrency from its
-// labels and annotations. Bad values are logged and replaced by defaults,
-// never refused: the function was already deployed with them.
+// labels and annotations. Bad values (refused at deploy by
+// subjects.CheckLabels since, but a function may predate that check) are
+// logged and replaced by defaults.
 func settingsOf(log *slog.Logger, ns, name string, st api.FunctionStatus) (token string, maxInflight int) {
 	maxInflight = DefaultMaxInflight
 	v := st.Labels[LabelMaxInflight]
@@ -22,7 +24,7 @@ func settingsOf(log *slog.Logger, ns, name string, st api.FunctionStatus) (token
 		if err != nil || n < 1 {
 			log.Warn("ignoring bad queue concurrency label", "function", name+"."+ns, "label", LabelMaxInflight, "value", v)
 		} else {
-			maxInflight = min(n, 10000)
+			maxInflight = min(n, subjects.MaxInflight)
 		}
 	}
 	named := st.Annotations[AnnotationQueue]

@@ -36,14 +36,10 @@ const (
 	callbackConsumer   = "callbacks"
 )
 
-// Labels and annotations read from a function.
+// Labels and annotations read from a function (see package subjects).
 const (
-	// LabelMaxInflight caps concurrent queued calls of a function (or of its
-	// named queue) across all workers.
-	LabelMaxInflight = "com.openfaas.queue.max_inflight"
-	// AnnotationQueue puts a function on a named queue shared by every
-	// function with the same annotation.
-	AnnotationQueue = "com.openfaas.queue"
+	LabelMaxInflight = subjects.LabelMaxInflight
+	AnnotationQueue  = subjects.AnnotationQueue
 )
 
 // queueToken is the subject suffix of a function's queue: "fn.<ns>.<name>"
