@@ -149,6 +149,13 @@ func TestCallbackRefusedByDefault(t *testing.T) {
 		{fmt.Sprintf("http://localhost:%d/system/functions", own), 400},
 		{fmt.Sprintf("http://[::1]:%d/", own), 400},
 		{"http://user:s3cret@127.0.0.1:9/", 400},
+		// inet_aton's forms of an address, and a root-dotted name.
+		{"http://127.1:9/", 400},
+		{"http://0:9/", 400},
+		{"http://2130706433:9/", 400},
+		{"http://0x7f000001:9/", 400},
+		{"http://0177.0.0.1:9/", 400},
+		{fmt.Sprintf("http://localhost.:%d/system/functions", own), 400},
 		{"http://127.0.0.1:9/cb", 202}, // loopback receivers on other ports stay allowed
 		{"http://localhost:9/cb", 202},
 	} {

@@ -172,6 +172,11 @@ func (a *AllowList) ValidateCallback(ctx context.Context, raw string) error {
 	if host == "" {
 		return api.BadRequest("X-Callback-Url %q has no host", short(raw))
 	}
+	if numericName(host) {
+		return api.BadRequest("X-Callback-Url host %q is an address in a short, octal or hex form (inet_aton's), which this server does not resolve as one: write it as a dotted quad (127.0.0.1) or a name", host)
+	}
+	// "localhost." is localhost: judged as such, not as another name.
+	host = strings.TrimSuffix(host, ".")
 	if p := u.Port(); p != "" {
 		if _, err := net.LookupPort("tcp", p); err != nil {
 			return api.BadRequest("X-Callback-Url %q has an invalid port", short(raw))
@@ -188,4 +193,29 @@ func short(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// numericName reports a host whose every label is a number (decimal, or
+// hex after 0x): 127.1, 0, 2130706433, 0x7f000001, 0177.0.0.1. Some
+// resolvers take these for addresses and Go's does not, so they would be
+// judged as names here and sent to DNS at every delivery attempt. No real
+// name is all numbers (top-level domains are not).
+func numericName(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	if host == "" || strings.Contains(host, ":") {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false // a canonical address
+	}
+	for _, l := range strings.Split(host, ".") {
+		digits := "0123456789"
+		if len(l) > 2 && (l[:2] == "0x" || l[:2] == "0X") {
+			l, digits = l[2:], "0123456789abcdefABCDEF"
+		}
+		if l == "" || strings.Trim(l, digits) != "" {
+			return false
+		}
+	}
+	return true
 }
