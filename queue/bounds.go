@@ -126,7 +126,7 @@ func (e *Enqueuer) admit(ctx context.Context, fn, token string, size int64) erro
 	e.mu.Unlock()
 	if g.admit(size, b.PerQueue, 0, func() (int64, int64, error) { return e.countQueue(ctx, token) }) != "" {
 		e.cfg.Metrics.Full.WithLabelValues(fn, "function").Inc()
-		return full("queue %s is full: %d calls waiting (--async-max-queued-per-function)", token, b.PerQueue)
+		return full("queue %s is full: %d calls waiting, running or in back-off (--async-max-queued-per-function)", token, b.PerQueue)
 	}
 	if over := e.total.admit(size, b.Calls, b.Bytes, func() (int64, int64, error) { return e.countAll(ctx) }); over != "" {
 		e.cfg.Metrics.Full.WithLabelValues(fn, over).Inc()
