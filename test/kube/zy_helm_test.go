@@ -26,8 +26,8 @@ import (
 // Service, synchronously and through NATS and the queue worker;
 // Prometheus scrapes the gateway and knows Alertmanager, and an alert
 // fired at Alertmanager scales the function through /system/alert; the
-// cron and NATS triggers' Deployments run their functions
-// (zy_helm_triggers_test.go). Then `helm
+// cron, NATS and Kafka triggers' Deployments run their functions (Kafka:
+// a kfake broker in the test process; zy_helm_triggers_test.go). Then `helm
 // upgrade` with changed values, and `helm uninstall` leaves nothing of
 // Ferry's in the cluster.
 func TestHelmChart(t *testing.T) {
@@ -45,13 +45,16 @@ func TestHelmChart(t *testing.T) {
 		cluster.Kubectl("delete", "-f", filepath.Join(dir, f), "--ignore-not-found", "--wait=true", "--timeout=120s")
 	}
 	pvDir := natsVolume(t)
+	kafka := startKafka(t)
+	defer kafka.Close()
 	set := []string{"--set", "gateway.image=" + tags["ferry"], "--set", "nats.image=" + tags["nats"],
 		"--set", "prometheus.image=" + tags["prometheus"], "--set", "alertmanager.image=" + tags["alertmanager"],
 		// Never pull: every image is on the node, and a pull would reach
 		// for a registry off this machine.
 		"--set", "imagePullPolicy=Never", "--set", "nats.persistence.storageClass=ferry-local",
-		// Two replicas each (the default) of the cron and NATS triggers.
-		"--set", "triggers.cron.enabled=true", "--set", "triggers.nats.enabled=true"}
+		// Two replicas each (the default) of the cron, NATS and Kafka triggers.
+		"--set", "triggers.cron.enabled=true", "--set", "triggers.nats.enabled=true",
+		"--set", "triggers.kafka.enabled=true", "--set", "triggers.kafka.brokers={" + strings.Join(kafka.ListenAddrs(), ",") + "}"}
 	chart := filepath.Join(harness.Root(), "charts", "ferry")
 	t0 := time.Now()
 	if out, err := helmRun(append([]string{"install", "ferry", chart, "--namespace", "default", "--wait", "--timeout", "3m"}, set...)...); err != nil {
@@ -64,7 +67,7 @@ func TestHelmChart(t *testing.T) {
 	for _, d := range []string{"nats", "queue-worker", "prometheus", "alertmanager"} {
 		waitDeployReady(t, "openfaas", d, 1)
 	}
-	for _, d := range []string{"ferry-trigger-cron", "ferry-trigger-nats"} {
+	for _, d := range []string{"ferry-trigger-cron", "ferry-trigger-nats", "ferry-trigger-kafka"} {
 		waitDeployReady(t, "openfaas", d, 2)
 	}
 	// Pods start in any order: the gateways and the queue worker wait for
@@ -74,7 +77,7 @@ func TestHelmChart(t *testing.T) {
 	deployAndInvoke(t, gw)
 	checkPrometheusWired(t)
 	checkAlertScales(t)
-	t.Run("Triggers", func(t *testing.T) { testTriggers(t, gw) })
+	t.Run("Triggers", func(t *testing.T) { testTriggers(t, gw, kafka) })
 	// Faults and figures on the installed platform (zy_faults_test.go).
 	t.Run("GatewayPodDeleted", func(t *testing.T) { testGatewayPodDeleted(t, gw) })
 	t.Run("NATSAndWorkerDeleted", func(t *testing.T) { testNATSAndWorkerDeleted(t, gw) })

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/ferryfaas/ferry/test/harness"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // cronEvery is the fastest schedule the cron trigger reads (a seconds
@@ -20,18 +23,45 @@ const (
 	cronSchedule = "*/5 * * * * *"
 )
 
+// The Kafka trigger's topics in the test's kfake broker.
+const (
+	kafkaTopic = "ferry.e2e.kafka-orders"
+	kafkaReply = "ferry.e2e.kafka-replies"
+)
+
+// startKafka runs a one-broker kfake in the test process on the bridge's
+// address (pods reach the node there), which it also advertises. The Kafka
+// trigger consumes every topic of every function, natsfn's NATS subject
+// too: seeding that one as well keeps unknown-topic errors out of its logs.
+func startKafka(t *testing.T) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, kafkaTopic, kafkaReply, "ferry.e2e.orders"),
+		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			return net.Listen(network, net.JoinHostPort(bridgeIP, port))
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // testTriggers checks the chart's trigger Deployments (two replicas each):
 // a function on a NATS subject answers a request published on the chart's
-// NATS, and a cron function runs once per tick although both cron
-// replicas schedule it, also after the replica that claimed the last tick
-// is killed.
-func testTriggers(t *testing.T, gw *harness.Ferry) {
+// NATS; a function on a Kafka topic answers a record from the test's kfake
+// once on its reply topic; and a cron function runs once per tick although
+// both cron replicas schedule it, also after the replica that claimed the
+// last tick is killed.
+func testTriggers(t *testing.T, gw *harness.Ferry, kafka *kfake.Cluster) {
 	for _, fn := range []struct{ name, topic, schedule string }{
-		{"natsfn", "ferry.e2e.orders", ""}, {"cronfn", "cron-function", cronSchedule},
+		{"natsfn", "ferry.e2e.orders", ""}, {"cronfn", "cron-function", cronSchedule}, {"kafkafn", kafkaTopic, ""},
 	} {
 		ann := map[string]string{"topic": fn.topic}
 		if fn.schedule != "" {
 			ann["schedule"] = fn.schedule
+		}
+		if fn.name == "kafkafn" {
+			ann["com.ferryfaas.kafka.reply-topic"] = kafkaReply
 		}
 		code, b, err := gw.Do("POST", "/system/functions", map[string]any{"service": fn.name, "namespace": "openfaas-fn",
 			"image": images["v1"], "annotations": ann})
@@ -40,7 +70,7 @@ func testTriggers(t *testing.T, gw *harness.Ferry) {
 		}
 		defer gw.Do("DELETE", "/system/functions", map[string]any{"functionName": fn.name, "namespace": "openfaas-fn"})
 	}
-	for _, fn := range []string{"natsfn", "cronfn"} {
+	for _, fn := range []string{"natsfn", "cronfn", "kafkafn"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		err := gw.WaitReady(ctx, fn, "openfaas-fn", 1)
 		cancel()
@@ -76,6 +106,8 @@ func testTriggers(t *testing.T, gw *harness.Ferry) {
 	}
 	t.Logf("NATS subject ferry.e2e.orders answered by the function: %q", reply.Data)
 
+	testKafkaTrigger(t, kafka.ListenAddrs())
+
 	// Cron: at least two whole ticks after both replicas know the function.
 	ticks := waitTicks(t, deployed.Add(2*cronEvery), 3)
 	t.Logf("cron ticks, runs per tick, with 2 trigger replicas: %v", ticks)
@@ -108,6 +140,83 @@ func testTriggers(t *testing.T, gw *harness.Ferry) {
 	if targets := promGet("http://" + promIP() + ":9090/api/v1/targets?state=active"); !strings.Contains(targets, `"job":"trigger"`) {
 		t.Errorf("Prometheus does not scrape the triggers:\n%s", targets)
 	}
+}
+
+// testKafkaTrigger produces one record for kafkafn and reads its answer
+// from the reply topic: exactly one, although both trigger replicas consume
+// the topic (one consumer group).
+func testKafkaTrigger(t *testing.T, brokers []string) {
+	waitKafkaConnected(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(kafkaReply))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = cl.ProduceSync(ctx, &kgo.Record{Topic: kafkaTopic, Key: []byte("k-1"), Value: []byte("kafka-order-1")}).FirstErr()
+	cancel()
+	if err != nil {
+		t.Fatalf("produce to %s: %v", kafkaTopic, err)
+	}
+	// The first reply within a minute, then 10 s more in which a second
+	// one (from a replica outside the group) would come too.
+	var replies []*kgo.Record
+	for deadline, first := time.Now().Add(60*time.Second), true; time.Now().Before(deadline); {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		replies = append(replies, cl.PollFetches(ctx).Records()...)
+		cancel()
+		if len(replies) > 0 && first {
+			deadline, first = time.Now().Add(10*time.Second), false
+		}
+	}
+	if len(replies) != 1 {
+		t.Fatalf("%d replies on %s to one record, want 1: %v\n%s", len(replies), kafkaReply, replies, triggerLogs())
+	}
+	r := replies[0]
+	hdr := map[string]string{}
+	for _, h := range r.Headers {
+		hdr[h.Key] = string(h.Value)
+	}
+	if string(r.Key) != "k-1" || !strings.HasPrefix(string(r.Value), "v1 kafkafn-") || !strings.HasSuffix(string(r.Value), "kafka-order-1") ||
+		hdr["X-Status"] != "200" || hdr["X-Function"] != "kafkafn.openfaas-fn" {
+		t.Fatalf("reply on %s: key %q value %q headers %v", kafkaReply, r.Key, r.Value, hdr)
+	}
+	t.Logf("Kafka record on %s answered once on %s by one of two trigger replicas: %q %v", kafkaTopic, kafkaReply, r.Value, hdr)
+}
+
+// waitKafkaConnected waits until both Kafka trigger pods report on
+// /metrics that they reach the broker (they start consuming, and so
+// watching it, once a function subscribes to a topic).
+func waitKafkaConnected(t *testing.T) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		ips, _ := cluster.Kubectl("get", "po", "-n", "openfaas", "-l", "app.kubernetes.io/name=ferry-trigger-kafka",
+			"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].status.podIP}")
+		up := 0
+		last = ""
+		for _, ip := range strings.Fields(ips) {
+			m := promGet("http://" + ip + ":8081/metrics")
+			if strings.Contains(m, `ferry_trigger_connected{trigger="kafka"} 1`) {
+				up++
+			}
+			last += ip + ": " + grepLines(m, "ferry_trigger_connected") + "\n"
+		}
+		if up == 2 {
+			return
+		}
+	}
+	t.Fatalf("the Kafka trigger pods do not report the broker connected:\n%s%s", last, triggerLogs())
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 var tickLine = regexp.MustCompile(`kfn handled \S* tick=(\S+)`)
