@@ -79,9 +79,9 @@ func AppendStartTime(dst []byte, start time.Time) []byte {
 // caller's X-Forwarded-For values and peer in one field (peer empty: a
 // call this process made for a caller whose address the values already
 // end with, as a queued call's do; they are kept as they are);
-// X-Forwarded-Host
-// unless the caller sent one. It returns the X-Call-Id value to echo. The
-// added values share one allocation: this runs on every call.
+// X-Forwarded-Host unless the caller sent one. It returns the X-Call-Id
+// value to echo. The added values share one allocation: this runs on
+// every call.
 func SetContract(h http.Header, newID func() string, start time.Time, peer, host string) (callID []string) {
 	vals := make([]string, 4)
 	if v := h[CallID]; len(v) > 0 && v[0] != "" {
