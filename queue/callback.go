@@ -40,7 +40,7 @@ func (w *Worker) callbackAgain(req *Request, code int, err error, tries int, noT
 		return false
 	case tries >= w.cfg.CallbackAttempts || noTime:
 		w.log.Warn("queue worker: callback failed; giving up", "call_id", req.CallID, "url", RedactURL(req.CallbackURL),
-			"attempts", tries, "status", code, "error", err)
+			"attempts", tries, "status", code, "err", err)
 		w.cfg.Metrics.Callbacks.WithLabelValues("failed").Inc()
 		return false
 	}

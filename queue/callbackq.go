@@ -47,7 +47,7 @@ func (w *Worker) queueCallback(ctx context.Context, req *Request, res result) {
 		err = publishData(pctx, w.cfg.JS, subjCallbackPrefix+req.Namespace+"."+req.Function, data, nil)
 	}
 	if err != nil {
-		w.log.Warn("queue worker: cannot queue a callback; sending it now", "call_id", req.CallID, "error", err)
+		w.log.Warn("queue worker: cannot queue a callback; sending it now", "call_id", req.CallID, "err", err)
 		w.callback(ctx, req, res)
 	}
 }
@@ -82,7 +82,7 @@ func (w *Worker) deliverCallback(ctx context.Context, req *Request, res result) 
 func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 	var cm callbackMsg
 	if err := json.Unmarshal(m.Data(), &cm); err != nil {
-		w.log.Error("queue worker: dropping a callback that is not Ferry's", "subject", m.Subject(), "error", err)
+		w.log.Error("queue worker: dropping a callback that is not Ferry's", "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return
 	}

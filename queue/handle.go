@@ -39,7 +39,7 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	defer stop()
 	req, err := decode(m.Data())
 	if err != nil {
-		w.log.Error("queue worker: dropping a message that is not a Ferry call", "subject", m.Subject(), "error", err)
+		w.log.Error("queue worker: dropping a message that is not a Ferry call", "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return
 	}
@@ -52,7 +52,7 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 			return
 		}
 		if err != nil {
-			w.log.Warn("queue worker: cannot read a stored body; will retry", "call_id", req.CallID, "error", err)
+			w.log.Warn("queue worker: cannot read a stored body; will retry", "call_id", req.CallID, "err", err)
 			_ = m.NakWithDelay(w.cfg.Backoff.Min)
 			return
 		}
@@ -83,7 +83,7 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	attempts := req.Attempt + 1
 	if res.retryable() && attempts < w.cfg.MaxAttempts {
 		if err := w.scheduleRetry(ctx, req, res, m.Data()); err != nil {
-			w.log.Warn("queue worker: cannot schedule a retry; the call will be redelivered", "call_id", req.CallID, "error", err)
+			w.log.Warn("queue worker: cannot schedule a retry; the call will be redelivered", "call_id", req.CallID, "err", err)
 			_ = m.NakWithDelay(w.cfg.Backoff.Min)
 			return
 		}
@@ -94,7 +94,7 @@ func (w *Worker) handleWork(m jetstream.Msg, progress time.Duration) {
 	dead := res.retryable()
 	if dead {
 		if err := w.deadLetter(ctx, req, res); err != nil {
-			w.log.Warn("queue worker: cannot dead-letter a call; it will be redelivered", "call_id", req.CallID, "error", err)
+			w.log.Warn("queue worker: cannot dead-letter a call; it will be redelivered", "call_id", req.CallID, "err", err)
 			_ = m.NakWithDelay(w.cfg.Backoff.Min)
 			return
 		}

@@ -33,7 +33,7 @@ func settingsOf(log *slog.Logger, ns, name string, st api.FunctionStatus) (token
 	}
 	if named != "" {
 		if err := api.ValidateName("queue", named); err != nil {
-			log.Warn("ignoring bad queue name; using the function's own queue", "function", name+"."+ns, "error", err)
+			log.Warn("ignoring bad queue name; using the function's own queue", "function", name+"."+ns, "err", err)
 			named = ""
 		}
 	}

@@ -246,7 +246,7 @@ func (w *Worker) resync() {
 			return
 		case <-t.C:
 			if err := w.discover(); err != nil {
-				w.log.Warn("queue worker: listing queues failed; will retry", "error", err)
+				w.log.Warn("queue worker: listing queues failed; will retry", "err", err)
 			}
 		}
 	}
@@ -271,7 +271,7 @@ func (w *Worker) discover() error {
 // Notify starts consuming a queue if this worker does not yet.
 func (w *Worker) Notify(token string) {
 	if err := w.startConsumer(consumerName(token), w.handleWork); err != nil {
-		w.log.Warn("queue worker: cannot consume queue; will retry on the next listing", "queue", token, "error", err)
+		w.log.Warn("queue worker: cannot consume queue; will retry on the next listing", "queue", token, "err", err)
 	}
 }
 

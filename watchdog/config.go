@@ -104,7 +104,11 @@ type Config struct {
 	Listener        net.Listener // used instead of BindAddress:Port
 	MetricsListener net.Listener // used instead of BindAddress:MetricsPort
 	Log             io.Writer    // watchdog and function log lines (default os.Stderr)
-	OnReady         func()       // called once the watchdog is ready
+	// LogFormat (log_format) is the watchdog's own records' format: text
+	// (key=value, the default) or json. The function's output lines are
+	// written as they come (prefixed with prefix_logs), in neither.
+	LogFormat string
+	OnReady   func() // called once the watchdog is ready
 	// Handler, when set, runs every function call instead of the mode's
 	// handler: another runtime (the wasm runtime) keeps the watchdog's
 	// health, max_inflight, metrics and drain and runs calls its own way.
@@ -192,6 +196,12 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		fail(err)
 	}
 	c.ContentType = strings.TrimSpace(env["content_type"])
+	c.LogFormat = strings.ToLower(strings.TrimSpace(env["log_format"]))
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		fail(fmt.Errorf("log_format %q is not one of text, json", c.LogFormat))
+	}
 	if c.PrefixLogs, err = envBool(env, "prefix_logs", true); err != nil {
 		fail(err)
 	}

@@ -67,6 +67,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad ready fd":   {"fprocess=cat", "FERRY_READY_FD=x"},
 		"bad uid":        {"fprocess=cat", "FERRY_UID=root"},
 		"bad tmpfs size": {"fprocess=cat", "FERRY_TMPFS_SIZE=64Mi"},
+		"bad log format": {"fprocess=cat", "log_format=logfmt"},
 	}
 	for name, env := range cases {
 		if _, err := ConfigFromEnv(env); err == nil {

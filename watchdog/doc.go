@@ -18,6 +18,8 @@
 //	max_inflight          0 = unlimited; above it requests get 429, /_/ready 429
 //	content_type          forced response Content-Type (fork modes)
 //	prefix_logs           true: function output lines logged as "stderr: line"
+//	log_format            text (key=value) or json: the watchdog's own records
+//	                      (the function's output lines are written as they come)
 //	combine_output        false: fork modes send stderr to the log, not the response
 //	suppress_lock         false: write $TMPDIR/.lock once ready
 //	static_path           /home/app/public (mode static)

@@ -226,7 +226,7 @@ func (f *forker) stream(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	default:
 		// Output already went out with 200: abort the response so the caller
 		// sees a truncated answer instead of a complete-looking one.
-		f.w.log.Printf("function failed after its output started (%s %s): %v", r.Method, r.URL.Path, err)
+		f.w.log.Warn("function failed after its output started", "method", r.Method, "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -47,7 +47,7 @@ func newHTTPProxy(w *watchdog) (*httpProxy, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = w.cfg.FunctionEnv
-	owner := &upstreamOwner{uid: w.cfg.UID, strict: w.cfg.ListenFD != 0 || w.cfg.UID >= 0, log: w.log.Printf}
+	owner := &upstreamOwner{uid: w.cfg.UID, strict: w.cfg.ListenFD != 0 || w.cfg.UID >= 0, log: w.log}
 	return &httpProxy{w: w, upstream: u, pool: &upstreamPool{addr: host, maxIdle: 4096, owner: owner},
 		prefix: strings.TrimSuffix(u.Path, "/"), cmd: cmd}, nil
 }
@@ -114,7 +114,7 @@ func (p *httpProxy) awaitUpstream(ctx context.Context, fp *fnProcess) error {
 		}
 		if errors.Is(err, errNotReplica) && !warned {
 			warned = true
-			p.w.log.Printf("SECURITY: upstream %s is held by another process; not ready: %v", p.upstream.Host, err)
+			p.w.log.Warn("SECURITY: the upstream's port is held by another process; not ready", "upstream", p.upstream.Host, "err", err)
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -196,7 +196,7 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// the platform's error, so that the gateway may give the call to
 			// another replica.
 			if errors.Is(err, errNotReplica) {
-				p.w.log.Printf("SECURITY: call not forwarded: upstream %s: %v", p.upstream.Host, err)
+				p.w.log.Warn("SECURITY: call not forwarded", "upstream", p.upstream.Host, "err", err)
 			}
 			w.Header()["X-Openfaas-Internal"] = []string{"watchdog"}
 			http.Error(w, "function unreachable: "+err.Error(), http.StatusBadGateway)
@@ -249,7 +249,7 @@ func (p *httpProxy) serveUpgrade(w http.ResponseWriter, r *http.Request, uri str
 	c, err := p.pool.dial(5 * time.Second)
 	if err != nil {
 		if errors.Is(err, errNotReplica) {
-			p.w.log.Printf("SECURITY: upgrade not forwarded: upstream %s: %v", p.upstream.Host, err)
+			p.w.log.Warn("SECURITY: upgrade not forwarded", "upstream", p.upstream.Host, "err", err)
 		}
 		unreachable(err)
 		return

@@ -246,7 +246,7 @@ func TestUnixSocket(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via unix" || resp.Header.Get("X-Echo-Path") != "/over/unix" {
 		t.Fatalf("over the Unix socket: %d %q path %q", resp.StatusCode, body, resp.Header.Get("X-Echo-Path"))
 	}
-	if !eventuallyLogs(wd, " and unix:"+name+"\n") {
+	if !eventuallyLogs(wd, " unix="+name+"\n") {
 		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
 	}
 
@@ -295,7 +295,7 @@ func TestUnixSocketInherited(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via fd" {
 		t.Fatalf("over the inherited socket: %d %q", resp.StatusCode, body)
 	}
-	if !eventuallyLogs(wd, " and unix:"+name+"\n") {
+	if !eventuallyLogs(wd, " unix="+name+"\n") {
 		t.Errorf("the ready line does not name the Unix socket:\n%s", wd.logs)
 	}
 	for _, bad := range []string{"1", "-3", "x"} {

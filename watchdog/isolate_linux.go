@@ -5,7 +5,6 @@ package watchdog
 import (
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,7 +29,7 @@ const TmpMountPath = "/var/openfaas/tmp"
 // (CLONE_NEWNS); here, as root, the watchdog makes its mounts private, binds
 // FERRY_SECRETS_BIND read-only at /var/openfaas/secrets, then drops to
 // FERRY_UID/FERRY_GID. Go's Setuid/Setgid/Setgroups apply to every thread.
-func isolate(cfg *Config, _ *log.Logger) error {
+func isolate(cfg *Config) error {
 	mounts := cfg.SecretsBind != "" || cfg.WorkdirBind != "" || cfg.TmpBind != "" || cfg.TmpfsSize > 0 || cfg.PrivateProc || cfg.ReadOnlyRoot
 	if !mounts && cfg.UID < 0 && cfg.GID < 0 && len(cfg.Cgroups) == 0 {
 		return nil

@@ -2,8 +2,30 @@ package watchdog
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 )
+
+// newLogger is the watchdog's own logger on out, in cfg.LogFormat. Under
+// ferry's supervisor (FERRY_READY_FD), which timestamps every line it
+// captures, records carry no time of their own.
+func newLogger(out io.Writer, cfg Config) *slog.Logger {
+	opts := &slog.HandlerOptions{}
+	if cfg.ReadyFD >= 0 {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	if strings.EqualFold(cfg.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
+}
 
 // maxLogLine bounds one logged line; longer output is logged in pieces.
 const maxLogLine = 64 * 1024
@@ -67,11 +89,11 @@ func (l *lineLog) Close() error {
 
 func (l *lineLog) emit(line []byte) {
 	if l.w.cfg.PrefixLogs {
-		l.w.log.Printf("%s: %s", l.name, line)
+		l.w.fnlog.Printf("%s: %s", l.name, line)
 		return
 	}
 	l.w.rawMu.Lock()
-	out := l.w.log.Writer()
+	out := l.w.fnlog.Writer()
 	out.Write(append(line, '\n'))
 	l.w.rawMu.Unlock()
 }

@@ -53,7 +53,7 @@ func (o *upstreamOwner) check(c net.Conn) error {
 	peer, found, err := diagPeer(la, ra)
 	if errors.Is(err, errNoDiag) && !o.strict {
 		if !o.warned.Swap(true) && o.log != nil {
-			o.log("cannot check who accepts the connections to %s (%v); trusting this machine's loopback", ra, err)
+			o.log.Warn("cannot check who accepts the upstream's connections; trusting this machine's loopback", "upstream", ra.String(), "err", err)
 		}
 		return nil
 	}

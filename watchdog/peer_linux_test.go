@@ -79,7 +79,7 @@ func TestHTTPModeSquattedUpstreamNeverReady(t *testing.T) {
 	if n := sq.leaked.Load(); n > 0 {
 		t.Fatalf("%d requests with their headers reached the squatter", n)
 	}
-	if !strings.Contains(inst.logs.String(), "SECURITY: upstream "+addr+" is held by another process") {
+	if logs := inst.logs.String(); !strings.Contains(logs, "SECURITY: the upstream's port is held by another process") || !strings.Contains(logs, "upstream="+addr) {
 		t.Errorf("no security log line:\n%s", inst.logs)
 	}
 }

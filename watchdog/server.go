@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -26,7 +27,8 @@ const (
 // watchdog holds the running state shared by the handlers.
 type watchdog struct {
 	cfg      Config
-	log      *log.Logger
+	log      *slog.Logger // the watchdog's own records
+	fnlog    *log.Logger  // the function's output lines, prefixed as OpenFaaS's watchdogs do
 	state    atomic.Int32
 	inflight atomic.Int64
 	metrics  *metrics
@@ -52,14 +54,15 @@ func Run(ctx context.Context, cfg Config) error {
 		// captures: a second date would only make each line longer.
 		flags = 0
 	}
-	logger := log.New(out, "", flags)
+	fnlog := log.New(out, "", flags)
+	logger := newLogger(out, cfg)
 
 	// Isolation (secrets mount, privilege drop) happens before anything of
 	// the function runs.
-	if err := isolate(&cfg, logger); err != nil {
+	if err := isolate(&cfg); err != nil {
 		return err
 	}
-	w := &watchdog{cfg: cfg, log: logger}
+	w := &watchdog{cfg: cfg, log: logger, fnlog: fnlog}
 
 	ln, mln, uln, err := listen(cfg)
 	if err != nil {
@@ -128,11 +131,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	if ctx.Err() == nil {
 		w.becomeReady()
-		where := ln.Addr().String()
+		attrs := []any{"mode", cfg.Mode, "fprocess", cfg.FProcess, "listening", ln.Addr().String()}
 		if uln != nil {
-			where += " and unix:" + uln.Addr().String()
+			attrs = append(attrs, "unix", uln.Addr().String())
 		}
-		w.log.Printf("watchdog ready: mode=%s fprocess=%q listening on %s", cfg.Mode, cfg.FProcess, where)
+		w.log.Info("watchdog ready", attrs...)
 	}
 
 	select {
@@ -215,7 +218,7 @@ func (w *watchdog) becomeReady() {
 	w.state.Store(stateReady)
 	if !w.cfg.SuppressLock {
 		if err := os.WriteFile(w.lockPath(), nil, 0o644); err != nil {
-			w.log.Printf("cannot write lock file %s: %v", w.lockPath(), err)
+			w.log.Warn("cannot write the lock file", "path", w.lockPath(), "err", err)
 		}
 	}
 	if w.cfg.ReadyFD >= 0 {
@@ -228,7 +231,7 @@ func (w *watchdog) becomeReady() {
 				line = "ready unix=" + w.cfg.UnixSocket + "\n"
 			}
 			if _, err := f.Write([]byte(line)); err != nil {
-				w.log.Printf("cannot signal readiness on FERRY_READY_FD=%d: %v", w.cfg.ReadyFD, err)
+				w.log.Warn("cannot signal readiness", "FERRY_READY_FD", w.cfg.ReadyFD, "err", err)
 			}
 			f.Close()
 		}
@@ -244,7 +247,7 @@ func (w *watchdog) drain(srv *http.Server) error {
 	wasReady := w.state.Swap(stateDraining) == stateReady
 	w.removeLock()
 	if d := w.cfg.HealthcheckInterval; d > 0 && wasReady {
-		w.log.Printf("draining: unhealthy now, still serving for healthcheck_interval=%s", d)
+		w.log.Info("draining: unhealthy now, still serving", "healthcheck_interval", d)
 		time.Sleep(d) // the drain period itself, not synchronisation
 	}
 	grace := addGrace(max(w.cfg.WriteTimeout, w.cfg.ExecTimeout))
@@ -254,7 +257,7 @@ func (w *watchdog) drain(srv *http.Server) error {
 		srv.Close()
 		return fmt.Errorf("drain: in-flight requests still running after %s", grace)
 	}
-	w.log.Printf("drained: exiting")
+	w.log.Info("drained: exiting")
 	return nil
 }
 

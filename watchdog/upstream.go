@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -89,7 +90,7 @@ type upstreamOwner struct {
 	// that is only logged, once.
 	strict bool
 	warned atomic.Bool
-	log    func(format string, v ...any)
+	log    *slog.Logger
 }
 
 // errNotReplica marks a connection accepted by something other than the
