@@ -47,7 +47,7 @@ func (w *Waker) Wake(ctx context.Context, namespace, name string) error {
 	case r := <-ch:
 		return r.Err
 	case <-ctx.Done():
-		return api.Errorf(http.StatusServiceUnavailable, "function %s: gave up waiting for a replica to start: %v", fn, ctx.Err())
+		return api.Errorf(http.StatusServiceUnavailable, "function %s: gave up waiting for a replica to start: %w", fn, ctx.Err())
 	}
 }
 

@@ -71,7 +71,7 @@ func decodeBytes(b []byte, v any, what string) error {
 	case errors.As(err, &te):
 		return api.BadRequest("request body must be %s (a JSON object), got JSON %s", what, te.Value)
 	case errors.As(err, &se):
-		return api.BadRequest("malformed JSON at byte %d: %v", se.Offset, se)
+		return api.BadRequest("malformed JSON at byte %d: %w", se.Offset, se)
 	}
 	if f := failingField(b, v); f != "" {
 		return api.BadRequest("field %q: %w", f, err)

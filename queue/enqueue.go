@@ -188,7 +188,7 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, e.cfg.MaxBody+1))
 	if err != nil {
-		return "", api.BadRequest("read request body: %v", err)
+		return "", api.BadRequest("read request body: %w", err)
 	}
 	if n > e.cfg.MaxBody {
 		return "", tooLarge(e.cfg.MaxBody)
@@ -332,7 +332,7 @@ func (e *Enqueuer) queueOf(ctx context.Context, ns, name string) (string, error)
 		if s.token != "" { // keep serving the last good settings
 			return s.token, nil
 		}
-		return "", api.Errorf(http.StatusServiceUnavailable, "read settings of function %s.%s: %v", name, ns, err)
+		return "", api.Errorf(http.StatusServiceUnavailable, "read settings of function %s.%s: %w", name, ns, err)
 	}
 	token, maxIn := settingsOf(e.cfg.Log, ns, name, st)
 	if err := e.ensure(ctx, token, maxIn); err != nil {
@@ -372,7 +372,7 @@ func unavailable(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return api.Errorf(http.StatusServiceUnavailable, "queue unavailable, try again: %v", err)
+	return api.Errorf(http.StatusServiceUnavailable, "queue unavailable, try again: %w", err)
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -27,7 +27,7 @@ func PullIfMissing(r *containerd.Runtime, secret func(namespace, name string) ([
 	return func(ctx context.Context, d *api.FunctionDeployment) error {
 		ok, err := r.HasImage(ctx, d.Image)
 		if err != nil {
-			return api.BadRequest("image: %v", err)
+			return api.BadRequest("image: %w", err)
 		}
 		if ok {
 			return nil
@@ -36,16 +36,16 @@ func PullIfMissing(r *containerd.Runtime, secret func(namespace, name string) ([
 		if name := d.Annotations[PullSecretAnnotation]; name != "" {
 			config, err := secret(d.Namespace, name)
 			if err != nil {
-				return api.BadRequest("annotations.%s: secret %q in namespace %q: %v", PullSecretAnnotation, name, d.Namespace, err)
+				return api.BadRequest("annotations.%s: secret %q in namespace %q: %w", PullSecretAnnotation, name, d.Namespace, err)
 			}
 			if auth, err = authFor(d.Image, config); err != nil {
-				return api.BadRequest("annotations.%s: secret %q: %v", PullSecretAnnotation, name, err)
+				return api.BadRequest("annotations.%s: secret %q: %w", PullSecretAnnotation, name, err)
 			}
 		}
 		if err := r.Pull(ctx, d.Image, auth); err != nil {
 			// The user's reference is wrong or its registry unreachable:
 			// say so on the deploy rather than as a replica that never starts.
-			return api.BadRequest("image %q is not imported and could not be pulled: %v (import it with POST /system/images or check the reference)", d.Image, err)
+			return api.BadRequest("image %q is not imported and could not be pulled: %w (import it with POST /system/images or check the reference)", d.Image, err)
 		}
 		return nil
 	}

@@ -61,7 +61,7 @@ func decodeFunction(u *unstructured.Unstructured) (*functionObject, error) {
 	}
 	var fo functionObject
 	if err := json.Unmarshal(b, &fo); err != nil {
-		return nil, api.BadRequest("Function %s/%s: %v", u.GetNamespace(), u.GetName(), err)
+		return nil, api.BadRequest("Function %s/%s: %w", u.GetNamespace(), u.GetName(), err)
 	}
 	return &fo, nil
 }

@@ -117,7 +117,7 @@ func (p *Provider) storeArtifact(body io.Reader, length int64, want string) (upl
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, limit+1))
 	if err != nil {
-		return uploadResult{}, api.BadRequest("reading the artifact upload failed: %v", err)
+		return uploadResult{}, api.BadRequest("reading the artifact upload failed: %w", err)
 	}
 	if n > limit {
 		return uploadResult{}, tooBig

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -249,5 +250,19 @@ func TestSymlinkChainsInsideAccepted(t *testing.T) {
 	)
 	if err := extract(bytes.NewReader(art), nil, extractLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExtractKeepsCause: a broken artifact is a 400 whose message the
+// caller gets, and whose cause (the gzip or tar reader's error) stays
+// behind it for errors.Is and the logs.
+func TestExtractKeepsCause(t *testing.T) {
+	broken := []byte{0x1f, 0x8b, 8, 0} // gzip's magic, then the header cut short
+	err := extract(bytes.NewReader(broken), nil, extractLimits{maxBytes: 1 << 20, maxFiles: 10})
+	if api.StatusOf(err) != http.StatusBadRequest {
+		t.Fatalf("status %d: %v", api.StatusOf(err), err)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("cause lost: %v (%#v)", err, errors.Unwrap(err))
 	}
 }

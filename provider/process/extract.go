@@ -32,7 +32,7 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return api.BadRequest("artifact is not a valid gzip stream: %v", err)
+		return api.BadRequest("artifact is not a valid gzip stream: %w", err)
 	}
 	tr := tar.NewReader(zr)
 	var total int64
@@ -45,7 +45,7 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 			break
 		}
 		if err != nil {
-			return api.BadRequest("artifact is not a valid tar.gz: %v", err)
+			return api.BadRequest("artifact is not a valid tar.gz: %w", err)
 		}
 		files++
 		if files > lim.maxFiles {
@@ -127,11 +127,11 @@ func extract(r io.Reader, root *os.Root, lim extractLimits) error {
 		}
 	}
 	if err := links.check(); err != nil {
-		return api.BadRequest("artifact: %v", err)
+		return api.BadRequest("artifact: %w", err)
 	}
 	// Drain the gzip trailer so a truncated upload is caught.
 	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return api.BadRequest("artifact is not a valid tar.gz: %v", err)
+		return api.BadRequest("artifact is not a valid tar.gz: %w", err)
 	}
 	return nil
 }

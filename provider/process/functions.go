@@ -28,7 +28,7 @@ func (p *Provider) Deploy(ctx context.Context, d api.FunctionDeployment) error {
 	}
 	d = cloneDeployment(d)
 	if err := p.needNamespace(d.Namespace); err != nil {
-		return api.BadRequest("%v", err)
+		return api.BadRequest("%w", err)
 	}
 	key := store.Key(d.Namespace, d.Service)
 	if p.lookup(d.Namespace, d.Service) != nil {

@@ -140,7 +140,7 @@ func (rt *Runtime) Prepare(ctx context.Context, v *process.Version) (process.Pre
 	// unpacked before archives' link chains were judged may hold one
 	// that leads out of it.
 	if err := process.CheckTree(dir); err != nil {
-		return process.Prepared{}, api.BadRequest("the function's code: %v: upload it again", err)
+		return process.Prepared{}, api.BadRequest("the function's code: %w: upload it again", err)
 	}
 	out := process.Prepared{Dir: dir}
 	file, args := DefaultModule, []string{DefaultModule}
@@ -149,7 +149,7 @@ func (rt *Runtime) Prepare(ctx context.Context, v *process.Version) (process.Pre
 	env := append([]string{"fprocess=" + DefaultModule}, v.Env...)
 	cfg, err := watchdog.ConfigFromEnv(append(env, "mode="+string(watchdog.ModeSerializing)))
 	if err != nil {
-		return out, api.BadRequest("%v", err)
+		return out, api.BadRequest("%w", err)
 	}
 	if w := strings.Fields(cfg.FProcess); len(w) > 0 {
 		file, args = strings.TrimPrefix(w[0], "./"), w
@@ -201,7 +201,7 @@ func (rt *Runtime) pagesOf(d *api.FunctionDeployment) (uint32, error) {
 	if d.Limits != nil && strings.TrimSpace(d.Limits.Memory) != "" {
 		var err error
 		if n, err = api.ParseMemory(d.Limits.Memory); err != nil {
-			return 0, api.BadRequest("limits.memory: %v", err)
+			return 0, api.BadRequest("limits.memory: %w", err)
 		}
 	}
 	if n <= 0 || n >= 1<<32 {
@@ -232,17 +232,17 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 	}
 	bin, tables, err := capTables(bin)
 	if err != nil {
-		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %w", key.file, err)
 	}
 	// The depth counter is a global the module did not have: code naming
 	// its index (invalid as written, valid once rewritten) could reset the
 	// count, so the module is validated as written first (once per
 	// module: see validateOnce).
 	if err := rt.validateOnce(ctx, bin); err != nil {
-		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %w", key.file, err)
 	}
 	if bin, err = capDepth(bin); err != nil {
-		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %w", key.file, err)
 	}
 	if limit := uint64(key.pages) * pageBytes; tables > limit {
 		return nil, api.BadRequest("limits.memory: the tables of %s take %d MiB in every call, more than the limit of %d MiB: raise limits.memory or give the tables a smaller maximum", key.file, tables>>20, limit>>20)
@@ -260,9 +260,9 @@ func (rt *Runtime) module(ctx context.Context, key modKey, dir, fn string) (*mod
 		r.Close(ctx)
 		image.close()
 		if strings.Contains(err.Error(), "over limit") {
-			return nil, api.BadRequest("limits.memory is below what %s needs to start: %v", key.file, err)
+			return nil, api.BadRequest("limits.memory is below what %s needs to start: %w", key.file, err)
 		}
-		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %v", key.file, err)
+		return nil, api.BadRequest("%s is not a WebAssembly module this server can run: %w", key.file, err)
 	}
 	m := &module{r: r, compiled: compiled, image: image, initial: minMemory(compiled), reactor: rx}
 	if image != nil && m.initial < uint64(image.size) {

@@ -52,7 +52,7 @@ func CheckLabels(labels, annotations map[string]string) error {
 		}
 		if v, ok := f.m[AnnotationQueue]; ok {
 			if err := api.ValidateName("queue", v); err != nil {
-				return api.BadRequest("field %q: %s: %v", f.field, AnnotationQueue, err)
+				return api.BadRequest("field %q: %s: %w", f.field, AnnotationQueue, err)
 			}
 		}
 	}
