@@ -80,13 +80,27 @@ func Scenarios() []Scenario {
 	return out
 }
 
-// RunAll runs the scenarios whose name contains filter (all when empty)
-// and returns every row; a failing scenario adds an error row and the run
-// goes on.
+// selected reports whether filter picks the scenario called name.
+func selected(name, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(filter, ",") {
+		if part = strings.TrimSpace(part); part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// RunAll runs the scenarios whose name contains filter, or one of its
+// comma-separated parts ("wasm,containerd": figures of several scenarios
+// from one run), all when it is empty, and returns every row; a failing
+// scenario adds an error row and the run goes on.
 func RunAll(ctx context.Context, env *Env, filter string) []Row {
 	var rows []Row
 	for _, s := range Scenarios() {
-		if filter != "" && !strings.Contains(s.Name, filter) {
+		if !selected(s.Name, filter) {
 			continue
 		}
 		env.Logf("== %s", s.Name)

@@ -1,5 +1,5 @@
 // Command ferrybench runs every benchmark scenario once and prints one
-// Markdown table (see bench/). Usage: go run ./bench/cmd/ferrybench [-run core] [-quick]
+// Markdown table (see bench/). Usage: go run ./bench/cmd/ferrybench [-run core[,wasm...]] [-quick]
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	filter := flag.String("run", "", "only scenarios whose name contains this")
+	filter := flag.String("run", "", "only scenarios whose name contains this, or one of its comma-separated parts")
 	quick := flag.Bool("quick", false, "short durations (smoke test)")
 	out := flag.String("o", "", "also write the table to this file")
 	flag.Parse()
