@@ -37,10 +37,28 @@ type serveFlags struct {
 	wasm                                                           wasmFlags
 	conns                                                          connFlags
 	log                                                            logFlags
+	plugins                                                        []ServePlugin
+}
+
+// servePlugins are serve's features, made afresh for each command (each
+// holds its own flags' values). Setup and OnStart run in this order, OnStop
+// in reverse, which is what the order is for:
+//   - leader first: it stops last, releasing the Lease only once the
+//     autoscaler, which acts while leading, has stopped;
+//   - metrics before what it counts and what registers collectors on
+//     s.Metrics (autoscale, async, triggers): its final flush comes after
+//     they stopped;
+//   - async before triggers, which invoke through /async-function/: the
+//     queue stops after them;
+//   - portal and browser only set the gateway's fields.
+//
+// TestServePluginOrder checks these.
+func servePlugins() []ServePlugin {
+	return []ServePlugin{leaderPlugin(), metricsPlugin(), autoscalePlugin(), asyncPlugin(), triggersPlugin(), portalPlugin(), browserPlugin()}
 }
 
 func newServeCmd() *cobra.Command {
-	f := serveFlags{cfg: serveconfig.Defaults()}
+	f := serveFlags{cfg: serveconfig.Defaults(), plugins: servePlugins()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ferry gateway and function runtime",
@@ -91,7 +109,7 @@ the older JSON header (both are read), for a rolling upgrade.`,
 	f.wasm.register(fs)
 	f.conns.register(fs, c)
 	f.log.register(fs)
-	for _, p := range servePlugins {
+	for _, p := range f.plugins {
 		if p.Flags != nil {
 			p.Flags(fs, c)
 		}
@@ -171,7 +189,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	for k, v := range s.systemRoutes {
 		s.Gateway.System[k] = v
 	}
-	for _, p := range servePlugins {
+	for _, p := range f.plugins {
 		if err := p.Setup(ctx, s); err != nil {
 			ln.Close()
 			return fmt.Errorf("%s: %w", p.Name, err)

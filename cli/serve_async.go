@@ -17,11 +17,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Asynchronous invocation (/async-function/) on NATS JetStream: an embedded
+// asyncPlugin is asynchronous invocation (/async-function/) on NATS JetStream: an embedded
 // NATS server with its store in DATA/nats by default, or an external one
 // with --nats-url; a queue worker runs inside serve unless
 // --queue-worker=false (then run `ferry queue-worker` processes).
-func init() {
+func asyncPlugin() ServePlugin {
 	var f struct {
 		nats       natsFlags
 		worker     workerFlags
@@ -32,7 +32,7 @@ func init() {
 		direct     bool
 		codec      string
 	}
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "async queue",
 		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			f.nats.register(fs, "use this NATS server or cluster for the queue instead of the embedded one")
@@ -143,7 +143,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // passwordSource says where a password is without echoing it.

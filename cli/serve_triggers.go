@@ -13,18 +13,18 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Event triggers inside serve: Kafka topics (--kafka-brokers), cron
+// triggersPlugin runs event triggers inside serve: Kafka topics (--kafka-brokers), cron
 // schedules (--trigger-cron) and NATS subjects (--trigger-nats-subjects)
 // invoke the functions whose annotations subscribe to them, through this
 // gateway's own /function/ and /async-function/ routes.
-func init() {
+func triggersPlugin() ServePlugin {
 	var (
 		fs       *pflag.FlagSet
 		kf       kafkaFlags
 		cronOn   bool
 		subjects bool
 	)
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "triggers",
 		Flags: func(f *pflag.FlagSet, c *serveconfig.Config) {
 			fs = f
@@ -91,7 +91,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // serveNATS is the NATS the triggers use inside serve: --nats-url (shared
