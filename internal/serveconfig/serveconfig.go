@@ -41,6 +41,16 @@ const (
 	AsyncMaxQueuedBytes       = 1 << 30
 	AsyncDeadLetterTTL        = 7 * 24 * time.Hour
 
+	// The queue worker's (serve's own, and `ferry queue-worker`).
+	AsyncMaxAttempts      = 8
+	AsyncBackoffMin       = 2 * time.Second
+	AsyncBackoffMax       = 2 * time.Minute
+	AsyncAckWait          = 30 * time.Second
+	AsyncConcurrency      = 1024
+	AsyncCallbackAttempts = 12 // back-off 1s doubling to 5m: about 20 minutes
+	AsyncCallbackPerHost  = 8
+	AsyncCallbackDirect   = 5 * time.Second
+
 	TriggerPoll      = 2 * time.Second
 	TriggerCronGrace = 10 * time.Minute
 )
@@ -77,6 +87,15 @@ type Config struct {
 	AsyncMaxQueuedBytes       int64         `flag:"async-max-queued-bytes"`
 	AsyncDeadLetterTTL        time.Duration `flag:"async-dead-letter-ttl"`
 
+	AsyncMaxAttempts      int           `flag:"async-max-attempts"`
+	AsyncBackoffMin       time.Duration `flag:"async-backoff-min"`
+	AsyncBackoffMax       time.Duration `flag:"async-backoff-max"`
+	AsyncAckWait          time.Duration `flag:"async-ack-wait"`
+	AsyncConcurrency      int           `flag:"async-concurrency"`
+	AsyncCallbackAttempts int           `flag:"async-callback-attempts"`
+	AsyncCallbackPerHost  int           `flag:"async-callback-per-host"`
+	AsyncCallbackDirect   time.Duration `flag:"async-callback-direct"` // (0: queue every callback)
+
 	TriggerPoll      time.Duration `flag:"trigger-poll"`
 	TriggerCronGrace time.Duration `flag:"trigger-cron-grace"`
 }
@@ -98,6 +117,14 @@ func Defaults() Config {
 		AsyncMaxQueued:            AsyncMaxQueued,
 		AsyncMaxQueuedBytes:       AsyncMaxQueuedBytes,
 		AsyncDeadLetterTTL:        AsyncDeadLetterTTL,
+		AsyncMaxAttempts:          AsyncMaxAttempts,
+		AsyncBackoffMin:           AsyncBackoffMin,
+		AsyncBackoffMax:           AsyncBackoffMax,
+		AsyncAckWait:              AsyncAckWait,
+		AsyncConcurrency:          AsyncConcurrency,
+		AsyncCallbackAttempts:     AsyncCallbackAttempts,
+		AsyncCallbackPerHost:      AsyncCallbackPerHost,
+		AsyncCallbackDirect:       AsyncCallbackDirect,
 		TriggerPoll:               TriggerPoll,
 		TriggerCronGrace:          TriggerCronGrace,
 	}
@@ -134,6 +161,14 @@ func (c *Config) Validate() error {
 		positive("--async-max-queued", c.AsyncMaxQueued),
 		positive("--async-max-queued-bytes", c.AsyncMaxQueuedBytes),
 		positive("--async-dead-letter-ttl", c.AsyncDeadLetterTTL),
+		positive("--async-max-attempts", c.AsyncMaxAttempts),
+		positive("--async-backoff-min", c.AsyncBackoffMin),
+		atLeast("--async-backoff-max", c.AsyncBackoffMax, c.AsyncBackoffMin, "--async-backoff-min"),
+		positive("--async-ack-wait", c.AsyncAckWait),
+		positive("--async-concurrency", c.AsyncConcurrency),
+		positive("--async-callback-attempts", c.AsyncCallbackAttempts),
+		positive("--async-callback-per-host", c.AsyncCallbackPerHost),
+		notNegative("--async-callback-direct", c.AsyncCallbackDirect),
 		positive("--trigger-poll", c.TriggerPoll),
 		positive("--trigger-cron-grace", c.TriggerCronGrace),
 	)
@@ -154,6 +189,14 @@ func above[T number](key string, v, min T, other string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: must be > %s (%v), got %v", key, other, min, v)
+}
+
+// atLeast refuses v below min, which is what other names.
+func atLeast[T number](key string, v, min T, other string) error {
+	if v >= min {
+		return nil
+	}
+	return fmt.Errorf("%s: must be >= %s (%v), got %v", key, other, min, v)
 }
 
 func notNegative[T number](key string, v T) error {
