@@ -27,6 +27,7 @@ func TestServeFlagDefaultsAreServeconfigs(t *testing.T) {
 		"async-max-attempts": "8", "async-backoff-min": "2s", "async-backoff-max": "2m0s", "async-ack-wait": "30s",
 		"async-concurrency": "1024", "async-callback-attempts": "12", "async-callback-per-host": "8",
 		"async-callback-direct": "5s",
+		"kafka-session-timeout": "10s",
 	}
 	cmd, _, err := NewRoot().Find([]string{"serve"})
 	if err != nil {
@@ -78,5 +79,6 @@ func TestServeRefusesOutOfRange(t *testing.T) {
 		runCLI(t, "", "serve", tc[0], "--listen", "127.0.0.1:0").fails(t, tc[1])
 		runCLI(t, "", "queue-worker", tc[0], "--nats-url", "nats://127.0.0.1:1").fails(t, tc[1])
 	}
+	runCLI(t, "", "trigger", "kafka", "--kafka-brokers", "127.0.0.1:1", "--kafka-session-timeout=0s").fails(t, "--kafka-session-timeout: must be > 0, got 0s")
 	runCLI(t, "", "queue-worker", "--drain=-1s", "--nats-url", "nats://127.0.0.1:1").fails(t, "--drain: must be >= 0, got -1s")
 }

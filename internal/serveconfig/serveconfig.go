@@ -53,6 +53,8 @@ const (
 
 	TriggerPoll      = 2 * time.Second
 	TriggerCronGrace = 10 * time.Minute
+
+	KafkaSessionTimeout = 10 * time.Second
 )
 
 // Config is the numeric settings of `ferry serve`; each field's tag names
@@ -98,6 +100,8 @@ type Config struct {
 
 	TriggerPoll      time.Duration `flag:"trigger-poll"`
 	TriggerCronGrace time.Duration `flag:"trigger-cron-grace"`
+
+	KafkaSessionTimeout time.Duration `flag:"kafka-session-timeout"`
 }
 
 // Defaults is the Config of a `ferry serve` given no flag.
@@ -127,6 +131,7 @@ func Defaults() Config {
 		AsyncCallbackDirect:       AsyncCallbackDirect,
 		TriggerPoll:               TriggerPoll,
 		TriggerCronGrace:          TriggerCronGrace,
+		KafkaSessionTimeout:       KafkaSessionTimeout,
 	}
 }
 
@@ -171,6 +176,7 @@ func (c *Config) Validate() error {
 		notNegative("--async-callback-direct", c.AsyncCallbackDirect),
 		positive("--trigger-poll", c.TriggerPoll),
 		positive("--trigger-cron-grace", c.TriggerCronGrace),
+		positive("--kafka-session-timeout", c.KafkaSessionTimeout),
 	)
 }
 

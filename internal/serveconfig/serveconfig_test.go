@@ -53,6 +53,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.AsyncAckWait = 0 }, "--async-ack-wait: must be > 0, got 0s"},
 		{func(c *Config) { c.AsyncCallbackDirect = -time.Second }, "--async-callback-direct: must be >= 0, got -1s"},
 		{func(c *Config) { c.AsyncBackoffMax = time.Second }, "--async-backoff-max: must be >= --async-backoff-min (2s), got 1s"},
+		{func(c *Config) { c.KafkaSessionTimeout = 0 }, "--kafka-session-timeout: must be > 0, got 0s"},
 		{func(c *Config) { c.LeaderRetryPeriod = 0 }, "--leader-retry-period: must be > 0, got 0s"},
 		{func(c *Config) { c.LeaderRenewDeadline = time.Second }, "--leader-renew-deadline: must be > 1.2 × --leader-retry-period (1.2s), got 1s"},
 		{func(c *Config) { c.LeaderLeaseDuration = 3 * time.Second }, "--leader-lease-duration: must be > --leader-renew-deadline (3s), got 3s"},
