@@ -57,6 +57,19 @@ const (
 	KafkaSessionTimeout = 10 * time.Second
 )
 
+// Not flags: the gateway's connections to replicas, alike in its three
+// pools (package gateway's lean one and http.Transport, and the event
+// loops').
+const (
+	// UpstreamIdle is how long an idle replica connection is kept.
+	UpstreamIdle = 90 * time.Second
+	// UpstreamIdlePerReplica is how many idle connections are kept for one
+	// replica by a lean pool.
+	UpstreamIdlePerReplica = 256
+	UpstreamDialTimeout    = 5 * time.Second
+	UpstreamKeepAlive      = 30 * time.Second // TCP keep-alive probes
+)
+
 // Config is the numeric settings of `ferry serve`; each field's tag names
 // its flag.
 type Config struct {
