@@ -29,6 +29,7 @@ func init() { register(newServeCmd) }
 
 type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
+	pprofListen, adminPasswordFile                                 string
 	kube                                                           KubeSettings
 	cfg                                                            serveconfig.Config
 	logRequests                                                    bool
@@ -71,7 +72,8 @@ Functions labelled com.ferryfaas.runtime=wasm run beside them as WebAssembly
 modules, a fresh sandbox per call (--wasm, on by default).
 
 On first start an admin password is generated and written to
-DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
+DATA/secrets/basic-auth-password (user "admin"); --admin-password-file (or
+FERRY_ADMIN_PASSWORD) overrides it.
 
 The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
 needs them; GOMAXPROCS in the environment fixes the count instead.
@@ -85,14 +87,14 @@ the older JSON header (both are read), for a rolling upgrade.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
-  FERRY_ADMIN_PASSWORD=secret ferry serve`,
+  ferry serve --admin-password-file /run/secrets/ferry-admin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "gateway listen address (env FERRY_LISTEN)")
 	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
-	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes")
+	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes (env FERRY_PROVIDER)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
 	fs.StringVar(&f.kube.ImagePullPolicy, "kube-image-pull-policy", envOr("FERRY_KUBE_IMAGE_PULL_POLICY", "IfNotPresent"), "kubernetes provider: function pods' imagePullPolicy: IfNotPresent, Always or Never (env FERRY_KUBE_IMAGE_PULL_POLICY)")
 	fs.BoolVar(&f.kube.DirectReadiness, "kube-direct-readiness", envOr("FERRY_KUBE_DIRECT_READINESS", "1") != "0", "kubernetes provider: route to a starting pod as soon as its watchdog answers /_/ready; false waits for the kubelet's probe to reach the EndpointSlice (env FERRY_KUBE_DIRECT_READINESS=0)")
@@ -104,6 +106,8 @@ the older JSON header (both are read), for a rolling upgrade.`,
 	fs.DurationVar(&c.DrainKeepAlive, "drain-keepalive", c.DrainKeepAlive, "on shutdown, how long callers' connections are still served (within --drain), every answer with Connection: close, before those waiting for a request are closed: keep-alive callers reconnect elsewhere instead of meeting a closed connection")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "API request body limit in bytes")
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
+	fs.StringVar(&f.adminPasswordFile, "admin-password-file", "", "read the admin's password from this file (a trailing newline is dropped) instead of the generated DATA/secrets/basic-auth-password; unlike a flag's value it does not show in ps (env FERRY_ADMIN_PASSWORD gives the password itself)")
+	fs.StringVar(&f.pprofListen, "pprof-listen", envOr("FERRY_PPROF_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback host:port, e.g. 127.0.0.1:6060; it has no authentication (default off) (env FERRY_PPROF_ADDR)")
 	f.process.register(fs)
 	f.ctrd.register(fs)
 	f.wasm.register(fs)
@@ -128,6 +132,17 @@ func runServe(parent context.Context, f serveFlags) error {
 	if _, err := f.wasm.budgetBytes(); err != nil {
 		return err // before anything is written to the data dir
 	}
+	pw, err := givenAdminPassword(f.adminPasswordFile)
+	if err != nil {
+		return err
+	}
+	pprofLn, err := listenPprof(f.pprofListen)
+	if err != nil {
+		return err
+	}
+	if pprofLn != nil {
+		defer pprofLn.Close()
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
@@ -144,7 +159,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)
 	}
-	creds, err := adminCredentials(f.dataDir, log)
+	creds, err := adminCredentials(f.dataDir, pw.password, log)
 	if err != nil {
 		return err
 	}
@@ -215,7 +230,9 @@ func runServe(parent context.Context, f serveFlags) error {
 			return err
 		}
 	}
-	startPprof(log)
+	if pprofLn != nil {
+		servePprof(pprofLn, log)
+	}
 	errc := make(chan error, 1)
 	// Function and async calls take http1's lean loop; everything else net/http.
 	fast := gateway.IsInvocation
@@ -235,7 +252,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := recordGatewayURL(f.dataDir, url); err != nil {
 		log.Warn("the CLI will not find this server's password by itself", "err", err)
 	}
-	announce(os.Stderr, url, creds.User, f.dataDir, os.Getenv("FERRY_ADMIN_PASSWORD") != "")
+	announce(os.Stderr, url, creds.User, f.dataDir, pw.from)
 
 	select {
 	case <-ctx.Done():
