@@ -245,7 +245,7 @@ func runServe(parent context.Context, f serveFlags) error {
 		// Plain function calls are proxied by epoll loops (package
 		// eventloop); they hand everything else to http1.
 		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: f.cfg.EventLoops,
-			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.cfg.BodyTimeout, MaxBody: 64 << 10, Log: log}
+			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.cfg.BodyTimeout, MaxBody: serveconfig.ReplayBody, Log: log}
 	}
 	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)

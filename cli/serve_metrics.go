@@ -109,7 +109,7 @@ func serveMetricsOnly(s *Server, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Gateway.Metrics)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: serveconfig.ReadHeaderTimeout, IdleTimeout: serveconfig.IdleTimeout}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.Config.ReadHeaderTimeout, IdleTimeout: s.Config.IdleTimeout}
 	s.OnStart = append(s.OnStart, func(context.Context) error {
 		go srv.Serve(ln)
 		s.Log.Info("metrics without auth", "url", "http://"+ln.Addr().String()+"/metrics")

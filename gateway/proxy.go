@@ -83,7 +83,7 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 
 // replayMax is the largest body kept in memory so that a request can be
 // sent again to another replica when the first one died before answering.
-const replayMax = 64 << 10
+const replayMax = serveconfig.ReplayBody
 
 // reqBody is an invocation body: none, in memory (replayable) or streamed
 // through once.

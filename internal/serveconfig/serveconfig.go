@@ -68,6 +68,11 @@ const (
 	UpstreamIdlePerReplica = 256
 	UpstreamDialTimeout    = 5 * time.Second
 	UpstreamKeepAlive      = 30 * time.Second // TCP keep-alive probes
+	// ReplayBody is the largest call body held in memory, so that the call
+	// can be sent again to another replica when the first one died before
+	// answering (the gateway's and the event loops'); such a body must
+	// arrive whole within --body-timeout.
+	ReplayBody = 64 << 10
 )
 
 // Config is the numeric settings of `ferry serve`; each field's tag names
