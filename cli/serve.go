@@ -136,13 +136,6 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	pprofLn, err := listenPprof(f.pprofListen)
-	if err != nil {
-		return err
-	}
-	if pprofLn != nil {
-		defer pprofLn.Close()
-	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
@@ -150,6 +143,14 @@ func runServe(parent context.Context, f serveFlags) error {
 		if err := handOverTo("ferry-containerd", "--runtime containerd"); err != nil {
 			return err
 		}
+	}
+	// (after the hand-over: the binary handed over to listens itself)
+	pprofLn, err := listenPprof(f.pprofListen)
+	if err != nil {
+		return err
+	}
+	if pprofLn != nil {
+		defer pprofLn.Close()
 	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -17,10 +17,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// asyncPlugin is asynchronous invocation (/async-function/) on NATS JetStream: an embedded
-// NATS server with its store in DATA/nats by default, or an external one
-// with --nats-url; a queue worker runs inside serve unless
-// --queue-worker=false (then run `ferry queue-worker` processes).
+// asyncPlugin is asynchronous invocation (/async-function/) on NATS
+// JetStream: an embedded NATS server with its store in DATA/nats by
+// default, or an external one with --nats-url; a queue worker runs inside
+// serve unless --queue-worker=false (then run `ferry queue-worker`
+// processes).
 func asyncPlugin() ServePlugin {
 	var f struct {
 		nats       natsFlags

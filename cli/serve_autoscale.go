@@ -14,8 +14,9 @@ import (
 
 var _ gateway.Waker = (*autoscale.Waker)(nil)
 
-// autoscalePlugin is the built-in autoscaler (on unless --autoscale=false), scale from zero
-// (the Waker, always on), and the Alertmanager sink POST /system/alert.
+// autoscalePlugin is the built-in autoscaler (on unless --autoscale=false),
+// scale from zero (the Waker, always on), and the Alertmanager sink POST
+// /system/alert.
 func autoscalePlugin() ServePlugin {
 	var (
 		enabled bool

@@ -8,10 +8,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// browserPlugin is the browser defences (docs/security.md, "Browsers: CSRF and function
-// origins"): which other web origins may change things through the API,
-// whether function pages lose the gateway's origin, and which Host names
-// are answered.
+// browserPlugin is the browser defences (docs/security.md, "Browsers: CSRF
+// and function origins"): which other web origins may change things through
+// the API, whether function pages lose the gateway's origin, and which Host
+// names are answered.
 func browserPlugin() ServePlugin {
 	var trusted []string
 	var sandbox bool

@@ -14,12 +14,12 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// leaderPlugin elects the leader. Several gateways may share one cluster (--provider kubernetes with
-// replicas behind a Service): each serves any call, but the decisions that
-// must be made once (the autoscaler, which also idles functions to zero,
-// and the provider's own: reconciling Function objects) are made by the
-// leader of a Lease. With a provider that elects nothing
-// (process) this gateway always leads.
+// leaderPlugin elects the leader. Several gateways may share one cluster
+// (--provider kubernetes with replicas behind a Service): each serves any
+// call, but the decisions that must be made once (the autoscaler, which
+// also idles functions to zero, and the provider's own: reconciling
+// Function objects) are made by the leader of a Lease. With a provider
+// that elects nothing (process) this gateway always leads.
 func leaderPlugin() ServePlugin {
 	var o provider.ElectOptions
 	var wg sync.WaitGroup

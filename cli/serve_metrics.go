@@ -22,12 +22,12 @@ var (
 	_ gateway.ColdStartObserver = (*metrics.Recorder)(nil)
 )
 
-// metricsPlugin is the gateway's metrics (/metrics, contract section 5, plus the watchdog metrics
-// of every ready replica the provider exposes, see replicaTargets), the
-// portal's /system/stats and invocationCount that survives restarts (kept
-// in the store, flushed every --counter-flush and on shutdown; a kill -9
-// loses at most one interval of counts), or read from Prometheus with
-// --prometheus-url.
+// metricsPlugin is the gateway's metrics (/metrics, contract section 5,
+// plus the watchdog metrics of every ready replica the provider exposes,
+// see replicaTargets), the portal's /system/stats and invocationCount that
+// survives restarts (kept in the store, flushed every --counter-flush and
+// on shutdown; a kill -9 loses at most one interval of counts), or read
+// from Prometheus with --prometheus-url.
 func metricsPlugin() ServePlugin {
 	var promURL, listen string
 	return ServePlugin{

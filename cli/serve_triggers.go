@@ -13,10 +13,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// triggersPlugin runs event triggers inside serve: Kafka topics (--kafka-brokers), cron
-// schedules (--trigger-cron) and NATS subjects (--trigger-nats-subjects)
-// invoke the functions whose annotations subscribe to them, through this
-// gateway's own /function/ and /async-function/ routes.
+// triggersPlugin runs event triggers inside serve: Kafka topics
+// (--kafka-brokers), cron schedules (--trigger-cron) and NATS subjects
+// (--trigger-nats-subjects) invoke the functions whose annotations
+// subscribe to them, through this gateway's own /function/ and
+// /async-function/ routes.
 func triggersPlugin() ServePlugin {
 	var (
 		fs       *pflag.FlagSet

@@ -7,9 +7,9 @@ import (
 	"github.com/ferryfaas/ferry/ui"
 )
 
-// portalPlugin is the web portal: its assets are embedded, so it is always on. The login
-// shell at /ui/login is served before the gateway's auth (ui.Public); the
-// rest of /ui/ stays behind it.
+// portalPlugin is the web portal: its assets are embedded, so it is always
+// on. The login shell at /ui/login is served before the gateway's auth
+// (ui.Public); the rest of /ui/ stays behind it.
 func portalPlugin() ServePlugin {
 	return ServePlugin{
 		Name: "portal",
