@@ -92,7 +92,7 @@ the older JSON header (both are read), for a rolling upgrade.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "gateway listen address (env FERRY_LISTEN)")
+	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", DefaultListen), "gateway listen address (env FERRY_LISTEN)")
 	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
 	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes (env FERRY_PROVIDER)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")

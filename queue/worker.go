@@ -112,6 +112,13 @@ type Worker struct {
 	handlers  sync.WaitGroup
 }
 
+// The default back-off between deliveries of one callback: with
+// DefaultCallbackAttempts, about 20 minutes of a receiver being down.
+const (
+	DefaultCallbackBackoffMin = time.Second
+	DefaultCallbackBackoffMax = 5 * time.Minute
+)
+
 // NewWorker puts the defaults in place of values not set (zero or less),
 // for a library user's Config; ferry's flags refuse those before they get
 // here (serveconfig.Validate).
@@ -138,7 +145,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.CallbackPerHost = DefaultCallbackPerHost
 	}
 	if cfg.CallbackBackoff.Min <= 0 {
-		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 5 * time.Minute}
+		cfg.CallbackBackoff = Backoff{Min: DefaultCallbackBackoffMin, Max: DefaultCallbackBackoffMax}
 	}
 	if cfg.MaxResponse <= 0 {
 		cfg.MaxResponse = 64 << 20
