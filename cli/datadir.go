@@ -35,12 +35,37 @@ func envOr(k, def string) string {
 	return def
 }
 
+// adminPassword is the admin's password given to serve, and where it came
+// from (for the start-up message); empty when none was.
+type adminPassword struct{ password, from string }
+
+// givenAdminPassword reads --admin-password-file, else FERRY_ADMIN_PASSWORD.
+// A file named but missing or empty is an error: serving with a generated
+// password instead would lock out whoever wrote the file.
+func givenAdminPassword(file string) (adminPassword, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return adminPassword{}, fmt.Errorf("--admin-password-file: %w", err)
+		}
+		p := strings.TrimRight(string(b), "\r\n") // as written by echo or an editor
+		if p == "" {
+			return adminPassword{}, fmt.Errorf("--admin-password-file %s: the file is empty", file)
+		}
+		return adminPassword{p, file}, nil
+	}
+	if p := os.Getenv("FERRY_ADMIN_PASSWORD"); p != "" {
+		return adminPassword{p, "$FERRY_ADMIN_PASSWORD"}, nil
+	}
+	return adminPassword{}, nil
+}
+
 // adminCredentials returns the gateway's basic-auth credentials: user from
-// DATA/secrets/basic-auth-user (default "admin"), password from
-// FERRY_ADMIN_PASSWORD, else DATA/secrets/basic-auth-password, generated
+// DATA/secrets/basic-auth-user (default "admin"), password given (see
+// givenAdminPassword), else DATA/secrets/basic-auth-password, generated
 // (random, 0600) on first start. Secure by default: there is no way to run
 // the management API without credentials.
-func adminCredentials(dataDir string, log *slog.Logger) (gateway.Credentials, error) {
+func adminCredentials(dataDir, given string, log *slog.Logger) (gateway.Credentials, error) {
 	dir := filepath.Join(dataDir, "secrets")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return gateway.Credentials{}, err
@@ -53,8 +78,8 @@ func adminCredentials(dataDir string, log *slog.Logger) (gateway.Credentials, er
 	} else if err := os.WriteFile(userFile, []byte(user), 0o600); err != nil {
 		return gateway.Credentials{}, err
 	}
-	if p := os.Getenv("FERRY_ADMIN_PASSWORD"); p != "" {
-		return gateway.Credentials{User: user, Password: p}, nil
+	if given != "" {
+		return gateway.Credentials{User: user, Password: given}, nil
 	}
 	pass, generated, err := randomSecret(passFile)
 	if err != nil {

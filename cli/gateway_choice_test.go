@@ -78,7 +78,7 @@ func TestServeRecordsItsURL(t *testing.T) {
 		t.Fatalf("%v %v", fi, err)
 	}
 	var b bytes.Buffer
-	announce(&b, "http://127.0.0.1:9", "admin", dir, false)
+	announce(&b, "http://127.0.0.1:9", "admin", dir, "")
 	if !strings.Contains(b.String(), "http://127.0.0.1:9/ui/") || !strings.Contains(b.String(), filepath.Join(dir, "secrets", "basic-auth-password")) {
 		t.Errorf("announce: %q", b.String())
 	}

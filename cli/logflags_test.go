@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // Each level drops the records below it, and json writes one object a
@@ -74,10 +79,40 @@ func TestLogFlagsBadValue(t *testing.T) {
 func TestServeKnobsAreFlags(t *testing.T) {
 	isolate(t)
 	out := runCLI(t, "", "serve", "--help").stdout
-	for _, flag := range []string{"--event-loop", "--event-loops", "--async-lean", "--queue-codec", "--queue-worker-direct", "--async-callback-lean", "--kube-image-pull-policy", "--kube-direct-readiness"} {
+	for _, flag := range []string{"--event-loop", "--event-loops", "--async-lean", "--queue-codec", "--queue-worker-direct", "--async-callback-lean", "--kube-image-pull-policy", "--kube-direct-readiness", "--pprof-listen", "--admin-password-file"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("serve --help does not list %s", flag)
 		}
+	}
+	// Every FERRY_* variable the cli package reads is, but for the CLI's
+	// own, the default of a serve flag whose help names it.
+	client := map[string]bool{"FERRY_CONFIG_DIR": true, "FERRY_URL": true, "FERRY_USER": true, "FERRY_PASSWORD": true}
+	cmd, _, err := NewRoot().Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var helps strings.Builder
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { helps.WriteString(f.Usage + "\n") })
+	files, _ := filepath.Glob("*.go")
+	read := regexp.MustCompile(`(?:Getenv|LookupEnv|envOr|envInt)\("(FERRY_[A-Z0-9_]+)"`)
+	seen := 0
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range read.FindAllStringSubmatch(string(src), -1) {
+			seen++
+			if !client[m[1]] && !regexp.MustCompile(`env `+m[1]+`\b`).MatchString(helps.String()) {
+				t.Errorf("%s reads %s, which no serve flag's help names (env %s)", file, m[1], m[1])
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("found %d environment reads: is the pattern still right?", seen)
 	}
 	runCLI(t, "", "serve", "--event-loops", "-1", "--listen", "127.0.0.1:0").fails(t, `--event-loops: must be >= 0, got -1`)
 	runCLI(t, "", "serve", "--queue-codec", "xml", "--listen", "127.0.0.1:0").fails(t, `--queue-codec "xml": use binary or json`)

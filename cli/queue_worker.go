@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/spf13/cobra"
 )
@@ -21,8 +22,8 @@ func newQueueWorkerCmd() *cobra.Command {
 		wf          workerFlags
 		gw          string
 		metricsAddr string
-		drain       time.Duration
 		lf          logFlags
+		c           = serveconfig.Defaults() // the worker's and --drain
 	)
 	cmd := &cobra.Command{
 		Use:   "queue-worker",
@@ -50,21 +51,28 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 			if err != nil {
 				return usageErr(cmd, "%v", err)
 			}
-			return runQueueWorker(ctx, log.With("component", "queue-worker"), nf, wf, gw, metricsAddr, drain)
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			if err := queue.SetWriteCodec(wf.codec); err != nil {
+				return err
+			}
+			return runQueueWorker(ctx, log.With("component", "queue-worker"), nf, wf, c, gw, metricsAddr)
 		},
 	}
 	fs := cmd.Flags()
 	nf.register(fs, "NATS server or cluster holding the queue")
-	wf.register(fs)
+	wf.register(fs, &c)
 	fs.StringVarP(&gw, "gateway", "g", envOr("FERRY_URL", DefaultGateway), "gateway whose /function/ route runs the calls (env FERRY_URL)")
 	fs.StringVar(&metricsAddr, "metrics-listen", "", "serve Prometheus metrics on host:port /metrics (default off)")
-	fs.DurationVar(&drain, "drain", 30*time.Second, "how long shutdown waits for running calls (the rest run again elsewhere)")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for running calls (the rest run again elsewhere)")
 	lf.register(fs)
 	return cmd
 }
 
-func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags, gw, metricsAddr string, drain time.Duration) error {
-	js, err := waitQueue(ctx, log, nf, wf)
+func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags, c serveconfig.Config, gw, metricsAddr string) error {
+	drain := c.Drain
+	js, err := waitQueue(ctx, log, nf, c.AsyncAckWait)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Stopped while NATS was not ready or the queue was being set
@@ -92,7 +100,7 @@ func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf work
 	if u, err := url.Parse(gw); err == nil {
 		allow.OwnPorts = append(listenPorts(metricsAddr), queue.URLPort(u))
 	}
-	w := queue.NewWorker(wf.config(js, gw, m, log, allow))
+	w := queue.NewWorker(wf.config(c, js, gw, m, log, allow))
 	stop := func() {
 		dctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
@@ -121,9 +129,9 @@ func runQueueWorker(ctx context.Context, log *slog.Logger, nf natsFlags, wf work
 // to 10 s apart) until it works or ctx ends: NATS may start after this
 // worker or be restarting, and exiting would only have the worker
 // restarted with a growing back-off. Refused credentials end it at once.
-func waitQueue(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFlags) (*queue.JetStream, error) {
+func waitQueue(ctx context.Context, log *slog.Logger, nf natsFlags, ackWait time.Duration) (*queue.JetStream, error) {
 	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
-		js, err := connectQueue(ctx, nf, wf)
+		js, err := connectQueue(ctx, nf, ackWait)
 		if err == nil || queue.Refused(err) {
 			return js, err
 		}
@@ -136,7 +144,7 @@ func waitQueue(ctx context.Context, log *slog.Logger, nf natsFlags, wf workerFla
 	}
 }
 
-func connectQueue(ctx context.Context, nf natsFlags, wf workerFlags) (*queue.JetStream, error) {
+func connectQueue(ctx context.Context, nf natsFlags, ackWait time.Duration) (*queue.JetStream, error) {
 	nc, err := queue.ConnectExternal(nf.options("ferry-queue-worker"))
 	if err != nil {
 		return nil, err
@@ -144,7 +152,7 @@ func connectQueue(ctx context.Context, nf natsFlags, wf workerFlags) (*queue.Jet
 	js, err := queue.NewJetStream(nc)
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = queue.Setup(sctx, js, wf.ackWait, nil)
+		err = queue.Setup(sctx, js, ackWait, nil)
 		cancel()
 	}
 	if err != nil {

@@ -13,9 +13,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// DefaultListen is where `ferry serve` listens unless told otherwise.
+const DefaultListen = "127.0.0.1:8080"
+
 // DefaultGateway is used when neither a flag, the environment nor the
-// stack file names one.
-const DefaultGateway = "http://127.0.0.1:8080"
+// stack file names one: the default `ferry serve`.
+const DefaultGateway = "http://" + DefaultListen
 
 // remote holds the flags shared by every command that talks to a gateway.
 type remote struct {

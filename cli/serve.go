@@ -29,6 +29,7 @@ func init() { register(newServeCmd) }
 
 type serveFlags struct {
 	listen, dataDir, providerName, watchdog, namespace, kubeconfig string
+	pprofListen, adminPasswordFile                                 string
 	kube                                                           KubeSettings
 	cfg                                                            serveconfig.Config
 	logRequests                                                    bool
@@ -37,10 +38,28 @@ type serveFlags struct {
 	wasm                                                           wasmFlags
 	conns                                                          connFlags
 	log                                                            logFlags
+	plugins                                                        []ServePlugin
+}
+
+// servePlugins are serve's features, made afresh for each command (each
+// holds its own flags' values). Setup and OnStart run in this order, OnStop
+// in reverse, which is what the order is for:
+//   - leader first: it stops last, releasing the Lease only once the
+//     autoscaler, which acts while leading, has stopped;
+//   - metrics before what it counts and what registers collectors on
+//     s.Metrics (autoscale, async, triggers): its final flush comes after
+//     they stopped;
+//   - async before triggers, which invoke through /async-function/: the
+//     queue stops after them;
+//   - portal and browser only set the gateway's fields.
+//
+// TestServePluginOrder checks these.
+func servePlugins() []ServePlugin {
+	return []ServePlugin{leaderPlugin(), metricsPlugin(), autoscalePlugin(), asyncPlugin(), triggersPlugin(), portalPlugin(), browserPlugin()}
 }
 
 func newServeCmd() *cobra.Command {
-	f := serveFlags{cfg: serveconfig.Defaults()}
+	f := serveFlags{cfg: serveconfig.Defaults(), plugins: servePlugins()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ferry gateway and function runtime",
@@ -53,7 +72,8 @@ Functions labelled com.ferryfaas.runtime=wasm run beside them as WebAssembly
 modules, a fresh sandbox per call (--wasm, on by default).
 
 On first start an admin password is generated and written to
-DATA/secrets/basic-auth-password (user "admin"); FERRY_ADMIN_PASSWORD overrides it.
+DATA/secrets/basic-auth-password (user "admin"); --admin-password-file (or
+FERRY_ADMIN_PASSWORD) overrides it.
 
 The gateway starts with one P (GOMAXPROCS=1) and takes more as its load
 needs them; GOMAXPROCS in the environment fixes the count instead.
@@ -67,14 +87,14 @@ the older JSON header (both are read), for a rolling upgrade.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:8080 --data-dir /var/lib/ferry
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
-  FERRY_ADMIN_PASSWORD=secret ferry serve`,
+  ferry serve --admin-password-file /run/secrets/ferry-admin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "gateway listen address (env FERRY_LISTEN)")
+	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", DefaultListen), "gateway listen address (env FERRY_LISTEN)")
 	fs.StringVar(&f.dataDir, "data-dir", DefaultDataDir(), "state, artifacts, secrets and queue store (env FERRY_DATA_DIR)")
-	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes")
+	fs.StringVar(&f.providerName, "provider", envOr("FERRY_PROVIDER", "process"), "where functions run: process or kubernetes (env FERRY_PROVIDER)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for --provider kubernetes (default: $KUBECONFIG, else in-cluster)")
 	fs.StringVar(&f.kube.ImagePullPolicy, "kube-image-pull-policy", envOr("FERRY_KUBE_IMAGE_PULL_POLICY", "IfNotPresent"), "kubernetes provider: function pods' imagePullPolicy: IfNotPresent, Always or Never (env FERRY_KUBE_IMAGE_PULL_POLICY)")
 	fs.BoolVar(&f.kube.DirectReadiness, "kube-direct-readiness", envOr("FERRY_KUBE_DIRECT_READINESS", "1") != "0", "kubernetes provider: route to a starting pod as soon as its watchdog answers /_/ready; false waits for the kubelet's probe to reach the EndpointSlice (env FERRY_KUBE_DIRECT_READINESS=0)")
@@ -86,12 +106,14 @@ the older JSON header (both are read), for a rolling upgrade.`,
 	fs.DurationVar(&c.DrainKeepAlive, "drain-keepalive", c.DrainKeepAlive, "on shutdown, how long callers' connections are still served (within --drain), every answer with Connection: close, before those waiting for a request are closed: keep-alive callers reconnect elsewhere instead of meeting a closed connection")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "API request body limit in bytes")
 	fs.BoolVar(&f.logRequests, "log-requests", false, "log one line per function call: method, path, status, duration, call id")
+	fs.StringVar(&f.adminPasswordFile, "admin-password-file", "", "read the admin's password from this file (a trailing newline is dropped) instead of the generated DATA/secrets/basic-auth-password; unlike a flag's value it does not show in ps (env FERRY_ADMIN_PASSWORD gives the password itself)")
+	fs.StringVar(&f.pprofListen, "pprof-listen", envOr("FERRY_PPROF_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback host:port, e.g. 127.0.0.1:6060; it has no authentication (default off) (env FERRY_PPROF_ADDR)")
 	f.process.register(fs)
 	f.ctrd.register(fs)
 	f.wasm.register(fs)
 	f.conns.register(fs, c)
 	f.log.register(fs)
-	for _, p := range servePlugins {
+	for _, p := range f.plugins {
 		if p.Flags != nil {
 			p.Flags(fs, c)
 		}
@@ -110,6 +132,10 @@ func runServe(parent context.Context, f serveFlags) error {
 	if _, err := f.wasm.budgetBytes(); err != nil {
 		return err // before anything is written to the data dir
 	}
+	pw, err := givenAdminPassword(f.adminPasswordFile)
+	if err != nil {
+		return err
+	}
 	if err := handOver(f.providerName); err != nil {
 		return err
 	}
@@ -117,6 +143,14 @@ func runServe(parent context.Context, f serveFlags) error {
 		if err := handOverTo("ferry-containerd", "--runtime containerd"); err != nil {
 			return err
 		}
+	}
+	// (after the hand-over: the binary handed over to listens itself)
+	pprofLn, err := listenPprof(f.pprofListen)
+	if err != nil {
+		return err
+	}
+	if pprofLn != nil {
+		defer pprofLn.Close()
 	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -126,7 +160,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w (choose another with --data-dir)", err)
 	}
-	creds, err := adminCredentials(f.dataDir, log)
+	creds, err := adminCredentials(f.dataDir, pw.password, log)
 	if err != nil {
 		return err
 	}
@@ -171,7 +205,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	for k, v := range s.systemRoutes {
 		s.Gateway.System[k] = v
 	}
-	for _, p := range servePlugins {
+	for _, p := range f.plugins {
 		if err := p.Setup(ctx, s); err != nil {
 			ln.Close()
 			return fmt.Errorf("%s: %w", p.Name, err)
@@ -197,7 +231,9 @@ func runServe(parent context.Context, f serveFlags) error {
 			return err
 		}
 	}
-	startPprof(log)
+	if pprofLn != nil {
+		servePprof(pprofLn, log)
+	}
 	errc := make(chan error, 1)
 	// Function and async calls take http1's lean loop; everything else net/http.
 	fast := gateway.IsInvocation
@@ -210,14 +246,14 @@ func runServe(parent context.Context, f serveFlags) error {
 		// Plain function calls are proxied by epoll loops (package
 		// eventloop); they hand everything else to http1.
 		front.Loop = &eventloop.Server{Planner: gw, Fallback: front.ServeConn, Loops: f.cfg.EventLoops,
-			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.cfg.BodyTimeout, MaxBody: 64 << 10, Log: log}
+			IdleTimeout: srv.IdleTimeout, HeadTimeout: srv.ReadHeaderTimeout, BodyTimeout: f.cfg.BodyTimeout, MaxBody: serveconfig.ReplayBody, Log: log}
 	}
 	go func() { errc <- front.Serve(joinListeners(ln, s.ExtraListeners...)) }()
 	log.Info("ferry is serving", "url", url, "provider", f.providerName, "data", f.dataDir)
 	if err := recordGatewayURL(f.dataDir, url); err != nil {
 		log.Warn("the CLI will not find this server's password by itself", "err", err)
 	}
-	announce(os.Stderr, url, creds.User, f.dataDir, os.Getenv("FERRY_ADMIN_PASSWORD") != "")
+	announce(os.Stderr, url, creds.User, f.dataDir, pw.from)
 
 	select {
 	case <-ctx.Done():

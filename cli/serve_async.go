@@ -17,11 +17,12 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Asynchronous invocation (/async-function/) on NATS JetStream: an embedded
-// NATS server with its store in DATA/nats by default, or an external one
-// with --nats-url; a queue worker runs inside serve unless
-// --queue-worker=false (then run `ferry queue-worker` processes).
-func init() {
+// asyncPlugin is asynchronous invocation (/async-function/) on NATS
+// JetStream: an embedded NATS server with its store in DATA/nats by
+// default, or an external one with --nats-url; a queue worker runs inside
+// serve unless --queue-worker=false (then run `ferry queue-worker`
+// processes).
+func asyncPlugin() ServePlugin {
 	var f struct {
 		nats       natsFlags
 		worker     workerFlags
@@ -30,18 +31,16 @@ func init() {
 		embedded   bool
 		inProcess  bool
 		direct     bool
-		codec      string
 	}
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "async queue",
 		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			f.nats.register(fs, "use this NATS server or cluster for the queue instead of the embedded one")
-			f.worker.register(fs)
+			f.worker.register(fs, c)
 			fs.StringVar(&f.listen, "nats-listen", "", "also serve the embedded NATS on host:port (for queue-worker processes); default in-process only")
 			fs.BoolVar(&f.syncAlways, "nats-sync-always", false, "fsync every queued call (survives power loss, not only process crashes; slower)")
 			fs.Int64Var(&c.AsyncMaxBody, "async-max-body", c.AsyncMaxBody, "async request body limit in bytes (413 over it; bodies over NATS's message limit are stored in chunks)")
 			fs.BoolVar(&f.embedded, "queue-worker", true, "run a queue worker inside this process")
-			fs.StringVar(&f.codec, "queue-codec", envOr("FERRY_QUEUE_CODEC", "binary"), "how queued calls are written: binary, or json for workers older than the binary framing during a rolling upgrade (both are read) (env FERRY_QUEUE_CODEC)")
 			fs.BoolVar(&f.inProcess, "queue-worker-in-process", true, "the worker inside this process hands calls to the gateway directly instead of over a loopback HTTP connection (same route and limits, less work per call)")
 			fs.BoolVar(&f.direct, "queue-worker-direct", true, "with --queue-worker-in-process, calls are handed to the gateway's invoke path as they are (no URL built, parsed and routed, the body not copied); false: through its HTTP handler")
 			fs.Int64Var(&c.AsyncMaxQueuedPerFunction, "async-max-queued-per-function", c.AsyncMaxQueuedPerFunction, "queued calls one function (or named queue) may hold, running and in back-off included; over it 429 with Retry-After")
@@ -50,7 +49,7 @@ func init() {
 			fs.DurationVar(&c.AsyncDeadLetterTTL, "async-dead-letter-ttl", c.AsyncDeadLetterTTL, "how long dead letters are kept before they expire")
 		},
 		Setup: func(_ context.Context, s *Server) error {
-			if err := queue.SetWriteCodec(f.codec); err != nil {
+			if err := queue.SetWriteCodec(f.worker.codec); err != nil {
 				return err
 			}
 			allow, err := queue.ParseAllowList(f.worker.allow)
@@ -106,10 +105,10 @@ func init() {
 					MaxBody: s.Config.AsyncMaxBody, Callbacks: allow, Bounds: queue.Bounds{
 						PerQueue: s.Config.AsyncMaxQueuedPerFunction, Calls: s.Config.AsyncMaxQueued,
 						Bytes: s.Config.AsyncMaxQueuedBytes, DeadLetterTTL: s.Config.AsyncDeadLetterTTL}},
-				AckWait: f.worker.ackWait, Metrics: metrics, Log: log,
+				AckWait: s.Config.AsyncAckWait, Metrics: metrics, Log: log,
 			}
 			if f.embedded {
-				wc := f.worker.config(nil, s.URL, metrics, log, allow)
+				wc := f.worker.config(s.Config, nil, s.URL, metrics, log, allow)
 				if f.inProcess {
 					// The handler is built after every plugin's Setup; the
 					// first wrapper is handed the gateway itself.
@@ -143,7 +142,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // passwordSource says where a password is without echoing it.

@@ -14,13 +14,14 @@ import (
 
 var _ gateway.Waker = (*autoscale.Waker)(nil)
 
-// The built-in autoscaler (on unless --autoscale=false), scale from zero
-// (the Waker, always on), and the Alertmanager sink POST /system/alert.
-func init() {
+// autoscalePlugin is the built-in autoscaler (on unless --autoscale=false),
+// scale from zero (the Waker, always on), and the Alertmanager sink POST
+// /system/alert.
+func autoscalePlugin() ServePlugin {
 	var (
 		enabled bool
 	)
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "autoscale",
 		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			fs.BoolVar(&enabled, "autoscale", true, "scale functions that set com.openfaas.scale.target or .type from their load, and idle those with scale.zero=true (false when Prometheus alerts drive scaling)")
@@ -71,5 +72,5 @@ func init() {
 			s.OnStop = append(s.OnStop, func(context.Context) error { wg.Wait(); return nil })
 			return nil
 		},
-	})
+	}
 }

@@ -8,15 +8,15 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Browser defences (docs/security.md, "Browsers: CSRF and function
-// origins"): which other web origins may change things through the API,
-// whether function pages lose the gateway's origin, and which Host names
-// are answered.
-func init() {
+// browserPlugin is the browser defences (docs/security.md, "Browsers: CSRF
+// and function origins"): which other web origins may change things through
+// the API, whether function pages lose the gateway's origin, and which Host
+// names are answered.
+func browserPlugin() ServePlugin {
 	var trusted []string
 	var sandbox bool
 	var hosts []string
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "browser",
 		Flags: func(fs *pflag.FlagSet, _ *serveconfig.Config) {
 			fs.StringSliceVar(&trusted, "trusted-origin", nil, "web origins (scheme://host[:port]) whose pages may make state-changing /system and /ui calls, for a UI hosted elsewhere (default: the gateway's own pages only)")
@@ -34,5 +34,5 @@ func init() {
 			}
 			return nil
 		},
-	})
+	}
 }

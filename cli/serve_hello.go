@@ -21,11 +21,13 @@ func recordGatewayURL(dataDir, url string) error {
 
 // announce tells whoever started the server where the portal is and how to
 // log in: the first thing a new user needs, in words rather than log keys.
-func announce(w io.Writer, url, user, dataDir string, fromEnv bool) {
-	pw := "the password in " + filepath.Join(dataDir, "secrets", "basic-auth-password")
-	if fromEnv {
-		pw = "the password in $FERRY_ADMIN_PASSWORD"
+// pwFrom names where a password given to serve came from ("" when it is
+// the data dir's).
+func announce(w io.Writer, url, user, dataDir, pwFrom string) {
+	if pwFrom == "" {
+		pwFrom = filepath.Join(dataDir, "secrets", "basic-auth-password")
 	}
+	pw := "the password in " + pwFrom
 	cli := "ferry list"
 	if filepath.Clean(dataDir) != filepath.Clean(DefaultDataDir()) {
 		cli = "FERRY_DATA_DIR=" + dataDir + " ferry list"

@@ -14,16 +14,16 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Several gateways may share one cluster (--provider kubernetes with
-// replicas behind a Service): each serves any call, but the decisions that
-// must be made once (the autoscaler, which also idles functions to zero,
-// and the provider's own: reconciling Function objects) are made by the
-// leader of a Lease. With a provider that elects nothing
-// (process) this gateway always leads.
-func init() {
+// leaderPlugin elects the leader. Several gateways may share one cluster
+// (--provider kubernetes with replicas behind a Service): each serves any
+// call, but the decisions that must be made once (the autoscaler, which
+// also idles functions to zero, and the provider's own: reconciling
+// Function objects) are made by the leader of a Lease. With a provider
+// that elects nothing (process) this gateway always leads.
+func leaderPlugin() ServePlugin {
 	var o provider.ElectOptions
 	var wg sync.WaitGroup
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "leader",
 		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			fs.StringVar(&o.Name, "leader-lease", "ferry-gateway", "name of the Lease the gateways sharing a cluster elect their leader with (in the gateway's namespace)")
@@ -79,7 +79,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // checkElectOptions fills the identity and refuses a Lease with no name

@@ -22,15 +22,15 @@ var (
 	_ gateway.ColdStartObserver = (*metrics.Recorder)(nil)
 )
 
-// Gateway metrics (/metrics, contract section 5, plus the watchdog metrics
-// of every ready replica the provider exposes, see replicaTargets), the
-// portal's /system/stats and invocationCount that survives restarts (kept
-// in the store, flushed every --counter-flush and on shutdown; a kill -9
-// loses at most one interval of counts), or read from Prometheus with
-// --prometheus-url.
-func init() {
+// metricsPlugin is the gateway's metrics (/metrics, contract section 5,
+// plus the watchdog metrics of every ready replica the provider exposes,
+// see replicaTargets), the portal's /system/stats and invocationCount that
+// survives restarts (kept in the store, flushed every --counter-flush and
+// on shutdown; a kill -9 loses at most one interval of counts), or read
+// from Prometheus with --prometheus-url.
+func metricsPlugin() ServePlugin {
 	var promURL, listen string
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "metrics",
 		Flags: func(fs *pflag.FlagSet, c *serveconfig.Config) {
 			fs.DurationVar(&c.CounterFlush, "counter-flush", c.CounterFlush, "how often invocation totals are written to the data dir, or the cluster with --provider kubernetes (a crash loses at most this much; gateways sharing a cluster learn each other's counts this late)")
@@ -96,7 +96,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // serveMetricsOnly serves GET /metrics, and nothing else, without auth on
@@ -109,7 +109,7 @@ func serveMetricsOnly(s *Server, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Gateway.Metrics)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: serveconfig.ReadHeaderTimeout, IdleTimeout: serveconfig.IdleTimeout}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.Config.ReadHeaderTimeout, IdleTimeout: s.Config.IdleTimeout}
 	s.OnStart = append(s.OnStart, func(context.Context) error {
 		go srv.Serve(ln)
 		s.Log.Info("metrics without auth", "url", "http://"+ln.Addr().String()+"/metrics")

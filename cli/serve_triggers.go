@@ -13,22 +13,23 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Event triggers inside serve: Kafka topics (--kafka-brokers), cron
-// schedules (--trigger-cron) and NATS subjects (--trigger-nats-subjects)
-// invoke the functions whose annotations subscribe to them, through this
-// gateway's own /function/ and /async-function/ routes.
-func init() {
+// triggersPlugin runs event triggers inside serve: Kafka topics
+// (--kafka-brokers), cron schedules (--trigger-cron) and NATS subjects
+// (--trigger-nats-subjects) invoke the functions whose annotations
+// subscribe to them, through this gateway's own /function/ and
+// /async-function/ routes.
+func triggersPlugin() ServePlugin {
 	var (
 		fs       *pflag.FlagSet
 		kf       kafkaFlags
 		cronOn   bool
 		subjects bool
 	)
-	registerServePlugin(ServePlugin{
+	return ServePlugin{
 		Name: "triggers",
 		Flags: func(f *pflag.FlagSet, c *serveconfig.Config) {
 			fs = f
-			kf.register(f, "Kafka brokers (host:port,...): functions answer the topics of their `topic` annotation (default off)")
+			kf.register(f, c, "Kafka brokers (host:port,...): functions answer the topics of their `topic` annotation (default off)")
 			f.BoolVar(&cronOn, "trigger-cron", false, "run functions annotated `topic: cron-function` on their `schedule` (once per tick across gateways sharing --nats-url)")
 			f.DurationVar(&c.TriggerCronGrace, "trigger-cron-grace", c.TriggerCronGrace, "a cron tick missed while serve was down still runs (once) if it is at most this old")
 			f.BoolVar(&subjects, "trigger-nats-subjects", false, "functions answer the NATS subjects of their `topic` annotation, on --nats-url or the embedded NATS of --nats-listen")
@@ -46,7 +47,7 @@ func init() {
 			}
 			var sources []trigger.Source
 			if len(kf.brokers) > 0 {
-				src, err := kf.source(log, m)
+				src, err := kf.source(s.Config, log, m)
 				if err != nil {
 					return err
 				}
@@ -91,7 +92,7 @@ func init() {
 			})
 			return nil
 		},
-	})
+	}
 }
 
 // serveNATS is the NATS the triggers use inside serve: --nats-url (shared

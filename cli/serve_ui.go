@@ -7,11 +7,11 @@ import (
 	"github.com/ferryfaas/ferry/ui"
 )
 
-// The web portal: its assets are embedded, so it is always on. The login
-// shell at /ui/login is served before the gateway's auth (ui.Public); the
-// rest of /ui/ stays behind it.
-func init() {
-	registerServePlugin(ServePlugin{
+// portalPlugin is the web portal: its assets are embedded, so it is always
+// on. The login shell at /ui/login is served before the gateway's auth
+// (ui.Public); the rest of /ui/ stays behind it.
+func portalPlugin() ServePlugin {
+	return ServePlugin{
 		Name: "portal",
 		Setup: func(_ context.Context, s *Server) error {
 			opts := ui.Options{Version: Version + " (" + Commit + ")"}
@@ -19,5 +19,5 @@ func init() {
 			s.WrapHandler = append(s.WrapHandler, func(h http.Handler) http.Handler { return ui.Public(h, opts) })
 			return nil
 		},
-	})
+	}
 }

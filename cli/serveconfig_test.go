@@ -23,7 +23,11 @@ func TestServeFlagDefaultsAreServeconfigs(t *testing.T) {
 		"async-max-body": "1048576", "async-max-queued-per-function": "1000", "async-max-queued": "100000",
 		"async-max-queued-bytes": "1073741824", "async-dead-letter-ttl": "168h0m0s",
 		"trigger-poll": "2s", "trigger-cron-grace": "10m0s",
-		"drain-keepalive": "1s", // (new with the drain's keep-alive phase)
+		"drain-keepalive":    "1s", // (new with the drain's keep-alive phase)
+		"async-max-attempts": "8", "async-backoff-min": "2s", "async-backoff-max": "2m0s", "async-ack-wait": "30s",
+		"async-concurrency": "1024", "async-callback-attempts": "12", "async-callback-per-host": "8",
+		"async-callback-direct": "5s",
+		"kafka-session-timeout": "10s",
 	}
 	cmd, _, err := NewRoot().Find([]string{"serve"})
 	if err != nil {
@@ -65,4 +69,16 @@ func TestServeRefusesOutOfRange(t *testing.T) {
 	} {
 		runCLI(t, "", "serve", tc[0], "--listen", "127.0.0.1:0").fails(t, tc[1])
 	}
+	// The queue worker's settings are refused by either command that has
+	// them (they were taken as their defaults).
+	for _, tc := range [][2]string{
+		{"--async-concurrency=-5", "--async-concurrency: must be > 0, got -5"},
+		{"--async-callback-attempts=0", "--async-callback-attempts: must be > 0, got 0"},
+		{"--async-backoff-max=1s", "--async-backoff-max: must be >= --async-backoff-min (2s), got 1s"},
+	} {
+		runCLI(t, "", "serve", tc[0], "--listen", "127.0.0.1:0").fails(t, tc[1])
+		runCLI(t, "", "queue-worker", tc[0], "--nats-url", "nats://127.0.0.1:1").fails(t, tc[1])
+	}
+	runCLI(t, "", "trigger", "kafka", "--kafka-brokers", "127.0.0.1:1", "--kafka-session-timeout=0s").fails(t, "--kafka-session-timeout: must be > 0, got 0s")
+	runCLI(t, "", "queue-worker", "--drain=-1s", "--nats-url", "nats://127.0.0.1:1").fails(t, "--drain: must be >= 0, got -1s")
 }

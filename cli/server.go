@@ -16,8 +16,9 @@ import (
 
 // Server is what `ferry serve` assembles. Features that live in their own
 // packages (metrics, autoscaler, async queue, portal) plug into it through a
-// ServePlugin in their own cli/serve_*.go file, so that serve.go stays short
-// and features do not edit each other's wiring.
+// ServePlugin made in their own cli/serve_*.go file and listed, in order,
+// by servePlugins, so that serve.go stays short and features do not edit
+// each other's wiring.
 type Server struct {
 	// Addr is the gateway's listen address (default 127.0.0.1:8080).
 	Addr string
@@ -96,11 +97,6 @@ type ServePlugin struct {
 	// is built; it fills s.Gateway hooks and appends OnStart/OnStop.
 	Setup func(ctx context.Context, s *Server) error
 }
-
-var servePlugins []ServePlugin
-
-// registerServePlugin is called from init in cli/serve_*.go files.
-func registerServePlugin(p ServePlugin) { servePlugins = append(servePlugins, p) }
 
 // extraProviders are providers other than the default, registered by name
 // (--provider NAME) from their own packages (see cli/kube).

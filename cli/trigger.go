@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/ferryfaas/ferry/trigger/cron"
 	"github.com/spf13/cobra"
@@ -80,6 +81,7 @@ func newTriggerKafkaCmd() *cobra.Command {
 	var (
 		t  triggerRun
 		kf kafkaFlags
+		c  = serveconfig.Defaults() // (--kafka-session-timeout)
 	)
 	cmd := &cobra.Command{
 		Use:     "kafka",
@@ -90,12 +92,15 @@ func newTriggerKafkaCmd() *cobra.Command {
 			if len(kf.brokers) == 0 {
 				return usageErr(cmd, "--kafka-brokers is required")
 			}
+			if err := c.Validate(); err != nil {
+				return err
+			}
 			m := trigger.NewMetrics()
-			return t.run(cmd, m, func(log *slog.Logger) (trigger.Source, error) { return kf.source(log, m) })
+			return t.run(cmd, m, func(log *slog.Logger) (trigger.Source, error) { return kf.source(c, log, m) })
 		},
 	}
 	t.register(cmd)
-	kf.register(cmd.Flags(), "Kafka brokers (host:port,...)")
+	kf.register(cmd.Flags(), &c, "Kafka brokers (host:port,...)")
 	return cmd
 }
 

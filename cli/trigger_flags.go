@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/queue"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/ferryfaas/ferry/trigger/cron"
@@ -21,16 +22,16 @@ import (
 // kafkaFlags are the Kafka trigger's settings (shared by `ferry serve`
 // and `ferry trigger kafka`).
 type kafkaFlags struct {
-	brokers        []string
-	group          string
-	sessionTimeout time.Duration
-	sec            kafka.Security
+	brokers []string
+	group   string
+	sec     kafka.Security
 }
 
-func (k *kafkaFlags) register(fs *pflag.FlagSet, brokersHelp string) {
+// register binds the flags; the session timeout is c's, default and all.
+func (k *kafkaFlags) register(fs *pflag.FlagSet, c *serveconfig.Config, brokersHelp string) {
 	fs.StringSliceVar(&k.brokers, "kafka-brokers", nil, brokersHelp)
 	fs.StringVar(&k.group, "kafka-group", kafka.DefaultGroup, "Kafka consumer group shared by every gateway (each record runs its functions once per group)")
-	fs.DurationVar(&k.sessionTimeout, "kafka-session-timeout", 10*time.Second, "how long the group waits for a gateway that went silent before its partitions move")
+	fs.DurationVar(&c.KafkaSessionTimeout, "kafka-session-timeout", c.KafkaSessionTimeout, "how long the group waits for a gateway that went silent before its partitions move")
 	fs.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the Kafka brokers over TLS")
 	fs.StringVar(&k.sec.CAFile, "kafka-tls-ca", "", "PEM CA bundle that signs the brokers' certificates (default: system roots; implies --kafka-tls)")
 	fs.StringVar(&k.sec.CertFile, "kafka-tls-cert", "", "client certificate (PEM) for mutual TLS")
@@ -41,7 +42,7 @@ func (k *kafkaFlags) register(fs *pflag.FlagSet, brokersHelp string) {
 	fs.StringVar(&k.sec.SASLPassword, "kafka-sasl-password", "", "SASL password (prefer env FERRY_KAFKA_SASL_PASSWORD: flags show in ps)")
 }
 
-func (k *kafkaFlags) source(log *slog.Logger, m *trigger.Metrics) (trigger.Source, error) {
+func (k *kafkaFlags) source(c serveconfig.Config, log *slog.Logger, m *trigger.Metrics) (trigger.Source, error) {
 	if k.sec.SASLPassword == "" {
 		k.sec.SASLPassword = envOr("FERRY_KAFKA_SASL_PASSWORD", "")
 	}
@@ -49,7 +50,7 @@ func (k *kafkaFlags) source(log *slog.Logger, m *trigger.Metrics) (trigger.Sourc
 	if err != nil {
 		return nil, err
 	}
-	return kafka.New(kafka.Config{Brokers: k.brokers, Group: k.group, Opts: opts, Auth: k.sec.Auth(), SessionTimeout: k.sessionTimeout,
+	return kafka.New(kafka.Config{Brokers: k.brokers, Group: k.group, Opts: opts, Auth: k.sec.Auth(), SessionTimeout: c.KafkaSessionTimeout,
 		Log: log.With("trigger", "kafka"), Metrics: m}), nil
 }
 

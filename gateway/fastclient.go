@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -35,12 +36,12 @@ type fastPool struct {
 }
 
 const (
-	fastMaxIdlePerHost = 256
-	fastIdleTimeout    = 90 * time.Second
+	fastMaxIdlePerHost = serveconfig.UpstreamIdlePerReplica
+	fastIdleTimeout    = serveconfig.UpstreamIdle
 )
 
 func newFastPool() *fastPool {
-	return &fastPool{idle: map[string][]*upConn{}, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+	return &fastPool{idle: map[string][]*upConn{}, dialer: upstreamDialer()}
 }
 
 // upConn is one connection to a replica with its buffers.

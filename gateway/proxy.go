@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
@@ -21,19 +22,24 @@ import (
 // no compression (bodies pass through as they are), no proxy from the
 // environment (replicas are local or cluster-internal), HTTP/1.1 only.
 func newTransport() *http.Transport {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	d := upstreamDialer()
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		MaxIdleConns:          4096,
 		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       serveconfig.UpstreamIdle,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		ExpectContinueTimeout: 0,
 		WriteBufferSize:       16 << 10,
 		ReadBufferSize:        16 << 10,
 	}
+}
+
+// upstreamDialer dials replicas, for both of the gateway's pools.
+func upstreamDialer() net.Dialer {
+	return net.Dialer{Timeout: serveconfig.UpstreamDialTimeout, KeepAlive: serveconfig.UpstreamKeepAlive}
 }
 
 // removeHopHeaders walks the map once (a call carries a handful of
@@ -77,7 +83,7 @@ func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []str
 
 // replayMax is the largest body kept in memory so that a request can be
 // sent again to another replica when the first one died before answering.
-const replayMax = 64 << 10
+const replayMax = serveconfig.ReplayBody
 
 // reqBody is an invocation body: none, in memory (replayable) or streamed
 // through once.

@@ -14,7 +14,7 @@ import (
 // statuses. The message stays unacked (and kept alive) meanwhile.
 func (w *Worker) callback(ctx context.Context, req *Request, res result) {
 	for i := 1; ; i++ {
-		code, err := w.postCallback(ctx, req, res, callbackTimeout)
+		code, err := w.postCallback(ctx, req, res, CallbackTimeout)
 		if !w.callbackAgain(req, code, err, i, ctx.Err() != nil) {
 			return
 		}
@@ -47,8 +47,8 @@ func (w *Worker) callbackAgain(req *Request, code int, err error, tries int, noT
 	return true
 }
 
-// callbackTimeout bounds one callback POST.
-const callbackTimeout = 30 * time.Second
+// CallbackTimeout bounds one callback POST.
+const CallbackTimeout = 30 * time.Second
 
 // postCallback POSTs the result once, within timeout.
 func (w *Worker) postCallback(ctx context.Context, req *Request, res result, timeout time.Duration) (int, error) {

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 )
 
 // DefaultCallbackPerHost bounds the callbacks delivered at once to one
 // receiver (host:port).
-const DefaultCallbackPerHost = 8
+const DefaultCallbackPerHost = serveconfig.AsyncCallbackPerHost
 
 // callbackHostWait is how long at least a callback whose receiver has its
 // share of deliveries running waits before it is offered again; it waits

@@ -61,7 +61,7 @@ func (w *Worker) queueCallback(ctx context.Context, req *Request, res result) {
 // than acked with its callback lost.
 func (w *Worker) deliverCallback(ctx context.Context, req *Request, res result) bool {
 	if w.cfg.CallbackDirect > 0 {
-		code, err := w.postCallback(ctx, req, res, min(w.cfg.CallbackDirect, callbackTimeout))
+		code, err := w.postCallback(ctx, req, res, min(w.cfg.CallbackDirect, CallbackTimeout))
 		if err == nil && !retryableStatus(code) {
 			w.callbackAgain(req, code, err, 1, false) // counts and logs it
 			return true
@@ -110,7 +110,7 @@ func (w *Worker) handleCallback(m jetstream.Msg, _ time.Duration) {
 		res.body = b
 	}
 	tries := w.cbHosts.attempts(seq, delivered)
-	code, err := w.postCallback(ctx, req, res, callbackTimeout)
+	code, err := w.postCallback(ctx, req, res, CallbackTimeout)
 	if ctx.Err() != nil && (err != nil || retryableStatus(code)) {
 		_ = m.Nak() // cut short by the shutdown: the next worker delivers it
 		return

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 )
 
@@ -54,17 +53,10 @@ const (
 	codecBinary = 2
 )
 
-// writeCodec is what encode writes: FERRY_QUEUE_CODEC=json keeps the JSON
-// header (for a queue still read by workers older than the binary codec,
-// during a rolling upgrade).
-var writeCodec = codecFromEnv(os.Getenv("FERRY_QUEUE_CODEC"))
-
-func codecFromEnv(v string) byte {
-	if v == "json" {
-		return codecJSON
-	}
-	return codecBinary
-}
+// writeCodec is what encode writes: binary unless SetWriteCodec (ferry's
+// --queue-codec) keeps the JSON header, for a queue still read by workers
+// older than the binary codec during a rolling upgrade.
+var writeCodec byte = codecBinary
 
 // SetWriteCodec chooses what queued calls are written in: "binary" (the
 // default) or "json" (readable by workers older than the binary codec).

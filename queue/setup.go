@@ -11,14 +11,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Defaults; flags override them.
+// Defaults for a zero value; flags override them (the flags' defaults are
+// these same serveconfig constants).
 const (
-	DefaultMaxInflight = 16
-	DefaultMaxBody     = serveconfig.AsyncMaxBody
-	DefaultMaxAttempts = 8
-	DefaultBackoffMin  = 2 * time.Second
-	DefaultBackoffMax  = 2 * time.Minute
-	DefaultAckWait     = 30 * time.Second
+	DefaultMaxInflight      = 16
+	DefaultMaxBody          = serveconfig.AsyncMaxBody
+	DefaultMaxAttempts      = serveconfig.AsyncMaxAttempts
+	DefaultBackoffMin       = serveconfig.AsyncBackoffMin
+	DefaultBackoffMax       = serveconfig.AsyncBackoffMax
+	DefaultAckWait          = serveconfig.AsyncAckWait
+	DefaultConcurrency      = serveconfig.AsyncConcurrency
+	DefaultCallbackAttempts = serveconfig.AsyncCallbackAttempts
 	// DefaultDuplicates is how long a caller-given X-Call-Id is remembered
 	// so that a retried enqueue is not queued twice.
 	DefaultDuplicates = 2 * time.Minute

@@ -118,8 +118,15 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("decoded %v", bad)
 		}
 	}
-	if codecFromEnv("") != codecBinary || codecFromEnv("json") != codecJSON {
-		t.Fatal("FERRY_QUEUE_CODEC: binary by default, json on request")
+	if writeCodec != codecBinary {
+		t.Fatal("queued calls are written in the binary framing by default")
+	}
+	defer SetWriteCodec("binary")
+	if err := SetWriteCodec("json"); err != nil || writeCodec != codecJSON {
+		t.Fatalf("json: %v", err)
+	}
+	if err := SetWriteCodec("yaml"); err == nil || !strings.Contains(err.Error(), "--queue-codec") {
+		t.Fatalf("yaml: %v", err)
 	}
 }
 

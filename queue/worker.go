@@ -41,8 +41,9 @@ type WorkerConfig struct {
 	// InvokeTimeout bounds one invocation (default 1h; the gateway applies
 	// the function's own timeout first).
 	InvokeTimeout time.Duration
-	// CallbackAttempts bounds deliveries of one callback (default 12: with
-	// the default back-off, about 20 minutes of a receiver being down).
+	// CallbackAttempts bounds deliveries of one callback (default
+	// DefaultCallbackAttempts: with the default back-off, about 20 minutes
+	// of a receiver being down).
 	CallbackAttempts int
 	CallbackBackoff  Backoff
 	// CallbackPerHost bounds callbacks delivered at once to one receiver
@@ -56,7 +57,8 @@ type WorkerConfig struct {
 	CallbackDirect time.Duration
 	// MaxResponse caps the function response kept for the callback (default 64 MiB).
 	MaxResponse int64
-	// Concurrency caps calls running in this worker over all queues (default 1024).
+	// Concurrency caps calls running in this worker over all queues
+	// (default DefaultConcurrency).
 	Concurrency int
 	// PullBatch is how many messages one queue may have buffered (default 64).
 	PullBatch int
@@ -110,7 +112,16 @@ type Worker struct {
 	handlers  sync.WaitGroup
 }
 
-// NewWorker applies defaults.
+// The default back-off between deliveries of one callback: with
+// DefaultCallbackAttempts, about 20 minutes of a receiver being down.
+const (
+	DefaultCallbackBackoffMin = time.Second
+	DefaultCallbackBackoffMax = 5 * time.Minute
+)
+
+// NewWorker puts the defaults in place of values not set (zero or less),
+// for a library user's Config; ferry's flags refuse those before they get
+// here (serveconfig.Validate).
 func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
@@ -128,19 +139,19 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.InvokeTimeout = time.Hour
 	}
 	if cfg.CallbackAttempts <= 0 {
-		cfg.CallbackAttempts = 12
+		cfg.CallbackAttempts = DefaultCallbackAttempts
 	}
 	if cfg.CallbackPerHost <= 0 {
 		cfg.CallbackPerHost = DefaultCallbackPerHost
 	}
 	if cfg.CallbackBackoff.Min <= 0 {
-		cfg.CallbackBackoff = Backoff{Min: time.Second, Max: 5 * time.Minute}
+		cfg.CallbackBackoff = Backoff{Min: DefaultCallbackBackoffMin, Max: DefaultCallbackBackoffMax}
 	}
 	if cfg.MaxResponse <= 0 {
 		cfg.MaxResponse = 64 << 20
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 1024
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.PullBatch <= 0 {
 		cfg.PullBatch = 64
@@ -175,19 +186,23 @@ func NewWorker(cfg WorkerConfig) *Worker {
 // the proxy's address would be checked instead of the target's.
 func callbackClient(allow *AllowList, lean func(DialFunc, http.RoundTripper) http.RoundTripper) *http.Client {
 	t := newTransport(nil)
-	t.DialContext = allow.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
+	t.DialContext = allow.DialContext(newDialer())
 	var rt http.RoundTripper = t
 	if lean != nil {
 		rt = lean(t.DialContext, t)
 	}
-	return &http.Client{Transport: rt, Timeout: callbackTimeout,
+	return &http.Client{Transport: rt, Timeout: CallbackTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func newDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 }
 
 func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	return &http.Transport{
 		Proxy:               proxy,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         newDialer().DialContext,
 		MaxIdleConns:        2048,
 		MaxIdleConnsPerHost: 1024,
 		IdleConnTimeout:     90 * time.Second,

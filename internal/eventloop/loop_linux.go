@@ -8,13 +8,15 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 )
 
 const (
 	evRead     = syscall.EPOLLIN | syscall.EPOLLRDHUP
-	maxPerAddr = 256              // idle connections kept per replica
-	upIdle     = 90 * time.Second // an idle replica connection is closed after
-	sweepEvery = 30 * time.Second
+	maxPerAddr = serveconfig.UpstreamIdlePerReplica // idle connections kept per replica
+	upIdle     = serveconfig.UpstreamIdle           // an idle replica connection is closed after
+	sweepEvery = upIdle / 3
 )
 
 // owner is what an fd in the loop belongs to: a caller or a replica

@@ -26,8 +26,9 @@ type Server struct {
 	// BodyTimeout is the absolute deadline of a request's body (at most
 	// MaxBody), from the end of its head: 408 past it (30 s if 0).
 	BodyTimeout time.Duration
-	// MaxBody is the largest request body the loop takes (64 KiB if 0):
-	// it is held in memory so that a failed call can be sent again.
+	// MaxBody is the largest request body the loop takes (if 0,
+	// serveconfig.ReplayBody, the gateway's): it is held in memory so that
+	// a failed call can be sent again.
 	MaxBody int64
 	// Loops is how many event loops share the connections (each is one
 	// goroutine, so at most one core's worth of proxying, some 50,000 calls
@@ -62,7 +63,7 @@ func (s *Server) defaults() {
 		s.BodyTimeout = serveconfig.BodyTimeout
 	}
 	if s.MaxBody <= 0 {
-		s.MaxBody = 64 << 10
+		s.MaxBody = serveconfig.ReplayBody
 	}
 	if s.Loops <= 0 {
 		s.Loops = max(1, runtime.NumCPU()/2)

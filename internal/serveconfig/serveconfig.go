@@ -41,8 +41,38 @@ const (
 	AsyncMaxQueuedBytes       = 1 << 30
 	AsyncDeadLetterTTL        = 7 * 24 * time.Hour
 
+	// The queue worker's (serve's own, and `ferry queue-worker`).
+	AsyncMaxAttempts      = 8
+	AsyncBackoffMin       = 2 * time.Second
+	AsyncBackoffMax       = 2 * time.Minute
+	AsyncAckWait          = 30 * time.Second
+	AsyncConcurrency      = 1024
+	AsyncCallbackAttempts = 12 // back-off 1s doubling to 5m: about 20 minutes
+	AsyncCallbackPerHost  = 8
+	AsyncCallbackDirect   = 5 * time.Second
+
 	TriggerPoll      = 2 * time.Second
 	TriggerCronGrace = 10 * time.Minute
+
+	KafkaSessionTimeout = 10 * time.Second
+)
+
+// Not flags: the gateway's connections to replicas, alike in its three
+// pools (package gateway's lean one and http.Transport, and the event
+// loops').
+const (
+	// UpstreamIdle is how long an idle replica connection is kept.
+	UpstreamIdle = 90 * time.Second
+	// UpstreamIdlePerReplica is how many idle connections are kept for one
+	// replica by a lean pool.
+	UpstreamIdlePerReplica = 256
+	UpstreamDialTimeout    = 5 * time.Second
+	UpstreamKeepAlive      = 30 * time.Second // TCP keep-alive probes
+	// ReplayBody is the largest call body held in memory, so that the call
+	// can be sent again to another replica when the first one died before
+	// answering (the gateway's and the event loops'); such a body must
+	// arrive whole within --body-timeout.
+	ReplayBody = 64 << 10
 )
 
 // Config is the numeric settings of `ferry serve`; each field's tag names
@@ -77,8 +107,19 @@ type Config struct {
 	AsyncMaxQueuedBytes       int64         `flag:"async-max-queued-bytes"`
 	AsyncDeadLetterTTL        time.Duration `flag:"async-dead-letter-ttl"`
 
+	AsyncMaxAttempts      int           `flag:"async-max-attempts"`
+	AsyncBackoffMin       time.Duration `flag:"async-backoff-min"`
+	AsyncBackoffMax       time.Duration `flag:"async-backoff-max"`
+	AsyncAckWait          time.Duration `flag:"async-ack-wait"`
+	AsyncConcurrency      int           `flag:"async-concurrency"`
+	AsyncCallbackAttempts int           `flag:"async-callback-attempts"`
+	AsyncCallbackPerHost  int           `flag:"async-callback-per-host"`
+	AsyncCallbackDirect   time.Duration `flag:"async-callback-direct"` // (0: queue every callback)
+
 	TriggerPoll      time.Duration `flag:"trigger-poll"`
 	TriggerCronGrace time.Duration `flag:"trigger-cron-grace"`
+
+	KafkaSessionTimeout time.Duration `flag:"kafka-session-timeout"`
 }
 
 // Defaults is the Config of a `ferry serve` given no flag.
@@ -98,8 +139,17 @@ func Defaults() Config {
 		AsyncMaxQueued:            AsyncMaxQueued,
 		AsyncMaxQueuedBytes:       AsyncMaxQueuedBytes,
 		AsyncDeadLetterTTL:        AsyncDeadLetterTTL,
+		AsyncMaxAttempts:          AsyncMaxAttempts,
+		AsyncBackoffMin:           AsyncBackoffMin,
+		AsyncBackoffMax:           AsyncBackoffMax,
+		AsyncAckWait:              AsyncAckWait,
+		AsyncConcurrency:          AsyncConcurrency,
+		AsyncCallbackAttempts:     AsyncCallbackAttempts,
+		AsyncCallbackPerHost:      AsyncCallbackPerHost,
+		AsyncCallbackDirect:       AsyncCallbackDirect,
 		TriggerPoll:               TriggerPoll,
 		TriggerCronGrace:          TriggerCronGrace,
+		KafkaSessionTimeout:       KafkaSessionTimeout,
 	}
 }
 
@@ -134,8 +184,17 @@ func (c *Config) Validate() error {
 		positive("--async-max-queued", c.AsyncMaxQueued),
 		positive("--async-max-queued-bytes", c.AsyncMaxQueuedBytes),
 		positive("--async-dead-letter-ttl", c.AsyncDeadLetterTTL),
+		positive("--async-max-attempts", c.AsyncMaxAttempts),
+		positive("--async-backoff-min", c.AsyncBackoffMin),
+		atLeast("--async-backoff-max", c.AsyncBackoffMax, c.AsyncBackoffMin, "--async-backoff-min"),
+		positive("--async-ack-wait", c.AsyncAckWait),
+		positive("--async-concurrency", c.AsyncConcurrency),
+		positive("--async-callback-attempts", c.AsyncCallbackAttempts),
+		positive("--async-callback-per-host", c.AsyncCallbackPerHost),
+		notNegative("--async-callback-direct", c.AsyncCallbackDirect),
 		positive("--trigger-poll", c.TriggerPoll),
 		positive("--trigger-cron-grace", c.TriggerCronGrace),
+		positive("--kafka-session-timeout", c.KafkaSessionTimeout),
 	)
 }
 
@@ -154,6 +213,14 @@ func above[T number](key string, v, min T, other string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: must be > %s (%v), got %v", key, other, min, v)
+}
+
+// atLeast refuses v below min, which is what other names.
+func atLeast[T number](key string, v, min T, other string) error {
+	if v >= min {
+		return nil
+	}
+	return fmt.Errorf("%s: must be >= %s (%v), got %v", key, other, min, v)
 }
 
 func notNegative[T number](key string, v T) error {

@@ -20,7 +20,7 @@ func TestDefaultsValidate(t *testing.T) {
 		if f.Tag.Get("flag") == "" {
 			t.Errorf("%s names no flag", f.Name)
 		}
-		if v.Field(i).IsZero() && f.Name != "MaxConns" && f.Name != "EventLoops" {
+		if v.Field(i).IsZero() && f.Name != "MaxConns" && f.Name != "EventLoops" && f.Name != "AsyncCallbackDirect" {
 			t.Errorf("%s has no default", f.Name)
 		}
 	}
@@ -46,6 +46,14 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.CounterFlush = 0 }, "--counter-flush: must be > 0, got 0s"},
 		{func(c *Config) { c.AsyncMaxQueuedBytes = -1 }, "--async-max-queued-bytes: must be > 0, got -1"},
 		{func(c *Config) { c.TriggerCronGrace = 0 }, "--trigger-cron-grace: must be > 0, got 0s"},
+		{func(c *Config) { c.AsyncConcurrency = -5 }, "--async-concurrency: must be > 0, got -5"},
+		{func(c *Config) { c.AsyncCallbackAttempts = 0 }, "--async-callback-attempts: must be > 0, got 0"},
+		{func(c *Config) { c.AsyncMaxAttempts = -1 }, "--async-max-attempts: must be > 0, got -1"},
+		{func(c *Config) { c.AsyncCallbackPerHost = 0 }, "--async-callback-per-host: must be > 0, got 0"},
+		{func(c *Config) { c.AsyncAckWait = 0 }, "--async-ack-wait: must be > 0, got 0s"},
+		{func(c *Config) { c.AsyncCallbackDirect = -time.Second }, "--async-callback-direct: must be >= 0, got -1s"},
+		{func(c *Config) { c.AsyncBackoffMax = time.Second }, "--async-backoff-max: must be >= --async-backoff-min (2s), got 1s"},
+		{func(c *Config) { c.KafkaSessionTimeout = 0 }, "--kafka-session-timeout: must be > 0, got 0s"},
 		{func(c *Config) { c.LeaderRetryPeriod = 0 }, "--leader-retry-period: must be > 0, got 0s"},
 		{func(c *Config) { c.LeaderRenewDeadline = time.Second }, "--leader-renew-deadline: must be > 1.2 × --leader-retry-period (1.2s), got 1s"},
 		{func(c *Config) { c.LeaderLeaseDuration = 3 * time.Second }, "--leader-lease-duration: must be > --leader-renew-deadline (3s), got 3s"},
@@ -67,6 +75,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 	// Zero where it means something of its own is taken.
 	c = Defaults()
 	c.MaxConns, c.EventLoops, c.MaxInvokeBody, c.Drain, c.DrainKeepAlive = 0, 0, 0, 0, 0
+	c.AsyncCallbackDirect, c.AsyncBackoffMax = 0, c.AsyncBackoffMin
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

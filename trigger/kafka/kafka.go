@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/trigger"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -50,7 +51,8 @@ type Config struct {
 	// slots, what a slow function can keep in memory.
 	MaxPollRecords int
 	// SessionTimeout is how long the group waits for a member that went
-	// silent (killed) before its partitions go to another (default 10s).
+	// silent (killed) before its partitions go to another (default
+	// serveconfig.KafkaSessionTimeout, which is also the flag's).
 	SessionTimeout time.Duration
 	// crashBeforeCommit is a test hook run between processing a batch and
 	// committing it: true drops the consumer there, as a killed process would.
@@ -72,7 +74,7 @@ func New(cfg Config) *Source {
 		cfg.MaxPollRecords = 500
 	}
 	if cfg.SessionTimeout <= 0 {
-		cfg.SessionTimeout = 10 * time.Second
+		cfg.SessionTimeout = serveconfig.KafkaSessionTimeout
 	}
 	return &Source{cfg: cfg}
 }
