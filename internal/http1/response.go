@@ -184,10 +184,8 @@ func (w *response) writeHead(final bool, first []byte) {
 	if w.head {
 		w.chunked = false
 	}
-	for _, v := range h["Connection"] {
-		if wire.HasToken(v, "close") {
-			w.close = true
-		}
+	if wire.ListsToken(h["Connection"], "close") {
+		w.close = true
 	}
 	if w.draining != nil && w.draining.Load() {
 		w.close = true
@@ -224,8 +222,8 @@ func (w *response) writeHead(final bool, first []byte) {
 // http.TrailerPrefix, with their values at the end of the handler.
 func (w *response) writeTrailers() {
 	for _, list := range w.trailers {
-		for _, k := range strings.Split(list, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); !wire.IsToken(k) {
+		for k := range wire.Items(list) {
+			if k = http.CanonicalHeaderKey(k); !wire.IsToken(k) {
 				continue
 			}
 			for _, v := range w.header[k] {

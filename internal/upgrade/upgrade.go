@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,17 +20,7 @@ import (
 
 // Requested reports whether r asks for a protocol upgrade.
 func Requested(r *http.Request) bool {
-	if len(r.Header["Upgrade"]) == 0 {
-		return false
-	}
-	for _, v := range r.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
+	return len(r.Header["Upgrade"]) > 0 && wire.ListsToken(r.Header["Connection"], "upgrade")
 }
 
 // Request is one upgrade to forward.
