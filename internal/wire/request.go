@@ -40,7 +40,7 @@ func appendRequestFields(dst []byte, method, target, query, host string, h http.
 	dst = AppendRequestLine(dst, method, target, query)
 	dst = AppendField(dst, "Host", host)
 	for k, vv := range h {
-		if IsHopHeader(k) || k == "Content-Length" || k == "Host" {
+		if !ForwardRequestField(k) {
 			continue
 		}
 		for _, v := range vv {
