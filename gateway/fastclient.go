@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/rawio"
@@ -313,12 +312,6 @@ func (b *lenBody) Read(p []byte) (int, error) {
 
 func (b *lenBody) Close() error { return nil }
 
-// closedBeforeAnswer: the replica closed or reset the connection before
-// sending a byte of its answer.
-func closedBeforeAnswer(err error) bool {
-	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // staleWindow: a kept-alive connection that the replica had closed while
 // it sat in the pool fails within it of the request being sent; a call
 // that fails later reached the function, which may have run it.
@@ -326,7 +319,7 @@ const staleWindow = 50 * time.Millisecond
 
 // closedAtOnce: closed before any answer, within staleWindow of sent.
 func closedAtOnce(err error, sent time.Time) bool {
-	return closedBeforeAnswer(err) && time.Since(sent) < staleWindow
+	return wire.ClosedBeforeAnswer(err) && time.Since(sent) < staleWindow
 }
 
 var (

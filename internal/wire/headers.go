@@ -2,9 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -135,3 +138,14 @@ func SetContract(h http.Header, newID func() string, start time.Time, peer, host
 	return callID
 }
 
+// ClosedBeforeAnswer reports the error of a client whose peer closed or
+// reset the connection before sending a byte of its answer (or had gone
+// when the request was written): on a kept-alive connection, one that
+// was closed while it sat idle, so that the request never reached the
+// peer and may be sent again. The caller tells it from an answer broken
+// off mid-head (io.ErrUnexpectedEOF from http.ReadResponse, which a
+// peer that took the request sends too) by waiting for the first byte
+// apart.
+func ClosedBeforeAnswer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}

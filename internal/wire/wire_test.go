@@ -1,9 +1,13 @@
 package wire
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -130,6 +134,18 @@ func TestForwardRequestField(t *testing.T) {
 		"Host": false, "Content-Length": false, "Proxy-Authorization": false, "Expect": false, "Connection": false} {
 		if ForwardRequestField(k) != want {
 			t.Errorf("ForwardRequestField(%q) != %v", k, want)
+		}
+	}
+}
+
+func TestClosedBeforeAnswer(t *testing.T) {
+	for err, want := range map[error]bool{
+		io.EOF: true, fmt.Errorf("read: %w", syscall.ECONNRESET): true, syscall.EPIPE: true,
+		io.ErrUnexpectedEOF:    false, // an answer broken off mid-head: the peer took the request
+		os.ErrDeadlineExceeded: false,
+	} {
+		if ClosedBeforeAnswer(err) != want {
+			t.Errorf("ClosedBeforeAnswer(%v) != %v", err, want)
 		}
 	}
 }
