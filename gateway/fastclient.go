@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/rawsyscallconn"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -102,7 +102,7 @@ func (p *fastPool) get(ctx context.Context, deadline time.Time, addr, unix strin
 	if err != nil {
 		return nil, false, err
 	}
-	nc = rawio.Wrap(nc)
+	nc = rawsyscallconn.Wrap(nc)
 	c = &upConn{Conn: nc, addr: addr, key: key, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
 	return c, false, nil

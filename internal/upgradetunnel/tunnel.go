@@ -1,9 +1,9 @@
-// Package upgrade passes HTTP/1.1 protocol upgrades (WebSocket) through a
+// Package upgradetunnel passes HTTP/1.1 protocol upgrades (WebSocket) through a
 // proxy hop: the gateway to a replica, the watchdog to its function. The
 // request goes upstream with its Upgrade and Connection headers; a 101
 // answer turns both connections into one tunnel until either side closes,
 // any other answer is relayed as a normal response.
-package upgrade
+package upgradetunnel
 
 import (
 	"bufio"
