@@ -112,7 +112,7 @@ func (e *Enqueuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("X-Call-Id", id)
+	w.Header().Set(wire.CallID, id)
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -87,11 +87,7 @@ func readAnswer(br *bufio.Reader, method string) (*http.Response, []byte, error)
 // Connection) or that need the handler's end (trailers).
 func handlerHeader(t *testing.T, fields string) http.Header {
 	h := http.Header{}
-	for _, line := range strings.Split(fields, "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
+	for k, v := range fuzzFields(fields) {
 		switch ck := http.CanonicalHeaderKey(strings.TrimSpace(k)); {
 		case ck == "Content-Length", ck == "Transfer-Encoding", ck == "Connection", ck == "Trailer",
 			strings.HasPrefix(ck, http.TrailerPrefix):
