@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferryfaas/ferry/provider/providertest"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestBodylessAnswersAsNetHTTP: a replica's 304 or 204 reaches the caller
@@ -15,35 +16,19 @@ import (
 // Content-Length (nor a 304's Content-Type), the other fields kept.
 func TestBodylessAnswersAsNetHTTP(t *testing.T) {
 	// A raw replica: net/http's own server would drop the fields itself.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	addr := harness.RawServer(t, func(_ int, nc net.Conn, br *bufio.Reader) {
 		for {
-			nc, err := ln.Accept()
+			r, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					head := "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n"
-					if r.URL.Query().Get("code") == "204" {
-						head = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n"
-					}
-					io.WriteString(nc, head+"Content-Type: text/plain\r\nEtag: \"e\"\r\n\r\n")
-				}
-			}()
+			head := "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n"
+			if r.URL.Query().Get("code") == "204" {
+				head = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n"
+			}
+			io.WriteString(nc, head+"Content-Type: text/plain\r\nEtag: \"e\"\r\n\r\n")
 		}
-	}()
-	addr := ln.Addr().String()
+	})
 	fp := providertest.New()
 	fp.Add(ns, "echo", 1, addr)
 	_, srv := newTestGateway(t, fp, nil)

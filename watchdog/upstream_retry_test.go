@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // TestUpstreamRetry: a pooled connection the function closed before a
@@ -24,38 +26,23 @@ func TestUpstreamRetry(t *testing.T) {
 		{"closed mid-head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
 			var conns atomic.Int32
-			go func() {
-				for {
-					nc, err := ln.Accept()
+			addr := harness.RawServer(t, func(n int, nc net.Conn, br *bufio.Reader) {
+				conns.Add(1)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
 					if err != nil {
 						return
 					}
-					n := conns.Add(1)
-					go func() {
-						defer nc.Close()
-						br := bufio.NewReader(nc)
-						for i := 0; ; i++ {
-							req, err := http.ReadRequest(br)
-							if err != nil {
-								return
-							}
-							io.Copy(io.Discard, req.Body)
-							if n == 1 && i == 1 {
-								io.WriteString(nc, c.second)
-								return
-							}
-							io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-						}
-					}()
+					io.Copy(io.Discard, req.Body)
+					if n == 0 && i == 1 {
+						io.WriteString(nc, c.second)
+						return
+					}
+					io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 				}
-			}()
-			pool := &upstreamPool{addr: ln.Addr().String(), maxIdle: 4}
+			})
+			pool := &upstreamPool{addr: addr, maxIdle: 4}
 			get := func() error {
 				req, _ := http.NewRequest("POST", "http://x/", nil)
 				resp, uc, err := pool.roundTrip(req, "/", []byte("b"), nil, 1, time.Now().Add(5*time.Second))
@@ -70,7 +57,7 @@ func TestUpstreamRetry(t *testing.T) {
 			if err := get(); err != nil {
 				t.Fatal(err)
 			}
-			err = get()
+			err := get()
 			if retried := conns.Load() == 2; retried != c.retry || (err == nil) != c.retry {
 				t.Fatalf("second call: %v, retried on a new connection: %v; want a retry: %v", err, retried, c.retry)
 			}
