@@ -8,10 +8,9 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/rawsyscallconn"
 	"github.com/ferryfaas/ferry/internal/serveconfig"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
@@ -104,7 +103,7 @@ func (p *fastPool) get(ctx context.Context, deadline time.Time, addr, unix strin
 	if err != nil {
 		return nil, false, err
 	}
-	nc = rawio.Wrap(nc)
+	nc = rawsyscallconn.Wrap(nc)
 	c = &upConn{Conn: nc, addr: addr, key: key, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
 	return c, false, nil
@@ -314,12 +313,6 @@ func (b *lenBody) Read(p []byte) (int, error) {
 
 func (b *lenBody) Close() error { return nil }
 
-// closedBeforeAnswer: the replica closed or reset the connection before
-// sending a byte of its answer.
-func closedBeforeAnswer(err error) bool {
-	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // staleWindow: a kept-alive connection that the replica had closed while
 // it sat in the pool fails within it of the request being sent; a call
 // that fails later reached the function, which may have run it.
@@ -327,7 +320,7 @@ const staleWindow = 50 * time.Millisecond
 
 // closedAtOnce: closed before any answer, within staleWindow of sent.
 func closedAtOnce(err error, sent time.Time) bool {
-	return closedBeforeAnswer(err) && time.Since(sent) < staleWindow
+	return wire.ClosedBeforeAnswer(err) && time.Since(sent) < staleWindow
 }
 
 var (

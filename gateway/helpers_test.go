@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/ferryfaas/ferry/internal/eventloop"
 	"github.com/ferryfaas/ferry/internal/http1"
 	"github.com/ferryfaas/ferry/provider/providertest"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 const (
@@ -125,30 +127,11 @@ type result struct {
 // call sends a request; auth adds the admin credentials.
 func call(t testing.TB, method, url, body string, auth bool, hdr ...string) result {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if auth {
-		req.SetBasicAuth(testUser, testPass)
+		hdr = append([]string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPass))}, hdr...)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, url, err)
-	}
-	return result{resp.StatusCode, string(b), resp.Header}
+	code, h, b := harness.Call(t, noRedirect, method, url, body, hdr...)
+	return result{code, b, h}
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/internal/upgrade"
+	"github.com/ferryfaas/ferry/internal/upgradetunnel"
 	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 )
@@ -86,7 +86,7 @@ type attempt struct {
 // aborted half-way). prior, if not nil, already failed this call (the
 // event loop's attempt).
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, c *invocation, prior *attempt) {
-	if upgrade.Requested(r) {
+	if upgradetunnel.Requested(r) {
 		g.invokeUpgrade(w, r, c)
 		return
 	}

@@ -42,31 +42,12 @@ func upstreamDialer() net.Dialer {
 	return net.Dialer{Timeout: serveconfig.UpstreamDialTimeout, KeepAlive: serveconfig.UpstreamKeepAlive}
 }
 
-// removeHopHeaders walks the map once (a call carries a handful of
-// headers; ten deletes by name cost more on every call).
-func removeHopHeaders(h http.Header) {
-	if c := h["Connection"]; len(c) > 0 {
-		for _, v := range c {
-			for _, f := range strings.Split(v, ",") {
-				if f = strings.TrimSpace(f); f != "" {
-					delete(h, http.CanonicalHeaderKey(f))
-				}
-			}
-		}
-	}
-	for k := range h {
-		if wire.IsHopHeader(k) {
-			delete(h, k)
-		}
-	}
-}
-
 // prepareHeaders edits the inbound headers in place for the upstream
 // request (the handler owns them; cloning would cost a map per call) and
 // returns the X-Call-Id value to echo.
 func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []string) {
 	h := r.Header
-	removeHopHeaders(h)
+	wire.RemoveHopHeaders(h)
 	if v := h["Authorization"]; len(v) > 0 && g.auth.anyAdmin(v) {
 		// A function never sees the admin's password: a browser that
 		// cached it answers a function's 401 with the gateway's realm by
@@ -262,7 +243,7 @@ func copyResponse(w http.ResponseWriter, r *http.Request, resp *http.Response, c
 	for k, vv := range resp.Header {
 		h[k] = vv
 	}
-	removeHopHeaders(h)
+	wire.RemoveHopHeaders(h)
 	h[wire.CallID] = callID
 	for k := range resp.Trailer {
 		h.Add("Trailer", k)

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ferryfaas/ferry/api"
-	"github.com/ferryfaas/ferry/internal/upgrade"
+	"github.com/ferryfaas/ferry/internal/upgradetunnel"
 )
 
 // invokeUpgrade forwards a protocol upgrade (WebSocket) to one ready
@@ -36,10 +36,10 @@ func (g *Gateway) invokeUpgrade(w http.ResponseWriter, r *http.Request, c *invoc
 	if q := r.URL.RawQuery; q != "" {
 		target += "?" + q
 	}
-	c.code, err = upgrade.Proxy(w, r, upgrade.Request{Conn: conn, Target: target, Host: ep.Address,
+	c.code, err = upgradetunnel.Proxy(w, r, upgradetunnel.Request{Conn: conn, Target: target, Host: ep.Address,
 		Header: r.Header, Upgrade: protocols, Handshake: c.timeout})
 	switch {
-	case err == upgrade.ErrNotHijackable:
+	case err == upgradetunnel.ErrNotHijackable:
 		c.code = g.fail(w, api.Errorf(http.StatusInternalServerError, "function %s: %w", c.t.fn, err))
 	case err != nil:
 		c.code = g.fail(w, g.upstreamError(r, c, ep, &reqBody{}, err))

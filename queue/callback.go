@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ferryfaas/ferry/internal/wire"
 )
 
 // callback POSTs the function's answer to the caller's X-Callback-Url,
@@ -63,11 +65,11 @@ func (w *Worker) postCallback(ctx context.Context, req *Request, res result, tim
 	hr.URL.User = nil
 	h := hr.Header
 	for k, v := range res.header {
-		if !hopHeader(k) {
+		if wire.ForwardRequestField(k) {
 			h[k] = v
 		}
 	}
-	h["X-Call-Id"] = []string{req.CallID}
+	h[wire.CallID] = []string{req.CallID}
 	h["X-Function-Name"] = []string{req.FunctionName()}
 	h["X-Function-Status"] = []string{strconv.Itoa(res.status)}
 	h["X-Duration-Seconds"] = []string{strconv.FormatFloat(res.duration.Seconds(), 'f', 6, 64)}

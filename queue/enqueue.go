@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/provider"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -111,7 +112,7 @@ func (e *Enqueuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("X-Call-Id", id)
+	w.Header().Set(wire.CallID, id)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -194,23 +195,22 @@ func (e *Enqueuer) enqueue(r *http.Request) (string, error) {
 		return "", tooLarge(e.cfg.MaxBody)
 	}
 	defer noteBody(int(n))
-	id := r.Header.Get("X-Call-Id")
+	id := r.Header.Get(wire.CallID)
 	callerID := id != ""
 	if !callerID {
 		id = nuid.Next()
 	} else if len(id) > 200 {
 		return "", api.BadRequest("X-Call-Id is longer than 200 characters")
 	}
+	// Stored as the sync path forwards them: no hop-by-hop field (nor a
+	// Proxy-Authorization) is kept, and X-Forwarded-For gets every value
+	// the caller sent, then its address (the function is later called by
+	// a worker, not the client).
 	h := r.Header.Clone()
-	h.Del("Connection")
-	h.Del("Content-Length")
-	// The function is later called by a worker, not the client: keep who
-	// the client was.
+	wire.RemoveHopHeaders(h)
+	delete(h, "Content-Length")
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := h.Get("X-Forwarded-For"); prior != "" {
-			host = prior + ", " + host
-		}
-		h.Set("X-Forwarded-For", host)
+		h[wire.ForwardedFor] = []string{wire.ForwardedForValue(h[wire.ForwardedFor], host)}
 	}
 	req := &Request{
 		CallID: id, Function: name, Namespace: ns, QueueName: token,

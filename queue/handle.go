@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -154,26 +155,20 @@ func (w *Worker) invoke(ctx context.Context, req *Request) result {
 	return result{status: resp.StatusCode, header: resp.Header, body: body, duration: d}
 }
 
-// callHeaders are the headers a queued call is invoked with.
+// callHeaders are the headers a queued call is invoked with: the
+// caller's, as the sync path forwards them, and the contract's headers
+// as it sets them (wire.SetContract): the caller's X-Forwarded-Host kept,
+// its Host otherwise; no peer, the stored X-Forwarded-For already ends
+// with the caller's address. (The gateway sets its own X-Start-Time.)
 func (w *Worker) callHeaders(h http.Header, req *Request) {
 	for k, v := range req.Header {
-		if !hopHeader(k) {
+		if wire.ForwardRequestField(k) {
 			h[k] = v
 		}
 	}
-	h["X-Call-Id"] = []string{req.CallID}
+	h[wire.CallID] = []string{req.CallID}
 	h["X-Queue-Worker"] = []string{w.id}
-	if req.Host != "" {
-		h["X-Forwarded-Host"] = []string{req.Host}
-	}
-}
-
-func hopHeader(k string) bool {
-	switch k {
-	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Host":
-		return true
-	}
-	return false
+	wire.SetContract(h, func() string { return req.CallID }, time.Unix(0, req.StartTime), "", req.Host)
 }
 
 // scheduleRetry parks the call on the retry subject with its due time. It

@@ -79,6 +79,9 @@ type rigOptions struct {
 	// direct (with inProcess) hands them over as LocalGateway.InvokeLocal
 	// does; the handler's ServeHTTP then fails the test.
 	direct bool
+	// gw is a real gateway: the rig's gateway server serves it, and the
+	// worker hands calls to its InvokeLocal, as in ferry serve.
+	gw http.Handler
 }
 
 // directGateway is a LocalGateway serving fn with the parts handed over.
@@ -144,9 +147,13 @@ func (r *rig) start(o rigOptions) {
 	m := NewMetrics(r.js)
 	if r.gateway == nil {
 		fn := o.fn
-		r.gateway = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) }))
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) })
+		if o.gw != nil {
+			h = o.gw
+		}
+		r.gateway = httptest.NewServer(h)
 	}
-	var local http.Handler
+	local := o.gw
 	if o.inProcess {
 		fn := o.fn
 		local = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { fn(w, req) })

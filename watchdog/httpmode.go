@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/upgrade"
+	"github.com/ferryfaas/ferry/internal/upgradetunnel"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -150,7 +150,7 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.prefix != "" || uri == "" || uri[0] != '/' {
 		uri = p.prefix + r.URL.RequestURI()
 	}
-	if upgrade.Requested(r) {
+	if upgradetunnel.Requested(r) {
 		p.serveUpgrade(w, r, uri)
 		return
 	}
@@ -264,7 +264,7 @@ func (p *httpProxy) serveUpgrade(w http.ResponseWriter, r *http.Request, uri str
 	if handshake <= 0 {
 		handshake = 30 * time.Second
 	}
-	if _, err := upgrade.Proxy(w, r, upgrade.Request{Conn: c, Target: uri, Host: p.upstream.Host,
+	if _, err := upgradetunnel.Proxy(w, r, upgradetunnel.Request{Conn: c, Target: uri, Host: p.upstream.Host,
 		Header: h, Upgrade: r.Header["Upgrade"], Handshake: handshake}); err != nil && r.Context().Err() == nil {
 		if isTimeout(err) {
 			http.Error(w, "function did not answer the upgrade within exec_timeout="+handshake.String(), http.StatusGatewayTimeout)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/wire"
@@ -210,7 +209,12 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 		}
 		var resp *http.Response
 		if werr == nil {
-			resp, err = http.ReadResponse(uc.br, r)
+			// Wait for the first byte apart: ReadResponse reports a
+			// connection closed before any byte and one closed mid-head
+			// alike, and only the first may be retried.
+			if _, err = uc.br.Peek(1); err == nil {
+				resp, err = http.ReadResponse(uc.br, r)
+			}
 			for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 				resp, err = http.ReadResponse(uc.br, r) // skip informational answers
 			}
@@ -225,18 +229,11 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 		if wdone != nil {
 			<-wdone // the close unblocked it
 		}
-		if reused && stream == nil && attempt == 0 && closedByPeer(err) {
+		if reused && stream == nil && attempt == 0 && wire.ClosedBeforeAnswer(err) {
 			continue // the idle connection had been closed by the upstream
 		}
 		return nil, nil, err
 	}
-}
-
-// closedByPeer reports the errors of a kept-alive connection the upstream
-// closed while it sat idle in the pool.
-func closedByPeer(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func isTimeout(err error) bool {

@@ -392,18 +392,16 @@ func (c *client) fallback(first http.Handler) {
 	l.s.Fallback(nc, buf, first)
 }
 
+// errorHeader is the gateway's plain-text error answer's (writeText).
+var errorHeader = http.Header{
+	"Content-Type":           {"text/plain; charset=utf-8"},
+	"X-Content-Type-Options": {"nosniff"},
+	"X-Openfaas-Internal":    {"gateway"},
+}
+
 // appendError is the gateway's plain-text error response (writeText).
 func appendError(dst []byte, status int, msg string, closing bool) []byte {
-	dst = wire.AppendStatusLine(dst, status)
-	dst = wire.AppendField(dst, "Content-Type", "text/plain; charset=utf-8")
-	dst = wire.AppendField(dst, "X-Content-Type-Options", "nosniff")
-	dst = wire.AppendField(dst, "X-Openfaas-Internal", "gateway")
-	dst = wire.AppendField(dst, "Date", wire.Date())
-	dst = wire.AppendContentLength(dst, int64(len(msg)+1))
-	if closing {
-		dst = wire.AppendField(dst, "Connection", "close")
-	}
-	dst = append(dst, "\r\n"...)
+	dst = wire.AppendHandlerResponseHead(dst, status, errorHeader, wire.Framing{Length: int64(len(msg) + 1), Close: closing})
 	dst = append(dst, msg...)
 	return append(dst, '\n')
 }

@@ -63,8 +63,8 @@ func appendRequest(dst []byte, c *Call, fs []field, ri *reqInfo, remoteIP string
 	dst = wire.AppendHost(dst, c.Addr)
 	for _, f := range fs {
 		switch {
-		case wire.IsHopHeader(f.K), f.K == "Content-Length", f.K == wire.CallID, f.K == wire.StartTime:
-			continue
+		case !wire.ForwardRequestField(f.K), f.K == wire.CallID, f.K == wire.StartTime:
+			continue // (Host is not among fs: wire.ScanHead keeps it apart)
 		case ri.hasConnection && wire.Listed(fs, f.K):
 			continue
 		case f.K == wire.ForwardedFor:

@@ -386,22 +386,11 @@ func TestHeadEndLimit(t *testing.T) {
 }
 
 // rqModel is the upstream header the goroutine path sends for an inbound
-// request net/http parsed (gateway's removeHopHeaders and prepareHeaders,
+// request net/http parsed (wire.RemoveHopHeaders and gateway's prepareHeaders,
 // then writeRequest's framing), restated here.
 func rqModel(in *http.Request, callID string, remote string, body []byte) http.Header {
 	h := in.Header.Clone()
-	for _, v := range h["Connection"] {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				delete(h, http.CanonicalHeaderKey(f))
-			}
-		}
-	}
-	for k := range h {
-		if wire.IsHopHeader(k) {
-			delete(h, k)
-		}
-	}
+	wire.RemoveHopHeaders(h)
 	h["X-Call-Id"] = []string{callID}
 	h["X-Start-Time"] = []string{strconv.FormatInt(rqStart.UnixNano(), 10)}
 	var xff []string // the caller's list, then the peer

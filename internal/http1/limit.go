@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/rawsyscallconn"
 )
 
 // Why a cap: each connection holds a descriptor, and callers that open
@@ -116,7 +116,7 @@ func (s *Server) countHTTP() {
 // time, as net/http does.
 func lingerClose(nc net.Conn) {
 	raw := nc
-	if r, ok := nc.(*rawio.Conn); ok {
+	if r, ok := nc.(*rawsyscallconn.Conn); ok {
 		raw = r.Conn
 	}
 	cw, ok := raw.(interface{ CloseWrite() error })

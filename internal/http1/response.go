@@ -13,7 +13,7 @@ import (
 // chunkAfter is how much body is held before the response is committed
 // without a Content-Length (then chunked), as net/http does: a small
 // answer gets an exact Content-Length.
-const chunkAfter = 2048
+const chunkAfter = wire.HandlerBuffer
 
 // response is the http.ResponseWriter of the lean loop. The head is
 // written when the handler first flushes, writes past chunkAfter, or
@@ -155,63 +155,15 @@ func (w *response) writeHead(final bool, first []byte) {
 	if len(w.held) > 0 {
 		first = w.held
 	}
-	w.length = -1
-	if v := h["Content-Length"]; len(v) == 1 {
-		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
-			w.length = n
-		} else {
-			delete(h, "Content-Length")
-		}
-	}
-	body := wire.BodyAllowed(w.code)
-	if _, ok := h["Content-Type"]; !ok && body && len(first) > 0 && len(h["Content-Encoding"]) == 0 {
-		h["Content-Type"] = []string{http.DetectContentType(first)}
-	}
-	_, trailers := h["Trailer"]
-	switch {
-	case !body:
-		delete(h, "Transfer-Encoding")
-	case w.length >= 0:
-	case final && !trailers:
-		w.length = int64(len(w.held))
-		if !w.head || w.length > 0 {
-			var num [20]byte
-			h["Content-Length"] = []string{string(strconv.AppendInt(num[:0], w.length, 10))}
-		}
-	default:
-		w.chunked = true
-	}
-	if w.head {
-		w.chunked = false
-	}
-	for _, v := range h["Connection"] {
-		if wire.HasToken(v, "close") {
-			w.close = true
-		}
+	wire.SniffContentType(h, w.code, first)
+	w.length, w.chunked = wire.HandlerFraming(h, w.code, len(w.held), final, w.head)
+	if wire.ListsToken(h["Connection"], "close") {
+		w.close = true
 	}
 	if w.draining != nil && w.draining.Load() {
 		w.close = true
 	}
-	bw := w.bw
-	bw.Write(wire.AppendStatusLine(bw.AvailableBuffer(), w.code))
-	for k, vv := range h {
-		if k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix) || !wire.IsToken(k) {
-			continue // (a key that is not a token could split the head)
-		}
-		for _, v := range vv {
-			wire.WriteField(bw, k, cleanValue(v))
-		}
-	}
-	if _, ok := h["Date"]; !ok {
-		wire.WriteField(bw, "Date", wire.Date())
-	}
-	if w.chunked {
-		wire.WriteField(bw, "Transfer-Encoding", "chunked")
-	}
-	if w.close {
-		wire.WriteField(bw, "Connection", "close")
-	}
-	bw.WriteString("\r\n")
+	w.bw.Write(wire.AppendHandlerResponseHead(w.bw.AvailableBuffer(), w.code, h, wire.Framing{Length: -1, Chunked: w.chunked, Close: w.close}))
 	w.trailers = h["Trailer"]
 	if len(w.held) > 0 {
 		held := w.held
@@ -224,12 +176,12 @@ func (w *response) writeHead(final bool, first []byte) {
 // http.TrailerPrefix, with their values at the end of the handler.
 func (w *response) writeTrailers() {
 	for _, list := range w.trailers {
-		for _, k := range strings.Split(list, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); !wire.IsToken(k) {
+		for k := range wire.Items(list) {
+			if k = http.CanonicalHeaderKey(k); !wire.IsToken(k) {
 				continue
 			}
 			for _, v := range w.header[k] {
-				wire.WriteField(w.bw, k, cleanValue(v))
+				w.bw.Write(wire.AppendHandlerField(w.bw.AvailableBuffer(), k, v))
 			}
 		}
 	}
@@ -238,24 +190,7 @@ func (w *response) writeTrailers() {
 			continue
 		}
 		for _, v := range vv {
-			wire.WriteField(w.bw, k[len(http.TrailerPrefix):], cleanValue(v))
+			w.bw.Write(wire.AppendHandlerField(w.bw.AvailableBuffer(), k[len(http.TrailerPrefix):], v))
 		}
 	}
-}
-
-// cleanValue replaces CR and LF, as net/http does, so that a handler's
-// value cannot split the response.
-func cleanValue(v string) string {
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\r' || v[i] == '\n' {
-			b := []byte(v)
-			for j := i; j < len(b); j++ {
-				if b[j] == '\r' || b[j] == '\n' {
-					b[j] = ' '
-				}
-			}
-			return string(b)
-		}
-	}
-	return v
 }

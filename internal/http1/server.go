@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ferryfaas/ferry/internal/rawio"
+	"github.com/ferryfaas/ferry/internal/rawsyscallconn"
 	"github.com/ferryfaas/ferry/internal/wire"
 )
 
@@ -136,7 +136,7 @@ func (s *Server) ServeConn(nc net.Conn, buf []byte, first http.Handler) {
 
 func (s *Server) serveConn(nc net.Conn, buf []byte, first http.Handler, always bool) {
 	s.open.Add(1)
-	nc = rawio.Wrap(nc)
+	nc = rawsyscallconn.Wrap(nc)
 	c := newConn(s, nc)
 	c.src.prefix, c.first = buf, first
 	c.fresh = buf == nil && first == nil

@@ -147,6 +147,19 @@ func TestResponsesMatchNetHTTP(t *testing.T) {
 			w.Header().Set("X-Sum", "42")
 		},
 		"odd-status": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(599) },
+		"no-content-length": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
+		},
+		"not-modified": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Content-Length", "5")
+			w.WriteHeader(http.StatusNotModified)
+		},
+		"blank-encoding": func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Encoding"] = []string{""}
+			io.WriteString(w, "<html>sniffed</html>")
+		},
 		"crlf-value": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Evil", "a\r\nSet-Cookie: b")
 		},

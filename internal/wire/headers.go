@@ -2,9 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -28,6 +31,14 @@ func IsHopHeader(k string) bool {
 		return true
 	}
 	return false
+}
+
+// ForwardRequestField reports whether a proxy passes a request's field k
+// on as it is: not hop-by-hop, and neither Host nor Content-Length, which
+// the writer of the next request states itself. (The fields a Connection
+// header names are dropped apart: RemoveHopHeaders, Listed.)
+func ForwardRequestField(k string) bool {
+	return !IsHopHeader(k) && k != "Content-Length" && k != "Host"
 }
 
 // AppendForwardedFor appends one X-Forwarded-For value of the caller's
@@ -67,6 +78,25 @@ func AppendContract(dst []byte, callID string, start time.Time, prior []Field, p
 	return dst
 }
 
+// ForwardedForValue is the one X-Forwarded-For value of a call on its
+// way on: the caller's values (prior, every field, each trimmed, blank
+// ones skipped), then peer. peer empty: a call this process made for a
+// caller whose address the values already end with; they are kept as
+// they are.
+func ForwardedForValue(prior []string, peer string) string {
+	if len(prior) == 0 {
+		return peer
+	}
+	var b []byte
+	for _, v := range prior {
+		b = AppendForwardedFor(b, v)
+	}
+	if peer == "" {
+		b = bytes.TrimSuffix(b, []byte(", "))
+	}
+	return string(append(b, peer...))
+}
+
 // AppendStartTime appends X-Start-Time's value: the time the gateway
 // took the call, in Unix nanoseconds.
 func AppendStartTime(dst []byte, start time.Time) []byte {
@@ -94,16 +124,7 @@ func SetContract(h http.Header, newID func() string, start time.Time, peer, host
 	var buf [20]byte
 	vals[1] = string(AppendStartTime(buf[:0], start))
 	h[StartTime] = vals[1:2:2]
-	if prior := h[ForwardedFor]; len(prior) > 0 {
-		var b []byte
-		for _, v := range prior {
-			b = AppendForwardedFor(b, v)
-		}
-		if peer == "" {
-			b = bytes.TrimSuffix(b, []byte(", "))
-		}
-		peer = string(append(b, peer...))
-	}
+	peer = ForwardedForValue(h[ForwardedFor], peer)
 	if peer == "" {
 		delete(h, ForwardedFor)
 	} else {
@@ -115,4 +136,16 @@ func SetContract(h http.Header, newID func() string, start time.Time, peer, host
 		h[ForwardedHost] = vals[3:4:4]
 	}
 	return callID
+}
+
+// ClosedBeforeAnswer reports the error of a client whose peer closed or
+// reset the connection before sending a byte of its answer (or had gone
+// when the request was written): on a kept-alive connection, one that
+// was closed while it sat idle, so that the request never reached the
+// peer and may be sent again. The caller tells it from an answer broken
+// off mid-head (io.ErrUnexpectedEOF from http.ReadResponse, which a
+// peer that took the request sends too) by waiting for the first byte
+// apart.
+func ClosedBeforeAnswer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

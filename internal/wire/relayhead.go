@@ -214,7 +214,8 @@ func badTrailer(v string) bool {
 // the gateway's goroutine path (copyResponse through http1's writer) does:
 // hop-by-hop headers and X-Call-Id dropped, the call's X-Call-Id, extra
 // (whole header lines), a Date and a sniffed Content-Type added, the
-// status text Go's.
+// status text Go's; no framing for a status without a body (nor a 304's
+// Content-Type), as net/http's server and the lean front send.
 func AppendResponseHead(dst []byte, h *RelayHead, callID, extra string, sniff []byte, closing bool) []byte {
 	dst = AppendStatusLine(dst, h.Status)
 	for _, f := range h.fields {
@@ -226,6 +227,8 @@ func AppendResponseHead(dst []byte, h *RelayHead, callID, extra string, sniff []
 		case k == "Trailer": // passed through with the chunks' trailer section
 		case IsHopHeader(k), k == CallID, k == "Content-Length":
 			continue
+		case k == "Content-Type" && h.Status == http.StatusNotModified:
+			continue // dropped by net/http's server, as by HandlerFraming
 		case len(h.conn) > 0 && Listed(h.conn, k):
 			continue
 		}
@@ -242,8 +245,8 @@ func AppendResponseHead(dst []byte, h *RelayHead, callID, extra string, sniff []
 	switch {
 	case h.Frame == FrameChunked:
 		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
-	case h.Length >= 0:
-		dst = AppendContentLength(dst, h.Length)
+	case h.Length >= 0 && BodyAllowed(h.Status):
+		dst = AppendContentLength(dst, h.Length) // (none without a body, as HandlerFraming)
 	}
 	if closing {
 		dst = append(dst, "Connection: close\r\n"...)

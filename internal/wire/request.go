@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bufio"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -40,7 +39,7 @@ func appendRequestFields(dst []byte, method, target, query, host string, h http.
 	dst = AppendRequestLine(dst, method, target, query)
 	dst = AppendField(dst, "Host", host)
 	for k, vv := range h {
-		if IsHopHeader(k) || k == "Content-Length" || k == "Host" {
+		if !ForwardRequestField(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -86,15 +85,6 @@ func AppendField(dst []byte, k, v string) []byte {
 	dst = append(dst, ": "...)
 	dst = append(dst, v...)
 	return append(dst, "\r\n"...)
-}
-
-// WriteField writes one header line to bw (a head written piece by
-// piece, as a handler's response is).
-func WriteField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
 }
 
 // EndRequestHead appends the framing of a body of n bytes (-1: unknown,

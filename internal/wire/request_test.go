@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"iter"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -91,11 +92,7 @@ func FuzzRequestHeadAgreesWithNetHTTP(f *testing.F) {
 // lines (skipping the input when it holds a field no server takes).
 func fuzzHeader(t *testing.T, fields string) http.Header {
 	h := http.Header{}
-	for _, line := range strings.Split(fields, "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
+	for k, v := range fuzzFields(fields) {
 		if v = TrimOWS(v); !IsToken(k) || !IsFieldValue(v) {
 			t.Skip("not a field a server takes")
 		}
@@ -103,4 +100,15 @@ func fuzzHeader(t *testing.T, fields string) http.Header {
 		h[k] = append(h[k], v)
 	}
 	return h
+}
+
+// fuzzFields yields the name and value of each fuzzed "K: v" line.
+func fuzzFields(fields string) iter.Seq2[string, string] {
+	return func(yield func(k, v string) bool) {
+		for _, line := range strings.Split(fields, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && !yield(k, v) {
+				return
+			}
+		}
+	}
 }

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -94,23 +93,6 @@ func IsCanonical(k string) bool {
 		upper = c == '-'
 	}
 	return true
-}
-
-// HasToken reports whether the comma-separated list v holds tok (case
-// insensitive), as in a Connection header.
-func HasToken(v, tok string) bool {
-	for v != "" {
-		var item string
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			item, v = v, ""
-		}
-		if EqualFold(TrimOWS(item), tok) {
-			return true
-		}
-	}
-	return false
 }
 
 // EqualFold compares two strings ASCII case-insensitively (no Unicode

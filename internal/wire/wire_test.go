@@ -1,9 +1,13 @@
 package wire
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -104,5 +108,44 @@ func TestDate(t *testing.T) {
 	d := Date()
 	if _, err := http.ParseTime(d); err != nil || !strings.HasSuffix(d, " GMT") {
 		t.Fatalf("Date() = %q: %v", d, err)
+	}
+}
+
+// Every field the caller sent counts, each trimmed; no peer keeps the
+// list as it is.
+func TestForwardedForValue(t *testing.T) {
+	for _, c := range []struct {
+		prior      []string
+		peer, want string
+	}{
+		{nil, "1.1.1.1", "1.1.1.1"},
+		{[]string{"10.0.0.1", " 10.0.0.2 ", " "}, "1.1.1.1", "10.0.0.1, 10.0.0.2, 1.1.1.1"},
+		{[]string{"10.0.0.1, 1.1.1.1"}, "", "10.0.0.1, 1.1.1.1"},
+		{nil, "", ""},
+	} {
+		if got := ForwardedForValue(c.prior, c.peer); got != c.want {
+			t.Errorf("ForwardedForValue(%q, %q) = %q, want %q", c.prior, c.peer, got, c.want)
+		}
+	}
+}
+
+func TestForwardRequestField(t *testing.T) {
+	for k, want := range map[string]bool{"Content-Type": true, CallID: true, "Authorization": true,
+		"Host": false, "Content-Length": false, "Proxy-Authorization": false, "Expect": false, "Connection": false} {
+		if ForwardRequestField(k) != want {
+			t.Errorf("ForwardRequestField(%q) != %v", k, want)
+		}
+	}
+}
+
+func TestClosedBeforeAnswer(t *testing.T) {
+	for err, want := range map[error]bool{
+		io.EOF: true, fmt.Errorf("read: %w", syscall.ECONNRESET): true, syscall.EPIPE: true,
+		io.ErrUnexpectedEOF:    false, // an answer broken off mid-head: the peer took the request
+		os.ErrDeadlineExceeded: false,
+	} {
+		if ClosedBeforeAnswer(err) != want {
+			t.Errorf("ClosedBeforeAnswer(%v) != %v", err, want)
+		}
 	}
 }

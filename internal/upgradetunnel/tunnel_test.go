@@ -1,4 +1,4 @@
-package upgrade
+package upgradetunnel
 
 import (
 	"bufio"
@@ -8,39 +8,25 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // echoUpstream accepts one upgrade to "echo" and then echoes every byte;
 // other requests get 426.
 func echoUpstream(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				if req.Header.Get("Upgrade") != "echo" || req.Header.Get("X-Seen") != "yes" {
-					io.WriteString(c, "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope")
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Proto: echo\r\n\r\n")
-				io.Copy(c, br)
-			}()
+	return harness.RawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		if req.Header.Get("Upgrade") != "echo" || req.Header.Get("X-Seen") != "yes" {
+			io.WriteString(c, "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Proto: echo\r\n\r\n")
+		io.Copy(c, br)
+	})
 }
 
 // proxy is a server whose handler forwards upgrades to upstream.

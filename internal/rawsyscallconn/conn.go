@@ -1,4 +1,4 @@
-// Package rawio wraps a socket so that its reads and writes are made as
+// Package rawsyscallconn wraps a socket so that its reads and writes are made as
 // raw system calls, without the Go scheduler's syscall bookkeeping.
 //
 // Why: a proxy hop on a busy small machine goes idle and busy again on
@@ -14,7 +14,7 @@
 // thread never waits in the kernel, and waiting for readiness is still
 // done by the runtime's poller (syscall.RawConn), with deadlines and Close
 // honoured as for any net.Conn.
-package rawio
+package rawsyscallconn
 
 import (
 	"io"

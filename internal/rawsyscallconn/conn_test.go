@@ -1,4 +1,4 @@
-package rawio
+package rawsyscallconn
 
 import (
 	"bytes"
@@ -221,7 +221,7 @@ func BenchmarkPingPong(b *testing.B) {
 	for _, raw := range []bool{false, true} {
 		name := "net"
 		if raw {
-			name = "rawio"
+			name = "raw"
 		}
 		b.Run(name, func(b *testing.B) {
 			c, s := pair(b)

@@ -1,9 +1,9 @@
-// Package upgrade passes HTTP/1.1 protocol upgrades (WebSocket) through a
+// Package upgradetunnel passes HTTP/1.1 protocol upgrades (WebSocket) through a
 // proxy hop: the gateway to a replica, the watchdog to its function. The
 // request goes upstream with its Upgrade and Connection headers; a 101
 // answer turns both connections into one tunnel until either side closes,
 // any other answer is relayed as a normal response.
-package upgrade
+package upgradetunnel
 
 import (
 	"bufio"
@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,17 +20,7 @@ import (
 
 // Requested reports whether r asks for a protocol upgrade.
 func Requested(r *http.Request) bool {
-	if len(r.Header["Upgrade"]) == 0 {
-		return false
-	}
-	for _, v := range r.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
+	return len(r.Header["Upgrade"]) > 0 && wire.ListsToken(r.Header["Connection"], "upgrade")
 }
 
 // Request is one upgrade to forward.
