@@ -138,7 +138,11 @@ func (tc RustToolchain) cargoBuild(ctx context.Context, dir, target string, buil
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+buildArgs[k])
 	}
-	flags := strings.TrimSpace(buildArgs["RUSTFLAGS"] + " --remap-path-prefix=" + dir + "=/build")
+	flags, ok := buildArgs["RUSTFLAGS"]
+	if !ok {
+		flags = os.Getenv("RUSTFLAGS")
+	}
+	flags = strings.TrimSpace(flags + " --remap-path-prefix=" + dir + "=/build")
 	cmd.Env = append(cmd.Env, "RUSTC="+tc.Rustc, "CARGO_TARGET_DIR="+targetDir, "RUSTFLAGS="+flags,
 		"CARGO_TERM_COLOR=never")
 	var buf bytes.Buffer

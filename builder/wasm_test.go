@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/templates"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -98,5 +99,27 @@ func TestRustWasmNoToolchain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "apt install rustc cargo libstd-rust-dev-wasm32") ||
 		!strings.Contains(err.Error(), "rustup target add wasm32-wasip1") {
 		t.Fatalf("error %v, want one naming what to install", err)
+	}
+}
+
+// TestRustWasmBuildError: a handler that does not compile fails the build
+// with cargo's message.
+func TestRustWasmBuildError(t *testing.T) {
+	if _, err := FindRustWasm(); err != nil {
+		t.Skipf("cannot build rust-wasm here (scripts/install-deps.sh installs Debian's): %v", err)
+	}
+	dir := t.TempDir()
+	tpl, err := templates.Lookup("", "rust-wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := templates.Scaffold(tpl, filepath.Join(dir, "fn")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "fn", "src", "lib.rs"), []byte("pub fn handle(req: &[u8]) -> String { req }\n"), 0o644)
+	_, err = Build(context.Background(), Options{Function: stack.Function{Name: "fn", Lang: "rust-wasm", Handler: "./fn"},
+		StackDir: dir, Progress: testWriter{t}})
+	if err == nil || !strings.Contains(err.Error(), "cargo build of the handler failed") || !strings.Contains(err.Error(), "mismatched types") {
+		t.Fatalf("error %v, want cargo's", err)
 	}
 }
