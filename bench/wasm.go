@@ -23,10 +23,13 @@ import (
 // at c=16 of an echo run as a fresh WebAssembly instance per call (the
 // hand-assembled echo.wasm, a Go wasip1 echo as a command, and the same
 // echo built by the go-wasm template as `ferry up` builds it, a reactor
-// whose calls start from a snapshot taken after Go's start) beside the same echo in
-// fork mode (cat: a fork and exec per call) and in http mode, and the
-// p50 of one call at c=1; then the memory of idle wasm functions. The
-// cold start of an instance alone (no HTTP) is BenchmarkColdStart in
+// whose calls start from a snapshot taken after Go's start, and a Rust
+// echo built by the rust-wasm template, a command) beside the same echo in
+// fork mode (cat: a fork and exec per call; the same Go and the same Rust
+// echo built for the host) and in http mode, and the p50 of one call at
+// c=1; then the memory of idle wasm functions. The Rust rows are left out,
+// with a line saying why, when no Rust with a wasm32 std is installed.
+// The cold start of an instance alone (no HTTP) is BenchmarkColdStart in
 // provider/wasmrt.
 func init() { Register(Scenario{Name: "wasm", Order: 35, Run: runWasm}) }
 
@@ -47,26 +50,23 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 		return nil, err
 	}
 	defer f.Stop()
-	code, b, err := f.Do("POST", "/system/artifacts", art)
-	if err != nil || code/100 != 2 {
-		return nil, fmt.Errorf("upload the wasm artifact: %d %s %v", code, b, err)
+	digest, err := uploadArtifact(f, "wasm", art)
+	if err != nil {
+		return nil, err
 	}
-	var up, snapUp struct{ Digest string }
-	json.Unmarshal(b, &up)
 	snapArt, err := wasmReactorArtifact(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	if code, b, err = f.Do("POST", "/system/artifacts", snapArt); err != nil || code/100 != 2 {
-		return nil, fmt.Errorf("upload the reactor artifact: %d %s %v", code, b, err)
+	snapDigest, err := uploadArtifact(f, "reactor", snapArt)
+	if err != nil {
+		return nil, err
 	}
-	json.Unmarshal(b, &snapUp)
-	wasmFn := func(name, module string) map[string]any {
+	wasmFnOf := func(name, module, digest string) map[string]any {
 		return map[string]any{"service": name, "image": "wasm", "envProcess": module,
-			"labels": map[string]string{"com.ferryfaas.runtime": "wasm"}, "annotations": map[string]string{"com.ferryfaas.artifact": up.Digest}}
+			"labels": map[string]string{"com.ferryfaas.runtime": "wasm"}, "annotations": map[string]string{"com.ferryfaas.artifact": digest}}
 	}
-	snapFn := wasmFn("wasm-go-snap", "main.wasm")
-	snapFn["annotations"] = map[string]string{"com.ferryfaas.artifact": snapUp.Digest}
+	wasmFn := func(name, module string) map[string]any { return wasmFnOf(name, module, digest) }
 	// The same Go echo as wasm-go, built for the host: "the same echo in
 	// fork mode", whose every call also pays Go's start.
 	goFork, err := harness.GoBinary("wasmecho", "./bench/wasmecho")
@@ -76,10 +76,27 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	gAddr, _ := harness.FreeAddr()
 	deps := []map[string]any{
 		{"service": "go-fork", "image": "go-fork", "envProcess": goFork},
-		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"), snapFn,
+		wasmFn("wasm-echo", "echo.wasm"), wasmFn("wasm-go", "main.wasm"), wasmFnOf("wasm-go-snap", "main.wasm", snapDigest),
 		{"service": "cat", "image": "cat", "envProcess": "cat"},
 		{"service": "echo-http", "image": "bench/echo", "envProcess": echo,
 			"envVars": map[string]string{"mode": "http", "upstream_url": "http://" + gAddr, "ECHO_ADDR": gAddr}},
+	}
+	fns := []string{"wasm-echo", "wasm-go", "wasm-go-snap", "cat", "go-fork", "echo-http"}
+	// The same echo's fork-mode twin, for each wasm echo in a language.
+	sameEcho := map[string]string{"wasm-go": "go-fork", "wasm-go-snap": "go-fork"}
+	// The Rust echo: the module as `ferry up` builds it, and the same
+	// crate built for the host, run in fork mode.
+	if rustArt, rustFork, err := rustEcho(ctx, dir); err != nil {
+		env.Logf("   no Rust rows: %v", err)
+	} else {
+		rustDigest, err := uploadArtifact(f, "rust-wasm", rustArt)
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, wasmFnOf("wasm-rust", "main.wasm", rustDigest),
+			map[string]any{"service": "rust-fork", "image": "rust-fork", "envProcess": rustFork})
+		fns = append(fns, "wasm-rust", "rust-fork")
+		sameEcho["wasm-rust"] = "rust-fork"
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -94,7 +111,7 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	d := env.Dur(4 * time.Second)
 	res := map[string]LoadResult{}
 	for _, c := range []int{1, 16} {
-		for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap", "cat", "go-fork", "echo-http"} {
+		for _, fn := range fns {
 			url := f.URL + "/function/" + fn
 			Load(ctx, url, coreBody, c, d/8, 2_000_000)
 			r := Load(ctx, url, coreBody, c, d, 2_000_000)
@@ -104,12 +121,19 @@ func runWasm(ctx context.Context, env *Env) ([]Row, error) {
 	}
 	var rows []Row
 	fork := res["cat c=16"]
-	for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap"} {
+	for _, fn := range []string{"wasm-echo", "wasm-go", "wasm-go-snap", "wasm-rust"} {
+		if _, ok := res[fn+" c=16"]; !ok {
+			continue
+		}
 		r := res[fn+" c=16"]
-		if fn != "wasm-echo" {
-			gf := res["go-fork c=16"]
-			rows = append(rows, Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "the same Go echo, fork mode, c=16",
-				BaselineValue: gf.RPS, Ratio: r.RPS / gf.RPS, Target: ">= 3x", Met: r.RPS >= 3*gf.RPS})
+		if twin := sameEcho[fn]; twin != "" {
+			lang := map[string]string{"go-fork": "Go", "rust-fork": "Rust"}[twin]
+			tf := res[twin+" c=16"]
+			rows = append(rows, Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "the same " + lang + " echo, fork mode, c=16",
+				BaselineValue: tf.RPS, Ratio: r.RPS / tf.RPS, Target: ">= 3x", Met: r.RPS >= 3*tf.RPS})
+			t1 := res[twin+" c=1"]
+			rows = append(rows, Row{Case: fn + " c=1", Metric: "p50", Value: Ms(res[fn+" c=1"].P50), Unit: "ms", Baseline: "the same " + lang + " echo, fork mode, c=1",
+				BaselineValue: Ms(t1.P50), Ratio: float64(res[fn+" c=1"].P50) / float64(t1.P50)})
 		}
 		rows = append(rows,
 			Row{Case: fn + " c=16", Metric: "req/s", Value: r.RPS, Unit: "req/s", Baseline: "fork cat c=16",
@@ -191,4 +215,55 @@ func wasmReactorArtifact(ctx context.Context, dir string) ([]byte, error) {
 		return nil, fmt.Errorf("build the go-wasm echo: %w", err)
 	}
 	return os.ReadFile(res.ArtifactPath)
+}
+
+// uploadArtifact posts an artifact to the server and returns its digest.
+func uploadArtifact(f *harness.Ferry, what string, art []byte) (string, error) {
+	code, b, err := f.Do("POST", "/system/artifacts", art)
+	if err != nil || code/100 != 2 {
+		return "", fmt.Errorf("upload the %s artifact: %d %s %v", what, code, b, err)
+	}
+	var up struct{ Digest string }
+	if err := json.Unmarshal(b, &up); err != nil || up.Digest == "" {
+		return "", fmt.Errorf("upload the %s artifact: no digest in %s", what, b)
+	}
+	return up.Digest, nil
+}
+
+// rustEchoSrc is the echo as a rust-wasm handler (the template's
+// function/src/lib.rs).
+const rustEchoSrc = "pub fn handle(req: &[u8]) -> Vec<u8> {\n    req.to_vec()\n}\n"
+
+// rustEcho builds an echo with the rust-wasm template, as `ferry up` does,
+// and returns its artifact and the same crate (shim and handler) built for
+// the host by the same rustc: the fork-mode twin.
+func rustEcho(ctx context.Context, dir string) (artifact []byte, host string, err error) {
+	tc, err := builder.FindRustWasm()
+	if err != nil {
+		return nil, "", err
+	}
+	fn := filepath.Join(dir, "rustecho")
+	if err := os.MkdirAll(filepath.Join(fn, "src"), 0o755); err != nil {
+		return nil, "", err
+	}
+	cargo := "[package]\nname = \"handler\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"
+	for name, body := range map[string]string{"Cargo.toml": cargo, "src/lib.rs": rustEchoSrc} {
+		if err := os.WriteFile(filepath.Join(fn, name), []byte(body), 0o644); err != nil {
+			return nil, "", err
+		}
+	}
+	out := filepath.Join(dir, "rust-build")
+	res, err := builder.Build(ctx, builder.Options{Function: stack.Function{Name: "rustecho", Lang: "rust-wasm", Handler: "./rustecho"},
+		StackDir: dir, OutDir: out, Progress: io.Discard})
+	if err != nil {
+		return nil, "", fmt.Errorf("build the rust-wasm echo: %w", err)
+	}
+	if artifact, err = os.ReadFile(res.ArtifactPath); err != nil {
+		return nil, "", err
+	}
+	// The build folder builder.Build left is the whole crate.
+	if host, err = builder.CompileRustHost(ctx, tc, filepath.Join(out, "rustecho")); err != nil {
+		return nil, "", fmt.Errorf("build the Rust echo for the host: %w", err)
+	}
+	return artifact, host, nil
 }

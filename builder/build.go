@@ -99,6 +99,17 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
 		entries = []tarEntry{{name: target.out, src: bin, mode: 0o755, typ: tar.TypeReg}}
+	} else if tpl.Ferry.Compile == "rust-wasm" {
+		tc, err := FindRustWasm()
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		p.say("cargo build --release --offline --target %s (%s)", tc.Target, tc.Rustc)
+		mod, err := compileRustWasm(ctx, tc, workDir, fn.BuildArgs)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		entries = []tarEntry{{name: wasmModuleName, src: mod, mode: 0o755, typ: tar.TypeReg}}
 	} else {
 		entries, err = dirEntries(workDir, "")
 		if err != nil {

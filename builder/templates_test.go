@@ -25,7 +25,7 @@ func TestTemplatesRunUnderWatchdog(t *testing.T) {
 				}
 			}
 			if tpl, _ := templates.Lookup("", lang); tpl.Ferry.Runtime == "wasm" {
-				t.Skip("runs on the wasm runtime, not the watchdog: see TestGoWasmTemplate")
+				t.Skip("runs on the wasm runtime, not the watchdog: see TestGoWasmTemplate and TestRustWasmTemplate")
 			}
 			res := buildDefault(t, lang)
 			run := t.TempDir()

@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 etcd-server
       prometheus prometheus-alertmanager nats-server wrk chromium python3 nodejs
-      openssl procps psmisc python3-pip kcat buildah busybox-static)
+      openssl procps psmisc python3-pip kcat buildah busybox-static
+      rustc cargo libstd-rust-dev-wasm32)  # the rust-wasm template (wasm32-wasi std)
 (($#)) && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

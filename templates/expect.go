@@ -20,6 +20,8 @@ func ExpectedReply(lang, body string) string {
 		return "Hello from Ferry (go), you said: " + body
 	case "go-wasm":
 		return "Hello from Ferry (go-wasm), you said: " + body
+	case "rust-wasm":
+		return "Hello from Ferry (rust-wasm), you said: " + body
 	case "bash":
 		return strings.TrimRight("Hello from Ferry (bash), you said: "+body, "\n")
 	case "dockerfile":

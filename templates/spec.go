@@ -45,7 +45,9 @@ type Ferry struct {
 	BaseImage string `yaml:"base_image,omitempty"`
 	// Compile "go" builds the template with `go build` into ./handler and
 	// ships only that binary; "go-wasm" builds main.wasm for GOOS=wasip1,
-	// "go-wasm-reactor" the same as a reactor (-buildmode=c-shared).
+	// "go-wasm-reactor" the same as a reactor (-buildmode=c-shared);
+	// "rust-wasm" builds main.wasm with cargo for wasm32-wasip1 (or
+	// wasm32-wasi), a WASI command.
 	Compile string `yaml:"compile,omitempty"`
 	// Runtime is the runtime the function needs (the label
 	// com.ferryfaas.runtime that `ferry up` deploys it with); "" = the

@@ -9,7 +9,7 @@ import (
 )
 
 func TestLanguages(t *testing.T) {
-	want := []string{"bash", "dockerfile", "go", "go-wasm", "golang-http", "node", "python3", "python3-http"}
+	want := []string{"bash", "dockerfile", "go", "go-wasm", "golang-http", "node", "python3", "python3-http", "rust-wasm"}
 	if got := Languages(); !slices.Equal(got, want) {
 		t.Fatalf("Languages() = %v, want %v", got, want)
 	}

@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ferryfaas/ferry/api"
+	"github.com/ferryfaas/ferry/builder"
+	"github.com/ferryfaas/ferry/stack"
 	"github.com/ferryfaas/ferry/watchdog"
 	"github.com/tetratelabs/wazero"
 )
@@ -25,23 +29,74 @@ func BenchmarkColdStart(b *testing.B) {
 	b.Run("go", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{})) })
 	b.Run("go-snapshot", func(b *testing.B) { benchColdStart(b, reactorFixture(b, &api.FunctionDeployment{})) })
 	b.Run("echo.wasm", func(b *testing.B) { benchColdStart(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=echo.wasm")) })
+	// A Rust echo built by the rust-wasm template, and the same crate built
+	// for the host run as fork mode runs it (skipped without a Rust wasm
+	// toolchain).
+	b.Run("rust", func(b *testing.B) {
+		needRustEcho(b)
+		benchColdStart(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=rust.wasm"))
+	})
+	b.Run("fork-rust", func(b *testing.B) { benchForkExec(b, needRustEcho(b)) })
 	// The same-run baseline: what the process runtime's fork mode does per
 	// call, a fork and exec of the function (cat) echoing the body.
-	b.Run("fork-cat", func(b *testing.B) {
-		lat := make([]time.Duration, 0, b.N)
-		cpu0 := cpuTime()
-		for b.Loop() {
-			var out bytes.Buffer
-			cmd := exec.Command("cat")
-			cmd.Stdin, cmd.Stdout = bytes.NewReader([]byte("hello")), &out
-			start := time.Now()
-			if err := cmd.Run(); err != nil || out.String() != "hello" {
-				b.Fatal(err, out.String())
-			}
-			lat = append(lat, time.Since(start))
+	b.Run("fork-cat", func(b *testing.B) { benchForkExec(b, "cat") })
+}
+
+// benchForkExec is a fork and exec of bin per call, echoing 5 bytes.
+func benchForkExec(b *testing.B, bin string) {
+	lat := make([]time.Duration, 0, b.N)
+	cpu0 := cpuTime()
+	for b.Loop() {
+		var out bytes.Buffer
+		cmd := exec.Command(bin)
+		cmd.Stdin, cmd.Stdout = bytes.NewReader([]byte("hello")), &out
+		start := time.Now()
+		if err := cmd.Run(); err != nil || out.String() != "hello" {
+			b.Fatal(err, out.String())
 		}
-		reportPercentiles(b, lat, cpuTime()-cpu0)
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat, cpuTime()-cpu0)
+}
+
+// rustEcho is a Rust echo built once by the rust-wasm template, as ferry
+// up builds it (wasm, copied into the guests' code as rust.wasm), and the
+// same crate built for the host (host).
+var rustEcho struct {
+	once       sync.Once
+	wasm, host string
+	err        error
+}
+
+// needRustEcho builds the Rust echo once, skipping b when it cannot be
+// built here, and returns the host program.
+func needRustEcho(b *testing.B) string {
+	rustEcho.once.Do(func() {
+		tc, err := builder.FindRustWasm()
+		if err != nil {
+			rustEcho.err = err
+			return
+		}
+		dir := filepath.Join(filepath.Dir(guestWasm), "rust-echo")
+		if err := os.MkdirAll(filepath.Join(dir, "fn", "src"), 0o755); err != nil {
+			rustEcho.err = err
+			return
+		}
+		os.WriteFile(filepath.Join(dir, "fn", "Cargo.toml"), []byte("[package]\nname = \"handler\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "fn", "src", "lib.rs"), []byte("pub fn handle(req: &[u8]) -> Vec<u8> {\n    req.to_vec()\n}\n"), 0o644)
+		if _, err := builder.Build(context.Background(), builder.Options{Function: stack.Function{Name: "echo", Lang: "rust-wasm", Handler: "./fn"},
+			StackDir: dir, Progress: io.Discard}); err != nil {
+			rustEcho.err = err
+			return
+		}
+		work := filepath.Join(dir, "build", "echo")
+		rustEcho.wasm = filepath.Join(work, "main.wasm")
+		rustEcho.host, rustEcho.err = builder.CompileRustHost(context.Background(), tc, work)
 	})
+	if rustEcho.err != nil {
+		b.Skipf("no Rust echo: %v", rustEcho.err)
+	}
+	return rustEcho.host
 }
 
 func benchColdStart(b *testing.B, f *fixture) {
@@ -72,6 +127,10 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("go", func(b *testing.B) { benchCall(b, newFixture(b, &api.FunctionDeployment{})) })
 	b.Run("go-snapshot", func(b *testing.B) { benchCall(b, reactorFixture(b, &api.FunctionDeployment{})) })
 	b.Run("echo.wasm", func(b *testing.B) { benchCall(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=echo.wasm")) })
+	b.Run("rust", func(b *testing.B) {
+		needRustEcho(b)
+		benchCall(b, newFixture(b, &api.FunctionDeployment{}, "fprocess=rust.wasm"))
+	})
 	// The same-run baseline: the same echo (cat) behind the watchdog in
 	// fork mode, a fork and exec per call.
 	b.Run("fork-cat", func(b *testing.B) { benchURL(b, forkCat(b)) })

@@ -108,6 +108,14 @@ func unpackGuest(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "reactor.wasm"), b, 0o644); err != nil {
 		return err
 	}
+	if rustEcho.wasm != "" {
+		if b, err = os.ReadFile(rustEcho.wasm); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "rust.wasm"), b, 0o644); err != nil {
+			return err
+		}
+	}
 	return os.WriteFile(filepath.Join(dir, "data.txt"), []byte("own file"), 0o644)
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/builder"
 	"github.com/ferryfaas/ferry/templates"
 	"github.com/ferryfaas/ferry/test/harness"
 )
@@ -24,6 +25,8 @@ type templateCase struct {
 	patch func(t *testing.T, dir, stackFile, marker string)
 	// want is the reply to body; default templates.ExpectedReply.
 	want func(body string) string
+	// skip, when set, is why this machine cannot build the template ("" = it can).
+	skip func() string
 }
 
 var templateCases = []templateCase{
@@ -52,6 +55,15 @@ var templateCases = []templateCase{
 	}},
 	{lang: "go", patch: patchGoHandler},
 	{lang: "go-wasm", patch: patchGoHandler},
+	{lang: "rust-wasm", patch: func(t *testing.T, dir, _, m string) {
+		edit(t, filepath.Join(dir, "src", "lib.rs"), "pub fn handle(req: &[u8]) -> String {\n",
+			"pub fn handle(req: &[u8]) -> String {\n    eprintln!("+strconv.Quote(m)+");\n")
+	}, skip: func() string {
+		if _, err := builder.FindRustWasm(); err != nil {
+			return err.Error() + " (scripts/install-deps.sh installs Debian's)"
+		}
+		return ""
+	}},
 	{lang: "bash", patch: func(t *testing.T, dir, _, m string) {
 		edit(t, filepath.Join(dir, "handler.sh"), "input=$(cat)\n", "input=$(cat)\necho '"+m+"' >&2\n")
 	}},
@@ -90,6 +102,11 @@ func TestTemplates(t *testing.T) {
 	var timings []string
 	for _, tc := range templateCases {
 		t.Run(tc.lang, func(t *testing.T) {
+			if tc.skip != nil {
+				if why := tc.skip(); why != "" {
+					t.Skip(why)
+				}
+			}
 			c := *c
 			c.t = t
 			start := time.Now()
