@@ -17,9 +17,7 @@ func TestBrowserFake(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	if _, err := uitest.FindChromium(); err != nil {
-		t.Fatal(err)
-	}
+	uitest.RequireChromium(t)
 	_, srv := newFake(t)
 	uitest.Run(t, uitest.Target{URL: srv.URL, User: fakeUser, Password: fakePass,
 		Unreachable: func() { srv.Listener.Close(); srv.CloseClientConnections() }}, filepath.Join("..", "test", "e2e", "out", "ui-fake"))
@@ -32,6 +30,7 @@ func TestPageWeight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	uitest.RequireChromium(t)
 	_, srv := newFake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"testing"
 
 	"github.com/chromedp/chromedp"
 )
@@ -33,6 +34,20 @@ func FindChromium() (string, error) {
 		}
 	}
 	return "", errors.New("no Chromium found: run scripts/install-deps.sh (apt-get install chromium) or set FERRY_CHROMIUM")
+}
+
+// RequireChromium skips the test when no Chromium is installed, saying
+// what to install; with FERRY_TOOLS_REQUIRED=1 (scripts/test.sh, where the
+// tools are installed) a missing Chromium fails the test instead, so a skip
+// cannot hide a regression in CI.
+func RequireChromium(t testing.TB) {
+	t.Helper()
+	if _, err := FindChromium(); err != nil {
+		if os.Getenv("FERRY_TOOLS_REQUIRED") == "1" {
+			t.Fatalf("FERRY_TOOLS_REQUIRED=1: %v", err)
+		}
+		t.Skip(err)
+	}
 }
 
 // NewBrowser starts a headless Chromium with a fresh profile in
