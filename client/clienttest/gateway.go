@@ -1,8 +1,9 @@
 // Package clienttest runs a real Ferry gateway (gateway.New) over an
 // in-memory provider (provider/providertest), for tests of the client, the
 // CLI and faas-cli compatibility. Each deployed function is an httptest
-// server that echoes the request body (path /fail answers 500), and logs
-// one line per call.
+// server that echoes the request body (path /fail answers 500) and says
+// in X-Echo-* headers what it got (method, path, query, length, X-Test),
+// and logs one line per call.
 package clienttest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 
@@ -30,11 +32,38 @@ type Gateway struct {
 	URL       string
 	Provider  *providertest.Provider
 	Artifacts *Artifacts
+
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// Request is what a client sent, as the gateway received it.
+type Request struct {
+	Method, URI   string // URI as sent: path and query
+	ContentLength int64
+	Header        http.Header
+}
+
+// Requests returns the requests received so far, in order.
+func (g *Gateway) Requests() []Request {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.reqs)
+}
+
+// record notes each request before the real gateway handles it.
+func (g *Gateway) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.reqs = append(g.reqs, Request{Method: r.Method, URI: r.URL.RequestURI(), ContentLength: r.ContentLength, Header: r.Header.Clone()})
+		g.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Start runs gateway.New over a fresh Provider on 127.0.0.1 with an
-// in-memory artifact store at /system/artifacts; everything stops at the
-// end of the test.
+// in-memory artifact store at /system/artifacts, recording each request
+// (Requests); everything stops at the end of the test.
 func Start(t testing.TB) *Gateway {
 	t.Helper()
 	p := NewProvider()
@@ -51,13 +80,15 @@ func Start(t testing.TB) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(g)
+	gw := &Gateway{Provider: p, Artifacts: arts}
+	srv := httptest.NewServer(gw.record(g))
+	gw.URL = srv.URL
 	t.Cleanup(func() {
 		srv.Close()
 		g.Close()
 		p.Close(t.Context())
 	})
-	return &Gateway{URL: srv.URL, Provider: p, Artifacts: arts}
+	return gw
 }
 
 // Artifacts is a content-addressed store checking X-Artifact-Digest.

@@ -36,6 +36,7 @@ func echo(p *providertest.Provider, ns, name string) http.Handler {
 		w.Header().Set("X-Echo-Query", r.URL.RawQuery)
 		w.Header().Set("X-Echo-Path", r.URL.Path)
 		w.Header().Set("X-Echo-Content-Length", strconv.FormatInt(r.ContentLength, 10))
+		w.Header().Set("X-Echo-X-Test", r.Header.Get("X-Test"))
 		if strings.HasSuffix(r.URL.Path, "/fail") {
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, "boom\n")
