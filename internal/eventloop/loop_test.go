@@ -460,8 +460,9 @@ func TestTimeoutAnswers504AndKeepsTheConnection(t *testing.T) {
 }
 
 func TestCallerLeavingAbandonsTheCall(t *testing.T) {
-	abandoned := make(chan struct{})
+	entered, abandoned := make(chan struct{}), make(chan struct{})
 	r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		close(entered)
 		select {
 		case <-req.Context().Done():
 			close(abandoned)
@@ -470,7 +471,7 @@ func TestCallerLeavingAbandonsTheCall(t *testing.T) {
 	}), nil)
 	c, _ := net.Dial("tcp", r.addr)
 	io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, entered, "the request at the replica")
 	c.Close()
 	select {
 	case <-abandoned:
@@ -574,7 +575,10 @@ func TestIdleConnectionsClose(t *testing.T) {
 }
 
 func TestShutdownWaitsForCalls(t *testing.T) {
+	entered := make(chan struct{})
 	r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		close(entered)
+		// The call outlasts the start of Shutdown, which must wait for it.
 		time.Sleep(300 * time.Millisecond)
 		io.WriteString(w, "finished")
 	}), nil)
@@ -590,7 +594,7 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		got <- string(b)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, entered, "the call at the replica")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.front.Shutdown(ctx); err != nil {
@@ -625,8 +629,9 @@ func cpuDuring(f func()) time.Duration {
 // a paused answer goes on, and that a stalled caller costs no CPU.
 func TestNoSpinOnHangUps(t *testing.T) {
 	t.Run("caller", func(t *testing.T) {
-		release := make(chan struct{})
+		entered, release := make(chan struct{}), make(chan struct{})
 		r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			close(entered)
 			select {
 			case <-release:
 			case <-req.Context().Done():
@@ -635,7 +640,7 @@ func TestNoSpinOnHangUps(t *testing.T) {
 		defer close(release)
 		c, _ := net.Dial("tcp", r.addr)
 		io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-		time.Sleep(50 * time.Millisecond)
+		waitFor(t, entered, "the call at the replica") // the pipelined bytes below arrive during it
 		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf)) // more than the buffer holds
 		c.(*net.TCPConn).CloseWrite()
 		if d := r.planner.waitDone(t, 1); d[0] != 499 {
@@ -667,4 +672,14 @@ func TestNoSpinOnHangUps(t *testing.T) {
 			t.Fatalf("read %d of %d bytes: %v", n, size, err)
 		}
 	})
+}
+
+// waitFor waits for ch to be closed (what names it, for the failure).
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no %s within 5s", what)
+	}
 }
