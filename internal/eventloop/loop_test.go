@@ -640,7 +640,7 @@ func TestNoSpinOnHangUps(t *testing.T) {
 		defer close(release)
 		c, _ := net.Dial("tcp", r.addr)
 		io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-		waitFor(t, entered, "the call at the replica") // the pipelined bytes below arrive during it
+		waitFor(t, entered, "the call at the replica")  // the pipelined bytes below arrive during it
 		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf)) // more than the buffer holds
 		c.(*net.TCPConn).CloseWrite()
 		if d := r.planner.waitDone(t, 1); d[0] != 499 {
