@@ -9,6 +9,7 @@ package clienttest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,7 @@ const (
 // Gateway is a running test gateway.
 type Gateway struct {
 	URL       string
+	Server    *httptest.Server
 	Provider  *providertest.Provider
 	Artifacts *Artifacts
 
@@ -66,9 +68,30 @@ func (g *Gateway) record(next http.Handler) http.Handler {
 // (Requests); everything stops at the end of the test.
 func Start(t testing.TB) *Gateway {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// Options change the test gateway, as ferry serve's plugins change its
+// own: other replicas, more routes, wrappers around the handler.
+type Options struct {
+	// Replica, when set, serves each deployed function instead of the echo.
+	Replica func(p *providertest.Provider, d api.FunctionDeployment) http.Handler
+	// Configure edits the gateway's configuration before it is built
+	// (System is already made).
+	Configure func(c *gateway.Config)
+	// Wrap wraps the gateway's handler (as ferry serve's WrapHandler).
+	Wrap func(http.Handler) http.Handler
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Gateway {
+	t.Helper()
 	p := NewProvider()
+	if o.Replica != nil {
+		p = newProvider(o.Replica)
+	}
 	arts := &Artifacts{blobs: map[string][]byte{}}
-	g, err := gateway.New(gateway.Config{
+	cfg := gateway.Config{
 		Provider:    p,
 		Credentials: gateway.Credentials{User: User, Password: Password},
 		Version:     api.VersionInfo{SHA: "abc123", Release: "0.0.0-test"},
@@ -76,15 +99,23 @@ func Start(t testing.TB) *Gateway {
 			"POST /system/artifacts":          http.HandlerFunc(arts.upload),
 			"HEAD /system/artifacts/{digest}": http.HandlerFunc(arts.head),
 		},
-	})
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	g, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := &Gateway{Provider: p, Artifacts: arts}
-	srv := httptest.NewServer(gw.record(g))
-	gw.URL = srv.URL
+	var h http.Handler = g
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	gw.Server = httptest.NewServer(gw.record(h))
+	gw.URL = gw.Server.URL
 	t.Cleanup(func() {
-		srv.Close()
+		gw.Server.Close()
 		g.Close()
 		p.Close(t.Context())
 	})
@@ -106,6 +137,9 @@ func (a *Artifacts) Has(digest string) bool {
 	return ok
 }
 
+// upload stores the body, as the process provider does: the digest in
+// X-Artifact-Digest is optional and must match when given; the answer is
+// 201 with {"digest","size"}.
 func (a *Artifacts) upload(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -114,7 +148,7 @@ func (a *Artifacts) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256(b)
 	d := "sha256:" + hex.EncodeToString(sum[:])
-	if r.Header.Get("X-Artifact-Digest") != d {
+	if want := r.Header.Get("X-Artifact-Digest"); want != "" && want != d {
 		http.Error(w, "X-Artifact-Digest does not match the body ("+d+")", http.StatusBadRequest)
 		return
 	}
@@ -122,7 +156,9 @@ func (a *Artifacts) upload(w http.ResponseWriter, r *http.Request) {
 	a.blobs[d] = b
 	a.Uploads++
 	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(map[string]any{"digest": d, "size": len(b)})
 }
 
 func (a *Artifacts) head(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,8 @@
 // Package uitest drives the portal in a real headless Chromium (Debian's
 // `chromium`) through chromedp. It holds the browser scenario shared by the
-// portal's own tests (against a small fake API) and the end-to-end test
-// (against the real `ferry serve`), and the page-weight measurement of the
-// benchmark.
+// portal's own tests (against the real gateway over the in-memory
+// provider) and the end-to-end test (against the real `ferry serve`), and
+// the page-weight measurement of the benchmark.
 package uitest
 
 import (
