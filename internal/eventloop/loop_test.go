@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // fakePlanner routes /function/{path} to one replica address; the path's
@@ -471,7 +472,7 @@ func TestCallerLeavingAbandonsTheCall(t *testing.T) {
 	}), nil)
 	c, _ := net.Dial("tcp", r.addr)
 	io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, entered, "the request at the replica")
+	harness.WaitClosed(t, entered, "the request at the replica")
 	c.Close()
 	select {
 	case <-abandoned:
@@ -594,7 +595,7 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		got <- string(b)
 	}()
-	waitFor(t, entered, "the call at the replica")
+	harness.WaitClosed(t, entered, "the call at the replica")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.front.Shutdown(ctx); err != nil {
@@ -640,8 +641,8 @@ func TestNoSpinOnHangUps(t *testing.T) {
 		defer close(release)
 		c, _ := net.Dial("tcp", r.addr)
 		io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-		waitFor(t, entered, "the call at the replica")  // the pipelined bytes below arrive during it
-		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf)) // more than the buffer holds
+		harness.WaitClosed(t, entered, "the call at the replica") // the pipelined bytes below arrive during it
+		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf))           // more than the buffer holds
 		c.(*net.TCPConn).CloseWrite()
 		if d := r.planner.waitDone(t, 1); d[0] != 499 {
 			t.Fatalf("Done(%d), want 499: the hang-up was not seen", d[0])
@@ -672,14 +673,4 @@ func TestNoSpinOnHangUps(t *testing.T) {
 			t.Fatalf("read %d of %d bytes: %v", n, size, err)
 		}
 	})
-}
-
-// waitFor waits for ch to be closed (what names it, for the failure).
-func waitFor(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no %s within 5s", what)
-	}
 }

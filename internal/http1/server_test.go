@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // start serves h on a loopback port through the lean loop (every path
@@ -213,7 +215,7 @@ func TestCallerGoneCancels(t *testing.T) {
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	// Gone during the call: the watch, started WatchAfter into it, reads
 	// the hang-up whether it came before or after.
-	waitFor(t, entered, "call at the handler")
+	harness.WaitClosed(t, entered, "call at the handler")
 	c.Close()
 	select {
 	case <-cancelled:
@@ -241,7 +243,7 @@ func TestSlowCallKeepsPipelinedRequest(t *testing.T) {
 	}
 	defer c.Close()
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, watching, "watch of the slow call")
+	harness.WaitClosed(t, watching, "watch of the slow call")
 	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n") // the watcher reads its first byte
 	close(release)
 	br := bufio.NewReader(c)
@@ -279,7 +281,7 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 	busy, _ := net.Dial("tcp", addr)
 	defer busy.Close()
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, entered, "/slow at its handler")
+	harness.WaitClosed(t, entered, "/slow at its handler")
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
 	// The idle connection closing is Shutdown under way.
@@ -421,15 +423,5 @@ func TestEmptyWriteKeepsChunkedBody(t *testing.T) {
 		if got := body(resp); got != part+"tail" {
 			t.Fatalf("response %d: body of %d bytes, want %d", i, len(got), len(part)+4)
 		}
-	}
-}
-
-// waitFor waits for ch to be closed (what names it, for the failure).
-func waitFor(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no %s within 5s", what)
 	}
 }

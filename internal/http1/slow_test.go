@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // startFront serves h with head and idle timeouts and a connection cap.
@@ -102,7 +104,7 @@ func TestCapShedsWaitingConnections(t *testing.T) {
 	}
 	defer held.Close()
 	io.WriteString(held, "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n")
-	waitFor(t, entered, "/hold at its handler")
+	harness.WaitClosed(t, entered, "/hold at its handler")
 	var idle []net.Conn
 	for i := 0; i < 20; i++ { // twice the cap, silent or a head begun
 		c, err := net.Dial("tcp", addr)
