@@ -30,7 +30,7 @@ grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|PASS$)' "$log/go-test.log" | grep
 # The gateway's tests above run behind the event loop, as ferry serve runs;
 # run them on the goroutine path too (h1 alone, and net/http).
 for front in h1 http; do
-  if FERRY_TEST_FRONT=$front go test -race -count=1 ./gateway >"$log/gateway-$front.log" 2>&1; then
+  if FERRY_TOOLS_REQUIRED=1 FERRY_TEST_FRONT=$front go test -race -count=1 ./gateway >"$log/gateway-$front.log" 2>&1; then
     echo "ok   gateway tests with FERRY_TEST_FRONT=$front" | tee -a "$log/go-test.log"
   else
     status=1
