@@ -47,8 +47,8 @@ func splitMemory(s string) (string, float64) {
 // "128m", which in Kubernetes means millibytes, "1gb").
 func memoryHint(s string) string {
 	num := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-	if _, err := strconv.ParseFloat(num, 64); err != nil || num == s {
-		return ""
+	if f, err := strconv.ParseFloat(num, 64); err != nil || f <= 0 || num == s {
+		return "" // no number to suggest a unit for, or no unit
 	}
 	switch strings.ToLower(s[len(num):]) {
 	case "m", "mb", "mi", "mib":

@@ -302,7 +302,7 @@ func TestLongCallRunsOnce(t *testing.T) {
 	r.fns.add("openfaas-fn", "long", nil, nil)
 	post(t, "POST", r.async.URL+"/async-function/long", nil, map[string]string{"X-Callback-Url": cb.srv.URL})
 	cb.next(t, 20*time.Second)
-	time.Sleep(time.Second) // a redelivery would arrive within one more ack wait
+	r.waitSettled(t) // acked: a redelivery would have kept it unacked, and run again
 	if n := runs.Load(); n != 1 {
 		t.Fatalf("a call longer than the ack wait ran %d times", n)
 	}
@@ -338,7 +338,7 @@ func TestCallIDDedupesPerFunction(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	r.waitSettled(t) // every queued call has run: a duplicate would have
 	mu.Lock()
 	defer mu.Unlock()
 	if !maps.Equal(ran, want) {

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -227,4 +228,39 @@ func (c *callbacks) next(t *testing.T, d time.Duration) callback {
 		t.Fatalf("no callback within %v", d)
 		return callback{}
 	}
+}
+
+// waitSettled waits until every consumer of the work stream has nothing
+// pending and nothing awaiting an ack: each call has run and been acked,
+// so no redelivery can follow.
+func (r *rig) waitSettled(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		busy, err := r.workBusy()
+		if err == nil && busy == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the work stream did not settle within 10s: %s %v", busy, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// workBusy names a work consumer with messages pending or unacked ("" if none).
+func (r *rig) workBusy() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := r.js.JS.Stream(ctx, StreamWork)
+	if err != nil {
+		return "", err
+	}
+	cs := st.ListConsumers(ctx)
+	for ci := range cs.Info() {
+		if ci.NumPending > 0 || ci.NumAckPending > 0 {
+			return fmt.Sprintf("consumer %s: %d pending, %d unacked", ci.Name, ci.NumPending, ci.NumAckPending), nil
+		}
+	}
+	return "", cs.Err()
 }

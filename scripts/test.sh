@@ -23,12 +23,14 @@ go vet ./...
 (cd test/kube && go vet ./...)
 echo "== go test -race (unit + e2e)"
 status=0
-FERRY_COMPAT_REAL=1 go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
+# FERRY_TOOLS_REQUIRED=1: the Debian tools installed above (Chromium,
+# promtool, amtool) must be there; a test fails rather than skips without one.
+FERRY_TOOLS_REQUIRED=1 FERRY_COMPAT_REAL=1 go test -race -count=1 -timeout 45m ./... >"$log/go-test.log" 2>&1 || status=$?
 grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|PASS$)' "$log/go-test.log" | grep -Ev '^\s+--- PASS' || true
 # The gateway's tests above run behind the event loop, as ferry serve runs;
 # run them on the goroutine path too (h1 alone, and net/http).
 for front in h1 http; do
-  if FERRY_TEST_FRONT=$front go test -race -count=1 ./gateway >"$log/gateway-$front.log" 2>&1; then
+  if FERRY_TOOLS_REQUIRED=1 FERRY_TEST_FRONT=$front go test -race -count=1 ./gateway >"$log/gateway-$front.log" 2>&1; then
     echo "ok   gateway tests with FERRY_TEST_FRONT=$front" | tee -a "$log/go-test.log"
   else
     status=1

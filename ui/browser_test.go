@@ -11,16 +11,16 @@ import (
 )
 
 // TestBrowserFake runs the portal scenario in headless Chromium against
-// the fake API (fast, no functions run); test/e2e/ui_test.go runs the same
-// scenario against the real `ferry serve`.
+// the real gateway over the in-memory provider (fast, no functions run:
+// see newPortal); test/e2e/ui_test.go runs the same scenario against the
+// real `ferry serve`.
 func TestBrowserFake(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	if _, err := uitest.FindChromium(); err != nil {
-		t.Fatal(err)
-	}
-	_, srv := newFake(t)
+	uitest.RequireChromium(t)
+	gw := newPortal(t, portalOptions{})
+	srv := gw.Server
 	uitest.Run(t, uitest.Target{URL: srv.URL, User: fakeUser, Password: fakePass,
 		Unreachable: func() { srv.Listener.Close(); srv.CloseClientConnections() }}, filepath.Join("..", "test", "e2e", "out", "ui-fake"))
 }
@@ -32,10 +32,11 @@ func TestPageWeight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	_, srv := newFake(t)
+	uitest.RequireChromium(t)
+	gw := newPortal(t, portalOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w, err := uitest.Measure(ctx, srv.URL, fakeUser, fakePass, t.TempDir(), 3)
+	w, err := uitest.Measure(ctx, gw.URL, fakeUser, fakePass, t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +59,9 @@ func TestBrowserInvokeViews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	f, srv := newFake(t)
-	f.noStats = true
-	f.add("views")
-	s := uitest.Open(t, uitest.Target{URL: srv.URL, User: fakeUser, Password: fakePass}, filepath.Join("..", "test", "e2e", "out", "ui-fake"))
+	gw := newPortal(t, portalOptions{noStats: true})
+	deploy(t, gw, "views")
+	s := uitest.Open(t, uitest.Target{URL: gw.URL, User: fakeUser, Password: fakePass}, filepath.Join("..", "test", "e2e", "out", "ui-fake"))
 	defer s.Close()
 	s.SignIn()
 	s.Wait("the note about missing stats", `document.getElementById("stats-note").textContent.includes("/system/stats")`, 10*time.Second)

@@ -141,13 +141,13 @@ func BenchmarkUpstreamCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
+	accepted := make(chan error, 1)
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
+		c, err := ln.Accept()
+		accepted <- err
+		if err == nil {
 			defer c.Close()
+			<-b.Context().Done()
 		}
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -155,7 +155,14 @@ func BenchmarkUpstreamCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(10 * time.Millisecond) // accepted
+	select {
+	case err := <-accepted:
+		if err != nil {
+			b.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		b.Fatal("the connection was not accepted within 5s")
+	}
 	byUID := &upstreamOwner{uid: os.Getuid()}
 	byTree := &upstreamOwner{uid: -1}
 	byTree.pid.Store(int32(os.Getpid()))

@@ -16,9 +16,17 @@ import (
 // NewProvider returns an in-memory provider whose every deployed function
 // is an echo server (see the package comment).
 func NewProvider() *providertest.Provider {
+	return newProvider(func(p *providertest.Provider, d api.FunctionDeployment) http.Handler {
+		return echo(p, d.Namespace, d.Service)
+	})
+}
+
+// newProvider returns an in-memory provider whose deployed functions are
+// each an httptest server running replica's handler.
+func newProvider(replica func(p *providertest.Provider, d api.FunctionDeployment) http.Handler) *providertest.Provider {
 	p := providertest.New()
 	p.NewReplica = func(d api.FunctionDeployment) (provider.Endpoint, func()) {
-		srv := httptest.NewServer(echo(p, d.Namespace, d.Service))
+		srv := httptest.NewServer(replica(p, d))
 		return provider.Endpoint{Address: strings.TrimPrefix(srv.URL, "http://"), Instance: "1"}, srv.Close
 	}
 	return p
@@ -36,6 +44,7 @@ func echo(p *providertest.Provider, ns, name string) http.Handler {
 		w.Header().Set("X-Echo-Query", r.URL.RawQuery)
 		w.Header().Set("X-Echo-Path", r.URL.Path)
 		w.Header().Set("X-Echo-Content-Length", strconv.FormatInt(r.ContentLength, 10))
+		w.Header().Set("X-Echo-X-Test", r.Header.Get("X-Test"))
 		if strings.HasSuffix(r.URL.Path, "/fail") {
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, "boom\n")

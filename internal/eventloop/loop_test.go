@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/internal/http1"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // fakePlanner routes /function/{path} to one replica address; the path's
@@ -460,8 +461,9 @@ func TestTimeoutAnswers504AndKeepsTheConnection(t *testing.T) {
 }
 
 func TestCallerLeavingAbandonsTheCall(t *testing.T) {
-	abandoned := make(chan struct{})
+	entered, abandoned := make(chan struct{}), make(chan struct{})
 	r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		close(entered)
 		select {
 		case <-req.Context().Done():
 			close(abandoned)
@@ -470,7 +472,7 @@ func TestCallerLeavingAbandonsTheCall(t *testing.T) {
 	}), nil)
 	c, _ := net.Dial("tcp", r.addr)
 	io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(100 * time.Millisecond)
+	harness.WaitClosed(t, entered, "the request at the replica")
 	c.Close()
 	select {
 	case <-abandoned:
@@ -574,7 +576,10 @@ func TestIdleConnectionsClose(t *testing.T) {
 }
 
 func TestShutdownWaitsForCalls(t *testing.T) {
+	entered := make(chan struct{})
 	r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		close(entered)
+		// The call outlasts the start of Shutdown, which must wait for it.
 		time.Sleep(300 * time.Millisecond)
 		io.WriteString(w, "finished")
 	}), nil)
@@ -590,7 +595,7 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		got <- string(b)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	harness.WaitClosed(t, entered, "the call at the replica")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.front.Shutdown(ctx); err != nil {
@@ -625,8 +630,9 @@ func cpuDuring(f func()) time.Duration {
 // a paused answer goes on, and that a stalled caller costs no CPU.
 func TestNoSpinOnHangUps(t *testing.T) {
 	t.Run("caller", func(t *testing.T) {
-		release := make(chan struct{})
+		entered, release := make(chan struct{}), make(chan struct{})
 		r := newRig(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			close(entered)
 			select {
 			case <-release:
 			case <-req.Context().Done():
@@ -635,8 +641,8 @@ func TestNoSpinOnHangUps(t *testing.T) {
 		defer close(release)
 		c, _ := net.Dial("tcp", r.addr)
 		io.WriteString(c, "GET /function/wait HTTP/1.1\r\nHost: x\r\n\r\n")
-		time.Sleep(50 * time.Millisecond)
-		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf)) // more than the buffer holds
+		harness.WaitClosed(t, entered, "the call at the replica") // the pipelined bytes below arrive during it
+		c.Write(bytes.Repeat([]byte("x"), 2*clientBuf))           // more than the buffer holds
 		c.(*net.TCPConn).CloseWrite()
 		if d := r.planner.waitDone(t, 1); d[0] != 499 {
 			t.Fatalf("Done(%d), want 499: the hang-up was not seen", d[0])

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // start serves h on a loopback port through the lean loop (every path
@@ -209,8 +212,9 @@ func TestUnreadBodyIsDrained(t *testing.T) {
 // TestCallerGoneCancels: a caller that hangs up during a long call
 // cancels the request's context (the gateway then abandons the call).
 func TestCallerGoneCancels(t *testing.T) {
-	cancelled := make(chan struct{})
+	entered, cancelled := make(chan struct{}), make(chan struct{})
 	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
 		select {
 		case <-r.Context().Done():
 			close(cancelled)
@@ -222,7 +226,9 @@ func TestCallerGoneCancels(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(100 * time.Millisecond) // past WatchAfter
+	// Gone during the call: the watch, started WatchAfter into it, reads
+	// the hang-up whether it came before or after.
+	harness.WaitClosed(t, entered, "call at the handler")
 	c.Close()
 	select {
 	case <-cancelled:
@@ -234,11 +240,15 @@ func TestCallerGoneCancels(t *testing.T) {
 // TestSlowCallKeepsPipelinedRequest: the watcher's read-ahead byte of a
 // pipelined request is given back to the parser.
 func TestSlowCallKeepsPipelinedRequest(t *testing.T) {
+	watching, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	testHookWatching = func() { once.Do(func() { close(watching) }) }
+	t.Cleanup(func() { testHookWatching = nil }) // after the server's Shutdown
 	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
-			time.Sleep(150 * time.Millisecond)
+			<-release
 		}
-		io.WriteString(w, r.URL.Path)
+		io.WriteString(w, r.Method+" "+r.URL.Path) // a lost byte would leave "ET /next"
 	}), nil)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -246,10 +256,11 @@ func TestSlowCallKeepsPipelinedRequest(t *testing.T) {
 	}
 	defer c.Close()
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(60 * time.Millisecond) // the watcher is reading now
-	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	harness.WaitClosed(t, watching, "watch of the slow call")
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n") // the watcher reads its first byte
+	close(release)
 	br := bufio.NewReader(c)
-	for _, want := range []string{"/slow", "/next"} {
+	for _, want := range []string{"GET /slow", "GET /next"} {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -264,9 +275,10 @@ func TestSlowCallKeepsPipelinedRequest(t *testing.T) {
 // closes idle keep-alive connections and refuses new ones.
 func TestShutdownWaitsForCalls(t *testing.T) {
 	var finished atomic.Bool
-	release := make(chan struct{})
+	entered, release := make(chan struct{}), make(chan struct{})
 	addr, s := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(entered)
 			<-release
 			finished.Store(true)
 		}
@@ -282,10 +294,10 @@ func TestShutdownWaitsForCalls(t *testing.T) {
 	busy, _ := net.Dial("tcp", addr)
 	defer busy.Close()
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	harness.WaitClosed(t, entered, "/slow at its handler")
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
+	// The idle connection closing is Shutdown under way.
 	idle.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := ibr.ReadByte(); err == nil {
 		t.Fatal("the idle connection was not closed by Shutdown")

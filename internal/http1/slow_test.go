@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // startFront serves h with head and idle timeouts and a connection cap.
@@ -86,9 +88,10 @@ func TestSilentNewConnectionClosedAtHeadDeadline(t *testing.T) {
 // At the cap, the connections that waited longest are shed so that new
 // callers are served; a call in progress is not shed.
 func TestCapShedsWaitingConnections(t *testing.T) {
-	release := make(chan struct{})
+	entered, release := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
+			close(entered)
 			<-release
 		}
 		echo(w, r)
@@ -101,7 +104,7 @@ func TestCapShedsWaitingConnections(t *testing.T) {
 	}
 	defer held.Close()
 	io.WriteString(held, "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	harness.WaitClosed(t, entered, "/hold at its handler")
 	var idle []net.Conn
 	for i := 0; i < 20; i++ { // twice the cap, silent or a head begun
 		c, err := net.Dial("tcp", addr)

@@ -50,6 +50,10 @@ type watcher struct {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// testHookWatching, set by a test before its server starts, runs as a
+// watch begins to read.
+var testHookWatching func()
+
 // arm starts the WatchAfter clock (once per request). The timer is not
 // stopped by disarm: a short call leaves it pending, and when it fires it
 // finds the watch disarmed, or re-armed by a later call and not yet due
@@ -95,6 +99,9 @@ func (w *watcher) fire() {
 	w.c.clearDeadline() // the loop's idle deadline must not end the watch
 	w.mu.Unlock()
 	defer close(done)
+	if testHookWatching != nil {
+		testHookWatching()
+	}
 	var b [1]byte
 	n, err := w.c.nc.Read(b[:])
 	if n == 1 {

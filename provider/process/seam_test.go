@@ -25,6 +25,7 @@ type fakeRuntime struct {
 	mu     sync.Mutex
 	starts []fakeEvent
 	stops  []fakeEvent
+	asked  map[string]int // version -> calls of its replicas' Ready: the provider waits on them
 }
 
 type fakeEvent struct {
@@ -72,6 +73,30 @@ func (rt *fakeRuntime) events() (starts, stops []fakeEvent) {
 	return append([]fakeEvent(nil), rt.starts...), append([]fakeEvent(nil), rt.stops...)
 }
 
+// waitStarts waits until n replicas of version have been started and the
+// provider has asked whether one of them is ready.
+func (rt *fakeRuntime) waitStarts(t *testing.T, version string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		starts, _ := rt.events()
+		got := 0
+		for _, s := range starts {
+			if s.version == version {
+				got++
+			}
+		}
+		rt.mu.Lock()
+		asked := rt.asked[version]
+		rt.mu.Unlock()
+		if got >= n && asked > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s replicas started (readiness asked %d times) within 10s, want %d", got, version, asked, n)
+		}
+	}
+}
+
 type fakeReplica struct {
 	rt    *fakeRuntime
 	ev    fakeEvent
@@ -82,7 +107,16 @@ type fakeReplica struct {
 	err   error
 }
 
-func (x *fakeReplica) Ready() <-chan struct{}      { return x.ready }
+func (x *fakeReplica) Ready() <-chan struct{} {
+	x.rt.mu.Lock()
+	if x.rt.asked == nil {
+		x.rt.asked = map[string]int{}
+	}
+	x.rt.asked[x.ev.version]++
+	x.rt.mu.Unlock()
+	return x.ready
+}
+
 func (x *fakeReplica) Endpoint() provider.Endpoint { return x.ep }
 func (x *fakeReplica) Done() <-chan struct{}       { return x.done }
 func (x *fakeReplica) Err() error                  { return x.err }
@@ -205,7 +239,7 @@ func TestSeamRollingUpdateWaitsForReady(t *testing.T) {
 	if err := e.p.Update(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	rt.waitStarts(t, "v2", 2) // crashed, and started again after the backoff
 	if r, _ := e.p.Route(ns, "roll"); len(r.Endpoints) != 2 || !strings.HasPrefix(r.Endpoints[0].Address, "v1/") || !strings.HasPrefix(r.Endpoints[1].Address, "v1/") {
 		t.Fatalf("during an update to a crashing version: %+v, want the 2 v1 replicas", r.Endpoints)
 	}
@@ -214,7 +248,7 @@ func TestSeamRollingUpdateWaitsForReady(t *testing.T) {
 	if err := e.p.Update(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	rt.waitStarts(t, "v3", 1) // the rollout waits on a v3 replica
 	for _, s := range func() []fakeEvent { _, s := rt.events(); return s }() {
 		if s.version == "v1" {
 			t.Fatalf("v1 replica %s stopped before any v3 one was ready", s.instance)

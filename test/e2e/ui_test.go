@@ -17,9 +17,7 @@ func TestPortal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	if _, err := uitest.FindChromium(); err != nil {
-		t.Fatal(err)
-	}
+	uitest.RequireChromium(t)
 	// The autoscaler would undo the manual scale to 2 at once (no load):
 	// this test is about the portal, so it scales by hand only.
 	start := time.Now()

@@ -18,6 +18,7 @@ import (
 	"github.com/ferryfaas/ferry/trigger/triggertest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // cluster starts a one-broker kfake on 127.0.0.1:port (0: any), keeping its
@@ -223,7 +224,9 @@ func TestCrashBeforeCommitRedelivers(t *testing.T) {
 	}
 	start(t, env, Config{Brokers: c.ListenAddrs()})
 	env.WaitCalls(t, first+10, 20*time.Second, fnCalls("job", false))
-	time.Sleep(500 * time.Millisecond)
+	// Every record committed: the calls of each batch ended before its
+	// commit, so no redelivery is still to come.
+	waitCommitted(t, c.ListenAddrs(), "jobs", 10)
 	byOffset := map[string]string{} // partition/offset -> body
 	bodies := map[string]bool{}
 	for _, call := range env.Calls() {
@@ -300,6 +303,42 @@ func kafkaCondition(t *testing.T, env *triggertest.Env, name string) api.Conditi
 	return api.Condition{}
 }
 
+// waitCommitted waits until the trigger's consumer group has committed
+// want records of topic (the sum of its partitions' committed offsets).
+func waitCommitted(t *testing.T, addrs []string, topic string, want int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got int64
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.Group = DefaultGroup
+		rt := kmsg.NewOffsetFetchRequestTopic()
+		rt.Topic, rt.Partitions = topic, []int32{0, 1, 2} // SeedTopics(3, ...)
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := req.RequestWith(ctx, cl)
+		cancel()
+		got = 0
+		if err == nil && resp.ErrorCode == 0 {
+			for _, rt := range resp.Topics {
+				for _, p := range rt.Partitions {
+					got += max(p.Offset, 0) // -1: nothing committed
+				}
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s committed %d records of %s, want %d (last error %v)", DefaultGroup, got, topic, want, err)
+		}
+	}
+}
+
 func waitGauge(t *testing.T, env *triggertest.Env, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -331,13 +370,15 @@ func TestUnsendableHeaderDropped(t *testing.T) {
 			t.Errorf("poison record's headers: %v", call.Header)
 		}
 	}
-	time.Sleep(time.Second) // the commit, after the batch
+	waitCommitted(t, c.ListenAddrs(), "orders", 2) // the commit, after the batch
 	stop()
 	// Committed: a new member of the group starts after them.
 	start(t, env, Config{Brokers: c.ListenAddrs()})
 	produce(t, c.ListenAddrs(), &kgo.Record{Topic: "orders", Key: []byte("k"), Value: []byte("third")})
 	env.WaitCalls(t, 3, 20*time.Second, fnCalls("fn", false))
-	time.Sleep(300 * time.Millisecond)
+	// The third committed: a redelivery of the first two (same key, same
+	// partition) would have come before it.
+	waitCommitted(t, c.ListenAddrs(), "orders", 3)
 	if n := len(env.Calls()); n != 3 {
 		t.Fatalf("%d calls, want 3 (the poison record committed, not redelivered): %+v", n, env.Calls())
 	}

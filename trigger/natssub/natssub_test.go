@@ -56,8 +56,10 @@ func TestSubjectInvokesFunction(t *testing.T) {
 	env.Deploy(t, "orders", map[string]string{"topic": "orders.created, orders.paid"})
 	env.Deploy(t, "audit", map[string]string{"topic": "orders.*"})
 	conn := embedded(t)
-	start(t, env, conn())
-	start(t, env, conn()) // a second gateway
+	gws := []*nats.Conn{conn(), conn()} // two gateways
+	for _, nc := range gws {
+		start(t, env, nc)
+	}
 	pub := conn()
 	var reply *nats.Msg
 	var err error
@@ -77,7 +79,9 @@ func TestSubjectInvokesFunction(t *testing.T) {
 	}
 	got := env.WaitCalls(t, 2, 5*time.Second, func(c triggertest.Call) bool { return c.Function == triggertest.Key("orders") })
 	audit := env.WaitCalls(t, 1, 5*time.Second, func(c triggertest.Call) bool { return c.Function == triggertest.Key("audit") })
-	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	if n := settle(t, env, pub, gws); n != 4 {
+		t.Fatalf("%d messages delivered to the gateways, want 4 (each message once per function): %+v", n, env.Calls())
+	}
 	if n := len(env.Calls()); n != 4 {
 		t.Fatalf("%d calls, want 4 (each message once per function): %+v", n, env.Calls())
 	}
@@ -96,17 +100,49 @@ func TestSubjectInvokesFunction(t *testing.T) {
 	if err := env.Index.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1200 * time.Millisecond) // the sources resync on the change
+	// The sources resync on the change: each gateway keeps only audit's
+	// subscription, and the server has its unsubscriptions.
+	for deadline := time.Now().Add(5 * time.Second); gws[0].NumSubscriptions() != 1 || gws[1].NumSubscriptions() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscriptions after the delete: %d and %d, want audit's alone", gws[0].NumSubscriptions(), gws[1].NumSubscriptions())
+		}
+	}
+	for _, nc := range gws {
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := pub.Publish("orders.paid", []byte("order 3")); err != nil {
 		t.Fatal(err)
 	}
 	env.WaitCalls(t, 3, 5*time.Second, func(c triggertest.Call) bool { return c.Function == triggertest.Key("audit") })
-	time.Sleep(300 * time.Millisecond)
+	settle(t, env, pub, gws)
 	for _, c := range env.Calls() {
 		if c.Body == "order 3" && c.Function != triggertest.Key("audit") {
 			t.Fatalf("deleted function called: %+v", c)
 		}
 	}
+}
+
+// settle waits until every message the gateways have received so far has
+// become a call, and returns how many they received: pub's messages have
+// reached the server (Flush), the server has handed them to each gateway's
+// connection (a Flush there comes back after them), and as many calls as
+// deliveries are recorded. A duplicate delivery shows in the count.
+func settle(t *testing.T, env *triggertest.Env, pub *nats.Conn, gws []*nats.Conn) int {
+	t.Helper()
+	if err := pub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, nc := range gws {
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		n += int(nc.Stats().InMsgs)
+	}
+	env.WaitCalls(t, n, 5*time.Second, func(triggertest.Call) bool { return true })
+	return n
 }
 
 // A NATS server that goes away (Debian's nats-server, killed) is reported:

@@ -19,15 +19,14 @@ import (
 // SignedInTab starts Chromium with a fresh profile and signs in to the
 // gateway at origin the way a browser caches basic auth: a navigation
 // with the credentials, after which the browser answers the gateway's
-// challenges by itself. It skips the test without Chromium.
+// challenges by itself. It skips the test without Chromium
+// (see RequireChromium).
 func SignedInTab(t testing.TB, origin, user, password string) context.Context {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	if _, err := FindChromium(); err != nil {
-		t.Skip(err)
-	}
+	RequireChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	tab, closeTab, err := NewBrowser(ctx, t.TempDir(), 800, 600)

@@ -1,8 +1,8 @@
 // Package uitest drives the portal in a real headless Chromium (Debian's
 // `chromium`) through chromedp. It holds the browser scenario shared by the
-// portal's own tests (against a small fake API) and the end-to-end test
-// (against the real `ferry serve`), and the page-weight measurement of the
-// benchmark.
+// portal's own tests (against the real gateway over the in-memory
+// provider) and the end-to-end test (against the real `ferry serve`), and
+// the page-weight measurement of the benchmark.
 package uitest
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"testing"
 
 	"github.com/chromedp/chromedp"
 )
@@ -33,6 +34,20 @@ func FindChromium() (string, error) {
 		}
 	}
 	return "", errors.New("no Chromium found: run scripts/install-deps.sh (apt-get install chromium) or set FERRY_CHROMIUM")
+}
+
+// RequireChromium skips the test when no Chromium is installed, saying
+// what to install; with FERRY_TOOLS_REQUIRED=1 (scripts/test.sh, where the
+// tools are installed) a missing Chromium fails the test instead, so a skip
+// cannot hide a regression in CI.
+func RequireChromium(t testing.TB) {
+	t.Helper()
+	if _, err := FindChromium(); err != nil {
+		if os.Getenv("FERRY_TOOLS_REQUIRED") == "1" {
+			t.Fatalf("FERRY_TOOLS_REQUIRED=1: %v", err)
+		}
+		t.Skip(err)
+	}
 }
 
 // NewBrowser starts a headless Chromium with a fresh profile in

@@ -55,9 +55,12 @@ func Run(t testing.TB, tg Target, out string) {
 	s.steps()
 }
 
-// Open starts a fresh headless Chromium for tg. Close it when done: Close
-// also fails the test on uncaught script errors seen meanwhile.
+// Open starts a fresh headless Chromium for tg (skipping the test without
+// one: see RequireChromium). Close it when done: Close also fails the test
+// on uncaught script errors seen meanwhile.
 func Open(t testing.TB, tg Target, out string) *Scenario {
+	t.Helper()
+	RequireChromium(t)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
