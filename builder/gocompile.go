@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -91,17 +92,9 @@ func compileGo(ctx context.Context, dir, handlerFolder string, target goTarget, 
 	cmd := exec.CommandContext(ctx, goBin, append(args, ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
-	// stack.yml build_args (e.g. GOPRIVATE, GOFLAGS) come next, sorted so
-	// the command is stable; the target stays what the template says
-	// whatever they say.
-	keys := make([]string, 0, len(buildArgs))
-	for k := range buildArgs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+buildArgs[k])
-	}
+	// stack.yml build_args (e.g. GOPRIVATE, GOFLAGS) come next; the
+	// target stays what the template says whatever they say.
+	cmd.Env = appendBuildArgs(cmd.Env, buildArgs)
 	cmd.Env = append(cmd.Env, "CGO_ENABLED=0", "GOOS="+target.goos, "GOARCH="+target.goarch)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
@@ -133,4 +126,13 @@ func oneLine(out string, err error) string {
 		s = s[:600] + "..."
 	}
 	return s
+}
+
+// appendBuildArgs adds stack.yml's build_args to a compiler's
+// environment, sorted so that the command is the same on every build.
+func appendBuildArgs(env []string, buildArgs map[string]string) []string {
+	for _, k := range slices.Sorted(maps.Keys(buildArgs)) {
+		env = append(env, k+"="+buildArgs[k])
+	}
+	return env
 }

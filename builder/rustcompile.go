@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -128,16 +127,9 @@ func (tc RustToolchain) cargoBuild(ctx context.Context, dir, target string, buil
 	cmd := exec.CommandContext(ctx, tc.Cargo, args...)
 	cmd.Dir = dir
 	cmd.Env = os.Environ()
-	// stack.yml build_args (e.g. RUSTFLAGS) come next, sorted so that the
-	// command is stable; the compiler and the output stay ours.
-	keys := make([]string, 0, len(buildArgs))
-	for k := range buildArgs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+buildArgs[k])
-	}
+	// stack.yml build_args (e.g. RUSTFLAGS) come next; the compiler and
+	// the output stay ours.
+	cmd.Env = appendBuildArgs(cmd.Env, buildArgs)
 	flags, ok := buildArgs["RUSTFLAGS"]
 	if !ok {
 		flags = os.Getenv("RUSTFLAGS")

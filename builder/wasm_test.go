@@ -18,20 +18,8 @@ import (
 // WASI reactor, labelled for the wasm runtime, and runs it as that runtime
 // does: _initialize, then handle with the body on stdin, reply on stdout.
 func TestGoWasmTemplate(t *testing.T) {
-	res := buildDefault(t, "go-wasm")
-	if res.EnvProcess != wasmModuleName || res.Labels[RuntimeLabel] != "wasm" {
-		t.Fatalf("fprocess %q, labels %v", res.EnvProcess, res.Labels)
-	}
-	dir := t.TempDir()
-	extractTarGz(t, res.ArtifactPath, dir)
-	bin, err := os.ReadFile(filepath.Join(dir, wasmModuleName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	r, bin := wasmTemplateModule(t, ctx, "go-wasm")
 	var out bytes.Buffer
 	mod, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStdin(strings.NewReader("ferry")).WithStdout(&out).
 		WithStartFunctions("_initialize"))
@@ -59,20 +47,8 @@ func TestRustWasmTemplate(t *testing.T) {
 	if _, err := FindRustWasm(); err != nil {
 		t.Skipf("cannot build rust-wasm here (scripts/install-deps.sh installs Debian's): %v", err)
 	}
-	res := buildDefault(t, "rust-wasm")
-	if res.EnvProcess != wasmModuleName || res.Labels[RuntimeLabel] != "wasm" {
-		t.Fatalf("fprocess %q, labels %v", res.EnvProcess, res.Labels)
-	}
-	dir := t.TempDir()
-	extractTarGz(t, res.ArtifactPath, dir)
-	bin, err := os.ReadFile(filepath.Join(dir, wasmModuleName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	r, bin := wasmTemplateModule(t, ctx, "rust-wasm")
 	for _, body := range []string{"ferry", ""} {
 		var out bytes.Buffer
 		mod, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithName("").
@@ -122,4 +98,25 @@ func TestRustWasmBuildError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cargo build of the handler failed") || !strings.Contains(err.Error(), "mismatched types") {
 		t.Fatalf("error %v, want cargo's", err)
 	}
+}
+
+// wasmTemplateModule builds lang's default handler, checks that it is
+// labelled for the wasm runtime, and returns its module with a wazero
+// runtime (WASI in it, closed with the test) to run it as that runtime does.
+func wasmTemplateModule(t *testing.T, ctx context.Context, lang string) (wazero.Runtime, []byte) {
+	t.Helper()
+	res := buildDefault(t, lang)
+	if res.EnvProcess != wasmModuleName || res.Labels[RuntimeLabel] != "wasm" {
+		t.Fatalf("fprocess %q, labels %v", res.EnvProcess, res.Labels)
+	}
+	dir := t.TempDir()
+	extractTarGz(t, res.ArtifactPath, dir)
+	bin, err := os.ReadFile(filepath.Join(dir, wasmModuleName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	return r, bin
 }
