@@ -228,7 +228,7 @@ func (p *fastPool) exchange(ctx context.Context, deadline time.Time, c *upConn, 
 	sent := time.Now()
 	if _, err := c.br.Peek(1); err != nil {
 		stop()
-		if reused && live(ctx, deadline) && closedAtOnce(err, sent) {
+		if reused && live(ctx, deadline) && wire.ClosedAtOnce(err, sent) {
 			return nil, errStale
 		}
 		return nil, err
@@ -313,15 +313,9 @@ func (b *lenBody) Read(p []byte) (int, error) {
 
 func (b *lenBody) Close() error { return nil }
 
-// staleWindow: a kept-alive connection that the replica had closed while
-// it sat in the pool fails within it of the request being sent; a call
-// that fails later reached the function, which may have run it.
-const staleWindow = 50 * time.Millisecond
-
-// closedAtOnce: closed before any answer, within staleWindow of sent.
-func closedAtOnce(err error, sent time.Time) bool {
-	return wire.ClosedBeforeAnswer(err) && time.Since(sent) < staleWindow
-}
+// staleWindow is wire's: a call that fails later than it after being
+// sent reached the function, which may have run it.
+const staleWindow = wire.StaleWindow
 
 var (
 	headRequest  = &http.Request{Method: http.MethodHead}

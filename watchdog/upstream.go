@@ -208,18 +208,27 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 			go func() { wdone <- writeBody(uc.bw, stream, contentLength) }()
 		}
 		var resp *http.Response
+		// again: the request cannot have reached the function: its write
+		// failed, or the connection closed at once without a byte of
+		// answer (closed while idle). Anything later, a byte of answer
+		// (a 100 Continue too) or a close after StaleWindow, means the
+		// function may have run it: never sent twice.
+		again := false
 		if werr == nil {
 			// Wait for the first byte apart: ReadResponse reports a
 			// connection closed before any byte and one closed mid-head
 			// alike, and only the first may be retried.
+			sent := time.Now()
 			if _, err = uc.br.Peek(1); err == nil {
 				resp, err = http.ReadResponse(uc.br, r)
+			} else {
+				again = wire.ClosedAtOnce(err, sent)
 			}
 			for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 				resp, err = http.ReadResponse(uc.br, r) // skip informational answers
 			}
 		} else {
-			err = werr
+			err, again = werr, wire.ClosedBeforeAnswer(werr)
 		}
 		if err == nil {
 			uc.wdone = wdone // the upstream may answer before taking the whole body
@@ -229,7 +238,7 @@ func (p *upstreamPool) roundTrip(r *http.Request, uri string, body []byte, strea
 		if wdone != nil {
 			<-wdone // the close unblocked it
 		}
-		if reused && stream == nil && attempt == 0 && wire.ClosedBeforeAnswer(err) {
+		if reused && stream == nil && attempt == 0 && again {
 			continue // the idle connection had been closed by the upstream
 		}
 		return nil, nil, err

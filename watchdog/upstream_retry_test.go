@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryfaas/ferry/internal/wire"
 	"github.com/ferryfaas/ferry/test/harness"
 )
 
@@ -19,11 +20,16 @@ import (
 func TestUpstreamRetry(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		second string // written on the kept-alive connection, then closed
+		second string        // written on the kept-alive connection, then closed
+		after  time.Duration // how long the function holds the call first
 		retry  bool
 	}{
-		{"closed before answering", "", true},
-		{"closed mid-head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n", false},
+		{"closed before answering", "", 0, true},
+		{"closed mid-head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n", 0, false},
+		// A function that took the call and died running it (a worker
+		// killed at its timeout) closes it with no answer too, but later.
+		{"closed while running", "", 4 * wire.StaleWindow, false},
+		{"closed after 100 Continue", "HTTP/1.1 100 Continue\r\n\r\n", 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var conns atomic.Int32
@@ -36,7 +42,11 @@ func TestUpstreamRetry(t *testing.T) {
 					}
 					io.Copy(io.Discard, req.Body)
 					if n == 0 && i == 1 {
+						time.Sleep(c.after) // the function running the call
 						io.WriteString(nc, c.second)
+						if tc, ok := nc.(*net.TCPConn); ok && c.second != "" {
+							tc.SetLinger(0) // a reset, not a close: ECONNRESET
+						}
 						return
 					}
 					io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

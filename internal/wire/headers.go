@@ -149,3 +149,16 @@ func SetContract(h http.Header, newID func() string, start time.Time, peer, host
 func ClosedBeforeAnswer(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+// StaleWindow: a kept-alive connection that the peer had closed while it
+// sat in a pool fails within it of the request being sent; a call that
+// fails later reached the peer, which may have run it.
+const StaleWindow = 50 * time.Millisecond
+
+// ClosedAtOnce reports a connection closed before any answer
+// (ClosedBeforeAnswer, err from the wait for the first byte) within
+// StaleWindow of the request being sent: the only failure after sending
+// that may be sent again.
+func ClosedAtOnce(err error, sent time.Time) bool {
+	return ClosedBeforeAnswer(err) && time.Since(sent) < StaleWindow
+}
