@@ -130,13 +130,8 @@ func (tc RustToolchain) cargoBuild(ctx context.Context, dir, target string, buil
 	// stack.yml build_args (e.g. RUSTFLAGS) come next; the compiler and
 	// the output stay ours.
 	cmd.Env = appendBuildArgs(cmd.Env, buildArgs)
-	flags, ok := buildArgs["RUSTFLAGS"]
-	if !ok {
-		flags = os.Getenv("RUSTFLAGS")
-	}
-	flags = strings.TrimSpace(flags + " --remap-path-prefix=" + dir + "=/build")
-	cmd.Env = append(cmd.Env, "RUSTC="+tc.Rustc, "CARGO_TARGET_DIR="+targetDir, "RUSTFLAGS="+flags,
-		"CARGO_TERM_COLOR=never")
+	cmd.Env = append(cmd.Env, "RUSTC="+tc.Rustc, "CARGO_TARGET_DIR="+targetDir,
+		"CARGO_ENCODED_RUSTFLAGS="+encodedRustflags(buildArgs, dir), "RUSTFLAGS=", "CARGO_TERM_COLOR=never")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {
@@ -146,4 +141,28 @@ func (tc RustToolchain) cargoBuild(ctx context.Context, dir, target string, buil
 		return "", fmt.Errorf("cargo build made no %s: the template's Cargo.toml must keep its bin named main", out)
 	}
 	return out, nil
+}
+
+// encodedRustflags is the rustc flags of a build, as cargo's
+// CARGO_ENCODED_RUSTFLAGS (one flag per 0x1f-separated part): the
+// caller's (build_args first, then the environment; the encoded form
+// where given, as cargo prefers it, else RUSTFLAGS split on spaces as
+// cargo splits it), then the remap of the build folder that makes the
+// artifact the same from any folder. Encoded, a folder with a space in
+// its path stays one flag; in RUSTFLAGS it broke the build.
+func encodedRustflags(buildArgs map[string]string, dir string) string {
+	lookup := func(k string) (string, bool) {
+		if v, ok := buildArgs[k]; ok {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	}
+	var flags []string
+	if enc, ok := lookup("CARGO_ENCODED_RUSTFLAGS"); ok && enc != "" {
+		flags = strings.Split(enc, "\x1f")
+	} else if plain, ok := lookup("RUSTFLAGS"); ok {
+		flags = strings.Fields(plain)
+	}
+	flags = append(flags, "--remap-path-prefix="+dir+"=/build")
+	return strings.Join(flags, "\x1f")
 }

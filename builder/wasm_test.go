@@ -120,3 +120,35 @@ func wasmTemplateModule(t *testing.T, ctx context.Context, lang string) (wazero.
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	return r, bin
 }
+
+// TestRustWasmFolderWithSpace: a project whose path has a space builds
+// (the build folder's remap is one rustc flag, not split on the space).
+func TestRustWasmFolderWithSpace(t *testing.T) {
+	if _, err := FindRustWasm(); err != nil {
+		t.Skipf("cannot build rust-wasm here (scripts/install-deps.sh installs Debian's): %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "My Projects")
+	tpl, err := templates.Lookup("", "rust-wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := templates.Scaffold(tpl, filepath.Join(dir, "fn")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(context.Background(), Options{Function: stack.Function{Name: "fn", Lang: "rust-wasm", Handler: "./fn"},
+		StackDir: dir, Progress: testWriter{t}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEncodedRustflags(t *testing.T) {
+	t.Setenv("RUSTFLAGS", "-C opt-level=2")
+	t.Setenv("CARGO_ENCODED_RUSTFLAGS", "")
+	if got, want := encodedRustflags(nil, "/a b"), "-C\x1fopt-level=2\x1f--remap-path-prefix=/a b=/build"; got != want {
+		t.Errorf("from RUSTFLAGS: %q, want %q", got, want)
+	}
+	got := encodedRustflags(map[string]string{"CARGO_ENCODED_RUSTFLAGS": "-Ctarget-cpu=native"}, "/d")
+	if want := "-Ctarget-cpu=native\x1f--remap-path-prefix=/d=/build"; got != want {
+		t.Errorf("from build_args: %q, want %q", got, want)
+	}
+}
