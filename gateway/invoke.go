@@ -379,6 +379,7 @@ func (g *Gateway) serveAsync(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, err)
 		return
 	}
+	g.dropAdminAuth(r.Header) // never stored in the queue with the call
 	g.cfg.Async.ServeHTTP(w, r)
 }
 

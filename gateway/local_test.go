@@ -3,7 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"github.com/ferryfaas/ferry/test/harness"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryfaas/ferry/provider/providertest"
+	"github.com/ferryfaas/ferry/test/harness"
 )
 
 // localRequest is a call as the queue worker hands it over.
@@ -154,5 +155,34 @@ func TestAsyncForwardedFor(t *testing.T) {
 	g.InvokeLocal(httptest.NewRecorder(), localRequest("POST", ""), "fn", ns, "", nil)
 	if xff := <-got; len(xff) != 0 {
 		t.Fatalf("X-Forwarded-For %q with no list and no peer, want none", xff)
+	}
+}
+
+// TestAsyncDropsAdminAuth: the admin's credentials sent with an async call
+// (a browser that cached them sends them everywhere) are not handed to the
+// queue, which would store them on disk with the call; a function's own
+// Authorization is kept, as on a sync call.
+func TestAsyncDropsAdminAuth(t *testing.T) {
+	got := make(chan []string, 2)
+	_, srv := newTestGateway(t, providertest.New(), func(c *Config) {
+		c.Async = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- r.Header.Values("Authorization")
+			w.WriteHeader(http.StatusAccepted)
+		})
+	})
+	for _, c := range []struct {
+		auth string
+		kept bool
+	}{{"Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPass)), false}, {"Bearer the-function's-token", true}} {
+		req, _ := http.NewRequest("POST", srv.URL+"/async-function/fn", strings.NewReader("x"))
+		req.Header.Set("Authorization", c.auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if a := <-got; (len(a) == 1 && a[0] == c.auth) != c.kept {
+			t.Errorf("Authorization %q reached the queue as %q; kept: want %v", c.auth, a, c.kept)
+		}
 	}
 }

@@ -42,18 +42,24 @@ func upstreamDialer() net.Dialer {
 	return net.Dialer{Timeout: serveconfig.UpstreamDialTimeout, KeepAlive: serveconfig.UpstreamKeepAlive}
 }
 
+// dropAdminAuth removes the admin's credentials from a call's headers. A
+// function never sees the admin's password, nor does the queue store it
+// with an async call: a browser that cached it answers a function's 401
+// with the gateway's realm by itself, and scripts that send it everywhere
+// would leak it too.
+func (g *Gateway) dropAdminAuth(h http.Header) {
+	if v := h["Authorization"]; len(v) > 0 && g.auth.anyAdmin(v) {
+		delete(h, "Authorization")
+	}
+}
+
 // prepareHeaders edits the inbound headers in place for the upstream
 // request (the handler owns them; cloning would cost a map per call) and
 // returns the X-Call-Id value to echo.
 func (g *Gateway) prepareHeaders(r *http.Request, start time.Time) (callID []string) {
 	h := r.Header
 	wire.RemoveHopHeaders(h)
-	if v := h["Authorization"]; len(v) > 0 && g.auth.anyAdmin(v) {
-		// A function never sees the admin's password: a browser that
-		// cached it answers a function's 401 with the gateway's realm by
-		// itself, and scripts that send it everywhere would leak it too.
-		delete(h, "Authorization")
-	}
+	g.dropAdminAuth(h)
 	peer := r.RemoteAddr
 	if i := strings.LastIndexByte(peer, ':'); i > 0 {
 		peer = peer[:i]
