@@ -225,9 +225,27 @@ func runServe(parent context.Context, f serveFlags) error {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	// stopAll ends what the plugins and the provider started, in reverse.
+	stopAll := func(dctx context.Context) {
+		cancelRun()
+		for i := len(s.OnStop) - 1; i >= 0; i-- {
+			if err := s.OnStop[i](dctx); err != nil {
+				log.Warn("stop", "err", err)
+			}
+		}
+		gw.Close()
+		if err := s.Provider.Close(dctx); err != nil {
+			log.Warn("stopping replicas", "err", err)
+		}
+	}
 	for _, start := range s.OnStart {
 		if err := start(runCtx); err != nil {
 			ln.Close()
+			// What started before it stops as at any other end (a
+			// leader's Lease released, not left to expire).
+			dctx, cancel := context.WithTimeout(context.Background(), f.cfg.Drain)
+			stopAll(dctx)
+			cancel()
 			return err
 		}
 	}
@@ -268,16 +286,7 @@ func runServe(parent context.Context, f serveFlags) error {
 	gw.Drain() // (readiness fails from here)
 	front.Drain(dctx, f.cfg.DrainKeepAlive)
 	front.Shutdown(dctx)
-	cancelRun()
-	for i := len(s.OnStop) - 1; i >= 0; i-- {
-		if err := s.OnStop[i](dctx); err != nil {
-			log.Warn("stop", "err", err)
-		}
-	}
-	gw.Close()
-	if err := s.Provider.Close(dctx); err != nil {
-		log.Warn("stopping replicas", "err", err)
-	}
+	stopAll(dctx)
 	log.Info("stopped")
 	return nil
 }
