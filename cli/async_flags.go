@@ -50,6 +50,16 @@ func (w *workerFlags) register(fs *pflag.FlagSet, c *serveconfig.Config) {
 	fs.StringSliceVar(&w.allow, "callback-allow", nil, "hosts, *.domains, IPs or CIDRs allowed as X-Callback-Url targets (default: any host except link-local, cloud metadata, unspecified, multicast and the gateway's own ports; IP or CIDR entries lift those for their addresses, never the own ports); others are refused with 400, and callbacks only connect to them")
 }
 
+// settleBackoff raises --async-backoff-max to --async-backoff-min when only
+// the min was given above the max's default: asking for longer first waits
+// is not a contradiction (a max the user set below the min still is, and
+// Validate says so).
+func settleBackoff(fs *pflag.FlagSet, c *serveconfig.Config) {
+	if fs.Changed("async-backoff-min") && !fs.Changed("async-backoff-max") && c.AsyncBackoffMax < c.AsyncBackoffMin {
+		c.AsyncBackoffMax = c.AsyncBackoffMin
+	}
+}
+
 func (w *workerFlags) config(c serveconfig.Config, js *queue.JetStream, gatewayURL string, m *queue.Metrics, log *slog.Logger, allow *queue.AllowList) queue.WorkerConfig {
 	var lean func(queue.DialFunc, http.RoundTripper) http.RoundTripper
 	if w.callbackLean {

@@ -51,6 +51,7 @@ DATA/secrets/nats-password (or serve's --nats-user/--nats-password).`,
 			if err != nil {
 				return usageErr(cmd, "%v", err)
 			}
+			settleBackoff(cmd.Flags(), &c)
 			if err := c.Validate(); err != nil {
 				return err
 			}

@@ -89,7 +89,10 @@ the older JSON header (both are read), for a rolling upgrade.`,
   ferry serve --runtime containerd --containerd-subnet 10.62.0.0/16
   ferry serve --admin-password-file /run/secrets/ferry-admin`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			settleBackoff(cmd.Flags(), &f.cfg)
+			return runServe(cmd.Context(), f)
+		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.listen, "listen", envOr("FERRY_LISTEN", DefaultListen), "gateway listen address (env FERRY_LISTEN)")
