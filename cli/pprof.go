@@ -29,6 +29,12 @@ func listenPprof(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pprof-listen %s: %w", addr, err)
 	}
+	// "localhost" is whatever /etc/hosts or DNS say: judged where it
+	// landed.
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("--pprof-listen %s resolved to %s, not a loopback address: the profiler has no authentication: use 127.0.0.1:6060", addr, ln.Addr())
+	}
 	return ln, nil
 }
 
